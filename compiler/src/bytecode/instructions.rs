@@ -1,0 +1,326 @@
+//! The instruction set, defined once.
+//!
+//! Every instruction is one line of the [`instructions!`] table below: its opcode byte, its name, its
+//! operands (each a `u32` of a given [`OperandKind`]), its effect on the operand stack, how control flows
+//! after it, and, for inlined primitives, the Scheme procedure it implements. The encoder, the decoder,
+//! the disassembler, the verifier and the compiler's primitive inliner are all generated from or driven by
+//! this table; the interpreter matches on the generated [`Insn`] enum.
+//!
+//! Notation in the comments: `K[k]` is constant `k` of the image, `L[i]` local slot `i` of the current
+//! frame, `F[i]` free variable `i` of the running closure, `G[g]` the global named by global-name `g` of
+//! the image. `pop` removes the top of the operand stack, `push` adds to it.
+//!
+//! Encoding: one opcode byte, then each operand as a little-endian `u32`. Jump targets are instruction
+//! indices (not byte offsets) within the function.
+//!
+//! grep ORDER OPCODE before renumbering: images written with the old numbers stop loading, so bump
+//! [`super::image::FORMAT_VERSION`] too.
+
+use std::fmt;
+
+/// What an operand refers to; the verifier checks each against the function and image it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperandKind {
+    /// An index into the image's constant table.
+    Const,
+    /// A local slot of the current frame.
+    Local,
+    /// A free-variable slot of the running closure.
+    Free,
+    /// An index into the image's global-name table.
+    Global,
+    /// An index into the image's function table.
+    Func,
+    /// An instruction index within the same function.
+    Target,
+    /// A plain count (arguments, free variables).
+    Count,
+}
+
+/// How control leaves an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Falls through to the next instruction.
+    Next,
+    /// Always goes to its `Target` operand.
+    Jump,
+    /// Goes to its `Target` operand or falls through.
+    Branch,
+    /// Leaves the function (return or tail call).
+    Leave,
+}
+
+/// Why a byte sequence is not an instruction.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unknown opcode 0x{opcode:02x} at byte {offset}")]
+    UnknownOpcode { opcode: u8, offset: usize },
+    #[error("instruction at byte {offset} is cut short by the end of the code")]
+    Truncated { offset: usize },
+}
+
+macro_rules! instructions {
+    ($(
+        $(#[doc = $doc:literal])*
+        $code:literal $name:ident ( $($op:ident : $kind:ident),* )
+        [ $pops:expr => $pushes:expr ] $flow:ident $(prim $prim:literal)? ;
+    )*) => {
+        /// One decoded instruction. See the module documentation for the notation.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Insn {
+            $( $(#[doc = $doc])* $name { $($op: u32),* }, )*
+        }
+
+        impl Insn {
+            /// The opcode byte.
+            pub fn opcode(&self) -> u8 {
+                match self { $( Insn::$name { .. } => $code, )* }
+            }
+
+            /// The mnemonic, as the disassembler prints it.
+            pub fn name(&self) -> &'static str {
+                match self { $( Insn::$name { .. } => stringify!($name), )* }
+            }
+
+            /// The operands with their kinds, in encoding order.
+            pub fn operands(&self) -> Vec<(OperandKind, u32)> {
+                match self {
+                    $( Insn::$name { $($op),* } => vec![$((OperandKind::$kind, *$op)),*], )*
+                }
+            }
+
+            /// `(pops, pushes)`: how many operand-stack values the instruction consumes and produces.
+            pub fn stack_effect(&self) -> (u32, u32) {
+                match self {
+                    $( Insn::$name { $($op),* } => {
+                        $( let $op = *$op; let _ = $op; )*
+                        ($pops, $pushes)
+                    } )*
+                }
+            }
+
+            /// How control leaves the instruction.
+            pub fn flow(&self) -> Flow {
+                match self { $( Insn::$name { .. } => Flow::$flow, )* }
+            }
+
+            /// The Scheme procedure an inlined-primitive instruction implements.
+            pub fn primitive_name(&self) -> Option<&'static str> {
+                match self { $( Insn::$name { .. } => instructions!(@prim $($prim)?), )* }
+            }
+
+            /// The inlined-primitive instruction for a call of `name` with `argc` arguments, if any.
+            pub fn primitive(name: &str, argc: usize) -> Option<Insn> {
+                $( $(
+                    if name == $prim && argc == ($pops) as usize {
+                        return Some(Insn::$name {});
+                    }
+                )? )*
+                let _ = (name, argc);
+                None
+            }
+
+            /// Every Scheme procedure name that has an inlined-primitive instruction.
+            pub fn primitive_names() -> &'static [&'static str] {
+                &[ $( $($prim,)? )* ]
+            }
+
+            /// Appends the encoding of `self` to `out`.
+            pub fn encode(&self, out: &mut Vec<u8>) {
+                out.push(self.opcode());
+                match self {
+                    $( Insn::$name { $($op),* } => { $( out.extend_from_slice(&$op.to_le_bytes()); )* } )*
+                }
+            }
+
+            /// Decodes the instruction at `*offset`, advancing `offset` past it.
+            pub fn decode(bytes: &[u8], offset: &mut usize) -> Result<Insn, DecodeError> {
+                let start = *offset;
+                let opcode = *bytes.get(start).ok_or(DecodeError::Truncated { offset: start })?;
+                let mut at = start + 1;
+                let mut operand = || -> Result<u32, DecodeError> {
+                    let word = bytes.get(at..at + 4).ok_or(DecodeError::Truncated { offset: start })?;
+                    at += 4;
+                    Ok(u32::from_le_bytes([word[0], word[1], word[2], word[3]]))
+                };
+                let insn = match opcode {
+                    $( $code => Insn::$name { $($op: operand()?),* }, )*
+                    _ => return Err(DecodeError::UnknownOpcode { opcode, offset: start }),
+                };
+                *offset = at;
+                Ok(insn)
+            }
+        }
+    };
+    (@prim $prim:literal) => { Some($prim) };
+    (@prim) => { None };
+}
+
+// ORDER OPCODE
+instructions! {
+    // Loads and stores.
+    /// push K[k]
+    0x01 Const(k: Const) [0 => 1] Next;
+    /// push L[i]
+    0x02 Local(i: Local) [0 => 1] Next;
+    /// L[i] := pop
+    0x03 SetLocal(i: Local) [1 => 0] Next;
+    /// push F[i]
+    0x04 Free(i: Free) [0 => 1] Next;
+    /// push G[g]; an unbound global is an error
+    0x05 Global(g: Global) [0 => 1] Next;
+    /// G[g] := pop; an unbound global is an error
+    0x06 SetGlobal(g: Global) [1 => 0] Next;
+    /// G[g] := pop, binding it if unbound
+    0x07 DefineGlobal(g: Global) [1 => 0] Next;
+    /// push a new box holding pop (assignment conversion)
+    0x08 MakeBox() [1 => 1] Next;
+    /// push the contents of the box pop
+    0x09 BoxRef() [1 => 1] Next;
+    /// v := pop; b := pop; contents(b) := v
+    0x0a BoxSet() [2 => 0] Next;
+    /// push the contents of the box in L[i]
+    0x0b LocalBoxRef(i: Local) [0 => 1] Next;
+    /// push the contents of the box in F[i]
+    0x0c FreeBoxRef(i: Free) [0 => 1] Next;
+    /// discard pop
+    0x0d Pop() [1 => 0] Next;
+
+    // Control.
+    /// go to t
+    0x10 Jump(t: Target) [0 => 0] Jump;
+    /// if pop is #f go to t
+    0x11 JumpIfFalse(t: Target) [1 => 0] Branch;
+    /// push a closure of function f over the n values popped (first pushed = F[0])
+    0x12 MakeClosure(f: Func, n: Count) [n => 1] Next;
+    /// v := pop; c := pop; F[i] of closure c := v (ties letrec knots right after MakeClosure)
+    0x13 PatchFree(i: Count) [2 => 0] Next;
+    /// call the procedure below the n arguments on top; push its result
+    0x14 Call(n: Count) [n.saturating_add(1) => 1] Next;
+    /// call the procedure below the n arguments on top in place of the current frame
+    0x15 TailCall(n: Count) [n.saturating_add(1) => 0] Leave;
+    /// return pop to the caller
+    0x16 Return() [1 => 0] Leave;
+
+    // Inlined primitives: each behaves exactly as a call of the named standard procedure.
+    /// push (car pop)
+    0x40 Car() [1 => 1] Next prim "car";
+    /// push (cdr pop)
+    0x41 Cdr() [1 => 1] Next prim "cdr";
+    /// b := pop; a := pop; push (cons a b)
+    0x42 Cons() [2 => 1] Next prim "cons";
+    /// push (null? pop)
+    0x43 IsNull() [1 => 1] Next prim "null?";
+    /// push (pair? pop)
+    0x44 IsPair() [1 => 1] Next prim "pair?";
+    /// push (not pop)
+    0x45 Not() [1 => 1] Next prim "not";
+    /// b := pop; a := pop; push (eq? a b)
+    0x46 IsEq() [2 => 1] Next prim "eq?";
+    /// b := pop; a := pop; push (eqv? a b)
+    0x47 IsEqv() [2 => 1] Next prim "eqv?";
+    /// b := pop; a := pop; push (+ a b)
+    0x48 Add() [2 => 1] Next prim "+";
+    /// b := pop; a := pop; push (- a b)
+    0x49 Sub() [2 => 1] Next prim "-";
+    /// b := pop; a := pop; push (* a b)
+    0x4a Mul() [2 => 1] Next prim "*";
+    /// b := pop; a := pop; push (= a b)
+    0x4b NumEq() [2 => 1] Next prim "=";
+    /// b := pop; a := pop; push (< a b)
+    0x4c Lt() [2 => 1] Next prim "<";
+    /// b := pop; a := pop; push (> a b)
+    0x4d Gt() [2 => 1] Next prim ">";
+    /// b := pop; a := pop; push (<= a b)
+    0x4e Le() [2 => 1] Next prim "<=";
+    /// b := pop; a := pop; push (>= a b)
+    0x4f Ge() [2 => 1] Next prim ">=";
+    /// push (zero? pop)
+    0x50 IsZero() [1 => 1] Next prim "zero?";
+    /// i := pop; v := pop; push (vector-ref v i)
+    0x51 VectorRef() [2 => 1] Next prim "vector-ref";
+    /// x := pop; i := pop; v := pop; (vector-set! v i x); push unspecified
+    0x52 VectorSet() [3 => 1] Next prim "vector-set!";
+    /// d := pop; p := pop; (set-car! p d); push unspecified
+    0x53 SetCar() [2 => 1] Next prim "set-car!";
+    /// d := pop; p := pop; (set-cdr! p d); push unspecified
+    0x54 SetCdr() [2 => 1] Next prim "set-cdr!";
+}
+
+impl fmt::Display for Insn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())?;
+        for (_, value) in self.operands() {
+            write!(f, " {value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Encodes a whole instruction sequence.
+pub fn encode_all(insns: &[Insn]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(insns.len() * 5);
+    for insn in insns {
+        insn.encode(&mut out);
+    }
+    out
+}
+
+/// Decodes a whole instruction sequence.
+pub fn decode_all(bytes: &[u8]) -> Result<Vec<Insn>, DecodeError> {
+    let mut insns = Vec::new();
+    let mut offset = 0;
+    while offset < bytes.len() {
+        insns.push(Insn::decode(bytes, &mut offset)?);
+    }
+    Ok(insns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_instruction_round_trips_through_its_encoding() {
+        let samples = [
+            Insn::Const { k: 7 },
+            Insn::MakeClosure { f: 3, n: 2 },
+            Insn::Call { n: u32::MAX },
+            Insn::Car {},
+            Insn::VectorSet {},
+            Insn::Jump { t: 0x0102_0304 },
+        ];
+        let bytes = encode_all(&samples);
+        assert_eq!(decode_all(&bytes).unwrap(), samples);
+    }
+
+    #[test]
+    fn truncated_and_unknown_bytes_are_errors() {
+        assert_eq!(
+            decode_all(&[0x01, 0, 0]),
+            Err(DecodeError::Truncated { offset: 0 })
+        );
+        assert_eq!(
+            decode_all(&[0xff]),
+            Err(DecodeError::UnknownOpcode {
+                opcode: 0xff,
+                offset: 0
+            })
+        );
+    }
+
+    #[test]
+    fn primitives_are_found_by_name_and_arity() {
+        assert_eq!(Insn::primitive("car", 1), Some(Insn::Car {}));
+        assert_eq!(Insn::primitive("car", 2), None);
+        assert_eq!(Insn::primitive("+", 2), Some(Insn::Add {}));
+        assert_eq!(Insn::primitive("vector-set!", 3), Some(Insn::VectorSet {}));
+        assert!(Insn::primitive_names().contains(&"eq?"));
+    }
+
+    #[test]
+    fn stack_effects_follow_operands() {
+        assert_eq!(Insn::Call { n: 3 }.stack_effect(), (4, 1));
+        assert_eq!(Insn::MakeClosure { f: 0, n: 5 }.stack_effect(), (5, 1));
+    }
+}

@@ -1,0 +1,13 @@
+(import (scheme base) (scheme write))
+(define (catch thunk) (guard (e ((error-object? e) (list (error-object-message e) (error-object-irritants e))) (else (list 'non-error e))) (thunk)))
+(write (list 'case1 (catch (lambda () (error "Something bad:" 42 'foo))))) (newline)
+(write (list 'case2 (catch (lambda () (error "no irritants"))))) (newline)
+(write (list 'case3 (catch (lambda () (error "with string" "s" '(1 2)))))) (newline)
+(write (list 'case4 (catch (lambda () (raise 'plain-symbol))))) (newline)
+(write (list 'case5 (guard (e (#t (error-object? e))) (raise 42)) (guard (e (#t (error-object? e))) (error "x")))) (newline)
+; error objects can be re-raised and caught again
+(write (list 'case6 (guard (outer ((error-object? outer) (error-object-message outer)))
+                      (guard (inner ((string? inner) 'wrong-clause))
+                        (error "passed through" 1))))) (newline)
+(define (safe-div a b) (if (= b 0) (error "division by zero:" a) (quotient a b)))
+(write (list 'case7 (catch (lambda () (safe-div 10 2))) (catch (lambda () (safe-div 10 0))))) (newline)

@@ -1,0 +1,10 @@
+(import (scheme base) (scheme write) (scheme inexact))
+(write (list (exact 2.5) (exact 2.0) (exact -0.75) (inexact 1/4) (inexact 3) (inexact 1/3))) (newline)
+(write (list (exact? 1.0) (inexact? 1.0) (exact? 1) (integer? 2.0) (exact-integer? 2.0) (rational? 1.5) (real? 1.5))) (newline)
+(write (list (= 1 1.0) (eqv? 1 1.0) (equal? 1.0 1) (eqv? 1.5 1.5) (< 1/3 0.34))) (newline)
+; mixing exact and inexact gives inexact
+(write (list (+ 1 0.5) (* 2 1.5) (+ 1/2 0.5) (max 1 2.0) (min 1 2.0))) (newline)
+(write (list (round 2.5) (round 3.5) (round -2.5) (truncate -2.7) (floor -2.7) (ceiling 2.1))) (newline)
+(write (list (exact (floor 2.7)) (exact (round 1e3)) (exact 0.1))) (newline)
+(write (list (nan? (/ 0. 0.)) (infinite? (/ 1. 0.)) (finite? 1e300) (finite? (/ -1. 0.)))) (newline)
+(write (list (string->number "#e1.5") (string->number "#i3/4") (inexact 1/8))) (newline)

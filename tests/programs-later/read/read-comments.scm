@@ -1,0 +1,12 @@
+(import (scheme base) (scheme write) (scheme read))
+(define (read-all s) (let ((p (open-input-string s))) (let loop ((acc '())) (let ((x (read p))) (if (eof-object? x) (reverse acc) (loop (cons x acc)))))))
+(write (list 'case1 (read-all "1 ; line comment\n 2"))) (newline)
+(write (list 'case2 (read-all "1 #| block\n comment |# 2"))) (newline)
+(write (list 'case3 (read-all "1 #;(datum comment) 2 #; 3 4"))) (newline)
+(write (list 'case4 (read-all "#| nested #| inner |# still comment |# done"))) (newline)
+(write (list 'case5 (read-all "(a ; inside\n b)"))) (newline)
+(write (list 'case6 (read-all "#true #false #\\space #\\x41 \"esc\\ttab\""))) (newline)
+(write (list 'case7 (read-all ""))) (newline)
+; reading code and evaluating pieces of it by hand
+(define expr (read (open-input-string "(+ 1 (* 2 3))")))
+(write (list 'case8 (car expr) (cadr expr) (caddr expr))) (newline)

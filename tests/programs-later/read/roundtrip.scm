@@ -1,0 +1,18 @@
+(import (scheme base) (scheme write) (scheme read))
+; write then read gives back an equal datum
+(define (roundtrip x)
+  (let ((out (open-output-string)))
+    (write x out)
+    (read (open-input-string (get-output-string out)))))
+(define data (list 42 -7 (expt 2 100) 'sym "str\"with\\escapes\n" #\a #\space #t #f '() '(1 (2 . 3)) #(1 "v" #\c) #u8(0 255) (string->symbol "with space") (string->symbol "")))
+(write (list 'case1 (map (lambda (x) (equal? x (roundtrip x))) data))) (newline)
+(write (list 'case2 (equal? data (roundtrip data)))) (newline)
+; reading several data written one after another
+(define out (open-output-string))
+(for-each (lambda (x) (write x out) (write-char #\space out)) '(a (b c) "d" 5))
+(define in (open-input-string (get-output-string out)))
+(define r1 (read in))
+(define r2 (read in))
+(define r3 (read in))
+(define r4 (read in))
+(write (list 'case3 r1 r2 r3 r4 (eof-object? (read in)))) (newline)

@@ -1,0 +1,8 @@
+(import (scheme base) (scheme write) (scheme char))
+(write (list 'case1 (char=? #\a #\a) (char=? #\a #\b) (char=? #\a #\a #\a) (char=? #\a #\a #\b))) (newline)
+(write (list 'case2 (char<? #\a #\b) (char<? #\b #\a) (char<? #\a #\b #\c) (char<? #\a #\c #\b) (char<? #\A #\a))) (newline)
+(write (list 'case3 (char>? #\z #\a) (char>? #\c #\b #\a) (char>? #\c #\c))) (newline)
+(write (list 'case4 (char<=? #\a #\a #\b) (char<=? #\b #\a) (char>=? #\b #\b #\a) (char>=? #\a #\b))) (newline)
+(write (list 'case5 (char-ci=? #\a #\A) (char-ci=? #\a #\B) (char-ci<? #\a #\B) (char-ci>? #\Z #\a))) (newline)
+(write (list 'case6 (char<? #\0 #\9 #\A #\Z #\a #\z))) (newline)
+(write (list 'case7 (eqv? #\a #\a) (equal? #\a #\a) (eqv? #\a #\A) (memv #\c (list #\a #\b #\c #\d)))) (newline)

@@ -1,0 +1,11 @@
+(import (scheme base) (scheme write) (scheme char))
+(write (list 'case1 (char->integer #\a) (char->integer #\A) (char->integer #\0) (char->integer #\space) (char->integer #\~))) (newline)
+(write (list 'case2 (integer->char 97) (integer->char 65) (integer->char 48) (integer->char 32) (integer->char 10))) (newline)
+(write (list 'case3 (char->integer (integer->char 955)) (char->integer #\x3bb))) (newline)
+(write (list 'case4 (char-upcase #\a) (char-upcase #\A) (char-upcase #\1) (char-downcase #\Z) (char-downcase #\z) (char-downcase #\!))) (newline)
+(write (list 'case5 (char-foldcase #\Q) (char-foldcase #\q))) (newline)
+; caesar shift using code arithmetic
+(define (shift c k) (integer->char (+ 97 (modulo (+ (- (char->integer c) 97) k) 26))))
+(write (list 'case6 (list->string (map (lambda (c) (shift c 3)) (string->list "xyzabc"))))) (newline)
+(write (list 'case7 (map char->integer (string->list "Hi!")))) (newline)
+(write (list 'case8 (char? #\a) (char? "a") (char? 97) (char? (integer->char 97)))) (newline)

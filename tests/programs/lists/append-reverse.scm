@@ -1,0 +1,20 @@
+(import (scheme base) (scheme write))
+(write (list 'case1 (append) (append '(1)) (append '(1 2) '(3 4)) (append '(1) '(2) '(3) '(4 5)))) (newline)
+(write (list 'case2 (append '() '()) (append '() '(1)) (append '(1) '()) (append '() '() '(a) '()))) (newline)
+; the last argument may be any object, giving an improper list
+(write (list 'case3 (append '(1 2) 3) (append '() 'x) (append '(1) '(2) '(3 . 4)) (append 5))) (newline)
+; the last argument is shared, earlier ones are copied
+(define tail (list 'x 'y))
+(define front (list 1 2))
+(define joined (append front tail))
+(set-car! tail 'changed)
+(set-car! front 'also-changed)
+(write (list 'case4 joined)) (newline)
+(write (list 'case5 (reverse '()) (reverse '(1)) (reverse '(1 2 3)) (reverse '((1 2) (3 4))))) (newline)
+; reverse returns a new list
+(define orig (list 1 2 3))
+(define rev (reverse orig))
+(set-car! rev 'r)
+(write (list 'case6 orig rev)) (newline)
+(write (list 'case7 (append '(a b) '(c d) '() '(e) '(f g h) '(i)))) (newline)
+(write (list 'case8 (reverse (append '(1 2) '(3 4))) (append (reverse '(3 2 1)) '(4)))) (newline)

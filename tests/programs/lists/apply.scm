@@ -1,0 +1,15 @@
+(import (scheme base) (scheme write))
+(write (list 'case1 (apply + '(1 2 3)) (apply + '()) (apply list '(a b)))) (newline)
+; leading arguments before the final list
+(write (list 'case2 (apply + 1 2 '(3 4)) (apply list 'a 'b '(c d)) (apply list 1 '()))) (newline)
+(write (list 'case3 (apply max '(3 9 2)) (apply min 5 '(3 9)) (apply * 2 3 '()))) (newline)
+(write (list 'case4 (apply (lambda args (length args)) 1 2 3 '(4 5 6)))) (newline)
+(write (list 'case5 (apply (lambda (a b . c) (list a b c)) '(1 2 3 4)))) (newline)
+(write (list 'case6 (apply map list '((1 2 3) (4 5 6))))) (newline)
+(write (list 'case7 (apply apply (list + (list 1 2 3))))) (newline)
+(write (list 'case8 (apply string-append '("ab" "cd" "ef")) (apply vector 1 '(2 3)))) (newline)
+; the argument list itself is not modified
+(define args (list 1 2 3))
+(define (mutate . xs) (set-car! xs 'x) xs)
+(apply mutate args)
+(write (list 'case9 args)) (newline)

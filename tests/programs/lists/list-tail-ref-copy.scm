@@ -1,0 +1,20 @@
+(import (scheme base) (scheme write))
+(define l '(a b c d e))
+(write (list 'case1 (list-tail l 0) (list-tail l 2) (list-tail l 5))) (newline)
+(write (list 'case2 (list-ref l 0) (list-ref l 4) (list-ref '((1) (2) (3)) 1))) (newline)
+; list-tail shares structure with its argument
+(define m (list 1 2 3 4))
+(define t (list-tail m 2))
+(set-car! t 'shared)
+(write (list 'case3 m)) (newline)
+; list-copy makes a fresh spine
+(define orig (list 1 2 3))
+(define cp (list-copy orig))
+(set-car! cp 'new)
+(write (list 'case4 orig cp (equal? orig '(1 2 3)))) (newline)
+(write (list 'case5 (list-copy '()) (list-copy '(1 2 . 3)) (list-copy 'atom))) (newline)
+(write (list 'case6 (make-list 4 0) (make-list 2 '(x)))) (newline)
+; make-list with a fill shares the fill object
+(define ml (make-list 2 (list 'a)))
+(write (list 'case7 (eq? (car ml) (cadr ml)))) (newline)
+(write (list 'case8 (list-ref (list-tail '(0 1 2 3 4 5 6 7 8 9) 3) 4))) (newline)

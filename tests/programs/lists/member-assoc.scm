@@ -1,0 +1,23 @@
+(import (scheme base) (scheme write))
+(write (list 'case1 (memq 'c '(a b c d)) (memq 'z '(a b c)) (memq 'a '()))) (newline)
+(write (list 'case2 (memv 3 '(1 2 3 4)) (memv 10 '(1 2)) (memv #\b '(#\a #\b)))) (newline)
+(write (list 'case3 (member "b" '("a" "b" "c")) (member '(1) '((0) (1) (2))) (member 'x '(y z)))) (newline)
+; member with a custom predicate (R7RS does not fix the argument order,
+; so only symmetric predicates are used)
+(write (list 'case4 (member -3 '(1 2 3 4) (lambda (a b) (= (abs a) (abs b)))) (member 10 '(1 2 3 4) (lambda (a b) (= (+ a b) 13))))) (newline)
+(write (list 'case5 (member 'b '(a b c) eq?) (member 7 '(1 2 3) (lambda (a b) (= (+ a b) 100))))) (newline)
+(define al '((a 1) (b 2) (c 3)))
+(write (list 'case6 (assq 'b al) (assq 'z al) (assq 'a '()))) (newline)
+(write (list 'case7 (assv 2 '((1 one) (2 two))) (assv 5 '((1 one))) (assv #\x '((#\x . ex))))) (newline)
+(write (list 'case8 (assoc "b" '(("a" . 1) ("b" . 2))) (assoc '(k) '(((k) . v))) (assoc 3 '((1 . a))))) (newline)
+; assoc with a custom (symmetric) predicate
+(define (same-parity? a b) (eq? (even? a) (even? b)))
+(write (list 'case9 (assoc 4 '((1 . a) (3 . b) (6 . c) (8 . d)) same-parity?) (assoc -2 '((1 . a) (2 . b)) (lambda (a b) (= (abs a) (abs b)))) (assoc 0 '((1 . a)) =))) (newline)
+; the result is the actual tail / pair of the list
+(define lst (list 1 2 3))
+(define found (memv 2 lst))
+(set-car! found 'x)
+(write (list 'case10 lst)) (newline)
+(define al2 (list (list 'k 1)))
+(set-car! (cdr (assq 'k al2)) 99)
+(write (list 'case11 al2)) (newline)

@@ -1,0 +1,20 @@
+(import (scheme base) (scheme write))
+; 256-bit arithmetic as used for token amounts
+(define two256 (expt 2 256))
+(define max-uint256 (- two256 1))
+(display (list 'case1 two256)) (newline)
+(display (list 'case2 max-uint256)) (newline)
+(display (list 'case3 (number->string max-uint256 16))) (newline)
+(display (list 'case4 (+ max-uint256 1) (= (+ max-uint256 1) two256))) (newline)
+; wrapping addition modulo 2^256
+(define (add256 a b) (modulo (+ a b) two256))
+(define (sub256 a b) (modulo (- a b) two256))
+(display (list 'case5 (add256 max-uint256 1) (add256 max-uint256 5) (sub256 0 1))) (newline)
+; 18-decimal token units
+(define ether (expt 10 18))
+(define balance (* 123456789 ether))
+(display (list 'case6 balance (quotient balance ether) (remainder (+ balance 42) ether))) (newline)
+(display (list 'case7 (* max-uint256 max-uint256))) (newline)
+(display (list 'case8 (quotient max-uint256 ether) (remainder max-uint256 ether))) (newline)
+(display (list 'case9 (- (expt 2 255)) (- (- (expt 2 255)) 1))) (newline)
+(display (list 'case10 (< (expt 2 255) max-uint256 two256) (= (quotient two256 2) (expt 2 255)))) (newline)

@@ -1,0 +1,10 @@
+(import (scheme base) (scheme write))
+(display (list 'case1 (= 1 1) (= 1 2) (= 1 1 1 1) (= 1 1 2 1))) (newline)
+(display (list 'case2 (< 1 2) (< 2 1) (< 1 2 3 4 5) (< 1 2 2 3) (< 1 3 2))) (newline)
+(display (list 'case3 (> 5 4 3 2 1) (> 5 4 4 1) (> 1 2))) (newline)
+(display (list 'case4 (<= 1 1 2 2 3) (<= 1 2 1) (>= 3 3 2 2 1) (>= 3 4))) (newline)
+(display (list 'case5 (< -10 -5 0 5 10) (> 0 -1) (<= -1 -1) (>= -1 0))) (newline)
+; comparisons are transitive over all arguments, not just adjacent to the first
+(display (list 'case6 (< 1 5 3) (> 9 2 5) (= 4 4 4 4 4 4 4 5))) (newline)
+(display (list 'case7 (= 0 (- 0)) (< (- (expt 2 70)) 0 (expt 2 70)))) (newline)
+(display (list 'case8 (<= 1 1) (>= 1 1) (< 1 1) (> 1 1))) (newline)

@@ -1,0 +1,8 @@
+(import (scheme base) (scheme write))
+(display (list 'case1 (min 3) (min 3 1 2) (max 3 1 2) (min -5 5) (max -5 5))) (newline)
+(display (list 'case2 (min 1 2 3 4 5 6 7 8 9 0) (max 1 2 3 4 5 6 7 8 9 0))) (newline)
+(display (list 'case3 (gcd) (gcd 12) (gcd 12 18) (gcd 12 18 8) (gcd 0 5) (gcd 0 0))) (newline)
+(display (list 'case4 (gcd -12 18) (gcd 12 -18) (gcd -4 -6) (gcd 17 13))) (newline)
+(display (list 'case5 (lcm) (lcm 4) (lcm 4 6) (lcm 2 3 4) (lcm -4 6) (lcm 0 5))) (newline)
+(display (list 'case6 (gcd 1071 462) (lcm 21 6))) (newline)
+(display (list 'case7 (max -1 -2 -3) (min -1 -2 -3))) (newline)

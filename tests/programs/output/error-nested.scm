@@ -1,0 +1,10 @@
+(import (scheme base) (scheme write))
+; an error raised deep inside nested non-tail calls
+(define (walk l depth)
+  (cond ((null? l) depth)
+        ((eq? (car l) 'boom) (error "found boom at depth" depth))
+        (else (+ 0 (walk (cdr l) (+ depth 1))))))
+(display (list 'first (walk '(a b c) 0))) (newline)
+(display (list 'second (walk '(x y z w) 0))) (newline)
+(walk '(1 2 3 4 5 boom 7) 0)
+(display "never printed") (newline)

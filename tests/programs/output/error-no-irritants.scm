@@ -1,0 +1,5 @@
+(import (scheme base) (scheme write))
+(define (f x) (if (> x 2) (error "simple failure") x))
+(display (f 1)) (newline)
+(display (f 2)) (newline)
+(display (f 3)) (newline)

@@ -1,0 +1,11 @@
+(import (scheme base) (scheme write) (scheme process-context))
+; exit from inside nested calls and a loop
+(define (search l)
+  (for-each (lambda (x)
+              (display x) (newline)
+              (when (eq? x 'stop) (exit 42)))
+            l)
+  'not-found)
+(display (list 'result (search '(a b)))) (newline)
+(search '(c stop d e))
+(display "never printed") (newline)

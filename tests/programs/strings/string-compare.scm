@@ -1,0 +1,10 @@
+(import (scheme base) (scheme write) (scheme char))
+(write (list 'case1 (string=? "abc" "abc") (string=? "abc" "abd") (string=? "" "") (string=? "a" "a" "a") (string=? "a" "a" "b"))) (newline)
+(write (list 'case2 (string<? "abc" "abd") (string<? "abc" "ab") (string<? "ab" "abc") (string<? "a" "b" "c") (string<? "a" "c" "b"))) (newline)
+(write (list 'case3 (string>? "b" "a") (string>? "a" "b") (string>? "c" "b" "a") (string>? "abc" "abc"))) (newline)
+(write (list 'case4 (string<=? "a" "a" "b") (string<=? "b" "a") (string>=? "b" "b" "a") (string>=? "a" "b"))) (newline)
+; ordering uses character codes: uppercase letters come before lowercase
+(write (list 'case5 (string<? "Zebra" "apple") (string<? "" "a") (string>? "a" ""))) (newline)
+(write (list 'case6 (string-ci=? "Hello" "hELLO") (string-ci<? "apple" "Banana") (string-ci>? "Zebra" "apple"))) (newline)
+(write (list 'case7 (string-ci=? "abc" "ABC" "aBc") (string-ci<=? "a" "A" "b") (string-ci>=? "B" "b" "A"))) (newline)
+(write (list 'case8 (equal? "abc" "abc") (equal? "abc" "ABC") (equal? "" ""))) (newline)

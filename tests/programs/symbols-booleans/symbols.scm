@@ -1,0 +1,10 @@
+(import (scheme base) (scheme write))
+(write (list 'case1 (symbol? 'a) (symbol? "a") (symbol? (car '(a))) (symbol? 'nil) (symbol? '()))) (newline)
+(write (list 'case2 (symbol=? 'a 'a) (symbol=? 'a 'b) (symbol=? 'a 'a 'a) (symbol=? 'a 'a 'b))) (newline)
+(write (list 'case3 (symbol->string 'Hello) (string->symbol "World") (eq? 'hello 'Hello))) (newline)
+; symbols are interned: equal names give eq? symbols
+(define made (string->symbol (string-append "sym" "bol")))
+(write (list 'case4 (eq? made 'symbol) (eqv? made 'symbol) (memq made '(a symbol b)))) (newline)
+(write (list 'case5 (assq 'key '((other . 1) (key . 2))))) (newline)
+(write (list 'case6 'quote 'lambda 'if 'define 'else)) (newline)
+(write (list 'case7 (map symbol->string '(a bb ccc)))) (newline)

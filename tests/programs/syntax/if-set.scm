@@ -1,0 +1,37 @@
+(import (scheme base) (scheme write))
+(display (list 'case1 (if #t 'yes 'no) (if #f 'yes 'no))) (newline)
+; everything except #f is true
+(display (list 'case2 (if 0 'true 'false) (if '() 'true 'false) (if "" 'true 'false))) (newline)
+(display (list 'case3 (if (> 3 2) (+ 1 1) (error "not reached")))) (newline)
+; nested if
+(define (sign n) (if (< n 0) 'neg (if (= n 0) 'zero 'pos)))
+(display (list 'case4 (sign -5) (sign 0) (sign 5))) (newline)
+; set! on a global
+(define counter 0)
+(set! counter (+ counter 1))
+(set! counter (+ counter 1))
+(display (list 'case5 counter)) (newline)
+; set! on a local
+(define (f x) (set! x (* x 10)) x)
+(display (list 'case6 (f 4))) (newline)
+; set! on a captured variable (closure state)
+(define (make-counter)
+  (let ((n 0))
+    (lambda () (set! n (+ n 1)) n)))
+(define c1 (make-counter))
+(define c2 (make-counter))
+(c1) (c1)
+(display (list 'case7 (c1) (c2))) (newline)
+; two closures sharing one variable
+(define (make-account balance)
+  (list (lambda (amt) (set! balance (+ balance amt)) balance)
+        (lambda () balance)))
+(define acct (make-account 100))
+((car acct) 50)
+((car acct) -30)
+(display (list 'case8 ((cadr acct)))) (newline)
+; one-armed if in a sequence, used only for effect
+(define z 1)
+(if (= z 1) (set! z 2))
+(if (= z 1) (set! z 3))
+(display (list 'case9 z)) (newline)

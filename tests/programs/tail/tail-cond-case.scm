@@ -1,0 +1,23 @@
+(import (scheme base) (scheme write))
+(define (f n acc)
+  (cond ((= n 0) acc)
+        ((even? n) (f (- n 1) (+ acc 1)))
+        (else (f (- n 1) acc))))
+(display (list 'case1 (f 1000000 0))) (newline)
+; tail call via =>
+(define (g n)
+  (cond ((= n 0) 'g-done)
+        ((- n 1) => g)))
+(display (list 'case2 (g 1000000))) (newline)
+(define (h n acc)
+  (case (remainder n 3)
+    ((0) (if (= n 0) acc (h (- n 1) (+ acc 1))))
+    ((1) (h (- n 1) acc))
+    (else (h (- n 1) (+ acc 2)))))
+(display (list 'case3 (h 1000000 0))) (newline)
+; tail call via case =>
+(define (k n)
+  (case n
+    ((0) 'k-done)
+    (else => (lambda (m) (k (- m 1))))))
+(display (list 'case4 (k 1000000))) (newline)

@@ -1,0 +1,7 @@
+(import (scheme base) (scheme write))
+(write #(1 #(2 #(3 #())) (4 . 5) "six" #\7 eight #t #f)) (newline)
+(display #(1 #(2 #(3 #())) (4 . 5) "six" #\7 eight #t #f)) (newline)
+(write (list #(a) #u8(1) '() #())) (newline)
+(write (vector (list 1 2) (vector 3 (list 4 (vector 5))))) (newline)
+(write (vector "a\\b" "q\"q" #\space)) (newline)
+(display (vector "a\\b" "q\"q" #\space 'end)) (newline)

@@ -1,0 +1,20 @@
+(import (scheme base) (scheme write))
+(write (list 'case1 (vector) (vector 1) (vector 1 "two" #\3 'four))) (newline)
+(write (list 'case2 (make-vector 3 'x) (make-vector 0 'x) (vector-length (make-vector 4)))) (newline)
+(define v (vector 'a 'b 'c))
+(write (list 'case3 (vector-ref v 0) (vector-ref v 2) (vector-length v) (vector-length #()))) (newline)
+(vector-set! v 1 'changed)
+(write (list 'case4 v)) (newline)
+(write (list 'case5 (vector? v) (vector? '(1)) (vector? "abc") (vector? #()))) (newline)
+; literal vectors are self-evaluating
+(write (list 'case6 #(1 2 3) #() #(#(nested) (list "s")))) (newline)
+(display (list 'case7 #(1 "two" #\3 (4 5)))) (newline)
+; vectors hold any objects, including other vectors
+(define grid (vector (vector 1 2) (vector 3 4)))
+(vector-set! (vector-ref grid 1) 0 'x)
+(write (list 'case8 grid (vector-ref (vector-ref grid 0) 1))) (newline)
+; make-vector fills with the same object
+(define shared (make-vector 2 (list 'p)))
+(set-car! (vector-ref shared 0) 'q)
+(write (list 'case9 shared)) (newline)
+(write (list 'case10 (equal? #(1 2 (3)) (vector 1 2 (list 3))) (equal? #(1 2) #(1 2 3)) (equal? #() #()))) (newline)

@@ -1,0 +1,286 @@
+//! The heap: an arena of objects with stable ids, and a precise mark-and-sweep garbage collector.
+//!
+//! An object's id is its index in the arena and never changes while the object lives: that is what lets
+//! a checkpoint name objects, and it is why the collector does not move anything. Freed slots go on a
+//! free list and are reused. Collection is only ever started by the interpreter at a safepoint, where
+//! every live value is reachable from the roots it passes in; native procedures may allocate freely
+//! without rooting their temporaries.
+
+use num_bigint::BigInt;
+
+use crate::ports::Port;
+use crate::value::{ObjId, Value};
+
+/// A heap object.
+#[derive(Debug)]
+pub enum Object {
+    /// A free slot; the payload is the next free slot, if any.
+    Free(Option<ObjId>),
+    Pair(Value, Value),
+    /// A mutable cell holding an assigned, captured variable.
+    Box(Value),
+    Closure {
+        function: u32,
+        free: Box<[Value]>,
+    },
+    String(Vec<char>),
+    Vector(Vec<Value>),
+    Bytevector(Vec<u8>),
+    Bignum(Box<BigInt>),
+    Flonum(f64),
+    /// An error object: a message, a list of irritants, and what kind of error it is.
+    Condition(Box<Condition>),
+    Port(Box<Port>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub kind: ConditionKind,
+    pub message: String,
+    pub irritants: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionKind {
+    /// Raised by `error` or by the VM on a wrong use of a procedure.
+    Error,
+    /// A file could not be opened (R7RS `file-error?`).
+    File,
+    /// Bad syntax given to `read` (R7RS `read-error?`).
+    Read,
+}
+
+impl Object {
+    /// An estimate of the memory the object holds, for deciding when to collect.
+    fn footprint(&self) -> usize {
+        std::mem::size_of::<Object>()
+            + match self {
+                Object::Closure { free, .. } => free.len() * 8,
+                Object::String(s) => s.capacity() * 4,
+                Object::Vector(v) => v.capacity() * 8,
+                Object::Bytevector(b) => b.capacity(),
+                Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),
+                Object::Condition(c) => 48 + c.message.len(),
+                Object::Port(_) => 64,
+                _ => 0,
+            }
+    }
+
+    fn for_each_reference(&self, mut visit: impl FnMut(Value)) {
+        match self {
+            Object::Pair(car, cdr) => {
+                visit(*car);
+                visit(*cdr);
+            }
+            Object::Box(v) => visit(*v),
+            Object::Closure { free, .. } => free.iter().copied().for_each(visit),
+            Object::Vector(items) => items.iter().copied().for_each(visit),
+            Object::Condition(c) => visit(c.irritants),
+            Object::Free(_)
+            | Object::String(_)
+            | Object::Bytevector(_)
+            | Object::Bignum(_)
+            | Object::Flonum(_)
+            | Object::Port(_) => {}
+        }
+    }
+}
+
+/// The smallest allocation volume between two collections.
+const MIN_COLLECTION_BYTES: usize = 32 << 20;
+
+pub struct Heap {
+    objects: Vec<Object>,
+    marks: Vec<u64>,
+    free_list: Option<ObjId>,
+    live_objects: usize,
+    /// Bytes allocated since the last collection.
+    allocated: usize,
+    /// Bytes found live by the last collection.
+    live_bytes: usize,
+    pub collections: u64,
+}
+
+impl Default for Heap {
+    fn default() -> Heap {
+        Heap::new()
+    }
+}
+
+impl Heap {
+    pub fn new() -> Heap {
+        Heap {
+            objects: Vec::new(),
+            marks: Vec::new(),
+            free_list: None,
+            live_objects: 0,
+            allocated: 0,
+            live_bytes: 0,
+            collections: 0,
+        }
+    }
+
+    pub fn alloc(&mut self, object: Object) -> Value {
+        self.allocated += object.footprint();
+        self.live_objects += 1;
+        match self.free_list {
+            Some(id) => {
+                let slot = &mut self.objects[id as usize];
+                let Object::Free(next) = *slot else {
+                    unreachable!("the free list holds only free slots")
+                };
+                self.free_list = next;
+                *slot = object;
+                Value::object(id)
+            }
+            None => {
+                self.objects.push(object);
+                Value::object((self.objects.len() - 1) as ObjId)
+            }
+        }
+    }
+
+    /// The object `v` refers to, if `v` is a live object reference.
+    pub fn get(&self, v: Value) -> Option<&Object> {
+        v.as_object()
+            .and_then(|id| self.objects.get(id as usize))
+            .filter(|o| !matches!(o, Object::Free(_)))
+    }
+
+    pub fn get_mut(&mut self, v: Value) -> Option<&mut Object> {
+        v.as_object()
+            .and_then(|id| self.objects.get_mut(id as usize))
+            .filter(|o| !matches!(o, Object::Free(_)))
+    }
+
+    pub fn cons(&mut self, car: Value, cdr: Value) -> Value {
+        self.alloc(Object::Pair(car, cdr))
+    }
+
+    pub fn pair(&self, v: Value) -> Option<(Value, Value)> {
+        match self.get(v) {
+            Some(Object::Pair(car, cdr)) => Some((*car, *cdr)),
+            _ => None,
+        }
+    }
+
+    /// A proper list of `items`.
+    pub fn list(&mut self, items: impl DoubleEndedIterator<Item = Value>) -> Value {
+        items
+            .rev()
+            .fold(Value::NIL, |tail, item| self.cons(item, tail))
+    }
+
+    /// The items of a proper list, or `None` for an improper or circular one.
+    pub fn list_items(&self, mut list: Value) -> Option<Vec<Value>> {
+        let mut items = Vec::new();
+        while list != Value::NIL {
+            let (car, cdr) = self.pair(list)?;
+            items.push(car);
+            list = cdr;
+            if items.len() > self.objects.len() {
+                return None;
+            }
+        }
+        Some(items)
+    }
+
+    /// Whether enough has been allocated since the last collection to collect again.
+    pub fn wants_collection(&self) -> bool {
+        self.allocated > MIN_COLLECTION_BYTES.max(self.live_bytes)
+    }
+
+    pub fn object_count(&self) -> usize {
+        self.live_objects
+    }
+
+    /// Frees every object not reachable from `roots`.
+    pub fn collect(&mut self, roots: impl Iterator<Item = Value>) {
+        self.collections += 1;
+        self.marks.clear();
+        self.marks.resize(self.objects.len().div_ceil(64), 0);
+        let mut stack: Vec<ObjId> = Vec::new();
+        let mark = |marks: &mut Vec<u64>, stack: &mut Vec<ObjId>, v: Value| {
+            if let Some(id) = v.as_object() {
+                let (word, bit) = (id as usize / 64, id % 64);
+                if let Some(w) = marks.get_mut(word)
+                    && *w & (1 << bit) == 0
+                {
+                    *w |= 1 << bit;
+                    stack.push(id);
+                }
+            }
+        };
+        for root in roots {
+            mark(&mut self.marks, &mut stack, root);
+        }
+        while let Some(id) = stack.pop() {
+            let marks = &mut self.marks;
+            self.objects[id as usize].for_each_reference(|v| mark(marks, &mut stack, v));
+        }
+        let mut live_bytes = 0;
+        let mut live_objects = 0;
+        for (id, object) in self.objects.iter_mut().enumerate().rev() {
+            if matches!(object, Object::Free(_)) {
+                continue;
+            }
+            if self.marks[id / 64] & (1 << (id % 64)) != 0 {
+                live_bytes += object.footprint();
+                live_objects += 1;
+            } else {
+                *object = Object::Free(None);
+            }
+        }
+        // Rebuild the free list in ascending order so that new objects fill the low slots first, and
+        // give back the memory of a free tail.
+        while matches!(self.objects.last(), Some(Object::Free(_))) {
+            self.objects.pop();
+        }
+        self.objects.shrink_to(self.objects.len() * 2);
+        self.free_list = None;
+        for id in (0..self.objects.len()).rev() {
+            if let Object::Free(next) = &mut self.objects[id] {
+                *next = self.free_list;
+                self.free_list = Some(id as ObjId);
+            }
+        }
+        self.live_bytes = live_bytes;
+        self.live_objects = live_objects;
+        self.allocated = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collection_keeps_what_roots_reach_and_reuses_the_rest() {
+        let mut heap = Heap::new();
+        let kept = heap.list([1, 2, 3].into_iter().map(Value::small));
+        let _garbage = heap.list([4, 5].into_iter().map(Value::small));
+        heap.collect(std::iter::once(kept));
+        assert_eq!(heap.object_count(), 3);
+        assert_eq!(
+            heap.list_items(kept),
+            Some(vec![Value::small(1), Value::small(2), Value::small(3)])
+        );
+        let reused = heap.cons(Value::NIL, Value::NIL);
+        assert!(reused.as_object().unwrap() < 5, "a freed slot is reused");
+    }
+
+    #[test]
+    fn cycles_are_collected_and_ids_stay_stable() {
+        let mut heap = Heap::new();
+        let a = heap.cons(Value::NIL, Value::NIL);
+        let b = heap.cons(a, a);
+        if let Some(Object::Pair(_, cdr)) = heap.get_mut(a) {
+            *cdr = b;
+        }
+        let survivor = heap.cons(Value::TRUE, Value::NIL);
+        heap.collect(std::iter::once(survivor));
+        assert_eq!(heap.object_count(), 1);
+        assert_eq!(heap.pair(survivor), Some((Value::TRUE, Value::NIL)));
+        assert!(heap.get(a).is_none());
+    }
+}

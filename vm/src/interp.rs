@@ -1,0 +1,667 @@
+//! The interpreter: one dispatch loop over verified instructions, with every Scheme frame on an
+//! explicit stack.
+//!
+//! The value stack holds, for each frame, the procedure being run, its local slots (parameters first)
+//! and its operand stack:
+//!
+//! ```text
+//!   ... | closure | L[0] L[1] ... L[locals-1] | operands ... |
+//!                   ^ frame.base
+//! ```
+//!
+//! A call pushes a [`Frame`]; a tail call slides the callee and its arguments down over the current
+//! frame and reuses it, so a loop written as tail calls runs in constant space; a return truncates the
+//! stack to the frame's closure slot and leaves the result there. No Scheme call ever recurses on the
+//! Rust stack, so recursion depth is bounded by memory alone, and a continuation is plain data.
+
+use std::rc::Rc;
+
+use chenilles_compiler::bytecode::{Insn, VerifiedFunction};
+
+use crate::heap::{Condition, ConditionKind, Object};
+use crate::natives::{NativeKind, lists, natives, vectors};
+use crate::numbers::Op;
+use crate::printer::Style;
+use crate::runtime::{Runtime, Throw};
+use crate::value::Value;
+
+/// A function of a loaded image.
+pub struct LoadedFunction {
+    pub code: VerifiedFunction,
+    /// Index of its image in [`Vm::images`].
+    pub image: u32,
+}
+
+/// An image's run-time tables.
+pub struct LoadedImage {
+    pub name: String,
+    pub files: Vec<String>,
+    pub constants: Vec<Value>,
+    /// For each global name of the image, the process's global slot.
+    pub globals: Vec<u32>,
+    /// Index in [`Vm::functions`] of the image's function 0.
+    pub function_base: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub function: u32,
+    /// The next instruction (saved while the frame waits for a callee).
+    pub pc: u32,
+    /// Stack index of local 0; the closure sits just below.
+    pub base: u32,
+}
+
+/// One line of a Scheme backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BacktraceEntry {
+    pub function: String,
+    /// `file:line:col`, when known.
+    pub position: Option<String>,
+}
+
+/// Why a run stopped other than by returning.
+#[derive(Debug)]
+pub enum Trap {
+    /// An uncaught `raise` or error.
+    Uncaught {
+        payload: Value,
+        backtrace: Vec<BacktraceEntry>,
+        frames_omitted: usize,
+    },
+    /// `(exit code)`.
+    Exit(i32),
+}
+
+/// The interpreter state of one process.
+pub struct Vm {
+    pub rt: Runtime,
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) functions: Vec<Rc<LoadedFunction>>,
+    pub(crate) images: Vec<LoadedImage>,
+    pub(crate) globals: Vec<Value>,
+    /// The symbol naming each global slot.
+    pub(crate) global_names: Vec<Value>,
+    pub(crate) global_slots: std::collections::HashMap<Value, u32>,
+}
+
+/// The result of dispatching a call.
+enum Called {
+    /// A new frame was entered (or the current one replaced): reload the frame state.
+    Entered,
+    /// A native procedure ran and its value is on the stack; go on with the same frame.
+    Pushed,
+    /// A native in tail position produced this value: return it from the current frame.
+    TailValue(Value),
+}
+
+const BACKTRACE_HEAD: usize = 20;
+const BACKTRACE_TAIL: usize = 5;
+
+impl Vm {
+    /// The global slot for `name`, created unbound if new.
+    pub fn global_slot(&mut self, name: &str) -> u32 {
+        let symbol = self.rt.symbols.intern(name);
+        if let Some(&slot) = self.global_slots.get(&symbol) {
+            return slot;
+        }
+        let slot = self.globals.len() as u32;
+        self.globals.push(Value::UNDEFINED);
+        self.global_names.push(symbol);
+        self.global_slots.insert(symbol, slot);
+        slot
+    }
+
+    /// Runs `closure` with no arguments to completion.
+    pub fn call_thunk(&mut self, closure: Value) -> Result<Value, Trap> {
+        let depth = self.frames.len();
+        let stack_height = self.stack.len();
+        self.stack.push(closure);
+        let result = match self.dispatch_call(0, false) {
+            Ok(Called::Entered) => self.execute(depth),
+            Ok(Called::Pushed) => Ok(self.stack.pop().unwrap_or(Value::UNSPECIFIED)),
+            Ok(Called::TailValue(v)) => Ok(v),
+            Err(throw) => Err(self.trap(throw)),
+        };
+        if result.is_err() {
+            self.frames.truncate(depth);
+            self.stack.truncate(stack_height);
+        }
+        result
+    }
+
+    fn execute(&mut self, stop_depth: usize) -> Result<Value, Trap> {
+        'frames: loop {
+            let frame_index = self.frames.len() - 1;
+            let Frame {
+                function,
+                mut pc,
+                base,
+            } = self.frames[frame_index];
+            let function = self.functions[function as usize].clone();
+            let image = function.image as usize;
+            let insns = &function.code.insns;
+            let base = base as usize;
+            loop {
+                let insn = insns[pc as usize];
+                pc += 1;
+                let outcome: Result<(), Throw> = match insn {
+                    Insn::Const { k } => {
+                        self.stack.push(self.images[image].constants[k as usize]);
+                        Ok(())
+                    }
+                    Insn::Local { i } => {
+                        self.stack.push(self.stack[base + i as usize]);
+                        Ok(())
+                    }
+                    Insn::SetLocal { i } => {
+                        let v = self.pop();
+                        self.stack[base + i as usize] = v;
+                        Ok(())
+                    }
+                    Insn::Free { i } => {
+                        let v = self.free_variable(base, i);
+                        self.stack.push(v);
+                        Ok(())
+                    }
+                    Insn::Global { g } => {
+                        let slot = self.images[image].globals[g as usize] as usize;
+                        let v = self.globals[slot];
+                        if v == Value::UNDEFINED {
+                            Err(Throw::error(
+                                "unbound variable",
+                                vec![self.global_names[slot]],
+                            ))
+                        } else {
+                            self.stack.push(v);
+                            Ok(())
+                        }
+                    }
+                    Insn::SetGlobal { g } => {
+                        let slot = self.images[image].globals[g as usize] as usize;
+                        let v = self.pop();
+                        if self.globals[slot] == Value::UNDEFINED {
+                            Err(Throw::error(
+                                "set!: unbound variable",
+                                vec![self.global_names[slot]],
+                            ))
+                        } else {
+                            self.globals[slot] = v;
+                            Ok(())
+                        }
+                    }
+                    Insn::DefineGlobal { g } => {
+                        let slot = self.images[image].globals[g as usize] as usize;
+                        self.globals[slot] = self.pop();
+                        Ok(())
+                    }
+                    Insn::MakeBox {} => {
+                        let v = self.pop();
+                        let cell = self.rt.heap.alloc(Object::Box(v));
+                        self.stack.push(cell);
+                        Ok(())
+                    }
+                    Insn::BoxRef {} => {
+                        let cell = self.pop();
+                        let v = self.box_contents(cell);
+                        self.stack.push(v);
+                        Ok(())
+                    }
+                    Insn::BoxSet {} => {
+                        let v = self.pop();
+                        let cell = self.pop();
+                        if let Some(Object::Box(contents)) = self.rt.heap.get_mut(cell) {
+                            *contents = v;
+                        }
+                        Ok(())
+                    }
+                    Insn::LocalBoxRef { i } => {
+                        let v = self.box_contents(self.stack[base + i as usize]);
+                        self.stack.push(v);
+                        Ok(())
+                    }
+                    Insn::FreeBoxRef { i } => {
+                        let cell = self.free_variable(base, i);
+                        let v = self.box_contents(cell);
+                        self.stack.push(v);
+                        Ok(())
+                    }
+                    Insn::Pop {} => {
+                        self.pop();
+                        Ok(())
+                    }
+                    Insn::Jump { t } => {
+                        pc = t;
+                        Ok(())
+                    }
+                    Insn::JumpIfFalse { t } => {
+                        if self.pop() == Value::FALSE {
+                            pc = t;
+                        }
+                        Ok(())
+                    }
+                    Insn::MakeClosure { f, n } => {
+                        let at = self.stack.len() - n as usize;
+                        let free: Box<[Value]> = self.stack[at..].into();
+                        self.stack.truncate(at);
+                        let function = self.images[image].function_base + f;
+                        let closure = self.rt.heap.alloc(Object::Closure { function, free });
+                        self.stack.push(closure);
+                        Ok(())
+                    }
+                    Insn::PatchFree { i } => {
+                        let v = self.pop();
+                        let closure = self.pop();
+                        match self.rt.heap.get_mut(closure) {
+                            Some(Object::Closure { free, .. }) if (i as usize) < free.len() => {
+                                free[i as usize] = v;
+                                Ok(())
+                            }
+                            _ => Err(Throw::error(
+                                "internal error: PatchFree on a non-closure",
+                                vec![],
+                            )),
+                        }
+                    }
+                    Insn::Call { n } => {
+                        self.frames[frame_index].pc = pc;
+                        self.safepoint();
+                        match self.dispatch_call(n as usize, false) {
+                            Ok(Called::Entered) => continue 'frames,
+                            Ok(Called::Pushed) => Ok(()),
+                            Ok(Called::TailValue(_)) => {
+                                unreachable!("only tail calls produce tail values")
+                            }
+                            Err(throw) => Err(throw),
+                        }
+                    }
+                    Insn::TailCall { n } => {
+                        self.frames[frame_index].pc = pc;
+                        self.safepoint();
+                        match self.dispatch_call(n as usize, true) {
+                            Ok(Called::Entered) => continue 'frames,
+                            Ok(Called::Pushed) => {
+                                unreachable!("tail calls of natives return tail values")
+                            }
+                            Ok(Called::TailValue(v)) => {
+                                if let Some(v) = self.return_from_frame(v, stop_depth) {
+                                    return Ok(v);
+                                }
+                                continue 'frames;
+                            }
+                            Err(throw) => Err(throw),
+                        }
+                    }
+                    Insn::Return {} => {
+                        let v = self.pop();
+                        if let Some(v) = self.return_from_frame(v, stop_depth) {
+                            return Ok(v);
+                        }
+                        continue 'frames;
+                    }
+                    Insn::Car {} => {
+                        let v = self.pop();
+                        match self.rt.heap.pair(v) {
+                            Some((car, _)) => {
+                                self.stack.push(car);
+                                Ok(())
+                            }
+                            None => lists::car(&mut self.rt, v).map(|_| ()),
+                        }
+                    }
+                    Insn::Cdr {} => {
+                        let v = self.pop();
+                        match self.rt.heap.pair(v) {
+                            Some((_, cdr)) => {
+                                self.stack.push(cdr);
+                                Ok(())
+                            }
+                            None => lists::cdr(&mut self.rt, v).map(|_| ()),
+                        }
+                    }
+                    Insn::Cons {} => {
+                        let cdr = self.pop();
+                        let car = self.pop();
+                        let pair = self.rt.heap.cons(car, cdr);
+                        self.stack.push(pair);
+                        Ok(())
+                    }
+                    Insn::IsNull {} => self.unary(|_, v| Ok(Value::boolean(v == Value::NIL))),
+                    Insn::IsPair {} => {
+                        self.unary(|rt, v| Ok(Value::boolean(rt.heap.pair(v).is_some())))
+                    }
+                    Insn::Not {} => self.unary(|_, v| Ok(Value::boolean(v == Value::FALSE))),
+                    Insn::IsEq {} => self.binary(|_, a, b| Ok(Value::boolean(a == b))),
+                    Insn::IsEqv {} => self.binary(|rt, a, b| Ok(Value::boolean(rt.eqv(a, b)))),
+                    Insn::Add {} => self.arithmetic(Op::Add),
+                    Insn::Sub {} => self.arithmetic(Op::Sub),
+                    Insn::Mul {} => self.arithmetic(Op::Mul),
+                    Insn::NumEq {} => self.comparison("=", |o| o.is_eq()),
+                    Insn::Lt {} => self.comparison("<", |o| o.is_lt()),
+                    Insn::Gt {} => self.comparison(">", |o| o.is_gt()),
+                    Insn::Le {} => self.comparison("<=", |o| o.is_le()),
+                    Insn::Ge {} => self.comparison(">=", |o| o.is_ge()),
+                    Insn::IsZero {} => self.unary(|rt, v| match v.as_fixnum() {
+                        Some(n) => Ok(Value::boolean(n == 0)),
+                        None => rt
+                            .compare("zero?", v, Value::small(0))
+                            .map(|o| Value::boolean(o.is_some_and(|o| o.is_eq()))),
+                    }),
+                    Insn::VectorRef {} => self.binary(vectors::vector_ref),
+                    Insn::VectorSet {} => {
+                        let x = self.pop();
+                        let k = self.pop();
+                        let v = self.pop();
+                        vectors::vector_set(&mut self.rt, v, k, x).map(|r| self.stack.push(r))
+                    }
+                    Insn::SetCar {} => self.binary(lists::set_car),
+                    Insn::SetCdr {} => self.binary(lists::set_cdr),
+                };
+                if let Err(throw) = outcome {
+                    self.frames[frame_index].pc = pc;
+                    return Err(self.trap(throw));
+                }
+            }
+        }
+    }
+
+    /// Pops a frame, leaving `v` as the result of its call. Returns `Some(v)` when that was the last
+    /// frame of this `execute`.
+    fn return_from_frame(&mut self, v: Value, stop_depth: usize) -> Option<Value> {
+        let frame = self.frames.pop().unwrap_or(Frame {
+            function: 0,
+            pc: 0,
+            base: 1,
+        });
+        self.stack.truncate(frame.base as usize - 1);
+        if self.frames.len() <= stop_depth {
+            return Some(v);
+        }
+        self.stack.push(v);
+        None
+    }
+
+    /// The verifier guarantees the operand stack is never empty where an instruction pops.
+    fn pop(&mut self) -> Value {
+        self.stack.pop().unwrap_or(Value::UNSPECIFIED)
+    }
+
+    fn free_variable(&self, base: usize, i: u32) -> Value {
+        match self.rt.heap.get(self.stack[base - 1]) {
+            Some(Object::Closure { free, .. }) => {
+                free.get(i as usize).copied().unwrap_or(Value::UNDEFINED)
+            }
+            _ => Value::UNDEFINED,
+        }
+    }
+
+    fn box_contents(&self, cell: Value) -> Value {
+        match self.rt.heap.get(cell) {
+            Some(Object::Box(v)) => *v,
+            _ => Value::UNDEFINED,
+        }
+    }
+
+    fn unary(
+        &mut self,
+        f: impl FnOnce(&mut Runtime, Value) -> Result<Value, Throw>,
+    ) -> Result<(), Throw> {
+        let v = self.pop();
+        let r = f(&mut self.rt, v)?;
+        self.stack.push(r);
+        Ok(())
+    }
+
+    fn binary(
+        &mut self,
+        f: impl FnOnce(&mut Runtime, Value, Value) -> Result<Value, Throw>,
+    ) -> Result<(), Throw> {
+        let b = self.pop();
+        let a = self.pop();
+        let r = f(&mut self.rt, a, b)?;
+        self.stack.push(r);
+        Ok(())
+    }
+
+    fn arithmetic(&mut self, op: Op) -> Result<(), Throw> {
+        let b = self.pop();
+        let a = self.pop();
+        if a.is_fixnum() && b.is_fixnum() {
+            let (x, y) = (a.bits() as i64, b.bits() as i64);
+            let fast = match op {
+                Op::Add => x.checked_add(y),
+                Op::Sub => x.checked_sub(y),
+                Op::Mul => (x >> 3).checked_mul(y),
+            };
+            if let Some(bits) = fast {
+                self.stack.push(Value::from_fixnum_bits(bits));
+                return Ok(());
+            }
+        }
+        let name = match op {
+            Op::Add => "+",
+            Op::Sub => "-",
+            Op::Mul => "*",
+        };
+        let r = self.rt.arith(name, op, a, b)?;
+        self.stack.push(r);
+        Ok(())
+    }
+
+    fn comparison(
+        &mut self,
+        who: &str,
+        holds: fn(std::cmp::Ordering) -> bool,
+    ) -> Result<(), Throw> {
+        let b = self.pop();
+        let a = self.pop();
+        let result = match (a.as_fixnum(), b.as_fixnum()) {
+            (Some(x), Some(y)) => holds(x.cmp(&y)),
+            _ => self.rt.compare(who, a, b)?.is_some_and(holds),
+        };
+        self.stack.push(Value::boolean(result));
+        Ok(())
+    }
+
+    /// Calls the procedure below the top `argc` values.
+    fn dispatch_call(&mut self, mut argc: usize, tail: bool) -> Result<Called, Throw> {
+        loop {
+            let callee_at = self.stack.len() - argc - 1;
+            let callee = self.stack[callee_at];
+            if let Some(index) = callee.as_native() {
+                let def = &natives()[index as usize];
+                if argc < def.min_args || def.max_args.is_some_and(|max| argc > max) {
+                    return Err(arity_error(def.name, def.min_args, def.max_args, argc));
+                }
+                match def.kind {
+                    NativeKind::Plain(f) => {
+                        let result = f(&mut self.rt, &self.stack[callee_at + 1..])?;
+                        self.stack.truncate(callee_at);
+                        if tail {
+                            return Ok(Called::TailValue(result));
+                        }
+                        self.stack.push(result);
+                        return Ok(Called::Pushed);
+                    }
+                    NativeKind::Apply => {
+                        // (apply f a ... list): spread the list and call f.
+                        let list = self.pop();
+                        let items =
+                            self.rt.heap.list_items(list).ok_or_else(|| {
+                                self.rt.type_error("apply", "a proper list", list)
+                            })?;
+                        self.stack.remove(callee_at);
+                        argc = argc - 2 + items.len();
+                        self.stack.extend(items);
+                        continue;
+                    }
+                }
+            }
+            let Some(Object::Closure { function, .. }) = self.rt.heap.get(callee) else {
+                return Err(Throw::error("not a procedure", vec![callee]));
+            };
+            let function = *function;
+            let code = &self.functions[function as usize].code;
+            let (required, optional) = (code.required as usize, code.optional as usize);
+            if argc < required || (!code.rest && argc > required + optional) {
+                let max = (!code.rest).then_some(required + optional);
+                return Err(arity_error(&code.name.clone(), required, max, argc));
+            }
+            let locals = code.locals as usize;
+            let rest = code.rest;
+            if argc < required + optional {
+                self.stack.extend(std::iter::repeat_n(
+                    Value::DEFAULT,
+                    required + optional - argc,
+                ));
+            }
+            if rest {
+                let first_extra = callee_at + 1 + required + optional;
+                let extra: Vec<Value> = self
+                    .stack
+                    .drain(first_extra.min(self.stack.len())..)
+                    .collect();
+                let list = self.rt.heap.list(extra.into_iter());
+                self.stack.push(list);
+            }
+            let params = required + optional + usize::from(rest);
+            self.stack
+                .extend(std::iter::repeat_n(Value::UNDEFINED, locals - params));
+            if tail {
+                let current = self.frames.len() - 1;
+                let destination = self.frames[current].base as usize - 1;
+                self.stack.copy_within(callee_at.., destination);
+                self.stack.truncate(destination + 1 + locals);
+                self.frames[current] = Frame {
+                    function,
+                    pc: 0,
+                    base: (destination + 1) as u32,
+                };
+            } else {
+                self.frames.push(Frame {
+                    function,
+                    pc: 0,
+                    base: (callee_at + 1) as u32,
+                });
+            }
+            return Ok(Called::Entered);
+        }
+    }
+
+    /// Collects garbage if enough has been allocated. Called only where every live value is on the
+    /// stack, in a global, or in an image's constants.
+    fn safepoint(&mut self) {
+        if !self.rt.heap.wants_collection() {
+            return;
+        }
+        let roots = self
+            .stack
+            .iter()
+            .chain(self.globals.iter())
+            .chain(self.images.iter().flat_map(|image| image.constants.iter()))
+            .copied()
+            .chain(self.rt.roots());
+        let roots: Vec<Value> = roots.collect();
+        self.rt.heap.collect(roots.into_iter());
+    }
+
+    /// Turns a throw into a trap, with the backtrace of the frames as they are now.
+    fn trap(&mut self, throw: Throw) -> Trap {
+        let payload = match throw {
+            Throw::Exit(code) => return Trap::Exit(code),
+            Throw::Raise(v) => v,
+            Throw::Error {
+                kind,
+                message,
+                irritants,
+            } => {
+                let irritants = self.rt.heap.list(irritants.into_iter());
+                self.rt.heap.alloc(Object::Condition(Box::new(Condition {
+                    kind,
+                    message,
+                    irritants,
+                })))
+            }
+        };
+        let total = self.frames.len();
+        let describe = |frame: &Frame| {
+            let function = &self.functions[frame.function as usize];
+            let image = &self.images[function.image as usize];
+            let position = function
+                .code
+                .position_at(frame.pc.saturating_sub(1) as usize)
+                .map(|p| {
+                    let file = image.files.get(p.file as usize).map_or("?", String::as_str);
+                    format!("{file}:{}:{}", p.line, p.column)
+                });
+            BacktraceEntry {
+                function: function.code.name.clone(),
+                position,
+            }
+        };
+        let innermost_first: Vec<&Frame> = self.frames.iter().rev().collect();
+        let (backtrace, frames_omitted) = if total <= BACKTRACE_HEAD + BACKTRACE_TAIL {
+            (innermost_first.iter().map(|f| describe(f)).collect(), 0)
+        } else {
+            let shown = innermost_first[..BACKTRACE_HEAD]
+                .iter()
+                .chain(&innermost_first[total - BACKTRACE_TAIL..]);
+            (
+                shown.map(|f| describe(f)).collect(),
+                total - BACKTRACE_HEAD - BACKTRACE_TAIL,
+            )
+        };
+        Trap::Uncaught {
+            payload,
+            backtrace,
+            frames_omitted,
+        }
+    }
+
+    /// The message an uncaught raise of `payload` prints: the error's message and its irritants.
+    pub fn describe_payload(&self, payload: Value) -> String {
+        match self.rt.heap.get(payload) {
+            Some(Object::Condition(condition)) => {
+                let mut text = condition.message.clone();
+                let irritants = self
+                    .rt
+                    .heap
+                    .list_items(condition.irritants)
+                    .unwrap_or_default();
+                for (i, irritant) in irritants.iter().enumerate() {
+                    let separator = if i == 0 && !text.ends_with(':') && !text.is_empty() {
+                        ": "
+                    } else {
+                        " "
+                    };
+                    text.push_str(separator);
+                    text.push_str(&self.rt.to_text(*irritant, Style::Write));
+                }
+                if condition.kind == ConditionKind::File {
+                    text.insert_str(0, "file error: ");
+                }
+                text
+            }
+            _ => format!(
+                "uncaught exception: {}",
+                self.rt.to_text(payload, Style::Write)
+            ),
+        }
+    }
+}
+
+fn arity_error(name: &str, min: usize, max: Option<usize>, got: usize) -> Throw {
+    let expected = match max {
+        Some(max) if max == min => format!("{min}"),
+        Some(max) => format!("{min} to {max}"),
+        None => format!("at least {min}"),
+    };
+    let plural = if expected == "1" { "" } else { "s" };
+    Throw::error(
+        format!(
+            "{name}: wrong number of arguments: expected {expected} argument{plural}, got {got}"
+        ),
+        vec![],
+    )
+}

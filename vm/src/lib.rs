@@ -1,0 +1,216 @@
+//! The Chenilles virtual machine: values, heap and garbage collector, the bytecode interpreter, the
+//! native procedures and the standard library, and the API a host program uses to run Scheme.
+//!
+//! ```
+//! use chenilles_vm::{Machine, Outcome};
+//!
+//! let mut output = Vec::new();
+//! let outcome = Machine::with_output(Box::new(std::io::Cursor::new(&mut output)))
+//!     .run_source("hello.scm", "(display (* 6 7))");
+//! assert!(matches!(outcome, Ok(Outcome::Finished)));
+//! ```
+//! (The output sink receives `42`.)
+
+pub mod heap;
+pub mod interp;
+pub mod loader;
+pub mod natives;
+pub mod numbers;
+pub mod ports;
+pub mod printer;
+pub mod runtime;
+pub mod symbols;
+pub mod value;
+
+use std::io::Write;
+
+use chenilles_compiler::bytecode::Image;
+use chenilles_compiler::{CompileError, Compiler};
+
+pub use crate::interp::{BacktraceEntry, Trap, Vm};
+pub use crate::loader::LoadError;
+pub use crate::runtime::Runtime;
+pub use crate::value::Value;
+
+// `STDLIB_IMAGES`: one image per file of `stdlib-scm/`, compiled when this crate was built.
+include!(concat!(env!("OUT_DIR"), "/stdlib_images.rs"));
+
+/// How a program ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran to its end.
+    Finished,
+    /// It called `exit` with this code.
+    Exited(i32),
+}
+
+/// An error that stopped a program, ready to print.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The source did not compile; the text is the rendered diagnostic.
+    #[error("{0}")]
+    Compile(String, CompileError),
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// An uncaught Scheme error.
+    #[error("error: {message}")]
+    Uncaught {
+        message: String,
+        backtrace: Vec<BacktraceEntry>,
+        frames_omitted: usize,
+    },
+}
+
+impl RunError {
+    /// The full report an uncaught error prints: message, then the Scheme backtrace.
+    pub fn report(&self) -> String {
+        match self {
+            RunError::Compile(rendered, _) => rendered.clone(),
+            RunError::Load(error) => format!("error: {error}\n"),
+            RunError::Uncaught {
+                message,
+                backtrace,
+                frames_omitted,
+            } => {
+                let mut text = format!("error: {message}\nbacktrace (innermost first):\n");
+                for (i, entry) in backtrace.iter().enumerate() {
+                    if *frames_omitted > 0 && i == backtrace.len().saturating_sub(5) {
+                        text.push_str(&format!("  ... {frames_omitted} more frames ...\n"));
+                    }
+                    let position = entry.position.as_deref().unwrap_or("?");
+                    text.push_str(&format!("  {position}: in {}\n", entry.function));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// A VM with the standard library loaded, and the compiler that feeds it.
+pub struct Machine {
+    pub vm: Vm,
+    pub compiler: Compiler,
+}
+
+impl Machine {
+    /// A machine whose standard output goes to the process's stdout.
+    pub fn new() -> Machine {
+        Machine::with_output(Box::new(std::io::BufWriter::new(std::io::stdout())))
+    }
+
+    /// A machine whose standard output goes to `out`.
+    pub fn with_output(out: Box<dyn Write>) -> Machine {
+        let rt = Runtime::new(out, Box::new(std::io::stderr()));
+        let mut vm = Vm::new(rt);
+        for (name, bytes) in STDLIB_IMAGES {
+            let stdlib = match Image::from_bytes(bytes) {
+                Ok(image) => image,
+                Err(error) => panic!("the built-in library {name} is unreadable: {error}"),
+            };
+            if let Err(error) = run_loaded(&mut vm, &stdlib) {
+                panic!(
+                    "the built-in library {name} failed to load: {}",
+                    error.report()
+                );
+            }
+        }
+        Machine {
+            vm,
+            compiler: Compiler::new(),
+        }
+    }
+
+    /// Compiles and runs a program's source text.
+    pub fn run_source(&mut self, name: &str, text: &str) -> Result<Outcome, RunError> {
+        let image = self.compile(name, text)?;
+        self.run_image(&image)
+    }
+
+    pub fn compile(&mut self, name: &str, text: &str) -> Result<Image, RunError> {
+        self.compiler
+            .compile_source(name, text)
+            .map_err(|error| RunError::Compile(self.compiler.render(&error), error))
+    }
+
+    /// Loads and runs an image.
+    pub fn run_image(&mut self, image: &Image) -> Result<Outcome, RunError> {
+        let result = run_loaded(&mut self.vm, image);
+        self.vm.rt.flush();
+        result
+            .map(|_| Outcome::Finished)
+            .or_else(|error| match error {
+                Stop::Exit(code) => Ok(Outcome::Exited(code)),
+                Stop::Error(error) => Err(error),
+            })
+    }
+
+    /// Runs an image and gives back the value of its last expression (for the REPL).
+    pub fn eval_image(&mut self, image: &Image) -> Result<Result<Value, i32>, RunError> {
+        let result = run_loaded(&mut self.vm, image);
+        self.vm.rt.flush();
+        match result {
+            Ok(v) => Ok(Ok(v)),
+            Err(Stop::Exit(code)) => Ok(Err(code)),
+            Err(Stop::Error(error)) => Err(error),
+        }
+    }
+}
+
+impl Default for Machine {
+    fn default() -> Machine {
+        Machine::new()
+    }
+}
+
+enum Stop {
+    Exit(i32),
+    Error(RunError),
+}
+
+impl Stop {
+    fn report(&self) -> String {
+        match self {
+            Stop::Exit(code) => format!("exit {code}"),
+            Stop::Error(error) => error.report(),
+        }
+    }
+}
+
+fn run_loaded(vm: &mut Vm, image: &Image) -> Result<Value, Stop> {
+    let index = vm.load_image(image).map_err(|e| Stop::Error(e.into()))?;
+    let entry = vm.entry_closure(index, image.entry);
+    match vm.call_thunk(entry) {
+        Ok(value) => Ok(value),
+        Err(Trap::Exit(code)) => Err(Stop::Exit(code)),
+        Err(Trap::Uncaught {
+            payload,
+            backtrace,
+            frames_omitted,
+        }) => Err(Stop::Error(RunError::Uncaught {
+            message: vm.describe_payload(payload),
+            backtrace,
+            frames_omitted,
+        })),
+    }
+}
+
+impl Vm {
+    /// A process with every native procedure bound and nothing else loaded.
+    pub fn new(rt: Runtime) -> Vm {
+        let mut vm = Vm {
+            rt,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            functions: Vec::new(),
+            images: Vec::new(),
+            globals: Vec::new(),
+            global_names: Vec::new(),
+            global_slots: std::collections::HashMap::new(),
+        };
+        for (index, def) in natives::natives().iter().enumerate() {
+            let slot = vm.global_slot(def.name) as usize;
+            vm.globals[slot] = Value::native(index as u32);
+        }
+        vm
+    }
+}

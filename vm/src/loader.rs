@@ -1,0 +1,100 @@
+//! Loading images into a process: verification, constants made into values, globals linked by name.
+
+use std::rc::Rc;
+
+use chenilles_compiler::bytecode::{Constant, Image, ImageError, VerifyError, verify};
+use num_bigint::BigInt;
+
+use crate::heap::Object;
+use crate::interp::{LoadedFunction, LoadedImage, Vm};
+use crate::value::Value;
+
+/// Why an image could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error("the image does not verify: {0}")]
+    Verify(#[from] VerifyError),
+}
+
+impl Vm {
+    /// Verifies `image` and adds its code and constants to the process; returns the image's index.
+    pub fn load_image(&mut self, image: &Image) -> Result<u32, LoadError> {
+        let functions = verify(image)?;
+        let image_index = self.images.len() as u32;
+        let function_base = self.functions.len() as u32;
+        let mut constants = Vec::with_capacity(image.constants.len());
+        for constant in &image.constants {
+            let value = self.constant_value(constant, &constants);
+            constants.push(value);
+        }
+        let globals = image
+            .globals
+            .iter()
+            .map(|name| self.global_slot(name))
+            .collect();
+        for code in functions {
+            self.rt.function_names.push(code.name.as_str().into());
+            self.functions.push(Rc::new(LoadedFunction {
+                code,
+                image: image_index,
+            }));
+        }
+        self.images.push(LoadedImage {
+            name: image.name.clone(),
+            files: image.files.clone(),
+            constants,
+            globals,
+            function_base,
+        });
+        Ok(image_index)
+    }
+
+    /// The closure of a loaded image's entry function.
+    pub fn entry_closure(&mut self, image_index: u32, entry: u32) -> Value {
+        let function = self.images[image_index as usize].function_base + entry;
+        self.rt.heap.alloc(Object::Closure {
+            function,
+            free: Box::new([]),
+        })
+    }
+
+    /// Verified constants refer only to earlier ones, which `earlier` holds.
+    fn constant_value(&mut self, constant: &Constant, earlier: &[Value]) -> Value {
+        let earlier_value = |i: &u32| {
+            earlier
+                .get(*i as usize)
+                .copied()
+                .unwrap_or(Value::UNSPECIFIED)
+        };
+        match constant {
+            Constant::Unspecified => Value::UNSPECIFIED,
+            Constant::Eof => Value::EOF,
+            Constant::Default => Value::DEFAULT,
+            Constant::Nil => Value::NIL,
+            Constant::Boolean(b) => Value::boolean(*b),
+            Constant::Fixnum(n) => Value::fixnum(*n).unwrap_or(Value::UNSPECIFIED),
+            Constant::Integer(bytes) => self.rt.make_int(BigInt::from_signed_bytes_le(bytes)),
+            Constant::Real(x) => self.rt.make_real(*x),
+            Constant::Character(c) => {
+                char::from_u32(*c).map_or(Value::UNSPECIFIED, Value::character)
+            }
+            Constant::String(s) => self.rt.new_string(s),
+            Constant::Symbol(s) => self.rt.symbols.intern(s),
+            Constant::Bytevector(b) => self.rt.heap.alloc(Object::Bytevector(b.clone())),
+            Constant::List { items, tail } => {
+                let tail = earlier_value(tail);
+                let items: Vec<Value> = items.iter().map(earlier_value).collect();
+                items
+                    .into_iter()
+                    .rev()
+                    .fold(tail, |rest, item| self.rt.heap.cons(item, rest))
+            }
+            Constant::Vector(items) => {
+                let items = items.iter().map(earlier_value).collect();
+                self.rt.heap.alloc(Object::Vector(items))
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Equivalence predicates, booleans, procedures, errors and the process context.
+
+use num_traits::ToPrimitive;
+
+use super::Entries;
+use crate::heap::{Condition, ConditionKind, Object};
+use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::value::Value;
+
+pub const NATIVES: Entries = &[
+    ("eq?", 2, Some(2), |_, a| Ok(Value::boolean(a[0] == a[1]))),
+    ("eqv?", 2, Some(2), |rt, a| {
+        Ok(Value::boolean(rt.eqv(a[0], a[1])))
+    }),
+    ("equal?", 2, Some(2), |rt, a| {
+        Ok(Value::boolean(rt.equal(a[0], a[1])))
+    }),
+    ("not", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0] == Value::FALSE))
+    }),
+    ("boolean?", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0] == Value::TRUE || a[0] == Value::FALSE))
+    }),
+    ("boolean=?", 2, None, boolean_eq),
+    ("procedure?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(rt.is_procedure(a[0])))
+    }),
+    ("error", 0, None, error),
+    ("raise", 1, Some(1), |_, a| Err(Throw::Raise(a[0]))),
+    ("error-object?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(matches!(
+            rt.heap.get(a[0]),
+            Some(Object::Condition(_))
+        )))
+    }),
+    ("error-object-message", 1, Some(1), error_object_message),
+    ("error-object-irritants", 1, Some(1), error_object_irritants),
+    ("file-error?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            condition_kind(rt, a[0]) == Some(ConditionKind::File),
+        ))
+    }),
+    ("read-error?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            condition_kind(rt, a[0]) == Some(ConditionKind::Read),
+        ))
+    }),
+    ("exit", 0, Some(1), exit),
+    ("emergency-exit", 0, Some(1), exit),
+    ("command-line", 0, Some(0), command_line),
+    ("eof-object", 0, Some(0), |_, _| Ok(Value::EOF)),
+    ("eof-object?", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0] == Value::EOF))
+    }),
+    ("default-object?", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0] == Value::DEFAULT))
+    }),
+];
+
+fn boolean_eq(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    for &a in args {
+        if a != Value::TRUE && a != Value::FALSE {
+            return Err(rt.type_error("boolean=?", "a boolean", a));
+        }
+    }
+    Ok(Value::boolean(args.windows(2).all(|w| w[0] == w[1])))
+}
+
+fn error(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let (message, irritants) = match args.split_first() {
+        Some((message, irritants)) => match rt.string_chars(*message) {
+            Some(chars) => (chars.iter().collect(), irritants.to_vec()),
+            None => (
+                rt.to_text(*message, crate::printer::Style::Display),
+                irritants.to_vec(),
+            ),
+        },
+        None => (String::from("error"), Vec::new()),
+    };
+    Err(Throw::Error {
+        kind: ConditionKind::Error,
+        message,
+        irritants,
+    })
+}
+
+fn condition(rt: &Runtime, v: Value) -> Option<&Condition> {
+    match rt.heap.get(v) {
+        Some(Object::Condition(c)) => Some(c),
+        _ => None,
+    }
+}
+
+fn condition_kind(rt: &Runtime, v: Value) -> Option<ConditionKind> {
+    condition(rt, v).map(|c| c.kind)
+}
+
+fn error_object_message(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let message = condition(rt, args[0]).map(|c| c.message.clone());
+    match message {
+        Some(message) => Ok(rt.new_string(&message)),
+        None => Err(rt.type_error("error-object-message", "an error object", args[0])),
+    }
+}
+
+fn error_object_irritants(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    condition(rt, args[0])
+        .map(|c| c.irritants)
+        .ok_or_else(|| rt.type_error("error-object-irritants", "an error object", args[0]))
+}
+
+fn exit(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let code = match args.first() {
+        None => 0,
+        Some(&Value::TRUE) => 0,
+        Some(&Value::FALSE) => 1,
+        Some(v) => match rt.num(*v) {
+            Some(crate::numbers::Num::Int(n)) => n.to_i32().unwrap_or(1),
+            _ => 1,
+        },
+    };
+    Err(Throw::Exit(code))
+}
+
+fn command_line(rt: &mut Runtime, _: &[Value]) -> NativeResult {
+    let args: Vec<String> = rt.command_line.clone();
+    let items: Vec<Value> = args.iter().map(|a| rt.new_string(a)).collect();
+    Ok(rt.heap.list(items.into_iter()))
+}
+
+impl Runtime {
+    pub fn eqv(&self, a: Value, b: Value) -> bool {
+        if a == b {
+            return true;
+        }
+        match (self.heap.get(a), self.heap.get(b)) {
+            (Some(Object::Bignum(x)), Some(Object::Bignum(y))) => x == y,
+            (Some(Object::Flonum(_)), Some(Object::Flonum(_))) => self.numbers_eqv(a, b),
+            (Some(Object::String(x)), Some(Object::String(y))) => x.is_empty() && y.is_empty(),
+            (Some(Object::Vector(x)), Some(Object::Vector(y))) => x.is_empty() && y.is_empty(),
+            (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) => {
+                x.is_empty() && y.is_empty()
+            }
+            _ => false,
+        }
+    }
+
+    /// `equal?`: structural equality, iterative so that long lists cannot exhaust the Rust stack.
+    pub fn equal(&self, a: Value, b: Value) -> bool {
+        let mut work = vec![(a, b)];
+        let mut budget = 4 * self.heap.object_count() + 16;
+        while let Some((a, b)) = work.pop() {
+            if self.eqv(a, b) {
+                continue;
+            }
+            if budget == 0 {
+                // Only circular structure gets here; call it unequal rather than loop forever.
+                return false;
+            }
+            budget -= 1;
+            match (self.heap.get(a), self.heap.get(b)) {
+                (Some(Object::Pair(a1, a2)), Some(Object::Pair(b1, b2))) => {
+                    work.push((*a2, *b2));
+                    work.push((*a1, *b1));
+                }
+                (Some(Object::Vector(x)), Some(Object::Vector(y))) if x.len() == y.len() => {
+                    work.extend(x.iter().copied().zip(y.iter().copied()).rev());
+                }
+                (Some(Object::String(x)), Some(Object::String(y))) if x == y => {}
+                (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) if x == y => {}
+                _ => return false,
+            }
+        }
+        true
+    }
+}

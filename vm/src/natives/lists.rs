@@ -1,0 +1,227 @@
+//! Pairs and lists.
+
+use super::Entries;
+use crate::heap::Object;
+use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::value::Value;
+
+pub const NATIVES: Entries = &[
+    ("cons", 2, Some(2), |rt, a| Ok(rt.heap.cons(a[0], a[1]))),
+    ("car", 1, Some(1), |rt, a| car(rt, a[0])),
+    ("cdr", 1, Some(1), |rt, a| cdr(rt, a[0])),
+    ("set-car!", 2, Some(2), |rt, a| set_car(rt, a[0], a[1])),
+    ("set-cdr!", 2, Some(2), |rt, a| set_cdr(rt, a[0], a[1])),
+    ("caar", 1, Some(1), |rt, a| cxr(rt, "caar", a[0], "aa")),
+    ("cadr", 1, Some(1), |rt, a| cxr(rt, "cadr", a[0], "ad")),
+    ("cdar", 1, Some(1), |rt, a| cxr(rt, "cdar", a[0], "da")),
+    ("cddr", 1, Some(1), |rt, a| cxr(rt, "cddr", a[0], "dd")),
+    ("pair?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(rt.heap.pair(a[0]).is_some()))
+    }),
+    ("null?", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0] == Value::NIL))
+    }),
+    ("list?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(rt.heap.list_items(a[0]).is_some()))
+    }),
+    ("list", 0, None, |rt, a| Ok(rt.heap.list(a.iter().copied()))),
+    ("length", 1, Some(1), length),
+    ("append", 0, None, append),
+    ("reverse", 1, Some(1), reverse),
+    ("list-tail", 2, Some(2), list_tail),
+    ("list-ref", 2, Some(2), list_ref),
+    ("memq", 2, Some(2), |rt, a| {
+        Ok(member_by(rt, a[0], a[1], |_, x, y| x == y))
+    }),
+    ("memv", 2, Some(2), |rt, a| {
+        Ok(member_by(rt, a[0], a[1], Runtime::eqv))
+    }),
+    ("assq", 2, Some(2), |rt, a| {
+        assoc_by(rt, "assq", a[0], a[1], |_, x, y| x == y)
+    }),
+    ("assv", 2, Some(2), |rt, a| {
+        assoc_by(rt, "assv", a[0], a[1], Runtime::eqv)
+    }),
+    ("make-list", 1, Some(2), make_list),
+    ("list-copy", 1, Some(1), list_copy),
+    ("last-pair", 1, Some(1), last_pair),
+];
+
+pub fn car(rt: &mut Runtime, v: Value) -> NativeResult {
+    rt.heap
+        .pair(v)
+        .map(|p| p.0)
+        .ok_or_else(|| rt.type_error("car", "a pair", v))
+}
+
+pub fn cdr(rt: &mut Runtime, v: Value) -> NativeResult {
+    rt.heap
+        .pair(v)
+        .map(|p| p.1)
+        .ok_or_else(|| rt.type_error("cdr", "a pair", v))
+}
+
+pub fn set_car(rt: &mut Runtime, pair: Value, value: Value) -> NativeResult {
+    match rt.heap.get_mut(pair) {
+        Some(Object::Pair(car, _)) => {
+            *car = value;
+            Ok(Value::UNSPECIFIED)
+        }
+        _ => Err(rt.type_error("set-car!", "a pair", pair)),
+    }
+}
+
+pub fn set_cdr(rt: &mut Runtime, pair: Value, value: Value) -> NativeResult {
+    match rt.heap.get_mut(pair) {
+        Some(Object::Pair(_, cdr)) => {
+            *cdr = value;
+            Ok(Value::UNSPECIFIED)
+        }
+        _ => Err(rt.type_error("set-cdr!", "a pair", pair)),
+    }
+}
+
+/// `c[ad]+r`: `path` lists the operations innermost last, as in the name.
+fn cxr(rt: &mut Runtime, who: &str, v: Value, path: &str) -> NativeResult {
+    let mut current = v;
+    for op in path.chars().rev() {
+        let (car, cdr) = rt
+            .heap
+            .pair(current)
+            .ok_or_else(|| rt.type_error(who, "a suitable list", v))?;
+        current = if op == 'a' { car } else { cdr };
+    }
+    Ok(current)
+}
+
+fn proper_list(rt: &Runtime, who: &str, v: Value) -> Result<Vec<Value>, Throw> {
+    rt.heap
+        .list_items(v)
+        .ok_or_else(|| rt.type_error(who, "a proper list", v))
+}
+
+fn length(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    Ok(Value::small(proper_list(rt, "length", a[0])?.len()))
+}
+
+fn append(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let Some((&last, init)) = a.split_last() else {
+        return Ok(Value::NIL);
+    };
+    let mut result = last;
+    for &list in init.iter().rev() {
+        let items = proper_list(rt, "append", list)?;
+        for &item in items.iter().rev() {
+            result = rt.heap.cons(item, result);
+        }
+    }
+    Ok(result)
+}
+
+fn reverse(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let items = proper_list(rt, "reverse", a[0])?;
+    Ok(items
+        .into_iter()
+        .fold(Value::NIL, |tail, item| rt.heap.cons(item, tail)))
+}
+
+fn list_tail(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let k = rt.index_arg("list-tail", a[1])?;
+    let mut list = a[0];
+    for _ in 0..k {
+        list = rt
+            .heap
+            .pair(list)
+            .ok_or_else(|| Throw::error("list-tail: list too short", vec![a[0], a[1]]))?
+            .1;
+    }
+    Ok(list)
+}
+
+fn list_ref(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let k = rt.index_arg("list-ref", a[1])?;
+    let mut list = a[0];
+    for _ in 0..k {
+        list = rt
+            .heap
+            .pair(list)
+            .ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))?
+            .1;
+    }
+    rt.heap
+        .pair(list)
+        .map(|p| p.0)
+        .ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))
+}
+
+fn member_by(
+    rt: &Runtime,
+    x: Value,
+    mut list: Value,
+    same: fn(&Runtime, Value, Value) -> bool,
+) -> Value {
+    while let Some((car, cdr)) = rt.heap.pair(list) {
+        if same(rt, x, car) {
+            return list;
+        }
+        list = cdr;
+    }
+    Value::FALSE
+}
+
+fn assoc_by(
+    rt: &mut Runtime,
+    who: &str,
+    x: Value,
+    mut list: Value,
+    same: fn(&Runtime, Value, Value) -> bool,
+) -> NativeResult {
+    while let Some((entry, cdr)) = rt.heap.pair(list) {
+        let (key, _) = rt
+            .heap
+            .pair(entry)
+            .ok_or_else(|| rt.type_error(who, "an association list", list))?;
+        if same(rt, x, key) {
+            return Ok(entry);
+        }
+        list = cdr;
+    }
+    Ok(Value::FALSE)
+}
+
+fn make_list(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let n = rt.index_arg("make-list", a[0])?;
+    let fill = a.get(1).copied().unwrap_or(Value::UNSPECIFIED);
+    Ok((0..n).fold(Value::NIL, |tail, _| rt.heap.cons(fill, tail)))
+}
+
+fn list_copy(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    // Copies the spine of a possibly improper list; a non-pair is returned as is.
+    let mut items = Vec::new();
+    let mut list = a[0];
+    while let Some((car, cdr)) = rt.heap.pair(list) {
+        items.push(car);
+        list = cdr;
+        if items.len() > rt.heap.object_count() {
+            return Err(rt.type_error("list-copy", "a finite list", a[0]));
+        }
+    }
+    Ok(items
+        .into_iter()
+        .rev()
+        .fold(list, |tail, item| rt.heap.cons(item, tail)))
+}
+
+fn last_pair(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let mut list = a[0];
+    rt.heap
+        .pair(list)
+        .ok_or_else(|| rt.type_error("last-pair", "a pair", list))?;
+    while let Some((_, cdr)) = rt.heap.pair(list) {
+        if rt.heap.pair(cdr).is_none() {
+            return Ok(list);
+        }
+        list = cdr;
+    }
+    Ok(list)
+}

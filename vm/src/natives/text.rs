@@ -1,0 +1,410 @@
+//! Characters, strings and symbols.
+
+use std::cmp::Ordering;
+
+use super::Entries;
+use crate::heap::Object;
+use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::value::Value;
+
+pub const NATIVES: Entries = &[
+    ("char?", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0].as_char().is_some()))
+    }),
+    ("char->integer", 1, Some(1), |rt, a| {
+        Ok(Value::small(
+            u32::from(char_arg(rt, "char->integer", a[0])?) as usize,
+        ))
+    }),
+    ("integer->char", 1, Some(1), integer_to_char),
+    ("char=?", 1, None, |rt, a| {
+        char_compare(rt, "char=?", a, false, |o| o == Ordering::Equal)
+    }),
+    ("char<?", 1, None, |rt, a| {
+        char_compare(rt, "char<?", a, false, |o| o == Ordering::Less)
+    }),
+    ("char>?", 1, None, |rt, a| {
+        char_compare(rt, "char>?", a, false, |o| o == Ordering::Greater)
+    }),
+    ("char<=?", 1, None, |rt, a| {
+        char_compare(rt, "char<=?", a, false, |o| o != Ordering::Greater)
+    }),
+    ("char>=?", 1, None, |rt, a| {
+        char_compare(rt, "char>=?", a, false, |o| o != Ordering::Less)
+    }),
+    ("char-ci=?", 1, None, |rt, a| {
+        char_compare(rt, "char-ci=?", a, true, |o| o == Ordering::Equal)
+    }),
+    ("char-ci<?", 1, None, |rt, a| {
+        char_compare(rt, "char-ci<?", a, true, |o| o == Ordering::Less)
+    }),
+    ("char-ci>?", 1, None, |rt, a| {
+        char_compare(rt, "char-ci>?", a, true, |o| o == Ordering::Greater)
+    }),
+    ("char-ci<=?", 1, None, |rt, a| {
+        char_compare(rt, "char-ci<=?", a, true, |o| o != Ordering::Greater)
+    }),
+    ("char-ci>=?", 1, None, |rt, a| {
+        char_compare(rt, "char-ci>=?", a, true, |o| o != Ordering::Less)
+    }),
+    ("char-alphabetic?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            char_arg(rt, "char-alphabetic?", a[0])?.is_alphabetic(),
+        ))
+    }),
+    ("char-numeric?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            char_arg(rt, "char-numeric?", a[0])?.is_numeric(),
+        ))
+    }),
+    ("char-whitespace?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            char_arg(rt, "char-whitespace?", a[0])?.is_whitespace(),
+        ))
+    }),
+    ("char-upper-case?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            char_arg(rt, "char-upper-case?", a[0])?.is_uppercase(),
+        ))
+    }),
+    ("char-lower-case?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(
+            char_arg(rt, "char-lower-case?", a[0])?.is_lowercase(),
+        ))
+    }),
+    ("digit-value", 1, Some(1), |rt, a| {
+        Ok(char_arg(rt, "digit-value", a[0])?
+            .to_digit(10)
+            .map_or(Value::FALSE, |d| Value::small(d as usize)))
+    }),
+    ("char-upcase", 1, Some(1), |rt, a| {
+        Ok(Value::character(upcase(char_arg(rt, "char-upcase", a[0])?)))
+    }),
+    ("char-downcase", 1, Some(1), |rt, a| {
+        Ok(Value::character(downcase(char_arg(
+            rt,
+            "char-downcase",
+            a[0],
+        )?)))
+    }),
+    ("char-foldcase", 1, Some(1), |rt, a| {
+        Ok(Value::character(downcase(char_arg(
+            rt,
+            "char-foldcase",
+            a[0],
+        )?)))
+    }),
+    ("string?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(rt.string_chars(a[0]).is_some()))
+    }),
+    ("make-string", 1, Some(2), make_string),
+    ("string", 0, None, |rt, a| {
+        let chars = a
+            .iter()
+            .map(|&c| char_arg(rt, "string", c))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rt.heap.alloc(Object::String(chars)))
+    }),
+    ("string-length", 1, Some(1), |rt, a| {
+        Ok(Value::small(chars_arg(rt, "string-length", a[0])?.len()))
+    }),
+    ("string-ref", 2, Some(2), string_ref),
+    ("string-set!", 3, Some(3), string_set),
+    ("substring", 2, Some(3), |rt, a| {
+        string_copy(rt, "substring", a)
+    }),
+    ("string-copy", 1, Some(3), |rt, a| {
+        string_copy(rt, "string-copy", a)
+    }),
+    ("string-copy!", 3, Some(5), string_copy_into),
+    ("string-fill!", 2, Some(4), string_fill),
+    ("string-append", 0, None, string_append),
+    ("string->list", 1, Some(3), string_to_list),
+    ("list->string", 1, Some(1), list_to_string),
+    ("string->vector", 1, Some(3), string_to_vector),
+    ("vector->string", 1, Some(3), vector_to_string),
+    ("string-upcase", 1, Some(1), |rt, a| {
+        let s = rt.string_arg("string-upcase", a[0])?.to_uppercase();
+        Ok(rt.new_string(&s))
+    }),
+    ("string-downcase", 1, Some(1), |rt, a| {
+        let s = rt.string_arg("string-downcase", a[0])?.to_lowercase();
+        Ok(rt.new_string(&s))
+    }),
+    ("string-foldcase", 1, Some(1), |rt, a| {
+        let s = rt.string_arg("string-foldcase", a[0])?.to_lowercase();
+        Ok(rt.new_string(&s))
+    }),
+    ("string=?", 1, None, |rt, a| {
+        string_compare(rt, "string=?", a, false, |o| o == Ordering::Equal)
+    }),
+    ("string<?", 1, None, |rt, a| {
+        string_compare(rt, "string<?", a, false, |o| o == Ordering::Less)
+    }),
+    ("string>?", 1, None, |rt, a| {
+        string_compare(rt, "string>?", a, false, |o| o == Ordering::Greater)
+    }),
+    ("string<=?", 1, None, |rt, a| {
+        string_compare(rt, "string<=?", a, false, |o| o != Ordering::Greater)
+    }),
+    ("string>=?", 1, None, |rt, a| {
+        string_compare(rt, "string>=?", a, false, |o| o != Ordering::Less)
+    }),
+    ("string-ci=?", 1, None, |rt, a| {
+        string_compare(rt, "string-ci=?", a, true, |o| o == Ordering::Equal)
+    }),
+    ("string-ci<?", 1, None, |rt, a| {
+        string_compare(rt, "string-ci<?", a, true, |o| o == Ordering::Less)
+    }),
+    ("string-ci>?", 1, None, |rt, a| {
+        string_compare(rt, "string-ci>?", a, true, |o| o == Ordering::Greater)
+    }),
+    ("string-ci<=?", 1, None, |rt, a| {
+        string_compare(rt, "string-ci<=?", a, true, |o| o != Ordering::Greater)
+    }),
+    ("string-ci>=?", 1, None, |rt, a| {
+        string_compare(rt, "string-ci>=?", a, true, |o| o != Ordering::Less)
+    }),
+    ("symbol?", 1, Some(1), |_, a| {
+        Ok(Value::boolean(a[0].as_symbol().is_some()))
+    }),
+    ("symbol->string", 1, Some(1), symbol_to_string),
+    ("string->symbol", 1, Some(1), |rt, a| {
+        let s = rt.string_arg("string->symbol", a[0])?;
+        Ok(rt.symbols.intern(&s))
+    }),
+    ("symbol=?", 1, None, |rt, a| {
+        for &s in a {
+            if s.as_symbol().is_none() {
+                return Err(rt.type_error("symbol=?", "a symbol", s));
+            }
+        }
+        Ok(Value::boolean(a.windows(2).all(|w| w[0] == w[1])))
+    }),
+];
+
+fn upcase(c: char) -> char {
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+fn downcase(c: char) -> char {
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+pub fn char_arg(rt: &Runtime, who: &str, v: Value) -> Result<char, Throw> {
+    v.as_char()
+        .ok_or_else(|| rt.type_error(who, "a character", v))
+}
+
+fn chars_arg<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r Vec<char>, Throw> {
+    rt.string_chars(v)
+        .ok_or_else(|| rt.type_error(who, "a string", v))
+}
+
+/// The `[start, end)` range of optional arguments `args[at]` and `args[at + 1]` over a length.
+pub fn range_args(
+    rt: &Runtime,
+    who: &str,
+    args: &[Value],
+    at: usize,
+    len: usize,
+) -> Result<(usize, usize), Throw> {
+    let start = match args.get(at) {
+        Some(&v) => rt.index_arg(who, v)?,
+        None => 0,
+    };
+    let end = match args.get(at + 1) {
+        Some(&v) => rt.index_arg(who, v)?,
+        None => len,
+    };
+    if start > end || end > len {
+        return Err(Throw::error(
+            format!("{who}: range out of bounds"),
+            args[at.min(args.len() - 1)..].to_vec(),
+        ));
+    }
+    Ok((start, end))
+}
+
+fn integer_to_char(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    args[0]
+        .as_fixnum()
+        .and_then(|n| u32::try_from(n).ok())
+        .and_then(char::from_u32)
+        .map(Value::character)
+        .ok_or_else(|| rt.type_error("integer->char", "a Unicode scalar value", args[0]))
+}
+
+fn char_compare(
+    rt: &mut Runtime,
+    who: &str,
+    args: &[Value],
+    fold: bool,
+    holds: fn(Ordering) -> bool,
+) -> NativeResult {
+    let chars = args
+        .iter()
+        .map(|&c| char_arg(rt, who, c).map(|c| if fold { downcase(c) } else { c }))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::boolean(
+        chars.windows(2).all(|w| holds(w[0].cmp(&w[1]))),
+    ))
+}
+
+fn string_compare(
+    rt: &mut Runtime,
+    who: &str,
+    args: &[Value],
+    fold: bool,
+    holds: fn(Ordering) -> bool,
+) -> NativeResult {
+    let strings = args
+        .iter()
+        .map(|&s| {
+            rt.string_arg(who, s)
+                .map(|s| if fold { s.to_lowercase() } else { s })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::boolean(
+        strings.windows(2).all(|w| holds(w[0].cmp(&w[1]))),
+    ))
+}
+
+fn make_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let n = rt.index_arg("make-string", args[0])?;
+    let fill = match args.get(1) {
+        Some(&c) => char_arg(rt, "make-string", c)?,
+        None => ' ',
+    };
+    Ok(rt.heap.alloc(Object::String(vec![fill; n])))
+}
+
+fn string_ref(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let k = rt.index_arg("string-ref", args[1])?;
+    let chars = chars_arg(rt, "string-ref", args[0])?;
+    chars
+        .get(k)
+        .map(|&c| Value::character(c))
+        .ok_or_else(|| Throw::error("string-ref: index out of range", vec![args[0], args[1]]))
+}
+
+fn string_set(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let k = rt.index_arg("string-set!", args[1])?;
+    let c = char_arg(rt, "string-set!", args[2])?;
+    match rt.heap.get_mut(args[0]) {
+        Some(Object::String(chars)) => match chars.get_mut(k) {
+            Some(slot) => {
+                *slot = c;
+                Ok(Value::UNSPECIFIED)
+            }
+            None => Err(Throw::error(
+                "string-set!: index out of range",
+                vec![args[0], args[1]],
+            )),
+        },
+        _ => Err(rt.type_error("string-set!", "a string", args[0])),
+    }
+}
+
+fn string_copy(rt: &mut Runtime, who: &str, args: &[Value]) -> NativeResult {
+    let chars = chars_arg(rt, who, args[0])?;
+    let (start, end) = range_args(rt, who, args, 1, chars.len())?;
+    let copy = chars[start..end].to_vec();
+    Ok(rt.heap.alloc(Object::String(copy)))
+}
+
+fn string_copy_into(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let at = rt.index_arg("string-copy!", args[1])?;
+    let source = chars_arg(rt, "string-copy!", args[2])?.clone();
+    let (start, end) = range_args(rt, "string-copy!", args, 3, source.len())?;
+    match rt.heap.get_mut(args[0]) {
+        Some(Object::String(target)) if at + (end - start) <= target.len() => {
+            target[at..at + (end - start)].copy_from_slice(&source[start..end]);
+            Ok(Value::UNSPECIFIED)
+        }
+        Some(Object::String(_)) => Err(Throw::error(
+            "string-copy!: range out of bounds",
+            args.to_vec(),
+        )),
+        _ => Err(rt.type_error("string-copy!", "a string", args[0])),
+    }
+}
+
+fn string_fill(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let fill = char_arg(rt, "string-fill!", args[1])?;
+    let len = chars_arg(rt, "string-fill!", args[0])?.len();
+    let (start, end) = range_args(rt, "string-fill!", args, 2, len)?;
+    if let Some(Object::String(chars)) = rt.heap.get_mut(args[0]) {
+        chars[start..end].fill(fill);
+    }
+    Ok(Value::UNSPECIFIED)
+}
+
+fn string_append(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let mut out = Vec::new();
+    for &s in args {
+        out.extend_from_slice(chars_arg(rt, "string-append", s)?);
+    }
+    Ok(rt.heap.alloc(Object::String(out)))
+}
+
+fn string_to_list(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let chars = chars_arg(rt, "string->list", args[0])?;
+    let (start, end) = range_args(rt, "string->list", args, 1, chars.len())?;
+    let items: Vec<Value> = chars[start..end]
+        .iter()
+        .map(|&c| Value::character(c))
+        .collect();
+    Ok(rt.heap.list(items.into_iter()))
+}
+
+fn list_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let items = rt
+        .heap
+        .list_items(args[0])
+        .ok_or_else(|| rt.type_error("list->string", "a list", args[0]))?;
+    let chars = items
+        .iter()
+        .map(|&c| char_arg(rt, "list->string", c))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rt.heap.alloc(Object::String(chars)))
+}
+
+fn string_to_vector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let chars = chars_arg(rt, "string->vector", args[0])?;
+    let (start, end) = range_args(rt, "string->vector", args, 1, chars.len())?;
+    let items = chars[start..end]
+        .iter()
+        .map(|&c| Value::character(c))
+        .collect();
+    Ok(rt.heap.alloc(Object::Vector(items)))
+}
+
+fn vector_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let items = match rt.heap.get(args[0]) {
+        Some(Object::Vector(items)) => items.clone(),
+        _ => return Err(rt.type_error("vector->string", "a vector", args[0])),
+    };
+    let (start, end) = range_args(rt, "vector->string", args, 1, items.len())?;
+    let chars = items[start..end]
+        .iter()
+        .map(|&c| char_arg(rt, "vector->string", c))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rt.heap.alloc(Object::String(chars)))
+}
+
+fn symbol_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let name = rt.symbols.name(args[0]).map(str::to_string);
+    match name {
+        Some(name) => Ok(rt.new_string(&name)),
+        None => Err(rt.type_error("symbol->string", "a symbol", args[0])),
+    }
+}

@@ -1,0 +1,233 @@
+//! The printer: `display` and `write` text of values, with R7RS escaping for `write`.
+
+use std::fmt::Write;
+
+use crate::heap::Object;
+use crate::numbers::{integer_to_string, real_to_string};
+use crate::ports::Port;
+use crate::runtime::Runtime;
+use crate::value::Value;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `display`: strings and characters as their contents.
+    Display,
+    /// `write`: a datum `read` gives back.
+    Write,
+}
+
+/// Nesting deeper than this prints as `...` rather than risk the Rust stack.
+const MAX_DEPTH: usize = 10_000;
+
+impl Runtime {
+    pub fn to_text(&self, v: Value, style: Style) -> String {
+        let mut out = String::new();
+        self.print(v, style, &mut out, 0);
+        out
+    }
+
+    fn print(&self, v: Value, style: Style, out: &mut String, depth: usize) {
+        if depth > MAX_DEPTH {
+            out.push_str("...");
+            return;
+        }
+        if let Some(n) = v.as_fixnum() {
+            let _ = write!(out, "{n}");
+            return;
+        }
+        if let Some(c) = v.as_char() {
+            match style {
+                Style::Display => out.push(c),
+                Style::Write => write_char_literal(c, out),
+            }
+            return;
+        }
+        if v.as_symbol().is_some() {
+            let name = self.symbols.name(v).unwrap_or("?");
+            match style {
+                Style::Display => out.push_str(name),
+                Style::Write => write_symbol(name, out),
+            }
+            return;
+        }
+        if let Some(i) = v.as_native() {
+            let _ = write!(out, "#<procedure {}>", crate::natives::native_name(i));
+            return;
+        }
+        match v {
+            Value::NIL => return out.push_str("()"),
+            Value::TRUE => return out.push_str("#t"),
+            Value::FALSE => return out.push_str("#f"),
+            Value::UNSPECIFIED => return,
+            Value::EOF => return out.push_str("#<eof>"),
+            Value::DEFAULT => return out.push_str("#<default>"),
+            Value::UNDEFINED => return out.push_str("#<undefined>"),
+            _ => {}
+        }
+        let Some(object) = self.heap.get(v) else {
+            out.push_str("#<invalid>");
+            return;
+        };
+        match object {
+            Object::Pair(..) => self.print_list(v, style, out, depth),
+            Object::Vector(items) => {
+                out.push_str("#(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    self.print(*item, style, out, depth + 1);
+                }
+                out.push(')');
+            }
+            Object::String(chars) => match style {
+                Style::Display => out.extend(chars.iter()),
+                Style::Write => write_string_literal(chars, out),
+            },
+            Object::Bytevector(bytes) => {
+                out.push_str("#u8(");
+                for (i, b) in bytes.iter().enumerate() {
+                    if i > 0 {
+                        out.push(' ');
+                    }
+                    let _ = write!(out, "{b}");
+                }
+                out.push(')');
+            }
+            Object::Bignum(n) => out.push_str(&integer_to_string(n, 10)),
+            Object::Flonum(x) => out.push_str(&real_to_string(*x)),
+            Object::Closure { function, .. } => {
+                let name = self
+                    .function_names
+                    .get(*function as usize)
+                    .map_or("?", |n| &**n);
+                let _ = write!(out, "#<procedure {name}>");
+            }
+            Object::Box(_) => out.push_str("#<box>"),
+            Object::Condition(c) => {
+                let _ = write!(out, "#<error {:?}", c.message);
+                for irritant in self.heap.list_items(c.irritants).unwrap_or_default() {
+                    out.push(' ');
+                    self.print(irritant, Style::Write, out, depth + 1);
+                }
+                out.push('>');
+            }
+            Object::Port(port) => out.push_str(match **port {
+                Port::Stdout => "#<output-port stdout>",
+                Port::Stderr => "#<output-port stderr>",
+                Port::StringOutput(_) => "#<string-output-port>",
+                Port::StringInput { .. } => "#<string-input-port>",
+                Port::BytesOutput(_) => "#<bytevector-output-port>",
+                Port::BytesInput { .. } => "#<bytevector-input-port>",
+                Port::Closed { .. } => "#<closed-port>",
+            }),
+            Object::Free(_) => out.push_str("#<freed>"),
+        }
+    }
+
+    fn print_list(&self, mut v: Value, style: Style, out: &mut String, depth: usize) {
+        out.push('(');
+        let mut first = true;
+        // A proper list has at most as many pairs as the heap has objects; more means a cycle.
+        let mut budget = self.heap.object_count() + 1;
+        while let Some((car, cdr)) = self.heap.pair(v) {
+            if budget == 0 {
+                out.push_str(" ...");
+                break;
+            }
+            budget -= 1;
+            if !first {
+                out.push(' ');
+            }
+            first = false;
+            self.print(car, style, out, depth + 1);
+            v = cdr;
+        }
+        if v != Value::NIL && budget > 0 {
+            out.push_str(" . ");
+            self.print(v, style, out, depth + 1);
+        }
+        out.push(')');
+    }
+}
+
+pub fn char_name(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{7}' => "alarm",
+        '\u{8}' => "backspace",
+        '\u{7f}' => "delete",
+        '\u{1b}' => "escape",
+        '\n' => "newline",
+        '\0' => "null",
+        '\r' => "return",
+        ' ' => "space",
+        '\t' => "tab",
+        _ => return None,
+    })
+}
+
+fn write_char_literal(c: char, out: &mut String) {
+    out.push_str("#\\");
+    match char_name(c) {
+        Some(name) => out.push_str(name),
+        None if c.is_control() => {
+            let _ = write!(out, "x{:x}", u32::from(c));
+        }
+        None => out.push(c),
+    }
+}
+
+fn write_string_literal(chars: &[char], out: &mut String) {
+    out.push('"');
+    for &c in chars {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:x};", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_symbol(name: &str, out: &mut String) {
+    let needs_bars = name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "()\"';`|,[]{}".contains(c))
+        || name.starts_with('#')
+        || (name != "." && name.parse::<f64>().is_ok())
+        || name == "."
+        || looks_numeric(name);
+    if !needs_bars {
+        out.push_str(name);
+        return;
+    }
+    out.push('|');
+    for c in name.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:x};", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('|');
+}
+
+/// Whether the reader would take `name` for a number.
+fn looks_numeric(name: &str) -> bool {
+    let body = name.strip_prefix(['+', '-']).unwrap_or(name);
+    body.starts_with(|c: char| c.is_ascii_digit())
+        || (body.starts_with('.') && body[1..].starts_with(|c: char| c.is_ascii_digit()))
+        || matches!(name, "+inf.0" | "-inf.0" | "+nan.0" | "-nan.0")
+}

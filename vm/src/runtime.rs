@@ -1,0 +1,128 @@
+//! The runtime state native procedures work on — heap, symbols, output sinks — and [`Throw`], how a
+//! native procedure reports an error, a `raise` or an exit.
+
+use std::io::Write;
+
+use crate::heap::{ConditionKind, Heap, Object};
+use crate::ports::Port;
+use crate::symbols::Symbols;
+use crate::value::Value;
+
+/// How a native procedure leaves other than by returning a value.
+#[derive(Debug)]
+pub enum Throw {
+    /// Raise a new error object.
+    Error {
+        kind: ConditionKind,
+        message: String,
+        irritants: Vec<Value>,
+    },
+    /// Raise an arbitrary object (`raise`).
+    Raise(Value),
+    /// End the program with an exit code (`exit`).
+    Exit(i32),
+}
+
+impl Throw {
+    pub fn error(message: impl Into<String>, irritants: Vec<Value>) -> Throw {
+        Throw::Error {
+            kind: ConditionKind::Error,
+            message: message.into(),
+            irritants,
+        }
+    }
+}
+
+/// What native procedures return.
+pub type NativeResult = Result<Value, Throw>;
+
+/// Everything but the interpreter's stacks.
+pub struct Runtime {
+    pub heap: Heap,
+    pub symbols: Symbols,
+    /// Where the standard output port writes.
+    pub out: Box<dyn Write>,
+    /// Where the standard error port writes.
+    pub err: Box<dyn Write>,
+    pub stdout_port: Value,
+    pub stderr_port: Value,
+    /// `(command-line)`: the program name, then its arguments.
+    pub command_line: Vec<String>,
+    /// The name of every loaded function, by process-wide function index (for printing closures).
+    pub function_names: Vec<std::rc::Rc<str>>,
+}
+
+impl Runtime {
+    pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Runtime {
+        let mut heap = Heap::new();
+        let stdout_port = heap.alloc(Object::Port(Box::new(Port::Stdout)));
+        let stderr_port = heap.alloc(Object::Port(Box::new(Port::Stderr)));
+        Runtime {
+            heap,
+            symbols: Symbols::default(),
+            out,
+            err,
+            stdout_port,
+            stderr_port,
+            command_line: Vec::new(),
+            function_names: Vec::new(),
+        }
+    }
+
+    /// The roots the runtime itself holds.
+    pub fn roots(&self) -> impl Iterator<Item = Value> {
+        [self.stdout_port, self.stderr_port].into_iter()
+    }
+
+    /// `who: not EXPECTED` with the offending value as irritant.
+    pub fn type_error(&self, who: &str, expected: &str, got: Value) -> Throw {
+        Throw::error(format!("{who}: not {expected}"), vec![got])
+    }
+
+    pub fn new_string(&mut self, text: &str) -> Value {
+        self.heap.alloc(Object::String(text.chars().collect()))
+    }
+
+    pub fn string_chars(&self, v: Value) -> Option<&Vec<char>> {
+        match self.heap.get(v) {
+            Some(Object::String(chars)) => Some(chars),
+            _ => None,
+        }
+    }
+
+    /// The text of a string value, or a type error naming `who`.
+    pub fn string_arg(&self, who: &str, v: Value) -> Result<String, Throw> {
+        self.string_chars(v)
+            .map(|c| c.iter().collect())
+            .ok_or_else(|| self.type_error(who, "a string", v))
+    }
+
+    pub fn is_procedure(&self, v: Value) -> bool {
+        v.as_native().is_some() || matches!(self.heap.get(v), Some(Object::Closure { .. }))
+    }
+
+    /// Writes text to an output port.
+    pub fn write_to_port(&mut self, port: Value, text: &str) -> Result<(), Throw> {
+        let sink_error = |e: std::io::Error| Throw::error(format!("write error: {e}"), vec![]);
+        match self.heap.get_mut(port) {
+            Some(Object::Port(p)) => match &mut **p {
+                Port::Stdout => self.out.write_all(text.as_bytes()).map_err(sink_error),
+                Port::Stderr => self.err.write_all(text.as_bytes()).map_err(sink_error),
+                Port::StringOutput(buffer) => {
+                    buffer.push_str(text);
+                    Ok(())
+                }
+                Port::Closed { input: false } => {
+                    Err(Throw::error("cannot write to a closed port", vec![port]))
+                }
+                _ => Err(self.type_error("write", "a textual output port", port)),
+            },
+            _ => Err(self.type_error("write", "an output port", port)),
+        }
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+}

@@ -1,0 +1,113 @@
+//! The data-driven suite: every `tests/programs/**/NAME.scm` is run with `chenilles-vm run`, and its
+//! stdout must equal `NAME.out` byte for byte. When `NAME.err` exists, the run must fail and each of its
+//! non-empty lines must appear in stderr; when `NAME.exit` exists, the exit code must equal it.
+//! See `tests/programs/README.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+fn main() {
+    let arguments = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/programs");
+    let mut programs = Vec::new();
+    collect(&root, &mut programs);
+    programs.sort();
+    let trials = programs
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .with_extension("")
+                .display()
+                .to_string();
+            Trial::test(name, move || check(&path))
+        })
+        .collect();
+    libtest_mimic::run(&arguments, trials).exit();
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "scm") {
+            out.push(path);
+        }
+    }
+}
+
+fn check(program: &Path) -> Result<(), Failed> {
+    let expected_out = std::fs::read_to_string(program.with_extension("out"))
+        .map_err(|e| format!("{}: no expected output: {e}", program.display()))?;
+    let expected_err = std::fs::read_to_string(program.with_extension("err")).ok();
+    let expected_exit = std::fs::read_to_string(program.with_extension("exit"))
+        .ok()
+        .map(|text| {
+            text.trim()
+                .parse::<i32>()
+                .map_err(|e| format!("bad .exit file: {e}"))
+        })
+        .transpose()?;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+        .arg("run")
+        .arg(program)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start chenilles-vm: {e}"))?;
+    let started = Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            return Err(format!("timed out after {TIMEOUT:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code();
+
+    if stdout != expected_out {
+        return Err(format!(
+            "stdout differs\n--- expected\n{expected_out}\n--- actual\n{stdout}\n--- stderr\n{stderr}"
+        )
+        .into());
+    }
+    match (&expected_err, expected_exit) {
+        (Some(expected), _) => {
+            if code == Some(0) {
+                return Err(format!(
+                    "expected a failure, but the run succeeded\nstderr:\n{stderr}"
+                )
+                .into());
+            }
+            for line in expected.lines().filter(|l| !l.trim().is_empty()) {
+                if !stderr.contains(line) {
+                    return Err(format!("stderr lacks {line:?}\nstderr:\n{stderr}").into());
+                }
+            }
+        }
+        (None, None) if code != Some(0) => {
+            return Err(format!("exited with {code:?}\nstderr:\n{stderr}").into());
+        }
+        _ => {}
+    }
+    if let Some(expected) = expected_exit
+        && code != Some(expected)
+    {
+        return Err(format!("exit code {code:?}, expected {expected}\nstderr:\n{stderr}").into());
+    }
+    Ok(())
+}
