@@ -369,10 +369,21 @@ impl<'a> Expander<'a> {
             },
             SxKind::Atom(atom) => Ok(Expr::new(ExprKind::Const(Quoted::from_atom(atom)), span)),
             SxKind::Vector(_) => Ok(Expr::new(ExprKind::Const(sx.to_quoted()), span)),
-            SxKind::List(_, Some(_)) => Err(CompileError::new(
-                "an improper list is not a valid expression",
-                span,
-            )),
+            SxKind::List(items, Some(_)) => {
+                // Only a macro may be used with an improper list.
+                let head = items
+                    .first()
+                    .and_then(Sx::id)
+                    .map(|id| self.resolve(id, env));
+                if let Some(Binding::Macro(transformer)) = head {
+                    let expanded = self.apply_macro(&transformer, sx, env)?;
+                    return self.expand(&expanded, env);
+                }
+                Err(CompileError::new(
+                    "an improper list is not a valid expression",
+                    span,
+                ))
+            }
             SxKind::List(items, None) => {
                 let Some(head) = items.first() else {
                     return Err(CompileError::new(
@@ -961,9 +972,25 @@ impl<'a> Expander<'a> {
         }
         match &template.kind {
             SxKind::List(items, tail) => {
-                let mut acc = match tail {
-                    Some(tail) => self.quasiquote(tail, depth, env)?,
-                    None => Expr::new(ExprKind::Const(Quoted::Nil), span),
+                // `(a . ,b)` reads as `(a unquote b)`: an unquote in the next-to-last place is the tail.
+                let (items, unquoted_tail) = match items.as_slice() {
+                    [init @ .., keyword, last]
+                        if tail.is_none()
+                            && !init.is_empty()
+                            && matches!(self.special_of(keyword, env), Some(Special::Unquote)) =>
+                    {
+                        let tail_form = Sx::new(
+                            SxKind::List(vec![keyword.clone(), last.clone()], None),
+                            last.span,
+                        );
+                        (init, Some(tail_form))
+                    }
+                    _ => (items.as_slice(), None),
+                };
+                let mut acc = match (tail, unquoted_tail) {
+                    (_, Some(tail)) => self.quasiquote(&tail, depth, env)?,
+                    (Some(tail), None) => self.quasiquote(tail, depth, env)?,
+                    (None, None) => Expr::new(ExprKind::Const(Quoted::Nil), span),
                 };
                 for item in items.iter().rev() {
                     let splice = match item.list() {
@@ -1038,6 +1065,14 @@ impl<'a> Expander<'a> {
                         }
                         _ => {}
                     }
+                }
+                if let [.., keyword, last] = items.as_slice()
+                    && tail.is_none()
+                    && items.len() > 2
+                    && matches!(self.special_of(keyword, env), Some(Special::Unquote))
+                    && (depth == 1 || self.has_unquote(last, depth - 1, env))
+                {
+                    return true;
                 }
                 items.iter().any(|item| self.has_unquote(item, depth, env))
                     || tail

@@ -341,7 +341,7 @@ impl Expander<'_> {
                     }
                     None => None,
                 };
-                one(SxKind::List(out, tail))
+                one(normalized_list(out, tail))
             }
             SxKind::Vector(items) => {
                 let out =
@@ -494,6 +494,28 @@ fn template_ids(template: &Sx, out: &mut Vec<Ident>) {
         SxKind::Vector(items) => items.iter().for_each(|item| template_ids(item, out)),
         SxKind::Atom(_) => {}
     }
+}
+
+/// `items . tail` with a list tail spliced in, so `(a . (b c))` becomes `(a b c)` as the reader would.
+fn normalized_list(mut items: Vec<Sx>, mut tail: Option<Box<Sx>>) -> SxKind {
+    while let Some(t) = tail.take() {
+        match t.kind {
+            SxKind::List(more, rest) => {
+                items.extend(more);
+                tail = rest;
+            }
+            _ => {
+                tail = Some(t);
+                break;
+            }
+        }
+    }
+    if items.is_empty() {
+        if let Some(t) = tail {
+            return t.kind;
+        }
+    }
+    SxKind::List(items, tail)
 }
 
 /// The list `items . tail` as one syntax object.

@@ -42,8 +42,10 @@ pub struct Condition {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConditionKind {
-    /// Raised by `error` or by the VM on a wrong use of a procedure.
+    /// Raised by the program with `error`.
     Error,
+    /// Raised by the VM: a wrong use of a procedure, an unbound variable, a wrong argument count.
+    Runtime,
     /// A file could not be opened (R7RS `file-error?`).
     File,
     /// Bad syntax given to `read` (R7RS `read-error?`).

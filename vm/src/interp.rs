@@ -630,7 +630,10 @@ impl Vm {
                     .list_items(condition.irritants)
                     .unwrap_or_default();
                 for (i, irritant) in irritants.iter().enumerate() {
-                    let separator = if i == 0 && !text.ends_with(':') && !text.is_empty() {
+                    // The VM's own messages read "car: not a pair: 5"; the program's read as R7RS
+                    // implementations print them, message and irritants separated by spaces.
+                    let runtime = condition.kind == ConditionKind::Runtime;
+                    let separator = if i == 0 && runtime && !text.is_empty() {
                         ": "
                     } else {
                         " "

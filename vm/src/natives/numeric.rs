@@ -410,15 +410,17 @@ fn string_to_number(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         Err(_) => return Ok(Value::FALSE),
     };
     match data.as_slice() {
-        [datum] => match &datum.kind {
-            DatumKind::Number(Number::Integer(n)) => Ok(rt.make_int(n.clone())),
-            DatumKind::Number(Number::Real(x)) => Ok(rt.make_real(*x)),
-            DatumKind::Number(Number::Rational(n, d)) => {
-                let x = n.to_f64().unwrap_or(f64::NAN) / d.to_f64().unwrap_or(f64::NAN);
-                Ok(rt.make_real(x))
+        [datum] if datum.span.start == 0 && datum.span.end as usize == source.len() => {
+            match &datum.kind {
+                DatumKind::Number(Number::Integer(n)) => Ok(rt.make_int(n.clone())),
+                DatumKind::Number(Number::Real(x)) => Ok(rt.make_real(*x)),
+                DatumKind::Number(Number::Rational(n, d)) => {
+                    let x = n.to_f64().unwrap_or(f64::NAN) / d.to_f64().unwrap_or(f64::NAN);
+                    Ok(rt.make_real(x))
+                }
+                _ => Ok(Value::FALSE),
             }
-            _ => Ok(Value::FALSE),
-        },
+        }
         _ => Ok(Value::FALSE),
     }
 }
