@@ -510,10 +510,10 @@ fn normalized_list(mut items: Vec<Sx>, mut tail: Option<Box<Sx>>) -> SxKind {
             }
         }
     }
-    if items.is_empty() {
-        if let Some(t) = tail {
-            return t.kind;
-        }
+    if items.is_empty()
+        && let Some(t) = tail
+    {
+        return t.kind;
     }
     SxKind::List(items, tail)
 }

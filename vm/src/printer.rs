@@ -203,7 +203,6 @@ fn write_symbol(name: &str, out: &mut String) {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || "()\"';`|,[]{}".contains(c))
         || name.starts_with('#')
-        || (name != "." && name.parse::<f64>().is_ok())
         || name == "."
         || looks_numeric(name);
     if !needs_bars {

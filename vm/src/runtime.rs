@@ -24,9 +24,10 @@ pub enum Throw {
 }
 
 impl Throw {
+    /// An error the VM raises (the program's own `error` calls make [`ConditionKind::Error`]s).
     pub fn error(message: impl Into<String>, irritants: Vec<Value>) -> Throw {
         Throw::Error {
-            kind: ConditionKind::Error,
+            kind: ConditionKind::Runtime,
             message: message.into(),
             irritants,
         }

@@ -1,0 +1,133 @@
+//! `chenilles-scc` as a user meets it: compile, check and disassemble, and the images it writes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chenilles_compiler::bytecode::{FORMAT_VERSION, Image, image_hash};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cli")
+}
+
+fn scc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chenilles-scc"))
+        .args(args)
+        .current_dir(fixtures())
+        .output()
+        .expect("chenilles-scc starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chenilles-scc-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+#[test]
+fn compile_writes_an_image_and_prints_its_blake3_hash() {
+    let output = scratch("disasm.chb");
+    let out = scc(&[
+        "compile",
+        "disasm.scm",
+        "-o",
+        output.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&output).expect("the image was written");
+    let printed = text(&out.stdout);
+    assert!(
+        printed.starts_with(&image_hash(&bytes).to_string()),
+        "{printed}"
+    );
+    let image = Image::from_bytes(&bytes).expect("the image reads back");
+    assert_eq!(image.name, "disasm.scm");
+}
+
+#[test]
+fn disassembly_shows_instructions_operands_and_source_positions() {
+    let out = scc(&["disasm", "disasm.scm"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!(text(&out.stdout));
+}
+
+#[test]
+fn check_reports_errors_only() {
+    let ok = scc(&["check", "disasm.scm"]);
+    assert_eq!(
+        (ok.status.code(), text(&ok.stdout), text(&ok.stderr)),
+        (Some(0), String::new(), String::new())
+    );
+    let bad = scc(&["check", "syntax-error.scm"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("syntax-error.scm:4:1"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn malformed_images_are_refused_with_a_clear_error() {
+    let good = Image {
+        name: "t".into(),
+        files: vec![],
+        constants: vec![],
+        globals: vec![],
+        functions: vec![],
+        entry: 0,
+    }
+    .to_bytes();
+    let mut wrong_version = good.clone();
+    wrong_version[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.chb", vec![], "only 0 bytes long"),
+        (
+            "text.chb",
+            b"(display 1) ; not an image at all".to_vec(),
+            "magic bytes",
+        ),
+        (
+            "version.chb",
+            wrong_version,
+            "format version 2 is not supported",
+        ),
+        (
+            "truncated.chb",
+            good[..good.len() - 3].to_vec(),
+            "malformed image",
+        ),
+        (
+            "no-entry.chb",
+            good.clone(),
+            "entry function 0 does not exist",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = scratch(name);
+        std::fs::write(&path, bytes).expect("scratch file");
+        let out = scc(&["disasm", path.to_str().expect("utf-8 path")]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        &["--help"][..],
+        &["compile", "--help"],
+        &["check", "--help"],
+        &["disasm", "--help"],
+    ] {
+        let out = scc(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}

@@ -1,0 +1,3 @@
+(import (scheme base) (scheme write))
+(define x 1)
+(if)

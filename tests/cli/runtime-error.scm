@@ -1,0 +1,6 @@
+(import (scheme base) (scheme write))
+(define (first-of-each lists)
+  (map (lambda (l) (car l)) lists))
+(display "before")
+(newline)
+(display (first-of-each '((1 2) (3 4) 5)))

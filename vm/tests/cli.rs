@@ -1,0 +1,123 @@
+//! The `chenilles-vm` command line as a user meets it: exit codes, what goes to stdout and stderr, and
+//! the exact text of diagnostics and backtraces (insta snapshots). Fixtures live in `tests/cli/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cli")
+}
+
+/// Runs `chenilles-vm` in the fixtures folder, so paths in messages are short and stable.
+fn vm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+        .args(args)
+        .current_dir(fixtures())
+        .output()
+        .expect("chenilles-vm starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_syntax_error_names_file_line_and_column_and_shows_the_line() {
+    let out = vm(&["run", "syntax-error.scm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    insta::assert_snapshot!(text(&out.stderr));
+}
+
+#[test]
+fn a_malformed_special_form_is_a_compile_error_with_position() {
+    let out = vm(&["run", "bad-special-form.scm"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(text(&out.stderr));
+}
+
+#[test]
+fn an_uncaught_runtime_error_prints_message_irritants_and_a_scheme_backtrace() {
+    let out = vm(&["run", "runtime-error.scm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "before\n",
+        "output before the error is flushed"
+    );
+    insta::assert_snapshot!(text(&out.stderr));
+}
+
+#[test]
+fn unbound_variables_wrong_arity_and_division_by_zero_are_reported() {
+    for (file, expected) in [
+        ("unbound.scm", "error: unbound variable: undefined-thing"),
+        (
+            "arity.scm",
+            "error: two: wrong number of arguments: expected 2 arguments, got 3",
+        ),
+        (
+            "divide-by-zero.scm",
+            "error: quotient: division by zero: 10 0",
+        ),
+    ] {
+        let out = vm(&["run", file]);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(expected), "{file}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{file}:")),
+            "{file}: the backtrace names the file: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn program_arguments_and_exit_codes_pass_through() {
+    let out = vm(&["run", "args.scm", "alpha", "--beta"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(text(&out.stdout), "(\"alpha\" \"--beta\")\n");
+}
+
+#[test]
+fn a_missing_program_is_a_clear_error() {
+    let out = vm(&["run", "no-such-file.scm"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: cannot read no-such-file.scm"));
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["run", "--help"], &["repl", "--help"]] {
+        let out = vm(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[test]
+fn the_repl_evaluates_entries_that_span_lines_and_keeps_definitions() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+        .arg("repl")
+        .env("HOME", std::env::temp_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("chenilles-vm starts");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(
+            b"(define (square x)\n  (* x x))\n(square 12)\n(car '())\n(list 'still 'alive)\n",
+        )
+        .expect("the REPL reads its input");
+    drop(stdin);
+    let out = child
+        .wait_with_output()
+        .expect("the REPL ends at end of input");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("144"), "{stdout}");
+    assert!(stdout.contains("(still alive)"), "{stdout}");
+    assert!(text(&out.stderr).contains("car: not a pair: ()"));
+}
