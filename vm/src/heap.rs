@@ -196,6 +196,11 @@ impl Heap {
         self.live_objects
     }
 
+    /// Slots in the arena, live or free: the heap's size in objects.
+    pub fn arena_len(&self) -> usize {
+        self.objects.len()
+    }
+
     /// Frees every object not reachable from `roots`.
     pub fn collect(&mut self, roots: impl Iterator<Item = Value>) {
         self.collections += 1;

@@ -84,6 +84,8 @@ pub struct Vm {
     /// The symbol naming each global slot.
     pub(crate) global_names: Vec<Value>,
     pub(crate) global_slots: std::collections::HashMap<Value, u32>,
+    /// The most frames ever live at once (proper tail calls keep this flat).
+    pub peak_frames: usize,
 }
 
 /// The result of dispatching a call.
@@ -544,6 +546,7 @@ impl Vm {
                     pc: 0,
                     base: (callee_at + 1) as u32,
                 });
+                self.peak_frames = self.peak_frames.max(self.frames.len());
             }
             return Ok(Called::Entered);
         }

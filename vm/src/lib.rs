@@ -206,6 +206,7 @@ impl Vm {
             globals: Vec::new(),
             global_names: Vec::new(),
             global_slots: std::collections::HashMap::new(),
+            peak_frames: 0,
         };
         for (index, def) in natives::natives().iter().enumerate() {
             let slot = vm.global_slot(def.name) as usize;
