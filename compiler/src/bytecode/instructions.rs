@@ -82,6 +82,21 @@ macro_rules! instructions {
                 match self { $( Insn::$name { .. } => stringify!($name), )* }
             }
 
+            /// The one-line meaning of the instruction, from the table.
+            pub fn doc(&self) -> &'static str {
+                match self { $( Insn::$name { .. } => concat!($($doc),*).trim_ascii(), )* }
+            }
+
+            /// The operand names, in encoding order, as the table writes them.
+            pub fn operand_names(&self) -> &'static [&'static str] {
+                match self { $( Insn::$name { .. } => &[$(stringify!($op)),*], )* }
+            }
+
+            /// One instruction of each kind, with zero operands: the whole instruction set.
+            pub fn all() -> Vec<Insn> {
+                vec![ $( Insn::$name { $($op: 0),* }, )* ]
+            }
+
             /// The operands with their kinds, in encoding order.
             pub fn operands(&self) -> Vec<(OperandKind, u32)> {
                 match self {
@@ -245,6 +260,35 @@ instructions! {
     0x53 SetCar() [2 => 1] Next prim "set-car!";
     /// d := pop; p := pop; (set-cdr! p d); push unspecified
     0x54 SetCdr() [2 => 1] Next prim "set-cdr!";
+}
+
+/// The instruction table as the Markdown rows of `spec/bytecode.md`.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| opcode | instruction | operands | pops → pushes | meaning |\n|---|---|---|---|---|\n",
+    );
+    for insn in Insn::all() {
+        let operands: Vec<String> = insn
+            .operands()
+            .iter()
+            .zip(insn.operand_names())
+            .map(|((kind, _), name)| format!("{name}: {kind:?}"))
+            .collect();
+        let (pops, pushes) = insn.stack_effect();
+        let pops = match insn {
+            Insn::MakeClosure { .. } => "n".to_string(),
+            Insn::Call { .. } | Insn::TailCall { .. } => "n + 1".to_string(),
+            _ => pops.to_string(),
+        };
+        out.push_str(&format!(
+            "| 0x{:02x} | `{}` | {} | {pops} → {pushes} | {} |\n",
+            insn.opcode(),
+            insn.name(),
+            operands.join(", "),
+            insn.doc().replace('|', "\\|")
+        ));
+    }
+    out
 }
 
 impl fmt::Display for Insn {
