@@ -1,0 +1,12 @@
+;; Chenilles extension: #!optional parameters (missing ones hold the default object) and rest lists.
+(import (scheme base) (scheme write))
+(define (greet name #!optional greeting . rest)
+  (list (if (default-object? greeting) "hello" greeting) name rest))
+(write (greet "ada")) (newline)
+(write (greet "ada" "hi")) (newline)
+(write (greet "ada" "hi" 1 2 3)) (newline)
+(define f (lambda args args))
+(write (list (f) (f 1) (f 1 2))) (newline)
+(define (g a b . c) (list a b c))
+(write (list (g 1 2) (g 1 2 3 4))) (newline)
+(write (apply g 1 '(2 3 4))) (newline)
