@@ -63,3 +63,121 @@
        (loop init ...)))
     ((_ "step" x) x)
     ((_ "step" x y) y)))
+
+;;; R7RS 4.2.7 and friends: records, exceptions, values, promises, parameters, case-lambda.
+;;; The procedures they expand into are in stdlib-scm/control.scm.
+
+(define-syntax define-record-type
+  (syntax-rules ()
+    ((_ type (constructor constructor-field ...) predicate (field accessor . modifier) ...)
+     (begin
+       (define type (%make-record-type 'type '(field ...)))
+       (define constructor (%record-constructor type '(constructor-field ...) 'constructor))
+       (define predicate (%record-predicate type))
+       (%define-record-field type field accessor . modifier) ...))
+    ((_ type #f predicate (field accessor . modifier) ...)
+     (begin
+       (define type (%make-record-type 'type '(field ...)))
+       (define predicate (%record-predicate type))
+       (%define-record-field type field accessor . modifier) ...))))
+
+(define-syntax %define-record-field
+  (syntax-rules ()
+    ((_ type field accessor) (define accessor (%record-accessor type 'field 'accessor)))
+    ((_ type field accessor modifier)
+     (begin (define accessor (%record-accessor type 'field 'accessor))
+            (define modifier (%record-modifier type 'field 'modifier))))))
+
+(define-syntax guard
+  (syntax-rules ()
+    ((_ (var clause ...) e1 e2 ...)
+     ((call/cc
+       (lambda (guard-k)
+         (with-exception-handler
+          (lambda (condition)
+            ((call/cc
+              (lambda (handler-k)
+                (guard-k
+                 (lambda ()
+                   (let ((var condition))
+                     (%guard-clauses (handler-k (lambda () (raise-continuable condition)))
+                                     clause ...))))))))
+          (lambda ()
+            (call-with-values
+             (lambda () e1 e2 ...)
+             (lambda args (guard-k (lambda () (apply values args)))))))))))))
+
+(define-syntax %guard-clauses
+  (syntax-rules (else =>)
+    ((_ reraise (else result1 result2 ...)) (begin result1 result2 ...))
+    ((_ reraise (test => result)) (let ((temp test)) (if temp (result temp) reraise)))
+    ((_ reraise (test => result) clause1 clause2 ...)
+     (let ((temp test)) (if temp (result temp) (%guard-clauses reraise clause1 clause2 ...))))
+    ((_ reraise (test)) (or test reraise))
+    ((_ reraise (test) clause1 clause2 ...)
+     (let ((temp test)) (if temp temp (%guard-clauses reraise clause1 clause2 ...))))
+    ((_ reraise (test result1 result2 ...)) (if test (begin result1 result2 ...) reraise))
+    ((_ reraise (test result1 result2 ...) clause1 clause2 ...)
+     (if test (begin result1 result2 ...) (%guard-clauses reraise clause1 clause2 ...)))))
+
+(define-syntax let-values
+  (syntax-rules ()
+    ((_ (binding ...) body0 body1 ...)
+     (%let-values (binding ...) () (let () body0 body1 ...)))))
+
+;; Evaluates every init in the outer environment, binding fresh temporaries, then binds the
+;; user's variables to them around the body.
+(define-syntax %let-values
+  (syntax-rules ()
+    ((_ () ((var temp) ...) body) (let ((var temp) ...) body))
+    ((_ ((formals init) binding ...) renames body)
+     (%let-values-formals formals () init (binding ...) renames body))))
+
+(define-syntax %let-values-formals
+  (syntax-rules ()
+    ((_ () temps init bindings renames body)
+     (call-with-values (lambda () init)
+       (lambda temps (%let-values bindings renames body))))
+    ((_ (var . rest) (temp ...) init bindings (rename ...) body)
+     (%let-values-formals rest (temp ... t) init bindings (rename ... (var t)) body))
+    ((_ var (temp ...) init bindings (rename ...) body)
+     (call-with-values (lambda () init)
+       (lambda (temp ... . t) (%let-values bindings (rename ... (var t)) body))))))
+
+(define-syntax let*-values
+  (syntax-rules ()
+    ((_ () body0 body1 ...) (let () body0 body1 ...))
+    ((_ (binding0 binding1 ...) body0 body1 ...)
+     (let-values (binding0) (let*-values (binding1 ...) body0 body1 ...)))))
+
+(define-syntax define-values
+  (syntax-rules ()
+    ((_ () expr) (define %define-values-ignored (call-with-values (lambda () expr) (lambda args #f))))
+    ((_ (var) expr) (define var (call-with-values (lambda () expr) (lambda (x) x))))
+    ((_ (var0 var1 ... varn) expr)
+     (begin
+       (define var0 (call-with-values (lambda () expr) list))
+       (define var1 (let ((v (cadr var0))) (set-cdr! var0 (cddr var0)) v)) ...
+       (define varn (let ((v (cadr var0))) (set! var0 (car var0)) v))))))
+
+(define-syntax receive
+  (syntax-rules ()
+    ((_ formals expr body ...) (call-with-values (lambda () expr) (lambda formals body ...)))))
+
+(define-syntax delay-force
+  (syntax-rules () ((_ expression) (%make-promise #f (lambda () expression)))))
+
+(define-syntax delay
+  (syntax-rules () ((_ expression) (delay-force (%make-promise #t expression)))))
+
+
+(define-syntax parameterize
+  (syntax-rules ()
+    ((_ ((parameter value) ...) body0 body1 ...)
+     (%parameterize (list parameter ...) (list value ...) (lambda () body0 body1 ...)))))
+
+(define-syntax case-lambda
+  (syntax-rules ()
+    ((_ (formals body0 body1 ...) ...)
+     (let ((clauses (list (lambda formals body0 body1 ...) ...)))
+       (lambda args (%case-lambda-dispatch clauses args))))))

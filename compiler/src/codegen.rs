@@ -1,8 +1,9 @@
 //! Code generation: analysed core IR to an [`Image`], one bytecode function per lambda.
 //!
 //! Frames: parameters occupy the first local slots, then every variable bound by `Let` and `Letrec` in
-//! the function's body gets a slot of its own. Free variables are read from the running closure. A
-//! variable that is both assigned and captured lives in a box (assignment conversion). Calls in tail
+//! the function's body gets a slot of its own. Free variables are read from the running closure. An
+//! assigned variable lives in a box (assignment conversion), so closures and re-entered
+//! continuations, which copy frames, share it. Calls in tail
 //! position become `TailCall`; calls of standard procedures the program has not redefined become their
 //! inlined-primitive instruction when the argument count matches.
 

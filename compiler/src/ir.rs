@@ -26,9 +26,10 @@ pub struct Var {
 }
 
 impl Var {
-    /// Assigned and captured variables live in boxes, so that every closure sees each assignment.
+    /// Assigned variables live in boxes: every closure must see each assignment, and so must every
+    /// re-entry of a continuation, which copies frames but must share variables.
     pub fn boxed(&self) -> bool {
-        self.assigned && self.captured
+        self.assigned
     }
 }
 

@@ -31,6 +31,30 @@ pub enum Object {
     /// An error object: a message, a list of irritants, and what kind of error it is.
     Condition(Box<Condition>),
     Port(Box<Port>),
+    /// A continuation captured by `call/cc`: copies of the value stack and the frames.
+    Continuation(Box<Continuation>),
+    /// Several values returned at once by `values` (one value is never wrapped).
+    Values(Box<[Value]>),
+    /// A record type made by `define-record-type`.
+    RecordType(Box<RecordType>),
+    /// An instance of a record type.
+    Record {
+        record_type: Value,
+        fields: Box<[Value]>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Continuation {
+    pub stack: Vec<Value>,
+    pub frames: Vec<crate::interp::Frame>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordType {
+    pub name: String,
+    /// Field names, as symbols.
+    pub fields: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +88,10 @@ impl Object {
                 Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),
                 Object::Condition(c) => 48 + c.message.len(),
                 Object::Port(_) => 64,
+                Object::Continuation(k) => k.stack.len() * 8 + k.frames.len() * 12,
+                Object::Values(v) => v.len() * 8,
+                Object::RecordType(t) => t.fields.len() * 8 + t.name.len(),
+                Object::Record { fields, .. } => fields.len() * 8,
                 _ => 0,
             }
     }
@@ -78,6 +106,16 @@ impl Object {
             Object::Closure { free, .. } => free.iter().copied().for_each(visit),
             Object::Vector(items) => items.iter().copied().for_each(visit),
             Object::Condition(c) => visit(c.irritants),
+            Object::Continuation(k) => k.stack.iter().copied().for_each(visit),
+            Object::Values(values) => values.iter().copied().for_each(visit),
+            Object::RecordType(t) => t.fields.iter().copied().for_each(visit),
+            Object::Record {
+                record_type,
+                fields,
+            } => {
+                visit(*record_type);
+                fields.iter().copied().for_each(visit);
+            }
             Object::Free(_)
             | Object::String(_)
             | Object::Bytevector(_)

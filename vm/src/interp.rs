@@ -18,8 +18,8 @@ use std::rc::Rc;
 
 use chenilles_compiler::bytecode::{Insn, VerifiedFunction};
 
-use crate::heap::{Condition, ConditionKind, Object};
-use crate::natives::{NativeKind, lists, natives, vectors};
+use crate::heap::{Condition, ConditionKind, Continuation, Object};
+use crate::natives::{NativeKind, lists, natives, records, vectors};
 use crate::numbers::Op;
 use crate::printer::Style;
 use crate::runtime::{Runtime, Throw};
@@ -96,6 +96,18 @@ enum Called {
     Pushed,
     /// A native in tail position produced this value: return it from the current frame.
     TailValue(Value),
+    /// A continuation was reinstated: deliver this value to it.
+    Restored(Value),
+}
+
+/// What the dispatch loop does after a call.
+enum Next {
+    /// Go on with the current frame.
+    Continue,
+    /// The frame changed: reload its state.
+    Reload,
+    /// The outermost frame of this `execute` returned.
+    Return(Value),
 }
 
 const BACKTRACE_HEAD: usize = 20;
@@ -123,7 +135,7 @@ impl Vm {
         let result = match self.dispatch_call(0, false) {
             Ok(Called::Entered) => self.execute(depth),
             Ok(Called::Pushed) => Ok(self.stack.pop().unwrap_or(Value::UNSPECIFIED)),
-            Ok(Called::TailValue(v)) => Ok(v),
+            Ok(Called::TailValue(v) | Called::Restored(v)) => Ok(v),
             Err(throw) => Err(self.trap(throw)),
         };
         if result.is_err() {
@@ -266,33 +278,22 @@ impl Vm {
                             )),
                         }
                     }
-                    Insn::Call { n } => {
+                    Insn::Call { n } | Insn::TailCall { n } => {
+                        let tail = matches!(insn, Insn::TailCall { .. });
                         self.frames[frame_index].pc = pc;
                         self.safepoint();
-                        match self.dispatch_call(n as usize, false) {
-                            Ok(Called::Entered) => continue 'frames,
-                            Ok(Called::Pushed) => Ok(()),
-                            Ok(Called::TailValue(_)) => {
-                                unreachable!("only tail calls produce tail values")
+                        let callee_at = self.stack.len() - n as usize - 1;
+                        let called = match self.dispatch_call(n as usize, tail) {
+                            Ok(called) => called,
+                            Err(throw) => {
+                                self.stack.truncate(callee_at);
+                                self.raise_in_scheme(throw, tail)?
                             }
-                            Err(throw) => Err(throw),
-                        }
-                    }
-                    Insn::TailCall { n } => {
-                        self.frames[frame_index].pc = pc;
-                        self.safepoint();
-                        match self.dispatch_call(n as usize, true) {
-                            Ok(Called::Entered) => continue 'frames,
-                            Ok(Called::Pushed) => {
-                                unreachable!("tail calls of natives return tail values")
-                            }
-                            Ok(Called::TailValue(v)) => {
-                                if let Some(v) = self.return_from_frame(v, stop_depth) {
-                                    return Ok(v);
-                                }
-                                continue 'frames;
-                            }
-                            Err(throw) => Err(throw),
+                        };
+                        match self.settle(called, stop_depth) {
+                            Next::Continue => Ok(()),
+                            Next::Reload => continue 'frames,
+                            Next::Return(v) => return Ok(v),
                         }
                     }
                     Insn::Return {} => {
@@ -361,8 +362,14 @@ impl Vm {
                     Insn::SetCdr {} => self.binary(lists::set_cdr),
                 };
                 if let Err(throw) = outcome {
+                    // The instruction consumed its operands; raising in Scheme stands in for its value.
                     self.frames[frame_index].pc = pc;
-                    return Err(self.trap(throw));
+                    let called = self.raise_in_scheme(throw, false)?;
+                    match self.settle(called, stop_depth) {
+                        Next::Continue => {}
+                        Next::Reload => continue 'frames,
+                        Next::Return(v) => return Ok(v),
+                    }
                 }
             }
         }
@@ -382,6 +389,71 @@ impl Vm {
         }
         self.stack.push(v);
         None
+    }
+
+    fn settle(&mut self, called: Called, stop_depth: usize) -> Next {
+        match called {
+            Called::Entered => Next::Reload,
+            Called::Pushed => Next::Continue,
+            Called::TailValue(v) => match self.return_from_frame(v, stop_depth) {
+                Some(v) => Next::Return(v),
+                None => Next::Reload,
+            },
+            Called::Restored(v) => {
+                if self.frames.len() <= stop_depth {
+                    return Next::Return(v);
+                }
+                self.stack.push(v);
+                Next::Reload
+            }
+        }
+    }
+
+    /// The value of global `name`, if bound.
+    fn global_named(&mut self, name: &str) -> Option<Value> {
+        let symbol = self.rt.symbols.intern(name);
+        let slot = *self.global_slots.get(&symbol)?;
+        Some(self.globals[slot as usize]).filter(|v| *v != Value::UNDEFINED)
+    }
+
+    /// Hands an error or a raised object to the program's exception handlers by calling the Scheme
+    /// procedure `raise` (in `stdlib-scm/control.scm`) in place of the failed instruction. With no
+    /// handler installed it becomes an uncaught-error trap, whose backtrace shows where it happened.
+    fn raise_in_scheme(&mut self, throw: Throw, tail: bool) -> Result<Called, Trap> {
+        let payload = match throw {
+            Throw::Exit(code) => return Err(Trap::Exit(code)),
+            Throw::Raise(payload) => return Err(self.trap_payload(payload)),
+            Throw::Error {
+                kind,
+                message,
+                irritants,
+            } => self.make_condition(kind, message, irritants),
+        };
+        let handlers = self.global_named("%handlers").unwrap_or(Value::NIL);
+        let raise = self
+            .global_named("raise")
+            .filter(|r| self.rt.is_procedure(*r));
+        let Some(raise) = raise.filter(|_| handlers != Value::NIL) else {
+            return Err(self.trap_payload(payload));
+        };
+        self.stack.push(raise);
+        self.stack.push(payload);
+        self.dispatch_call(1, tail)
+            .map_err(|throw| self.trap(throw))
+    }
+
+    fn make_condition(
+        &mut self,
+        kind: ConditionKind,
+        message: String,
+        irritants: Vec<Value>,
+    ) -> Value {
+        let irritants = self.rt.heap.list(irritants.into_iter());
+        self.rt.heap.alloc(Object::Condition(Box::new(Condition {
+            kind,
+            message,
+            irritants,
+        })))
     }
 
     /// The verifier guarantees the operand stack is never empty where an instruction pops.
@@ -486,6 +558,30 @@ impl Vm {
                         self.stack.push(result);
                         return Ok(Called::Pushed);
                     }
+                    NativeKind::CallCc => {
+                        // The continuation of this call: the stack below the callee and the frames as
+                        // they are (a tail call's continuation is its caller's).
+                        let continuation = if tail {
+                            let current = self.frames.len() - 1;
+                            let below = self.frames[current].base as usize - 1;
+                            Continuation {
+                                stack: self.stack[..below].to_vec(),
+                                frames: self.frames[..current].to_vec(),
+                            }
+                        } else {
+                            Continuation {
+                                stack: self.stack[..callee_at].to_vec(),
+                                frames: self.frames.clone(),
+                            }
+                        };
+                        let k = self
+                            .rt
+                            .heap
+                            .alloc(Object::Continuation(Box::new(continuation)));
+                        self.stack[callee_at] = self.stack[callee_at + 1];
+                        self.stack[callee_at + 1] = k;
+                        continue;
+                    }
                     NativeKind::Apply => {
                         // (apply f a ... list): spread the list and call f.
                         let list = self.pop();
@@ -499,6 +595,13 @@ impl Vm {
                         continue;
                     }
                 }
+            }
+            if let Some(Object::Continuation(k)) = self.rt.heap.get(callee) {
+                let (stack, frames) = (k.stack.clone(), k.frames.clone());
+                let value = records::make_values(&mut self.rt, &self.stack[callee_at + 1..]);
+                self.stack = stack;
+                self.frames = frames;
+                return Ok(Called::Restored(value));
             }
             let Some(Object::Closure { function, .. }) = self.rt.heap.get(callee) else {
                 return Err(Throw::error("not a procedure", vec![callee]));
@@ -578,15 +681,13 @@ impl Vm {
                 kind,
                 message,
                 irritants,
-            } => {
-                let irritants = self.rt.heap.list(irritants.into_iter());
-                self.rt.heap.alloc(Object::Condition(Box::new(Condition {
-                    kind,
-                    message,
-                    irritants,
-                })))
-            }
+            } => self.make_condition(kind, message, irritants),
         };
+        self.trap_payload(payload)
+    }
+
+    /// An uncaught-raise trap of `payload`, with the backtrace of the frames as they are now.
+    fn trap_payload(&mut self, payload: Value) -> Trap {
         let total = self.frames.len();
         let describe = |frame: &Frame| {
             let function = &self.functions[frame.function as usize];

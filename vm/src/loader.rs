@@ -36,6 +36,11 @@ impl Vm {
             .collect();
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
+            self.rt.function_arities.push((
+                code.required as usize,
+                code.optional as usize,
+                code.rest,
+            ));
             self.functions.push(Rc::new(LoadedFunction {
                 code,
                 image: image_index,

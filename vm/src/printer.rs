@@ -122,6 +122,37 @@ impl Runtime {
                 Port::Closed { .. } => "#<closed-port>",
             }),
             Object::Free(_) => out.push_str("#<freed>"),
+            Object::Continuation(_) => out.push_str("#<continuation>"),
+            Object::Values(values) => {
+                out.push_str("#<values");
+                for v in values.iter() {
+                    out.push(' ');
+                    self.print(*v, style, out, depth + 1);
+                }
+                out.push('>');
+            }
+            Object::RecordType(t) => {
+                let _ = write!(out, "#<record-type {}>", t.name);
+            }
+            Object::Record {
+                record_type,
+                fields,
+            } => {
+                let name = match self.heap.get(*record_type) {
+                    Some(Object::RecordType(t)) => t
+                        .name
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string(),
+                    _ => "record".to_string(),
+                };
+                let _ = write!(out, "#<{name}");
+                for v in fields.iter() {
+                    out.push(' ');
+                    self.print(*v, style, out, depth + 1);
+                }
+                out.push('>');
+            }
         }
     }
 

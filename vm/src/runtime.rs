@@ -17,7 +17,7 @@ pub enum Throw {
         message: String,
         irritants: Vec<Value>,
     },
-    /// Raise an arbitrary object (`raise`).
+    /// End the program with an uncaught raise of this object (`raise` with no handler installed).
     Raise(Value),
     /// End the program with an exit code (`exit`).
     Exit(i32),
@@ -51,6 +51,8 @@ pub struct Runtime {
     pub command_line: Vec<String>,
     /// The name of every loaded function, by process-wide function index (for printing closures).
     pub function_names: Vec<std::rc::Rc<str>>,
+    /// `(required, optional, rest)` of every loaded function, by process-wide function index.
+    pub function_arities: Vec<(usize, usize, bool)>,
 }
 
 impl Runtime {
@@ -67,6 +69,7 @@ impl Runtime {
             stderr_port,
             command_line: Vec::new(),
             function_names: Vec::new(),
+            function_arities: Vec::new(),
         }
     }
 
@@ -99,7 +102,11 @@ impl Runtime {
     }
 
     pub fn is_procedure(&self, v: Value) -> bool {
-        v.as_native().is_some() || matches!(self.heap.get(v), Some(Object::Closure { .. }))
+        v.as_native().is_some()
+            || matches!(
+                self.heap.get(v),
+                Some(Object::Closure { .. } | Object::Continuation(_))
+            )
     }
 
     /// Writes text to an output port.

@@ -78,24 +78,8 @@ fn nest(file: FileId, start: usize, end: usize, children: u32) -> Result<u32, Er
     Ok(depth)
 }
 
-/// The data of `elements` (datum comments dropped) and the largest depth among them.
-fn collect(elements: Vec<Option<Nested>>) -> (Vec<Datum>, u32) {
-    let mut depth = 0;
-    let data = elements
-        .into_iter()
-        .flatten()
-        .map(|(datum, d)| {
-            depth = depth.max(d);
-            datum
-        })
-        .collect();
-    (data, depth)
-}
-
-/// The top-level data.
-pub fn top_level(elements: Vec<Option<Nested>>) -> Vec<Datum> {
-    collect(elements).0
-}
+/// The data of a sequence of elements (datum comments dropped) and the largest depth among them.
+pub type Elements = (Vec<Datum>, u32);
 
 /// `( items )` or `( items . tail )`; `tail` comes with the span of its `.`.
 ///
@@ -104,10 +88,10 @@ pub fn list(
     file: FileId,
     start: usize,
     end: usize,
-    elements: Vec<Option<Nested>>,
+    elements: Elements,
     tail: Option<(usize, usize, Nested)>,
 ) -> Result<Nested, Error> {
-    let (mut items, mut depth) = collect(elements);
+    let (mut items, mut depth) = elements;
     let tail = match tail {
         None => None,
         Some((dot_start, dot_end, (tail, tail_depth))) => {
@@ -140,13 +124,8 @@ pub fn list(
 }
 
 /// `#( items )`.
-pub fn vector(
-    file: FileId,
-    start: usize,
-    end: usize,
-    elements: Vec<Option<Nested>>,
-) -> Result<Nested, Error> {
-    let (items, depth) = collect(elements);
+pub fn vector(file: FileId, start: usize, end: usize, elements: Elements) -> Result<Nested, Error> {
+    let (items, depth) = elements;
     let depth = nest(file, start, end, depth)?;
     Ok((
         Datum::new(DatumKind::Vector(items), Span::new(file, start, end)),
@@ -159,9 +138,9 @@ pub fn bytevector(
     file: FileId,
     start: usize,
     end: usize,
-    elements: Vec<Option<Nested>>,
+    elements: Elements,
 ) -> Result<Nested, Error> {
-    let (items, _) = collect(elements);
+    let (items, _) = elements;
     let mut bytes = Vec::with_capacity(items.len());
     for item in &items {
         let byte = match &item.kind {

@@ -40,8 +40,13 @@ impl Display for DatumKind {
                 if let (Some(abbreviation), [_, datum], None) =
                     (abbreviation(items), items.as_slice(), tail)
                 {
-                    f.write_str(abbreviation)?;
-                    return datum.fmt(f);
+                    // `,` before a bare symbol starting with `@` would read back as `,@`.
+                    let at_sign = matches!(&datum.kind,
+                        DatumKind::Symbol(s) if s.starts_with('@') && !symbol_needs_bars(s));
+                    if !(abbreviation == "," && at_sign) {
+                        f.write_str(abbreviation)?;
+                        return datum.fmt(f);
+                    }
                 }
                 f.write_char('(')?;
                 write_items(f, items)?;

@@ -294,7 +294,11 @@ fn nested_quote_forms() {
     assert_eq!(show("' x"), "'x");
     assert_eq!(show("'\n;c\n x"), "'x");
     assert_eq!(show("'#;a b"), "'b");
-    assert_eq!(show(", @x"), ",@x", "`, @x` is `,` before the symbol `@x`");
+    assert_eq!(
+        show(", @x"),
+        "(unquote @x)",
+        "`, @x` is `,` before the symbol `@x`"
+    );
     let datum = one("' x");
     assert_eq!(datum.span, span(0, 3));
 }
@@ -1014,6 +1018,11 @@ fn print_compound() {
         "(quote) (quote a b) (quote . a) (a quote b)"
     );
     assert_eq!(show("'(quote . x)"), "'(quote . x)");
+    assert_eq!(
+        show(", @x ,@x ,|@x| ,(@x)"),
+        "(unquote @x) ,@x (unquote @x) ,(@x)",
+        "`,` before `@` is not abbreviated"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------

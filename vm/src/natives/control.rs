@@ -26,7 +26,9 @@ pub const NATIVES: Entries = &[
         Ok(Value::boolean(rt.is_procedure(a[0])))
     }),
     ("error", 0, None, error),
-    ("raise", 1, Some(1), |_, a| Err(Throw::Raise(a[0]))),
+    ("%raise-uncaught", 1, Some(1), |_, a| {
+        Err(Throw::Raise(a[0]))
+    }),
     ("error-object?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(matches!(
             rt.heap.get(a[0]),

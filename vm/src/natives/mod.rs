@@ -7,6 +7,7 @@ pub mod control;
 pub mod io;
 pub mod lists;
 pub mod numeric;
+pub mod records;
 pub mod text;
 pub mod vectors;
 
@@ -22,6 +23,8 @@ pub enum NativeKind {
     Plain(NativeFn),
     /// `apply`: the interpreter calls the procedure with the spread arguments.
     Apply,
+    /// `%call/cc`: the interpreter captures the continuation and calls the procedure with it.
+    CallCc,
 }
 
 pub struct NativeDef {
@@ -51,42 +54,36 @@ const fn plain(
 pub fn natives() -> &'static [NativeDef] {
     static TABLE: std::sync::OnceLock<Vec<NativeDef>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table = vec![NativeDef {
-            name: "apply",
-            min_args: 1,
-            max_args: None,
-            kind: NativeKind::Apply,
-        }];
-        table.extend(
-            control::NATIVES
-                .iter()
-                .map(|(n, min, max, f)| plain(n, *min, *max, *f)),
-        );
-        table.extend(
-            lists::NATIVES
-                .iter()
-                .map(|(n, min, max, f)| plain(n, *min, *max, *f)),
-        );
-        table.extend(
-            numeric::NATIVES
-                .iter()
-                .map(|(n, min, max, f)| plain(n, *min, *max, *f)),
-        );
-        table.extend(
-            text::NATIVES
-                .iter()
-                .map(|(n, min, max, f)| plain(n, *min, *max, *f)),
-        );
-        table.extend(
-            vectors::NATIVES
-                .iter()
-                .map(|(n, min, max, f)| plain(n, *min, *max, *f)),
-        );
-        table.extend(
-            io::NATIVES
-                .iter()
-                .map(|(n, min, max, f)| plain(n, *min, *max, *f)),
-        );
+        let mut table = vec![
+            NativeDef {
+                name: "apply",
+                min_args: 1,
+                max_args: None,
+                kind: NativeKind::Apply,
+            },
+            NativeDef {
+                name: "%call/cc",
+                min_args: 1,
+                max_args: Some(1),
+                kind: NativeKind::CallCc,
+            },
+        ];
+        let families: [Entries; 7] = [
+            control::NATIVES,
+            lists::NATIVES,
+            numeric::NATIVES,
+            text::NATIVES,
+            vectors::NATIVES,
+            records::NATIVES,
+            io::NATIVES,
+        ];
+        for family in families {
+            table.extend(
+                family
+                    .iter()
+                    .map(|(name, min, max, f)| plain(name, *min, *max, *f)),
+            );
+        }
         table
     })
 }
