@@ -78,3 +78,9 @@
 
 (define (string-for-each f s . ss)
   (apply for-each f (string->list s) (map string->list ss)))
+
+;;; Integer division returning two values, and exact-integer-sqrt.
+(define (floor/ n d) (values (floor-quotient n d) (floor-remainder n d)))
+(define (truncate/ n d) (values (truncate-quotient n d) (truncate-remainder n d)))
+(define (exact-integer-sqrt n)
+  (let ((s (%exact-integer-sqrt n))) (values s (- n (* s s)))))

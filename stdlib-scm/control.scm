@@ -178,3 +178,12 @@
   ;; Leave every dynamic extent, running its after thunk, then end the program.
   (%travel-to! '())
   (apply %exit code))
+
+;; ---- files -------------------------------------------------------------------------------------------
+
+(define (call-with-port port proc)
+  (call-with-values (lambda () (proc port))
+    (lambda results (close-port port) (apply values results))))
+
+(define (call-with-input-file path proc) (call-with-port (open-input-file path) proc))
+(define (call-with-output-file path proc) (call-with-port (open-output-file path) proc))

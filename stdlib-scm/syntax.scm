@@ -158,7 +158,13 @@
      (begin
        (define var0 (call-with-values (lambda () expr) list))
        (define var1 (let ((v (cadr var0))) (set-cdr! var0 (cddr var0)) v)) ...
-       (define varn (let ((v (cadr var0))) (set! var0 (car var0)) v))))))
+       (define varn (let ((v (cadr var0))) (set! var0 (car var0)) v))))
+    ((_ (var0 var1 ... . rest) expr)
+     (begin
+       (define var0 (call-with-values (lambda () expr) list))
+       (define var1 (let ((v (cadr var0))) (set-cdr! var0 (cddr var0)) v)) ...
+       (define rest (let ((v (cdr var0))) (set! var0 (car var0)) v))))
+    ((_ rest expr) (define rest (call-with-values (lambda () expr) list)))))
 
 (define-syntax receive
   (syntax-rules ()

@@ -4,12 +4,14 @@
 //! ```
 //! use chenilles_vm::{Machine, Outcome};
 //!
-//! let mut output = Vec::new();
-//! let outcome = Machine::with_output(Box::new(std::io::Cursor::new(&mut output)))
-//!     .run_source("hello.scm", "(display (* 6 7))");
-//! assert!(matches!(outcome, Ok(Outcome::Finished)));
+//! // Any `std::io::Write + 'static` can receive the program's output; here, the process's stdout.
+//! let mut machine = Machine::with_output(Box::new(std::io::stdout()));
+//! let outcome = machine.run_source("hello.scm", "(display (* 6 7)) (newline)");
+//! assert_eq!(outcome.ok(), Some(Outcome::Finished));
+//!
+//! let error = machine.run_source("oops.scm", "(car '())").unwrap_err();
+//! assert!(error.report().starts_with("error: car: not a pair: ()"));
 //! ```
-//! (The output sink receives `42`.)
 
 pub mod heap;
 pub mod interp;

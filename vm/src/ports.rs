@@ -19,6 +19,11 @@ pub enum Port {
         bytes: Vec<u8>,
         position: usize,
     },
+    /// `open-output-file`.
+    FileOutput {
+        path: String,
+        file: std::io::BufWriter<std::fs::File>,
+    },
     /// A closed port of either direction.
     Closed {
         input: bool,

@@ -119,6 +119,7 @@ impl Runtime {
                 Port::StringInput { .. } => "#<string-input-port>",
                 Port::BytesOutput(_) => "#<bytevector-output-port>",
                 Port::BytesInput { .. } => "#<bytevector-input-port>",
+                Port::FileOutput { .. } => "#<file-output-port>",
                 Port::Closed { .. } => "#<closed-port>",
             }),
             Object::Free(_) => out.push_str("#<freed>"),

@@ -47,6 +47,8 @@ pub struct Runtime {
     pub err: Box<dyn Write>,
     pub stdout_port: Value,
     pub stderr_port: Value,
+    /// The standard input port, made on first use from the whole of stdin.
+    pub stdin_port: Option<Value>,
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
     /// The name of every loaded function, by process-wide function index (for printing closures).
@@ -67,6 +69,7 @@ impl Runtime {
             err,
             stdout_port,
             stderr_port,
+            stdin_port: None,
             command_line: Vec::new(),
             function_names: Vec::new(),
             function_arities: Vec::new(),
@@ -75,7 +78,9 @@ impl Runtime {
 
     /// The roots the runtime itself holds.
     pub fn roots(&self) -> impl Iterator<Item = Value> {
-        [self.stdout_port, self.stderr_port].into_iter()
+        [self.stdout_port, self.stderr_port]
+            .into_iter()
+            .chain(self.stdin_port)
     }
 
     /// `who: not EXPECTED` with the offending value as irritant.
@@ -116,6 +121,9 @@ impl Runtime {
             Some(Object::Port(p)) => match &mut **p {
                 Port::Stdout => self.out.write_all(text.as_bytes()).map_err(sink_error),
                 Port::Stderr => self.err.write_all(text.as_bytes()).map_err(sink_error),
+                Port::FileOutput { file, .. } => {
+                    std::io::Write::write_all(file, text.as_bytes()).map_err(sink_error)
+                }
                 Port::StringOutput(buffer) => {
                     buffer.push_str(text);
                     Ok(())

@@ -1,4 +1,4 @@
-(import (scheme base) (scheme write))
+(import (scheme base) (scheme write) (scheme cxr))
 (write (list 'case1 (list) (list 1) (list 1 2 3) (list '(a) "b" #\c))) (newline)
 (write (list 'case2 (length '()) (length '(1)) (length '(1 2 3)) (length '((1 2) (3 4))))) (newline)
 (write (list 'case3 (list? '()) (list? '(1 2)) (list? '(1 . 2)) (list? 5) (list? '(1 2 . 3)))) (newline)

@@ -5,15 +5,15 @@
     ((_ name value) (define (name) value))))
 (define-getter get-five 5)
 (display (list 'case1 (get-five))) (newline)
-; a macro defining several things via begin
+; a macro defining several things via begin (all names come from the use site)
 (define-syntax define-counter
   (syntax-rules ()
-    ((_ getter incr)
+    ((_ var getter incr)
      (begin
-       (define count 0)
-       (define (getter) count)
-       (define (incr) (set! count (+ count 1)))))))
-(define-counter c1-get c1-inc!)
+       (define var 0)
+       (define (getter) var)
+       (define (incr) (set! var (+ var 1)))))))
+(define-counter c1-count c1-get c1-inc!)
 (c1-inc!) (c1-inc!)
 (display (list 'case2 (c1-get))) (newline)
 ; the same macro used in an internal definition context

@@ -1,14 +1,76 @@
 //! Ports and output: `display`, `write`, string and bytevector ports, character input.
 
+use chenilles_reader::{Datum, DatumKind, Number};
+use num_traits::ToPrimitive;
+
 use super::Entries;
 use super::text::{char_arg, range_args};
-use crate::heap::Object;
+use crate::heap::{ConditionKind, Object};
 use crate::ports::Port;
 use crate::printer::Style;
 use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
+    ("current-input-port", 0, Some(0), |rt, _| Ok(stdin_port(rt))),
+    ("read", 0, Some(1), read),
+    ("write-bytevector", 1, Some(4), |rt, a| {
+        let data = match rt.heap.get(a[0]) {
+            Some(Object::Bytevector(b)) => b.clone(),
+            _ => return Err(rt.type_error("write-bytevector", "a bytevector", a[0])),
+        };
+        let (start, end) = range_args(rt, "write-bytevector", a, 2, data.len())?;
+        let port = a.get(1).copied().unwrap_or(rt.stdout_port);
+        match port_mut(rt, port) {
+            Some(Port::BytesOutput(bytes)) => {
+                bytes.extend_from_slice(&data[start..end]);
+                Ok(Value::UNSPECIFIED)
+            }
+            _ => Err(rt.type_error("write-bytevector", "a binary output port", port)),
+        }
+    }),
+    ("open-input-file", 1, Some(1), |rt, a| {
+        let path = rt.string_arg("open-input-file", a[0])?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let chars = text.chars().collect();
+                Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput {
+                    chars,
+                    position: 0,
+                }))))
+            }
+            Err(e) => Err(file_error(
+                format!("cannot open {path} for reading: {e}"),
+                a[0],
+            )),
+        }
+    }),
+    ("open-output-file", 1, Some(1), |rt, a| {
+        let path = rt.string_arg("open-output-file", a[0])?;
+        match std::fs::File::create(&path) {
+            Ok(file) => {
+                let port = Port::FileOutput {
+                    path,
+                    file: std::io::BufWriter::new(file),
+                };
+                Ok(rt.heap.alloc(Object::Port(Box::new(port))))
+            }
+            Err(e) => Err(file_error(
+                format!("cannot open {path} for writing: {e}"),
+                a[0],
+            )),
+        }
+    }),
+    ("file-exists?", 1, Some(1), |rt, a| {
+        let path = rt.string_arg("file-exists?", a[0])?;
+        Ok(Value::boolean(std::path::Path::new(&path).exists()))
+    }),
+    ("delete-file", 1, Some(1), |rt, a| {
+        let path = rt.string_arg("delete-file", a[0])?;
+        std::fs::remove_file(&path)
+            .map_err(|e| file_error(format!("cannot delete {path}: {e}"), a[0]))?;
+        Ok(Value::UNSPECIFIED)
+    }),
     ("display", 1, Some(2), |rt, a| print(rt, a, Style::Display)),
     ("write", 1, Some(2), |rt, a| print(rt, a, Style::Write)),
     ("write-simple", 1, Some(2), |rt, a| {
@@ -177,18 +239,116 @@ fn print(rt: &mut Runtime, args: &[Value], style: Style) -> NativeResult {
     emit(rt, args.get(1), &text)
 }
 
-fn input_port(_rt: &Runtime, who: &str, args: &[Value]) -> Result<Value, Throw> {
+fn input_port(rt: &mut Runtime, args: &[Value]) -> Value {
     match args.first() {
-        Some(&port) => Ok(port),
-        None => Err(Throw::error(
-            format!("{who}: there is no current input port; pass a port"),
-            vec![],
-        )),
+        Some(&port) => port,
+        None => stdin_port(rt),
+    }
+}
+
+/// The standard input port: all of stdin, read when first asked for.
+fn stdin_port(rt: &mut Runtime) -> Value {
+    if let Some(port) = rt.stdin_port {
+        return port;
+    }
+    let mut text = String::new();
+    let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text);
+    let chars = text.chars().collect();
+    let port = rt.heap.alloc(Object::Port(Box::new(Port::StringInput {
+        chars,
+        position: 0,
+    })));
+    rt.stdin_port = Some(port);
+    port
+}
+
+fn file_error(message: String, irritant: Value) -> Throw {
+    Throw::Error {
+        kind: ConditionKind::File,
+        message,
+        irritants: vec![irritant],
+    }
+}
+
+fn read_error(message: String) -> Throw {
+    Throw::Error {
+        kind: ConditionKind::Read,
+        message,
+        irritants: vec![],
+    }
+}
+
+/// `(read [port])`: the next datum of a textual input port, or the eof object.
+fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    let port = input_port(rt, args);
+    let rest: String = match port_mut(rt, port) {
+        Some(Port::StringInput { chars, position }) => chars[*position..].iter().collect(),
+        _ => return Err(rt.type_error("read", "a textual input port", port)),
+    };
+    let datum = match chenilles_reader::read_all(&rest, 0) {
+        Ok(data) => data.into_iter().next(),
+        // A later datum may be malformed while the first is fine: read again up to the error.
+        Err(error) => {
+            let prefix = rest
+                .get(..error.span.start as usize)
+                .map(|p| chenilles_reader::read_all(p, 0));
+            match prefix {
+                Some(Ok(data)) if !data.is_empty() => data.into_iter().next(),
+                _ => return Err(read_error(format!("read: {}", error.message))),
+            }
+        }
+    };
+    let Some(datum) = datum else {
+        if let Some(Port::StringInput { chars, position }) = port_mut(rt, port) {
+            *position = chars.len();
+        }
+        return Ok(Value::EOF);
+    };
+    let consumed = rest
+        .get(..datum.span.end as usize)
+        .map_or(0, |text| text.chars().count());
+    if let Some(Port::StringInput { position, .. }) = port_mut(rt, port) {
+        *position += consumed;
+    }
+    Ok(datum_value(rt, &datum))
+}
+
+/// The value a datum denotes when quoted.
+pub fn datum_value(rt: &mut Runtime, datum: &Datum) -> Value {
+    match &datum.kind {
+        DatumKind::Boolean(b) => Value::boolean(*b),
+        DatumKind::Number(Number::Integer(n)) => rt.make_int(n.clone()),
+        DatumKind::Number(Number::Real(x)) => rt.make_real(*x),
+        DatumKind::Number(Number::Rational(n, d)) => {
+            let x = n.to_f64().unwrap_or(f64::NAN) / d.to_f64().unwrap_or(f64::NAN);
+            rt.make_real(x)
+        }
+        DatumKind::Character(c) => Value::character(*c),
+        DatumKind::String(s) => rt.new_string(s),
+        DatumKind::Symbol(s) => rt.symbols.intern(s),
+        DatumKind::Bytevector(b) => rt.heap.alloc(Object::Bytevector(b.clone())),
+        DatumKind::List { items, tail } => {
+            let tail = tail.as_ref().map_or(Value::NIL, |t| datum_value(rt, t));
+            let items: Vec<Value> = items.iter().map(|item| datum_value(rt, item)).collect();
+            items
+                .into_iter()
+                .rev()
+                .fold(tail, |rest, item| rt.heap.cons(item, rest))
+        }
+        DatumKind::Vector(items) => {
+            let items = items.iter().map(|item| datum_value(rt, item)).collect();
+            rt.heap.alloc(Object::Vector(items))
+        }
+        DatumKind::Special(name) => match name.as_str() {
+            "eof" => Value::EOF,
+            "default" => Value::DEFAULT,
+            _ => Value::UNSPECIFIED,
+        },
     }
 }
 
 fn read_char(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
-    let port = input_port(rt, "read-char", args)?;
+    let port = input_port(rt, args);
     match port_mut(rt, port) {
         Some(Port::StringInput { chars, position }) => match chars.get(*position) {
             Some(&c) => {
@@ -207,7 +367,7 @@ fn read_char(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
 }
 
 fn read_line(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let port = input_port(rt, "read-line", args)?;
+    let port = input_port(rt, args);
     let line = match port_mut(rt, port) {
         Some(Port::StringInput { chars, position }) => {
             if *position >= chars.len() {
@@ -226,7 +386,7 @@ fn read_line(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 
 fn read_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let k = rt.index_arg("read-string", args[0])?;
-    let port = input_port(rt, "read-string", &args[1..])?;
+    let port = input_port(rt, &args[1..]);
     let text = match port_mut(rt, port) {
         Some(Port::StringInput { chars, position }) => {
             if *position >= chars.len() && k > 0 {
@@ -243,7 +403,7 @@ fn read_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 }
 
 fn read_u8(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
-    let port = input_port(rt, "read-u8", args)?;
+    let port = input_port(rt, args);
     match port_mut(rt, port) {
         Some(Port::BytesInput { bytes, position }) => match bytes.get(*position) {
             Some(&b) => {
@@ -260,7 +420,7 @@ fn read_u8(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
 
 fn read_bytevector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let k = rt.index_arg("read-bytevector", args[0])?;
-    let port = input_port(rt, "read-bytevector", &args[1..])?;
+    let port = input_port(rt, &args[1..]);
     let data = match port_mut(rt, port) {
         Some(Port::BytesInput { bytes, position }) => {
             if *position >= bytes.len() && k > 0 {
@@ -281,7 +441,10 @@ fn close_port(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         Some(port @ (Port::StringInput { .. } | Port::BytesInput { .. })) => {
             *port = Port::Closed { input: true }
         }
-        Some(port @ (Port::StringOutput(_) | Port::BytesOutput(_))) => {
+        Some(port @ (Port::StringOutput(_) | Port::BytesOutput(_) | Port::FileOutput { .. })) => {
+            if let Port::FileOutput { file, .. } = port {
+                let _ = std::io::Write::flush(file);
+            }
             *port = Port::Closed { input: false }
         }
         Some(_) => {}

@@ -144,7 +144,7 @@ pub const NATIVES: Entries = &[
     ("square", 1, Some(1), |rt, a| {
         rt.arith("square", Op::Mul, a[0], a[0])
     }),
-    ("exact-integer-sqrt", 1, Some(1), exact_integer_sqrt_root),
+    ("%exact-integer-sqrt", 1, Some(1), exact_integer_sqrt_root),
     ("exact", 1, Some(1), exact),
     ("inexact", 1, Some(1), |rt, a| {
         let x = to_f64(&rt.num_arg("inexact", a[0])?);
@@ -168,6 +168,38 @@ pub const NATIVES: Entries = &[
         rounding(rt, "round", a[0], f64::round_ties_even)
     }),
     ("sqrt", 1, Some(1), sqrt),
+    ("exp", 1, Some(1), |rt, a| {
+        real_fn(rt, "exp", a[0], f64::exp)
+    }),
+    ("log", 1, Some(2), |rt, a| match a.get(1) {
+        None => real_fn(rt, "log", a[0], f64::ln),
+        Some(&base) => {
+            let b = to_f64(&rt.num_arg("log", base)?);
+            real_fn(rt, "log", a[0], |x| x.ln() / b.ln())
+        }
+    }),
+    ("sin", 1, Some(1), |rt, a| {
+        real_fn(rt, "sin", a[0], f64::sin)
+    }),
+    ("cos", 1, Some(1), |rt, a| {
+        real_fn(rt, "cos", a[0], f64::cos)
+    }),
+    ("tan", 1, Some(1), |rt, a| {
+        real_fn(rt, "tan", a[0], f64::tan)
+    }),
+    ("asin", 1, Some(1), |rt, a| {
+        real_fn(rt, "asin", a[0], f64::asin)
+    }),
+    ("acos", 1, Some(1), |rt, a| {
+        real_fn(rt, "acos", a[0], f64::acos)
+    }),
+    ("atan", 1, Some(2), |rt, a| match a.get(1) {
+        None => real_fn(rt, "atan", a[0], f64::atan),
+        Some(&x) => {
+            let x = to_f64(&rt.num_arg("atan", x)?);
+            real_fn(rt, "atan", a[0], |y| y.atan2(x))
+        }
+    }),
     ("number->string", 1, Some(2), number_to_string),
     ("string->number", 1, Some(2), string_to_number),
 ];
@@ -351,6 +383,12 @@ fn sqrt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
             Ok(rt.make_real(x.sqrt()))
         }
     }
+}
+
+/// An inexact function of one real; `(exp 0)` and friends still give flonums, as in most Schemes.
+fn real_fn(rt: &mut Runtime, who: &str, v: Value, f: impl Fn(f64) -> f64) -> NativeResult {
+    let x = to_f64(&rt.num_arg(who, v)?);
+    Ok(rt.make_real(f(x)))
 }
 
 fn exact(rt: &mut Runtime, args: &[Value]) -> NativeResult {

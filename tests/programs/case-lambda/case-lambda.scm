@@ -32,4 +32,6 @@
     ((n) (set! start (+ start n)) start)))
 (define acc (make-acc 10))
 (acc 5)
-(display (list 'case5 (acc) (acc 1))) (newline)
+(define before (acc))
+(define after (acc 1))
+(display (list 'case5 before after (acc))) (newline)

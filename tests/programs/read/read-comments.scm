@@ -1,4 +1,4 @@
-(import (scheme base) (scheme write) (scheme read))
+(import (scheme base) (scheme write) (scheme read) (scheme cxr))
 (define (read-all s) (let ((p (open-input-string s))) (let loop ((acc '())) (let ((x (read p))) (if (eof-object? x) (reverse acc) (loop (cons x acc)))))))
 (write (list 'case1 (read-all "1 ; line comment\n 2"))) (newline)
 (write (list 'case2 (read-all "1 #| block\n comment |# 2"))) (newline)

@@ -34,4 +34,4 @@
 (write-bytevector #u8(1 2 3) bout)
 (write (list 'case6 (get-output-bytevector bout))) (newline)
 (define bin (open-input-bytevector #u8(10 20 30)))
-(write (list 'case7 (read-u8 bin) (peek-u8 bin) (read-u8 bin) (read-bytevector 5 bin) (eof-object? (read-u8 bin)))) (newline)
+(write (let* ((a (read-u8 bin)) (b (peek-u8 bin)) (c (read-u8 bin)) (d (read-bytevector 5 bin)) (e (eof-object? (read-u8 bin)))) (list 'case7 a b c d e))) (newline)
