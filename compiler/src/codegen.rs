@@ -413,6 +413,10 @@ impl<'a> Codegen<'a> {
                 Some(small) if fits_fixnum(small) => Constant::Fixnum(small),
                 _ => Constant::Integer(n.to_signed_bytes_le()),
             },
+            Quoted::Rational(n, d) => Constant::Rational {
+                numerator: n.to_signed_bytes_le(),
+                denominator: d.to_signed_bytes_le(),
+            },
             Quoted::Real(x) => Constant::Real(*x),
             Quoted::Character(c) => Constant::Character(u32::from(*c)),
             Quoted::String(s) => Constant::String(s.clone()),

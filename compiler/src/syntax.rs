@@ -168,6 +168,8 @@ pub enum Quoted {
     Nil,
     Boolean(bool),
     Integer(num_bigint::BigInt),
+    /// An exact ratio in lowest terms, denominator > 1.
+    Rational(num_bigint::BigInt, num_bigint::BigInt),
     Real(f64),
     Character(char),
     String(String),
@@ -185,11 +187,7 @@ impl Quoted {
             DatumKind::Boolean(b) => Quoted::Boolean(*b),
             DatumKind::Number(Number::Integer(n)) => Quoted::Integer(n.clone()),
             DatumKind::Number(Number::Real(x)) => Quoted::Real(*x),
-            DatumKind::Number(Number::Rational(n, d)) => {
-                // Exact rationals arrive with the numeric tower; until then they are approximated.
-                use num_traits::ToPrimitive;
-                Quoted::Real(n.to_f64().unwrap_or(f64::NAN) / d.to_f64().unwrap_or(f64::NAN))
-            }
+            DatumKind::Number(Number::Rational(n, d)) => Quoted::Rational(n.clone(), d.clone()),
             DatumKind::Character(c) => Quoted::Character(*c),
             DatumKind::String(s) => Quoted::String(s.clone()),
             DatumKind::Symbol(s) => Quoted::Symbol(s.as_str().into()),
@@ -207,6 +205,7 @@ impl fmt::Display for Quoted {
             Quoted::Nil => write!(f, "()"),
             Quoted::Boolean(b) => write!(f, "{}", if *b { "#t" } else { "#f" }),
             Quoted::Integer(n) => write!(f, "{n}"),
+            Quoted::Rational(n, d) => write!(f, "{n}/{d}"),
             Quoted::Real(x) => write!(f, "{x:?}"),
             Quoted::Character(c) => write!(f, "#\\{c}"),
             Quoted::String(s) => write!(f, "{s:?}"),

@@ -93,7 +93,7 @@ fn malformed_images_are_refused_with_a_clear_error() {
         (
             "version.chb",
             wrong_version,
-            "format version 2 is not supported",
+            "format version 3 is not supported",
         ),
         (
             "truncated.chb",

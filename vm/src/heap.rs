@@ -27,6 +27,8 @@ pub enum Object {
     Vector(Vec<Value>),
     Bytevector(Vec<u8>),
     Bignum(Box<BigInt>),
+    /// An exact ratio whose denominator is not 1.
+    Ratnum(Box<num_rational::BigRational>),
     Flonum(f64),
     /// An error object: a message, a list of irritants, and what kind of error it is.
     Condition(Box<Condition>),
@@ -86,6 +88,9 @@ impl Object {
                 Object::Vector(v) => v.capacity() * 8,
                 Object::Bytevector(b) => b.capacity(),
                 Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),
+                Object::Ratnum(r) => {
+                    64 + ((r.numer().bits() + r.denom().bits()) as usize).div_ceil(8)
+                }
                 Object::Condition(c) => 48 + c.message.len(),
                 Object::Port(_) => 64,
                 Object::Continuation(k) => k.stack.len() * 8 + k.frames.len() * 12,
@@ -120,6 +125,7 @@ impl Object {
             | Object::String(_)
             | Object::Bytevector(_)
             | Object::Bignum(_)
+            | Object::Ratnum(_)
             | Object::Flonum(_)
             | Object::Port(_) => {}
         }

@@ -507,6 +507,7 @@ impl Vm {
                 Op::Add => x.checked_add(y),
                 Op::Sub => x.checked_sub(y),
                 Op::Mul => (x >> 3).checked_mul(y),
+                Op::Div => None,
             };
             if let Some(bits) = fast {
                 self.stack.push(Value::from_fixnum_bits(bits));
@@ -517,6 +518,7 @@ impl Vm {
             Op::Add => "+",
             Op::Sub => "-",
             Op::Mul => "*",
+            Op::Div => "/",
         };
         let r = self.rt.arith(name, op, a, b)?;
         self.stack.push(r);

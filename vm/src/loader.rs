@@ -81,6 +81,16 @@ impl Vm {
             Constant::Boolean(b) => Value::boolean(*b),
             Constant::Fixnum(n) => Value::fixnum(*n).unwrap_or(Value::UNSPECIFIED),
             Constant::Integer(bytes) => self.rt.make_int(BigInt::from_signed_bytes_le(bytes)),
+            Constant::Rational {
+                numerator,
+                denominator,
+            } => {
+                let ratio = num_rational::BigRational::new(
+                    BigInt::from_signed_bytes_le(numerator),
+                    BigInt::from_signed_bytes_le(denominator),
+                );
+                self.rt.make_num(crate::numbers::Num::from_ratio(ratio))
+            }
             Constant::Real(x) => self.rt.make_real(*x),
             Constant::Character(c) => {
                 char::from_u32(*c).map_or(Value::UNSPECIFIED, Value::character)

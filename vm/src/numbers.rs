@@ -1,12 +1,15 @@
-//! Numbers: fixnums, bignums (num-bigint) and flonums, with the generic arithmetic the interpreter falls
-//! back to when its fixnum fast paths do not apply. Exact results that fit a fixnum are always fixnums,
-//! so two equal exact integers are always represented the same way.
+//! Numbers: fixnums, bignums (num-bigint), exact rationals (num-rational) and flonums, with the
+//! generic arithmetic the interpreter falls back to when its fixnum fast paths do not apply.
+//!
+//! Every exact result is normalised: a ratio whose denominator is 1 is an integer, and an integer that
+//! fits a fixnum is a fixnum, so equal exact numbers always have the same representation.
 
 use std::cmp::Ordering;
 
 use num_bigint::BigInt;
 use num_integer::Integer;
-use num_traits::{Signed, ToPrimitive, Zero};
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use crate::heap::Object;
 use crate::runtime::{NativeResult, Runtime, Throw};
@@ -16,6 +19,8 @@ use crate::value::Value;
 #[derive(Clone, Debug)]
 pub enum Num {
     Int(BigInt),
+    /// Never has denominator 1.
+    Rat(BigRational),
     Real(f64),
 }
 
@@ -24,6 +29,31 @@ pub enum Op {
     Add,
     Sub,
     Mul,
+    Div,
+}
+
+impl Num {
+    pub fn is_exact(&self) -> bool {
+        !matches!(self, Num::Real(_))
+    }
+
+    /// The exact value as a ratio (integers have denominator 1); `None` for flonums.
+    pub fn as_ratio(&self) -> Option<BigRational> {
+        match self {
+            Num::Int(n) => Some(BigRational::from_integer(n.clone())),
+            Num::Rat(r) => Some(r.clone()),
+            Num::Real(_) => None,
+        }
+    }
+
+    /// An exact number from a ratio, normalised.
+    pub fn from_ratio(r: BigRational) -> Num {
+        if r.denom().is_one() {
+            Num::Int(r.to_integer())
+        } else {
+            Num::Rat(r)
+        }
+    }
 }
 
 impl Runtime {
@@ -31,7 +61,7 @@ impl Runtime {
         v.is_fixnum()
             || matches!(
                 self.heap.get(v),
-                Some(Object::Bignum(_) | Object::Flonum(_))
+                Some(Object::Bignum(_) | Object::Ratnum(_) | Object::Flonum(_))
             )
     }
 
@@ -45,6 +75,7 @@ impl Runtime {
         }
         match self.heap.get(v) {
             Some(Object::Bignum(n)) => Some(Num::Int((**n).clone())),
+            Some(Object::Ratnum(r)) => Some(Num::Rat((**r).clone())),
             Some(Object::Flonum(x)) => Some(Num::Real(*x)),
             _ => None,
         }
@@ -55,10 +86,15 @@ impl Runtime {
             .ok_or_else(|| self.type_error(who, "a number", v))
     }
 
+    /// An integer argument: an exact integer, or a flonum with an integral value.
     pub fn int_arg(&self, who: &str, v: Value) -> Result<BigInt, Throw> {
         match self.num(v) {
             Some(Num::Int(n)) => Ok(n),
-            Some(Num::Real(x)) if x.fract() == 0.0 && x.is_finite() => Ok(BigInt::from(x as i128)),
+            Some(Num::Real(x)) if x.fract() == 0.0 && x.is_finite() => {
+                Ok(BigRational::from_float(x)
+                    .map(|r| r.to_integer())
+                    .unwrap_or_default())
+            }
             _ => Err(self.type_error(who, "an integer", v)),
         }
     }
@@ -85,6 +121,8 @@ impl Runtime {
     pub fn make_num(&mut self, n: Num) -> Value {
         match n {
             Num::Int(n) => self.make_int(n),
+            Num::Rat(r) if r.denom().is_one() => self.make_int(r.to_integer()),
+            Num::Rat(r) => self.heap.alloc(Object::Ratnum(Box::new(r))),
             Num::Real(x) => self.make_real(x),
         }
     }
@@ -92,42 +130,60 @@ impl Runtime {
     /// `a op b` for any two numbers.
     pub fn arith(&mut self, who: &str, op: Op, a: Value, b: Value) -> NativeResult {
         let (x, y) = (self.num_arg(who, a)?, self.num_arg(who, b)?);
-        let result = match (x, y) {
-            (Num::Int(x), Num::Int(y)) => Num::Int(match op {
+        let result = match (&x, &y) {
+            (Num::Int(x), Num::Int(y)) if op != Op::Div => Num::Int(match op {
                 Op::Add => x + y,
                 Op::Sub => x - y,
-                Op::Mul => x * y,
+                _ => x * y,
             }),
-            (x, y) => {
+            _ if x.is_exact() && y.is_exact() => {
+                let (x, y) = (
+                    x.as_ratio().unwrap_or_default(),
+                    y.as_ratio().unwrap_or_default(),
+                );
+                Num::from_ratio(match op {
+                    Op::Add => x + y,
+                    Op::Sub => x - y,
+                    Op::Mul => x * y,
+                    Op::Div => {
+                        if y.is_zero() {
+                            return Err(Throw::error(
+                                format!("{who}: division by zero"),
+                                vec![a, b],
+                            ));
+                        }
+                        x / y
+                    }
+                })
+            }
+            _ => {
                 let (x, y) = (to_f64(&x), to_f64(&y));
                 Num::Real(match op {
                     Op::Add => x + y,
                     Op::Sub => x - y,
                     Op::Mul => x * y,
+                    Op::Div => x / y,
                 })
             }
         };
         Ok(self.make_num(result))
     }
 
-    /// Numeric comparison of two numbers (`None` when a NaN is involved).
+    /// Numeric comparison of two numbers (`None` when a NaN is involved). Exact and inexact numbers
+    /// compare exactly, as the report asks for transitivity.
     pub fn compare(&self, who: &str, a: Value, b: Value) -> Result<Option<Ordering>, Throw> {
         if let (Some(x), Some(y)) = (a.as_fixnum(), b.as_fixnum()) {
             return Ok(Some(x.cmp(&y)));
         }
         let (x, y) = (self.num_arg(who, a)?, self.num_arg(who, b)?);
-        Ok(match (x, y) {
-            (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
-            (Num::Real(x), Num::Real(y)) => x.partial_cmp(&y),
-            (Num::Int(x), Num::Real(y)) => compare_int_real(&x, y),
-            (Num::Real(x), Num::Int(y)) => compare_int_real(&y, x).map(Ordering::reverse),
-        })
+        Ok(compare_nums(&x, &y))
     }
 
     /// `eqv?` on numbers: same exactness and equal.
     pub fn numbers_eqv(&self, a: Value, b: Value) -> bool {
         match (self.num(a), self.num(b)) {
             (Some(Num::Int(x)), Some(Num::Int(y))) => x == y,
+            (Some(Num::Rat(x)), Some(Num::Rat(y))) => x == y,
             (Some(Num::Real(x)), Some(Num::Real(y))) => {
                 x.to_bits() == y.to_bits() || (x == y && x != 0.0)
             }
@@ -135,7 +191,7 @@ impl Runtime {
         }
     }
 
-    /// Integer division in the three R7RS flavours; `floor` selects floor/ rather than truncate/.
+    /// Integer division in the R7RS flavours; `floor` selects floor/ rather than truncate/.
     pub fn divide(
         &mut self,
         who: &str,
@@ -156,10 +212,16 @@ impl Runtime {
                 };
                 Ok((self.make_int(q), self.make_int(r)))
             }
+            (Num::Rat(_), _) | (_, Num::Rat(_)) => {
+                Err(Throw::error(format!("{who}: not integers"), vec![a, b]))
+            }
             (x, y) => {
                 let (x, y) = (to_f64(&x), to_f64(&y));
                 if x.fract() != 0.0 || y.fract() != 0.0 {
                     return Err(Throw::error(format!("{who}: not integers"), vec![a, b]));
+                }
+                if y == 0.0 {
+                    return Err(Throw::error(format!("{who}: division by zero"), vec![a, b]));
                 }
                 let q = if floor {
                     (x / y).floor()
@@ -173,14 +235,21 @@ impl Runtime {
     }
 }
 
-pub fn to_f64(n: &Num) -> f64 {
-    match n {
-        Num::Int(n) => n.to_f64().unwrap_or(f64::NAN),
-        Num::Real(x) => *x,
+pub fn compare_nums(x: &Num, y: &Num) -> Option<Ordering> {
+    match (x, y) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(y)),
+        (Num::Real(x), Num::Real(y)) => x.partial_cmp(y),
+        (Num::Real(x), exact) => compare_exact_real(exact, *x).map(Ordering::reverse),
+        (exact, Num::Real(y)) => compare_exact_real(exact, *y),
+        (x, y) => Some(
+            x.as_ratio()
+                .unwrap_or_default()
+                .cmp(&y.as_ratio().unwrap_or_default()),
+        ),
     }
 }
 
-fn compare_int_real(x: &BigInt, y: f64) -> Option<Ordering> {
+fn compare_exact_real(exact: &Num, y: f64) -> Option<Ordering> {
     if y.is_nan() {
         return None;
     }
@@ -191,15 +260,45 @@ fn compare_int_real(x: &BigInt, y: f64) -> Option<Ordering> {
             Ordering::Greater
         });
     }
-    // Compare exactly: the integer against floor(y), then the fraction.
-    let floor = BigInt::from(y.floor() as i128);
-    match x.cmp(&floor) {
-        Ordering::Equal if y.fract() != 0.0 => Some(Ordering::Less),
-        other => Some(other),
+    let y = BigRational::from_float(y)?;
+    Some(exact.as_ratio().unwrap_or_default().cmp(&y))
+}
+
+pub fn to_f64(n: &Num) -> f64 {
+    match n {
+        Num::Int(n) => n.to_f64().unwrap_or(f64::NAN),
+        Num::Rat(r) => ratio_to_f64(r),
+        Num::Real(x) => *x,
     }
 }
 
-/// R7RS `number->string` of an integer in a radix.
+/// The flonum nearest a ratio, also when numerator and denominator overflow f64 on their own.
+pub fn ratio_to_f64(r: &BigRational) -> f64 {
+    match (r.numer().to_f64(), r.denom().to_f64()) {
+        (Some(n), Some(d)) if n.is_finite() && d.is_finite() => n / d,
+        _ => {
+            // Scale both down so the quotient survives.
+            let shift = r.numer().bits().max(r.denom().bits()).saturating_sub(1000);
+            let n = (r.numer() >> shift).to_f64().unwrap_or(f64::NAN);
+            let d = (r.denom() >> shift).to_f64().unwrap_or(f64::NAN);
+            n / d
+        }
+    }
+}
+
+/// R7RS `number->string` of an exact number in a radix.
+pub fn exact_to_string(n: &Num, radix: u32) -> String {
+    match n {
+        Num::Int(n) => integer_to_string(n, radix),
+        Num::Rat(r) => format!(
+            "{}/{}",
+            integer_to_string(r.numer(), radix),
+            integer_to_string(r.denom(), radix)
+        ),
+        Num::Real(x) => real_to_string(*x),
+    }
+}
+
 pub fn integer_to_string(n: &BigInt, radix: u32) -> String {
     let digits = n.abs().to_str_radix(radix);
     if n.is_negative() {

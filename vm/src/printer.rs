@@ -95,6 +95,14 @@ impl Runtime {
                 out.push(')');
             }
             Object::Bignum(n) => out.push_str(&integer_to_string(n, 10)),
+            Object::Ratnum(r) => {
+                let _ = write!(
+                    out,
+                    "{}/{}",
+                    integer_to_string(r.numer(), 10),
+                    integer_to_string(r.denom(), 10)
+                );
+            }
             Object::Flonum(x) => out.push_str(&real_to_string(*x)),
             Object::Closure { function, .. } => {
                 let name = self

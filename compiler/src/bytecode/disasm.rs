@@ -98,6 +98,14 @@ pub fn constant_text(image: &Image, index: u32, depth: usize) -> String {
         Constant::Boolean(b) => if *b { "#t" } else { "#f" }.into(),
         Constant::Fixnum(n) => n.to_string(),
         Constant::Integer(bytes) => num_bigint::BigInt::from_signed_bytes_le(bytes).to_string(),
+        Constant::Rational {
+            numerator,
+            denominator,
+        } => format!(
+            "{}/{}",
+            num_bigint::BigInt::from_signed_bytes_le(numerator),
+            num_bigint::BigInt::from_signed_bytes_le(denominator)
+        ),
         Constant::Real(x) => format!("{x:?}"),
         Constant::Character(c) => match char::from_u32(*c) {
             Some(c) if c.is_alphanumeric() || c.is_ascii_punctuation() => format!("#\\{c}"),

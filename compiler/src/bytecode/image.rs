@@ -12,7 +12,7 @@ pub const MAGIC: [u8; 8] = *b"\0CHNLIMG";
 
 /// The version of the image format this build reads and writes. Bump it whenever the layout of
 /// [`Image`] or the instruction set changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER_LEN: usize = 16;
 
@@ -81,6 +81,11 @@ pub enum Constant {
     Fixnum(i64),
     /// Any other exact integer: two's-complement, little-endian bytes.
     Integer(Vec<u8>),
+    /// An exact ratio in lowest terms, both parts two's-complement little-endian, denominator > 1.
+    Rational {
+        numerator: Vec<u8>,
+        denominator: Vec<u8>,
+    },
     /// A flonum.
     Real(f64),
     /// A Unicode scalar value.

@@ -97,6 +97,15 @@ fn verify_constant(index: usize, constant: &Constant) -> Result<(), VerifyError>
             index,
             reason: format!("{n} does not fit in a fixnum"),
         }),
+        Constant::Rational { denominator, .. }
+            if num_bigint::BigInt::from_signed_bytes_le(denominator)
+                <= num_bigint::BigInt::from(1) =>
+        {
+            Err(VerifyError::Constant {
+                index,
+                reason: "a ratio's denominator must be greater than 1".into(),
+            })
+        }
         Constant::List { items, tail } => earlier(&mut items.iter().chain(std::iter::once(tail))),
         Constant::Vector(items) => earlier(&mut items.iter()),
         _ => Ok(()),

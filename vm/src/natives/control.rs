@@ -137,6 +137,7 @@ impl Runtime {
         }
         match (self.heap.get(a), self.heap.get(b)) {
             (Some(Object::Bignum(x)), Some(Object::Bignum(y))) => x == y,
+            (Some(Object::Ratnum(x)), Some(Object::Ratnum(y))) => x == y,
             (Some(Object::Flonum(_)), Some(Object::Flonum(_))) => self.numbers_eqv(a, b),
             (Some(Object::String(x)), Some(Object::String(y))) => x.is_empty() && y.is_empty(),
             (Some(Object::Vector(x)), Some(Object::Vector(y))) => x.is_empty() && y.is_empty(),

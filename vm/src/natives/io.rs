@@ -1,7 +1,6 @@
 //! Ports and output: `display`, `write`, string and bytevector ports, character input.
 
-use chenilles_reader::{Datum, DatumKind, Number};
-use num_traits::ToPrimitive;
+use chenilles_reader::{Datum, DatumKind};
 
 use super::Entries;
 use super::text::{char_arg, range_args};
@@ -317,12 +316,7 @@ fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 pub fn datum_value(rt: &mut Runtime, datum: &Datum) -> Value {
     match &datum.kind {
         DatumKind::Boolean(b) => Value::boolean(*b),
-        DatumKind::Number(Number::Integer(n)) => rt.make_int(n.clone()),
-        DatumKind::Number(Number::Real(x)) => rt.make_real(*x),
-        DatumKind::Number(Number::Rational(n, d)) => {
-            let x = n.to_f64().unwrap_or(f64::NAN) / d.to_f64().unwrap_or(f64::NAN);
-            rt.make_real(x)
-        }
+        DatumKind::Number(number) => super::numeric::number_value(rt, number),
         DatumKind::Character(c) => Value::character(*c),
         DatumKind::String(s) => rt.new_string(s),
         DatumKind::Symbol(s) => rt.symbols.intern(s),

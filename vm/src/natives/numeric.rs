@@ -1,14 +1,16 @@
-//! Numbers: arithmetic, comparison, integer division, conversion to and from text.
+//! Numbers: arithmetic, comparison, integer division, rounding, conversion to and from text, over
+//! the whole tower of fixnums, bignums, exact rationals and flonums.
 
 use std::cmp::Ordering;
 
 use chenilles_reader::{DatumKind, Number};
 use num_bigint::BigInt;
 use num_integer::Integer;
+use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::Entries;
-use crate::numbers::{Num, Op, integer_to_string, real_to_string, to_f64};
+use crate::numbers::{Num, Op, compare_nums, exact_to_string, to_f64};
 use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
@@ -23,32 +25,30 @@ pub const NATIVES: Entries = &[
         Ok(Value::boolean(rt.is_number(a[0])))
     }),
     ("rational?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            matches!(rt.num(a[0]), Some(Num::Int(_)))
-                || matches!(rt.num(a[0]), Some(Num::Real(x)) if x.is_finite()),
-        ))
+        Ok(Value::boolean(match rt.num(a[0]) {
+            Some(Num::Real(x)) => x.is_finite(),
+            Some(_) => true,
+            None => false,
+        }))
     }),
     ("integer?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(match rt.num(a[0]) {
             Some(Num::Int(_)) => true,
             Some(Num::Real(x)) => x.is_finite() && x.fract() == 0.0,
-            None => false,
+            _ => false,
         }))
     }),
     ("exact?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.num_arg("exact?", a[0])?,
-            Num::Int(_)
-        )))
+        Ok(Value::boolean(rt.num_arg("exact?", a[0])?.is_exact()))
     }),
     ("inexact?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.num_arg("inexact?", a[0])?,
-            Num::Real(_)
-        )))
+        Ok(Value::boolean(!rt.num_arg("inexact?", a[0])?.is_exact()))
     }),
     ("exact-integer?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(rt.is_exact_integer(a[0])))
+    }),
+    ("exact-rational?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(rt.num(a[0]).is_some_and(|n| n.is_exact())))
     }),
     ("nan?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(
@@ -63,7 +63,7 @@ pub const NATIVES: Entries = &[
     ("finite?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(match rt.num_arg("finite?", a[0])? {
             Num::Real(x) => x.is_finite(),
-            Num::Int(_) => true,
+            _ => true,
         }))
     }),
     ("+", 0, None, |rt, a| {
@@ -72,8 +72,12 @@ pub const NATIVES: Entries = &[
     ("*", 0, None, |rt, a| {
         fold(rt, "*", Op::Mul, Value::small(1), a)
     }),
-    ("-", 1, None, minus),
-    ("/", 1, None, divide),
+    ("-", 1, None, |rt, a| {
+        inverse_fold(rt, "-", Op::Sub, Value::small(0), a)
+    }),
+    ("/", 1, None, |rt, a| {
+        inverse_fold(rt, "/", Op::Div, Value::small(1), a)
+    }),
     ("=", 1, None, |rt, a| {
         compare_chain(rt, "=", a, |o| o == Ordering::Equal)
     }),
@@ -126,11 +130,12 @@ pub const NATIVES: Entries = &[
         Ok(rt.divide("floor-remainder", a[0], a[1], true)?.1)
     }),
     ("abs", 1, Some(1), |rt, a| {
-        let n = rt.num_arg("abs", a[0])?;
-        Ok(rt.make_num(match n {
+        let n = match rt.num_arg("abs", a[0])? {
             Num::Int(n) => Num::Int(n.abs()),
+            Num::Rat(r) => Num::Rat(r.abs()),
             Num::Real(x) => Num::Real(x.abs()),
-        }))
+        };
+        Ok(rt.make_num(n))
     }),
     ("min", 1, None, |rt, a| {
         extremum(rt, "min", a, Ordering::Less)
@@ -146,26 +151,40 @@ pub const NATIVES: Entries = &[
     }),
     ("%exact-integer-sqrt", 1, Some(1), exact_integer_sqrt_root),
     ("exact", 1, Some(1), exact),
-    ("inexact", 1, Some(1), |rt, a| {
-        let x = to_f64(&rt.num_arg("inexact", a[0])?);
-        Ok(rt.make_real(x))
-    }),
-    ("exact->inexact", 1, Some(1), |rt, a| {
-        let x = to_f64(&rt.num_arg("exact->inexact", a[0])?);
-        Ok(rt.make_real(x))
-    }),
+    ("inexact", 1, Some(1), inexact),
+    ("exact->inexact", 1, Some(1), inexact),
     ("inexact->exact", 1, Some(1), exact),
+    ("numerator", 1, Some(1), |rt, a| {
+        match rt.num_arg("numerator", a[0])? {
+            Num::Int(_) => Ok(a[0]),
+            Num::Rat(r) => Ok(rt.make_int(r.numer().clone())),
+            Num::Real(x) => {
+                let r = float_ratio(rt, "numerator", a[0], x)?;
+                Ok(rt.make_real(to_f64(&Num::Int(r.numer().clone()))))
+            }
+        }
+    }),
+    ("denominator", 1, Some(1), |rt, a| {
+        match rt.num_arg("denominator", a[0])? {
+            Num::Int(_) => Ok(Value::small(1)),
+            Num::Rat(r) => Ok(rt.make_int(r.denom().clone())),
+            Num::Real(x) => {
+                let r = float_ratio(rt, "denominator", a[0], x)?;
+                Ok(rt.make_real(to_f64(&Num::Int(r.denom().clone()))))
+            }
+        }
+    }),
     ("floor", 1, Some(1), |rt, a| {
-        rounding(rt, "floor", a[0], f64::floor)
+        rounding(rt, "floor", a[0], f64::floor, |r| r.floor())
     }),
     ("ceiling", 1, Some(1), |rt, a| {
-        rounding(rt, "ceiling", a[0], f64::ceil)
+        rounding(rt, "ceiling", a[0], f64::ceil, |r| r.ceil())
     }),
     ("truncate", 1, Some(1), |rt, a| {
-        rounding(rt, "truncate", a[0], f64::trunc)
+        rounding(rt, "truncate", a[0], f64::trunc, |r| r.trunc())
     }),
     ("round", 1, Some(1), |rt, a| {
-        rounding(rt, "round", a[0], f64::round_ties_even)
+        rounding(rt, "round", a[0], f64::round_ties_even, round_ratio_even)
     }),
     ("sqrt", 1, Some(1), sqrt),
     ("exp", 1, Some(1), |rt, a| {
@@ -216,48 +235,19 @@ fn fold(rt: &mut Runtime, who: &str, op: Op, unit: Value, args: &[Value]) -> Nat
     Ok(acc)
 }
 
-fn minus(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+/// `-` and `/`: with one argument, the inverse of it; with more, the first combined with the rest.
+fn inverse_fold(rt: &mut Runtime, who: &str, op: Op, unit: Value, args: &[Value]) -> NativeResult {
     match args {
-        [only] => rt.arith("-", Op::Sub, Value::small(0), *only),
+        [only] => rt.arith(who, op, unit, *only),
         [first, rest @ ..] => {
             let mut acc = *first;
             for &arg in rest {
-                acc = rt.arith("-", Op::Sub, acc, arg)?;
+                acc = rt.arith(who, op, acc, arg)?;
             }
             Ok(acc)
         }
-        [] => Ok(Value::small(0)),
+        [] => Ok(unit),
     }
-}
-
-fn divide(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let (first, rest): (Value, &[Value]) = match args {
-        [only] => (Value::small(1), std::slice::from_ref(only)),
-        [first, rest @ ..] => (*first, rest),
-        [] => return Ok(Value::small(1)),
-    };
-    let mut acc = rt.num_arg("/", first)?;
-    for &arg in rest {
-        let divisor = rt.num_arg("/", arg)?;
-        acc = match (acc, divisor) {
-            (Num::Int(x), Num::Int(y)) => {
-                if y.is_zero() {
-                    return Err(Throw::error("/: division by zero", vec![first, arg]));
-                }
-                let (q, r) = x.div_rem(&y);
-                if r.is_zero() {
-                    Num::Int(q)
-                } else {
-                    return Err(Throw::error(
-                        "/: exact rational results are not supported yet",
-                        vec![first, arg],
-                    ));
-                }
-            }
-            (x, y) => Num::Real(to_f64(&x) / to_f64(&y)),
-        };
-    }
-    Ok(rt.make_num(acc))
 }
 
 fn compare_chain(
@@ -281,31 +271,18 @@ fn compare_chain(
 }
 
 fn sign_test(rt: &mut Runtime, who: &str, v: Value, holds: fn(Ordering) -> bool) -> NativeResult {
-    let sign = match rt.num_arg(who, v)? {
-        Num::Int(n) => n.sign_ordering(),
-        Num::Real(x) => match x.partial_cmp(&0.0) {
-            Some(o) => o,
-            None => return Ok(Value::FALSE),
-        },
-    };
-    Ok(Value::boolean(holds(sign)))
-}
-
-trait SignOrdering {
-    fn sign_ordering(&self) -> Ordering;
-}
-
-impl SignOrdering for BigInt {
-    fn sign_ordering(&self) -> Ordering {
-        self.cmp(&BigInt::zero())
+    let n = rt.num_arg(who, v)?;
+    match compare_nums(&n, &Num::Int(BigInt::zero())) {
+        Some(sign) => Ok(Value::boolean(holds(sign))),
+        None => Ok(Value::FALSE),
     }
 }
 
 fn extremum(rt: &mut Runtime, who: &str, args: &[Value], wanted: Ordering) -> NativeResult {
     let mut best = args[0];
-    let mut inexact = matches!(rt.num_arg(who, best)?, Num::Real(_));
+    let mut inexact = !rt.num_arg(who, best)?.is_exact();
     for &arg in &args[1..] {
-        inexact |= matches!(rt.num_arg(who, arg)?, Num::Real(_));
+        inexact |= !rt.num_arg(who, arg)?.is_exact();
         if rt.compare(who, arg, best)? == Some(wanted) {
             best = arg;
         }
@@ -319,96 +296,143 @@ fn extremum(rt: &mut Runtime, who: &str, args: &[Value], wanted: Ordering) -> Na
 
 fn gcd_lcm(rt: &mut Runtime, who: &str, args: &[Value], lcm: bool) -> NativeResult {
     let mut acc = if lcm { BigInt::one() } else { BigInt::zero() };
+    let mut inexact = false;
     for &arg in args {
+        inexact |= !rt.num_arg(who, arg)?.is_exact();
         let n = rt.int_arg(who, arg)?;
         acc = if lcm { acc.lcm(&n) } else { acc.gcd(&n) };
     }
-    Ok(rt.make_int(acc.abs()))
+    let result = Num::Int(acc.abs());
+    if inexact {
+        let x = to_f64(&result);
+        return Ok(rt.make_real(x));
+    }
+    Ok(rt.make_num(result))
 }
 
 fn expt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let (base, power) = (rt.num_arg("expt", args[0])?, rt.num_arg("expt", args[1])?);
-    match (base, power) {
-        (Num::Int(b), Num::Int(p)) if !p.is_negative() => {
-            let Some(p) = p.to_u32() else {
-                if b.is_zero() || b.is_one() {
-                    return Ok(rt.make_int(b));
+    match (&base, &power) {
+        (_, Num::Int(p)) if base.is_exact() => {
+            let Some(magnitude) = p.abs().to_u32() else {
+                if let Some(r) = base.as_ratio()
+                    && (r.is_zero() || r.is_one())
+                {
+                    return Ok(args[0]);
                 }
                 return Err(Throw::error("expt: exponent too large", vec![args[1]]));
             };
-            Ok(rt.make_int(num_traits::pow(b, p as usize)))
+            let r = base.as_ratio().unwrap_or_default();
+            if p.is_negative() && r.is_zero() {
+                return Err(Throw::error(
+                    "expt: division by zero",
+                    vec![args[0], args[1]],
+                ));
+            }
+            let raised = num_traits::pow(r, magnitude as usize);
+            let result = if p.is_negative() {
+                raised.recip()
+            } else {
+                raised
+            };
+            Ok(rt.make_num(Num::from_ratio(result)))
         }
-        (Num::Int(b), Num::Int(p)) if b.is_one() => {
-            let _ = p;
-            Ok(Value::small(1))
-        }
-        (Num::Int(_), Num::Int(_)) => Err(Throw::error(
-            "expt: exact rational results are not supported yet",
-            vec![args[0], args[1]],
-        )),
         (b, p) => {
-            let x = to_f64(&b).powf(to_f64(&p));
+            let x = to_f64(b).powf(to_f64(p));
             Ok(rt.make_real(x))
         }
     }
 }
 
 fn exact_integer_sqrt_root(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let n = rt.int_arg("exact-integer-sqrt", args[0])?;
-    if n.is_negative() {
-        return Err(rt.type_error("exact-integer-sqrt", "a non-negative integer", args[0]));
-    }
+    let n = match rt.num(args[0]) {
+        Some(Num::Int(n)) if !n.is_negative() => n,
+        _ => {
+            return Err(rt.type_error(
+                "exact-integer-sqrt",
+                "an exact non-negative integer",
+                args[0],
+            ));
+        }
+    };
     let root = n.sqrt();
     Ok(rt.make_int(root))
 }
 
 fn sqrt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    match rt.num_arg("sqrt", args[0])? {
-        Num::Int(n) if !n.is_negative() => {
-            let root = n.sqrt();
-            if &root * &root == n {
-                return Ok(rt.make_int(root));
-            }
-            let x = to_f64(&Num::Int(n)).sqrt();
-            Ok(rt.make_real(x))
+    let n = rt.num_arg("sqrt", args[0])?;
+    if let Some(r) = n.as_ratio()
+        && !r.is_negative()
+    {
+        let (num_root, den_root) = (r.numer().sqrt(), r.denom().sqrt());
+        if &num_root * &num_root == *r.numer() && &den_root * &den_root == *r.denom() {
+            return Ok(rt.make_num(Num::from_ratio(BigRational::new(num_root, den_root))));
         }
-        other => {
-            let x = to_f64(&other);
-            if x < 0.0 {
-                return Err(Throw::error(
-                    "sqrt: complex results are not supported",
-                    vec![args[0]],
-                ));
-            }
-            Ok(rt.make_real(x.sqrt()))
+    }
+    let x = to_f64(&n);
+    if x < 0.0 {
+        return Err(Throw::error(
+            "sqrt: complex results are not supported",
+            vec![args[0]],
+        ));
+    }
+    Ok(rt.make_real(x.sqrt()))
+}
+
+fn float_ratio(rt: &Runtime, who: &str, v: Value, x: f64) -> Result<BigRational, Throw> {
+    BigRational::from_float(x).ok_or_else(|| rt.type_error(who, "a finite number", v))
+}
+
+fn exact(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    match rt.num_arg("exact", args[0])? {
+        Num::Real(x) => {
+            let r = float_ratio(rt, "exact", args[0], x)?;
+            Ok(rt.make_num(Num::from_ratio(r)))
+        }
+        _ => Ok(args[0]),
+    }
+}
+
+fn inexact(rt: &mut Runtime, args: &[Value]) -> NativeResult {
+    match rt.num_arg("inexact", args[0])? {
+        Num::Real(_) => Ok(args[0]),
+        n => {
+            let x = to_f64(&n);
+            Ok(rt.make_real(x))
         }
     }
 }
 
-/// An inexact function of one real; `(exp 0)` and friends still give flonums, as in most Schemes.
+/// An inexact function of one real; `(exp 0)` and friends give flonums, as in most Schemes.
 fn real_fn(rt: &mut Runtime, who: &str, v: Value, f: impl Fn(f64) -> f64) -> NativeResult {
     let x = to_f64(&rt.num_arg(who, v)?);
     Ok(rt.make_real(f(x)))
 }
 
-fn exact(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    match rt.num_arg("exact", args[0])? {
-        Num::Int(_) => Ok(args[0]),
-        Num::Real(x) if x.is_finite() && x.fract() == 0.0 => {
-            let n = BigInt::from(x as i128);
-            Ok(rt.make_int(n))
-        }
-        Num::Real(_) => Err(Throw::error(
-            "exact: no exact integer equals",
-            vec![args[0]],
-        )),
+/// Rounds to even on ties, as R7RS `round` does.
+fn round_ratio_even(r: &BigRational) -> BigRational {
+    let floor = r.floor();
+    let diff = r - &floor;
+    let half = BigRational::new(BigInt::one(), BigInt::from(2));
+    match diff.cmp(&half) {
+        Ordering::Less => floor,
+        Ordering::Greater => floor + BigRational::one(),
+        Ordering::Equal if floor.to_integer().is_even() => floor,
+        Ordering::Equal => floor + BigRational::one(),
     }
 }
 
-fn rounding(rt: &mut Runtime, who: &str, v: Value, f: fn(f64) -> f64) -> NativeResult {
+fn rounding(
+    rt: &mut Runtime,
+    who: &str,
+    v: Value,
+    real: fn(f64) -> f64,
+    exact: fn(&BigRational) -> BigRational,
+) -> NativeResult {
     match rt.num_arg(who, v)? {
         Num::Int(_) => Ok(v),
-        Num::Real(x) => Ok(rt.make_real(f(x))),
+        Num::Rat(r) => Ok(rt.make_num(Num::from_ratio(exact(&r)))),
+        Num::Real(x) => Ok(rt.make_real(real(x))),
     }
 }
 
@@ -422,10 +446,8 @@ fn radix_arg(rt: &Runtime, who: &str, args: &[Value]) -> Result<u32, Throw> {
 
 fn number_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let radix = radix_arg(rt, "number->string", args)?;
-    let text = match rt.num_arg("number->string", args[0])? {
-        Num::Int(n) => integer_to_string(&n, radix),
-        Num::Real(x) => real_to_string(x),
-    };
+    let n = rt.num_arg("number->string", args[0])?;
+    let text = exact_to_string(&n, radix);
     Ok(rt.new_string(&text))
 }
 
@@ -443,22 +465,27 @@ fn string_to_number(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     } else {
         format!("{prefix}{text}")
     };
-    let data = match chenilles_reader::read_all(&source, 0) {
-        Ok(data) => data,
-        Err(_) => return Ok(Value::FALSE),
+    let Ok(data) = chenilles_reader::read_all(&source, 0) else {
+        return Ok(Value::FALSE);
     };
     match data.as_slice() {
         [datum] if datum.span.start == 0 && datum.span.end as usize == source.len() => {
             match &datum.kind {
-                DatumKind::Number(Number::Integer(n)) => Ok(rt.make_int(n.clone())),
-                DatumKind::Number(Number::Real(x)) => Ok(rt.make_real(*x)),
-                DatumKind::Number(Number::Rational(n, d)) => {
-                    let x = n.to_f64().unwrap_or(f64::NAN) / d.to_f64().unwrap_or(f64::NAN);
-                    Ok(rt.make_real(x))
-                }
+                DatumKind::Number(number) => Ok(number_value(rt, number)),
                 _ => Ok(Value::FALSE),
             }
         }
         _ => Ok(Value::FALSE),
+    }
+}
+
+/// The value of a number literal.
+pub fn number_value(rt: &mut Runtime, number: &Number) -> Value {
+    match number {
+        Number::Integer(n) => rt.make_int(n.clone()),
+        Number::Rational(n, d) => {
+            rt.make_num(Num::from_ratio(BigRational::new(n.clone(), d.clone())))
+        }
+        Number::Real(x) => rt.make_real(*x),
     }
 }
