@@ -1,12 +1,13 @@
 //! The printer: `display` and `write` text of values, with R7RS escaping for `write`.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::heap::Object;
 use crate::numbers::{integer_to_string, real_to_string};
 use crate::ports::Port;
 use crate::runtime::Runtime;
-use crate::value::Value;
+use crate::value::{ObjId, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -20,13 +21,126 @@ pub enum Style {
 const MAX_DEPTH: usize = 10_000;
 
 impl Runtime {
+    /// `display` or `write` text; circular structure is written with datum labels (`#0=`, `#0#`).
     pub fn to_text(&self, v: Value, style: Style) -> String {
-        let mut out = String::new();
-        self.print(v, style, &mut out, 0);
-        out
+        self.to_text_labelled(v, style, Labels::Cycles)
     }
 
-    fn print(&self, v: Value, style: Style, out: &mut String, depth: usize) {
+    /// The text of `v`, labelling what `labels` asks for.
+    pub fn to_text_labelled(&self, v: Value, style: Style, labels: Labels) -> String {
+        let mut printer = Printer {
+            rt: self,
+            labels: find_labels(self, v, labels),
+            next_label: 0,
+        };
+        let mut out = String::new();
+        printer.print(v, style, &mut out, 0);
+        out
+    }
+}
+
+/// Which objects get datum labels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Labels {
+    /// None (`write-simple`): circular structure prints until a length guard stops it.
+    None,
+    /// Pairs and vectors that are part of a cycle (`write`, `display`).
+    Cycles,
+    /// Every pair and vector reached more than once (`write-shared`).
+    Shared,
+}
+
+/// One printing: the objects to label, and the numbers given out so far.
+struct Printer<'r> {
+    rt: &'r Runtime,
+    /// Objects that need a label, with the label once it has been printed.
+    labels: HashMap<ObjId, Option<usize>>,
+    next_label: usize,
+}
+
+/// Finds the pairs and vectors to label by a depth-first walk without recursion.
+fn find_labels(rt: &Runtime, root: Value, mode: Labels) -> HashMap<ObjId, Option<usize>> {
+    let mut labels = HashMap::new();
+    if mode == Labels::None
+        || !matches!(
+            rt.heap.get(root),
+            Some(Object::Pair(..) | Object::Vector(_))
+        )
+    {
+        return labels;
+    }
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state: HashMap<ObjId, u8> = HashMap::new();
+    let children = |v: Value| -> Vec<Value> {
+        match rt.heap.get(v) {
+            Some(Object::Pair(car, cdr)) => vec![*car, *cdr],
+            Some(Object::Vector(items)) => items.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let Some(root_id) = root.as_object() else {
+        return labels;
+    };
+    state.insert(root_id, ON_PATH);
+    let mut stack: Vec<(ObjId, Vec<Value>, usize)> = vec![(root_id, children(root), 0)];
+    while let Some((id, kids, next)) = stack.last_mut() {
+        let Some(&child) = kids.get(*next) else {
+            state.insert(*id, DONE);
+            stack.pop();
+            continue;
+        };
+        *next += 1;
+        let Some(child_id) = child.as_object() else {
+            continue;
+        };
+        if !matches!(
+            rt.heap.get(child),
+            Some(Object::Pair(..) | Object::Vector(_))
+        ) {
+            continue;
+        }
+        match state.get(&child_id) {
+            Some(&ON_PATH) => {
+                labels.insert(child_id, None);
+            }
+            Some(_) => {
+                if mode == Labels::Shared {
+                    labels.insert(child_id, None);
+                }
+            }
+            None => {
+                state.insert(child_id, ON_PATH);
+                stack.push((child_id, children(child), 0));
+            }
+        }
+    }
+    labels
+}
+
+impl Printer<'_> {
+    /// Prints `#n#` for an object already printed under a label, or `#n=` before one about to be.
+    /// Returns true when the object was a back reference and nothing more is to be printed.
+    fn label(&mut self, v: Value, out: &mut String) -> bool {
+        let Some(id) = v.as_object() else {
+            return false;
+        };
+        match self.labels.get_mut(&id) {
+            Some(Some(n)) => {
+                let _ = write!(out, "#{n}#");
+                true
+            }
+            Some(slot @ None) => {
+                *slot = Some(self.next_label);
+                let _ = write!(out, "#{}=", self.next_label);
+                self.next_label += 1;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn print(&mut self, v: Value, style: Style, out: &mut String, depth: usize) {
         if depth > MAX_DEPTH {
             out.push_str("...");
             return;
@@ -43,7 +157,7 @@ impl Runtime {
             return;
         }
         if v.as_symbol().is_some() {
-            let name = self.symbols.name(v).unwrap_or("?");
+            let name = self.rt.symbols.name(v).unwrap_or("?");
             match style {
                 Style::Display => out.push_str(name),
                 Style::Write => write_symbol(name, out),
@@ -64,12 +178,17 @@ impl Runtime {
             Value::UNDEFINED => return out.push_str("#<undefined>"),
             _ => {}
         }
-        let Some(object) = self.heap.get(v) else {
+        let Some(object) = self.rt.heap.get(v) else {
             out.push_str("#<invalid>");
             return;
         };
         match object {
-            Object::Pair(..) => self.print_list(v, style, out, depth),
+            Object::Pair(..) => {
+                if !self.label(v, out) {
+                    self.print_list(v, style, out, depth);
+                }
+            }
+            Object::Vector(_) if self.label(v, out) => {}
             Object::Vector(items) => {
                 out.push_str("#(");
                 for (i, item) in items.iter().enumerate() {
@@ -106,6 +225,7 @@ impl Runtime {
             Object::Flonum(x) => out.push_str(&real_to_string(*x)),
             Object::Closure { function, .. } => {
                 let name = self
+                    .rt
                     .function_names
                     .get(*function as usize)
                     .map_or("?", |n| &**n);
@@ -114,7 +234,7 @@ impl Runtime {
             Object::Box(_) => out.push_str("#<box>"),
             Object::Condition(c) => {
                 let _ = write!(out, "#<error {:?}", c.message);
-                for irritant in self.heap.list_items(c.irritants).unwrap_or_default() {
+                for irritant in self.rt.heap.list_items(c.irritants).unwrap_or_default() {
                     out.push(' ');
                     self.print(irritant, Style::Write, out, depth + 1);
                 }
@@ -147,7 +267,7 @@ impl Runtime {
                 record_type,
                 fields,
             } => {
-                let name = match self.heap.get(*record_type) {
+                let name = match self.rt.heap.get(*record_type) {
                     Some(Object::RecordType(t)) => t
                         .name
                         .trim_start_matches('<')
@@ -165,17 +285,24 @@ impl Runtime {
         }
     }
 
-    fn print_list(&self, mut v: Value, style: Style, out: &mut String, depth: usize) {
+    fn print_list(&mut self, mut v: Value, style: Style, out: &mut String, depth: usize) {
         out.push('(');
         let mut first = true;
         // A proper list has at most as many pairs as the heap has objects; more means a cycle.
-        let mut budget = self.heap.object_count() + 1;
-        while let Some((car, cdr)) = self.heap.pair(v) {
+        let mut budget = self.rt.heap.object_count() + 1;
+        while let Some((car, cdr)) = self.rt.heap.pair(v) {
             if budget == 0 {
                 out.push_str(" ...");
                 break;
             }
             budget -= 1;
+            if !first
+                && v.as_object()
+                    .is_some_and(|id| self.labels.contains_key(&id))
+            {
+                // A labelled pair in the spine is written as a dotted tail so its label has a place.
+                break;
+            }
             if !first {
                 out.push(' ');
             }

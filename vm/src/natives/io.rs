@@ -6,7 +6,7 @@ use super::Entries;
 use super::text::{char_arg, range_args};
 use crate::heap::{ConditionKind, Object};
 use crate::ports::Port;
-use crate::printer::Style;
+use crate::printer::{Labels, Style};
 use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
@@ -73,10 +73,10 @@ pub const NATIVES: Entries = &[
     ("display", 1, Some(2), |rt, a| print(rt, a, Style::Display)),
     ("write", 1, Some(2), |rt, a| print(rt, a, Style::Write)),
     ("write-simple", 1, Some(2), |rt, a| {
-        print(rt, a, Style::Write)
+        print_labelled(rt, a, Labels::None)
     }),
     ("write-shared", 1, Some(2), |rt, a| {
-        print(rt, a, Style::Write)
+        print_labelled(rt, a, Labels::Shared)
     }),
     ("newline", 0, Some(1), |rt, a| emit(rt, a.first(), "\n")),
     ("write-char", 1, Some(2), |rt, a| {
@@ -231,6 +231,11 @@ fn emit(rt: &mut Runtime, port: Option<&Value>, text: &str) -> NativeResult {
     let port = port.copied().unwrap_or(rt.stdout_port);
     rt.write_to_port(port, text)?;
     Ok(Value::UNSPECIFIED)
+}
+
+fn print_labelled(rt: &mut Runtime, args: &[Value], labels: Labels) -> NativeResult {
+    let text = rt.to_text_labelled(args[0], Style::Write, labels);
+    emit(rt, args.get(1), &text)
 }
 
 fn print(rt: &mut Runtime, args: &[Value], style: Style) -> NativeResult {
