@@ -161,6 +161,10 @@ const STANDARD_LIBRARIES: &[&str] = &[
     "r5rs",
 ];
 
+/// The SRFI libraries that exist, by number: their procedures are always present, like the standard
+/// libraries'.
+const SUPPORTED_SRFIS: &[&str] = &["69"];
+
 /// State that outlives one compilation unit: the top-level environment (with every macro defined so
 /// far) and the globals the user has defined or assigned, which must not be inlined as primitives.
 pub struct TopLevel {
@@ -310,7 +314,7 @@ impl<'a> Expander<'a> {
                     .iter()
                     .map(|p| match &p.kind {
                         SxKind::Id(id) => id.name().to_string(),
-                        SxKind::Atom(DatumKind::Number(n)) => format!("{n:?}"),
+                        SxKind::Atom(DatumKind::Number(n)) => n.to_string(),
                         _ => String::new(),
                     })
                     .collect()
@@ -319,6 +323,8 @@ impl<'a> Expander<'a> {
                 Some([scheme, library])
                     if scheme == "scheme" && STANDARD_LIBRARIES.contains(&library.as_str()) => {}
                 Some([chenilles, _]) if chenilles == "chenilles" => {}
+                Some([srfi, number])
+                    if srfi == "srfi" && SUPPORTED_SRFIS.contains(&number.as_str()) => {}
                 Some([modifier, ..])
                     if ["only", "except", "prefix", "rename"].contains(&modifier.as_str()) =>
                 {

@@ -39,6 +39,8 @@ pub enum Object {
     Values(Box<[Value]>),
     /// A record type made by `define-record-type`.
     RecordType(Box<RecordType>),
+    /// A hash table (SRFI 69).
+    HashTable(Box<crate::natives::hashtables::HashTable>),
     /// An instance of a record type.
     Record {
         record_type: Value,
@@ -95,6 +97,7 @@ impl Object {
                 Object::Port(_) => 64,
                 Object::Continuation(k) => k.stack.len() * 8 + k.frames.len() * 12,
                 Object::Values(v) => v.len() * 8,
+                Object::HashTable(t) => 64 + t.entries().count() * 24,
                 Object::RecordType(t) => t.fields.len() * 8 + t.name.len(),
                 Object::Record { fields, .. } => fields.len() * 8,
                 _ => 0,
@@ -113,6 +116,10 @@ impl Object {
             Object::Condition(c) => visit(c.irritants),
             Object::Continuation(k) => k.stack.iter().copied().for_each(visit),
             Object::Values(values) => values.iter().copied().for_each(visit),
+            Object::HashTable(t) => t.entries().for_each(|(k, v)| {
+                visit(k);
+                visit(v);
+            }),
             Object::RecordType(t) => t.fields.iter().copied().for_each(visit),
             Object::Record {
                 record_type,

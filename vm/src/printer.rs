@@ -252,6 +252,7 @@ impl Printer<'_> {
             }),
             Object::Free(_) => out.push_str("#<freed>"),
             Object::Continuation(_) => out.push_str("#<continuation>"),
+            Object::HashTable(_) => out.push_str("#<hash-table>"),
             Object::Values(values) => {
                 out.push_str("#<values");
                 for v in values.iter() {

@@ -4,6 +4,7 @@
 //! functions on their slow paths.
 
 pub mod control;
+pub mod hashtables;
 pub mod io;
 pub mod lists;
 pub mod numeric;
@@ -68,7 +69,8 @@ pub fn natives() -> &'static [NativeDef] {
                 kind: NativeKind::CallCc,
             },
         ];
-        let families: [Entries; 7] = [
+        let families: [Entries; 8] = [
+            hashtables::NATIVES,
             control::NATIVES,
             lists::NATIVES,
             numeric::NATIVES,
