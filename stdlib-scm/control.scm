@@ -187,3 +187,11 @@
 
 (define (call-with-input-file path proc) (call-with-port (open-input-file path) proc))
 (define (call-with-output-file path proc) (call-with-port (open-output-file path) proc))
+
+;; ---- eval environments ---------------------------------------------------------------------------
+;; There is one global environment per process; these name it.
+
+(define (environment . import-sets) (cons '%environment import-sets))
+(define (interaction-environment) '(%environment))
+(define (scheme-report-environment version) '(%environment (scheme r5rs)))
+(define (null-environment version) '(%environment (scheme r5rs)))

@@ -86,6 +86,8 @@ pub struct Vm {
     pub(crate) global_slots: std::collections::HashMap<Value, u32>,
     /// The most frames ever live at once (proper tail calls keep this flat).
     pub peak_frames: usize,
+    /// The compiler `eval` uses, made on first use.
+    pub(crate) eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
 }
 
 /// The result of dispatching a call.
@@ -409,6 +411,30 @@ impl Vm {
         }
     }
 
+    /// Compiles a datum for `eval` into a loaded image; returns the closure of its entry function.
+    /// Every `eval` loads a new image (images are not unloaded yet). The environment argument is not
+    /// consulted: every environment is the one global environment of the process.
+    fn compile_for_eval(&mut self, expression: Value) -> Result<Value, Throw> {
+        let datum = crate::natives::io::value_datum(&self.rt, expression, 0).ok_or_else(|| {
+            Throw::error(
+                "eval: not a datum (it is circular or holds procedures)",
+                vec![expression],
+            )
+        })?;
+        let compiler = self
+            .eval_compiler
+            .get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
+        let file = compiler.add_file("<eval>", "");
+        let span = chenilles_reader::Span::new(file, 0, 0);
+        let image = compiler
+            .compile_data("<eval>", &[datum], span)
+            .map_err(|error| Throw::error(format!("eval: {}", error.message), vec![expression]))?;
+        let index = self
+            .load_image(&image)
+            .map_err(|error| Throw::error(format!("eval: {error}"), vec![]))?;
+        Ok(self.entry_closure(index, image.entry))
+    }
+
     /// The value of global `name`, if bound.
     fn global_named(&mut self, name: &str) -> Option<Value> {
         let symbol = self.rt.symbols.intern(name);
@@ -582,6 +608,13 @@ impl Vm {
                             .alloc(Object::Continuation(Box::new(continuation)));
                         self.stack[callee_at] = self.stack[callee_at + 1];
                         self.stack[callee_at + 1] = k;
+                        continue;
+                    }
+                    NativeKind::Eval => {
+                        let closure = self.compile_for_eval(self.stack[callee_at + 1])?;
+                        self.stack.truncate(callee_at);
+                        self.stack.push(closure);
+                        argc = 0;
                         continue;
                     }
                     NativeKind::Apply => {

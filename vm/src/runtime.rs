@@ -49,6 +49,8 @@ pub struct Runtime {
     pub stderr_port: Value,
     /// The standard input port, made on first use from the whole of stdin.
     pub stdin_port: Option<Value>,
+    /// When the runtime started: the epoch of `current-jiffy`.
+    pub started: std::time::Instant,
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
     /// The name of every loaded function, by process-wide function index (for printing closures).
@@ -70,6 +72,7 @@ impl Runtime {
             stdout_port,
             stderr_port,
             stdin_port: None,
+            started: std::time::Instant::now(),
             command_line: Vec::new(),
             function_names: Vec::new(),
             function_arities: Vec::new(),

@@ -50,6 +50,35 @@ pub const NATIVES: Entries = &[
     ("exit", 0, Some(1), exit),
     ("emergency-exit", 0, Some(1), exit),
     ("command-line", 0, Some(0), command_line),
+    ("get-environment-variable", 1, Some(1), |rt, a| {
+        let name = rt.string_arg("get-environment-variable", a[0])?;
+        match std::env::var(&name) {
+            Ok(value) => Ok(rt.new_string(&value)),
+            Err(_) => Ok(Value::FALSE),
+        }
+    }),
+    ("get-environment-variables", 0, Some(0), |rt, _| {
+        let pairs: Vec<Value> = std::env::vars()
+            .map(|(k, v)| {
+                let (k, v) = (rt.new_string(&k), rt.new_string(&v));
+                rt.heap.cons(k, v)
+            })
+            .collect();
+        Ok(rt.heap.list(pairs.into_iter()))
+    }),
+    ("current-second", 0, Some(0), |rt, _| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(rt.make_real(now.as_secs_f64()))
+    }),
+    ("current-jiffy", 0, Some(0), |rt, _| {
+        let elapsed = rt.started.elapsed().as_nanos();
+        Ok(rt.make_int(num_bigint::BigInt::from(elapsed)))
+    }),
+    ("jiffies-per-second", 0, Some(0), |_, _| {
+        Ok(Value::small(1_000_000_000))
+    }),
     ("eof-object", 0, Some(0), |_, _| Ok(Value::EOF)),
     ("eof-object?", 1, Some(1), |_, a| {
         Ok(Value::boolean(a[0] == Value::EOF))

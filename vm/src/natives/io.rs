@@ -317,6 +317,65 @@ fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     Ok(datum_value(rt, &datum))
 }
 
+/// The datum a value denotes, for `eval`; `None` for procedures, ports and other non-data, and for
+/// structure nested deeper than the reader would accept.
+pub fn value_datum(rt: &Runtime, v: Value, depth: u32) -> Option<Datum> {
+    use chenilles_reader::{Number, Span};
+    if depth > chenilles_reader::MAX_NESTING_DEPTH {
+        return None;
+    }
+    let kind = if let Some(c) = v.as_char() {
+        DatumKind::Character(c)
+    } else if let Some(name) = rt.symbols.name(v) {
+        DatumKind::Symbol(name.to_string())
+    } else if v == Value::TRUE || v == Value::FALSE {
+        DatumKind::Boolean(v == Value::TRUE)
+    } else if v == Value::NIL {
+        DatumKind::List {
+            items: Vec::new(),
+            tail: None,
+        }
+    } else if v == Value::EOF {
+        DatumKind::Special("eof".into())
+    } else if let Some(n) = rt.num(v) {
+        DatumKind::Number(match n {
+            crate::numbers::Num::Int(n) => Number::Integer(n),
+            crate::numbers::Num::Rat(r) => Number::Rational(r.numer().clone(), r.denom().clone()),
+            crate::numbers::Num::Real(x) => Number::Real(x),
+        })
+    } else {
+        match rt.heap.get(v)? {
+            Object::String(chars) => DatumKind::String(chars.iter().collect()),
+            Object::Bytevector(bytes) => DatumKind::Bytevector(bytes.clone()),
+            Object::Vector(items) => DatumKind::Vector(
+                items
+                    .iter()
+                    .map(|item| value_datum(rt, *item, depth + 1))
+                    .collect::<Option<_>>()?,
+            ),
+            Object::Pair(..) => {
+                let mut items = Vec::new();
+                let mut rest = v;
+                while let Some((car, cdr)) = rt.heap.pair(rest) {
+                    items.push(value_datum(rt, car, depth + 1)?);
+                    rest = cdr;
+                    if items.len() > rt.heap.object_count() {
+                        return None;
+                    }
+                }
+                let tail = if rest == Value::NIL {
+                    None
+                } else {
+                    Some(Box::new(value_datum(rt, rest, depth + 1)?))
+                };
+                DatumKind::List { items, tail }
+            }
+            _ => return None,
+        }
+    };
+    Some(Datum::new(kind, Span::default()))
+}
+
 /// The value a datum denotes when quoted.
 pub fn datum_value(rt: &mut Runtime, datum: &Datum) -> Value {
     match &datum.kind {

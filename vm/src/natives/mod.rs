@@ -26,6 +26,8 @@ pub enum NativeKind {
     Apply,
     /// `%call/cc`: the interpreter captures the continuation and calls the procedure with it.
     CallCc,
+    /// `eval`: the interpreter compiles the datum, loads it as an image and calls its entry.
+    Eval,
 }
 
 pub struct NativeDef {
@@ -67,6 +69,12 @@ pub fn natives() -> &'static [NativeDef] {
                 min_args: 1,
                 max_args: Some(1),
                 kind: NativeKind::CallCc,
+            },
+            NativeDef {
+                name: "eval",
+                min_args: 1,
+                max_args: Some(2),
+                kind: NativeKind::Eval,
             },
         ];
         let families: [Entries; 8] = [
