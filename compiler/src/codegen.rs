@@ -65,6 +65,7 @@ impl<'a> Codegen<'a> {
                 globals: Vec::new(),
                 functions: Vec::new(),
                 entry: 0,
+                libraries: Vec::new(),
             },
             constant_index: HashMap::new(),
             global_index: HashMap::new(),

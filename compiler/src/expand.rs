@@ -26,6 +26,9 @@ type Result<T> = std::result::Result<T, CompileError>;
 pub struct Scope {
     entries: RefCell<Vec<(Ident, Binding)>>,
     parent: Option<Env>,
+    /// `(import (prefix <standard library> p))`: a plain identifier starting with `p` that is bound
+    /// nowhere means the rest of its name in the given environment.
+    prefixes: RefCell<Vec<(String, Env)>>,
 }
 
 /// A chain of scopes, innermost first.
@@ -36,6 +39,7 @@ impl Scope {
         let scope = Rc::new(Scope {
             entries: RefCell::new(Vec::new()),
             parent: None,
+            prefixes: RefCell::new(Vec::new()),
         });
         for (name, special) in SPECIAL_FORMS {
             scope.bind(Ident::plain(name), Binding::Special(*special));
@@ -47,6 +51,7 @@ impl Scope {
         Rc::new(Scope {
             entries: RefCell::new(Vec::new()),
             parent: Some(parent.clone()),
+            prefixes: RefCell::new(Vec::new()),
         })
     }
 
@@ -63,6 +68,10 @@ impl Scope {
             .map(|(_, b)| b.clone())
     }
 
+    pub fn add_prefix(&self, prefix: String, env: Env) {
+        self.prefixes.borrow_mut().push((prefix, env));
+    }
+
     fn binds_here(&self, id: &Ident) -> bool {
         self.entries
             .borrow()
@@ -71,7 +80,7 @@ impl Scope {
     }
 
     /// Forgets the syntactic bindings of `name` in this scope (a top-level `define` overrides them).
-    fn unbind(&self, name: &str) {
+    pub fn unbind(&self, name: &str) {
         self.entries
             .borrow_mut()
             .retain(|(bound, _)| &**bound.name() != name);
@@ -142,7 +151,7 @@ const SPECIAL_FORMS: &[(&str, Special)] = &[
 ];
 
 /// The standard libraries a program may import; all of them are always present.
-const STANDARD_LIBRARIES: &[&str] = &[
+pub(crate) const STANDARD_LIBRARIES: &[&str] = &[
     "base",
     "case-lambda",
     "char",
@@ -163,12 +172,19 @@ const STANDARD_LIBRARIES: &[&str] = &[
 
 /// The SRFI libraries that exist, by number: their procedures are always present, like the standard
 /// libraries'.
-const SUPPORTED_SRFIS: &[&str] = &["69"];
+pub(crate) const SUPPORTED_SRFIS: &[&str] = &["69"];
 
 /// State that outlives one compilation unit: the top-level environment (with every macro defined so
 /// far) and the globals the user has defined or assigned, which must not be inlined as primitives.
 pub struct TopLevel {
+    /// The program's top level; a child of `prelude`.
     pub env: Env,
+    /// The special forms and the prelude's macros: what every library starts from.
+    pub prelude: Env,
+    /// User libraries compiled so far, by name as written, e.g. `(contracts ledger)`.
+    pub libraries: std::collections::HashMap<String, Rc<crate::library::LibraryInfo>>,
+    /// The user libraries the unit being compiled imports, in the order it imported them.
+    pub used_libraries: Vec<String>,
     /// The special forms alone, never redefined: what compiler-inserted keywords resolve in.
     pub pristine: Env,
     pub user_globals: HashSet<Symbol>,
@@ -179,6 +195,9 @@ impl TopLevel {
     pub fn new() -> TopLevel {
         TopLevel {
             env: Scope::top(),
+            prelude: Scope::top(),
+            libraries: std::collections::HashMap::new(),
+            used_libraries: Vec::new(),
             pristine: Scope::top(),
             user_globals: HashSet::new(),
             next_stamp: 0,
@@ -196,12 +215,12 @@ impl Default for TopLevel {
 pub struct Expander<'a> {
     pub top: &'a mut TopLevel,
     pub vars: Vec<Var>,
-    lambdas: Vec<LambdaId>,
+    pub(crate) lambdas: Vec<LambdaId>,
     next_lambda: LambdaId,
 }
 
 /// The value part of a `define`.
-enum DefineValue {
+pub(crate) enum DefineValue {
     Unspecified,
     Expr(Sx),
     Lambda(Sx, Vec<Sx>),
@@ -250,11 +269,29 @@ impl<'a> Expander<'a> {
         }
         match id.renaming() {
             Some((original, macro_env)) => self.resolve(original, macro_env),
-            None => Binding::Global(id.name().clone()),
+            None => self
+                .resolve_prefixed(id, env)
+                .unwrap_or_else(|| Binding::Global(id.name().clone())),
         }
     }
 
-    fn special_of(&self, sx: &Sx, env: &Env) -> Option<Special> {
+    /// A plain identifier bound nowhere may carry the prefix of a prefixed standard-library import.
+    fn resolve_prefixed(&self, id: &Ident, env: &Env) -> Option<Binding> {
+        let mut scope = Some(env);
+        while let Some(s) = scope {
+            for (prefix, library_env) in s.prefixes.borrow().iter() {
+                if let Some(rest) = id.name().strip_prefix(prefix.as_str())
+                    && !rest.is_empty()
+                {
+                    return Some(self.resolve(&Ident::plain(rest), library_env));
+                }
+            }
+            scope = s.parent.as_ref();
+        }
+        None
+    }
+
+    pub(crate) fn special_of(&self, sx: &Sx, env: &Env) -> Option<Special> {
         match sx.id().map(|id| self.resolve(id, env)) {
             Some(Binding::Special(s)) => Some(s),
             _ => None,
@@ -285,6 +322,10 @@ impl<'a> Expander<'a> {
                     let (id, rhs) = self.parse_define(&form)?;
                     let name = id.name().clone();
                     env.unbind(&name);
+                    if !matches!(self.resolve(&Ident::plain(&name), &env), Binding::Global(_)) {
+                        // Shadows a macro or special form of the prelude for the rest of the program.
+                        env.bind(Ident::plain(&name), Binding::Global(name.clone()));
+                    }
                     self.top.user_globals.insert(name.clone());
                     let value = self.expand_define_value(&rhs, &env, &name, form.span)?;
                     out.push(Expr::new(
@@ -297,7 +338,7 @@ impl<'a> Expander<'a> {
                     env.unbind(id.name());
                     env.bind(Ident::plain(id.name()), Binding::Macro(transformer));
                 }
-                Some(Special::Import) => self.check_import(&form)?,
+                Some(Special::Import) => self.import(&env, &form)?,
                 _ => out.push(self.expand(&form, &env)?),
             }
         }
@@ -307,48 +348,8 @@ impl<'a> Expander<'a> {
         Ok(Expr::new(ExprKind::Seq(out), span))
     }
 
-    fn check_import(&self, form: &Sx) -> Result<()> {
-        for set in &form.list().unwrap_or(&[])[1..] {
-            let names: Option<Vec<String>> = set.list().map(|parts| {
-                parts
-                    .iter()
-                    .map(|p| match &p.kind {
-                        SxKind::Id(id) => id.name().to_string(),
-                        SxKind::Atom(DatumKind::Number(n)) => n.to_string(),
-                        _ => String::new(),
-                    })
-                    .collect()
-            });
-            match names.as_deref() {
-                Some([scheme, library])
-                    if scheme == "scheme" && STANDARD_LIBRARIES.contains(&library.as_str()) => {}
-                Some([chenilles, _]) if chenilles == "chenilles" => {}
-                Some([srfi, number])
-                    if srfi == "srfi" && SUPPORTED_SRFIS.contains(&number.as_str()) => {}
-                Some([modifier, ..])
-                    if ["only", "except", "prefix", "rename"].contains(&modifier.as_str()) =>
-                {
-                    return Err(CompileError::new(
-                        format!("import sets with `{modifier}` are not supported yet"),
-                        set.span,
-                    ));
-                }
-                _ => {
-                    return Err(CompileError::new(
-                        format!(
-                            "unknown library {}: only the R7RS-small standard libraries exist so far",
-                            set.brief()
-                        ),
-                        set.span,
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Expands macro uses at the head of `form` until its head is not a macro keyword.
-    fn expand_head(&mut self, mut form: Sx, env: &Env) -> Result<Sx> {
+    pub(crate) fn expand_head(&mut self, mut form: Sx, env: &Env) -> Result<Sx> {
         loop {
             let Some(head) = form.list().and_then(|items| items.first()).and_then(Sx::id) else {
                 return Ok(form);
@@ -851,7 +852,7 @@ impl<'a> Expander<'a> {
     }
 
     /// `(define id expr)`, `(define id)`, `(define (id . formals) body...)` and curried forms.
-    fn parse_define(&self, form: &Sx) -> Result<(Ident, DefineValue)> {
+    pub(crate) fn parse_define(&self, form: &Sx) -> Result<(Ident, DefineValue)> {
         let items = form.list().unwrap_or(&[]);
         let span = form.span;
         let bad = || {
@@ -908,7 +909,7 @@ impl<'a> Expander<'a> {
         )
     }
 
-    fn expand_define_value(
+    pub(crate) fn expand_define_value(
         &mut self,
         value: &DefineValue,
         env: &Env,
@@ -924,7 +925,11 @@ impl<'a> Expander<'a> {
         }
     }
 
-    fn parse_define_syntax(&mut self, form: &Sx, env: &Env) -> Result<(Ident, Rc<SyntaxRules>)> {
+    pub(crate) fn parse_define_syntax(
+        &mut self,
+        form: &Sx,
+        env: &Env,
+    ) -> Result<(Ident, Rc<SyntaxRules>)> {
         match form.list() {
             Some([_, name, spec]) if name.id().is_some() => {
                 let id = name.id().cloned().unwrap_or_else(|| Ident::plain(""));

@@ -15,12 +15,13 @@ pub mod codegen;
 pub mod diagnostics;
 pub mod expand;
 pub mod ir;
+pub mod library;
 pub mod syntax;
 pub mod syntax_rules;
 
 use chenilles_reader::{Datum, FileId, Span};
 
-pub use bytecode::Image;
+pub use bytecode::{Image, LibraryRef};
 pub use diagnostics::{CompileError, SourceFiles};
 
 use crate::expand::{Expander, TopLevel};
@@ -33,6 +34,8 @@ pub const PRELUDE_SOURCE: &str = include_str!("../../stdlib-scm/syntax.scm");
 pub struct Compiler {
     pub files: SourceFiles,
     top: TopLevel,
+    /// Directories searched for library files, in order.
+    pub library_path: Vec<std::path::PathBuf>,
 }
 
 impl Default for Compiler {
@@ -47,6 +50,7 @@ impl Compiler {
         let mut compiler = Compiler {
             files: SourceFiles::default(),
             top: TopLevel::new(),
+            library_path: Vec::new(),
         };
         if let Err(error) = compiler.compile_source("stdlib-scm/syntax.scm", PRELUDE_SOURCE) {
             // The prelude is part of this binary; a test keeps it compiling.
@@ -56,6 +60,9 @@ impl Compiler {
             );
         }
         compiler.top.user_globals.clear();
+        // The prelude's environment is where libraries start; the program gets a scope of its own.
+        compiler.top.prelude = compiler.top.env.clone();
+        compiler.top.env = expand::Scope::child(&compiler.top.prelude);
         compiler
     }
 
@@ -79,17 +86,186 @@ impl Compiler {
         data: &[Datum],
         span: Span,
     ) -> Result<Image, CompileError> {
-        let forms: Vec<Sx> = data.iter().map(Sx::from_datum).collect();
+        // Libraries first: those defined in this text, then those its imports name, from files.
+        let mut program = Vec::new();
+        for datum in data {
+            let form = Sx::from_datum(datum);
+            match head_name(&form).as_deref() {
+                Some("define-library") => self.compile_library(&form, &mut Vec::new())?,
+                Some("import") => {
+                    for set in &form.list().unwrap_or(&[])[1..] {
+                        self.ensure_imported_library(set, &mut Vec::new())?;
+                    }
+                    program.push(form);
+                }
+                _ => program.push(form),
+            }
+        }
+        self.top.used_libraries.clear();
         let mut expander = Expander::new(&mut self.top);
-        let mut body = expander.expand_top_level(&forms, span)?;
-        let mut vars = std::mem::take(&mut expander.vars);
+        let body = expander.expand_top_level(&program, span)?;
+        let vars = std::mem::take(&mut expander.vars);
+        let used = std::mem::take(&mut self.top.used_libraries);
+        let mut image = self.generate(name, body, vars);
+        image.libraries = self.library_refs(&used);
+        Ok(image)
+    }
+
+    fn generate(&self, name: &str, mut body: ir::Expr, mut vars: Vec<ir::Var>) -> Image {
         analysis::analyze(&mut body, 0, &mut vars);
-        let codegen = codegen::Codegen::new(&self.files, &vars, &self.top.user_globals, name);
-        Ok(codegen.finish(&body))
+        codegen::Codegen::new(&self.files, &vars, &self.top.user_globals, name).finish(&body)
+    }
+
+    fn library_refs(&self, names: &[String]) -> Vec<LibraryRef> {
+        names
+            .iter()
+            .filter_map(|name| self.top.libraries.get(name))
+            .map(|library| LibraryRef {
+                name: library.name.clone(),
+                hash: library.hash,
+            })
+            .collect()
+    }
+
+    /// Every user library compiled so far, by image hash.
+    pub fn library_image(&self, hash: &[u8; 32]) -> Option<&Image> {
+        self.top
+            .libraries
+            .values()
+            .find(|library| &library.hash == hash)
+            .map(|library| &library.image)
+    }
+
+    /// Compiles the user library an import set names, if it is not compiled yet, from its file.
+    fn ensure_imported_library(
+        &mut self,
+        set: &Sx,
+        stack: &mut Vec<String>,
+    ) -> Result<(), CompileError> {
+        let Some(parts) = library::import_set_library(set) else {
+            return Ok(());
+        };
+        if library::is_standard(parts) {
+            return Ok(());
+        }
+        let Some(name) = library::library_name(parts) else {
+            return Ok(());
+        };
+        if self.top.libraries.contains_key(&name) {
+            return Ok(());
+        }
+        if stack.contains(&name) {
+            return Err(CompileError::new(
+                format!(
+                    "library {name} imports itself (through {})",
+                    stack.join(", ")
+                ),
+                set.span,
+            ));
+        }
+        let Some(path) = self.find_library_file(parts) else {
+            return Err(CompileError::new(
+                format!(
+                    "unknown library {name}: no file for it on the library path (-L DIR or CHENILLES_LIBRARY_PATH)"
+                ),
+                set.span,
+            ));
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            CompileError::new(format!("cannot read {}: {e}", path.display()), set.span)
+        })?;
+        let file = self.files.add(&path.display().to_string(), &text);
+        let data = chenilles_reader::read_all(&text, file)?;
+        let definition = data
+            .iter()
+            .map(Sx::from_datum)
+            .find(|form| {
+                head_name(form).as_deref() == Some("define-library")
+                    && form
+                        .list()
+                        .and_then(|items| items.get(1))
+                        .and_then(Sx::list)
+                        .and_then(library::library_name)
+                        == Some(name.clone())
+            })
+            .ok_or_else(|| {
+                CompileError::new(
+                    format!("{} does not define the library {name}", path.display()),
+                    set.span,
+                )
+            })?;
+        stack.push(name);
+        let result = self.compile_library(&definition, stack);
+        stack.pop();
+        result
+    }
+
+    /// `DIR/a/b.sld` (or `.scm`) for library `(a b)`, in the first library-path directory holding one.
+    fn find_library_file(&self, parts: &[Sx]) -> Option<std::path::PathBuf> {
+        let words: Vec<String> = parts
+            .iter()
+            .map(|p| match &p.kind {
+                syntax::SxKind::Id(id) => id.name().to_string(),
+                syntax::SxKind::Atom(chenilles_reader::DatumKind::Number(n)) => n.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        let relative: std::path::PathBuf = words.iter().collect();
+        self.library_path.iter().find_map(|dir| {
+            ["sld", "scm"]
+                .iter()
+                .map(|ext| dir.join(&relative).with_extension(ext))
+                .find(|path| path.is_file())
+        })
+    }
+
+    /// Compiles `(define-library name decl ...)` into its own image and registers it.
+    fn compile_library(&mut self, form: &Sx, stack: &mut Vec<String>) -> Result<(), CompileError> {
+        let items = form.list().unwrap_or(&[]);
+        let Some(name) = items
+            .get(1)
+            .and_then(Sx::list)
+            .and_then(library::library_name)
+        else {
+            return Err(CompileError::new(
+                "expected (define-library (name ...) declaration ...)",
+                form.span,
+            ));
+        };
+        for decl in &items[2..] {
+            if head_name(decl).as_deref() == Some("import") {
+                for set in &decl.list().unwrap_or(&[])[1..] {
+                    self.ensure_imported_library(set, stack)?;
+                }
+            }
+        }
+        let saved_used = std::mem::take(&mut self.top.used_libraries);
+        let mut expander = Expander::new(&mut self.top);
+        let expanded = expander.expand_library(&name, &items[2..], form.span);
+        let vars = std::mem::take(&mut expander.vars);
+        let requires = std::mem::replace(&mut self.top.used_libraries, saved_used);
+        let (body, exports) = expanded?;
+        let mut image = self.generate(&name, body, vars);
+        image.libraries = self.library_refs(&requires);
+        let hash = *bytecode::image_hash(&image.to_bytes()).as_bytes();
+        let info = library::LibraryInfo {
+            name: name.clone(),
+            exports,
+            image,
+            hash,
+            requires,
+        };
+        self.top.libraries.insert(name, std::rc::Rc::new(info));
+        Ok(())
     }
 
     /// The rustc-style rendering of an error from this session.
     pub fn render(&self, error: &CompileError) -> String {
         self.files.render(error)
     }
+}
+
+/// The name of the identifier heading a list form, if any.
+fn head_name(form: &Sx) -> Option<String> {
+    form.list()?.first()?.id().map(|id| id.name().to_string())
 }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chenilles_compiler::Compiler;
 use chenilles_compiler::bytecode::{self, Image, disasm};
-use chenilles_compiler::{CompileError, Compiler};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -21,8 +21,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Compile PROG.scm to a bytecode image and print the image's blake3 hash.
+    /// Compile PROG.scm to a bytecode image and print the image's blake3 hash. The images of the
+    /// user libraries it imports are written beside it, each named by its own hash.
     Compile {
+        /// A directory to search for libraries (`(a b)` is `DIR/a/b.sld`); may be repeated.
+        /// CHENILLES_LIBRARY_PATH (colon-separated) adds more; the source's directory comes last.
+        #[arg(short = 'L', value_name = "DIR")]
+        library_path: Vec<PathBuf>,
         /// The Scheme source file.
         source: PathBuf,
         /// Where to write the image (default: the source path with extension .chb).
@@ -31,6 +36,9 @@ enum Command {
     },
     /// Report errors in PROG.scm without writing anything.
     Check {
+        /// A directory to search for libraries; may be repeated.
+        #[arg(short = 'L', value_name = "DIR")]
+        library_path: Vec<PathBuf>,
         /// The Scheme source file.
         source: PathBuf,
     },
@@ -58,11 +66,31 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> ExitCode {
     match command {
-        Command::Compile { source, output } => {
-            let Some(image) = compile(&source) else {
+        Command::Compile {
+            library_path,
+            source,
+            output,
+        } => {
+            let mut compiler = compiler_for(&source, library_path);
+            let Some(image) = compile(&mut compiler, &source) else {
                 return ExitCode::FAILURE;
             };
             let output = output.unwrap_or_else(|| source.with_extension("chb"));
+            // Library images go beside the program's, named by their hash.
+            let dir = output.parent().map(Path::to_path_buf).unwrap_or_default();
+            for library in &image.libraries {
+                let Some(library_image) = compiler.library_image(&library.hash) else {
+                    continue;
+                };
+                let path = dir.join(format!(
+                    "{}.chb",
+                    blake3::Hash::from_bytes(library.hash).to_hex()
+                ));
+                if let Err(error) = std::fs::write(&path, library_image.to_bytes()) {
+                    eprintln!("error: cannot write {}: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
             let bytes = image.to_bytes();
             if let Err(error) = std::fs::write(&output, &bytes) {
                 eprintln!("error: cannot write {}: {error}", output.display());
@@ -71,21 +99,28 @@ fn run(command: Command) -> ExitCode {
             println!("{}  {}", bytecode::image_hash(&bytes), output.display());
             ExitCode::SUCCESS
         }
-        Command::Check { source } => match compile(&source) {
-            Some(image) => match bytecode::verify(&image) {
-                Ok(_) => ExitCode::SUCCESS,
-                Err(error) => {
-                    eprintln!(
-                        "error: internal compiler error: the generated code does not verify: {error}"
-                    );
-                    ExitCode::from(70)
-                }
-            },
-            None => ExitCode::FAILURE,
-        },
+        Command::Check {
+            library_path,
+            source,
+        } => {
+            let mut compiler = compiler_for(&source, library_path);
+            match compile(&mut compiler, &source) {
+                Some(image) => match bytecode::verify(&image) {
+                    Ok(_) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        eprintln!(
+                            "error: internal compiler error: the generated code does not verify: {error}"
+                        );
+                        ExitCode::from(70)
+                    }
+                },
+                None => ExitCode::FAILURE,
+            }
+        }
         Command::Disasm { input } => {
             let image = if input.extension().is_some_and(|e| e == "scm") {
-                let Some(image) = compile(&input) else {
+                let mut compiler = compiler_for(&input, Vec::new());
+                let Some(image) = compile(&mut compiler, &input) else {
                     return ExitCode::FAILURE;
                 };
                 image
@@ -115,13 +150,31 @@ fn run(command: Command) -> ExitCode {
     }
 }
 
+/// A compiler whose library path is `-L` directories, then CHENILLES_LIBRARY_PATH, then the source's
+/// own directory.
+fn compiler_for(source: &Path, mut dirs: Vec<PathBuf>) -> Compiler {
+    if let Some(paths) = std::env::var_os("CHENILLES_LIBRARY_PATH") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    dirs.push(
+        source
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf(),
+    );
+    let mut compiler = Compiler::new();
+    compiler.library_path = dirs;
+    compiler
+}
+
 fn read_image(path: &Path) -> Result<Image, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     Image::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
 /// Compiles a file, printing any error rustc-style.
-fn compile(source: &Path) -> Option<Image> {
+fn compile(compiler: &mut Compiler, source: &Path) -> Option<Image> {
     let text = match std::fs::read(source) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
@@ -135,10 +188,7 @@ fn compile(source: &Path) -> Option<Image> {
             return None;
         }
     };
-    let mut compiler = Compiler::new();
-    let result: Result<Image, CompileError> =
-        compiler.compile_source(&source.display().to_string(), &text);
-    match result {
+    match compiler.compile_source(&source.display().to_string(), &text) {
         Ok(image) => Some(image),
         Err(error) => {
             eprint!("{}", compiler.render(&error));

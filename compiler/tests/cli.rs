@@ -79,6 +79,7 @@ fn malformed_images_are_refused_with_a_clear_error() {
         globals: vec![],
         functions: vec![],
         entry: 0,
+        libraries: vec![],
     }
     .to_bytes();
     let mut wrong_version = good.clone();
@@ -93,7 +94,7 @@ fn malformed_images_are_refused_with_a_clear_error() {
         (
             "version.chb",
             wrong_version,
-            "format version 3 is not supported",
+            "format version 4 is not supported",
         ),
         (
             "truncated.chb",

@@ -92,6 +92,10 @@ impl RunError {
 pub struct Machine {
     pub vm: Vm,
     pub compiler: Compiler,
+    /// Directories where library images (`HASH.chb`) of precompiled programs are looked for.
+    pub image_dirs: Vec<std::path::PathBuf>,
+    /// The library images already loaded into the process, by hash.
+    loaded_libraries: std::collections::HashSet<[u8; 32]>,
 }
 
 impl Machine {
@@ -119,6 +123,8 @@ impl Machine {
         Machine {
             vm,
             compiler: Compiler::new(),
+            image_dirs: Vec::new(),
+            loaded_libraries: std::collections::HashSet::new(),
         }
     }
 
@@ -134,9 +140,53 @@ impl Machine {
             .map_err(|error| RunError::Compile(self.compiler.render(&error), error))
     }
 
+    /// Loads and runs the library images `image` needs that are not loaded yet, in order.
+    fn load_libraries(&mut self, image: &Image) -> Result<(), Stop> {
+        for library in &image.libraries {
+            if self.loaded_libraries.contains(&library.hash) {
+                continue;
+            }
+            let library_image = self
+                .find_library_image(library)
+                .map_err(|e| Stop::Error(e.into()))?;
+            self.load_libraries(&library_image)?;
+            run_loaded(&mut self.vm, &library_image)?;
+            self.loaded_libraries.insert(library.hash);
+        }
+        Ok(())
+    }
+
+    fn find_library_image(
+        &self,
+        library: &chenilles_compiler::LibraryRef,
+    ) -> Result<Image, LoadError> {
+        if let Some(image) = self.compiler.library_image(&library.hash) {
+            return Ok(image.clone());
+        }
+        let hash = blake3::Hash::from_bytes(library.hash).to_hex().to_string();
+        for dir in &self.image_dirs {
+            let path = dir.join(format!("{hash}.chb"));
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            if *chenilles_compiler::bytecode::image_hash(&bytes).as_bytes() != library.hash {
+                return Err(LoadError::LibraryHashMismatch {
+                    path: path.display().to_string(),
+                });
+            }
+            return Ok(Image::from_bytes(&bytes)?);
+        }
+        Err(LoadError::MissingLibrary {
+            name: library.name.clone(),
+            hash,
+        })
+    }
+
     /// Loads and runs an image.
     pub fn run_image(&mut self, image: &Image) -> Result<Outcome, RunError> {
-        let result = run_loaded(&mut self.vm, image);
+        let result = self
+            .load_libraries(image)
+            .and_then(|()| run_loaded(&mut self.vm, image));
         self.vm.rt.flush();
         result
             .map(|_| Outcome::Finished)
@@ -148,7 +198,9 @@ impl Machine {
 
     /// Runs an image and gives back the value of its last expression (for the REPL).
     pub fn eval_image(&mut self, image: &Image) -> Result<Result<Value, i32>, RunError> {
-        let result = run_loaded(&mut self.vm, image);
+        let result = self
+            .load_libraries(image)
+            .and_then(|()| run_loaded(&mut self.vm, image));
         self.vm.rt.flush();
         match result {
             Ok(v) => Ok(Ok(v)),

@@ -16,6 +16,14 @@ pub enum LoadError {
     Image(#[from] ImageError),
     #[error("the image does not verify: {0}")]
     Verify(#[from] VerifyError),
+    #[error(
+        "library {name} (image {hash}.chb) is needed but was not found beside the program or on the library path"
+    )]
+    MissingLibrary { name: String, hash: String },
+    #[error(
+        "library image {path} does not hash to its name: it is corrupt or not the image the program was compiled against"
+    )]
+    LibraryHashMismatch { path: String },
 }
 
 impl Vm {

@@ -23,6 +23,11 @@ struct Cli {
 enum Command {
     /// Run a program in memory: a .scm source (compiled first) or a .chb image.
     Run {
+        /// A directory to search for libraries (`(a b)` is `DIR/a/b.sld`) and library images; may be
+        /// repeated. CHENILLES_LIBRARY_PATH (colon-separated) adds more; the program's own directory
+        /// is always searched.
+        #[arg(short = 'L', value_name = "DIR")]
+        library_path: Vec<PathBuf>,
         /// The program: PROG.scm or PROG.chb.
         program: PathBuf,
         /// Arguments the program sees in (command-line).
@@ -39,7 +44,11 @@ fn main() -> ExitCode {
     let worker = std::thread::Builder::new()
         .stack_size(512 << 20)
         .spawn(move || match cli.command {
-            Command::Run { program, args } => run(program, args),
+            Command::Run {
+                library_path,
+                program,
+                args,
+            } => run(program, args, library_path),
             Command::Repl => repl(),
         });
     match worker.map(|handle| handle.join()) {
@@ -51,7 +60,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(program: PathBuf, args: Vec<String>) -> ExitCode {
+/// The library path: `-L` directories, then CHENILLES_LIBRARY_PATH, then the program's directory.
+pub fn library_path(program: &std::path::Path, mut dirs: Vec<PathBuf>) -> Vec<PathBuf> {
+    if let Some(paths) = std::env::var_os("CHENILLES_LIBRARY_PATH") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    dirs.push(program.parent().map_or_else(
+        || PathBuf::from("."),
+        |p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        },
+    ));
+    dirs
+}
+
+fn run(program: PathBuf, args: Vec<String>, library_dirs: Vec<PathBuf>) -> ExitCode {
     let bytes = match std::fs::read(&program) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -60,6 +87,8 @@ fn run(program: PathBuf, args: Vec<String>) -> ExitCode {
         }
     };
     let mut machine = Machine::new();
+    machine.compiler.library_path = library_path(&program, library_dirs);
+    machine.image_dirs = machine.compiler.library_path.clone();
     machine.vm.rt.command_line = std::iter::once(program.display().to_string())
         .chain(args)
         .collect();

@@ -1,6 +1,7 @@
 //! The data-driven suite: every `tests/programs/**/NAME.scm` is run with `chenilles-vm run`, and its
 //! stdout must equal `NAME.out` byte for byte. When `NAME.err` exists, the run must fail and each of its
 //! non-empty lines must appear in stderr; when `NAME.exit` exists, the exit code must equal it.
+//! Libraries in a `lib/` folder beside a program are on its library path.
 //! See `tests/programs/README.md`.
 
 use std::path::{Path, PathBuf};
@@ -59,8 +60,17 @@ fn check(program: &Path) -> Result<(), Failed> {
         })
         .transpose()?;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
-        .arg("run")
+    // Libraries a program imports may live in a `lib/` folder beside it.
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
+    command.arg("run");
+    if let Some(lib) = program
+        .parent()
+        .map(|dir| dir.join("lib"))
+        .filter(|lib| lib.is_dir())
+    {
+        command.arg("-L").arg(lib);
+    }
+    let mut child = command
         .arg(program)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

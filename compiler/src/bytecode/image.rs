@@ -12,7 +12,7 @@ pub const MAGIC: [u8; 8] = *b"\0CHNLIMG";
 
 /// The version of the image format this build reads and writes. Bump it whenever the layout of
 /// [`Image`] or the instruction set changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const HEADER_LEN: usize = 16;
 
@@ -31,6 +31,17 @@ pub struct Image {
     pub functions: Vec<Function>,
     /// The function run when the image is loaded: it takes no arguments and has no free variables.
     pub entry: u32,
+    /// The library images to load before this one, in order, named by the blake3 hash of their file.
+    pub libraries: Vec<LibraryRef>,
+}
+
+/// A library image an image needs.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LibraryRef {
+    /// The library's name as written, e.g. `(contracts ledger)`.
+    pub name: String,
+    /// The blake3 hash of its image file.
+    pub hash: [u8; 32],
 }
 
 /// One compiled `lambda` (or the top level of a unit).

@@ -252,6 +252,7 @@ mod tests {
                 positions: vec![],
             }],
             entry: 0,
+            libraries: vec![],
         }
     }
 
