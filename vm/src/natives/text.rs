@@ -73,9 +73,8 @@ pub const NATIVES: Entries = &[
         ))
     }),
     ("digit-value", 1, Some(1), |rt, a| {
-        Ok(char_arg(rt, "digit-value", a[0])?
-            .to_digit(10)
-            .map_or(Value::FALSE, |d| Value::small(d as usize)))
+        let c = char_arg(rt, "digit-value", a[0])?;
+        Ok(digit_value(c).map_or(Value::FALSE, |d| Value::small(d as usize)))
     }),
     ("char-upcase", 1, Some(1), |rt, a| {
         Ok(Value::character(upcase(char_arg(rt, "char-upcase", a[0])?)))
@@ -182,6 +181,29 @@ pub const NATIVES: Entries = &[
         Ok(Value::boolean(a.windows(2).all(|w| w[0] == w[1])))
     }),
 ];
+
+/// The first code point (digit zero) of each run of ten Unicode decimal digits (category Nd).
+/// Unicode encodes every decimal digit set as such a contiguous run, 0 to 9.
+const DECIMAL_DIGIT_ZEROS: &[u32] = &[
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
+    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+];
+
+/// R7RS `digit-value`: the value of a decimal digit of any script.
+fn digit_value(c: char) -> Option<u32> {
+    let code = u32::from(c);
+    if !c.is_numeric() {
+        return None;
+    }
+    DECIMAL_DIGIT_ZEROS
+        .iter()
+        .find(|&&zero| (zero..zero + 10).contains(&code))
+        .map(|zero| code - zero)
+}
 
 fn upcase(c: char) -> char {
     let mut upper = c.to_uppercase();
