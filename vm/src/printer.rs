@@ -319,24 +319,9 @@ impl Printer<'_> {
     }
 }
 
-pub fn char_name(c: char) -> Option<&'static str> {
-    Some(match c {
-        '\u{7}' => "alarm",
-        '\u{8}' => "backspace",
-        '\u{7f}' => "delete",
-        '\u{1b}' => "escape",
-        '\n' => "newline",
-        '\0' => "null",
-        '\r' => "return",
-        ' ' => "space",
-        '\t' => "tab",
-        _ => return None,
-    })
-}
-
 fn write_char_literal(c: char, out: &mut String) {
     out.push_str("#\\");
-    match char_name(c) {
+    match chenilles_reader::char_name(c) {
         Some(name) => out.push_str(name),
         None if c.is_control() => {
             let _ = write!(out, "x{:x}", u32::from(c));
@@ -366,13 +351,8 @@ fn write_string_literal(chars: &[char], out: &mut String) {
 }
 
 fn write_symbol(name: &str, out: &mut String) {
-    let needs_bars = name.is_empty()
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "()\"';`|,[]{}".contains(c))
-        || name.starts_with('#')
-        || name == "."
-        || looks_numeric(name);
+    // The reader decides what would not read back as this symbol.
+    let needs_bars = chenilles_reader::symbol_needs_bars(name);
     if !needs_bars {
         out.push_str(name);
         return;
@@ -389,12 +369,4 @@ fn write_symbol(name: &str, out: &mut String) {
         }
     }
     out.push('|');
-}
-
-/// Whether the reader would take `name` for a number.
-fn looks_numeric(name: &str) -> bool {
-    let body = name.strip_prefix(['+', '-']).unwrap_or(name);
-    body.starts_with(|c: char| c.is_ascii_digit())
-        || (body.starts_with('.') && body[1..].starts_with(|c: char| c.is_ascii_digit()))
-        || matches!(name, "+inf.0" | "-inf.0" | "+nan.0" | "-nan.0")
 }

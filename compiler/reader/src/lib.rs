@@ -23,6 +23,7 @@ mod parser;
 mod print;
 
 pub use datum::{Datum, DatumKind, FileId, Number, Span};
+pub use lexer::char_name;
 pub use print::symbol_needs_bars;
 
 /// How deeply lists, vectors and quote forms may nest; deeper text is an [`ReadErrorKind::Invalid`] error.
