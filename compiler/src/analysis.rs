@@ -31,9 +31,7 @@ fn walk(expr: &mut Expr, current: LambdaId, vars: &mut [Var], free: &mut Vec<Var
             note_reference(*var, current, vars, free);
             walk(value, current, vars, free);
         }
-        ExprKind::SetGlobal(_, value) | ExprKind::DefineGlobal(_, value) => {
-            walk(value, current, vars, free)
-        }
+        ExprKind::SetGlobal(_, value) | ExprKind::DefineGlobal(_, value) => walk(value, current, vars, free),
         ExprKind::If(test, then, otherwise) => {
             walk(test, current, vars, free);
             walk(then, current, vars, free);
@@ -82,7 +80,5 @@ fn walk(expr: &mut Expr, current: LambdaId, vars: &mut [Var], free: &mut Vec<Var
 /// Whether every init is a lambda: such a group is compiled by making the closures first and then tying
 /// the knots (patching their free-variable slots), without boxes.
 pub fn letrec_of_lambdas(bindings: &[(VarId, Expr)]) -> bool {
-    bindings
-        .iter()
-        .all(|(_, init)| matches!(init.kind, ExprKind::Lambda(_)))
+    bindings.iter().all(|(_, init)| matches!(init.kind, ExprKind::Lambda(_)))
 }

@@ -48,12 +48,7 @@ enum Ctx {
 }
 
 impl<'a> Codegen<'a> {
-    pub fn new(
-        files: &'a SourceFiles,
-        vars: &'a [Var],
-        user_globals: &'a HashSet<Symbol>,
-        name: &str,
-    ) -> Self {
+    pub fn new(files: &'a SourceFiles, vars: &'a [Var], user_globals: &'a HashSet<Symbol>, name: &str) -> Self {
         Codegen {
             files,
             vars,
@@ -94,20 +89,11 @@ impl<'a> Codegen<'a> {
             insns: Vec::new(),
             positions: Vec::new(),
             slots: HashMap::new(),
-            free: lambda
-                .free
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (*v, i as u32))
-                .collect(),
+            free: lambda.free.iter().enumerate().map(|(i, v)| (*v, i as u32)).collect(),
             locals: 0,
         };
         self.mark(&mut f, span);
-        let params = lambda
-            .required
-            .iter()
-            .chain(&lambda.optional)
-            .chain(&lambda.rest);
+        let params = lambda.required.iter().chain(&lambda.optional).chain(&lambda.rest);
         for &param in params {
             let slot = f.new_slot(param);
             if self.vars[param as usize].boxed() {
@@ -139,9 +125,7 @@ impl<'a> Codegen<'a> {
         let file = match self.file_index.get(&span.file) {
             Some(&index) => index,
             None => {
-                self.image
-                    .files
-                    .push(self.files.name(span.file).to_string());
+                self.image.files.push(self.files.name(span.file).to_string());
                 let index = (self.image.files.len() - 1) as u32;
                 self.file_index.insert(span.file, index);
                 index
@@ -149,12 +133,7 @@ impl<'a> Codegen<'a> {
         };
         let (line, column) = self.files.line_column(span.file, span.start);
         let pc = f.insns.len() as u32;
-        let position = Position {
-            pc,
-            file,
-            line,
-            column,
-        };
+        let position = Position { pc, file, line, column };
         match f.positions.last_mut() {
             Some(last) if last.pc == pc => *last = position,
             Some(last) if (last.file, last.line, last.column) == (file, line, column) => {}
@@ -217,9 +196,7 @@ impl<'a> Codegen<'a> {
                 f.insns[branch] = Insn::JumpIfFalse { t: else_pc };
                 self.expr(f, otherwise, ctx);
                 if let Some(skip) = skip {
-                    f.insns[skip] = Insn::Jump {
-                        t: f.insns.len() as u32,
-                    };
+                    f.insns[skip] = Insn::Jump { t: f.insns.len() as u32 };
                 }
             }
             ExprKind::Lambda(lambda) => {
@@ -260,9 +237,7 @@ impl<'a> Codegen<'a> {
         for (var, _) in bindings {
             f.new_slot(*var);
         }
-        let any_boxed = bindings
-            .iter()
-            .any(|(var, _)| self.vars[*var as usize].boxed());
+        let any_boxed = bindings.iter().any(|(var, _)| self.vars[*var as usize].boxed());
         if letrec_of_lambdas(bindings) && !any_boxed {
             // Make every closure, with placeholders for the group's own variables, then tie the knots.
             let group: Vec<VarId> = bindings.iter().map(|(var, _)| *var).collect();
@@ -310,13 +285,7 @@ impl<'a> Codegen<'a> {
     }
 
     /// Pushes a closure of `lambda`; free variables in `placeholders` are pushed as unspecified.
-    fn closure(
-        &mut self,
-        f: &mut FunctionBuilder,
-        lambda: &Lambda,
-        span: Span,
-        placeholders: &[VarId],
-    ) {
+    fn closure(&mut self, f: &mut FunctionBuilder, lambda: &Lambda, span: Span, placeholders: &[VarId]) {
         for &var in &lambda.free {
             if placeholders.contains(&var) {
                 let k = self.constant(&Quoted::Unspecified);
@@ -326,20 +295,10 @@ impl<'a> Codegen<'a> {
             }
         }
         let index = self.lambda(lambda, span);
-        f.emit(Insn::MakeClosure {
-            f: index,
-            n: lambda.free.len() as u32,
-        });
+        f.emit(Insn::MakeClosure { f: index, n: lambda.free.len() as u32 });
     }
 
-    fn call(
-        &mut self,
-        f: &mut FunctionBuilder,
-        operator: &Expr,
-        operands: &[Expr],
-        span: Span,
-        ctx: Ctx,
-    ) {
+    fn call(&mut self, f: &mut FunctionBuilder, operator: &Expr, operands: &[Expr], span: Span, ctx: Ctx) {
         if let ExprKind::Global(name) = &operator.kind
             && !self.user_globals.contains(name)
             && let Some(insn) = Insn::primitive(name, operands.len())
@@ -414,10 +373,9 @@ impl<'a> Codegen<'a> {
                 Some(small) if fits_fixnum(small) => Constant::Fixnum(small),
                 _ => Constant::Integer(n.to_signed_bytes_le()),
             },
-            Quoted::Rational(n, d) => Constant::Rational {
-                numerator: n.to_signed_bytes_le(),
-                denominator: d.to_signed_bytes_le(),
-            },
+            Quoted::Rational(n, d) => {
+                Constant::Rational { numerator: n.to_signed_bytes_le(), denominator: d.to_signed_bytes_le() }
+            }
             Quoted::Real(x) => Constant::Real(*x),
             Quoted::Character(c) => Constant::Character(u32::from(*c)),
             Quoted::String(s) => Constant::String(s.clone()),
@@ -467,9 +425,6 @@ impl FunctionBuilder {
     }
 
     fn slot(&self, var: VarId) -> u32 {
-        self.slots
-            .get(&var)
-            .copied()
-            .unwrap_or_else(|| unreachable!("variable {var} has no slot"))
+        self.slots.get(&var).copied().unwrap_or_else(|| unreachable!("variable {var} has no slot"))
     }
 }

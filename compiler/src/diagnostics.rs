@@ -17,11 +17,7 @@ pub struct CompileError {
 
 impl CompileError {
     pub fn new(message: impl Into<String>, span: Span) -> CompileError {
-        CompileError {
-            message: message.into(),
-            span,
-            incomplete: false,
-        }
+        CompileError { message: message.into(), span, incomplete: false }
     }
 }
 
@@ -45,33 +41,24 @@ pub struct SourceFiles {
 impl SourceFiles {
     pub fn add(&mut self, name: &str, text: &str) -> FileId {
         let id = self.files.add(name.to_string(), text.to_string());
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         self.line_starts.push(starts);
         id as FileId
     }
 
     pub fn name(&self, file: FileId) -> &str {
-        self.files
-            .get(file as usize)
-            .map_or("?", |f| f.name().as_str())
+        self.files.get(file as usize).map_or("?", |f| f.name().as_str())
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_column(&self, file: FileId, offset: u32) -> (u32, u32) {
-        let (Some(starts), Ok(source)) = (
-            self.line_starts.get(file as usize),
-            self.files.get(file as usize),
-        ) else {
+        let (Some(starts), Ok(source)) = (self.line_starts.get(file as usize), self.files.get(file as usize)) else {
             return (0, 0);
         };
         let offset = (offset as usize).min(source.source().len());
         let line = starts.partition_point(|&start| start <= offset).max(1) - 1;
         let text = source.source();
-        let column = text
-            .get(starts[line]..offset)
-            .map_or(offset - starts[line], |s| s.chars().count());
+        let column = text.get(starts[line]..offset).map_or(offset - starts[line], |s| s.chars().count());
         (line as u32 + 1, column as u32 + 1)
     }
 
@@ -87,17 +74,9 @@ impl SourceFiles {
         let len = self.files.get(file).map_or(0, |f| f.source().len());
         let start = (error.span.start as usize).min(len);
         let end = (error.span.end as usize).clamp(start, len);
-        let diagnostic = Diagnostic::error()
-            .with_message(&error.message)
-            .with_labels(vec![Label::primary(file, start..end)]);
-        term::emit_into_string(&term::Config::default(), &self.files, &diagnostic).unwrap_or_else(
-            |_| {
-                format!(
-                    "error: {}\n  --> {}\n",
-                    error.message,
-                    self.describe(error.span)
-                )
-            },
-        )
+        let diagnostic =
+            Diagnostic::error().with_message(&error.message).with_labels(vec![Label::primary(file, start..end)]);
+        term::emit_into_string(&term::Config::default(), &self.files, &diagnostic)
+            .unwrap_or_else(|_| format!("error: {}\n  --> {}\n", error.message, self.describe(error.span)))
     }
 }

@@ -36,11 +36,8 @@ pub type Env = Rc<Scope>;
 
 impl Scope {
     pub fn top() -> Env {
-        let scope = Rc::new(Scope {
-            entries: RefCell::new(Vec::new()),
-            parent: None,
-            prefixes: RefCell::new(Vec::new()),
-        });
+        let scope =
+            Rc::new(Scope { entries: RefCell::new(Vec::new()), parent: None, prefixes: RefCell::new(Vec::new()) });
         for (name, special) in SPECIAL_FORMS {
             scope.bind(Ident::plain(name), Binding::Special(*special));
         }
@@ -60,12 +57,7 @@ impl Scope {
     }
 
     fn lookup_here(&self, id: &Ident) -> Option<Binding> {
-        self.entries
-            .borrow()
-            .iter()
-            .rev()
-            .find(|(bound, _)| bound.same(id))
-            .map(|(_, b)| b.clone())
+        self.entries.borrow().iter().rev().find(|(bound, _)| bound.same(id)).map(|(_, b)| b.clone())
     }
 
     pub fn add_prefix(&self, prefix: String, env: Env) {
@@ -73,17 +65,12 @@ impl Scope {
     }
 
     fn binds_here(&self, id: &Ident) -> bool {
-        self.entries
-            .borrow()
-            .iter()
-            .any(|(bound, _)| bound.same(id))
+        self.entries.borrow().iter().any(|(bound, _)| bound.same(id))
     }
 
     /// Forgets the syntactic bindings of `name` in this scope (a top-level `define` overrides them).
     pub fn unbind(&self, name: &str) {
-        self.entries
-            .borrow_mut()
-            .retain(|(bound, _)| &**bound.name() != name);
+        self.entries.borrow_mut().retain(|(bound, _)| &**bound.name() != name);
     }
 }
 
@@ -128,6 +115,7 @@ pub enum Special {
     LetrecSyntax,
     SyntaxRules,
     Import,
+    CondExpand,
 }
 
 const SPECIAL_FORMS: &[(&str, Special)] = &[
@@ -148,6 +136,7 @@ const SPECIAL_FORMS: &[(&str, Special)] = &[
     ("letrec-syntax", Special::LetrecSyntax),
     ("syntax-rules", Special::SyntaxRules),
     ("import", Special::Import),
+    ("cond-expand", Special::CondExpand),
 ];
 
 /// The standard libraries a program may import; all of them are always present.
@@ -169,6 +158,10 @@ pub(crate) const STANDARD_LIBRARIES: &[&str] = &[
     "write",
     "r5rs",
 ];
+
+/// The feature identifiers `cond-expand` and `(features)` know.
+pub const FEATURES: &[&str] =
+    &["r7rs", "exact-closed", "exact-complex-free", "ratios", "full-unicode", "chenilles", "srfi-69", "posix", "unix"];
 
 /// The SRFI libraries that exist, by number: their procedures are always present, like the standard
 /// libraries'.
@@ -234,12 +227,7 @@ enum BodyItem {
 
 impl<'a> Expander<'a> {
     pub fn new(top: &'a mut TopLevel) -> Expander<'a> {
-        Expander {
-            top,
-            vars: Vec::new(),
-            lambdas: vec![0],
-            next_lambda: 1,
-        }
+        Expander { top, vars: Vec::new(), lambdas: vec![0], next_lambda: 1 }
     }
 
     pub fn fresh_stamp(&mut self) -> u32 {
@@ -249,12 +237,7 @@ impl<'a> Expander<'a> {
 
     fn new_var(&mut self, name: &Symbol) -> VarId {
         let owner = *self.lambdas.last().unwrap_or(&0);
-        self.vars.push(Var {
-            name: name.clone(),
-            owner,
-            assigned: false,
-            captured: false,
-        });
+        self.vars.push(Var { name: name.clone(), owner, assigned: false, captured: false });
         (self.vars.len() - 1) as VarId
     }
 
@@ -269,9 +252,7 @@ impl<'a> Expander<'a> {
         }
         match id.renaming() {
             Some((original, macro_env)) => self.resolve(original, macro_env),
-            None => self
-                .resolve_prefixed(id, env)
-                .unwrap_or_else(|| Binding::Global(id.name().clone())),
+            None => self.resolve_prefixed(id, env).unwrap_or_else(|| Binding::Global(id.name().clone())),
         }
     }
 
@@ -307,15 +288,17 @@ impl<'a> Expander<'a> {
         let mut out = Vec::new();
         while let Some(form) = queue.pop_front() {
             let form = self.expand_head(form, &env)?;
-            let special = form
-                .list()
-                .and_then(|items| items.first())
-                .and_then(|h| self.special_of(h, &env));
+            let special = form.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, &env));
             let items = form.list().unwrap_or(&[]);
             match special {
                 Some(Special::Begin) => {
                     for sub in items[1..].iter().rev() {
                         queue.push_front(sub.clone());
+                    }
+                }
+                Some(Special::CondExpand) => {
+                    for sub in self.cond_expand(&form)?.into_iter().rev() {
+                        queue.push_front(sub);
                     }
                 }
                 Some(Special::Define) => {
@@ -328,10 +311,7 @@ impl<'a> Expander<'a> {
                     }
                     self.top.user_globals.insert(name.clone());
                     let value = self.expand_define_value(&rhs, &env, &name, form.span)?;
-                    out.push(Expr::new(
-                        ExprKind::DefineGlobal(name, Box::new(value)),
-                        form.span,
-                    ));
+                    out.push(Expr::new(ExprKind::DefineGlobal(name, Box::new(value)), form.span));
                 }
                 Some(Special::DefineSyntax) => {
                     let (id, transformer) = self.parse_define_syntax(&form, &env)?;
@@ -369,34 +349,24 @@ impl<'a> Expander<'a> {
             SxKind::Id(id) => match self.resolve(id, env) {
                 Binding::Local(var) => Ok(Expr::new(ExprKind::Local(var), span)),
                 Binding::Global(name) => Ok(Expr::new(ExprKind::Global(name), span)),
-                Binding::Special(_) | Binding::Macro(_) => Err(CompileError::new(
-                    format!("`{}` is a syntactic keyword, not a variable", id.name()),
-                    span,
-                )),
+                Binding::Special(_) | Binding::Macro(_) => {
+                    Err(CompileError::new(format!("`{}` is a syntactic keyword, not a variable", id.name()), span))
+                }
             },
             SxKind::Atom(atom) => Ok(Expr::new(ExprKind::Const(Quoted::from_atom(atom)), span)),
             SxKind::Vector(_) => Ok(Expr::new(ExprKind::Const(sx.to_quoted()), span)),
             SxKind::List(items, Some(_)) => {
                 // Only a macro may be used with an improper list.
-                let head = items
-                    .first()
-                    .and_then(Sx::id)
-                    .map(|id| self.resolve(id, env));
+                let head = items.first().and_then(Sx::id).map(|id| self.resolve(id, env));
                 if let Some(Binding::Macro(transformer)) = head {
                     let expanded = self.apply_macro(&transformer, sx, env)?;
                     return self.expand(&expanded, env);
                 }
-                Err(CompileError::new(
-                    "an improper list is not a valid expression",
-                    span,
-                ))
+                Err(CompileError::new("an improper list is not a valid expression", span))
             }
             SxKind::List(items, None) => {
                 let Some(head) = items.first() else {
-                    return Err(CompileError::new(
-                        "empty combination `()`; write '() for the empty list",
-                        span,
-                    ));
+                    return Err(CompileError::new("empty combination `()`; write '() for the empty list", span));
                 };
                 if let Some(id) = head.id() {
                     match self.resolve(id, env) {
@@ -411,14 +381,8 @@ impl<'a> Expander<'a> {
                     }
                 }
                 let operator = self.expand(head, env)?;
-                let operands = items[1..]
-                    .iter()
-                    .map(|a| self.expand(a, env))
-                    .collect::<Result<_>>()?;
-                Ok(Expr::new(
-                    ExprKind::Call(Box::new(operator), operands),
-                    span,
-                ))
+                let operands = items[1..].iter().map(|a| self.expand(a, env)).collect::<Result<_>>()?;
+                Ok(Expr::new(ExprKind::Call(Box::new(operator), operands), span))
             }
         }
     }
@@ -434,20 +398,11 @@ impl<'a> Expander<'a> {
         Ok(expr)
     }
 
-    fn expand_special(
-        &mut self,
-        special: Special,
-        sx: &Sx,
-        items: &[Sx],
-        env: &Env,
-    ) -> Result<Expr> {
+    fn expand_special(&mut self, special: Special, sx: &Sx, items: &[Sx], env: &Env) -> Result<Expr> {
         let span = sx.span;
-        let keyword = items[0]
-            .id()
-            .map_or_else(String::new, |id| id.name().to_string());
-        let arity_error = |expected: &str| {
-            CompileError::new(format!("bad `{keyword}` syntax: expected {expected}"), span)
-        };
+        let keyword = items[0].id().map_or_else(String::new, |id| id.name().to_string());
+        let arity_error =
+            |expected: &str| CompileError::new(format!("bad `{keyword}` syntax: expected {expected}"), span);
         match special {
             Special::Quote => match items {
                 [_, datum] => Ok(Expr::new(ExprKind::Const(datum.to_quoted()), span)),
@@ -457,35 +412,34 @@ impl<'a> Expander<'a> {
                 [_, template] => self.quasiquote(template, 1, env),
                 _ => Err(arity_error("(quasiquote template)")),
             },
-            Special::Unquote | Special::UnquoteSplicing => Err(CompileError::new(
-                format!("`{keyword}` outside of a quasiquote"),
-                span,
-            )),
+            Special::Unquote | Special::UnquoteSplicing => {
+                Err(CompileError::new(format!("`{keyword}` outside of a quasiquote"), span))
+            }
             Special::Lambda => match items {
-                [_, formals, body @ ..] if !body.is_empty() => {
-                    self.expand_lambda(formals, body, env, span, "")
-                }
+                [_, formals, body @ ..] if !body.is_empty() => self.expand_lambda(formals, body, env, span, ""),
                 _ => Err(arity_error("(lambda formals body...)")),
             },
             Special::Define | Special::DefineSyntax => Err(CompileError::new(
                 format!("`{keyword}` is only allowed at the top level or at the start of a body"),
                 span,
             )),
-            Special::Import => Err(CompileError::new(
-                "`import` is only allowed at the top level",
-                span,
-            )),
-            Special::SyntaxRules => Err(CompileError::new(
-                "`syntax-rules` is only allowed as the transformer of a syntax definition",
-                span,
-            )),
+            Special::CondExpand => {
+                let chosen = self.cond_expand(sx)?;
+                if chosen.is_empty() {
+                    return Ok(Expr::unspecified(span));
+                }
+                let mut begin = vec![self.core_keyword("begin", span)];
+                begin.extend(chosen);
+                self.expand(&Sx::new(SxKind::List(begin, None), span), env)
+            }
+            Special::Import => Err(CompileError::new("`import` is only allowed at the top level", span)),
+            Special::SyntaxRules => {
+                Err(CompileError::new("`syntax-rules` is only allowed as the transformer of a syntax definition", span))
+            }
             Special::Set => match items {
                 [_, target, value] => {
                     let Some(id) = target.id() else {
-                        return Err(CompileError::new(
-                            "`set!` needs a variable name",
-                            target.span,
-                        ));
+                        return Err(CompileError::new("`set!` needs a variable name", target.span));
                     };
                     let value = Box::new(self.expand(value, env)?);
                     match self.resolve(id, env) {
@@ -508,23 +462,13 @@ impl<'a> Expander<'a> {
             Special::If => match items {
                 [_, test, then] => {
                     let (test, then) = (self.expand(test, env)?, self.expand(then, env)?);
-                    Ok(Expr::new(
-                        ExprKind::If(
-                            Box::new(test),
-                            Box::new(then),
-                            Box::new(Expr::unspecified(span)),
-                        ),
-                        span,
-                    ))
+                    Ok(Expr::new(ExprKind::If(Box::new(test), Box::new(then), Box::new(Expr::unspecified(span))), span))
                 }
                 [_, test, then, otherwise] => {
                     let test = self.expand(test, env)?;
                     let then = self.expand(then, env)?;
                     let otherwise = self.expand(otherwise, env)?;
-                    Ok(Expr::new(
-                        ExprKind::If(Box::new(test), Box::new(then), Box::new(otherwise)),
-                        span,
-                    ))
+                    Ok(Expr::new(ExprKind::If(Box::new(test), Box::new(then), Box::new(otherwise)), span))
                 }
                 _ => Err(arity_error("(if test consequent [alternative])")),
             },
@@ -532,10 +476,7 @@ impl<'a> Expander<'a> {
                 if items.len() == 1 {
                     return Ok(Expr::unspecified(span));
                 }
-                let body = items[1..]
-                    .iter()
-                    .map(|e| self.expand(e, env))
-                    .collect::<Result<Vec<_>>>()?;
+                let body = items[1..].iter().map(|e| self.expand(e, env)).collect::<Result<Vec<_>>>()?;
                 Ok(Expr::new(ExprKind::Seq(body), span))
             }
             Special::Let => self.expand_let(items, env, span),
@@ -555,16 +496,10 @@ impl<'a> Expander<'a> {
             }
             Special::LetSyntax | Special::LetrecSyntax => {
                 let [_, bindings, body @ ..] = items else {
-                    return Err(arity_error(
-                        "(let-syntax ((keyword transformer) ...) body...)",
-                    ));
+                    return Err(arity_error("(let-syntax ((keyword transformer) ...) body...)"));
                 };
                 let scope = Scope::child(env);
-                let definition_env = if special == Special::LetrecSyntax {
-                    &scope
-                } else {
-                    env
-                };
+                let definition_env = if special == Special::LetrecSyntax { &scope } else { env };
                 for (id, spec) in self.parse_bindings(bindings)? {
                     let transformer = self.parse_transformer(&spec, definition_env, id.name())?;
                     scope.bind(id, Binding::Macro(transformer));
@@ -578,9 +513,7 @@ impl<'a> Expander<'a> {
         match items {
             [_, name, bindings, body @ ..] if name.id().is_some() && !body.is_empty() => {
                 // Named let: ((letrec ((name (lambda (var ...) body...))) name) init ...)
-                let Some(name_id) = name.id() else {
-                    unreachable!("checked by the guard")
-                };
+                let Some(name_id) = name.id() else { unreachable!("checked by the guard") };
                 let pairs = self.parse_bindings(bindings)?;
                 let mut inits = Vec::new();
                 for (_, init) in &pairs {
@@ -588,17 +521,11 @@ impl<'a> Expander<'a> {
                 }
                 let scope = Scope::child(env);
                 let loop_var = self.bind_vars(&scope, std::iter::once(name_id))?[0];
-                let formals: Vec<Sx> = pairs
-                    .iter()
-                    .map(|(id, _)| Sx::new(SxKind::Id(id.clone()), span))
-                    .collect();
+                let formals: Vec<Sx> = pairs.iter().map(|(id, _)| Sx::new(SxKind::Id(id.clone()), span)).collect();
                 let formals = Sx::new(SxKind::List(formals, None), bindings.span);
                 let lambda = self.expand_lambda(&formals, body, &scope, span, name_id.name())?;
                 let letrec = Expr::new(
-                    ExprKind::Letrec(
-                        vec![(loop_var, lambda)],
-                        Box::new(Expr::new(ExprKind::Local(loop_var), span)),
-                    ),
+                    ExprKind::Letrec(vec![(loop_var, lambda)], Box::new(Expr::new(ExprKind::Local(loop_var), span))),
                     span,
                 );
                 Ok(Expr::new(ExprKind::Call(Box::new(letrec), inits), span))
@@ -612,10 +539,7 @@ impl<'a> Expander<'a> {
                 let scope = Scope::child(env);
                 let vars = self.bind_vars(&scope, pairs.iter().map(|(id, _)| id))?;
                 let body = self.expand_body(body, &scope, span)?;
-                Ok(Expr::new(
-                    ExprKind::Let(vars.into_iter().zip(inits).collect(), Box::new(body)),
-                    span,
-                ))
+                Ok(Expr::new(ExprKind::Let(vars.into_iter().zip(inits).collect(), Box::new(body)), span))
             }
             _ => Err(CompileError::new(
                 "bad `let` syntax: expected (let ((variable init) ...) body...) or a named let",
@@ -627,38 +551,24 @@ impl<'a> Expander<'a> {
     /// `((id init) ...)` as pairs.
     fn parse_bindings(&self, bindings: &Sx) -> Result<Vec<(Ident, Sx)>> {
         let Some(list) = bindings.list() else {
-            return Err(CompileError::new(
-                "expected a list of bindings `((name value) ...)`",
-                bindings.span,
-            ));
+            return Err(CompileError::new("expected a list of bindings `((name value) ...)`", bindings.span));
         };
         list.iter()
             .map(|binding| match binding.list() {
-                Some([name, value]) if name.id().is_some() => Ok((
-                    name.id().cloned().unwrap_or_else(|| Ident::plain("")),
-                    value.clone(),
-                )),
-                _ => Err(CompileError::new(
-                    "expected a binding `(name value)`",
-                    binding.span,
-                )),
+                Some([name, value]) if name.id().is_some() => {
+                    Ok((name.id().cloned().unwrap_or_else(|| Ident::plain("")), value.clone()))
+                }
+                _ => Err(CompileError::new("expected a binding `(name value)`", binding.span)),
             })
             .collect()
     }
 
     /// Binds fresh variables for `ids` in `scope`, refusing duplicates.
-    fn bind_vars<'i>(
-        &mut self,
-        scope: &Env,
-        ids: impl Iterator<Item = &'i Ident>,
-    ) -> Result<Vec<VarId>> {
+    fn bind_vars<'i>(&mut self, scope: &Env, ids: impl Iterator<Item = &'i Ident>) -> Result<Vec<VarId>> {
         let mut vars = Vec::new();
         for id in ids {
             if scope.binds_here(id) {
-                return Err(CompileError::new(
-                    format!("`{}` is bound twice", id.name()),
-                    Span::default(),
-                ));
+                return Err(CompileError::new(format!("`{}` is bound twice", id.name()), Span::default()));
             }
             let var = self.new_var(id.name());
             scope.bind(id.clone(), Binding::Local(var));
@@ -667,14 +577,7 @@ impl<'a> Expander<'a> {
         Ok(vars)
     }
 
-    fn expand_lambda(
-        &mut self,
-        formals: &Sx,
-        body: &[Sx],
-        env: &Env,
-        span: Span,
-        name: &str,
-    ) -> Result<Expr> {
+    fn expand_lambda(&mut self, formals: &Sx, body: &[Sx], env: &Env, span: Span, name: &str) -> Result<Expr> {
         let id = self.next_lambda;
         self.next_lambda += 1;
         self.lambdas.push(id);
@@ -697,10 +600,7 @@ impl<'a> Expander<'a> {
             SxKind::Id(_) => (&[], Some(formals)),
             SxKind::List(items, tail) => (items, tail.as_deref()),
             _ => {
-                return Err(CompileError::new(
-                    "expected lambda parameters",
-                    formals.span,
-                ));
+                return Err(CompileError::new("expected lambda parameters", formals.span));
             }
         };
         let (mut required, mut optional) = (Vec::new(), Vec::new());
@@ -711,23 +611,13 @@ impl<'a> Expander<'a> {
             match &item.kind {
                 SxKind::Id(param) => {
                     let var = self.bind_param(&scope, param, item.span)?;
-                    if in_optional {
-                        optional.push(var)
-                    } else {
-                        required.push(var)
-                    }
+                    if in_optional { optional.push(var) } else { required.push(var) }
                 }
-                SxKind::Atom(DatumKind::Special(marker))
-                    if marker == "optional" && !in_optional =>
-                {
-                    in_optional = true
-                }
+                SxKind::Atom(DatumKind::Special(marker)) if marker == "optional" && !in_optional => in_optional = true,
                 SxKind::Atom(DatumKind::Special(marker)) if marker == "rest" => {
                     match (items_iter.next(), items_iter.next()) {
                         (Some(param), None) if param.id().is_some() && tail.is_none() => {
-                            let Some(param_id) = param.id() else {
-                                unreachable!("checked")
-                            };
+                            let Some(param_id) = param.id() else { unreachable!("checked") };
                             rest = Some(self.bind_param(&scope, param_id, param.span)?);
                         }
                         _ => {
@@ -739,41 +629,24 @@ impl<'a> Expander<'a> {
                     }
                 }
                 _ => {
-                    return Err(CompileError::new(
-                        "a parameter must be an identifier",
-                        item.span,
-                    ));
+                    return Err(CompileError::new("a parameter must be an identifier", item.span));
                 }
             }
         }
         if let Some(tail) = tail {
             let Some(param) = tail.id() else {
-                return Err(CompileError::new(
-                    "a rest parameter must be an identifier",
-                    tail.span,
-                ));
+                return Err(CompileError::new("a rest parameter must be an identifier", tail.span));
             };
             rest = Some(self.bind_param(&scope, param, tail.span)?);
         }
         let body = self.expand_body(body, &scope, span)?;
-        let lambda = Lambda {
-            id,
-            name: name.to_string(),
-            required,
-            optional,
-            rest,
-            body,
-            free: Vec::new(),
-        };
+        let lambda = Lambda { id, name: name.to_string(), required, optional, rest, body, free: Vec::new() };
         Ok(Expr::new(ExprKind::Lambda(Box::new(lambda)), span))
     }
 
     fn bind_param(&mut self, scope: &Env, param: &Ident, span: Span) -> Result<VarId> {
         if scope.binds_here(param) {
-            return Err(CompileError::new(
-                format!("parameter `{}` appears twice", param.name()),
-                span,
-            ));
+            return Err(CompileError::new(format!("parameter `{}` appears twice", param.name()), span));
         }
         let var = self.new_var(param.name());
         scope.bind(param.clone(), Binding::Local(var));
@@ -788,14 +661,16 @@ impl<'a> Expander<'a> {
         let mut items = Vec::new();
         while let Some(form) = queue.pop_front() {
             let form = self.expand_head(form, &scope)?;
-            let special = form
-                .list()
-                .and_then(|items| items.first())
-                .and_then(|h| self.special_of(h, &scope));
+            let special = form.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, &scope));
             match special {
                 Some(Special::Begin) => {
                     for sub in form.list().unwrap_or(&[])[1..].iter().rev() {
                         queue.push_front(sub.clone());
+                    }
+                }
+                Some(Special::CondExpand) => {
+                    for sub in self.cond_expand(&form)?.into_iter().rev() {
+                        queue.push_front(sub);
                     }
                 }
                 Some(Special::Define) => {
@@ -817,16 +692,11 @@ impl<'a> Expander<'a> {
             }
         }
         let Some(BodyItem::Expr(last)) = items.pop() else {
-            return Err(CompileError::new(
-                "a body must end with an expression",
-                span,
-            ));
+            return Err(CompileError::new("a body must end with an expression", span));
         };
         let mut bindings = Vec::new();
         let mut exprs = Vec::new();
-        let has_definitions = items
-            .iter()
-            .any(|item| matches!(item, BodyItem::Define(..)));
+        let has_definitions = items.iter().any(|item| matches!(item, BodyItem::Define(..)));
         for item in items {
             match item {
                 BodyItem::Define(var, rhs, span) => {
@@ -862,21 +732,14 @@ impl<'a> Expander<'a> {
             )
         };
         match items {
-            [_, target] => Ok((
-                target.id().ok_or_else(bad)?.clone(),
-                DefineValue::Unspecified,
-            )),
-            [_, target, value] if target.id().is_some() => Ok((
-                target.id().ok_or_else(bad)?.clone(),
-                DefineValue::Expr(value.clone()),
-            )),
+            [_, target] => Ok((target.id().ok_or_else(bad)?.clone(), DefineValue::Unspecified)),
+            [_, target, value] if target.id().is_some() => {
+                Ok((target.id().ok_or_else(bad)?.clone(), DefineValue::Expr(value.clone())))
+            }
             [define, target, body @ ..] if !body.is_empty() => match &target.kind {
                 SxKind::List(signature, tail) if !signature.is_empty() => {
                     let head = signature[0].clone();
-                    let formals = Sx::new(
-                        SxKind::List(signature[1..].to_vec(), tail.clone()),
-                        target.span,
-                    );
+                    let formals = Sx::new(SxKind::List(signature[1..].to_vec(), tail.clone()), target.span);
                     match head.id() {
                         Some(id) => Ok((id.clone(), DefineValue::Lambda(formals, body.to_vec()))),
                         None => {
@@ -884,10 +747,7 @@ impl<'a> Expander<'a> {
                             let mut lambda = vec![self.core_keyword("lambda", span), formals];
                             lambda.extend(body.iter().cloned());
                             let lambda = Sx::new(SxKind::List(lambda, None), span);
-                            self.parse_define(&Sx::new(
-                                SxKind::List(vec![define.clone(), head, lambda], None),
-                                span,
-                            ))
+                            self.parse_define(&Sx::new(SxKind::List(vec![define.clone(), head, lambda], None), span))
                         }
                     }
                 }
@@ -897,16 +757,59 @@ impl<'a> Expander<'a> {
         }
     }
 
+    /// The forms of the first `cond-expand` clause whose feature requirement holds.
+    pub(crate) fn cond_expand(&self, form: &Sx) -> Result<Vec<Sx>> {
+        for clause in &form.list().unwrap_or(&[])[1..] {
+            let Some((requirement, body)) = clause.list().and_then(<[Sx]>::split_first) else {
+                return Err(CompileError::new("a cond-expand clause is (requirement form ...)", clause.span));
+            };
+            let is_else = requirement.id().is_some_and(|id| &**id.name() == "else");
+            if is_else || self.feature_holds(requirement)? {
+                return Ok(body.to_vec());
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn feature_holds(&self, requirement: &Sx) -> Result<bool> {
+        if let Some(id) = requirement.id() {
+            return Ok(FEATURES.contains(&&**id.name()));
+        }
+        let items = requirement.list().unwrap_or(&[]);
+        let operator = items.first().and_then(Sx::id).map(|id| id.name().to_string());
+        match (operator.as_deref(), items) {
+            (Some("and"), [_, rest @ ..]) => {
+                for r in rest {
+                    if !self.feature_holds(r)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            (Some("or"), [_, rest @ ..]) => {
+                for r in rest {
+                    if self.feature_holds(r)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            (Some("not"), [_, r]) => Ok(!self.feature_holds(r)?),
+            (Some("library"), [_, name]) => {
+                let parts = name.list().unwrap_or(&[]);
+                Ok(crate::library::is_standard(parts)
+                    || crate::library::library_name(parts).is_some_and(|n| self.top.libraries.contains_key(&n)))
+            }
+            _ => Err(CompileError::new(
+                "a feature requirement is an identifier, (and ...), (or ...), (not ...) or (library ...)",
+                requirement.span,
+            )),
+        }
+    }
+
     /// An identifier that means the core special form `name` whatever the user has rebound.
     fn core_keyword(&self, name: &str, span: Span) -> Sx {
-        Sx::new(
-            SxKind::Id(Ident::renamed(
-                Ident::plain(name),
-                self.top.pristine.clone(),
-                0,
-            )),
-            span,
-        )
+        Sx::new(SxKind::Id(Ident::renamed(Ident::plain(name), self.top.pristine.clone(), 0)), span)
     }
 
     pub(crate) fn expand_define_value(
@@ -919,17 +822,11 @@ impl<'a> Expander<'a> {
         match value {
             DefineValue::Unspecified => Ok(Expr::unspecified(span)),
             DefineValue::Expr(sx) => self.expand_named(sx, env, name),
-            DefineValue::Lambda(formals, body) => {
-                self.expand_lambda(formals, body, env, span, name)
-            }
+            DefineValue::Lambda(formals, body) => self.expand_lambda(formals, body, env, span, name),
         }
     }
 
-    pub(crate) fn parse_define_syntax(
-        &mut self,
-        form: &Sx,
-        env: &Env,
-    ) -> Result<(Ident, Rc<SyntaxRules>)> {
+    pub(crate) fn parse_define_syntax(&mut self, form: &Sx, env: &Env) -> Result<(Ident, Rc<SyntaxRules>)> {
         match form.list() {
             Some([_, name, spec]) if name.id().is_some() => {
                 let id = name.id().cloned().unwrap_or_else(|| Ident::plain(""));
@@ -945,16 +842,10 @@ impl<'a> Expander<'a> {
 
     fn parse_transformer(&mut self, spec: &Sx, env: &Env, name: &str) -> Result<Rc<SyntaxRules>> {
         let spec = self.expand_head(spec.clone(), env)?;
-        let is_syntax_rules = spec
-            .list()
-            .and_then(|items| items.first())
-            .and_then(|h| self.special_of(h, env))
+        let is_syntax_rules = spec.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, env))
             == Some(Special::SyntaxRules);
         if !is_syntax_rules {
-            return Err(CompileError::new(
-                "a macro transformer must be a `syntax-rules` form",
-                spec.span,
-            ));
+            return Err(CompileError::new("a macro transformer must be a `syntax-rules` form", spec.span));
         }
         SyntaxRules::parse(&spec, env, name).map(Rc::new)
     }
@@ -967,18 +858,16 @@ impl<'a> Expander<'a> {
             return Ok(Expr::new(ExprKind::Const(template.to_quoted()), span));
         }
         match &template.kind {
-            SxKind::List(items, None) if items.len() == 2 => {
-                match self.special_of(&items[0], env) {
-                    Some(Special::Unquote) if depth == 1 => return self.expand(&items[1], env),
-                    Some(Special::Unquote) => {
-                        return self.wrap_quasi("unquote", &items[1], depth - 1, env, span);
-                    }
-                    Some(Special::Quasiquote) => {
-                        return self.wrap_quasi("quasiquote", &items[1], depth + 1, env, span);
-                    }
-                    _ => {}
+            SxKind::List(items, None) if items.len() == 2 => match self.special_of(&items[0], env) {
+                Some(Special::Unquote) if depth == 1 => return self.expand(&items[1], env),
+                Some(Special::Unquote) => {
+                    return self.wrap_quasi("unquote", &items[1], depth - 1, env, span);
                 }
-            }
+                Some(Special::Quasiquote) => {
+                    return self.wrap_quasi("quasiquote", &items[1], depth + 1, env, span);
+                }
+                _ => {}
+            },
             _ => {}
         }
         match &template.kind {
@@ -990,10 +879,7 @@ impl<'a> Expander<'a> {
                             && !init.is_empty()
                             && matches!(self.special_of(keyword, env), Some(Special::Unquote)) =>
                     {
-                        let tail_form = Sx::new(
-                            SxKind::List(vec![keyword.clone(), last.clone()], None),
-                            last.span,
-                        );
+                        let tail_form = Sx::new(SxKind::List(vec![keyword.clone(), last.clone()], None), last.span);
                         (init, Some(tail_form))
                     }
                     _ => (items.as_slice(), None),
@@ -1005,9 +891,7 @@ impl<'a> Expander<'a> {
                 };
                 for item in items.iter().rev() {
                     let splice = match item.list() {
-                        Some([head, inner])
-                            if self.special_of(head, env) == Some(Special::UnquoteSplicing) =>
-                        {
+                        Some([head, inner]) if self.special_of(head, env) == Some(Special::UnquoteSplicing) => {
                             Some(inner)
                         }
                         _ => None,
@@ -1018,13 +902,7 @@ impl<'a> Expander<'a> {
                             call_global("append", vec![spliced, acc], item.span)
                         }
                         Some(inner) => {
-                            let wrapped = self.wrap_quasi(
-                                "unquote-splicing",
-                                inner,
-                                depth - 1,
-                                env,
-                                item.span,
-                            )?;
+                            let wrapped = self.wrap_quasi("unquote-splicing", inner, depth - 1, env, item.span)?;
                             call_global("cons", vec![wrapped, acc], item.span)
                         }
                         None => {
@@ -1045,22 +923,11 @@ impl<'a> Expander<'a> {
     }
 
     /// `(list 'keyword <quasiquoted inner>)`.
-    fn wrap_quasi(
-        &mut self,
-        keyword: &str,
-        inner: &Sx,
-        depth: u32,
-        env: &Env,
-        span: Span,
-    ) -> Result<Expr> {
+    fn wrap_quasi(&mut self, keyword: &str, inner: &Sx, depth: u32, env: &Env, span: Span) -> Result<Expr> {
         let inner = self.quasiquote(inner, depth, env)?;
         let keyword = Expr::new(ExprKind::Const(Quoted::Symbol(keyword.into())), span);
         let nil = Expr::new(ExprKind::Const(Quoted::Nil), span);
-        Ok(call_global(
-            "cons",
-            vec![keyword, call_global("cons", vec![inner, nil], span)],
-            span,
-        ))
+        Ok(call_global("cons", vec![keyword, call_global("cons", vec![inner, nil], span)], span))
     }
 
     fn has_unquote(&self, template: &Sx, depth: u32, env: &Env) -> bool {
@@ -1086,9 +953,7 @@ impl<'a> Expander<'a> {
                     return true;
                 }
                 items.iter().any(|item| self.has_unquote(item, depth, env))
-                    || tail
-                        .as_ref()
-                        .is_some_and(|t| self.has_unquote(t, depth, env))
+                    || tail.as_ref().is_some_and(|t| self.has_unquote(t, depth, env))
             }
             SxKind::Vector(items) => items.iter().any(|item| self.has_unquote(item, depth, env)),
             _ => false,
@@ -1097,11 +962,5 @@ impl<'a> Expander<'a> {
 }
 
 fn call_global(name: &str, args: Vec<Expr>, span: Span) -> Expr {
-    Expr::new(
-        ExprKind::Call(
-            Box::new(Expr::new(ExprKind::Global(name.into()), span)),
-            args,
-        ),
-        span,
-    )
+    Expr::new(ExprKind::Call(Box::new(Expr::new(ExprKind::Global(name.into()), span)), args), span)
 }

@@ -47,17 +47,10 @@ impl Default for Compiler {
 impl Compiler {
     /// A compiler whose top level holds the special forms and the prelude's macros.
     pub fn new() -> Compiler {
-        let mut compiler = Compiler {
-            files: SourceFiles::default(),
-            top: TopLevel::new(),
-            library_path: Vec::new(),
-        };
+        let mut compiler = Compiler { files: SourceFiles::default(), top: TopLevel::new(), library_path: Vec::new() };
         if let Err(error) = compiler.compile_source("stdlib-scm/syntax.scm", PRELUDE_SOURCE) {
             // The prelude is part of this binary; a test keeps it compiling.
-            panic!(
-                "the built-in prelude does not compile: {}",
-                compiler.files.render(&error)
-            );
+            panic!("the built-in prelude does not compile: {}", compiler.files.render(&error));
         }
         compiler.top.user_globals.clear();
         // The prelude's environment is where libraries start; the program gets a scope of its own.
@@ -80,12 +73,7 @@ impl Compiler {
     }
 
     /// Compiles data already read (from file `span.file`) into an image.
-    pub fn compile_data(
-        &mut self,
-        name: &str,
-        data: &[Datum],
-        span: Span,
-    ) -> Result<Image, CompileError> {
+    pub fn compile_data(&mut self, name: &str, data: &[Datum], span: Span) -> Result<Image, CompileError> {
         // Libraries first: those defined in this text, then those its imports name, from files.
         let mut program = Vec::new();
         for datum in data {
@@ -120,28 +108,17 @@ impl Compiler {
         names
             .iter()
             .filter_map(|name| self.top.libraries.get(name))
-            .map(|library| LibraryRef {
-                name: library.name.clone(),
-                hash: library.hash,
-            })
+            .map(|library| LibraryRef { name: library.name.clone(), hash: library.hash })
             .collect()
     }
 
     /// Every user library compiled so far, by image hash.
     pub fn library_image(&self, hash: &[u8; 32]) -> Option<&Image> {
-        self.top
-            .libraries
-            .values()
-            .find(|library| &library.hash == hash)
-            .map(|library| &library.image)
+        self.top.libraries.values().find(|library| &library.hash == hash).map(|library| &library.image)
     }
 
     /// Compiles the user library an import set names, if it is not compiled yet, from its file.
-    fn ensure_imported_library(
-        &mut self,
-        set: &Sx,
-        stack: &mut Vec<String>,
-    ) -> Result<(), CompileError> {
+    fn ensure_imported_library(&mut self, set: &Sx, stack: &mut Vec<String>) -> Result<(), CompileError> {
         let Some(parts) = library::import_set_library(set) else {
             return Ok(());
         };
@@ -156,10 +133,7 @@ impl Compiler {
         }
         if stack.contains(&name) {
             return Err(CompileError::new(
-                format!(
-                    "library {name} imports itself (through {})",
-                    stack.join(", ")
-                ),
+                format!("library {name} imports itself (through {})", stack.join(", ")),
                 set.span,
             ));
         }
@@ -171,9 +145,8 @@ impl Compiler {
                 set.span,
             ));
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            CompileError::new(format!("cannot read {}: {e}", path.display()), set.span)
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CompileError::new(format!("cannot read {}: {e}", path.display()), set.span))?;
         let file = self.files.add(&path.display().to_string(), &text);
         let data = chenilles_reader::read_all(&text, file)?;
         let definition = data
@@ -181,18 +154,11 @@ impl Compiler {
             .map(Sx::from_datum)
             .find(|form| {
                 head_name(form).as_deref() == Some("define-library")
-                    && form
-                        .list()
-                        .and_then(|items| items.get(1))
-                        .and_then(Sx::list)
-                        .and_then(library::library_name)
+                    && form.list().and_then(|items| items.get(1)).and_then(Sx::list).and_then(library::library_name)
                         == Some(name.clone())
             })
             .ok_or_else(|| {
-                CompileError::new(
-                    format!("{} does not define the library {name}", path.display()),
-                    set.span,
-                )
+                CompileError::new(format!("{} does not define the library {name}", path.display()), set.span)
             })?;
         stack.push(name);
         let result = self.compile_library(&definition, stack);
@@ -212,25 +178,15 @@ impl Compiler {
             .collect();
         let relative: std::path::PathBuf = words.iter().collect();
         self.library_path.iter().find_map(|dir| {
-            ["sld", "scm"]
-                .iter()
-                .map(|ext| dir.join(&relative).with_extension(ext))
-                .find(|path| path.is_file())
+            ["sld", "scm"].iter().map(|ext| dir.join(&relative).with_extension(ext)).find(|path| path.is_file())
         })
     }
 
     /// Compiles `(define-library name decl ...)` into its own image and registers it.
     fn compile_library(&mut self, form: &Sx, stack: &mut Vec<String>) -> Result<(), CompileError> {
         let items = form.list().unwrap_or(&[]);
-        let Some(name) = items
-            .get(1)
-            .and_then(Sx::list)
-            .and_then(library::library_name)
-        else {
-            return Err(CompileError::new(
-                "expected (define-library (name ...) declaration ...)",
-                form.span,
-            ));
+        let Some(name) = items.get(1).and_then(Sx::list).and_then(library::library_name) else {
+            return Err(CompileError::new("expected (define-library (name ...) declaration ...)", form.span));
         };
         for decl in &items[2..] {
             if head_name(decl).as_deref() == Some("import") {
@@ -248,13 +204,7 @@ impl Compiler {
         let mut image = self.generate(&name, body, vars);
         image.libraries = self.library_refs(&requires);
         let hash = *bytecode::image_hash(&image.to_bytes()).as_bytes();
-        let info = library::LibraryInfo {
-            name: name.clone(),
-            exports,
-            image,
-            hash,
-            requires,
-        };
+        let info = library::LibraryInfo { name: name.clone(), exports, image, hash, requires };
         self.top.libraries.insert(name, std::rc::Rc::new(info));
         Ok(())
     }

@@ -14,9 +14,7 @@ use chenilles_reader::{DatumKind, Span};
 
 use crate::bytecode::Image;
 use crate::diagnostics::CompileError;
-use crate::expand::{
-    Binding, DefineValue, Env, Expander, STANDARD_LIBRARIES, SUPPORTED_SRFIS, Scope, Special,
-};
+use crate::expand::{Binding, DefineValue, Env, Expander, STANDARD_LIBRARIES, SUPPORTED_SRFIS, Scope, Special};
 use crate::ir::{Expr, ExprKind};
 use crate::syntax::{Ident, Sx, SxKind, Symbol};
 
@@ -45,9 +43,7 @@ pub fn library_name(parts: &[Sx]) -> Option<String> {
             _ => None,
         })
         .collect();
-    words
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("({})", w.join(" ")))
+    words.filter(|w| !w.is_empty()).map(|w| format!("({})", w.join(" ")))
 }
 
 /// Whether a library name (as from [`library_name`]) is one of the built-in libraries.
@@ -71,15 +67,8 @@ pub fn is_standard(parts: &[Sx]) -> bool {
 /// The library an import set draws from, under its `only`/`except`/`prefix`/`rename` wrappers.
 pub fn import_set_library(set: &Sx) -> Option<&[Sx]> {
     let items = set.list()?;
-    match items
-        .first()
-        .and_then(Sx::id)
-        .map(|id| id.name().to_string())
-        .as_deref()
-    {
-        Some("only" | "except" | "prefix" | "rename") if items.len() >= 2 => {
-            import_set_library(&items[1])
-        }
+    match items.first().and_then(Sx::id).map(|id| id.name().to_string()).as_deref() {
+        Some("only" | "except" | "prefix" | "rename") if items.len() >= 2 => import_set_library(&items[1]),
         _ => Some(items),
     }
 }
@@ -88,10 +77,7 @@ pub fn import_set_library(set: &Sx) -> Option<&[Sx]> {
 enum Imported {
     /// A standard library: everything is visible anyway; `prefix` adds a prefixed view and `extra`
     /// holds names added by `only` and `rename`.
-    Standard {
-        prefix: Option<String>,
-        extra: Vec<(Symbol, Binding)>,
-    },
+    Standard { prefix: Option<String>, extra: Vec<(Symbol, Binding)> },
     /// A user library's (filtered, renamed) exports.
     Names(Vec<(Symbol, Binding)>),
 }
@@ -123,10 +109,7 @@ impl Expander<'_> {
 
     fn import_set(&mut self, set: &Sx) -> Result<Imported> {
         let Some(items) = set.list().filter(|items| !items.is_empty()) else {
-            return Err(CompileError::new(
-                "an import set must be a library name or a modified import set",
-                set.span,
-            ));
+            return Err(CompileError::new("an import set must be a library name or a modified import set", set.span));
         };
         let modifier = items[0].id().map(|id| id.name().to_string());
         let identifiers = |sxs: &[Sx]| -> Result<Vec<Symbol>> {
@@ -143,14 +126,8 @@ impl Expander<'_> {
                 let names = identifiers(names)?;
                 Ok(match self.import_set(inner)? {
                     Imported::Standard { prefix, .. } => {
-                        let extra = names
-                            .iter()
-                            .map(|n| (n.clone(), self.standard_binding(n, &prefix)))
-                            .collect();
-                        Imported::Standard {
-                            prefix: None,
-                            extra,
-                        }
+                        let extra = names.iter().map(|n| (n.clone(), self.standard_binding(n, &prefix))).collect();
+                        Imported::Standard { prefix: None, extra }
                     }
                     Imported::Names(all) => {
                         for name in &names {
@@ -161,9 +138,7 @@ impl Expander<'_> {
                                 ));
                             }
                         }
-                        Imported::Names(
-                            all.into_iter().filter(|(n, _)| names.contains(n)).collect(),
-                        )
+                        Imported::Names(all.into_iter().filter(|(n, _)| names.contains(n)).collect())
                     }
                 })
             }
@@ -171,31 +146,21 @@ impl Expander<'_> {
                 let names = identifiers(names)?;
                 Ok(match self.import_set(inner)? {
                     standard @ Imported::Standard { .. } => standard,
-                    Imported::Names(all) => Imported::Names(
-                        all.into_iter()
-                            .filter(|(n, _)| !names.contains(n))
-                            .collect(),
-                    ),
+                    Imported::Names(all) => {
+                        Imported::Names(all.into_iter().filter(|(n, _)| !names.contains(n)).collect())
+                    }
                 })
             }
             (Some("prefix"), [_, inner, prefix]) => {
                 let prefix = identifiers(std::slice::from_ref(prefix))?.remove(0);
                 Ok(match self.import_set(inner)? {
-                    Imported::Standard {
-                        prefix: inner_prefix,
-                        extra,
-                    } => Imported::Standard {
+                    Imported::Standard { prefix: inner_prefix, extra } => Imported::Standard {
                         prefix: Some(format!("{prefix}{}", inner_prefix.unwrap_or_default())),
-                        extra: extra
-                            .into_iter()
-                            .map(|(n, b)| (format!("{prefix}{n}").into(), b))
-                            .collect(),
+                        extra: extra.into_iter().map(|(n, b)| (format!("{prefix}{n}").into(), b)).collect(),
                     },
-                    Imported::Names(all) => Imported::Names(
-                        all.into_iter()
-                            .map(|(n, b)| (format!("{prefix}{n}").into(), b))
-                            .collect(),
-                    ),
+                    Imported::Names(all) => {
+                        Imported::Names(all.into_iter().map(|(n, b)| (format!("{prefix}{n}").into(), b)).collect())
+                    }
                 })
             }
             (Some("rename"), [_, inner, renames @ ..]) => {
@@ -204,10 +169,7 @@ impl Expander<'_> {
                     match rename.list() {
                         Some([from, to]) => pairs.push(identifiers(&[from.clone(), to.clone()])?),
                         _ => {
-                            return Err(CompileError::new(
-                                "expected (old-name new-name)",
-                                rename.span,
-                            ));
+                            return Err(CompileError::new("expected (old-name new-name)", rename.span));
                         }
                     }
                 }
@@ -230,14 +192,10 @@ impl Expander<'_> {
                     }
                 })
             }
-            _ if is_standard(items) => Ok(Imported::Standard {
-                prefix: None,
-                extra: Vec::new(),
-            }),
+            _ if is_standard(items) => Ok(Imported::Standard { prefix: None, extra: Vec::new() }),
             _ => {
-                let name = library_name(items).ok_or_else(|| {
-                    CompileError::new(format!("not a library name: {}", set.brief()), set.span)
-                })?;
+                let name = library_name(items)
+                    .ok_or_else(|| CompileError::new(format!("not a library name: {}", set.brief()), set.span))?;
                 let Some(library) = self.top.libraries.get(&name).cloned() else {
                     return Err(CompileError::new(
                         format!(
@@ -246,11 +204,7 @@ impl Expander<'_> {
                         set.span,
                     ));
                 };
-                for required in library
-                    .requires
-                    .iter()
-                    .chain(std::iter::once(&library.name))
-                {
+                for required in library.requires.iter().chain(std::iter::once(&library.name)) {
                     if !self.top.used_libraries.contains(required) {
                         self.top.used_libraries.push(required.clone());
                     }
@@ -262,32 +216,26 @@ impl Expander<'_> {
 
     /// What a standard name denotes, seen through an import prefix (`s:car` → `car`).
     fn standard_binding(&self, name: &str, prefix: &Option<String>) -> Binding {
-        let bare = prefix
-            .as_deref()
-            .and_then(|p| name.strip_prefix(p))
-            .unwrap_or(name);
+        let bare = prefix.as_deref().and_then(|p| name.strip_prefix(p)).unwrap_or(name);
         self.resolve(&Ident::plain(bare), &self.top.prelude)
     }
 
     /// Expands the declarations of `(define-library name decl ...)`: returns the library's code and
     /// its exports.
-    pub fn expand_library(
-        &mut self,
-        name: &str,
-        decls: &[Sx],
-        span: Span,
-    ) -> Result<(Expr, Vec<(Symbol, Binding)>)> {
+    pub fn expand_library(&mut self, name: &str, decls: &[Sx], span: Span) -> Result<(Expr, Vec<(Symbol, Binding)>)> {
         let env = Scope::child(&self.top.prelude);
         let mut exports = Vec::new();
         let mut body: VecDeque<Sx> = VecDeque::new();
-        for decl in decls {
+        let mut pending_decls: VecDeque<Sx> = decls.iter().cloned().collect();
+        while let Some(decl) = pending_decls.pop_front() {
+            let decl = &decl;
             let items = decl.list().unwrap_or(&[]);
-            match items
-                .first()
-                .and_then(Sx::id)
-                .map(|id| id.name().to_string())
-                .as_deref()
-            {
+            match items.first().and_then(Sx::id).map(|id| id.name().to_string()).as_deref() {
+                Some("cond-expand") => {
+                    for sub in self.cond_expand(decl)?.into_iter().rev() {
+                        pending_decls.push_front(sub);
+                    }
+                }
                 Some("export") => exports.extend(items[1..].iter().cloned()),
                 Some("import") => self.import(&env, decl)?,
                 Some("begin") => body.extend(items[1..].iter().cloned()),
@@ -307,14 +255,16 @@ impl Expander<'_> {
         let mut pending = Vec::new();
         while let Some(form) = body.pop_front() {
             let form = self.expand_head(form, &env)?;
-            let special = form
-                .list()
-                .and_then(|items| items.first())
-                .and_then(|h| self.special_of(h, &env));
+            let special = form.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, &env));
             match special {
                 Some(Special::Begin) => {
                     for sub in form.list().unwrap_or(&[])[1..].iter().rev() {
                         body.push_front(sub.clone());
+                    }
+                }
+                Some(Special::CondExpand) => {
+                    for sub in self.cond_expand(&form)?.into_iter().rev() {
+                        body.push_front(sub);
                     }
                 }
                 Some(Special::Define) => {
@@ -329,10 +279,7 @@ impl Expander<'_> {
                     env.bind(id, Binding::Macro(transformer));
                 }
                 Some(Special::Import) => {
-                    return Err(CompileError::new(
-                        "imports of a library go in its declarations",
-                        form.span,
-                    ));
+                    return Err(CompileError::new("imports of a library go in its declarations", form.span));
                 }
                 _ => pending.push(Pending::Expr(form)),
             }
@@ -355,22 +302,16 @@ impl Expander<'_> {
             let (internal, external) = match (&spec.kind, spec.list()) {
                 (SxKind::Id(id), _) => (id.clone(), id.name().clone()),
                 (_, Some([keyword, internal, external]))
-                    if keyword.id().is_some_and(|k| &**k.name() == "rename")
-                        && internal.id().is_some() =>
+                    if keyword.id().is_some_and(|k| &**k.name() == "rename") && internal.id().is_some() =>
                 {
-                    let external = external.id().map(|id| id.name().clone()).ok_or_else(|| {
-                        CompileError::new("expected an identifier", external.span)
-                    })?;
-                    (
-                        internal.id().cloned().unwrap_or_else(|| Ident::plain("")),
-                        external,
-                    )
+                    let external = external
+                        .id()
+                        .map(|id| id.name().clone())
+                        .ok_or_else(|| CompileError::new("expected an identifier", external.span))?;
+                    (internal.id().cloned().unwrap_or_else(|| Ident::plain("")), external)
                 }
                 _ => {
-                    return Err(CompileError::new(
-                        "expected an identifier or (rename internal external)",
-                        spec.span,
-                    ));
+                    return Err(CompileError::new("expected an identifier or (rename internal external)", spec.span));
                 }
             };
             exported.push((external, self.resolve(&internal, &env)));

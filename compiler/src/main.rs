@@ -9,11 +9,7 @@ use chenilles_compiler::bytecode::{self, Image, disasm};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "chenilles-scc",
-    version,
-    about = "The Chenilles Scheme compiler"
-)]
+#[command(name = "chenilles-scc", version, about = "The Chenilles Scheme compiler")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,9 +48,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Deeply nested source is compiled recursively: give the compiler a generous stack.
-    let worker = std::thread::Builder::new()
-        .stack_size(512 << 20)
-        .spawn(move || run(cli.command));
+    let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || run(cli.command));
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -66,11 +60,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> ExitCode {
     match command {
-        Command::Compile {
-            library_path,
-            source,
-            output,
-        } => {
+        Command::Compile { library_path, source, output } => {
             let mut compiler = compiler_for(&source, library_path);
             let Some(image) = compile(&mut compiler, &source) else {
                 return ExitCode::FAILURE;
@@ -82,10 +72,7 @@ fn run(command: Command) -> ExitCode {
                 let Some(library_image) = compiler.library_image(&library.hash) else {
                     continue;
                 };
-                let path = dir.join(format!(
-                    "{}.chb",
-                    blake3::Hash::from_bytes(library.hash).to_hex()
-                ));
+                let path = dir.join(format!("{}.chb", blake3::Hash::from_bytes(library.hash).to_hex()));
                 if let Err(error) = std::fs::write(&path, library_image.to_bytes()) {
                     eprintln!("error: cannot write {}: {error}", path.display());
                     return ExitCode::FAILURE;
@@ -99,18 +86,13 @@ fn run(command: Command) -> ExitCode {
             println!("{}  {}", bytecode::image_hash(&bytes), output.display());
             ExitCode::SUCCESS
         }
-        Command::Check {
-            library_path,
-            source,
-        } => {
+        Command::Check { library_path, source } => {
             let mut compiler = compiler_for(&source, library_path);
             match compile(&mut compiler, &source) {
                 Some(image) => match bytecode::verify(&image) {
                     Ok(_) => ExitCode::SUCCESS,
                     Err(error) => {
-                        eprintln!(
-                            "error: internal compiler error: the generated code does not verify: {error}"
-                        );
+                        eprintln!("error: internal compiler error: the generated code does not verify: {error}");
                         ExitCode::from(70)
                     }
                 },
@@ -139,10 +121,7 @@ fn run(command: Command) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(error) => {
-                    eprintln!(
-                        "error: {}: the image does not verify: {error}",
-                        input.display()
-                    );
+                    eprintln!("error: {}: the image does not verify: {error}", input.display());
                     ExitCode::FAILURE
                 }
             }
@@ -156,13 +135,7 @@ fn compiler_for(source: &Path, mut dirs: Vec<PathBuf>) -> Compiler {
     if let Some(paths) = std::env::var_os("CHENILLES_LIBRARY_PATH") {
         dirs.extend(std::env::split_paths(&paths));
     }
-    dirs.push(
-        source
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_path_buf(),
-    );
+    dirs.push(source.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf());
     let mut compiler = Compiler::new();
     compiler.library_path = dirs;
     compiler

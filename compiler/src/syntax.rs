@@ -21,11 +21,7 @@ pub struct Ident(Rc<IdentData>);
 
 enum IdentData {
     Plain(Symbol),
-    Renamed {
-        original: Ident,
-        env: Env,
-        stamp: u32,
-    },
+    Renamed { original: Ident, env: Env, stamp: u32 },
 }
 
 impl Ident {
@@ -34,11 +30,7 @@ impl Ident {
     }
 
     pub fn renamed(original: Ident, env: Env, stamp: u32) -> Ident {
-        Ident(Rc::new(IdentData::Renamed {
-            original,
-            env,
-            stamp,
-        }))
+        Ident(Rc::new(IdentData::Renamed { original, env, stamp }))
     }
 
     /// The symbol this identifier was written as, with every renaming stripped.
@@ -73,9 +65,7 @@ impl fmt::Debug for Ident {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &*self.0 {
             IdentData::Plain(name) => write!(f, "{name}"),
-            IdentData::Renamed {
-                original, stamp, ..
-            } => write!(f, "{original:?}#{stamp}"),
+            IdentData::Renamed { original, stamp, .. } => write!(f, "{original:?}#{stamp}"),
         }
     }
 }
@@ -112,10 +102,7 @@ impl Sx {
             DatumKind::Vector(items) => SxKind::Vector(items.iter().map(Sx::from_datum).collect()),
             other => SxKind::Atom(other.clone()),
         };
-        Sx {
-            kind,
-            span: datum.span,
-        }
+        Sx { kind, span: datum.span }
     }
 
     pub fn id(&self) -> Option<&Ident> {

@@ -44,25 +44,13 @@ impl SyntaxRules {
             None => (None, &items[1.min(items.len())..]),
         };
         let Some((literals, rules)) = rest.split_first() else {
-            return Err(CompileError::new(
-                "bad `syntax-rules`: expected a list of literals",
-                spec.span,
-            ));
+            return Err(CompileError::new("bad `syntax-rules`: expected a list of literals", spec.span));
         };
         let literals = literals
             .list()
-            .ok_or_else(|| {
-                CompileError::new(
-                    "bad `syntax-rules`: expected a list of literals",
-                    literals.span,
-                )
-            })?
+            .ok_or_else(|| CompileError::new("bad `syntax-rules`: expected a list of literals", literals.span))?
             .iter()
-            .map(|l| {
-                l.id()
-                    .cloned()
-                    .ok_or_else(|| CompileError::new("a literal must be an identifier", l.span))
-            })
+            .map(|l| l.id().cloned().ok_or_else(|| CompileError::new("a literal must be an identifier", l.span)))
             .collect::<Result<Vec<_>>>()?;
         let rules = rules
             .iter()
@@ -76,13 +64,7 @@ impl SyntaxRules {
                 )),
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(SyntaxRules {
-            name: name.into(),
-            ellipsis,
-            literals,
-            rules,
-            env: env.clone(),
-        })
+        Ok(SyntaxRules { name: name.into(), ellipsis, literals, rules, env: env.clone() })
     }
 
     fn is_ellipsis(&self, sx: &Sx) -> bool {
@@ -125,15 +107,7 @@ impl Expander<'_> {
             ) {
                 let stamp = self.fresh_stamp();
                 let mut renames = Vec::new();
-                let mut out = self.instantiate(
-                    macro_,
-                    template,
-                    &bindings,
-                    stamp,
-                    form.span,
-                    &mut renames,
-                    false,
-                )?;
+                let mut out = self.instantiate(macro_, template, &bindings, stamp, form.span, &mut renames, false)?;
                 if out.len() != 1 {
                     return Err(CompileError::new(
                         format!("the expansion of `{}` is not a single form", macro_.name),
@@ -144,29 +118,16 @@ impl Expander<'_> {
             }
         }
         Err(CompileError::new(
-            format!(
-                "no rule of the macro `{}` matches this use: {}",
-                macro_.name,
-                form.brief()
-            ),
+            format!("no rule of the macro `{}` matches this use: {}", macro_.name, form.brief()),
             form.span,
         ))
     }
 
-    fn match_pattern(
-        &self,
-        macro_: &SyntaxRules,
-        pattern: &Sx,
-        form: &Sx,
-        env: &Env,
-        bindings: &mut Bindings,
-    ) -> bool {
+    fn match_pattern(&self, macro_: &SyntaxRules, pattern: &Sx, form: &Sx, env: &Env, bindings: &mut Bindings) -> bool {
         match &pattern.kind {
             SxKind::Id(id) if &**id.name() == "_" && !macro_.is_literal(id) => true,
             SxKind::Id(id) if macro_.is_literal(id) => match form.id() {
-                Some(form_id) => self
-                    .resolve(form_id, env)
-                    .same(&self.resolve(id, &macro_.env)),
+                Some(form_id) => self.resolve(form_id, env).same(&self.resolve(id, &macro_.env)),
                 None => false,
             },
             SxKind::Id(id) => {
@@ -187,9 +148,9 @@ impl Expander<'_> {
                 _ => false,
             },
             SxKind::Vector(items) => match &form.kind {
-                SxKind::Vector(form_items) => self.match_list(
-                    macro_, items, None, form_items, None, env, bindings, form.span,
-                ),
+                SxKind::Vector(form_items) => {
+                    self.match_list(macro_, items, None, form_items, None, env, bindings, form.span)
+                }
                 _ => false,
             },
             SxKind::Atom(atom) => {
@@ -211,14 +172,10 @@ impl Expander<'_> {
         bindings: &mut Bindings,
         span: Span,
     ) -> bool {
-        let ellipsis_at = items
-            .iter()
-            .position(|item| macro_.is_ellipsis(item))
-            .and_then(|i| i.checked_sub(1));
+        let ellipsis_at = items.iter().position(|item| macro_.is_ellipsis(item)).and_then(|i| i.checked_sub(1));
         let Some(repeat_at) = ellipsis_at else {
             // No ellipsis: match item by item, then the rest against the tail pattern.
-            if form_items.len() < items.len() || (tail.is_none() && form_items.len() != items.len())
-            {
+            if form_items.len() < items.len() || (tail.is_none() && form_items.len() != items.len()) {
                 return false;
             }
             for (pattern, form) in items.iter().zip(form_items) {
@@ -259,11 +216,7 @@ impl Expander<'_> {
         for var in vars {
             let matches = per_item
                 .iter()
-                .map(|b| {
-                    b.iter()
-                        .find(|(v, _)| v.same(&var))
-                        .map_or(Match::Many(Vec::new()), |(_, m)| m.clone())
-                })
+                .map(|b| b.iter().find(|(v, _)| v.same(&var)).map_or(Match::Many(Vec::new()), |(_, m)| m.clone()))
                 .collect();
             bindings.push((var, Match::Many(matches)));
         }
@@ -325,17 +278,12 @@ impl Expander<'_> {
                     // (... template): ellipses inside stand for themselves.
                     return self.instantiate(macro_, inner, bindings, stamp, span, renames, true);
                 }
-                let out =
-                    self.instantiate_items(macro_, items, bindings, stamp, span, renames, escaped)?;
+                let out = self.instantiate_items(macro_, items, bindings, stamp, span, renames, escaped)?;
                 let tail = match tail {
                     Some(tail) => {
-                        let mut t = self
-                            .instantiate(macro_, tail, bindings, stamp, span, renames, escaped)?;
+                        let mut t = self.instantiate(macro_, tail, bindings, stamp, span, renames, escaped)?;
                         if t.len() != 1 {
-                            return Err(CompileError::new(
-                                "an ellipsis cannot follow a dotted tail",
-                                tail.span,
-                            ));
+                            return Err(CompileError::new("an ellipsis cannot follow a dotted tail", tail.span));
                         }
                         Some(Box::new(t.remove(0)))
                     }
@@ -344,8 +292,7 @@ impl Expander<'_> {
                 one(normalized_list(out, tail))
             }
             SxKind::Vector(items) => {
-                let out =
-                    self.instantiate_items(macro_, items, bindings, stamp, span, renames, escaped)?;
+                let out = self.instantiate_items(macro_, items, bindings, stamp, span, renames, escaped)?;
                 one(SxKind::Vector(out))
             }
             SxKind::Atom(_) => Ok(vec![template.clone()]),
@@ -368,21 +315,13 @@ impl Expander<'_> {
         while i < items.len() {
             let item = &items[i];
             let mut depth = 0;
-            while !escaped
-                && items
-                    .get(i + 1 + depth)
-                    .is_some_and(|next| macro_.is_ellipsis(next))
-            {
+            while !escaped && items.get(i + 1 + depth).is_some_and(|next| macro_.is_ellipsis(next)) {
                 depth += 1;
             }
             if depth == 0 {
-                out.extend(
-                    self.instantiate(macro_, item, bindings, stamp, span, renames, escaped)?,
-                );
+                out.extend(self.instantiate(macro_, item, bindings, stamp, span, renames, escaped)?);
             } else {
-                self.instantiate_repeated(
-                    macro_, item, depth, bindings, stamp, span, renames, &mut out,
-                )?;
+                self.instantiate_repeated(macro_, item, depth, bindings, stamp, span, renames, &mut out)?;
             }
             i += 1 + depth;
         }
@@ -418,10 +357,7 @@ impl Expander<'_> {
         }
         let Some(count) = iterated.iter().map(|(_, items)| items.len()).max() else {
             return Err(CompileError::new(
-                format!(
-                    "in macro `{}`: an ellipsis follows a template without pattern variables",
-                    macro_.name
-                ),
+                format!("in macro `{}`: an ellipsis follows a template without pattern variables", macro_.name),
                 template.span,
             ));
         };
@@ -440,20 +376,9 @@ impl Expander<'_> {
                 inner.push((var.clone(), items[index].clone()));
             }
             if depth > 1 {
-                self.instantiate_repeated(
-                    macro_,
-                    template,
-                    depth - 1,
-                    &inner,
-                    stamp,
-                    span,
-                    renames,
-                    out,
-                )?;
+                self.instantiate_repeated(macro_, template, depth - 1, &inner, stamp, span, renames, out)?;
             } else {
-                out.extend(
-                    self.instantiate(macro_, template, &inner, stamp, span, renames, false)?,
-                );
+                out.extend(self.instantiate(macro_, template, &inner, stamp, span, renames, false)?);
             }
         }
         Ok(())
@@ -521,14 +446,9 @@ fn normalized_list(mut items: Vec<Sx>, mut tail: Option<Box<Sx>>) -> SxKind {
 /// The list `items . tail` as one syntax object.
 fn rest_as_sx(items: &[Sx], tail: Option<&Sx>, span: Span) -> Sx {
     if items.is_empty() {
-        return tail
-            .cloned()
-            .unwrap_or_else(|| Sx::new(SxKind::List(Vec::new(), None), span));
+        return tail.cloned().unwrap_or_else(|| Sx::new(SxKind::List(Vec::new(), None), span));
     }
-    Sx::new(
-        SxKind::List(items.to_vec(), tail.map(|t| Box::new(t.clone()))),
-        span,
-    )
+    Sx::new(SxKind::List(items.to_vec(), tail.map(|t| Box::new(t.clone()))), span)
 }
 
 fn atoms_equal(a: &DatumKind, b: &DatumKind) -> bool {

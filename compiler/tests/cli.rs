@@ -30,19 +30,11 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn compile_writes_an_image_and_prints_its_blake3_hash() {
     let output = scratch("disasm.chb");
-    let out = scc(&[
-        "compile",
-        "disasm.scm",
-        "-o",
-        output.to_str().expect("utf-8 path"),
-    ]);
+    let out = scc(&["compile", "disasm.scm", "-o", output.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bytes = std::fs::read(&output).expect("the image was written");
     let printed = text(&out.stdout);
-    assert!(
-        printed.starts_with(&image_hash(&bytes).to_string()),
-        "{printed}"
-    );
+    assert!(printed.starts_with(&image_hash(&bytes).to_string()), "{printed}");
     let image = Image::from_bytes(&bytes).expect("the image reads back");
     assert_eq!(image.name, "disasm.scm");
 }
@@ -57,17 +49,10 @@ fn disassembly_shows_instructions_operands_and_source_positions() {
 #[test]
 fn check_reports_errors_only() {
     let ok = scc(&["check", "disasm.scm"]);
-    assert_eq!(
-        (ok.status.code(), text(&ok.stdout), text(&ok.stderr)),
-        (Some(0), String::new(), String::new())
-    );
+    assert_eq!((ok.status.code(), text(&ok.stdout), text(&ok.stderr)), (Some(0), String::new(), String::new()));
     let bad = scc(&["check", "syntax-error.scm"]);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        text(&bad.stderr).contains("syntax-error.scm:4:1"),
-        "{}",
-        text(&bad.stderr)
-    );
+    assert!(text(&bad.stderr).contains("syntax-error.scm:4:1"), "{}", text(&bad.stderr));
 }
 
 #[test]
@@ -86,48 +71,23 @@ fn malformed_images_are_refused_with_a_clear_error() {
     wrong_version[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.chb", vec![], "only 0 bytes long"),
-        (
-            "text.chb",
-            b"(display 1) ; not an image at all".to_vec(),
-            "magic bytes",
-        ),
-        (
-            "version.chb",
-            wrong_version,
-            "format version 4 is not supported",
-        ),
-        (
-            "truncated.chb",
-            good[..good.len() - 3].to_vec(),
-            "malformed image",
-        ),
-        (
-            "no-entry.chb",
-            good.clone(),
-            "entry function 0 does not exist",
-        ),
+        ("text.chb", b"(display 1) ; not an image at all".to_vec(), "magic bytes"),
+        ("version.chb", wrong_version, "format version 4 is not supported"),
+        ("truncated.chb", good[..good.len() - 3].to_vec(), "malformed image"),
+        ("no-entry.chb", good.clone(), "entry function 0 does not exist"),
     ];
     for (name, bytes, expected) in cases {
         let path = scratch(name);
         std::fs::write(&path, bytes).expect("scratch file");
         let out = scc(&["disasm", path.to_str().expect("utf-8 path")]);
         assert_eq!(out.status.code(), Some(1), "{name}");
-        assert!(
-            text(&out.stderr).contains(expected),
-            "{name}: {}",
-            text(&out.stderr)
-        );
+        assert!(text(&out.stderr).contains(expected), "{name}: {}", text(&out.stderr));
     }
 }
 
 #[test]
 fn every_command_has_help() {
-    for args in [
-        &["--help"][..],
-        &["compile", "--help"],
-        &["check", "--help"],
-        &["disasm", "--help"],
-    ] {
+    for args in [&["--help"][..], &["compile", "--help"], &["check", "--help"], &["disasm", "--help"]] {
         let out = scc(args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
     }

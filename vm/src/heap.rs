@@ -90,9 +90,7 @@ impl Object {
                 Object::Vector(v) => v.capacity() * 8,
                 Object::Bytevector(b) => b.capacity(),
                 Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),
-                Object::Ratnum(r) => {
-                    64 + ((r.numer().bits() + r.denom().bits()) as usize).div_ceil(8)
-                }
+                Object::Ratnum(r) => 64 + ((r.numer().bits() + r.denom().bits()) as usize).div_ceil(8),
                 Object::Condition(c) => 48 + c.message.len(),
                 Object::Port(_) => 64,
                 Object::Continuation(k) => k.stack.len() * 8 + k.frames.len() * 12,
@@ -121,10 +119,7 @@ impl Object {
                 visit(v);
             }),
             Object::RecordType(t) => t.fields.iter().copied().for_each(visit),
-            Object::Record {
-                record_type,
-                fields,
-            } => {
+            Object::Record { record_type, fields } => {
                 visit(*record_type);
                 fields.iter().copied().for_each(visit);
             }
@@ -179,9 +174,7 @@ impl Heap {
         match self.free_list {
             Some(id) => {
                 let slot = &mut self.objects[id as usize];
-                let Object::Free(next) = *slot else {
-                    unreachable!("the free list holds only free slots")
-                };
+                let Object::Free(next) = *slot else { unreachable!("the free list holds only free slots") };
                 self.free_list = next;
                 *slot = object;
                 Value::object(id)
@@ -195,15 +188,11 @@ impl Heap {
 
     /// The object `v` refers to, if `v` is a live object reference.
     pub fn get(&self, v: Value) -> Option<&Object> {
-        v.as_object()
-            .and_then(|id| self.objects.get(id as usize))
-            .filter(|o| !matches!(o, Object::Free(_)))
+        v.as_object().and_then(|id| self.objects.get(id as usize)).filter(|o| !matches!(o, Object::Free(_)))
     }
 
     pub fn get_mut(&mut self, v: Value) -> Option<&mut Object> {
-        v.as_object()
-            .and_then(|id| self.objects.get_mut(id as usize))
-            .filter(|o| !matches!(o, Object::Free(_)))
+        v.as_object().and_then(|id| self.objects.get_mut(id as usize)).filter(|o| !matches!(o, Object::Free(_)))
     }
 
     pub fn cons(&mut self, car: Value, cdr: Value) -> Value {
@@ -219,9 +208,7 @@ impl Heap {
 
     /// A proper list of `items`.
     pub fn list(&mut self, items: impl DoubleEndedIterator<Item = Value>) -> Value {
-        items
-            .rev()
-            .fold(Value::NIL, |tail, item| self.cons(item, tail))
+        items.rev().fold(Value::NIL, |tail, item| self.cons(item, tail))
     }
 
     /// The items of a proper list, or `None` for an improper or circular one.
@@ -319,10 +306,7 @@ mod tests {
         let _garbage = heap.list([4, 5].into_iter().map(Value::small));
         heap.collect(std::iter::once(kept));
         assert_eq!(heap.object_count(), 3);
-        assert_eq!(
-            heap.list_items(kept),
-            Some(vec![Value::small(1), Value::small(2), Value::small(3)])
-        );
+        assert_eq!(heap.list_items(kept), Some(vec![Value::small(1), Value::small(2), Value::small(3)]));
         let reused = heap.cons(Value::NIL, Value::NIL);
         assert!(reused.as_object().unwrap() < 5, "a freed slot is reused");
     }

@@ -64,11 +64,7 @@ pub struct BacktraceEntry {
 #[derive(Debug)]
 pub enum Trap {
     /// An uncaught `raise` or error.
-    Uncaught {
-        payload: Value,
-        backtrace: Vec<BacktraceEntry>,
-        frames_omitted: usize,
-    },
+    Uncaught { payload: Value, backtrace: Vec<BacktraceEntry>, frames_omitted: usize },
     /// `(exit code)`.
     Exit(i32),
 }
@@ -150,11 +146,7 @@ impl Vm {
     fn execute(&mut self, stop_depth: usize) -> Result<Value, Trap> {
         'frames: loop {
             let frame_index = self.frames.len() - 1;
-            let Frame {
-                function,
-                mut pc,
-                base,
-            } = self.frames[frame_index];
+            let Frame { function, mut pc, base } = self.frames[frame_index];
             let function = self.functions[function as usize].clone();
             let image = function.image as usize;
             let insns = &function.code.insns;
@@ -185,10 +177,7 @@ impl Vm {
                         let slot = self.images[image].globals[g as usize] as usize;
                         let v = self.globals[slot];
                         if v == Value::UNDEFINED {
-                            Err(Throw::error(
-                                "unbound variable",
-                                vec![self.global_names[slot]],
-                            ))
+                            Err(Throw::error("unbound variable", vec![self.global_names[slot]]))
                         } else {
                             self.stack.push(v);
                             Ok(())
@@ -198,10 +187,7 @@ impl Vm {
                         let slot = self.images[image].globals[g as usize] as usize;
                         let v = self.pop();
                         if self.globals[slot] == Value::UNDEFINED {
-                            Err(Throw::error(
-                                "set!: unbound variable",
-                                vec![self.global_names[slot]],
-                            ))
+                            Err(Throw::error("set!: unbound variable", vec![self.global_names[slot]]))
                         } else {
                             self.globals[slot] = v;
                             Ok(())
@@ -274,10 +260,7 @@ impl Vm {
                                 free[i as usize] = v;
                                 Ok(())
                             }
-                            _ => Err(Throw::error(
-                                "internal error: PatchFree on a non-closure",
-                                vec![],
-                            )),
+                            _ => Err(Throw::error("internal error: PatchFree on a non-closure", vec![])),
                         }
                     }
                     Insn::Call { n } | Insn::TailCall { n } => {
@@ -333,9 +316,7 @@ impl Vm {
                         Ok(())
                     }
                     Insn::IsNull {} => self.unary(|_, v| Ok(Value::boolean(v == Value::NIL))),
-                    Insn::IsPair {} => {
-                        self.unary(|rt, v| Ok(Value::boolean(rt.heap.pair(v).is_some())))
-                    }
+                    Insn::IsPair {} => self.unary(|rt, v| Ok(Value::boolean(rt.heap.pair(v).is_some()))),
                     Insn::Not {} => self.unary(|_, v| Ok(Value::boolean(v == Value::FALSE))),
                     Insn::IsEq {} => self.binary(|_, a, b| Ok(Value::boolean(a == b))),
                     Insn::IsEqv {} => self.binary(|rt, a, b| Ok(Value::boolean(rt.eqv(a, b)))),
@@ -380,11 +361,7 @@ impl Vm {
     /// Pops a frame, leaving `v` as the result of its call. Returns `Some(v)` when that was the last
     /// frame of this `execute`.
     fn return_from_frame(&mut self, v: Value, stop_depth: usize) -> Option<Value> {
-        let frame = self.frames.pop().unwrap_or(Frame {
-            function: 0,
-            pc: 0,
-            base: 1,
-        });
+        let frame = self.frames.pop().unwrap_or(Frame { function: 0, pc: 0, base: 1 });
         self.stack.truncate(frame.base as usize - 1);
         if self.frames.len() <= stop_depth {
             return Some(v);
@@ -415,23 +392,15 @@ impl Vm {
     /// Every `eval` loads a new image (images are not unloaded yet). The environment argument is not
     /// consulted: every environment is the one global environment of the process.
     fn compile_for_eval(&mut self, expression: Value) -> Result<Value, Throw> {
-        let datum = crate::natives::io::value_datum(&self.rt, expression, 0).ok_or_else(|| {
-            Throw::error(
-                "eval: not a datum (it is circular or holds procedures)",
-                vec![expression],
-            )
-        })?;
-        let compiler = self
-            .eval_compiler
-            .get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
+        let datum = crate::natives::io::value_datum(&self.rt, expression, 0)
+            .ok_or_else(|| Throw::error("eval: not a datum (it is circular or holds procedures)", vec![expression]))?;
+        let compiler = self.eval_compiler.get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
         let file = compiler.add_file("<eval>", "");
         let span = chenilles_reader::Span::new(file, 0, 0);
         let image = compiler
             .compile_data("<eval>", &[datum], span)
             .map_err(|error| Throw::error(format!("eval: {}", error.message), vec![expression]))?;
-        let index = self
-            .load_image(&image)
-            .map_err(|error| Throw::error(format!("eval: {error}"), vec![]))?;
+        let index = self.load_image(&image).map_err(|error| Throw::error(format!("eval: {error}"), vec![]))?;
         Ok(self.entry_closure(index, image.entry))
     }
 
@@ -449,37 +418,21 @@ impl Vm {
         let payload = match throw {
             Throw::Exit(code) => return Err(Trap::Exit(code)),
             Throw::Raise(payload) => return Err(self.trap_payload(payload)),
-            Throw::Error {
-                kind,
-                message,
-                irritants,
-            } => self.make_condition(kind, message, irritants),
+            Throw::Error { kind, message, irritants } => self.make_condition(kind, message, irritants),
         };
         let handlers = self.global_named("%handlers").unwrap_or(Value::NIL);
-        let raise = self
-            .global_named("raise")
-            .filter(|r| self.rt.is_procedure(*r));
+        let raise = self.global_named("raise").filter(|r| self.rt.is_procedure(*r));
         let Some(raise) = raise.filter(|_| handlers != Value::NIL) else {
             return Err(self.trap_payload(payload));
         };
         self.stack.push(raise);
         self.stack.push(payload);
-        self.dispatch_call(1, tail)
-            .map_err(|throw| self.trap(throw))
+        self.dispatch_call(1, tail).map_err(|throw| self.trap(throw))
     }
 
-    fn make_condition(
-        &mut self,
-        kind: ConditionKind,
-        message: String,
-        irritants: Vec<Value>,
-    ) -> Value {
+    fn make_condition(&mut self, kind: ConditionKind, message: String, irritants: Vec<Value>) -> Value {
         let irritants = self.rt.heap.list(irritants.into_iter());
-        self.rt.heap.alloc(Object::Condition(Box::new(Condition {
-            kind,
-            message,
-            irritants,
-        })))
+        self.rt.heap.alloc(Object::Condition(Box::new(Condition { kind, message, irritants })))
     }
 
     /// The verifier guarantees the operand stack is never empty where an instruction pops.
@@ -489,9 +442,7 @@ impl Vm {
 
     fn free_variable(&self, base: usize, i: u32) -> Value {
         match self.rt.heap.get(self.stack[base - 1]) {
-            Some(Object::Closure { free, .. }) => {
-                free.get(i as usize).copied().unwrap_or(Value::UNDEFINED)
-            }
+            Some(Object::Closure { free, .. }) => free.get(i as usize).copied().unwrap_or(Value::UNDEFINED),
             _ => Value::UNDEFINED,
         }
     }
@@ -503,20 +454,14 @@ impl Vm {
         }
     }
 
-    fn unary(
-        &mut self,
-        f: impl FnOnce(&mut Runtime, Value) -> Result<Value, Throw>,
-    ) -> Result<(), Throw> {
+    fn unary(&mut self, f: impl FnOnce(&mut Runtime, Value) -> Result<Value, Throw>) -> Result<(), Throw> {
         let v = self.pop();
         let r = f(&mut self.rt, v)?;
         self.stack.push(r);
         Ok(())
     }
 
-    fn binary(
-        &mut self,
-        f: impl FnOnce(&mut Runtime, Value, Value) -> Result<Value, Throw>,
-    ) -> Result<(), Throw> {
+    fn binary(&mut self, f: impl FnOnce(&mut Runtime, Value, Value) -> Result<Value, Throw>) -> Result<(), Throw> {
         let b = self.pop();
         let a = self.pop();
         let r = f(&mut self.rt, a, b)?;
@@ -551,11 +496,7 @@ impl Vm {
         Ok(())
     }
 
-    fn comparison(
-        &mut self,
-        who: &str,
-        holds: fn(std::cmp::Ordering) -> bool,
-    ) -> Result<(), Throw> {
+    fn comparison(&mut self, who: &str, holds: fn(std::cmp::Ordering) -> bool) -> Result<(), Throw> {
         let b = self.pop();
         let a = self.pop();
         let result = match (a.as_fixnum(), b.as_fixnum()) {
@@ -597,15 +538,9 @@ impl Vm {
                                 frames: self.frames[..current].to_vec(),
                             }
                         } else {
-                            Continuation {
-                                stack: self.stack[..callee_at].to_vec(),
-                                frames: self.frames.clone(),
-                            }
+                            Continuation { stack: self.stack[..callee_at].to_vec(), frames: self.frames.clone() }
                         };
-                        let k = self
-                            .rt
-                            .heap
-                            .alloc(Object::Continuation(Box::new(continuation)));
+                        let k = self.rt.heap.alloc(Object::Continuation(Box::new(continuation)));
                         self.stack[callee_at] = self.stack[callee_at + 1];
                         self.stack[callee_at + 1] = k;
                         continue;
@@ -620,10 +555,11 @@ impl Vm {
                     NativeKind::Apply => {
                         // (apply f a ... list): spread the list and call f.
                         let list = self.pop();
-                        let items =
-                            self.rt.heap.list_items(list).ok_or_else(|| {
-                                self.rt.type_error("apply", "a proper list", list)
-                            })?;
+                        let items = self
+                            .rt
+                            .heap
+                            .list_items(list)
+                            .ok_or_else(|| self.rt.type_error("apply", "a proper list", list))?;
                         self.stack.remove(callee_at);
                         argc = argc - 2 + items.len();
                         self.stack.extend(items);
@@ -651,39 +587,24 @@ impl Vm {
             let locals = code.locals as usize;
             let rest = code.rest;
             if argc < required + optional {
-                self.stack.extend(std::iter::repeat_n(
-                    Value::DEFAULT,
-                    required + optional - argc,
-                ));
+                self.stack.extend(std::iter::repeat_n(Value::DEFAULT, required + optional - argc));
             }
             if rest {
                 let first_extra = callee_at + 1 + required + optional;
-                let extra: Vec<Value> = self
-                    .stack
-                    .drain(first_extra.min(self.stack.len())..)
-                    .collect();
+                let extra: Vec<Value> = self.stack.drain(first_extra.min(self.stack.len())..).collect();
                 let list = self.rt.heap.list(extra.into_iter());
                 self.stack.push(list);
             }
             let params = required + optional + usize::from(rest);
-            self.stack
-                .extend(std::iter::repeat_n(Value::UNDEFINED, locals - params));
+            self.stack.extend(std::iter::repeat_n(Value::UNDEFINED, locals - params));
             if tail {
                 let current = self.frames.len() - 1;
                 let destination = self.frames[current].base as usize - 1;
                 self.stack.copy_within(callee_at.., destination);
                 self.stack.truncate(destination + 1 + locals);
-                self.frames[current] = Frame {
-                    function,
-                    pc: 0,
-                    base: (destination + 1) as u32,
-                };
+                self.frames[current] = Frame { function, pc: 0, base: (destination + 1) as u32 };
             } else {
-                self.frames.push(Frame {
-                    function,
-                    pc: 0,
-                    base: (callee_at + 1) as u32,
-                });
+                self.frames.push(Frame { function, pc: 0, base: (callee_at + 1) as u32 });
                 self.peak_frames = self.peak_frames.max(self.frames.len());
             }
             return Ok(Called::Entered);
@@ -712,11 +633,7 @@ impl Vm {
         let payload = match throw {
             Throw::Exit(code) => return Trap::Exit(code),
             Throw::Raise(v) => v,
-            Throw::Error {
-                kind,
-                message,
-                irritants,
-            } => self.make_condition(kind, message, irritants),
+            Throw::Error { kind, message, irritants } => self.make_condition(kind, message, irritants),
         };
         self.trap_payload(payload)
     }
@@ -727,35 +644,20 @@ impl Vm {
         let describe = |frame: &Frame| {
             let function = &self.functions[frame.function as usize];
             let image = &self.images[function.image as usize];
-            let position = function
-                .code
-                .position_at(frame.pc.saturating_sub(1) as usize)
-                .map(|p| {
-                    let file = image.files.get(p.file as usize).map_or("?", String::as_str);
-                    format!("{file}:{}:{}", p.line, p.column)
-                });
-            BacktraceEntry {
-                function: function.code.name.clone(),
-                position,
-            }
+            let position = function.code.position_at(frame.pc.saturating_sub(1) as usize).map(|p| {
+                let file = image.files.get(p.file as usize).map_or("?", String::as_str);
+                format!("{file}:{}:{}", p.line, p.column)
+            });
+            BacktraceEntry { function: function.code.name.clone(), position }
         };
         let innermost_first: Vec<&Frame> = self.frames.iter().rev().collect();
         let (backtrace, frames_omitted) = if total <= BACKTRACE_HEAD + BACKTRACE_TAIL {
             (innermost_first.iter().map(|f| describe(f)).collect(), 0)
         } else {
-            let shown = innermost_first[..BACKTRACE_HEAD]
-                .iter()
-                .chain(&innermost_first[total - BACKTRACE_TAIL..]);
-            (
-                shown.map(|f| describe(f)).collect(),
-                total - BACKTRACE_HEAD - BACKTRACE_TAIL,
-            )
+            let shown = innermost_first[..BACKTRACE_HEAD].iter().chain(&innermost_first[total - BACKTRACE_TAIL..]);
+            (shown.map(|f| describe(f)).collect(), total - BACKTRACE_HEAD - BACKTRACE_TAIL)
         };
-        Trap::Uncaught {
-            payload,
-            backtrace,
-            frames_omitted,
-        }
+        Trap::Uncaught { payload, backtrace, frames_omitted }
     }
 
     /// The message an uncaught raise of `payload` prints: the error's message and its irritants.
@@ -763,20 +665,12 @@ impl Vm {
         match self.rt.heap.get(payload) {
             Some(Object::Condition(condition)) => {
                 let mut text = condition.message.clone();
-                let irritants = self
-                    .rt
-                    .heap
-                    .list_items(condition.irritants)
-                    .unwrap_or_default();
+                let irritants = self.rt.heap.list_items(condition.irritants).unwrap_or_default();
                 for (i, irritant) in irritants.iter().enumerate() {
                     // The VM's own messages read "car: not a pair: 5"; the program's read as R7RS
                     // implementations print them, message and irritants separated by spaces.
                     let runtime = condition.kind == ConditionKind::Runtime;
-                    let separator = if i == 0 && runtime && !text.is_empty() {
-                        ": "
-                    } else {
-                        " "
-                    };
+                    let separator = if i == 0 && runtime && !text.is_empty() { ": " } else { " " };
                     text.push_str(separator);
                     text.push_str(&self.rt.to_text(*irritant, Style::Write));
                 }
@@ -785,10 +679,7 @@ impl Vm {
                 }
                 text
             }
-            _ => format!(
-                "uncaught exception: {}",
-                self.rt.to_text(payload, Style::Write)
-            ),
+            _ => format!("uncaught exception: {}", self.rt.to_text(payload, Style::Write)),
         }
     }
 }
@@ -800,10 +691,5 @@ fn arity_error(name: &str, min: usize, max: Option<usize>, got: usize) -> Throw 
         None => format!("at least {min}"),
     };
     let plural = if expected == "1" { "" } else { "s" };
-    Throw::error(
-        format!(
-            "{name}: wrong number of arguments: expected {expected} argument{plural}, got {got}"
-        ),
-        vec![],
-    )
+    Throw::error(format!("{name}: wrong number of arguments: expected {expected} argument{plural}, got {got}"), vec![])
 }

@@ -56,11 +56,7 @@ pub enum RunError {
     Load(#[from] LoadError),
     /// An uncaught Scheme error.
     #[error("error: {message}")]
-    Uncaught {
-        message: String,
-        backtrace: Vec<BacktraceEntry>,
-        frames_omitted: usize,
-    },
+    Uncaught { message: String, backtrace: Vec<BacktraceEntry>, frames_omitted: usize },
 }
 
 impl RunError {
@@ -69,11 +65,7 @@ impl RunError {
         match self {
             RunError::Compile(rendered, _) => rendered.clone(),
             RunError::Load(error) => format!("error: {error}\n"),
-            RunError::Uncaught {
-                message,
-                backtrace,
-                frames_omitted,
-            } => {
+            RunError::Uncaught { message, backtrace, frames_omitted } => {
                 let mut text = format!("error: {message}\nbacktrace (innermost first):\n");
                 for (i, entry) in backtrace.iter().enumerate() {
                     if *frames_omitted > 0 && i == backtrace.len().saturating_sub(5) {
@@ -114,10 +106,7 @@ impl Machine {
                 Err(error) => panic!("the built-in library {name} is unreadable: {error}"),
             };
             if let Err(error) = run_loaded(&mut vm, &stdlib) {
-                panic!(
-                    "the built-in library {name} failed to load: {}",
-                    error.report()
-                );
+                panic!("the built-in library {name} failed to load: {}", error.report());
             }
         }
         Machine {
@@ -135,9 +124,7 @@ impl Machine {
     }
 
     pub fn compile(&mut self, name: &str, text: &str) -> Result<Image, RunError> {
-        self.compiler
-            .compile_source(name, text)
-            .map_err(|error| RunError::Compile(self.compiler.render(&error), error))
+        self.compiler.compile_source(name, text).map_err(|error| RunError::Compile(self.compiler.render(&error), error))
     }
 
     /// Loads and runs the library images `image` needs that are not loaded yet, in order.
@@ -146,9 +133,7 @@ impl Machine {
             if self.loaded_libraries.contains(&library.hash) {
                 continue;
             }
-            let library_image = self
-                .find_library_image(library)
-                .map_err(|e| Stop::Error(e.into()))?;
+            let library_image = self.find_library_image(library).map_err(|e| Stop::Error(e.into()))?;
             self.load_libraries(&library_image)?;
             run_loaded(&mut self.vm, &library_image)?;
             self.loaded_libraries.insert(library.hash);
@@ -156,10 +141,7 @@ impl Machine {
         Ok(())
     }
 
-    fn find_library_image(
-        &self,
-        library: &chenilles_compiler::LibraryRef,
-    ) -> Result<Image, LoadError> {
+    fn find_library_image(&self, library: &chenilles_compiler::LibraryRef) -> Result<Image, LoadError> {
         if let Some(image) = self.compiler.library_image(&library.hash) {
             return Ok(image.clone());
         }
@@ -170,37 +152,26 @@ impl Machine {
                 continue;
             };
             if *chenilles_compiler::bytecode::image_hash(&bytes).as_bytes() != library.hash {
-                return Err(LoadError::LibraryHashMismatch {
-                    path: path.display().to_string(),
-                });
+                return Err(LoadError::LibraryHashMismatch { path: path.display().to_string() });
             }
             return Ok(Image::from_bytes(&bytes)?);
         }
-        Err(LoadError::MissingLibrary {
-            name: library.name.clone(),
-            hash,
-        })
+        Err(LoadError::MissingLibrary { name: library.name.clone(), hash })
     }
 
     /// Loads and runs an image.
     pub fn run_image(&mut self, image: &Image) -> Result<Outcome, RunError> {
-        let result = self
-            .load_libraries(image)
-            .and_then(|()| run_loaded(&mut self.vm, image));
+        let result = self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image));
         self.vm.rt.flush();
-        result
-            .map(|_| Outcome::Finished)
-            .or_else(|error| match error {
-                Stop::Exit(code) => Ok(Outcome::Exited(code)),
-                Stop::Error(error) => Err(error),
-            })
+        result.map(|_| Outcome::Finished).or_else(|error| match error {
+            Stop::Exit(code) => Ok(Outcome::Exited(code)),
+            Stop::Error(error) => Err(error),
+        })
     }
 
     /// Runs an image and gives back the value of its last expression (for the REPL).
     pub fn eval_image(&mut self, image: &Image) -> Result<Result<Value, i32>, RunError> {
-        let result = self
-            .load_libraries(image)
-            .and_then(|()| run_loaded(&mut self.vm, image));
+        let result = self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image));
         self.vm.rt.flush();
         match result {
             Ok(v) => Ok(Ok(v)),
@@ -236,15 +207,9 @@ fn run_loaded(vm: &mut Vm, image: &Image) -> Result<Value, Stop> {
     match vm.call_thunk(entry) {
         Ok(value) => Ok(value),
         Err(Trap::Exit(code)) => Err(Stop::Exit(code)),
-        Err(Trap::Uncaught {
-            payload,
-            backtrace,
-            frames_omitted,
-        }) => Err(Stop::Error(RunError::Uncaught {
-            message: vm.describe_payload(payload),
-            backtrace,
-            frames_omitted,
-        })),
+        Err(Trap::Uncaught { payload, backtrace, frames_omitted }) => {
+            Err(Stop::Error(RunError::Uncaught { message: vm.describe_payload(payload), backtrace, frames_omitted }))
+        }
     }
 }
 

@@ -16,9 +16,7 @@ pub enum LoadError {
     Image(#[from] ImageError),
     #[error("the image does not verify: {0}")]
     Verify(#[from] VerifyError),
-    #[error(
-        "library {name} (image {hash}.chb) is needed but was not found beside the program or on the library path"
-    )]
+    #[error("library {name} (image {hash}.chb) is needed but was not found beside the program or on the library path")]
     MissingLibrary { name: String, hash: String },
     #[error(
         "library image {path} does not hash to its name: it is corrupt or not the image the program was compiled against"
@@ -37,22 +35,11 @@ impl Vm {
             let value = self.constant_value(constant, &constants);
             constants.push(value);
         }
-        let globals = image
-            .globals
-            .iter()
-            .map(|name| self.global_slot(name))
-            .collect();
+        let globals = image.globals.iter().map(|name| self.global_slot(name)).collect();
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
-            self.rt.function_arities.push((
-                code.required as usize,
-                code.optional as usize,
-                code.rest,
-            ));
-            self.functions.push(Rc::new(LoadedFunction {
-                code,
-                image: image_index,
-            }));
+            self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
+            self.functions.push(Rc::new(LoadedFunction { code, image: image_index }));
         }
         self.images.push(LoadedImage {
             name: image.name.clone(),
@@ -67,20 +54,12 @@ impl Vm {
     /// The closure of a loaded image's entry function.
     pub fn entry_closure(&mut self, image_index: u32, entry: u32) -> Value {
         let function = self.images[image_index as usize].function_base + entry;
-        self.rt.heap.alloc(Object::Closure {
-            function,
-            free: Box::new([]),
-        })
+        self.rt.heap.alloc(Object::Closure { function, free: Box::new([]) })
     }
 
     /// Verified constants refer only to earlier ones, which `earlier` holds.
     fn constant_value(&mut self, constant: &Constant, earlier: &[Value]) -> Value {
-        let earlier_value = |i: &u32| {
-            earlier
-                .get(*i as usize)
-                .copied()
-                .unwrap_or(Value::UNSPECIFIED)
-        };
+        let earlier_value = |i: &u32| earlier.get(*i as usize).copied().unwrap_or(Value::UNSPECIFIED);
         match constant {
             Constant::Unspecified => Value::UNSPECIFIED,
             Constant::Eof => Value::EOF,
@@ -89,10 +68,7 @@ impl Vm {
             Constant::Boolean(b) => Value::boolean(*b),
             Constant::Fixnum(n) => Value::fixnum(*n).unwrap_or(Value::UNSPECIFIED),
             Constant::Integer(bytes) => self.rt.make_int(BigInt::from_signed_bytes_le(bytes)),
-            Constant::Rational {
-                numerator,
-                denominator,
-            } => {
+            Constant::Rational { numerator, denominator } => {
                 let ratio = num_rational::BigRational::new(
                     BigInt::from_signed_bytes_le(numerator),
                     BigInt::from_signed_bytes_le(denominator),
@@ -100,19 +76,14 @@ impl Vm {
                 self.rt.make_num(crate::numbers::Num::from_ratio(ratio))
             }
             Constant::Real(x) => self.rt.make_real(*x),
-            Constant::Character(c) => {
-                char::from_u32(*c).map_or(Value::UNSPECIFIED, Value::character)
-            }
+            Constant::Character(c) => char::from_u32(*c).map_or(Value::UNSPECIFIED, Value::character),
             Constant::String(s) => self.rt.new_string(s),
             Constant::Symbol(s) => self.rt.symbols.intern(s),
             Constant::Bytevector(b) => self.rt.heap.alloc(Object::Bytevector(b.clone())),
             Constant::List { items, tail } => {
                 let tail = earlier_value(tail);
                 let items: Vec<Value> = items.iter().map(earlier_value).collect();
-                items
-                    .into_iter()
-                    .rev()
-                    .fold(tail, |rest, item| self.rt.heap.cons(item, rest))
+                items.into_iter().rev().fold(tail, |rest, item| self.rt.heap.cons(item, rest))
             }
             Constant::Vector(items) => {
                 let items = items.iter().map(earlier_value).collect();

@@ -9,11 +9,7 @@ use chenilles_vm::{Machine, Outcome, RunError, Value};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "chenilles-vm",
-    version,
-    about = "The Chenilles durable Scheme VM"
-)]
+#[command(name = "chenilles-vm", version, about = "The Chenilles durable Scheme VM")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,16 +37,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The compiler recurses on nested source; give it a generous stack. Scheme code never uses it.
-    let worker = std::thread::Builder::new()
-        .stack_size(512 << 20)
-        .spawn(move || match cli.command {
-            Command::Run {
-                library_path,
-                program,
-                args,
-            } => run(program, args, library_path),
-            Command::Repl => repl(),
-        });
+    let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || match cli.command {
+        Command::Run { library_path, program, args } => run(program, args, library_path),
+        Command::Repl => repl(),
+    });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
         _ => {
@@ -68,11 +58,7 @@ pub fn library_path(program: &std::path::Path, mut dirs: Vec<PathBuf>) -> Vec<Pa
     dirs.push(program.parent().map_or_else(
         || PathBuf::from("."),
         |p| {
-            if p.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                p.to_path_buf()
-            }
+            if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }
         },
     ));
     dirs
@@ -89,17 +75,11 @@ fn run(program: PathBuf, args: Vec<String>, library_dirs: Vec<PathBuf>) -> ExitC
     let mut machine = Machine::new();
     machine.compiler.library_path = library_path(&program, library_dirs);
     machine.image_dirs = machine.compiler.library_path.clone();
-    machine.vm.rt.command_line = std::iter::once(program.display().to_string())
-        .chain(args)
-        .collect();
-    let is_source =
-        program.extension().is_some_and(|e| e == "scm") || !bytes.starts_with(b"\0CHNLIMG");
+    machine.vm.rt.command_line = std::iter::once(program.display().to_string()).chain(args).collect();
+    let is_source = program.extension().is_some_and(|e| e == "scm") || !bytes.starts_with(b"\0CHNLIMG");
     let image = if is_source {
         let Ok(text) = String::from_utf8(bytes) else {
-            eprintln!(
-                "error: {} is neither UTF-8 Scheme source nor a Chenilles image",
-                program.display()
-            );
+            eprintln!("error: {} is neither UTF-8 Scheme source nor a Chenilles image", program.display());
             return ExitCode::FAILURE;
         };
         match machine.compile(&program.display().to_string(), &text) {
@@ -135,18 +115,14 @@ fn repl() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let history =
-        std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".chenilles_history"));
+    let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".chenilles_history"));
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
     let mut machine = Machine::new();
     let mut pending = String::new();
     let mut entry = 0;
-    println!(
-        "Chenilles Scheme {} — Ctrl-D to leave",
-        env!("CARGO_PKG_VERSION")
-    );
+    println!("Chenilles Scheme {} — Ctrl-D to leave", env!("CARGO_PKG_VERSION"));
     loop {
         let prompt = if pending.is_empty() { "> " } else { "… " };
         let line = match editor.readline(prompt) {

@@ -48,21 +48,13 @@ impl Num {
 
     /// An exact number from a ratio, normalised.
     pub fn from_ratio(r: BigRational) -> Num {
-        if r.denom().is_one() {
-            Num::Int(r.to_integer())
-        } else {
-            Num::Rat(r)
-        }
+        if r.denom().is_one() { Num::Int(r.to_integer()) } else { Num::Rat(r) }
     }
 }
 
 impl Runtime {
     pub fn is_number(&self, v: Value) -> bool {
-        v.is_fixnum()
-            || matches!(
-                self.heap.get(v),
-                Some(Object::Bignum(_) | Object::Ratnum(_) | Object::Flonum(_))
-            )
+        v.is_fixnum() || matches!(self.heap.get(v), Some(Object::Bignum(_) | Object::Ratnum(_) | Object::Flonum(_)))
     }
 
     pub fn is_exact_integer(&self, v: Value) -> bool {
@@ -82,8 +74,7 @@ impl Runtime {
     }
 
     pub fn num_arg(&self, who: &str, v: Value) -> Result<Num, Throw> {
-        self.num(v)
-            .ok_or_else(|| self.type_error(who, "a number", v))
+        self.num(v).ok_or_else(|| self.type_error(who, "a number", v))
     }
 
     /// An integer argument: an exact integer, or a flonum with an integral value.
@@ -91,9 +82,7 @@ impl Runtime {
         match self.num(v) {
             Some(Num::Int(n)) => Ok(n),
             Some(Num::Real(x)) if x.fract() == 0.0 && x.is_finite() => {
-                Ok(BigRational::from_float(x)
-                    .map(|r| r.to_integer())
-                    .unwrap_or_default())
+                Ok(BigRational::from_float(x).map(|r| r.to_integer()).unwrap_or_default())
             }
             _ => Err(self.type_error(who, "an integer", v)),
         }
@@ -137,20 +126,14 @@ impl Runtime {
                 _ => x * y,
             }),
             _ if x.is_exact() && y.is_exact() => {
-                let (x, y) = (
-                    x.as_ratio().unwrap_or_default(),
-                    y.as_ratio().unwrap_or_default(),
-                );
+                let (x, y) = (x.as_ratio().unwrap_or_default(), y.as_ratio().unwrap_or_default());
                 Num::from_ratio(match op {
                     Op::Add => x + y,
                     Op::Sub => x - y,
                     Op::Mul => x * y,
                     Op::Div => {
                         if y.is_zero() {
-                            return Err(Throw::error(
-                                format!("{who}: division by zero"),
-                                vec![a, b],
-                            ));
+                            return Err(Throw::error(format!("{who}: division by zero"), vec![a, b]));
                         }
                         x / y
                     }
@@ -184,37 +167,23 @@ impl Runtime {
         match (self.num(a), self.num(b)) {
             (Some(Num::Int(x)), Some(Num::Int(y))) => x == y,
             (Some(Num::Rat(x)), Some(Num::Rat(y))) => x == y,
-            (Some(Num::Real(x)), Some(Num::Real(y))) => {
-                x.to_bits() == y.to_bits() || (x == y && x != 0.0)
-            }
+            (Some(Num::Real(x)), Some(Num::Real(y))) => x.to_bits() == y.to_bits() || (x == y && x != 0.0),
             _ => false,
         }
     }
 
     /// Integer division in the R7RS flavours; `floor` selects floor/ rather than truncate/.
-    pub fn divide(
-        &mut self,
-        who: &str,
-        a: Value,
-        b: Value,
-        floor: bool,
-    ) -> Result<(Value, Value), Throw> {
+    pub fn divide(&mut self, who: &str, a: Value, b: Value, floor: bool) -> Result<(Value, Value), Throw> {
         let (x, y) = (self.num_arg(who, a)?, self.num_arg(who, b)?);
         match (x, y) {
             (Num::Int(x), Num::Int(y)) => {
                 if y.is_zero() {
                     return Err(Throw::error(format!("{who}: division by zero"), vec![a, b]));
                 }
-                let (q, r) = if floor {
-                    x.div_mod_floor(&y)
-                } else {
-                    x.div_rem(&y)
-                };
+                let (q, r) = if floor { x.div_mod_floor(&y) } else { x.div_rem(&y) };
                 Ok((self.make_int(q), self.make_int(r)))
             }
-            (Num::Rat(_), _) | (_, Num::Rat(_)) => {
-                Err(Throw::error(format!("{who}: not integers"), vec![a, b]))
-            }
+            (Num::Rat(_), _) | (_, Num::Rat(_)) => Err(Throw::error(format!("{who}: not integers"), vec![a, b])),
             (x, y) => {
                 let (x, y) = (to_f64(&x), to_f64(&y));
                 if x.fract() != 0.0 || y.fract() != 0.0 {
@@ -223,11 +192,7 @@ impl Runtime {
                 if y == 0.0 {
                     return Err(Throw::error(format!("{who}: division by zero"), vec![a, b]));
                 }
-                let q = if floor {
-                    (x / y).floor()
-                } else {
-                    (x / y).trunc()
-                };
+                let q = if floor { (x / y).floor() } else { (x / y).trunc() };
                 let r = x - q * y;
                 Ok((self.make_real(q), self.make_real(r)))
             }
@@ -241,11 +206,7 @@ pub fn compare_nums(x: &Num, y: &Num) -> Option<Ordering> {
         (Num::Real(x), Num::Real(y)) => x.partial_cmp(y),
         (Num::Real(x), exact) => compare_exact_real(exact, *x).map(Ordering::reverse),
         (exact, Num::Real(y)) => compare_exact_real(exact, *y),
-        (x, y) => Some(
-            x.as_ratio()
-                .unwrap_or_default()
-                .cmp(&y.as_ratio().unwrap_or_default()),
-        ),
+        (x, y) => Some(x.as_ratio().unwrap_or_default().cmp(&y.as_ratio().unwrap_or_default())),
     }
 }
 
@@ -254,11 +215,7 @@ fn compare_exact_real(exact: &Num, y: f64) -> Option<Ordering> {
         return None;
     }
     if y.is_infinite() {
-        return Some(if y > 0.0 {
-            Ordering::Less
-        } else {
-            Ordering::Greater
-        });
+        return Some(if y > 0.0 { Ordering::Less } else { Ordering::Greater });
     }
     let y = BigRational::from_float(y)?;
     Some(exact.as_ratio().unwrap_or_default().cmp(&y))
@@ -290,22 +247,14 @@ pub fn ratio_to_f64(r: &BigRational) -> f64 {
 pub fn exact_to_string(n: &Num, radix: u32) -> String {
     match n {
         Num::Int(n) => integer_to_string(n, radix),
-        Num::Rat(r) => format!(
-            "{}/{}",
-            integer_to_string(r.numer(), radix),
-            integer_to_string(r.denom(), radix)
-        ),
+        Num::Rat(r) => format!("{}/{}", integer_to_string(r.numer(), radix), integer_to_string(r.denom(), radix)),
         Num::Real(x) => real_to_string(*x),
     }
 }
 
 pub fn integer_to_string(n: &BigInt, radix: u32) -> String {
     let digits = n.abs().to_str_radix(radix);
-    if n.is_negative() {
-        format!("-{digits}")
-    } else {
-        digits
-    }
+    if n.is_negative() { format!("-{digits}") } else { digits }
 }
 
 /// Shortest text that reads back as the same flonum, in Scheme syntax.
@@ -314,16 +263,8 @@ pub fn real_to_string(x: f64) -> String {
         return "+nan.0".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 {
-            "+inf.0".into()
-        } else {
-            "-inf.0".into()
-        };
+        return if x > 0.0 { "+inf.0".into() } else { "-inf.0".into() };
     }
     let text = format!("{x:?}");
-    if text.contains(['.', 'e', 'E']) {
-        text
-    } else {
-        format!("{text}.0")
-    }
+    if text.contains(['.', 'e', 'E']) { text } else { format!("{text}.0") }
 }

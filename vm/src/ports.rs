@@ -32,20 +32,13 @@ pub enum Port {
 
 impl Port {
     pub fn is_input(&self) -> bool {
-        matches!(
-            self,
-            Port::StringInput { .. } | Port::BytesInput { .. } | Port::Closed { input: true }
-        )
+        matches!(self, Port::StringInput { .. } | Port::BytesInput { .. } | Port::Closed { input: true })
     }
 
     pub fn is_output(&self) -> bool {
         matches!(
             self,
-            Port::Stdout
-                | Port::Stderr
-                | Port::StringOutput(_)
-                | Port::BytesOutput(_)
-                | Port::Closed { input: false }
+            Port::Stdout | Port::Stderr | Port::StringOutput(_) | Port::BytesOutput(_) | Port::Closed { input: false }
         )
     }
 

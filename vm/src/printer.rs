@@ -28,11 +28,7 @@ impl Runtime {
 
     /// The text of `v`, labelling what `labels` asks for.
     pub fn to_text_labelled(&self, v: Value, style: Style, labels: Labels) -> String {
-        let mut printer = Printer {
-            rt: self,
-            labels: find_labels(self, v, labels),
-            next_label: 0,
-        };
+        let mut printer = Printer { rt: self, labels: find_labels(self, v, labels), next_label: 0 };
         let mut out = String::new();
         printer.print(v, style, &mut out, 0);
         out
@@ -61,12 +57,7 @@ struct Printer<'r> {
 /// Finds the pairs and vectors to label by a depth-first walk without recursion.
 fn find_labels(rt: &Runtime, root: Value, mode: Labels) -> HashMap<ObjId, Option<usize>> {
     let mut labels = HashMap::new();
-    if mode == Labels::None
-        || !matches!(
-            rt.heap.get(root),
-            Some(Object::Pair(..) | Object::Vector(_))
-        )
-    {
+    if mode == Labels::None || !matches!(rt.heap.get(root), Some(Object::Pair(..) | Object::Vector(_))) {
         return labels;
     }
     const ON_PATH: u8 = 1;
@@ -94,10 +85,7 @@ fn find_labels(rt: &Runtime, root: Value, mode: Labels) -> HashMap<ObjId, Option
         let Some(child_id) = child.as_object() else {
             continue;
         };
-        if !matches!(
-            rt.heap.get(child),
-            Some(Object::Pair(..) | Object::Vector(_))
-        ) {
+        if !matches!(rt.heap.get(child), Some(Object::Pair(..) | Object::Vector(_))) {
             continue;
         }
         match state.get(&child_id) {
@@ -215,20 +203,11 @@ impl Printer<'_> {
             }
             Object::Bignum(n) => out.push_str(&integer_to_string(n, 10)),
             Object::Ratnum(r) => {
-                let _ = write!(
-                    out,
-                    "{}/{}",
-                    integer_to_string(r.numer(), 10),
-                    integer_to_string(r.denom(), 10)
-                );
+                let _ = write!(out, "{}/{}", integer_to_string(r.numer(), 10), integer_to_string(r.denom(), 10));
             }
             Object::Flonum(x) => out.push_str(&real_to_string(*x)),
             Object::Closure { function, .. } => {
-                let name = self
-                    .rt
-                    .function_names
-                    .get(*function as usize)
-                    .map_or("?", |n| &**n);
+                let name = self.rt.function_names.get(*function as usize).map_or("?", |n| &**n);
                 let _ = write!(out, "#<procedure {name}>");
             }
             Object::Box(_) => out.push_str("#<box>"),
@@ -264,16 +243,9 @@ impl Printer<'_> {
             Object::RecordType(t) => {
                 let _ = write!(out, "#<record-type {}>", t.name);
             }
-            Object::Record {
-                record_type,
-                fields,
-            } => {
+            Object::Record { record_type, fields } => {
                 let name = match self.rt.heap.get(*record_type) {
-                    Some(Object::RecordType(t)) => t
-                        .name
-                        .trim_start_matches('<')
-                        .trim_end_matches('>')
-                        .to_string(),
+                    Some(Object::RecordType(t)) => t.name.trim_start_matches('<').trim_end_matches('>').to_string(),
                     _ => "record".to_string(),
                 };
                 let _ = write!(out, "#<{name}");
@@ -297,10 +269,7 @@ impl Printer<'_> {
                 break;
             }
             budget -= 1;
-            if !first
-                && v.as_object()
-                    .is_some_and(|id| self.labels.contains_key(&id))
-            {
+            if !first && v.as_object().is_some_and(|id| self.labels.contains_key(&id)) {
                 // A labelled pair in the spine is written as a dotted tail so its label has a place.
                 break;
             }

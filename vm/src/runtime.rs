@@ -12,11 +12,7 @@ use crate::value::Value;
 #[derive(Debug)]
 pub enum Throw {
     /// Raise a new error object.
-    Error {
-        kind: ConditionKind,
-        message: String,
-        irritants: Vec<Value>,
-    },
+    Error { kind: ConditionKind, message: String, irritants: Vec<Value> },
     /// End the program with an uncaught raise of this object (`raise` with no handler installed).
     Raise(Value),
     /// End the program with an exit code (`exit`).
@@ -26,11 +22,7 @@ pub enum Throw {
 impl Throw {
     /// An error the VM raises (the program's own `error` calls make [`ConditionKind::Error`]s).
     pub fn error(message: impl Into<String>, irritants: Vec<Value>) -> Throw {
-        Throw::Error {
-            kind: ConditionKind::Runtime,
-            message: message.into(),
-            irritants,
-        }
+        Throw::Error { kind: ConditionKind::Runtime, message: message.into(), irritants }
     }
 }
 
@@ -81,9 +73,7 @@ impl Runtime {
 
     /// The roots the runtime itself holds.
     pub fn roots(&self) -> impl Iterator<Item = Value> {
-        [self.stdout_port, self.stderr_port]
-            .into_iter()
-            .chain(self.stdin_port)
+        [self.stdout_port, self.stderr_port].into_iter().chain(self.stdin_port)
     }
 
     /// `who: not EXPECTED` with the offending value as irritant.
@@ -104,17 +94,11 @@ impl Runtime {
 
     /// The text of a string value, or a type error naming `who`.
     pub fn string_arg(&self, who: &str, v: Value) -> Result<String, Throw> {
-        self.string_chars(v)
-            .map(|c| c.iter().collect())
-            .ok_or_else(|| self.type_error(who, "a string", v))
+        self.string_chars(v).map(|c| c.iter().collect()).ok_or_else(|| self.type_error(who, "a string", v))
     }
 
     pub fn is_procedure(&self, v: Value) -> bool {
-        v.as_native().is_some()
-            || matches!(
-                self.heap.get(v),
-                Some(Object::Closure { .. } | Object::Continuation(_))
-            )
+        v.as_native().is_some() || matches!(self.heap.get(v), Some(Object::Closure { .. } | Object::Continuation(_)))
     }
 
     /// Writes text to an output port.
@@ -124,16 +108,12 @@ impl Runtime {
             Some(Object::Port(p)) => match &mut **p {
                 Port::Stdout => self.out.write_all(text.as_bytes()).map_err(sink_error),
                 Port::Stderr => self.err.write_all(text.as_bytes()).map_err(sink_error),
-                Port::FileOutput { file, .. } => {
-                    std::io::Write::write_all(file, text.as_bytes()).map_err(sink_error)
-                }
+                Port::FileOutput { file, .. } => std::io::Write::write_all(file, text.as_bytes()).map_err(sink_error),
                 Port::StringOutput(buffer) => {
                     buffer.push_str(text);
                     Ok(())
                 }
-                Port::Closed { input: false } => {
-                    Err(Throw::error("cannot write to a closed port", vec![port]))
-                }
+                Port::Closed { input: false } => Err(Throw::error("cannot write to a closed port", vec![port])),
                 _ => Err(self.type_error("write", "a textual output port", port)),
             },
             _ => Err(self.type_error("write", "an output port", port)),

@@ -25,9 +25,6 @@ impl Symbols {
 
     /// The name of a symbol value.
     pub fn name(&self, symbol: Value) -> Option<&str> {
-        symbol
-            .as_symbol()
-            .and_then(|i| self.names.get(i as usize))
-            .map(|n| &**n)
+        symbol.as_symbol().and_then(|i| self.names.get(i as usize)).map(|n| &**n)
     }
 }

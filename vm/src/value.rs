@@ -49,9 +49,7 @@ impl Value {
 
     /// A fixnum, if `n` fits.
     pub fn fixnum(n: i64) -> Option<Value> {
-        (FIXNUM_MIN..=FIXNUM_MAX)
-            .contains(&n)
-            .then_some(Value((n << TAG_BITS) as u64))
+        (FIXNUM_MIN..=FIXNUM_MAX).contains(&n).then_some(Value((n << TAG_BITS) as u64))
     }
 
     /// A fixnum from a value known to fit (small counts, lengths, indices).
@@ -107,11 +105,7 @@ impl Value {
     }
 
     pub fn as_char(self) -> Option<char> {
-        if self.tag() == TAG_CHAR {
-            char::from_u32((self.0 >> TAG_BITS) as u32)
-        } else {
-            None
-        }
+        if self.tag() == TAG_CHAR { char::from_u32((self.0 >> TAG_BITS) as u32) } else { None }
     }
 
     pub fn as_symbol(self) -> Option<u32> {
@@ -160,9 +154,7 @@ mod tests {
     #[test]
     fn fixnum_addition_is_word_addition() {
         let (a, b) = (Value::fixnum(40).unwrap(), Value::fixnum(2).unwrap());
-        let sum = (a.bits() as i64)
-            .checked_add(b.bits() as i64)
-            .map(Value::from_fixnum_bits);
+        let sum = (a.bits() as i64).checked_add(b.bits() as i64).map(Value::from_fixnum_bits);
         assert_eq!(sum.and_then(Value::as_fixnum), Some(42));
     }
 

@@ -40,11 +40,7 @@ fn a_malformed_special_form_is_a_compile_error_with_position() {
 fn an_uncaught_runtime_error_prints_message_irritants_and_a_scheme_backtrace() {
     let out = vm(&["run", "runtime-error.scm"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        text(&out.stdout),
-        "before\n",
-        "output before the error is flushed"
-    );
+    assert_eq!(text(&out.stdout), "before\n", "output before the error is flushed");
     insta::assert_snapshot!(text(&out.stderr));
 }
 
@@ -52,23 +48,14 @@ fn an_uncaught_runtime_error_prints_message_irritants_and_a_scheme_backtrace() {
 fn unbound_variables_wrong_arity_and_division_by_zero_are_reported() {
     for (file, expected) in [
         ("unbound.scm", "error: unbound variable: undefined-thing"),
-        (
-            "arity.scm",
-            "error: two: wrong number of arguments: expected 2 arguments, got 3",
-        ),
-        (
-            "divide-by-zero.scm",
-            "error: quotient: division by zero: 10 0",
-        ),
+        ("arity.scm", "error: two: wrong number of arguments: expected 2 arguments, got 3"),
+        ("divide-by-zero.scm", "error: quotient: division by zero: 10 0"),
     ] {
         let out = vm(&["run", file]);
         assert_eq!(out.status.code(), Some(1), "{file}");
         let stderr = text(&out.stderr);
         assert!(stderr.starts_with(expected), "{file}: {stderr}");
-        assert!(
-            stderr.contains(&format!("{file}:")),
-            "{file}: the backtrace names the file: {stderr}"
-        );
+        assert!(stderr.contains(&format!("{file}:")), "{file}: the backtrace names the file: {stderr}");
     }
 }
 
@@ -108,14 +95,10 @@ fn the_repl_evaluates_entries_that_span_lines_and_keeps_definitions() {
         .expect("chenilles-vm starts");
     let mut stdin = child.stdin.take().expect("piped stdin");
     stdin
-        .write_all(
-            b"(define (square x)\n  (* x x))\n(square 12)\n(car '())\n(list 'still 'alive)\n",
-        )
+        .write_all(b"(define (square x)\n  (* x x))\n(square 12)\n(car '())\n(list 'still 'alive)\n")
         .expect("the REPL reads its input");
     drop(stdin);
-    let out = child
-        .wait_with_output()
-        .expect("the REPL ends at end of input");
+    let out = child.wait_with_output().expect("the REPL ends at end of input");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("144"), "{stdout}");
     assert!(stdout.contains("(still alive)"), "{stdout}");

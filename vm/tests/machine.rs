@@ -25,51 +25,33 @@ fn run(source: &str) -> (Machine, String) {
     let out = Captured::default();
     let mut machine = Machine::with_output(Box::new(out.clone()));
     let outcome = machine.run_source("test.scm", source);
-    assert!(
-        matches!(outcome, Ok(Outcome::Finished)),
-        "{:?}",
-        outcome.map_err(|e| e.report())
-    );
+    assert!(matches!(outcome, Ok(Outcome::Finished)), "{:?}", outcome.map_err(|e| e.report()));
     let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
     (machine, text)
 }
 
 #[test]
 fn a_ten_million_iteration_tail_loop_runs_in_constant_space() {
-    let (machine, out) = run(
-        "(define (loop i acc) (if (= i 0) acc (loop (- i 1) (+ acc 2))))
-                              (display (loop 10000000 0))",
-    );
+    let (machine, out) = run("(define (loop i acc) (if (= i 0) acc (loop (- i 1) (+ acc 2))))
+                              (display (loop 10000000 0))");
     assert_eq!(out, "20000000");
-    assert!(
-        machine.vm.peak_frames < 10,
-        "peak frames {}",
-        machine.vm.peak_frames
-    );
+    assert!(machine.vm.peak_frames < 10, "peak frames {}", machine.vm.peak_frames);
 }
 
 #[test]
 fn mutual_tail_recursion_through_cond_and_named_let_runs_in_constant_space() {
-    let (machine, out) = run(
-        "(define (even? n) (cond ((= n 0) #t) (else (odd? (- n 1)))))
+    let (machine, out) = run("(define (even? n) (cond ((= n 0) #t) (else (odd? (- n 1)))))
                               (define (odd? n) (and (not (= n 0)) (even? (- n 1))))
                               (display (even? 3000001))
-                              (display (let count ((i 0)) (if (< i 1000000) (count (+ i 1)) i)))",
-    );
+                              (display (let count ((i 0)) (if (< i 1000000) (count (+ i 1)) i)))");
     assert_eq!(out, "#f1000000");
-    assert!(
-        machine.vm.peak_frames < 10,
-        "peak frames {}",
-        machine.vm.peak_frames
-    );
+    assert!(machine.vm.peak_frames < 10, "peak frames {}", machine.vm.peak_frames);
 }
 
 #[test]
 fn non_tail_recursion_a_million_deep_works() {
-    let (machine, out) = run(
-        "(define (count-down n) (if (= n 0) 0 (+ 1 (count-down (- n 1)))))
-                              (display (count-down 1000000))",
-    );
+    let (machine, out) = run("(define (count-down n) (if (= n 0) 0 (+ 1 (count-down (- n 1)))))
+                              (display (count-down 1000000))");
     assert_eq!(out, "1000000");
     assert!(machine.vm.peak_frames > 1_000_000);
 }
@@ -83,16 +65,8 @@ fn heavy_allocation_with_a_small_live_set_keeps_the_heap_small() {
                               (display (churn 3000000 '()))");
     assert_eq!(out, "1");
     let heap = &machine.vm.rt.heap;
-    assert!(
-        heap.collections >= 5,
-        "only {} collections",
-        heap.collections
-    );
-    assert!(
-        heap.arena_len() < 2_000_000,
-        "the arena grew to {} objects",
-        heap.arena_len()
-    );
+    assert!(heap.collections >= 5, "only {} collections", heap.collections);
+    assert!(heap.arena_len() < 2_000_000, "the arena grew to {} objects", heap.arena_len());
 }
 
 #[test]

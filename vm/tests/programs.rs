@@ -21,12 +21,7 @@ fn main() {
     let trials = programs
         .into_iter()
         .map(|path| {
-            let name = path
-                .strip_prefix(&root)
-                .unwrap_or(&path)
-                .with_extension("")
-                .display()
-                .to_string();
+            let name = path.strip_prefix(&root).unwrap_or(&path).with_extension("").display().to_string();
             Trial::test(name, move || check(&path))
         })
         .collect();
@@ -53,21 +48,13 @@ fn check(program: &Path) -> Result<(), Failed> {
     let expected_err = std::fs::read_to_string(program.with_extension("err")).ok();
     let expected_exit = std::fs::read_to_string(program.with_extension("exit"))
         .ok()
-        .map(|text| {
-            text.trim()
-                .parse::<i32>()
-                .map_err(|e| format!("bad .exit file: {e}"))
-        })
+        .map(|text| text.trim().parse::<i32>().map_err(|e| format!("bad .exit file: {e}")))
         .transpose()?;
 
     // Libraries a program imports may live in a `lib/` folder beside it.
     let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
     command.arg("run");
-    if let Some(lib) = program
-        .parent()
-        .map(|dir| dir.join("lib"))
-        .filter(|lib| lib.is_dir())
-    {
+    if let Some(lib) = program.parent().map(|dir| dir.join("lib")).filter(|lib| lib.is_dir()) {
         command.arg("-L").arg(lib);
     }
     let mut child = command
@@ -98,10 +85,7 @@ fn check(program: &Path) -> Result<(), Failed> {
     match (&expected_err, expected_exit) {
         (Some(expected), _) => {
             if code == Some(0) {
-                return Err(format!(
-                    "expected a failure, but the run succeeded\nstderr:\n{stderr}"
-                )
-                .into());
+                return Err(format!("expected a failure, but the run succeeded\nstderr:\n{stderr}").into());
             }
             for line in expected.lines().filter(|l| !l.trim().is_empty()) {
                 if !stderr.contains(line) {

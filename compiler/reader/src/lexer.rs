@@ -114,11 +114,7 @@ fn block_comment(lex: &mut logos::Lexer<'_, Raw>) -> FilterResult<(), RawError> 
 }
 
 /// Extends a `"` or `|` token to its closing delimiter, stepping over backslash escapes.
-fn delimited(
-    lex: &mut logos::Lexer<'_, Raw>,
-    close: u8,
-    unclosed: RawError,
-) -> Result<(), RawError> {
+fn delimited(lex: &mut logos::Lexer<'_, Raw>, close: u8, unclosed: RawError) -> Result<(), RawError> {
     let rest = lex.remainder().as_bytes();
     let mut i = 0;
     while i < rest.len() {
@@ -142,9 +138,7 @@ fn character(lex: &mut logos::Lexer<'_, Raw>) -> Result<(), RawError> {
         return Err(RawError::CharacterAtEnd);
     };
     let after_first = first.len_utf8();
-    let name_len = rest[after_first..]
-        .find(is_delimiter)
-        .unwrap_or(rest.len() - after_first);
+    let name_len = rest[after_first..].find(is_delimiter).unwrap_or(rest.len() - after_first);
     lex.bump(after_first + name_len);
     Ok(())
 }
@@ -186,12 +180,9 @@ impl Tok {
             Tok::Close => TokClass::Close,
             Tok::VectorOpen => TokClass::VectorOpen,
             Tok::BytevectorOpen => TokClass::BytevectorOpen,
-            Tok::Quote
-            | Tok::Quasiquote
-            | Tok::Unquote
-            | Tok::UnquoteSplicing
-            | Tok::DatumComment
-            | Tok::Dot => TokClass::Prefix,
+            Tok::Quote | Tok::Quasiquote | Tok::Unquote | Tok::UnquoteSplicing | Tok::DatumComment | Tok::Dot => {
+                TokClass::Prefix
+            }
             Tok::Simple(_) => TokClass::Simple,
         }
     }
@@ -259,24 +250,11 @@ impl<'s> Lexer<'s> {
         if source.starts_with("#!/") || source.starts_with("#! ") {
             raw.bump(source.find('\n').unwrap_or(source.len()));
         }
-        Lexer {
-            raw,
-            source,
-            file,
-            fold_case: false,
-            failed: false,
-            pending: Vec::new(),
-            last: None,
-            before_last: None,
-        }
+        Lexer { raw, source, file, fold_case: false, failed: false, pending: Vec::new(), last: None, before_last: None }
     }
 
     fn error(&self, kind: ReadErrorKind, message: String, start: usize, end: usize) -> ReadError {
-        ReadError {
-            kind,
-            message,
-            span: Span::new(self.file, start, end),
-        }
+        ReadError { kind, message, span: Span::new(self.file, start, end) }
     }
 
     fn invalid(&self, message: String, start: usize, end: usize) -> ReadError {
@@ -285,20 +263,14 @@ impl<'s> Lexer<'s> {
 
     /// Turns a logos failure at `start..end` into a [`ReadError`].
     fn raw_error(&self, error: RawError, start: usize, end: usize) -> ReadError {
-        let incomplete =
-            |message: &str| self.error(ReadErrorKind::Incomplete, message.to_string(), start, end);
+        let incomplete = |message: &str| self.error(ReadErrorKind::Incomplete, message.to_string(), start, end);
         match error {
-            RawError::UnclosedBlockComment => {
-                incomplete("unclosed block comment: the text ends before its `|#`")
-            }
+            RawError::UnclosedBlockComment => incomplete("unclosed block comment: the text ends before its `|#`"),
             RawError::UnclosedString | RawError::UnclosedBar => {
                 // An escape that can never become valid is reported now rather than waiting for more text.
                 let rest = self.source.get(start + 1..).unwrap_or("");
                 match self.unescape(rest, start + 1) {
-                    Err(EscapeError {
-                        error,
-                        ran_out: false,
-                    }) => error,
+                    Err(EscapeError { error, ran_out: false }) => error,
                     _ if error == RawError::UnclosedString => {
                         incomplete("unclosed string: the text ends before its closing `\"`")
                     }
@@ -310,9 +282,7 @@ impl<'s> Lexer<'s> {
                 let text = self.source.get(start..end).unwrap_or("");
                 let message = match text.chars().next() {
                     Some(c @ ('[' | ']' | '{' | '}')) => {
-                        format!(
-                            "unexpected `{c}`: square and curly brackets are not supported, use `(` and `)`"
-                        )
+                        format!("unexpected `{c}`: square and curly brackets are not supported, use `(` and `)`")
                     }
                     Some(c) => format!("unexpected character `{}`", c.escape_debug()),
                     None => "unexpected text".to_string(),
@@ -339,15 +309,11 @@ impl<'s> Lexer<'s> {
             Raw::BlockComment => return Ok(None),
             Raw::String => {
                 let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
-                Tok::Simple(DatumKind::String(
-                    self.unescape(body, start + 1).map_err(|e| e.error)?,
-                ))
+                Tok::Simple(DatumKind::String(self.unescape(body, start + 1).map_err(|e| e.error)?))
             }
             Raw::BarSymbol => {
                 let body = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
-                Tok::Simple(DatumKind::Symbol(
-                    self.unescape(body, start + 1).map_err(|e| e.error)?,
-                ))
+                Tok::Simple(DatumKind::Symbol(self.unescape(body, start + 1).map_err(|e| e.error)?))
             }
             Raw::Character => Tok::Simple(DatumKind::Character(self.character(text, start, end)?)),
             Raw::Directive => {
@@ -362,11 +328,7 @@ impl<'s> Lexer<'s> {
                         return Ok(None);
                     }
                     "" => {
-                        return Err(self.invalid(
-                            "expected a name after `#!`".to_string(),
-                            start,
-                            end,
-                        ));
+                        return Err(self.invalid("expected a name after `#!`".to_string(), start, end));
                     }
                     _ => Tok::Simple(DatumKind::Special(name.to_string())),
                 }
@@ -386,11 +348,7 @@ impl<'s> Lexer<'s> {
             NumberSyntax::Number(n) => Ok(Tok::Simple(DatumKind::Number(n))),
             NumberSyntax::Invalid(message) => Err(self.invalid(message, start, end)),
             NumberSyntax::NotANumber => {
-                let name = if self.fold_case {
-                    fold(text)
-                } else {
-                    text.to_string()
-                };
+                let name = if self.fold_case { fold(text) } else { text.to_string() };
                 Ok(Tok::Simple(DatumKind::Symbol(name)))
             }
         }
@@ -414,9 +372,7 @@ impl<'s> Lexer<'s> {
             return match number::parse(text) {
                 NumberSyntax::Number(n) => Ok(Tok::Simple(DatumKind::Number(n))),
                 NumberSyntax::Invalid(message) => Err(self.invalid(message, start, end)),
-                NumberSyntax::NotANumber => {
-                    Err(self.invalid(format!("bad number `{}`", shorten(text)), start, end))
-                }
+                NumberSyntax::NotANumber => Err(self.invalid(format!("bad number `{}`", shorten(text)), start, end)),
             };
         }
         let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
@@ -428,11 +384,7 @@ impl<'s> Lexer<'s> {
                 label_end.min(end),
             ));
         }
-        Err(self.invalid(
-            format!("unknown `#` syntax `{}`", shorten(text)),
-            start,
-            end,
-        ))
+        Err(self.invalid(format!("unknown `#` syntax `{}`", shorten(text)), start, end))
     }
 
     /// A character literal; `text` starts with `#\`.
@@ -440,12 +392,7 @@ impl<'s> Lexer<'s> {
         let body = text.get(2..).unwrap_or("");
         let mut chars = body.chars();
         let Some(first) = chars.next() else {
-            return Err(self.error(
-                ReadErrorKind::Incomplete,
-                "the text ends right after `#\\`".into(),
-                start,
-                end,
-            ));
+            return Err(self.error(ReadErrorKind::Incomplete, "the text ends right after `#\\`".into(), start, end));
         };
         let rest = chars.as_str();
         if rest.is_empty() {
@@ -454,11 +401,7 @@ impl<'s> Lexer<'s> {
         if (first == 'x' || first == 'X') && rest.chars().all(|c| c.is_ascii_hexdigit()) {
             return match u32::from_str_radix(rest, 16).ok().and_then(char::from_u32) {
                 Some(c) => Ok(c),
-                None => Err(self.invalid(
-                    format!("`{}` is not a Unicode scalar value", shorten(text)),
-                    start,
-                    end,
-                )),
+                None => Err(self.invalid(format!("`{}` is not a Unicode scalar value", shorten(text)), start, end)),
             };
         }
         let folded;
@@ -470,11 +413,7 @@ impl<'s> Lexer<'s> {
         };
         match char_by_name(name) {
             Some(c) => Ok(c),
-            None => Err(self.invalid(
-                format!("unknown character name `{}`", shorten(text)),
-                start,
-                end,
-            )),
+            None => Err(self.invalid(format!("unknown character name `{}`", shorten(text)), start, end)),
         }
     }
 
@@ -496,12 +435,7 @@ impl<'s> Lexer<'s> {
             }
             let Some((j, e)) = chars.next() else {
                 // Only in unclosed text: a closing delimiter would have been escaped.
-                return Err(fail(
-                    "unfinished escape `\\`".to_string(),
-                    offset + i,
-                    offset + i + 1,
-                    true,
-                ));
+                return Err(fail("unfinished escape `\\`".to_string(), offset + i, offset + i + 1, true));
             };
             let escape_end = offset + j + e.len_utf8();
             match e {
@@ -528,9 +462,7 @@ impl<'s> Lexer<'s> {
                         let Some(d) = h.to_digit(16) else { break };
                         chars.next();
                         last = k + h.len_utf8();
-                        value = value
-                            .and_then(|v| v.checked_mul(16))
-                            .and_then(|v| v.checked_add(d));
+                        value = value.and_then(|v| v.checked_mul(16)).and_then(|v| v.checked_add(d));
                     }
                     let escape = body.get(i..last).unwrap_or("\\x");
                     if !terminated || last == digits_start + 1 {
@@ -548,10 +480,7 @@ impl<'s> Lexer<'s> {
                         Some(ch) => out.push(ch),
                         None => {
                             return Err(fail(
-                                format!(
-                                    "hex escape `{}` is not a Unicode scalar value",
-                                    shorten(escape)
-                                ),
+                                format!("hex escape `{}` is not a Unicode scalar value", shorten(escape)),
                                 offset + i,
                                 offset + last,
                                 false,
@@ -586,8 +515,7 @@ impl<'s> Lexer<'s> {
                     }
                     if !newline {
                         return Err(fail(
-                            "invalid string escape: a `\\` followed by spaces must end the line"
-                                .to_string(),
+                            "invalid string escape: a `\\` followed by spaces must end the line".to_string(),
                             offset + i,
                             escape_end,
                             chars.peek().is_none(),
@@ -613,17 +541,9 @@ impl<'s> Lexer<'s> {
     /// Follows the nesting for `tok`; refuses a `.` that has no element before it in its list.
     fn follow(&mut self, start: usize, tok: &Tok, end: usize) -> Result<(), ReadError> {
         let wait = |what| Pending { start, end, what };
-        if let Some(Pending {
-            what: Waiting::Bytevector,
-            ..
-        }) = self.pending.last()
-        {
+        if let Some(Pending { what: Waiting::Bytevector, .. }) = self.pending.last() {
             let not = match tok {
-                Tok::Simple(DatumKind::Number(crate::datum::Number::Integer(n)))
-                    if u8::try_from(n).is_ok() =>
-                {
-                    None
-                }
+                Tok::Simple(DatumKind::Number(crate::datum::Number::Integer(n))) if u8::try_from(n).is_ok() => None,
                 Tok::Simple(kind) => Some(format!("`{}`", shorten(&kind.to_string()))),
                 Tok::Open => Some("a list".to_string()),
                 Tok::VectorOpen => Some("a vector".to_string()),
@@ -635,9 +555,7 @@ impl<'s> Lexer<'s> {
             };
             if let Some(not) = not {
                 return Err(self.invalid(
-                    format!(
-                        "a bytevector element must be an exact integer from 0 to 255, not {not}"
-                    ),
+                    format!("a bytevector element must be an exact integer from 0 to 255, not {not}"),
                     start,
                     end,
                 ));
@@ -652,11 +570,7 @@ impl<'s> Lexer<'s> {
             }
             Tok::DatumComment => self.pending.push(wait(Waiting::Swallow)),
             Tok::Dot => {
-                if let Some(Pending {
-                    what: Waiting::List { elements: 0 },
-                    ..
-                }) = self.pending.last()
-                {
+                if let Some(Pending { what: Waiting::List { elements: 0 }, .. }) = self.pending.last() {
                     return Err(self.invalid(
                         "expected a datum before `.`: a dotted list needs at least one element before the dot".into(),
                         start,
@@ -667,23 +581,18 @@ impl<'s> Lexer<'s> {
             }
             Tok::Close => {
                 // Close the innermost opener (anything still waiting inside it is a parse error anyway).
-                if let Some(i) = self.pending.iter().rposition(|p| {
-                    matches!(
-                        p.what,
-                        Waiting::List { .. } | Waiting::Vector | Waiting::Bytevector
-                    )
-                }) {
+                if let Some(i) = self
+                    .pending
+                    .iter()
+                    .rposition(|p| matches!(p.what, Waiting::List { .. } | Waiting::Vector | Waiting::Bytevector))
+                {
                     self.pending.truncate(i);
                     self.complete();
                 }
             }
             Tok::Simple(_) => self.complete(),
         }
-        self.before_last = self.last.replace(Seen {
-            start,
-            end,
-            class: tok.class(),
-        });
+        self.before_last = self.last.replace(Seen { start, end, class: tok.class() });
         Ok(())
     }
 

@@ -82,31 +82,21 @@ pub fn parse(text: &str) -> NumberSyntax {
     let radix = radix.unwrap_or(10);
     let Some(real) = parse_real(body, radix) else {
         if looks_complex(body, radix) {
-            return NumberSyntax::Invalid(format!(
-                "complex numbers are not supported: `{}`",
-                shorten(text)
-            ));
+            return NumberSyntax::Invalid(format!("complex numbers are not supported: `{}`", shorten(text)));
         }
         return NumberSyntax::NotANumber;
     };
     let inexact = match exactness {
         Exactness::Exact => false,
         Exactness::Inexact => true,
-        Exactness::Default => matches!(
-            real,
-            Real::Decimal { .. } | Real::Infinity { .. } | Real::NaN
-        ),
+        Exactness::Default => matches!(real, Real::Decimal { .. } | Real::Infinity { .. } | Real::NaN),
     };
     if !inexact {
         return to_exact(real, text);
     }
     let x = to_f64(&real);
     // `#i-0` and `-0/5` are negative zero.
-    let x = if x == 0.0 && body.starts_with('-') {
-        -0.0
-    } else {
-        x
-    };
+    let x = if x == 0.0 && body.starts_with('-') { -0.0 } else { x };
     NumberSyntax::Number(Number::Real(x))
 }
 
@@ -121,11 +111,7 @@ fn parse_integer(text: &str, radix: u32) -> Option<BigInt> {
 }
 
 fn split_sign(text: &str) -> (bool, &str) {
-    if let Some(rest) = text.strip_prefix('-') {
-        (true, rest)
-    } else {
-        (false, text.strip_prefix('+').unwrap_or(text))
-    }
+    if let Some(rest) = text.strip_prefix('-') { (true, rest) } else { (false, text.strip_prefix('+').unwrap_or(text)) }
 }
 
 fn all_digits(text: &str) -> bool {
@@ -171,12 +157,7 @@ fn parse_real(body: &str, radix: u32) -> Option<Real<'_>> {
     if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) {
         return None;
     }
-    Some(Real::Decimal {
-        negative,
-        int,
-        frac,
-        exponent,
-    })
+    Some(Real::Decimal { negative, int, frac, exponent })
 }
 
 /// Whether `body` is R7RS complex syntax (`1+2i`, `+i`, `1@2`), which the reader does not support.
@@ -218,12 +199,7 @@ fn to_exact(real: Real<'_>, text: &str) -> NumberSyntax {
             }
             NumberSyntax::Number(ratio(n, d))
         }
-        Real::Decimal {
-            negative,
-            int,
-            frac,
-            exponent,
-        } => {
+        Real::Decimal { negative, int, frac, exponent } => {
             let mut digits = String::with_capacity(int.len() + frac.len());
             digits.push_str(int);
             digits.push_str(frac);
@@ -252,10 +228,7 @@ fn to_exact(real: Real<'_>, text: &str) -> NumberSyntax {
             let frac_len = i64::try_from(frac.len()).unwrap_or(i64::MAX);
             let scale = exponent.saturating_sub(frac_len);
             if scale.unsigned_abs() > MAX_EXACT_EXPONENT.unsigned_abs() {
-                return NumberSyntax::Invalid(format!(
-                    "too many digits for an exact number: `{}`",
-                    shorten(text)
-                ));
+                return NumberSyntax::Invalid(format!("too many digits for an exact number: `{}`", shorten(text)));
             }
             // |scale| <= MAX_EXACT_EXPONENT, so it fits a u32.
             let power = BigInt::from(10u32).pow(scale.unsigned_abs() as u32);
@@ -273,18 +246,10 @@ fn to_exact(real: Real<'_>, text: &str) -> NumberSyntax {
 
 /// `n/d` reduced; `d` is not zero.
 fn ratio(n: BigInt, d: BigInt) -> Number {
-    let (n, d) = if d.sign() == Sign::Minus {
-        (-n, -d)
-    } else {
-        (n, d)
-    };
+    let (n, d) = if d.sign() == Sign::Minus { (-n, -d) } else { (n, d) };
     let g = n.gcd(&d);
     let (n, d) = if g.is_one() { (n, d) } else { (n / &g, d / &g) };
-    if d.is_one() {
-        Number::Integer(n)
-    } else {
-        Number::Rational(n, d)
-    }
+    if d.is_one() { Number::Integer(n) } else { Number::Rational(n, d) }
 }
 
 /// The inexact value of `real`.
@@ -305,27 +270,16 @@ fn to_f64(real: &Real<'_>) -> f64 {
             let shift = n.bits().max(d.bits()).saturating_sub(1000);
             let (n, d) = (n >> shift, d >> shift);
             if d.is_zero() {
-                return if n.sign() == Sign::Minus {
-                    f64::NEG_INFINITY
-                } else {
-                    f64::INFINITY
-                };
+                return if n.sign() == Sign::Minus { f64::NEG_INFINITY } else { f64::INFINITY };
             }
             integer_to_f64(&n) / integer_to_f64(&d)
         }
-        Real::Decimal {
-            negative,
-            int,
-            frac,
-            exponent,
-        } => {
+        Real::Decimal { negative, int, frac, exponent } => {
             let int = if int.is_empty() { "0" } else { int };
             let frac = if frac.is_empty() { "0" } else { frac };
             let exponent = if exponent.is_empty() { "0" } else { exponent };
             let sign = if *negative { "-" } else { "" };
-            format!("{sign}{int}.{frac}e{exponent}")
-                .parse::<f64>()
-                .unwrap_or(f64::NAN)
+            format!("{sign}{int}.{frac}e{exponent}").parse::<f64>().unwrap_or(f64::NAN)
         }
         Real::Infinity { negative: false } => f64::INFINITY,
         Real::Infinity { negative: true } => f64::NEG_INFINITY,
@@ -334,9 +288,5 @@ fn to_f64(real: &Real<'_>) -> f64 {
 }
 
 fn integer_to_f64(n: &BigInt) -> f64 {
-    n.to_f64().unwrap_or(if n.sign() == Sign::Minus {
-        f64::NEG_INFINITY
-    } else {
-        f64::INFINITY
-    })
+    n.to_f64().unwrap_or(if n.sign() == Sign::Minus { f64::NEG_INFINITY } else { f64::INFINITY })
 }

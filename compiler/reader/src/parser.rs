@@ -49,31 +49,18 @@ pub fn read_all(source: &str, file: FileId) -> Result<Vec<Datum>, ReadError> {
         });
     }
     let mut lexer = Lexer::new(source, file);
-    grammar::DataParser::new()
-        .parse(file, &mut lexer)
-        .map_err(|e| explain(e, &lexer, source, file))
+    grammar::DataParser::new().parse(file, &mut lexer).map_err(|e| explain(e, &lexer, source, file))
 }
 
 fn invalid(file: FileId, message: String, start: usize, end: usize) -> Error {
-    ParseError::User {
-        error: ReadError {
-            kind: ReadErrorKind::Invalid,
-            message,
-            span: Span::new(file, start, end),
-        },
-    }
+    ParseError::User { error: ReadError { kind: ReadErrorKind::Invalid, message, span: Span::new(file, start, end) } }
 }
 
 /// The depth of a compound datum whose deepest child has depth `children`, or an error past the limit.
 fn nest(file: FileId, start: usize, end: usize, children: u32) -> Result<u32, Error> {
     let depth = children.saturating_add(1);
     if depth > MAX_NESTING_DEPTH {
-        return Err(invalid(
-            file,
-            format!("data nested more than {MAX_NESTING_DEPTH} levels deep"),
-            start,
-            end,
-        ));
+        return Err(invalid(file, format!("data nested more than {MAX_NESTING_DEPTH} levels deep"), start, end));
     }
     Ok(depth)
 }
@@ -105,10 +92,7 @@ pub fn list(
             }
             depth = depth.max(tail_depth);
             match tail.kind {
-                DatumKind::List {
-                    items: more,
-                    tail: rest,
-                } => {
+                DatumKind::List { items: more, tail: rest } => {
                     items.extend(more);
                     rest
                 }
@@ -117,29 +101,18 @@ pub fn list(
         }
     };
     let depth = nest(file, start, end, depth)?;
-    Ok((
-        Datum::new(DatumKind::List { items, tail }, Span::new(file, start, end)),
-        depth,
-    ))
+    Ok((Datum::new(DatumKind::List { items, tail }, Span::new(file, start, end)), depth))
 }
 
 /// `#( items )`.
 pub fn vector(file: FileId, start: usize, end: usize, elements: Elements) -> Result<Nested, Error> {
     let (items, depth) = elements;
     let depth = nest(file, start, end, depth)?;
-    Ok((
-        Datum::new(DatumKind::Vector(items), Span::new(file, start, end)),
-        depth,
-    ))
+    Ok((Datum::new(DatumKind::Vector(items), Span::new(file, start, end)), depth))
 }
 
 /// `#u8( bytes )`: every element an exact integer from 0 to 255.
-pub fn bytevector(
-    file: FileId,
-    start: usize,
-    end: usize,
-    elements: Elements,
-) -> Result<Nested, Error> {
+pub fn bytevector(file: FileId, start: usize, end: usize, elements: Elements) -> Result<Nested, Error> {
     let (items, _) = elements;
     let mut bytes = Vec::with_capacity(items.len());
     for item in &items {
@@ -162,10 +135,7 @@ pub fn bytevector(
             }
         }
     }
-    Ok((
-        Datum::new(DatumKind::Bytevector(bytes), Span::new(file, start, end)),
-        1,
-    ))
+    Ok((Datum::new(DatumKind::Bytevector(bytes), Span::new(file, start, end)), 1))
 }
 
 /// `'datum` and the like: the list `(quote datum)` spanning both, the symbol spanning the prefix.
@@ -178,14 +148,8 @@ pub fn prefixed(
     (datum, depth): Nested,
 ) -> Result<Nested, Error> {
     let depth = nest(file, start, end, depth)?;
-    let symbol = Datum::new(
-        DatumKind::Symbol(prefix.symbol().to_string()),
-        Span::new(file, start, prefix_end),
-    );
-    let list = DatumKind::List {
-        items: vec![symbol, datum],
-        tail: None,
-    };
+    let symbol = Datum::new(DatumKind::Symbol(prefix.symbol().to_string()), Span::new(file, start, prefix_end));
+    let list = DatumKind::List { items: vec![symbol, datum], tail: None };
     Ok((Datum::new(list, Span::new(file, start, end)), depth))
 }
 
@@ -198,10 +162,7 @@ fn text_of(source: &str, start: usize, end: usize) -> String {
 fn expected_words(expected: &[String]) -> String {
     let names: Vec<&str> = expected.iter().map(|e| e.trim_matches('"')).collect();
     let mut words = Vec::new();
-    if names
-        .iter()
-        .any(|n| matches!(*n, "datum" | "(" | "#(" | "#u8(" | "'" | "`" | "," | ",@"))
-    {
+    if names.iter().any(|n| matches!(*n, "datum" | "(" | "#(" | "#u8(" | "'" | "`" | "," | ",@")) {
         words.push("a datum".to_string());
     }
     for name in [")", "."] {
@@ -223,36 +184,18 @@ fn explain(error: Error, lexer: &Lexer<'_>, source: &str, file: FileId) -> ReadE
     match error {
         ParseError::User { error } => error,
         ParseError::UnrecognizedEof { location, .. } => match lexer.pending.last() {
-            Some(
-                p @ Pending {
-                    what: Waiting::List { .. } | Waiting::Vector | Waiting::Bytevector,
-                    ..
-                },
-            ) => {
-                let message = format!(
-                    "unclosed `{}`: the text ends before its `)`",
-                    text_of(source, p.start, p.end)
-                );
+            Some(p @ Pending { what: Waiting::List { .. } | Waiting::Vector | Waiting::Bytevector, .. }) => {
+                let message = format!("unclosed `{}`: the text ends before its `)`", text_of(source, p.start, p.end));
                 make(ReadErrorKind::Incomplete, message, p.start, p.end)
             }
             Some(p) => {
-                let message = format!(
-                    "expected a datum after `{}`, but the text ends",
-                    text_of(source, p.start, p.end)
-                );
+                let message =
+                    format!("expected a datum after `{}`, but the text ends", text_of(source, p.start, p.end));
                 make(ReadErrorKind::Incomplete, message, p.start, p.end)
             }
-            None => make(
-                ReadErrorKind::Incomplete,
-                "unexpected end of text".into(),
-                location,
-                location,
-            ),
+            None => make(ReadErrorKind::Incomplete, "unexpected end of text".into(), location, location),
         },
-        ParseError::UnrecognizedToken {
-            token: (start, token, end),
-            expected,
-        } => {
+        ParseError::UnrecognizedToken { token: (start, token, end), expected } => {
             let found = text_of(source, start, end);
             let names: Vec<&str> = expected.iter().map(|e| e.trim_matches('"')).collect();
             let message = match (lexer.before_last, &token) {
@@ -260,29 +203,24 @@ fn explain(error: Error, lexer: &Lexer<'_>, source: &str, file: FileId) -> ReadE
                     format!("expected a datum after `{}`, found `{found}`", prefix_text(&before))
                 }
                 _ if names.iter().all(|n| matches!(*n, ")" | "#;")) && names.contains(&")") => {
-                    format!("expected `)` after the datum that follows `.`, found `{found}`: only one datum may follow the dot")
+                    format!(
+                        "expected `)` after the datum that follows `.`, found `{found}`: only one datum may follow the dot"
+                    )
                 }
                 (_, Tok::Close) => "unexpected `)`".to_string(),
                 (_, Tok::Dot) => {
-                    "unexpected `.`: a dot may only stand in a list, between its elements and its last datum".to_string()
+                    "unexpected `.`: a dot may only stand in a list, between its elements and its last datum"
+                        .to_string()
                 }
                 _ => format!("unexpected `{found}`; expected {}", expected_words(&expected)),
             };
             make(ReadErrorKind::Invalid, message, start, end)
         }
-        ParseError::ExtraToken {
-            token: (start, _, end),
-        } => make(
-            ReadErrorKind::Invalid,
-            format!("unexpected `{}`", text_of(source, start, end)),
-            start,
-            end,
-        ),
-        ParseError::InvalidToken { location } => make(
-            ReadErrorKind::Invalid,
-            "invalid token".into(),
-            location,
-            location,
-        ),
+        ParseError::ExtraToken { token: (start, _, end) } => {
+            make(ReadErrorKind::Invalid, format!("unexpected `{}`", text_of(source, start, end)), start, end)
+        }
+        ParseError::InvalidToken { location } => {
+            make(ReadErrorKind::Invalid, "invalid token".into(), location, location)
+        }
     }
 }

@@ -37,9 +37,7 @@ impl Display for DatumKind {
                 f.write_char(')')
             }
             DatumKind::List { items, tail } => {
-                if let (Some(abbreviation), [_, datum], None) =
-                    (abbreviation(items), items.as_slice(), tail)
-                {
+                if let (Some(abbreviation), [_, datum], None) = (abbreviation(items), items.as_slice(), tail) {
                     // `,` before a bare symbol starting with `@` would read back as `,@`.
                     let at_sign = matches!(&datum.kind,
                         DatumKind::Symbol(s) if s.starts_with('@') && !symbol_needs_bars(s));
@@ -168,7 +166,6 @@ pub fn symbol_needs_bars(s: &str) -> bool {
     };
     first == '#'
         || s == "."
-        || s.chars()
-            .any(|c| is_delimiter(c) || invisible(c) || c == '\\')
+        || s.chars().any(|c| is_delimiter(c) || invisible(c) || c == '\\')
         || number::parse(s) != NumberSyntax::NotANumber
 }

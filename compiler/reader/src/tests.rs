@@ -18,11 +18,7 @@ fn read(source: &str) -> Vec<Datum> {
 /// The single datum of `source`.
 fn one(source: &str) -> Datum {
     let mut data = read(source);
-    assert_eq!(
-        data.len(),
-        1,
-        "expected one datum in {source:?}, got {data:?}"
-    );
+    assert_eq!(data.len(), 1, "expected one datum in {source:?}, got {data:?}");
     data.remove(0)
 }
 
@@ -32,11 +28,7 @@ fn kind(source: &str) -> DatumKind {
 
 /// The data of `source`, each printed, joined by spaces.
 fn show(source: &str) -> String {
-    read(source)
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+    read(source).iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" ")
 }
 
 fn error(source: &str) -> ReadError {
@@ -50,16 +42,8 @@ fn error(source: &str) -> ReadError {
 fn invalid(source: &str, needle: &str, start: u32, end: u32) {
     let e = error(source);
     assert_eq!(e.kind, ReadErrorKind::Invalid, "{source:?}: {e:?}");
-    assert!(
-        e.message.contains(needle),
-        "{source:?}: message {:?} lacks {needle:?}",
-        e.message
-    );
-    assert_eq!(
-        (e.span.start, e.span.end),
-        (start, end),
-        "{source:?}: span of {e:?}"
-    );
+    assert!(e.message.contains(needle), "{source:?}: message {:?} lacks {needle:?}", e.message);
+    assert_eq!((e.span.start, e.span.end), (start, end), "{source:?}: span of {e:?}");
     assert_eq!(e.span.file, 7);
 }
 
@@ -67,11 +51,7 @@ fn invalid(source: &str, needle: &str, start: u32, end: u32) {
 fn incomplete(source: &str, start: u32, end: u32) {
     let e = error(source);
     assert_eq!(e.kind, ReadErrorKind::Incomplete, "{source:?}: {e:?}");
-    assert_eq!(
-        (e.span.start, e.span.end),
-        (start, end),
-        "{source:?}: span of {e:?}"
-    );
+    assert_eq!((e.span.start, e.span.end), (start, end), "{source:?}: span of {e:?}");
 }
 
 fn int(n: i64) -> DatumKind {
@@ -104,18 +84,12 @@ fn d(kind: DatumKind) -> Datum {
 }
 
 fn list(items: Vec<DatumKind>) -> DatumKind {
-    DatumKind::List {
-        items: items.into_iter().map(d).collect(),
-        tail: None,
-    }
+    DatumKind::List { items: items.into_iter().map(d).collect(), tail: None }
 }
 
 fn assert_same(source: &str, expected: DatumKind) {
     let got = kind(source);
-    assert!(
-        got.eq_ignoring_spans(&expected),
-        "{source:?}: got {got:?}, expected {expected:?}"
-    );
+    assert!(got.eq_ignoring_spans(&expected), "{source:?}: got {got:?}, expected {expected:?}");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -133,27 +107,14 @@ fn lists() {
     assert_same("()", list(vec![]));
     assert_same("( )", list(vec![]));
     assert_same("(a b c)", list(vec![sym("a"), sym("b"), sym("c")]));
-    assert_same(
-        "(a (b (c)) ())",
-        list(vec![
-            sym("a"),
-            list(vec![sym("b"), list(vec![sym("c")])]),
-            list(vec![]),
-        ]),
-    );
+    assert_same("(a (b (c)) ())", list(vec![sym("a"), list(vec![sym("b"), list(vec![sym("c")])]), list(vec![])]));
     assert_eq!(show("(a(b)c)"), "(a (b) c)");
     assert_eq!(show("(1 2)(3)"), "(1 2) (3)");
 }
 
 #[test]
 fn dotted_pairs() {
-    let DatumKind::List {
-        items,
-        tail: Some(tail),
-    } = kind("(a . b)")
-    else {
-        panic!()
-    };
+    let DatumKind::List { items, tail: Some(tail) } = kind("(a . b)") else { panic!() };
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].kind, sym("a"));
     assert_eq!(tail.kind, sym("b"));
@@ -175,10 +136,7 @@ fn a_list_tail_is_spliced() {
 #[test]
 fn dots_that_are_not_the_dot() {
     assert_same("(a .b. c)", list(vec![sym("a"), sym(".b."), sym("c")]));
-    assert_same(
-        "(... .foo .5)",
-        list(vec![sym("..."), sym(".foo"), real(0.5)]),
-    );
+    assert_same("(... .foo .5)", list(vec![sym("..."), sym(".foo"), real(0.5)]));
 }
 
 #[test]
@@ -209,9 +167,7 @@ fn unexpected_close() {
 fn vectors() {
     assert_eq!(kind("#()"), DatumKind::Vector(vec![]));
     assert_eq!(show("#(1 #(2) (3) \"x\")"), "#(1 #(2) (3) \"x\")");
-    let DatumKind::Vector(items) = kind("#(a b)") else {
-        panic!()
-    };
+    let DatumKind::Vector(items) = kind("#(a b)") else { panic!() };
     assert_eq!(items[1].span, span(4, 5));
 }
 
@@ -219,10 +175,7 @@ fn vectors() {
 fn bytevectors() {
     assert_eq!(kind("#u8()"), DatumKind::Bytevector(vec![]));
     assert_eq!(kind("#u8(0 1 255)"), DatumKind::Bytevector(vec![0, 1, 255]));
-    assert_eq!(
-        kind("#U8(#xff #b101 #e2.0)"),
-        DatumKind::Bytevector(vec![255, 5, 2])
-    );
+    assert_eq!(kind("#U8(#xff #b101 #e2.0)"), DatumKind::Bytevector(vec![255, 5, 2]));
     assert_eq!(kind("#u8( #;300 7 )"), DatumKind::Bytevector(vec![7]));
 }
 
@@ -237,10 +190,7 @@ fn bytevector_errors_name_the_value() {
     invalid("#u8(#(1))", "not a vector", 4, 6);
     invalid("#u8('1)", "not a quoted datum", 4, 5);
     invalid("#u8(1 2 300", "not `300`", 8, 11);
-    assert_eq!(
-        kind("#u8(#;(1 2) #;'a #;#u8(1) 3)"),
-        DatumKind::Bytevector(vec![3])
-    );
+    assert_eq!(kind("#u8(#;(1 2) #;'a #;#u8(1) 3)"), DatumKind::Bytevector(vec![3]));
     invalid("#u8 (1)", "unknown `#` syntax `#u8`", 0, 3);
 }
 
@@ -249,56 +199,30 @@ fn bytevector_errors_name_the_value() {
 
 #[test]
 fn quote_forms() {
-    for (source, name) in [
-        ("'x", "quote"),
-        ("`x", "quasiquote"),
-        (",x", "unquote"),
-        (",@x", "unquote-splicing"),
-    ] {
+    for (source, name) in [("'x", "quote"), ("`x", "quasiquote"), (",x", "unquote"), (",@x", "unquote-splicing")] {
         let datum = one(source);
         let items = datum.as_list().expect("a list");
         assert_eq!(items[0].kind, sym(name), "{source}");
         assert_eq!(items[1].kind, sym("x"), "{source}");
         let prefix_len = source.len() - 1;
-        assert_eq!(
-            items[0].span,
-            span(0, prefix_len),
-            "{source}: the symbol spans the prefix"
-        );
+        assert_eq!(items[0].span, span(0, prefix_len), "{source}: the symbol spans the prefix");
         assert_eq!(items[1].span, span(prefix_len, source.len()), "{source}");
-        assert_eq!(
-            datum.span,
-            span(0, source.len()),
-            "{source}: the list spans prefix and datum"
-        );
+        assert_eq!(datum.span, span(0, source.len()), "{source}: the list spans prefix and datum");
     }
 }
 
 #[test]
 fn nested_quote_forms() {
-    assert_same(
-        "''a",
-        list(vec![sym("quote"), list(vec![sym("quote"), sym("a")])]),
-    );
+    assert_same("''a", list(vec![sym("quote"), list(vec![sym("quote"), sym("a")])]));
     assert_same(
         "'(a . b)",
-        list(vec![
-            sym("quote"),
-            DatumKind::List {
-                items: vec![d(sym("a"))],
-                tail: Some(Box::new(d(sym("b")))),
-            },
-        ]),
+        list(vec![sym("quote"), DatumKind::List { items: vec![d(sym("a"))], tail: Some(Box::new(d(sym("b")))) }]),
     );
     assert_eq!(show("`(a ,b ,@(c d))"), "`(a ,b ,@(c d))");
     assert_eq!(show("' x"), "'x");
     assert_eq!(show("'\n;c\n x"), "'x");
     assert_eq!(show("'#;a b"), "'b");
-    assert_eq!(
-        show(", @x"),
-        "(unquote @x)",
-        "`, @x` is `,` before the symbol `@x`"
-    );
+    assert_eq!(show(", @x"), "(unquote @x)", "`, @x` is `,` before the symbol `@x`");
     let datum = one("' x");
     assert_eq!(datum.span, span(0, 3));
 }
@@ -327,10 +251,7 @@ fn strings() {
 
 #[test]
 fn string_escapes() {
-    assert_eq!(
-        kind(r#""\a\b\t\n\r\"\\\|""#),
-        string("\u{7}\u{8}\t\n\r\"\\|")
-    );
+    assert_eq!(kind(r#""\a\b\t\n\r\"\\\|""#), string("\u{7}\u{8}\t\n\r\"\\|"));
     assert_eq!(kind(r#""\x41;\x3bb;\X1F600;\x0;""#), string("Aλ😀\0"));
     assert_eq!(kind(r#""\x000041;""#), string("A"));
 }
@@ -340,11 +261,7 @@ fn string_line_continuations() {
     assert_eq!(kind("\"abc\\\n   def\""), string("abcdef"));
     assert_eq!(kind("\"abc\\  \t\n\t  def\""), string("abcdef"));
     assert_eq!(kind("\"abc\\\r\n  def\""), string("abcdef"));
-    assert_eq!(
-        kind("\"abc \\\n\n def\""),
-        string("abc \n def"),
-        "only one line ending is skipped"
-    );
+    assert_eq!(kind("\"abc \\\n\n def\""), string("abc \n def"), "only one line ending is skipped");
 }
 
 #[test]
@@ -420,11 +337,7 @@ fn character_names() {
         ("page", '\u{c}'),
         ("rubout", '\u{7f}'),
     ] {
-        assert_eq!(
-            kind(&format!("#\\{name}")),
-            DatumKind::Character(c),
-            "{name}"
-        );
+        assert_eq!(kind(&format!("#\\{name}")), DatumKind::Character(c), "{name}");
     }
 }
 
@@ -448,10 +361,7 @@ fn character_errors() {
 #[test]
 fn booleans() {
     let expected = [true, false, true, false, true, false];
-    let data: Vec<DatumKind> = read("#t #f #true #false #T #FALSE")
-        .into_iter()
-        .map(|d| d.kind)
-        .collect();
+    let data: Vec<DatumKind> = read("#t #f #true #false #T #FALSE").into_iter().map(|d| d.kind).collect();
     assert_eq!(data, expected.map(DatumKind::Boolean));
     assert_eq!(show("(#t(#f))"), "(#t (#f))", "`(` and `)` end a boolean");
     invalid("(#t#f)", "unknown `#` syntax `#t#f`", 1, 5);
@@ -468,23 +378,13 @@ fn bad_hash_syntax() {
 
 #[test]
 fn datum_labels_are_not_supported() {
-    invalid(
-        "#0=(a . #0#)",
-        "datum labels (`#0=` and `#0#`) are not supported",
-        0,
-        3,
-    );
+    invalid("#0=(a . #0#)", "datum labels (`#0=` and `#0#`) are not supported", 0, 3);
     invalid("(a #12#)", "datum labels", 3, 7);
 }
 
 #[test]
 fn brackets_are_not_supported() {
-    invalid(
-        "[a]",
-        "unexpected `[`: square and curly brackets are not supported",
-        0,
-        1,
-    );
+    invalid("[a]", "unexpected `[`: square and curly brackets are not supported", 0, 1);
     invalid("(a ]", "unexpected `]`", 3, 4);
     invalid("{", "unexpected `{`", 0, 1);
 }
@@ -501,14 +401,8 @@ fn integers() {
     assert_eq!(kind("-0"), int(0));
     assert_eq!(kind("007"), int(7));
     let big = "123456789012345678901234567890123456789";
-    assert_eq!(
-        kind(big),
-        DatumKind::Number(Number::Integer(big.parse().unwrap()))
-    );
-    assert_eq!(
-        kind(&format!("-{big}")),
-        DatumKind::Number(Number::Integer(-big.parse::<BigInt>().unwrap()))
-    );
+    assert_eq!(kind(big), DatumKind::Number(Number::Integer(big.parse().unwrap())));
+    assert_eq!(kind(&format!("-{big}")), DatumKind::Number(Number::Integer(-big.parse::<BigInt>().unwrap())));
 }
 
 #[test]
@@ -528,14 +422,10 @@ fn radix_and_exactness_prefixes() {
     assert_eq!(kind("#e5"), int(5));
     assert_eq!(
         kind("#xabcdef0123456789abcdef"),
-        DatumKind::Number(Number::Integer(
-            BigInt::parse_bytes(b"abcdef0123456789abcdef", 16).unwrap()
-        ))
+        DatumKind::Number(Number::Integer(BigInt::parse_bytes(b"abcdef0123456789abcdef", 16).unwrap()))
     );
     assert_eq!(kind("#x1/a"), rational(1, 10));
-    let DatumKind::Number(Number::Real(x)) = kind("#i-0") else {
-        panic!()
-    };
+    let DatumKind::Number(Number::Real(x)) = kind("#i-0") else { panic!() };
     assert!(x == 0.0 && x.is_sign_negative());
 }
 
@@ -555,9 +445,7 @@ fn decimals() {
     assert_eq!(kind("1e400"), real(f64::INFINITY));
     assert_eq!(kind("1e-400"), real(0.0));
     assert_eq!(kind("1e99999999999999999999999"), real(f64::INFINITY));
-    let DatumKind::Number(Number::Real(x)) = kind("-0.0") else {
-        panic!()
-    };
+    let DatumKind::Number(Number::Real(x)) = kind("-0.0") else { panic!() };
     assert!(x == 0.0 && x.is_sign_negative());
 }
 
@@ -569,16 +457,9 @@ fn exact_decimals() {
     assert_eq!(kind("#e-1.5e2"), int(-150));
     assert_eq!(kind("#e1e-2"), rational(1, 100));
     assert_eq!(kind("#e0e99999999999"), int(0));
-    let DatumKind::Number(Number::Integer(n)) = kind("#e1e400") else {
-        panic!()
-    };
+    let DatumKind::Number(Number::Integer(n)) = kind("#e1e400") else { panic!() };
     assert_eq!(n, BigInt::from(10).pow(400));
-    invalid(
-        "#e1e100001",
-        "exponent too large for an exact number",
-        0,
-        10,
-    );
+    invalid("#e1e100001", "exponent too large for an exact number", 0, 10);
 }
 
 #[test]
@@ -595,11 +476,7 @@ fn ratios() {
     assert_eq!(kind("#e6/4"), rational(3, 2));
     invalid("1/0", "division by zero in `1/0`", 0, 3);
     invalid("#e-5/0", "division by zero", 0, 6);
-    assert_eq!(
-        kind("1/-2"),
-        sym("1/-2"),
-        "a sign only starts the numerator"
-    );
+    assert_eq!(kind("1/-2"), sym("1/-2"), "a sign only starts the numerator");
 }
 
 #[test]
@@ -632,30 +509,18 @@ fn bad_prefixed_numbers() {
 
 #[test]
 fn complex_numbers_are_not_supported() {
-    for source in [
-        "1+2i",
-        "+i",
-        "-i",
-        "1.5-2.5i",
-        "1@2",
-        "+inf.0i",
-        "#x1+fi",
-        "1e5+1e-5i",
-    ] {
+    for source in ["1+2i", "+i", "-i", "1.5-2.5i", "1@2", "+inf.0i", "#x1+fi", "1e5+1e-5i"] {
         let e = error(source);
         assert_eq!(e.kind, ReadErrorKind::Invalid, "{source}");
-        assert!(
-            e.message.contains("complex numbers are not supported"),
-            "{source}: {e:?}"
-        );
+        assert!(e.message.contains("complex numbers are not supported"), "{source}: {e:?}");
     }
 }
 
 #[test]
 fn things_that_look_like_numbers_but_are_symbols() {
     for source in [
-        "+", "-", "...", "1+", "+x", "1a", "-a", "->x", "->", "+.", "1e", "1.2.3", "1..", "--1",
-        "+-", "1/", "/1", "a1", "+@", "pi", "+5a", "1#",
+        "+", "-", "...", "1+", "+x", "1a", "-a", "->x", "->", "+.", "1e", "1.2.3", "1..", "--1", "+-", "1/", "/1",
+        "a1", "+@", "pi", "+5a", "1#",
     ] {
         assert_eq!(kind(source), sym(source), "{source:?} is a symbol");
     }
@@ -697,9 +562,7 @@ fn symbols() {
 
 #[test]
 fn peculiar_identifiers() {
-    for source in [
-        "+", "-", "...", "->x", ".foo", "+a", "-a", "+.a", "-.", "..", "+@", "-@x",
-    ] {
+    for source in ["+", "-", "...", "->x", ".foo", "+a", "-a", "+.a", "-.", "..", "+@", "-@x"] {
         assert_eq!(kind(source), sym(source), "{source:?}");
     }
 }
@@ -721,28 +584,14 @@ fn barred_symbols() {
 
 #[test]
 fn fold_case_directives() {
+    assert_eq!(show("ABC #!fold-case ABC Foo-Bar |ABC| #!no-fold-case ABC"), "ABC abc foo-bar ABC ABC");
     assert_eq!(
-        show("ABC #!fold-case ABC Foo-Bar |ABC| #!no-fold-case ABC"),
-        "ABC abc foo-bar ABC ABC"
-    );
-    assert_eq!(
-        read("#!fold-case #\\SPACE #\\Newline #\\A #\\X41")
-            .into_iter()
-            .map(|d| d.kind)
-            .collect::<Vec<_>>(),
+        read("#!fold-case #\\SPACE #\\Newline #\\A #\\X41").into_iter().map(|d| d.kind).collect::<Vec<_>>(),
         [' ', '\n', 'A', 'A'].map(DatumKind::Character),
         "names fold; single characters and hex scalars do not"
     );
-    assert_eq!(
-        show("#!fold-case \"ABC\" #T #X1F"),
-        "\"ABC\" #t 31",
-        "strings are not folded"
-    );
-    assert_eq!(
-        show("(a #!fold-case B) C"),
-        "(a b) c",
-        "a directive works inside a list"
-    );
+    assert_eq!(show("#!fold-case \"ABC\" #T #X1F"), "\"ABC\" #t 31", "strings are not folded");
+    assert_eq!(show("(a #!fold-case B) C"), "(a b) c", "a directive works inside a list");
     assert_eq!(show("#!fold-case ΑΒΓ"), "αβγ");
 }
 
@@ -837,30 +686,14 @@ fn incomplete_input() {
     incomplete("'", 0, 1);
     incomplete("`(a ,", 4, 5);
     incomplete("#;", 0, 2);
-    for source in [
-        "(",
-        "(a",
-        "\"",
-        "#|",
-        "'",
-        "#;",
-        "|",
-        "#\\",
-        "(a . ",
-        "#(",
-        "#u8(",
-        "(a #| x |# ",
-        "(((((",
-    ] {
+    for source in ["(", "(a", "\"", "#|", "'", "#;", "|", "#\\", "(a . ", "#(", "#u8(", "(a #| x |# ", "((((("] {
         assert_eq!(error(source).kind, ReadErrorKind::Incomplete, "{source:?}");
     }
 }
 
 #[test]
 fn invalid_input_is_not_incomplete() {
-    for source in [
-        ")", "(a . b c", "( . a", "#u8(300", "\"\\q", "#\\foo (", "(#0=a", "1/0 (", "[", "(a ]",
-    ] {
+    for source in [")", "(a . b c", "( . a", "#u8(300", "\"\\q", "#\\foo (", "(#0=a", "1/0 (", "[", "(a ]"] {
         assert_eq!(error(source).kind, ReadErrorKind::Invalid, "{source:?}");
     }
 }
@@ -886,10 +719,7 @@ fn spans() {
     assert_eq!(items[1].span, span(8, 13));
     assert_eq!(items[2].span, span(16, 25));
     let body = items[2].as_list().unwrap();
-    assert_eq!(
-        &source[body[2].span.start as usize..body[2].span.end as usize],
-        "2.5"
-    );
+    assert_eq!(&source[body[2].span.start as usize..body[2].span.end as usize], "2.5");
     assert_eq!(items[1].as_list().unwrap()[1].span, span(11, 12));
 }
 
@@ -926,12 +756,7 @@ fn nesting_up_to_the_limit() {
 fn nesting_beyond_the_limit() {
     let depth = MAX_NESTING_DEPTH as usize + 1;
     let source = format!("{}{}", "(".repeat(depth), ")".repeat(depth));
-    invalid(
-        &source,
-        "nested more than 1000 levels deep",
-        0,
-        (2 * depth) as u32,
-    );
+    invalid(&source, "nested more than 1000 levels deep", 0, (2 * depth) as u32);
     let source = format!("{}x", "'".repeat(100_000));
     assert_eq!(error(&source).kind, ReadErrorKind::Invalid);
     let source = "#(".repeat(100_000);
@@ -949,48 +774,33 @@ fn print_atoms() {
         show("1.5 1.0 1. 0.1 -0.0 1e20 1e21 1.5e-7 123456.789"),
         "1.5 1.0 1.0 0.1 -0.0 1e20 1e21 1.5e-7 123456.789"
     );
-    assert_eq!(
-        show("+inf.0 -inf.0 +nan.0 -nan.0"),
-        "+inf.0 -inf.0 +nan.0 +nan.0"
-    );
+    assert_eq!(show("+inf.0 -inf.0 +nan.0 -nan.0"), "+inf.0 -inf.0 +nan.0 +nan.0");
     assert_eq!(show("#!eof"), "#!eof");
 }
 
 #[test]
 fn print_strings() {
     assert_eq!(show(r#""a\"b\\c""#), r#""a\"b\\c""#);
-    assert_eq!(
-        show("\"tab\there\nnl\rcr\u{7}\u{8}\""),
-        r#""tab\there\nnl\rcr\a\b""#
-    );
+    assert_eq!(show("\"tab\there\nnl\rcr\u{7}\u{8}\""), r#""tab\there\nnl\rcr\a\b""#);
     assert_eq!(show(r#""\x0;\x1b;\x7f;""#), r#""\x0;\x1b;\x7f;""#);
     assert_eq!(show(r#""λ|x|""#), r#""λ|x|""#);
 }
 
 #[test]
 fn print_characters() {
-    assert_eq!(
-        show("#\\a #\\A #\\( #\\; #\\\" #\\| #\\\\ #\\λ"),
-        "#\\a #\\A #\\( #\\; #\\\" #\\| #\\\\ #\\λ"
-    );
+    assert_eq!(show("#\\a #\\A #\\( #\\; #\\\" #\\| #\\\\ #\\λ"), "#\\a #\\A #\\( #\\; #\\\" #\\| #\\\\ #\\λ");
     assert_eq!(
         show(
             "#\\space #\\newline #\\tab #\\nul #\\null #\\alarm #\\backspace #\\delete #\\escape #\\return #\\altmode #\\page"
         ),
         "#\\space #\\newline #\\tab #\\null #\\null #\\alarm #\\backspace #\\delete #\\escape #\\return #\\escape #\\xc"
     );
-    assert_eq!(
-        show("#\\x #\\xa0 #\\x2028 #\\x85"),
-        "#\\x #\\xa0 #\\x2028 #\\x85"
-    );
+    assert_eq!(show("#\\x #\\xa0 #\\x2028 #\\x85"), "#\\x #\\xa0 #\\x2028 #\\x85");
 }
 
 #[test]
 fn print_symbols() {
-    assert_eq!(
-        show("abc ->x ... + - .foo λ a#b"),
-        "abc ->x ... + - .foo λ a#b"
-    );
+    assert_eq!(show("abc ->x ... + - .foo λ a#b"), "abc ->x ... + - .foo λ a#b");
     assert_eq!(
         show("|a b| || |42| |-1.5| |.| |#foo| |a(b| |a;b| |a'b| |a\\|b| |a\\\\b| |+i| |1/0|"),
         "|a b| || |42| |-1.5| |.| |#foo| |a(b| |a;b| |a'b| |a\\|b| |a\\\\b| |+i| |1/0|"
@@ -1004,19 +814,10 @@ fn print_symbols() {
 
 #[test]
 fn print_compound() {
-    assert_eq!(
-        show("(a (b . c) #(1 #u8(2 3)) ())"),
-        "(a (b . c) #(1 #u8(2 3)) ())"
-    );
+    assert_eq!(show("(a (b . c) #(1 #u8(2 3)) ())"), "(a (b . c) #(1 #u8(2 3)) ())");
     assert_eq!(show("#u8() #()"), "#u8() #()");
-    assert_eq!(
-        show("(quote x) (quasiquote (unquote y)) (unquote-splicing z)"),
-        "'x `,y ,@z"
-    );
-    assert_eq!(
-        show("(quote) (quote a b) (quote . a) (a quote b)"),
-        "(quote) (quote a b) (quote . a) (a quote b)"
-    );
+    assert_eq!(show("(quote x) (quasiquote (unquote y)) (unquote-splicing z)"), "'x `,y ,@z");
+    assert_eq!(show("(quote) (quote a b) (quote . a) (a quote b)"), "(quote) (quote a b) (quote . a) (a quote b)");
     assert_eq!(show("'(quote . x)"), "'(quote . x)");
     assert_eq!(
         show(", @x ,@x ,|@x| ,(@x)"),
@@ -1089,10 +890,7 @@ fn error_report(sources: &[&str]) -> String {
         .iter()
         .map(|source| match read_all(source, 0) {
             Ok(data) => format!("{source:?} => ok: {}", data.len()),
-            Err(e) => format!(
-                "{source:?} => {:?} at {}..{}: {}",
-                e.kind, e.span.start, e.span.end, e.message
-            ),
+            Err(e) => format!("{source:?} => {:?} at {}..{}: {}", e.kind, e.span.start, e.span.end, e.message),
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -1128,19 +926,11 @@ fn snapshot_error_messages() {
 
 #[test]
 fn snapshot_read_results() {
-    insta::assert_debug_snapshot!(read_all(
-        "(a . \"b\") #(1 2.5 3/4) 'x #\\space #u8(1) #!eof",
-        3
-    ));
+    insta::assert_debug_snapshot!(read_all("(a . \"b\") #(1 2.5 3/4) 'x #\\space #u8(1) #!eof", 3));
 }
 
 #[test]
 fn snapshot_printed_data() {
     let data = read(SAMPLE);
-    insta::assert_snapshot!(
-        data.iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    insta::assert_snapshot!(data.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"));
 }

@@ -26,11 +26,7 @@ fn ratio() -> impl Strategy<Value = Number> {
         let d = BigInt::from(d);
         let g = n.gcd(&d);
         let (n, d) = (n / &g, d / &g);
-        if d == BigInt::from(1) {
-            Number::Integer(n)
-        } else {
-            Number::Rational(n, d)
-        }
+        if d == BigInt::from(1) { Number::Integer(n) } else { Number::Rational(n, d) }
     })
 }
 
@@ -73,8 +69,7 @@ fn leaf() -> impl Strategy<Value = DatumKind> {
         symbol().prop_map(DatumKind::Symbol),
         vec(any::<u8>(), 0..6).prop_map(DatumKind::Bytevector),
         "[a-z][a-z0-9-]{0,8}"
-            .prop_filter("a directive", |name| name != "fold-case"
-                && name != "no-fold-case")
+            .prop_filter("a directive", |name| name != "fold-case" && name != "no-fold-case")
             .prop_map(DatumKind::Special),
     ]
 }
@@ -86,10 +81,7 @@ fn dotted(mut items: Vec<Datum>, tail: Datum) -> DatumKind {
             items.extend(more);
             DatumKind::List { items, tail }
         }
-        kind => DatumKind::List {
-            items,
-            tail: Some(Box::new(d(kind))),
-        },
+        kind => DatumKind::List { items, tail: Some(Box::new(d(kind))) },
     }
 }
 
@@ -98,41 +90,24 @@ fn datum() -> impl Strategy<Value = Datum> {
     leaf().prop_map(d).prop_recursive(4, 48, 5, |inner| {
         prop_oneof![
             vec(inner.clone(), 0..5).prop_map(|items| d(DatumKind::List { items, tail: None })),
-            (vec(inner.clone(), 1..4), inner.clone())
-                .prop_map(|(items, tail)| d(dotted(items, tail))),
+            (vec(inner.clone(), 1..4), inner.clone()).prop_map(|(items, tail)| d(dotted(items, tail))),
             vec(inner.clone(), 0..5).prop_map(|items| d(DatumKind::Vector(items))),
-            (
-                prop::sample::select(vec!["quote", "quasiquote", "unquote", "unquote-splicing"]),
-                inner
-            )
-                .prop_map(|(name, datum)| {
-                    d(DatumKind::List {
-                        items: vec![d(DatumKind::Symbol(name.to_string())), datum],
-                        tail: None,
-                    })
-                }),
+            (prop::sample::select(vec!["quote", "quasiquote", "unquote", "unquote-splicing"]), inner).prop_map(
+                |(name, datum)| {
+                    d(DatumKind::List { items: vec![d(DatumKind::Symbol(name.to_string())), datum], tail: None })
+                }
+            ),
         ]
     })
 }
 
 /// Checks that `data`, printed, reads back equal; returns the printed text.
 fn assert_round_trip(data: &[Datum]) -> Result<String, TestCaseError> {
-    let text = data
-        .iter()
-        .map(|d| d.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let again = read_all(&text, 0)
-        .map_err(|e| TestCaseError::fail(format!("{text:?} does not read: {e:?}")))?;
+    let text = data.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(" ");
+    let again = read_all(&text, 0).map_err(|e| TestCaseError::fail(format!("{text:?} does not read: {e:?}")))?;
     prop_assert_eq!(again.len(), data.len(), "{:?}", text);
     for (a, b) in data.iter().zip(&again) {
-        prop_assert!(
-            a.eq_ignoring_spans(b),
-            "{:?} printed as {:?} read back as {:?}",
-            a,
-            text,
-            b
-        );
+        prop_assert!(a.eq_ignoring_spans(b), "{:?} printed as {:?} read back as {:?}", a, text, b);
     }
     Ok(text)
 }
@@ -143,22 +118,13 @@ fn check_any_text(source: &str) -> Result<(), TestCaseError> {
     match read_all(source, 1) {
         Ok(data) => {
             for datum in &data {
-                prop_assert!(
-                    datum.span.start <= datum.span.end && datum.span.end <= len,
-                    "{:?}",
-                    datum
-                );
+                prop_assert!(datum.span.start <= datum.span.end && datum.span.end <= len, "{:?}", datum);
                 prop_assert!(source.is_char_boundary(datum.span.start as usize));
             }
             assert_round_trip(&data)?;
         }
         Err(e) => {
-            prop_assert!(
-                e.span.start <= e.span.end && e.span.end <= len,
-                "{:?} for {:?}",
-                e,
-                source
-            );
+            prop_assert!(e.span.start <= e.span.end && e.span.end <= len, "{:?} for {:?}", e, source);
             prop_assert!(!e.message.is_empty());
             prop_assert_eq!(e.span.file, 1);
             if e.kind == ReadErrorKind::Incomplete {

@@ -39,10 +39,5 @@ fn throughput_of_one_megabyte() {
         best = best.min(elapsed);
     }
     let megabytes = text.len() as f64 / (1024.0 * 1024.0);
-    println!(
-        "read {megabytes:.2} MiB ({} data) in {:.1} ms: {:.1} MiB/s",
-        data.len(),
-        best * 1000.0,
-        megabytes / best
-    );
+    println!("read {megabytes:.2} MiB ({} data) in {:.1} ms: {:.1} MiB/s", data.len(), best * 1000.0, megabytes / best);
 }

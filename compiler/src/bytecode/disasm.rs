@@ -34,11 +34,8 @@ pub fn disassemble(image: &Image, functions: &[VerifiedFunction]) -> String {
         let mut last_position = None;
         for (pc, insn) in function.insns.iter().enumerate() {
             let mut line = format!("  {pc:5}  {insn}");
-            let notes: Vec<String> = insn
-                .operands()
-                .iter()
-                .filter_map(|&(kind, value)| describe_operand(image, kind, value))
-                .collect();
+            let notes: Vec<String> =
+                insn.operands().iter().filter_map(|&(kind, value)| describe_operand(image, kind, value)).collect();
             if !notes.is_empty() {
                 pad_to(&mut line, 32);
                 line.push_str("; ");
@@ -73,10 +70,7 @@ fn describe_operand(image: &Image, kind: OperandKind, value: u32) -> Option<Stri
     match kind {
         OperandKind::Const => Some(constant_text(image, value, 0)),
         OperandKind::Global => image.globals.get(value as usize).cloned(),
-        OperandKind::Func => image
-            .functions
-            .get(value as usize)
-            .map(|f| format!("<{}>", f.name)),
+        OperandKind::Func => image.functions.get(value as usize).map(|f| format!("<{}>", f.name)),
         _ => None,
     }
 }
@@ -98,10 +92,7 @@ pub fn constant_text(image: &Image, index: u32, depth: usize) -> String {
         Constant::Boolean(b) => if *b { "#t" } else { "#f" }.into(),
         Constant::Fixnum(n) => n.to_string(),
         Constant::Integer(bytes) => num_bigint::BigInt::from_signed_bytes_le(bytes).to_string(),
-        Constant::Rational {
-            numerator,
-            denominator,
-        } => format!(
+        Constant::Rational { numerator, denominator } => format!(
             "{}/{}",
             num_bigint::BigInt::from_signed_bytes_le(numerator),
             num_bigint::BigInt::from_signed_bytes_le(denominator)
@@ -114,25 +105,16 @@ pub fn constant_text(image: &Image, index: u32, depth: usize) -> String {
         Constant::String(s) => format!("{s:?}"),
         Constant::Symbol(s) => format!("'{s}"),
         Constant::Bytevector(b) => {
-            format!(
-                "#u8({})",
-                b.iter().map(u8::to_string).collect::<Vec<_>>().join(" ")
-            )
+            format!("#u8({})", b.iter().map(u8::to_string).collect::<Vec<_>>().join(" "))
         }
         Constant::List { items, tail } => {
-            let mut text = format!(
-                "({}",
-                items.iter().map(element).collect::<Vec<_>>().join(" ")
-            );
+            let mut text = format!("({}", items.iter().map(element).collect::<Vec<_>>().join(" "));
             if !matches!(image.constants.get(*tail as usize), Some(Constant::Nil)) {
                 let _ = write!(text, " . {}", element(tail));
             }
             text.push(')');
             text
         }
-        Constant::Vector(items) => format!(
-            "#({})",
-            items.iter().map(element).collect::<Vec<_>>().join(" ")
-        ),
+        Constant::Vector(items) => format!("#({})", items.iter().map(element).collect::<Vec<_>>().join(" ")),
     }
 }

@@ -152,15 +152,10 @@ impl Image {
         }
         let found = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
         if found != FORMAT_VERSION {
-            return Err(ImageError::WrongVersion {
-                found,
-                expected: FORMAT_VERSION,
-            });
+            return Err(ImageError::WrongVersion { found, expected: FORMAT_VERSION });
         }
         if bytes[12..16] != [0; 4] {
-            return Err(ImageError::Malformed(
-                "reserved header bytes are not zero".into(),
-            ));
+            return Err(ImageError::Malformed("reserved header bytes are not zero".into()));
         }
         let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(bytes.len() - HEADER_LEN);
         aligned.extend_from_slice(&bytes[HEADER_LEN..]);

@@ -264,9 +264,8 @@ instructions! {
 
 /// The instruction table as the Markdown rows of `spec/bytecode.md`.
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| opcode | instruction | operands | pops → pushes | meaning |\n|---|---|---|---|---|\n",
-    );
+    let mut out =
+        String::from("| opcode | instruction | operands | pops → pushes | meaning |\n|---|---|---|---|---|\n");
     for insn in Insn::all() {
         let operands: Vec<String> = insn
             .operands()
@@ -340,17 +339,8 @@ mod tests {
 
     #[test]
     fn truncated_and_unknown_bytes_are_errors() {
-        assert_eq!(
-            decode_all(&[0x01, 0, 0]),
-            Err(DecodeError::Truncated { offset: 0 })
-        );
-        assert_eq!(
-            decode_all(&[0xff]),
-            Err(DecodeError::UnknownOpcode {
-                opcode: 0xff,
-                offset: 0
-            })
-        );
+        assert_eq!(decode_all(&[0x01, 0, 0]), Err(DecodeError::Truncated { offset: 0 }));
+        assert_eq!(decode_all(&[0xff]), Err(DecodeError::UnknownOpcode { opcode: 0xff, offset: 0 }));
     }
 
     #[test]

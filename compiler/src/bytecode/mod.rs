@@ -6,8 +6,6 @@ pub mod image;
 pub mod instructions;
 pub mod verify;
 
-pub use image::{
-    Constant, FORMAT_VERSION, Function, Image, ImageError, LibraryRef, Position, image_hash,
-};
+pub use image::{Constant, FORMAT_VERSION, Function, Image, ImageError, LibraryRef, Position, image_hash};
 pub use instructions::{Flow, Insn, OperandKind};
 pub use verify::{VerifiedFunction, VerifyError, fits_fixnum, verify};

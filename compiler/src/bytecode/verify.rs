@@ -37,11 +37,7 @@ impl VerifiedFunction {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     #[error("function {function} ({name}): {reason}")]
-    Function {
-        function: usize,
-        name: String,
-        reason: String,
-    },
+    Function { function: usize, name: String, reason: String },
     #[error("constant {index}: {reason}")]
     Constant { index: usize, reason: String },
     #[error("entry function {0} does not exist")]
@@ -67,9 +63,7 @@ pub fn verify(image: &Image) -> Result<Vec<VerifiedFunction>, VerifyError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let entry = functions
-        .get(image.entry as usize)
-        .ok_or(VerifyError::NoEntry(image.entry))?;
+    let entry = functions.get(image.entry as usize).ok_or(VerifyError::NoEntry(image.entry))?;
     if entry.required != 0 || entry.optional != 0 || entry.rest || entry.free != 0 {
         return Err(VerifyError::BadEntry);
     }
@@ -89,22 +83,16 @@ fn verify_constant(index: usize, constant: &Constant) -> Result<(), VerifyError>
         Ok(())
     };
     match constant {
-        Constant::Character(c) if char::from_u32(*c).is_none() => Err(VerifyError::Constant {
-            index,
-            reason: format!("0x{c:x} is not a Unicode scalar value"),
-        }),
-        Constant::Fixnum(n) if !fits_fixnum(*n) => Err(VerifyError::Constant {
-            index,
-            reason: format!("{n} does not fit in a fixnum"),
-        }),
+        Constant::Character(c) if char::from_u32(*c).is_none() => {
+            Err(VerifyError::Constant { index, reason: format!("0x{c:x} is not a Unicode scalar value") })
+        }
+        Constant::Fixnum(n) if !fits_fixnum(*n) => {
+            Err(VerifyError::Constant { index, reason: format!("{n} does not fit in a fixnum") })
+        }
         Constant::Rational { denominator, .. }
-            if num_bigint::BigInt::from_signed_bytes_le(denominator)
-                <= num_bigint::BigInt::from(1) =>
+            if num_bigint::BigInt::from_signed_bytes_le(denominator) <= num_bigint::BigInt::from(1) =>
         {
-            Err(VerifyError::Constant {
-                index,
-                reason: "a ratio's denominator must be greater than 1".into(),
-            })
+            Err(VerifyError::Constant { index, reason: "a ratio's denominator must be greater than 1".into() })
         }
         Constant::List { items, tail } => earlier(&mut items.iter().chain(std::iter::once(tail))),
         Constant::Vector(items) => earlier(&mut items.iter()),
@@ -122,13 +110,9 @@ fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunctio
     if insns.is_empty() {
         return Err("has no code".into());
     }
-    let params =
-        u64::from(function.required) + u64::from(function.optional) + u64::from(function.rest);
+    let params = u64::from(function.required) + u64::from(function.optional) + u64::from(function.rest);
     if params > u64::from(function.locals) {
-        return Err(format!(
-            "{params} parameters do not fit in {} locals",
-            function.locals
-        ));
+        return Err(format!("{params} parameters do not fit in {} locals", function.locals));
     }
     for (pc, insn) in insns.iter().enumerate() {
         for (kind, value) in insn.operands() {
@@ -142,9 +126,7 @@ fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunctio
                 OperandKind::Count => usize::MAX,
             };
             if value as usize >= limit {
-                return Err(format!(
-                    "instruction {pc} ({insn}): {kind:?} operand {value} is out of range"
-                ));
+                return Err(format!("instruction {pc} ({insn}): {kind:?} operand {value} is out of range"));
             }
         }
         if let Insn::MakeClosure { f, n } = insn
@@ -159,16 +141,10 @@ fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunctio
     let mut last_pc = 0;
     for position in &function.positions {
         if position.pc < last_pc || position.pc as usize >= insns.len() {
-            return Err(format!(
-                "source position for pc {} is out of order or range",
-                position.pc
-            ));
+            return Err(format!("source position for pc {} is out of order or range", position.pc));
         }
         if position.file as usize >= image.files.len() {
-            return Err(format!(
-                "source position names file {}, which does not exist",
-                position.file
-            ));
+            return Err(format!("source position names file {}, which does not exist", position.file));
         }
         last_pc = position.pc;
     }
@@ -198,24 +174,16 @@ fn check_stack_heights(insns: &[Insn]) -> Result<u32, String> {
         match heights[pc] {
             Some(seen) if seen == height => continue,
             Some(seen) => {
-                return Err(format!(
-                    "instruction {pc} is reached with stack heights {seen} and {height}"
-                ));
+                return Err(format!("instruction {pc} is reached with stack heights {seen} and {height}"));
             }
             None => heights[pc] = Some(height),
         }
         let (pops, pushes) = insn.stack_effect();
         let Some(after) = height.checked_sub(pops).and_then(|h| h.checked_add(pushes)) else {
-            return Err(format!(
-                "instruction {pc} ({insn}) pops {pops} values from a stack of {height}"
-            ));
+            return Err(format!("instruction {pc} ({insn}) pops {pops} values from a stack of {height}"));
         };
         max = max.max(after).max(height);
-        let target = insn
-            .operands()
-            .iter()
-            .find(|(kind, _)| *kind == OperandKind::Target)
-            .map(|(_, t)| *t);
+        let target = insn.operands().iter().find(|(kind, _)| *kind == OperandKind::Target).map(|(_, t)| *t);
         match (insn.flow(), target) {
             (Flow::Next, _) => work.push((pc + 1, after)),
             (Flow::Jump, Some(t)) => work.push((t as usize, after)),
@@ -258,15 +226,7 @@ mod tests {
 
     #[test]
     fn accepts_balanced_code_and_reports_max_stack() {
-        let image = image_with(
-            &[
-                Insn::Const { k: 0 },
-                Insn::Const { k: 0 },
-                Insn::Add {},
-                Insn::Return {},
-            ],
-            0,
-        );
+        let image = image_with(&[Insn::Const { k: 0 }, Insn::Const { k: 0 }, Insn::Add {}, Insn::Return {}], 0);
         let functions = verify(&image).unwrap();
         assert_eq!(functions[0].max_stack, 2);
     }
@@ -274,29 +234,12 @@ mod tests {
     #[test]
     fn refuses_underflow_out_of_range_operands_and_falling_off_the_end() {
         let cases: &[(&[Insn], &str)] = &[
-            (
-                &[Insn::Add {}, Insn::Return {}],
-                "pops 2 values from a stack of 0",
-            ),
-            (
-                &[Insn::Const { k: 9 }, Insn::Return {}],
-                "Const operand 9 is out of range",
-            ),
-            (
-                &[Insn::Local { i: 0 }, Insn::Return {}],
-                "Local operand 0 is out of range",
-            ),
+            (&[Insn::Add {}, Insn::Return {}], "pops 2 values from a stack of 0"),
+            (&[Insn::Const { k: 9 }, Insn::Return {}], "Const operand 9 is out of range"),
+            (&[Insn::Local { i: 0 }, Insn::Return {}], "Local operand 0 is out of range"),
             (&[Insn::Const { k: 0 }], "falls off the end"),
             (&[Insn::Jump { t: 5 }], "Target operand 5 is out of range"),
-            (
-                &[
-                    Insn::Const { k: 0 },
-                    Insn::JumpIfFalse { t: 3 },
-                    Insn::Const { k: 0 },
-                    Insn::Return {},
-                ],
-                "",
-            ),
+            (&[Insn::Const { k: 0 }, Insn::JumpIfFalse { t: 3 }, Insn::Const { k: 0 }, Insn::Return {}], ""),
             (
                 &[
                     Insn::Const { k: 0 },
@@ -315,10 +258,7 @@ mod tests {
                 assert!(result.is_err(), "{code:?} should be refused");
             } else {
                 let message = result.expect_err("should be refused").to_string();
-                assert!(
-                    message.contains(expected),
-                    "{message} should mention {expected}"
-                );
+                assert!(message.contains(expected), "{message} should mention {expected}");
             }
         }
     }
@@ -327,9 +267,6 @@ mod tests {
     fn refuses_forward_constant_references() {
         let mut image = image_with(&[Insn::Const { k: 0 }, Insn::Return {}], 0);
         image.constants = vec![Constant::Vector(vec![0])];
-        assert!(matches!(
-            verify(&image),
-            Err(VerifyError::Constant { index: 0, .. })
-        ));
+        assert!(matches!(verify(&image), Err(VerifyError::Constant { index: 0, .. })));
     }
 }

@@ -9,44 +9,19 @@ use crate::value::Value;
 
 pub const NATIVES: Entries = &[
     ("eq?", 2, Some(2), |_, a| Ok(Value::boolean(a[0] == a[1]))),
-    ("eqv?", 2, Some(2), |rt, a| {
-        Ok(Value::boolean(rt.eqv(a[0], a[1])))
-    }),
-    ("equal?", 2, Some(2), |rt, a| {
-        Ok(Value::boolean(rt.equal(a[0], a[1])))
-    }),
-    ("not", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0] == Value::FALSE))
-    }),
-    ("boolean?", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0] == Value::TRUE || a[0] == Value::FALSE))
-    }),
+    ("eqv?", 2, Some(2), |rt, a| Ok(Value::boolean(rt.eqv(a[0], a[1])))),
+    ("equal?", 2, Some(2), |rt, a| Ok(Value::boolean(rt.equal(a[0], a[1])))),
+    ("not", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::FALSE))),
+    ("boolean?", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::TRUE || a[0] == Value::FALSE))),
     ("boolean=?", 2, None, boolean_eq),
-    ("procedure?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.is_procedure(a[0])))
-    }),
+    ("procedure?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.is_procedure(a[0])))),
     ("error", 0, None, error),
-    ("%raise-uncaught", 1, Some(1), |_, a| {
-        Err(Throw::Raise(a[0]))
-    }),
-    ("error-object?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.heap.get(a[0]),
-            Some(Object::Condition(_))
-        )))
-    }),
+    ("%raise-uncaught", 1, Some(1), |_, a| Err(Throw::Raise(a[0]))),
+    ("error-object?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Condition(_)))))),
     ("error-object-message", 1, Some(1), error_object_message),
     ("error-object-irritants", 1, Some(1), error_object_irritants),
-    ("file-error?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            condition_kind(rt, a[0]) == Some(ConditionKind::File),
-        ))
-    }),
-    ("read-error?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            condition_kind(rt, a[0]) == Some(ConditionKind::Read),
-        ))
-    }),
+    ("file-error?", 1, Some(1), |rt, a| Ok(Value::boolean(condition_kind(rt, a[0]) == Some(ConditionKind::File)))),
+    ("read-error?", 1, Some(1), |rt, a| Ok(Value::boolean(condition_kind(rt, a[0]) == Some(ConditionKind::Read)))),
     ("exit", 0, Some(1), exit),
     ("emergency-exit", 0, Some(1), exit),
     ("command-line", 0, Some(0), command_line),
@@ -67,25 +42,17 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.list(pairs.into_iter()))
     }),
     ("current-second", 0, Some(0), |rt, _| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         Ok(rt.make_real(now.as_secs_f64()))
     }),
     ("current-jiffy", 0, Some(0), |rt, _| {
         let elapsed = rt.started.elapsed().as_nanos();
         Ok(rt.make_int(num_bigint::BigInt::from(elapsed)))
     }),
-    ("jiffies-per-second", 0, Some(0), |_, _| {
-        Ok(Value::small(1_000_000_000))
-    }),
+    ("jiffies-per-second", 0, Some(0), |_, _| Ok(Value::small(1_000_000_000))),
     ("eof-object", 0, Some(0), |_, _| Ok(Value::EOF)),
-    ("eof-object?", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0] == Value::EOF))
-    }),
-    ("default-object?", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0] == Value::DEFAULT))
-    }),
+    ("eof-object?", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::EOF))),
+    ("default-object?", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::DEFAULT))),
 ];
 
 fn boolean_eq(rt: &mut Runtime, args: &[Value]) -> NativeResult {
@@ -101,18 +68,11 @@ fn error(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let (message, irritants) = match args.split_first() {
         Some((message, irritants)) => match rt.string_chars(*message) {
             Some(chars) => (chars.iter().collect(), irritants.to_vec()),
-            None => (
-                rt.to_text(*message, crate::printer::Style::Display),
-                irritants.to_vec(),
-            ),
+            None => (rt.to_text(*message, crate::printer::Style::Display), irritants.to_vec()),
         },
         None => (String::from("error"), Vec::new()),
     };
-    Err(Throw::Error {
-        kind: ConditionKind::Error,
-        message,
-        irritants,
-    })
+    Err(Throw::Error { kind: ConditionKind::Error, message, irritants })
 }
 
 fn condition(rt: &Runtime, v: Value) -> Option<&Condition> {
@@ -170,9 +130,7 @@ impl Runtime {
             (Some(Object::Flonum(_)), Some(Object::Flonum(_))) => self.numbers_eqv(a, b),
             (Some(Object::String(x)), Some(Object::String(y))) => x.is_empty() && y.is_empty(),
             (Some(Object::Vector(x)), Some(Object::Vector(y))) => x.is_empty() && y.is_empty(),
-            (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) => {
-                x.is_empty() && y.is_empty()
-            }
+            (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) => x.is_empty() && y.is_empty(),
             _ => false,
         }
     }

@@ -31,11 +31,7 @@ pub struct HashTable {
 
 impl HashTable {
     pub fn new(equivalence: Equivalence) -> HashTable {
-        HashTable {
-            equivalence,
-            buckets: HashMap::new(),
-            count: 0,
-        }
+        HashTable { equivalence, buckets: HashMap::new(), count: 0 }
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
@@ -48,29 +44,16 @@ pub const NATIVES: Entries = &[
         let equivalence = match equivalence_named(rt, a[0]) {
             Some(e) => e,
             None => {
-                return Err(rt.type_error(
-                    "make-hash-table",
-                    "eq?, eqv?, equal?, string=? or string-ci=?",
-                    a[0],
-                ));
+                return Err(rt.type_error("make-hash-table", "eq?, eqv?, equal?, string=? or string-ci=?", a[0]));
             }
         };
-        Ok(rt
-            .heap
-            .alloc(Object::HashTable(Box::new(HashTable::new(equivalence)))))
+        Ok(rt.heap.alloc(Object::HashTable(Box::new(HashTable::new(equivalence)))))
     }),
-    ("hash-table?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.heap.get(a[0]),
-            Some(Object::HashTable(_))
-        )))
-    }),
+    ("hash-table?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::HashTable(_)))))),
     ("hash-table-set!", 3, Some(3), |rt, a| {
         let hash = key_hash(rt, table(rt, "hash-table-set!", a[0])?.equivalence, a[1]);
         let position = find(rt, a[0], hash, a[1]);
-        let Some(Object::HashTable(t)) = rt.heap.get_mut(a[0]) else {
-            unreachable!("checked above")
-        };
+        let Some(Object::HashTable(t)) = rt.heap.get_mut(a[0]) else { unreachable!("checked above") };
         let bucket = t.buckets.entry(hash).or_default();
         match position {
             Some(i) => bucket[i].1 = a[2],
@@ -82,11 +65,7 @@ pub const NATIVES: Entries = &[
         Ok(Value::UNSPECIFIED)
     }),
     ("hash-table-ref/default", 3, Some(3), |rt, a| {
-        let hash = key_hash(
-            rt,
-            table(rt, "hash-table-ref/default", a[0])?.equivalence,
-            a[1],
-        );
+        let hash = key_hash(rt, table(rt, "hash-table-ref/default", a[0])?.equivalence, a[1]);
         Ok(lookup(rt, a[0], hash, a[1]).unwrap_or(a[2]))
     }),
     ("hash-table-delete!", 2, Some(2), |rt, a| {
@@ -105,33 +84,19 @@ pub const NATIVES: Entries = &[
     }),
     ("hash-table-exists?", 2, Some(2), contains),
     ("hash-table-contains?", 2, Some(2), contains),
-    ("hash-table-count", 1, Some(1), |rt, a| {
-        Ok(Value::small(table(rt, "hash-table-count", a[0])?.count))
-    }),
-    ("hash-table-size", 1, Some(1), |rt, a| {
-        Ok(Value::small(table(rt, "hash-table-size", a[0])?.count))
-    }),
+    ("hash-table-count", 1, Some(1), |rt, a| Ok(Value::small(table(rt, "hash-table-count", a[0])?.count))),
+    ("hash-table-size", 1, Some(1), |rt, a| Ok(Value::small(table(rt, "hash-table-size", a[0])?.count))),
     ("hash-table-keys", 1, Some(1), |rt, a| {
-        let keys: Vec<Value> = table(rt, "hash-table-keys", a[0])?
-            .entries()
-            .map(|(k, _)| k)
-            .collect();
+        let keys: Vec<Value> = table(rt, "hash-table-keys", a[0])?.entries().map(|(k, _)| k).collect();
         Ok(rt.heap.list(keys.into_iter()))
     }),
     ("hash-table-values", 1, Some(1), |rt, a| {
-        let values: Vec<Value> = table(rt, "hash-table-values", a[0])?
-            .entries()
-            .map(|(_, v)| v)
-            .collect();
+        let values: Vec<Value> = table(rt, "hash-table-values", a[0])?.entries().map(|(_, v)| v).collect();
         Ok(rt.heap.list(values.into_iter()))
     }),
     ("hash-table->alist", 1, Some(1), |rt, a| {
-        let entries: Vec<(Value, Value)> =
-            table(rt, "hash-table->alist", a[0])?.entries().collect();
-        let pairs: Vec<Value> = entries
-            .into_iter()
-            .map(|(k, v)| rt.heap.cons(k, v))
-            .collect();
+        let entries: Vec<(Value, Value)> = table(rt, "hash-table->alist", a[0])?.entries().collect();
+        let pairs: Vec<Value> = entries.into_iter().map(|(k, v)| rt.heap.cons(k, v)).collect();
         Ok(rt.heap.list(pairs.into_iter()))
     }),
     ("hash-table-copy", 1, Some(2), |rt, a| {
@@ -145,22 +110,16 @@ pub const NATIVES: Entries = &[
         }
         Ok(Value::UNSPECIFIED)
     }),
-    ("hash", 1, Some(2), |rt, a| {
-        hash_value(rt, Equivalence::Equal, a)
-    }),
+    ("hash", 1, Some(2), |rt, a| hash_value(rt, Equivalence::Equal, a)),
     ("string-hash", 1, Some(2), |rt, a| {
-        rt.string_chars(a[0])
-            .ok_or_else(|| rt.type_error("string-hash", "a string", a[0]))?;
+        rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string-hash", "a string", a[0]))?;
         hash_value(rt, Equivalence::String, a)
     }),
     ("string-ci-hash", 1, Some(2), |rt, a| {
-        rt.string_chars(a[0])
-            .ok_or_else(|| rt.type_error("string-ci-hash", "a string", a[0]))?;
+        rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string-ci-hash", "a string", a[0]))?;
         hash_value(rt, Equivalence::StringCi, a)
     }),
-    ("hash-by-identity", 1, Some(2), |rt, a| {
-        hash_value(rt, Equivalence::Eq, a)
-    }),
+    ("hash-by-identity", 1, Some(2), |rt, a| hash_value(rt, Equivalence::Eq, a)),
 ];
 
 /// The equivalence a predicate stands for: the natives themselves, by name.
@@ -185,11 +144,7 @@ fn table<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r HashTable, Thro
 }
 
 fn contains(rt: &mut Runtime, a: &[Value]) -> NativeResult {
-    let hash = key_hash(
-        rt,
-        table(rt, "hash-table-contains?", a[0])?.equivalence,
-        a[1],
-    );
+    let hash = key_hash(rt, table(rt, "hash-table-contains?", a[0])?.equivalence, a[1]);
     Ok(Value::boolean(find(rt, a[0], hash, a[1]).is_some()))
 }
 
@@ -198,15 +153,10 @@ fn same_key(rt: &Runtime, equivalence: Equivalence, a: Value, b: Value) -> bool 
         Equivalence::Eq => a == b,
         Equivalence::Eqv => rt.eqv(a, b),
         Equivalence::Equal => rt.equal(a, b),
-        Equivalence::String => {
-            rt.string_chars(a).is_some() && rt.string_chars(a) == rt.string_chars(b)
-        }
+        Equivalence::String => rt.string_chars(a).is_some() && rt.string_chars(a) == rt.string_chars(b),
         Equivalence::StringCi => match (rt.string_chars(a), rt.string_chars(b)) {
             (Some(x), Some(y)) => {
-                x.len() == y.len()
-                    && x.iter()
-                        .zip(y)
-                        .all(|(p, q)| p.to_lowercase().eq(q.to_lowercase()))
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_lowercase().eq(q.to_lowercase()))
             }
             _ => false,
         },
@@ -217,10 +167,7 @@ fn find(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<usize> {
     let Some(Object::HashTable(t)) = rt.heap.get(t) else {
         return None;
     };
-    t.buckets
-        .get(&hash)?
-        .iter()
-        .position(|(k, _)| same_key(rt, t.equivalence, *k, key))
+    t.buckets.get(&hash)?.iter().position(|(k, _)| same_key(rt, t.equivalence, *k, key))
 }
 
 fn lookup(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<Value> {
@@ -252,9 +199,7 @@ pub fn key_hash(rt: &Runtime, equivalence: Equivalence, key: Value) -> u64 {
         Equivalence::Equal => equal_hash(rt, key, &mut hasher, 0),
         Equivalence::String => rt.string_chars(key).hash(&mut hasher),
         Equivalence::StringCi => {
-            let folded: Option<String> = rt
-                .string_chars(key)
-                .map(|c| c.iter().collect::<String>().to_lowercase());
+            let folded: Option<String> = rt.string_chars(key).map(|c| c.iter().collect::<String>().to_lowercase());
             folded.hash(&mut hasher);
         }
     }

@@ -33,31 +33,19 @@ pub const NATIVES: Entries = &[
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let chars = text.chars().collect();
-                Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput {
-                    chars,
-                    position: 0,
-                }))))
+                Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0 }))))
             }
-            Err(e) => Err(file_error(
-                format!("cannot open {path} for reading: {e}"),
-                a[0],
-            )),
+            Err(e) => Err(file_error(format!("cannot open {path} for reading: {e}"), a[0])),
         }
     }),
     ("open-output-file", 1, Some(1), |rt, a| {
         let path = rt.string_arg("open-output-file", a[0])?;
         match std::fs::File::create(&path) {
             Ok(file) => {
-                let port = Port::FileOutput {
-                    path,
-                    file: std::io::BufWriter::new(file),
-                };
+                let port = Port::FileOutput { path, file: std::io::BufWriter::new(file) };
                 Ok(rt.heap.alloc(Object::Port(Box::new(port))))
             }
-            Err(e) => Err(file_error(
-                format!("cannot open {path} for writing: {e}"),
-                a[0],
-            )),
+            Err(e) => Err(file_error(format!("cannot open {path} for writing: {e}"), a[0])),
         }
     }),
     ("file-exists?", 1, Some(1), |rt, a| {
@@ -66,27 +54,20 @@ pub const NATIVES: Entries = &[
     }),
     ("delete-file", 1, Some(1), |rt, a| {
         let path = rt.string_arg("delete-file", a[0])?;
-        std::fs::remove_file(&path)
-            .map_err(|e| file_error(format!("cannot delete {path}: {e}"), a[0]))?;
+        std::fs::remove_file(&path).map_err(|e| file_error(format!("cannot delete {path}: {e}"), a[0]))?;
         Ok(Value::UNSPECIFIED)
     }),
     ("display", 1, Some(2), |rt, a| print(rt, a, Style::Display)),
     ("write", 1, Some(2), |rt, a| print(rt, a, Style::Write)),
-    ("write-simple", 1, Some(2), |rt, a| {
-        print_labelled(rt, a, Labels::None)
-    }),
-    ("write-shared", 1, Some(2), |rt, a| {
-        print_labelled(rt, a, Labels::Shared)
-    }),
+    ("write-simple", 1, Some(2), |rt, a| print_labelled(rt, a, Labels::None)),
+    ("write-shared", 1, Some(2), |rt, a| print_labelled(rt, a, Labels::Shared)),
     ("newline", 0, Some(1), |rt, a| emit(rt, a.first(), "\n")),
     ("write-char", 1, Some(2), |rt, a| {
         let c = char_arg(rt, "write-char", a[0])?;
         emit(rt, a.get(1), c.encode_utf8(&mut [0; 4]))
     }),
     ("write-string", 1, Some(4), |rt, a| {
-        let chars = rt
-            .string_chars(a[0])
-            .ok_or_else(|| rt.type_error("write-string", "a string", a[0]))?;
+        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("write-string", "a string", a[0]))?;
         let (start, end) = range_args(rt, "write-string", a, 2, chars.len())?;
         let text: String = chars[start..end].iter().collect();
         emit(rt, a.get(1), &text)
@@ -105,31 +86,18 @@ pub const NATIVES: Entries = &[
             _ => Err(rt.type_error("write-u8", "a binary output port", port)),
         }
     }),
-    (
-        "current-output-port",
-        0,
-        Some(0),
-        |rt, _| Ok(rt.stdout_port),
-    ),
+    ("current-output-port", 0, Some(0), |rt, _| Ok(rt.stdout_port)),
     ("current-error-port", 0, Some(0), |rt, _| Ok(rt.stderr_port)),
     ("flush-output-port", 0, Some(1), |rt, _| {
         rt.flush();
         Ok(Value::UNSPECIFIED)
     }),
     ("open-output-string", 0, Some(0), |rt, _| {
-        Ok(rt
-            .heap
-            .alloc(Object::Port(Box::new(Port::StringOutput(String::new())))))
+        Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringOutput(String::new())))))
     }),
     ("open-input-string", 1, Some(1), |rt, a| {
-        let chars = rt
-            .string_chars(a[0])
-            .ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?
-            .clone();
-        Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput {
-            chars,
-            position: 0,
-        }))))
+        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?.clone();
+        Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0 }))))
     }),
     ("get-output-string", 1, Some(1), |rt, a| {
         let text = match port_mut(rt, a[0]) {
@@ -143,25 +111,16 @@ pub const NATIVES: Entries = &[
             Some(Object::Bytevector(b)) => b.clone(),
             _ => return Err(rt.type_error("open-input-bytevector", "a bytevector", a[0])),
         };
-        Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesInput {
-            bytes,
-            position: 0,
-        }))))
+        Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesInput { bytes, position: 0 }))))
     }),
     ("open-output-bytevector", 0, Some(0), |rt, _| {
-        Ok(rt
-            .heap
-            .alloc(Object::Port(Box::new(Port::BytesOutput(Vec::new())))))
+        Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesOutput(Vec::new())))))
     }),
     ("get-output-bytevector", 1, Some(1), |rt, a| {
         let bytes = match port_mut(rt, a[0]) {
             Some(Port::BytesOutput(bytes)) => bytes.clone(),
             _ => {
-                return Err(rt.type_error(
-                    "get-output-bytevector",
-                    "a bytevector output port",
-                    a[0],
-                ));
+                return Err(rt.type_error("get-output-bytevector", "a bytevector output port", a[0]));
             }
         };
         Ok(rt.heap.alloc(Object::Bytevector(bytes)))
@@ -178,38 +137,16 @@ pub const NATIVES: Entries = &[
     ("close-port", 1, Some(1), close_port),
     ("close-input-port", 1, Some(1), close_port),
     ("close-output-port", 1, Some(1), close_port),
-    ("port?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(port_ref(rt, a[0]).is_some()))
-    }),
-    ("input-port?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            port_ref(rt, a[0]).is_some_and(Port::is_input),
-        ))
-    }),
-    ("output-port?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            port_ref(rt, a[0]).is_some_and(Port::is_output),
-        ))
-    }),
-    ("textual-port?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            port_ref(rt, a[0]).is_some_and(Port::is_textual),
-        ))
-    }),
-    ("binary-port?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            port_ref(rt, a[0]).is_some_and(|p| !p.is_textual()),
-        ))
-    }),
+    ("port?", 1, Some(1), |rt, a| Ok(Value::boolean(port_ref(rt, a[0]).is_some()))),
+    ("input-port?", 1, Some(1), |rt, a| Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(Port::is_input)))),
+    ("output-port?", 1, Some(1), |rt, a| Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(Port::is_output)))),
+    ("textual-port?", 1, Some(1), |rt, a| Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(Port::is_textual)))),
+    ("binary-port?", 1, Some(1), |rt, a| Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(|p| !p.is_textual())))),
     ("input-port-open?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(|p| {
-            p.is_input() && !matches!(p, Port::Closed { .. })
-        })))
+        Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(|p| p.is_input() && !matches!(p, Port::Closed { .. }))))
     }),
     ("output-port-open?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(|p| {
-            p.is_output() && !matches!(p, Port::Closed { .. })
-        })))
+        Ok(Value::boolean(port_ref(rt, a[0]).is_some_and(|p| p.is_output() && !matches!(p, Port::Closed { .. }))))
     }),
 ];
 
@@ -258,28 +195,17 @@ fn stdin_port(rt: &mut Runtime) -> Value {
     let mut text = String::new();
     let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text);
     let chars = text.chars().collect();
-    let port = rt.heap.alloc(Object::Port(Box::new(Port::StringInput {
-        chars,
-        position: 0,
-    })));
+    let port = rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0 })));
     rt.stdin_port = Some(port);
     port
 }
 
 fn file_error(message: String, irritant: Value) -> Throw {
-    Throw::Error {
-        kind: ConditionKind::File,
-        message,
-        irritants: vec![irritant],
-    }
+    Throw::Error { kind: ConditionKind::File, message, irritants: vec![irritant] }
 }
 
 fn read_error(message: String) -> Throw {
-    Throw::Error {
-        kind: ConditionKind::Read,
-        message,
-        irritants: vec![],
-    }
+    Throw::Error { kind: ConditionKind::Read, message, irritants: vec![] }
 }
 
 /// `(read [port])`: the next datum of a textual input port, or the eof object.
@@ -293,9 +219,7 @@ fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         Ok(data) => data.into_iter().next(),
         // A later datum may be malformed while the first is fine: read again up to the error.
         Err(error) => {
-            let prefix = rest
-                .get(..error.span.start as usize)
-                .map(|p| chenilles_reader::read_all(p, 0));
+            let prefix = rest.get(..error.span.start as usize).map(|p| chenilles_reader::read_all(p, 0));
             match prefix {
                 Some(Ok(data)) if !data.is_empty() => data.into_iter().next(),
                 _ => return Err(read_error(format!("read: {}", error.message))),
@@ -308,9 +232,7 @@ fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         }
         return Ok(Value::EOF);
     };
-    let consumed = rest
-        .get(..datum.span.end as usize)
-        .map_or(0, |text| text.chars().count());
+    let consumed = rest.get(..datum.span.end as usize).map_or(0, |text| text.chars().count());
     if let Some(Port::StringInput { position, .. }) = port_mut(rt, port) {
         *position += consumed;
     }
@@ -331,10 +253,7 @@ pub fn value_datum(rt: &Runtime, v: Value, depth: u32) -> Option<Datum> {
     } else if v == Value::TRUE || v == Value::FALSE {
         DatumKind::Boolean(v == Value::TRUE)
     } else if v == Value::NIL {
-        DatumKind::List {
-            items: Vec::new(),
-            tail: None,
-        }
+        DatumKind::List { items: Vec::new(), tail: None }
     } else if v == Value::EOF {
         DatumKind::Special("eof".into())
     } else if let Some(n) = rt.num(v) {
@@ -347,12 +266,9 @@ pub fn value_datum(rt: &Runtime, v: Value, depth: u32) -> Option<Datum> {
         match rt.heap.get(v)? {
             Object::String(chars) => DatumKind::String(chars.iter().collect()),
             Object::Bytevector(bytes) => DatumKind::Bytevector(bytes.clone()),
-            Object::Vector(items) => DatumKind::Vector(
-                items
-                    .iter()
-                    .map(|item| value_datum(rt, *item, depth + 1))
-                    .collect::<Option<_>>()?,
-            ),
+            Object::Vector(items) => {
+                DatumKind::Vector(items.iter().map(|item| value_datum(rt, *item, depth + 1)).collect::<Option<_>>()?)
+            }
             Object::Pair(..) => {
                 let mut items = Vec::new();
                 let mut rest = v;
@@ -363,11 +279,7 @@ pub fn value_datum(rt: &Runtime, v: Value, depth: u32) -> Option<Datum> {
                         return None;
                     }
                 }
-                let tail = if rest == Value::NIL {
-                    None
-                } else {
-                    Some(Box::new(value_datum(rt, rest, depth + 1)?))
-                };
+                let tail = if rest == Value::NIL { None } else { Some(Box::new(value_datum(rt, rest, depth + 1)?)) };
                 DatumKind::List { items, tail }
             }
             _ => return None,
@@ -388,10 +300,7 @@ pub fn datum_value(rt: &mut Runtime, datum: &Datum) -> Value {
         DatumKind::List { items, tail } => {
             let tail = tail.as_ref().map_or(Value::NIL, |t| datum_value(rt, t));
             let items: Vec<Value> = items.iter().map(|item| datum_value(rt, item)).collect();
-            items
-                .into_iter()
-                .rev()
-                .fold(tail, |rest, item| rt.heap.cons(item, rest))
+            items.into_iter().rev().fold(tail, |rest, item| rt.heap.cons(item, rest))
         }
         DatumKind::Vector(items) => {
             let items = items.iter().map(|item| datum_value(rt, item)).collect();
@@ -417,9 +326,7 @@ fn read_char(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
             }
             None => Ok(Value::EOF),
         },
-        Some(Port::Closed { input: true }) => {
-            Err(Throw::error("read-char: the port is closed", vec![port]))
-        }
+        Some(Port::Closed { input: true }) => Err(Throw::error("read-char: the port is closed", vec![port])),
         _ => Err(rt.type_error("read-char", "a textual input port", port)),
     }
 }
@@ -496,9 +403,7 @@ fn read_bytevector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 
 fn close_port(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     match port_mut(rt, args[0]) {
-        Some(port @ (Port::StringInput { .. } | Port::BytesInput { .. })) => {
-            *port = Port::Closed { input: true }
-        }
+        Some(port @ (Port::StringInput { .. } | Port::BytesInput { .. })) => *port = Port::Closed { input: true },
         Some(port @ (Port::StringOutput(_) | Port::BytesOutput(_) | Port::FileOutput { .. })) => {
             if let Port::FileOutput { file, .. } = port {
                 let _ = std::io::Write::flush(file);

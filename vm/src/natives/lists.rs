@@ -15,50 +15,30 @@ pub const NATIVES: Entries = &[
     ("cadr", 1, Some(1), |rt, a| cxr(rt, "cadr", a[0], "ad")),
     ("cdar", 1, Some(1), |rt, a| cxr(rt, "cdar", a[0], "da")),
     ("cddr", 1, Some(1), |rt, a| cxr(rt, "cddr", a[0], "dd")),
-    ("pair?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.heap.pair(a[0]).is_some()))
-    }),
-    ("null?", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0] == Value::NIL))
-    }),
-    ("list?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.heap.list_items(a[0]).is_some()))
-    }),
+    ("pair?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.heap.pair(a[0]).is_some()))),
+    ("null?", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::NIL))),
+    ("list?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.heap.list_items(a[0]).is_some()))),
     ("list", 0, None, |rt, a| Ok(rt.heap.list(a.iter().copied()))),
     ("length", 1, Some(1), length),
     ("append", 0, None, append),
     ("reverse", 1, Some(1), reverse),
     ("list-tail", 2, Some(2), list_tail),
     ("list-ref", 2, Some(2), list_ref),
-    ("memq", 2, Some(2), |rt, a| {
-        Ok(member_by(rt, a[0], a[1], |_, x, y| x == y))
-    }),
-    ("memv", 2, Some(2), |rt, a| {
-        Ok(member_by(rt, a[0], a[1], Runtime::eqv))
-    }),
-    ("assq", 2, Some(2), |rt, a| {
-        assoc_by(rt, "assq", a[0], a[1], |_, x, y| x == y)
-    }),
-    ("assv", 2, Some(2), |rt, a| {
-        assoc_by(rt, "assv", a[0], a[1], Runtime::eqv)
-    }),
+    ("memq", 2, Some(2), |rt, a| Ok(member_by(rt, a[0], a[1], |_, x, y| x == y))),
+    ("memv", 2, Some(2), |rt, a| Ok(member_by(rt, a[0], a[1], Runtime::eqv))),
+    ("assq", 2, Some(2), |rt, a| assoc_by(rt, "assq", a[0], a[1], |_, x, y| x == y)),
+    ("assv", 2, Some(2), |rt, a| assoc_by(rt, "assv", a[0], a[1], Runtime::eqv)),
     ("make-list", 1, Some(2), make_list),
     ("list-copy", 1, Some(1), list_copy),
     ("last-pair", 1, Some(1), last_pair),
 ];
 
 pub fn car(rt: &mut Runtime, v: Value) -> NativeResult {
-    rt.heap
-        .pair(v)
-        .map(|p| p.0)
-        .ok_or_else(|| rt.type_error("car", "a pair", v))
+    rt.heap.pair(v).map(|p| p.0).ok_or_else(|| rt.type_error("car", "a pair", v))
 }
 
 pub fn cdr(rt: &mut Runtime, v: Value) -> NativeResult {
-    rt.heap
-        .pair(v)
-        .map(|p| p.1)
-        .ok_or_else(|| rt.type_error("cdr", "a pair", v))
+    rt.heap.pair(v).map(|p| p.1).ok_or_else(|| rt.type_error("cdr", "a pair", v))
 }
 
 pub fn set_car(rt: &mut Runtime, pair: Value, value: Value) -> NativeResult {
@@ -85,19 +65,14 @@ pub fn set_cdr(rt: &mut Runtime, pair: Value, value: Value) -> NativeResult {
 fn cxr(rt: &mut Runtime, who: &str, v: Value, path: &str) -> NativeResult {
     let mut current = v;
     for op in path.chars().rev() {
-        let (car, cdr) = rt
-            .heap
-            .pair(current)
-            .ok_or_else(|| rt.type_error(who, "a suitable list", v))?;
+        let (car, cdr) = rt.heap.pair(current).ok_or_else(|| rt.type_error(who, "a suitable list", v))?;
         current = if op == 'a' { car } else { cdr };
     }
     Ok(current)
 }
 
 fn proper_list(rt: &Runtime, who: &str, v: Value) -> Result<Vec<Value>, Throw> {
-    rt.heap
-        .list_items(v)
-        .ok_or_else(|| rt.type_error(who, "a proper list", v))
+    rt.heap.list_items(v).ok_or_else(|| rt.type_error(who, "a proper list", v))
 }
 
 fn length(rt: &mut Runtime, a: &[Value]) -> NativeResult {
@@ -120,20 +95,14 @@ fn append(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 
 fn reverse(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let items = proper_list(rt, "reverse", a[0])?;
-    Ok(items
-        .into_iter()
-        .fold(Value::NIL, |tail, item| rt.heap.cons(item, tail)))
+    Ok(items.into_iter().fold(Value::NIL, |tail, item| rt.heap.cons(item, tail)))
 }
 
 fn list_tail(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let k = rt.index_arg("list-tail", a[1])?;
     let mut list = a[0];
     for _ in 0..k {
-        list = rt
-            .heap
-            .pair(list)
-            .ok_or_else(|| Throw::error("list-tail: list too short", vec![a[0], a[1]]))?
-            .1;
+        list = rt.heap.pair(list).ok_or_else(|| Throw::error("list-tail: list too short", vec![a[0], a[1]]))?.1;
     }
     Ok(list)
 }
@@ -142,24 +111,12 @@ fn list_ref(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let k = rt.index_arg("list-ref", a[1])?;
     let mut list = a[0];
     for _ in 0..k {
-        list = rt
-            .heap
-            .pair(list)
-            .ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))?
-            .1;
+        list = rt.heap.pair(list).ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))?.1;
     }
-    rt.heap
-        .pair(list)
-        .map(|p| p.0)
-        .ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))
+    rt.heap.pair(list).map(|p| p.0).ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))
 }
 
-fn member_by(
-    rt: &Runtime,
-    x: Value,
-    mut list: Value,
-    same: fn(&Runtime, Value, Value) -> bool,
-) -> Value {
+fn member_by(rt: &Runtime, x: Value, mut list: Value, same: fn(&Runtime, Value, Value) -> bool) -> Value {
     while let Some((car, cdr)) = rt.heap.pair(list) {
         if same(rt, x, car) {
             return list;
@@ -177,10 +134,7 @@ fn assoc_by(
     same: fn(&Runtime, Value, Value) -> bool,
 ) -> NativeResult {
     while let Some((entry, cdr)) = rt.heap.pair(list) {
-        let (key, _) = rt
-            .heap
-            .pair(entry)
-            .ok_or_else(|| rt.type_error(who, "an association list", list))?;
+        let (key, _) = rt.heap.pair(entry).ok_or_else(|| rt.type_error(who, "an association list", list))?;
         if same(rt, x, key) {
             return Ok(entry);
         }
@@ -206,17 +160,12 @@ fn list_copy(rt: &mut Runtime, a: &[Value]) -> NativeResult {
             return Err(rt.type_error("list-copy", "a finite list", a[0]));
         }
     }
-    Ok(items
-        .into_iter()
-        .rev()
-        .fold(list, |tail, item| rt.heap.cons(item, tail)))
+    Ok(items.into_iter().rev().fold(list, |tail, item| rt.heap.cons(item, tail)))
 }
 
 fn last_pair(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let mut list = a[0];
-    rt.heap
-        .pair(list)
-        .ok_or_else(|| rt.type_error("last-pair", "a pair", list))?;
+    rt.heap.pair(list).ok_or_else(|| rt.type_error("last-pair", "a pair", list))?;
     while let Some((_, cdr)) = rt.heap.pair(list) {
         if rt.heap.pair(cdr).is_none() {
             return Ok(list);

@@ -38,18 +38,8 @@ pub struct NativeDef {
     pub kind: NativeKind,
 }
 
-const fn plain(
-    name: &'static str,
-    min_args: usize,
-    max_args: Option<usize>,
-    f: NativeFn,
-) -> NativeDef {
-    NativeDef {
-        name,
-        min_args,
-        max_args,
-        kind: NativeKind::Plain(f),
-    }
+const fn plain(name: &'static str, min_args: usize, max_args: Option<usize>, f: NativeFn) -> NativeDef {
+    NativeDef { name, min_args, max_args, kind: NativeKind::Plain(f) }
 }
 
 /// Every native procedure. The order is part of nothing persistent: values refer to natives by index
@@ -58,24 +48,9 @@ pub fn natives() -> &'static [NativeDef] {
     static TABLE: std::sync::OnceLock<Vec<NativeDef>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         let mut table = vec![
-            NativeDef {
-                name: "apply",
-                min_args: 1,
-                max_args: None,
-                kind: NativeKind::Apply,
-            },
-            NativeDef {
-                name: "%call/cc",
-                min_args: 1,
-                max_args: Some(1),
-                kind: NativeKind::CallCc,
-            },
-            NativeDef {
-                name: "eval",
-                min_args: 1,
-                max_args: Some(2),
-                kind: NativeKind::Eval,
-            },
+            NativeDef { name: "apply", min_args: 1, max_args: None, kind: NativeKind::Apply },
+            NativeDef { name: "%call/cc", min_args: 1, max_args: Some(1), kind: NativeKind::CallCc },
+            NativeDef { name: "eval", min_args: 1, max_args: Some(2), kind: NativeKind::Eval },
         ];
         let families: [Entries; 8] = [
             hashtables::NATIVES,
@@ -88,11 +63,7 @@ pub fn natives() -> &'static [NativeDef] {
             io::NATIVES,
         ];
         for family in families {
-            table.extend(
-                family
-                    .iter()
-                    .map(|(name, min, max, f)| plain(name, *min, *max, *f)),
-            );
+            table.extend(family.iter().map(|(name, min, max, f)| plain(name, *min, *max, *f)));
         }
         table
     })
@@ -121,10 +92,7 @@ mod tests {
     #[test]
     fn every_inlined_primitive_has_a_native() {
         for name in chenilles_compiler::bytecode::Insn::primitive_names() {
-            assert!(
-                natives().iter().any(|d| d.name == *name),
-                "{name} has no native procedure"
-            );
+            assert!(natives().iter().any(|d| d.name == *name), "{name} has no native procedure");
         }
     }
 }

@@ -15,15 +15,9 @@ use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
-    ("number?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.is_number(a[0])))
-    }),
-    ("complex?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.is_number(a[0])))
-    }),
-    ("real?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.is_number(a[0])))
-    }),
+    ("number?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.is_number(a[0])))),
+    ("complex?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.is_number(a[0])))),
+    ("real?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.is_number(a[0])))),
     ("rational?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(match rt.num(a[0]) {
             Some(Num::Real(x)) => x.is_finite(),
@@ -38,27 +32,13 @@ pub const NATIVES: Entries = &[
             _ => false,
         }))
     }),
-    ("exact?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.num_arg("exact?", a[0])?.is_exact()))
-    }),
-    ("inexact?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(!rt.num_arg("inexact?", a[0])?.is_exact()))
-    }),
-    ("exact-integer?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.is_exact_integer(a[0])))
-    }),
-    ("exact-rational?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.num(a[0]).is_some_and(|n| n.is_exact())))
-    }),
-    ("nan?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            matches!(rt.num_arg("nan?", a[0])?, Num::Real(x) if x.is_nan()),
-        ))
-    }),
+    ("exact?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.num_arg("exact?", a[0])?.is_exact()))),
+    ("inexact?", 1, Some(1), |rt, a| Ok(Value::boolean(!rt.num_arg("inexact?", a[0])?.is_exact()))),
+    ("exact-integer?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.is_exact_integer(a[0])))),
+    ("exact-rational?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.num(a[0]).is_some_and(|n| n.is_exact())))),
+    ("nan?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.num_arg("nan?", a[0])?, Num::Real(x) if x.is_nan())))),
     ("infinite?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            matches!(rt.num_arg("infinite?", a[0])?, Num::Real(x) if x.is_infinite()),
-        ))
+        Ok(Value::boolean(matches!(rt.num_arg("infinite?", a[0])?, Num::Real(x) if x.is_infinite())))
     }),
     ("finite?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(match rt.num_arg("finite?", a[0])? {
@@ -66,69 +46,27 @@ pub const NATIVES: Entries = &[
             _ => true,
         }))
     }),
-    ("+", 0, None, |rt, a| {
-        fold(rt, "+", Op::Add, Value::small(0), a)
-    }),
-    ("*", 0, None, |rt, a| {
-        fold(rt, "*", Op::Mul, Value::small(1), a)
-    }),
-    ("-", 1, None, |rt, a| {
-        inverse_fold(rt, "-", Op::Sub, Value::small(0), a)
-    }),
-    ("/", 1, None, |rt, a| {
-        inverse_fold(rt, "/", Op::Div, Value::small(1), a)
-    }),
-    ("=", 1, None, |rt, a| {
-        compare_chain(rt, "=", a, |o| o == Ordering::Equal)
-    }),
-    ("<", 1, None, |rt, a| {
-        compare_chain(rt, "<", a, |o| o == Ordering::Less)
-    }),
-    (">", 1, None, |rt, a| {
-        compare_chain(rt, ">", a, |o| o == Ordering::Greater)
-    }),
-    ("<=", 1, None, |rt, a| {
-        compare_chain(rt, "<=", a, |o| o != Ordering::Greater)
-    }),
-    (">=", 1, None, |rt, a| {
-        compare_chain(rt, ">=", a, |o| o != Ordering::Less)
-    }),
-    ("zero?", 1, Some(1), |rt, a| {
-        sign_test(rt, "zero?", a[0], |s| s == Ordering::Equal)
-    }),
-    ("positive?", 1, Some(1), |rt, a| {
-        sign_test(rt, "positive?", a[0], |s| s == Ordering::Greater)
-    }),
-    ("negative?", 1, Some(1), |rt, a| {
-        sign_test(rt, "negative?", a[0], |s| s == Ordering::Less)
-    }),
-    ("odd?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.int_arg("odd?", a[0])?.is_odd()))
-    }),
-    ("even?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.int_arg("even?", a[0])?.is_even()))
-    }),
-    ("quotient", 2, Some(2), |rt, a| {
-        Ok(rt.divide("quotient", a[0], a[1], false)?.0)
-    }),
-    ("remainder", 2, Some(2), |rt, a| {
-        Ok(rt.divide("remainder", a[0], a[1], false)?.1)
-    }),
-    ("modulo", 2, Some(2), |rt, a| {
-        Ok(rt.divide("modulo", a[0], a[1], true)?.1)
-    }),
-    ("truncate-quotient", 2, Some(2), |rt, a| {
-        Ok(rt.divide("truncate-quotient", a[0], a[1], false)?.0)
-    }),
-    ("truncate-remainder", 2, Some(2), |rt, a| {
-        Ok(rt.divide("truncate-remainder", a[0], a[1], false)?.1)
-    }),
-    ("floor-quotient", 2, Some(2), |rt, a| {
-        Ok(rt.divide("floor-quotient", a[0], a[1], true)?.0)
-    }),
-    ("floor-remainder", 2, Some(2), |rt, a| {
-        Ok(rt.divide("floor-remainder", a[0], a[1], true)?.1)
-    }),
+    ("+", 0, None, |rt, a| fold(rt, "+", Op::Add, Value::small(0), a)),
+    ("*", 0, None, |rt, a| fold(rt, "*", Op::Mul, Value::small(1), a)),
+    ("-", 1, None, |rt, a| inverse_fold(rt, "-", Op::Sub, Value::small(0), a)),
+    ("/", 1, None, |rt, a| inverse_fold(rt, "/", Op::Div, Value::small(1), a)),
+    ("=", 1, None, |rt, a| compare_chain(rt, "=", a, |o| o == Ordering::Equal)),
+    ("<", 1, None, |rt, a| compare_chain(rt, "<", a, |o| o == Ordering::Less)),
+    (">", 1, None, |rt, a| compare_chain(rt, ">", a, |o| o == Ordering::Greater)),
+    ("<=", 1, None, |rt, a| compare_chain(rt, "<=", a, |o| o != Ordering::Greater)),
+    (">=", 1, None, |rt, a| compare_chain(rt, ">=", a, |o| o != Ordering::Less)),
+    ("zero?", 1, Some(1), |rt, a| sign_test(rt, "zero?", a[0], |s| s == Ordering::Equal)),
+    ("positive?", 1, Some(1), |rt, a| sign_test(rt, "positive?", a[0], |s| s == Ordering::Greater)),
+    ("negative?", 1, Some(1), |rt, a| sign_test(rt, "negative?", a[0], |s| s == Ordering::Less)),
+    ("odd?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.int_arg("odd?", a[0])?.is_odd()))),
+    ("even?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.int_arg("even?", a[0])?.is_even()))),
+    ("quotient", 2, Some(2), |rt, a| Ok(rt.divide("quotient", a[0], a[1], false)?.0)),
+    ("remainder", 2, Some(2), |rt, a| Ok(rt.divide("remainder", a[0], a[1], false)?.1)),
+    ("modulo", 2, Some(2), |rt, a| Ok(rt.divide("modulo", a[0], a[1], true)?.1)),
+    ("truncate-quotient", 2, Some(2), |rt, a| Ok(rt.divide("truncate-quotient", a[0], a[1], false)?.0)),
+    ("truncate-remainder", 2, Some(2), |rt, a| Ok(rt.divide("truncate-remainder", a[0], a[1], false)?.1)),
+    ("floor-quotient", 2, Some(2), |rt, a| Ok(rt.divide("floor-quotient", a[0], a[1], true)?.0)),
+    ("floor-remainder", 2, Some(2), |rt, a| Ok(rt.divide("floor-remainder", a[0], a[1], true)?.1)),
     ("abs", 1, Some(1), |rt, a| {
         let n = match rt.num_arg("abs", a[0])? {
             Num::Int(n) => Num::Int(n.abs()),
@@ -137,59 +75,39 @@ pub const NATIVES: Entries = &[
         };
         Ok(rt.make_num(n))
     }),
-    ("min", 1, None, |rt, a| {
-        extremum(rt, "min", a, Ordering::Less)
-    }),
-    ("max", 1, None, |rt, a| {
-        extremum(rt, "max", a, Ordering::Greater)
-    }),
+    ("min", 1, None, |rt, a| extremum(rt, "min", a, Ordering::Less)),
+    ("max", 1, None, |rt, a| extremum(rt, "max", a, Ordering::Greater)),
     ("gcd", 0, None, |rt, a| gcd_lcm(rt, "gcd", a, false)),
     ("lcm", 0, None, |rt, a| gcd_lcm(rt, "lcm", a, true)),
     ("expt", 2, Some(2), expt),
-    ("square", 1, Some(1), |rt, a| {
-        rt.arith("square", Op::Mul, a[0], a[0])
-    }),
+    ("square", 1, Some(1), |rt, a| rt.arith("square", Op::Mul, a[0], a[0])),
     ("%exact-integer-sqrt", 1, Some(1), exact_integer_sqrt_root),
     ("exact", 1, Some(1), exact),
     ("inexact", 1, Some(1), inexact),
     ("exact->inexact", 1, Some(1), inexact),
     ("inexact->exact", 1, Some(1), exact),
-    ("numerator", 1, Some(1), |rt, a| {
-        match rt.num_arg("numerator", a[0])? {
-            Num::Int(_) => Ok(a[0]),
-            Num::Rat(r) => Ok(rt.make_int(r.numer().clone())),
-            Num::Real(x) => {
-                let r = float_ratio(rt, "numerator", a[0], x)?;
-                Ok(rt.make_real(to_f64(&Num::Int(r.numer().clone()))))
-            }
+    ("numerator", 1, Some(1), |rt, a| match rt.num_arg("numerator", a[0])? {
+        Num::Int(_) => Ok(a[0]),
+        Num::Rat(r) => Ok(rt.make_int(r.numer().clone())),
+        Num::Real(x) => {
+            let r = float_ratio(rt, "numerator", a[0], x)?;
+            Ok(rt.make_real(to_f64(&Num::Int(r.numer().clone()))))
         }
     }),
-    ("denominator", 1, Some(1), |rt, a| {
-        match rt.num_arg("denominator", a[0])? {
-            Num::Int(_) => Ok(Value::small(1)),
-            Num::Rat(r) => Ok(rt.make_int(r.denom().clone())),
-            Num::Real(x) => {
-                let r = float_ratio(rt, "denominator", a[0], x)?;
-                Ok(rt.make_real(to_f64(&Num::Int(r.denom().clone()))))
-            }
+    ("denominator", 1, Some(1), |rt, a| match rt.num_arg("denominator", a[0])? {
+        Num::Int(_) => Ok(Value::small(1)),
+        Num::Rat(r) => Ok(rt.make_int(r.denom().clone())),
+        Num::Real(x) => {
+            let r = float_ratio(rt, "denominator", a[0], x)?;
+            Ok(rt.make_real(to_f64(&Num::Int(r.denom().clone()))))
         }
     }),
-    ("floor", 1, Some(1), |rt, a| {
-        rounding(rt, "floor", a[0], f64::floor, |r| r.floor())
-    }),
-    ("ceiling", 1, Some(1), |rt, a| {
-        rounding(rt, "ceiling", a[0], f64::ceil, |r| r.ceil())
-    }),
-    ("truncate", 1, Some(1), |rt, a| {
-        rounding(rt, "truncate", a[0], f64::trunc, |r| r.trunc())
-    }),
-    ("round", 1, Some(1), |rt, a| {
-        rounding(rt, "round", a[0], f64::round_ties_even, round_ratio_even)
-    }),
+    ("floor", 1, Some(1), |rt, a| rounding(rt, "floor", a[0], f64::floor, |r| r.floor())),
+    ("ceiling", 1, Some(1), |rt, a| rounding(rt, "ceiling", a[0], f64::ceil, |r| r.ceil())),
+    ("truncate", 1, Some(1), |rt, a| rounding(rt, "truncate", a[0], f64::trunc, |r| r.trunc())),
+    ("round", 1, Some(1), |rt, a| rounding(rt, "round", a[0], f64::round_ties_even, round_ratio_even)),
     ("sqrt", 1, Some(1), sqrt),
-    ("exp", 1, Some(1), |rt, a| {
-        real_fn(rt, "exp", a[0], f64::exp)
-    }),
+    ("exp", 1, Some(1), |rt, a| real_fn(rt, "exp", a[0], f64::exp)),
     ("log", 1, Some(2), |rt, a| match a.get(1) {
         None => real_fn(rt, "log", a[0], f64::ln),
         Some(&base) => {
@@ -197,21 +115,11 @@ pub const NATIVES: Entries = &[
             real_fn(rt, "log", a[0], |x| x.ln() / b.ln())
         }
     }),
-    ("sin", 1, Some(1), |rt, a| {
-        real_fn(rt, "sin", a[0], f64::sin)
-    }),
-    ("cos", 1, Some(1), |rt, a| {
-        real_fn(rt, "cos", a[0], f64::cos)
-    }),
-    ("tan", 1, Some(1), |rt, a| {
-        real_fn(rt, "tan", a[0], f64::tan)
-    }),
-    ("asin", 1, Some(1), |rt, a| {
-        real_fn(rt, "asin", a[0], f64::asin)
-    }),
-    ("acos", 1, Some(1), |rt, a| {
-        real_fn(rt, "acos", a[0], f64::acos)
-    }),
+    ("sin", 1, Some(1), |rt, a| real_fn(rt, "sin", a[0], f64::sin)),
+    ("cos", 1, Some(1), |rt, a| real_fn(rt, "cos", a[0], f64::cos)),
+    ("tan", 1, Some(1), |rt, a| real_fn(rt, "tan", a[0], f64::tan)),
+    ("asin", 1, Some(1), |rt, a| real_fn(rt, "asin", a[0], f64::asin)),
+    ("acos", 1, Some(1), |rt, a| real_fn(rt, "acos", a[0], f64::acos)),
     ("atan", 1, Some(2), |rt, a| match a.get(1) {
         None => real_fn(rt, "atan", a[0], f64::atan),
         Some(&x) => {
@@ -250,12 +158,7 @@ fn inverse_fold(rt: &mut Runtime, who: &str, op: Op, unit: Value, args: &[Value]
     }
 }
 
-fn compare_chain(
-    rt: &mut Runtime,
-    who: &str,
-    args: &[Value],
-    holds: fn(Ordering) -> bool,
-) -> NativeResult {
+fn compare_chain(rt: &mut Runtime, who: &str, args: &[Value], holds: fn(Ordering) -> bool) -> NativeResult {
     if let [only] = args {
         rt.num_arg(who, *only)?;
         return Ok(Value::TRUE);
@@ -324,17 +227,10 @@ fn expt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
             };
             let r = base.as_ratio().unwrap_or_default();
             if p.is_negative() && r.is_zero() {
-                return Err(Throw::error(
-                    "expt: division by zero",
-                    vec![args[0], args[1]],
-                ));
+                return Err(Throw::error("expt: division by zero", vec![args[0], args[1]]));
             }
             let raised = num_traits::pow(r, magnitude as usize);
-            let result = if p.is_negative() {
-                raised.recip()
-            } else {
-                raised
-            };
+            let result = if p.is_negative() { raised.recip() } else { raised };
             Ok(rt.make_num(Num::from_ratio(result)))
         }
         (b, p) => {
@@ -348,11 +244,7 @@ fn exact_integer_sqrt_root(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let n = match rt.num(args[0]) {
         Some(Num::Int(n)) if !n.is_negative() => n,
         _ => {
-            return Err(rt.type_error(
-                "exact-integer-sqrt",
-                "an exact non-negative integer",
-                args[0],
-            ));
+            return Err(rt.type_error("exact-integer-sqrt", "an exact non-negative integer", args[0]));
         }
     };
     let root = n.sqrt();
@@ -371,10 +263,7 @@ fn sqrt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     }
     let x = to_f64(&n);
     if x < 0.0 {
-        return Err(Throw::error(
-            "sqrt: complex results are not supported",
-            vec![args[0]],
-        ));
+        return Err(Throw::error("sqrt: complex results are not supported", vec![args[0]]));
     }
     Ok(rt.make_real(x.sqrt()))
 }
@@ -460,21 +349,15 @@ fn string_to_number(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         16 => "#x",
         _ => "",
     };
-    let source = if text.starts_with('#') {
-        text.clone()
-    } else {
-        format!("{prefix}{text}")
-    };
+    let source = if text.starts_with('#') { text.clone() } else { format!("{prefix}{text}") };
     let Ok(data) = chenilles_reader::read_all(&source, 0) else {
         return Ok(Value::FALSE);
     };
     match data.as_slice() {
-        [datum] if datum.span.start == 0 && datum.span.end as usize == source.len() => {
-            match &datum.kind {
-                DatumKind::Number(number) => Ok(number_value(rt, number)),
-                _ => Ok(Value::FALSE),
-            }
-        }
+        [datum] if datum.span.start == 0 && datum.span.end as usize == source.len() => match &datum.kind {
+            DatumKind::Number(number) => Ok(number_value(rt, number)),
+            _ => Ok(Value::FALSE),
+        },
         _ => Ok(Value::FALSE),
     }
 }
@@ -483,9 +366,7 @@ fn string_to_number(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 pub fn number_value(rt: &mut Runtime, number: &Number) -> Value {
     match number {
         Number::Integer(n) => rt.make_int(n.clone()),
-        Number::Rational(n, d) => {
-            rt.make_num(Num::from_ratio(BigRational::new(n.clone(), d.clone())))
-        }
+        Number::Rational(n, d) => rt.make_num(Num::from_ratio(BigRational::new(n.clone(), d.clone()))),
         Number::Real(x) => rt.make_real(*x),
     }
 }

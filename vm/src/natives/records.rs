@@ -8,12 +8,7 @@ use crate::value::Value;
 
 pub const NATIVES: Entries = &[
     ("values", 0, None, |rt, a| Ok(make_values(rt, a))),
-    ("%multiple-values?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.heap.get(a[0]),
-            Some(Object::Values(_))
-        )))
-    }),
+    ("%multiple-values?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Values(_)))))),
     ("%values->list", 1, Some(1), |rt, a| {
         let items = match rt.heap.get(a[0]) {
             Some(Object::Values(values)) => values.to_vec(),
@@ -31,9 +26,7 @@ pub const NATIVES: Entries = &[
             .heap
             .list_items(a[1])
             .ok_or_else(|| rt.type_error("define-record-type", "a list of field names", a[1]))?;
-        Ok(rt
-            .heap
-            .alloc(Object::RecordType(Box::new(RecordType { name, fields }))))
+        Ok(rt.heap.alloc(Object::RecordType(Box::new(RecordType { name, fields }))))
     }),
     ("%record-field-index", 2, Some(2), |rt, a| {
         let fields = record_type(rt, a[0])?.fields.clone();
@@ -46,10 +39,7 @@ pub const NATIVES: Entries = &[
     ("%make-record", 2, Some(2), |rt, a| {
         let size = record_type(rt, a[0])?.fields.len();
         let _ = a[1];
-        Ok(rt.heap.alloc(Object::Record {
-            record_type: a[0],
-            fields: vec![Value::FALSE; size].into(),
-        }))
+        Ok(rt.heap.alloc(Object::Record { record_type: a[0], fields: vec![Value::FALSE; size].into() }))
     }),
     ("%record?", 2, Some(2), |rt, a| {
         Ok(Value::boolean(
@@ -60,10 +50,9 @@ pub const NATIVES: Entries = &[
         // (%record-ref record type index who)
         let index = rt.index_arg("record accessor", a[2])?;
         match rt.heap.get(a[0]) {
-            Some(Object::Record {
-                record_type,
-                fields,
-            }) if *record_type == a[1] && index < fields.len() => Ok(fields[index]),
+            Some(Object::Record { record_type, fields }) if *record_type == a[1] && index < fields.len() => {
+                Ok(fields[index])
+            }
             _ => Err(record_error(rt, a[3], a[1], a[0])),
         }
     }),
@@ -83,16 +72,9 @@ pub const NATIVES: Entries = &[
         // (required . accepts-more?) of a closure; natives report (0 . #t).
         match rt.heap.get(a[0]) {
             Some(Object::Closure { function, .. }) => {
-                let (required, optional, rest) = rt
-                    .function_arities
-                    .get(*function as usize)
-                    .copied()
-                    .unwrap_or((0, 0, true));
-                let max = if rest {
-                    Value::FALSE
-                } else {
-                    Value::small(required + optional)
-                };
+                let (required, optional, rest) =
+                    rt.function_arities.get(*function as usize).copied().unwrap_or((0, 0, true));
+                let max = if rest { Value::FALSE } else { Value::small(required + optional) };
                 Ok(rt.heap.cons(Value::small(required), max))
             }
             _ if rt.is_procedure(a[0]) => Ok(rt.heap.cons(Value::small(0), Value::FALSE)),
@@ -109,11 +91,7 @@ fn record_type(rt: &Runtime, v: Value) -> Result<&RecordType, Throw> {
 }
 
 fn record_error(rt: &Runtime, who: Value, record_type: Value, got: Value) -> Throw {
-    let who = rt
-        .symbols
-        .name(who)
-        .unwrap_or("record accessor")
-        .to_string();
+    let who = rt.symbols.name(who).unwrap_or("record accessor").to_string();
     let name = match rt.heap.get(record_type) {
         Some(Object::RecordType(t)) => t.name.clone(),
         _ => "record".into(),

@@ -8,113 +8,50 @@ use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
-    ("char?", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0].as_char().is_some()))
-    }),
-    ("char->integer", 1, Some(1), |rt, a| {
-        Ok(Value::small(
-            u32::from(char_arg(rt, "char->integer", a[0])?) as usize,
-        ))
-    }),
+    ("char?", 1, Some(1), |_, a| Ok(Value::boolean(a[0].as_char().is_some()))),
+    ("char->integer", 1, Some(1), |rt, a| Ok(Value::small(u32::from(char_arg(rt, "char->integer", a[0])?) as usize))),
     ("integer->char", 1, Some(1), integer_to_char),
-    ("char=?", 1, None, |rt, a| {
-        char_compare(rt, "char=?", a, false, |o| o == Ordering::Equal)
-    }),
-    ("char<?", 1, None, |rt, a| {
-        char_compare(rt, "char<?", a, false, |o| o == Ordering::Less)
-    }),
-    ("char>?", 1, None, |rt, a| {
-        char_compare(rt, "char>?", a, false, |o| o == Ordering::Greater)
-    }),
-    ("char<=?", 1, None, |rt, a| {
-        char_compare(rt, "char<=?", a, false, |o| o != Ordering::Greater)
-    }),
-    ("char>=?", 1, None, |rt, a| {
-        char_compare(rt, "char>=?", a, false, |o| o != Ordering::Less)
-    }),
-    ("char-ci=?", 1, None, |rt, a| {
-        char_compare(rt, "char-ci=?", a, true, |o| o == Ordering::Equal)
-    }),
-    ("char-ci<?", 1, None, |rt, a| {
-        char_compare(rt, "char-ci<?", a, true, |o| o == Ordering::Less)
-    }),
-    ("char-ci>?", 1, None, |rt, a| {
-        char_compare(rt, "char-ci>?", a, true, |o| o == Ordering::Greater)
-    }),
-    ("char-ci<=?", 1, None, |rt, a| {
-        char_compare(rt, "char-ci<=?", a, true, |o| o != Ordering::Greater)
-    }),
-    ("char-ci>=?", 1, None, |rt, a| {
-        char_compare(rt, "char-ci>=?", a, true, |o| o != Ordering::Less)
-    }),
+    ("char=?", 1, None, |rt, a| char_compare(rt, "char=?", a, false, |o| o == Ordering::Equal)),
+    ("char<?", 1, None, |rt, a| char_compare(rt, "char<?", a, false, |o| o == Ordering::Less)),
+    ("char>?", 1, None, |rt, a| char_compare(rt, "char>?", a, false, |o| o == Ordering::Greater)),
+    ("char<=?", 1, None, |rt, a| char_compare(rt, "char<=?", a, false, |o| o != Ordering::Greater)),
+    ("char>=?", 1, None, |rt, a| char_compare(rt, "char>=?", a, false, |o| o != Ordering::Less)),
+    ("char-ci=?", 1, None, |rt, a| char_compare(rt, "char-ci=?", a, true, |o| o == Ordering::Equal)),
+    ("char-ci<?", 1, None, |rt, a| char_compare(rt, "char-ci<?", a, true, |o| o == Ordering::Less)),
+    ("char-ci>?", 1, None, |rt, a| char_compare(rt, "char-ci>?", a, true, |o| o == Ordering::Greater)),
+    ("char-ci<=?", 1, None, |rt, a| char_compare(rt, "char-ci<=?", a, true, |o| o != Ordering::Greater)),
+    ("char-ci>=?", 1, None, |rt, a| char_compare(rt, "char-ci>=?", a, true, |o| o != Ordering::Less)),
     ("char-alphabetic?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            char_arg(rt, "char-alphabetic?", a[0])?.is_alphabetic(),
-        ))
+        Ok(Value::boolean(char_arg(rt, "char-alphabetic?", a[0])?.is_alphabetic()))
     }),
-    ("char-numeric?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            char_arg(rt, "char-numeric?", a[0])?.is_numeric(),
-        ))
-    }),
+    ("char-numeric?", 1, Some(1), |rt, a| Ok(Value::boolean(char_arg(rt, "char-numeric?", a[0])?.is_numeric()))),
     ("char-whitespace?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            char_arg(rt, "char-whitespace?", a[0])?.is_whitespace(),
-        ))
+        Ok(Value::boolean(char_arg(rt, "char-whitespace?", a[0])?.is_whitespace()))
     }),
     ("char-upper-case?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            char_arg(rt, "char-upper-case?", a[0])?.is_uppercase(),
-        ))
+        Ok(Value::boolean(char_arg(rt, "char-upper-case?", a[0])?.is_uppercase()))
     }),
     ("char-lower-case?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(
-            char_arg(rt, "char-lower-case?", a[0])?.is_lowercase(),
-        ))
+        Ok(Value::boolean(char_arg(rt, "char-lower-case?", a[0])?.is_lowercase()))
     }),
     ("digit-value", 1, Some(1), |rt, a| {
         let c = char_arg(rt, "digit-value", a[0])?;
         Ok(digit_value(c).map_or(Value::FALSE, |d| Value::small(d as usize)))
     }),
-    ("char-upcase", 1, Some(1), |rt, a| {
-        Ok(Value::character(upcase(char_arg(rt, "char-upcase", a[0])?)))
-    }),
-    ("char-downcase", 1, Some(1), |rt, a| {
-        Ok(Value::character(downcase(char_arg(
-            rt,
-            "char-downcase",
-            a[0],
-        )?)))
-    }),
-    ("char-foldcase", 1, Some(1), |rt, a| {
-        Ok(Value::character(downcase(char_arg(
-            rt,
-            "char-foldcase",
-            a[0],
-        )?)))
-    }),
-    ("string?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(rt.string_chars(a[0]).is_some()))
-    }),
+    ("char-upcase", 1, Some(1), |rt, a| Ok(Value::character(upcase(char_arg(rt, "char-upcase", a[0])?)))),
+    ("char-downcase", 1, Some(1), |rt, a| Ok(Value::character(downcase(char_arg(rt, "char-downcase", a[0])?)))),
+    ("char-foldcase", 1, Some(1), |rt, a| Ok(Value::character(downcase(char_arg(rt, "char-foldcase", a[0])?)))),
+    ("string?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.string_chars(a[0]).is_some()))),
     ("make-string", 1, Some(2), make_string),
     ("string", 0, None, |rt, a| {
-        let chars = a
-            .iter()
-            .map(|&c| char_arg(rt, "string", c))
-            .collect::<Result<Vec<_>, _>>()?;
+        let chars = a.iter().map(|&c| char_arg(rt, "string", c)).collect::<Result<Vec<_>, _>>()?;
         Ok(rt.heap.alloc(Object::String(chars)))
     }),
-    ("string-length", 1, Some(1), |rt, a| {
-        Ok(Value::small(chars_arg(rt, "string-length", a[0])?.len()))
-    }),
+    ("string-length", 1, Some(1), |rt, a| Ok(Value::small(chars_arg(rt, "string-length", a[0])?.len()))),
     ("string-ref", 2, Some(2), string_ref),
     ("string-set!", 3, Some(3), string_set),
-    ("substring", 2, Some(3), |rt, a| {
-        string_copy(rt, "substring", a)
-    }),
-    ("string-copy", 1, Some(3), |rt, a| {
-        string_copy(rt, "string-copy", a)
-    }),
+    ("substring", 2, Some(3), |rt, a| string_copy(rt, "substring", a)),
+    ("string-copy", 1, Some(3), |rt, a| string_copy(rt, "string-copy", a)),
     ("string-copy!", 3, Some(5), string_copy_into),
     ("string-fill!", 2, Some(4), string_fill),
     ("string-append", 0, None, string_append),
@@ -134,39 +71,17 @@ pub const NATIVES: Entries = &[
         let s = rt.string_arg("string-foldcase", a[0])?.to_lowercase();
         Ok(rt.new_string(&s))
     }),
-    ("string=?", 1, None, |rt, a| {
-        string_compare(rt, "string=?", a, false, |o| o == Ordering::Equal)
-    }),
-    ("string<?", 1, None, |rt, a| {
-        string_compare(rt, "string<?", a, false, |o| o == Ordering::Less)
-    }),
-    ("string>?", 1, None, |rt, a| {
-        string_compare(rt, "string>?", a, false, |o| o == Ordering::Greater)
-    }),
-    ("string<=?", 1, None, |rt, a| {
-        string_compare(rt, "string<=?", a, false, |o| o != Ordering::Greater)
-    }),
-    ("string>=?", 1, None, |rt, a| {
-        string_compare(rt, "string>=?", a, false, |o| o != Ordering::Less)
-    }),
-    ("string-ci=?", 1, None, |rt, a| {
-        string_compare(rt, "string-ci=?", a, true, |o| o == Ordering::Equal)
-    }),
-    ("string-ci<?", 1, None, |rt, a| {
-        string_compare(rt, "string-ci<?", a, true, |o| o == Ordering::Less)
-    }),
-    ("string-ci>?", 1, None, |rt, a| {
-        string_compare(rt, "string-ci>?", a, true, |o| o == Ordering::Greater)
-    }),
-    ("string-ci<=?", 1, None, |rt, a| {
-        string_compare(rt, "string-ci<=?", a, true, |o| o != Ordering::Greater)
-    }),
-    ("string-ci>=?", 1, None, |rt, a| {
-        string_compare(rt, "string-ci>=?", a, true, |o| o != Ordering::Less)
-    }),
-    ("symbol?", 1, Some(1), |_, a| {
-        Ok(Value::boolean(a[0].as_symbol().is_some()))
-    }),
+    ("string=?", 1, None, |rt, a| string_compare(rt, "string=?", a, false, |o| o == Ordering::Equal)),
+    ("string<?", 1, None, |rt, a| string_compare(rt, "string<?", a, false, |o| o == Ordering::Less)),
+    ("string>?", 1, None, |rt, a| string_compare(rt, "string>?", a, false, |o| o == Ordering::Greater)),
+    ("string<=?", 1, None, |rt, a| string_compare(rt, "string<=?", a, false, |o| o != Ordering::Greater)),
+    ("string>=?", 1, None, |rt, a| string_compare(rt, "string>=?", a, false, |o| o != Ordering::Less)),
+    ("string-ci=?", 1, None, |rt, a| string_compare(rt, "string-ci=?", a, true, |o| o == Ordering::Equal)),
+    ("string-ci<?", 1, None, |rt, a| string_compare(rt, "string-ci<?", a, true, |o| o == Ordering::Less)),
+    ("string-ci>?", 1, None, |rt, a| string_compare(rt, "string-ci>?", a, true, |o| o == Ordering::Greater)),
+    ("string-ci<=?", 1, None, |rt, a| string_compare(rt, "string-ci<=?", a, true, |o| o != Ordering::Greater)),
+    ("string-ci>=?", 1, None, |rt, a| string_compare(rt, "string-ci>=?", a, true, |o| o != Ordering::Less)),
+    ("symbol?", 1, Some(1), |_, a| Ok(Value::boolean(a[0].as_symbol().is_some()))),
     ("symbol->string", 1, Some(1), symbol_to_string),
     ("string->symbol", 1, Some(1), |rt, a| {
         let s = rt.string_arg("string->symbol", a[0])?;
@@ -185,12 +100,11 @@ pub const NATIVES: Entries = &[
 /// The first code point (digit zero) of each run of ten Unicode decimal digits (category Nd).
 /// Unicode encodes every decimal digit set as such a contiguous run, 0 to 9.
 const DECIMAL_DIGIT_ZEROS: &[u32] = &[
-    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
-    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
-    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
-    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6, 0xE50, 0xED0,
+    0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620,
+    0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0,
+    0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60,
+    0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
 ];
 
 /// R7RS `digit-value`: the value of a decimal digit of any script.
@@ -199,10 +113,7 @@ fn digit_value(c: char) -> Option<u32> {
     if !c.is_numeric() {
         return None;
     }
-    DECIMAL_DIGIT_ZEROS
-        .iter()
-        .find(|&&zero| (zero..zero + 10).contains(&code))
-        .map(|zero| code - zero)
+    DECIMAL_DIGIT_ZEROS.iter().find(|&&zero| (zero..zero + 10).contains(&code)).map(|zero| code - zero)
 }
 
 fn upcase(c: char) -> char {
@@ -222,23 +133,15 @@ fn downcase(c: char) -> char {
 }
 
 pub fn char_arg(rt: &Runtime, who: &str, v: Value) -> Result<char, Throw> {
-    v.as_char()
-        .ok_or_else(|| rt.type_error(who, "a character", v))
+    v.as_char().ok_or_else(|| rt.type_error(who, "a character", v))
 }
 
 fn chars_arg<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r Vec<char>, Throw> {
-    rt.string_chars(v)
-        .ok_or_else(|| rt.type_error(who, "a string", v))
+    rt.string_chars(v).ok_or_else(|| rt.type_error(who, "a string", v))
 }
 
 /// The `[start, end)` range of optional arguments `args[at]` and `args[at + 1]` over a length.
-pub fn range_args(
-    rt: &Runtime,
-    who: &str,
-    args: &[Value],
-    at: usize,
-    len: usize,
-) -> Result<(usize, usize), Throw> {
+pub fn range_args(rt: &Runtime, who: &str, args: &[Value], at: usize, len: usize) -> Result<(usize, usize), Throw> {
     let start = match args.get(at) {
         Some(&v) => rt.index_arg(who, v)?,
         None => 0,
@@ -248,10 +151,7 @@ pub fn range_args(
         None => len,
     };
     if start > end || end > len {
-        return Err(Throw::error(
-            format!("{who}: range out of bounds"),
-            args[at.min(args.len() - 1)..].to_vec(),
-        ));
+        return Err(Throw::error(format!("{who}: range out of bounds"), args[at.min(args.len() - 1)..].to_vec()));
     }
     Ok((start, end))
 }
@@ -265,20 +165,12 @@ fn integer_to_char(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         .ok_or_else(|| rt.type_error("integer->char", "a Unicode scalar value", args[0]))
 }
 
-fn char_compare(
-    rt: &mut Runtime,
-    who: &str,
-    args: &[Value],
-    fold: bool,
-    holds: fn(Ordering) -> bool,
-) -> NativeResult {
+fn char_compare(rt: &mut Runtime, who: &str, args: &[Value], fold: bool, holds: fn(Ordering) -> bool) -> NativeResult {
     let chars = args
         .iter()
         .map(|&c| char_arg(rt, who, c).map(|c| if fold { downcase(c) } else { c }))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::boolean(
-        chars.windows(2).all(|w| holds(w[0].cmp(&w[1]))),
-    ))
+    Ok(Value::boolean(chars.windows(2).all(|w| holds(w[0].cmp(&w[1])))))
 }
 
 fn string_compare(
@@ -290,14 +182,9 @@ fn string_compare(
 ) -> NativeResult {
     let strings = args
         .iter()
-        .map(|&s| {
-            rt.string_arg(who, s)
-                .map(|s| if fold { s.to_lowercase() } else { s })
-        })
+        .map(|&s| rt.string_arg(who, s).map(|s| if fold { s.to_lowercase() } else { s }))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::boolean(
-        strings.windows(2).all(|w| holds(w[0].cmp(&w[1]))),
-    ))
+    Ok(Value::boolean(strings.windows(2).all(|w| holds(w[0].cmp(&w[1])))))
 }
 
 fn make_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
@@ -327,10 +214,7 @@ fn string_set(rt: &mut Runtime, args: &[Value]) -> NativeResult {
                 *slot = c;
                 Ok(Value::UNSPECIFIED)
             }
-            None => Err(Throw::error(
-                "string-set!: index out of range",
-                vec![args[0], args[1]],
-            )),
+            None => Err(Throw::error("string-set!: index out of range", vec![args[0], args[1]])),
         },
         _ => Err(rt.type_error("string-set!", "a string", args[0])),
     }
@@ -352,10 +236,7 @@ fn string_copy_into(rt: &mut Runtime, args: &[Value]) -> NativeResult {
             target[at..at + (end - start)].copy_from_slice(&source[start..end]);
             Ok(Value::UNSPECIFIED)
         }
-        Some(Object::String(_)) => Err(Throw::error(
-            "string-copy!: range out of bounds",
-            args.to_vec(),
-        )),
+        Some(Object::String(_)) => Err(Throw::error("string-copy!: range out of bounds", args.to_vec())),
         _ => Err(rt.type_error("string-copy!", "a string", args[0])),
     }
 }
@@ -381,32 +262,20 @@ fn string_append(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 fn string_to_list(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let chars = chars_arg(rt, "string->list", args[0])?;
     let (start, end) = range_args(rt, "string->list", args, 1, chars.len())?;
-    let items: Vec<Value> = chars[start..end]
-        .iter()
-        .map(|&c| Value::character(c))
-        .collect();
+    let items: Vec<Value> = chars[start..end].iter().map(|&c| Value::character(c)).collect();
     Ok(rt.heap.list(items.into_iter()))
 }
 
 fn list_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let items = rt
-        .heap
-        .list_items(args[0])
-        .ok_or_else(|| rt.type_error("list->string", "a list", args[0]))?;
-    let chars = items
-        .iter()
-        .map(|&c| char_arg(rt, "list->string", c))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = rt.heap.list_items(args[0]).ok_or_else(|| rt.type_error("list->string", "a list", args[0]))?;
+    let chars = items.iter().map(|&c| char_arg(rt, "list->string", c)).collect::<Result<Vec<_>, _>>()?;
     Ok(rt.heap.alloc(Object::String(chars)))
 }
 
 fn string_to_vector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let chars = chars_arg(rt, "string->vector", args[0])?;
     let (start, end) = range_args(rt, "string->vector", args, 1, chars.len())?;
-    let items = chars[start..end]
-        .iter()
-        .map(|&c| Value::character(c))
-        .collect();
+    let items = chars[start..end].iter().map(|&c| Value::character(c)).collect();
     Ok(rt.heap.alloc(Object::Vector(items)))
 }
 
@@ -416,10 +285,7 @@ fn vector_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         _ => return Err(rt.type_error("vector->string", "a vector", args[0])),
     };
     let (start, end) = range_args(rt, "vector->string", args, 1, items.len())?;
-    let chars = items[start..end]
-        .iter()
-        .map(|&c| char_arg(rt, "vector->string", c))
-        .collect::<Result<Vec<_>, _>>()?;
+    let chars = items[start..end].iter().map(|&c| char_arg(rt, "vector->string", c)).collect::<Result<Vec<_>, _>>()?;
     Ok(rt.heap.alloc(Object::String(chars)))
 }
 

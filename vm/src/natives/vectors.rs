@@ -7,31 +7,15 @@ use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
-    ("vector?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.heap.get(a[0]),
-            Some(Object::Vector(_))
-        )))
-    }),
+    ("vector?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Vector(_)))))),
     ("make-vector", 1, Some(2), |rt, a| {
         let n = rt.index_arg("make-vector", a[0])?;
-        Ok(rt.heap.alloc(Object::Vector(vec![
-            a.get(1)
-                .copied()
-                .unwrap_or(Value::FALSE);
-            n
-        ])))
+        Ok(rt.heap.alloc(Object::Vector(vec![a.get(1).copied().unwrap_or(Value::FALSE); n])))
     }),
-    ("vector", 0, None, |rt, a| {
-        Ok(rt.heap.alloc(Object::Vector(a.to_vec())))
-    }),
-    ("vector-length", 1, Some(1), |rt, a| {
-        Ok(Value::small(vector(rt, "vector-length", a[0])?.len()))
-    }),
+    ("vector", 0, None, |rt, a| Ok(rt.heap.alloc(Object::Vector(a.to_vec())))),
+    ("vector-length", 1, Some(1), |rt, a| Ok(Value::small(vector(rt, "vector-length", a[0])?.len()))),
     ("vector-ref", 2, Some(2), |rt, a| vector_ref(rt, a[0], a[1])),
-    ("vector-set!", 3, Some(3), |rt, a| {
-        vector_set(rt, a[0], a[1], a[2])
-    }),
+    ("vector-set!", 3, Some(3), |rt, a| vector_set(rt, a[0], a[1], a[2])),
     ("vector->list", 1, Some(3), |rt, a| {
         let items = vector(rt, "vector->list", a[0])?;
         let (start, end) = range_args(rt, "vector->list", a, 1, items.len())?;
@@ -39,10 +23,7 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.list(slice.into_iter()))
     }),
     ("list->vector", 1, Some(1), |rt, a| {
-        let items = rt
-            .heap
-            .list_items(a[0])
-            .ok_or_else(|| rt.type_error("list->vector", "a list", a[0]))?;
+        let items = rt.heap.list_items(a[0]).ok_or_else(|| rt.type_error("list->vector", "a list", a[0]))?;
         Ok(rt.heap.alloc(Object::Vector(items)))
     }),
     ("vector-fill!", 2, Some(4), |rt, a| {
@@ -69,10 +50,7 @@ pub const NATIVES: Entries = &[
                 target[at..at + (end - start)].copy_from_slice(&source[start..end]);
                 Ok(Value::UNSPECIFIED)
             }
-            _ => Err(Throw::error(
-                "vector-copy!: range out of bounds",
-                a.to_vec(),
-            )),
+            _ => Err(Throw::error("vector-copy!: range out of bounds", a.to_vec())),
         }
     }),
     ("vector-append", 0, None, |rt, a| {
@@ -82,12 +60,7 @@ pub const NATIVES: Entries = &[
         }
         Ok(rt.heap.alloc(Object::Vector(out)))
     }),
-    ("bytevector?", 1, Some(1), |rt, a| {
-        Ok(Value::boolean(matches!(
-            rt.heap.get(a[0]),
-            Some(Object::Bytevector(_))
-        )))
-    }),
+    ("bytevector?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Bytevector(_)))))),
     ("make-bytevector", 1, Some(2), |rt, a| {
         let n = rt.index_arg("make-bytevector", a[0])?;
         let fill = match a.get(1) {
@@ -97,15 +70,10 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.alloc(Object::Bytevector(vec![fill; n])))
     }),
     ("bytevector", 0, None, |rt, a| {
-        let bytes = a
-            .iter()
-            .map(|&b| byte_arg(rt, "bytevector", b))
-            .collect::<Result<Vec<_>, _>>()?;
+        let bytes = a.iter().map(|&b| byte_arg(rt, "bytevector", b)).collect::<Result<Vec<_>, _>>()?;
         Ok(rt.heap.alloc(Object::Bytevector(bytes)))
     }),
-    ("bytevector-length", 1, Some(1), |rt, a| {
-        Ok(Value::small(bytes(rt, "bytevector-length", a[0])?.len()))
-    }),
+    ("bytevector-length", 1, Some(1), |rt, a| Ok(Value::small(bytes(rt, "bytevector-length", a[0])?.len()))),
     ("bytevector-u8-ref", 2, Some(2), |rt, a| {
         let k = rt.index_arg("bytevector-u8-ref", a[1])?;
         bytes(rt, "bytevector-u8-ref", a[0])?
@@ -122,10 +90,7 @@ pub const NATIVES: Entries = &[
                 data[k] = b;
                 Ok(Value::UNSPECIFIED)
             }
-            _ => Err(Throw::error(
-                "bytevector-u8-set!: index out of range",
-                vec![a[0], a[1]],
-            )),
+            _ => Err(Throw::error("bytevector-u8-set!: index out of range", vec![a[0], a[1]])),
         }
     }),
     ("bytevector-copy", 1, Some(3), |rt, a| {
@@ -144,10 +109,7 @@ pub const NATIVES: Entries = &[
                 target[at..at + (end - start)].copy_from_slice(&source[start..end]);
                 Ok(Value::UNSPECIFIED)
             }
-            _ => Err(Throw::error(
-                "bytevector-copy!: range out of bounds",
-                a.to_vec(),
-            )),
+            _ => Err(Throw::error("bytevector-copy!: range out of bounds", a.to_vec())),
         }
     }),
     ("bytevector-append", 0, None, |rt, a| {
@@ -164,9 +126,7 @@ pub const NATIVES: Entries = &[
         Ok(rt.new_string(&text))
     }),
     ("string->utf8", 1, Some(3), |rt, a| {
-        let chars = rt
-            .string_chars(a[0])
-            .ok_or_else(|| rt.type_error("string->utf8", "a string", a[0]))?;
+        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string->utf8", "a string", a[0]))?;
         let (start, end) = range_args(rt, "string->utf8", a, 1, chars.len())?;
         let text: String = chars[start..end].iter().collect();
         Ok(rt.heap.alloc(Object::Bytevector(text.into_bytes())))
@@ -188,9 +148,7 @@ fn bytes<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r Vec<u8>, Throw>
 }
 
 fn byte_arg(rt: &Runtime, who: &str, v: Value) -> Result<u8, Throw> {
-    v.as_fixnum()
-        .and_then(|n| u8::try_from(n).ok())
-        .ok_or_else(|| rt.type_error(who, "a byte", v))
+    v.as_fixnum().and_then(|n| u8::try_from(n).ok()).ok_or_else(|| rt.type_error(who, "a byte", v))
 }
 
 pub fn vector_ref(rt: &mut Runtime, v: Value, k: Value) -> NativeResult {
