@@ -75,11 +75,17 @@ impl Compiler {
     /// Compiles data already read (from file `span.file`) into an image.
     pub fn compile_data(&mut self, name: &str, data: &[Datum], span: Span) -> Result<Image, CompileError> {
         // Libraries first: those defined in this text, then those its imports name, from files.
+        let base = std::path::Path::new(name).parent().map(std::path::Path::to_path_buf).unwrap_or_default();
         let mut program = Vec::new();
-        for datum in data {
-            let form = Sx::from_datum(datum);
+        let mut forms: std::collections::VecDeque<Sx> = data.iter().map(Sx::from_datum).collect();
+        while let Some(form) = forms.pop_front() {
             match head_name(&form).as_deref() {
-                Some("define-library") => self.compile_library(&form, &mut Vec::new())?,
+                Some(keyword @ ("include" | "include-ci")) => {
+                    for included in self.read_included(&form, &base, keyword == "include-ci")?.into_iter().rev() {
+                        forms.push_front(included);
+                    }
+                }
+                Some("define-library") => self.compile_library(&form, &base, &mut Vec::new())?,
                 Some("import") => {
                     for set in &form.list().unwrap_or(&[])[1..] {
                         self.ensure_imported_library(set, &mut Vec::new())?;
@@ -161,7 +167,8 @@ impl Compiler {
                 CompileError::new(format!("{} does not define the library {name}", path.display()), set.span)
             })?;
         stack.push(name);
-        let result = self.compile_library(&definition, stack);
+        let base = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+        let result = self.compile_library(&definition, &base, stack);
         stack.pop();
         result
     }
@@ -182,12 +189,56 @@ impl Compiler {
         })
     }
 
+    /// The forms of the files an `(include "file" ...)` names, relative to `base`.
+    fn read_included(&mut self, form: &Sx, base: &std::path::Path, fold_case: bool) -> Result<Vec<Sx>, CompileError> {
+        let mut forms = Vec::new();
+        for file in &form.list().unwrap_or(&[])[1..] {
+            let syntax::SxKind::Atom(chenilles_reader::DatumKind::String(relative)) = &file.kind else {
+                return Err(CompileError::new("include takes file names (strings)", file.span));
+            };
+            let path = base.join(relative);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CompileError::new(format!("cannot include {}: {e}", path.display()), file.span))?;
+            let id = self.files.add(&path.display().to_string(), &text);
+            let data = chenilles_reader::read_all(&text, id)?;
+            forms.extend(data.iter().map(|datum| {
+                let sx = Sx::from_datum(datum);
+                if fold_case { sx.fold_case() } else { sx }
+            }));
+        }
+        Ok(forms)
+    }
+
     /// Compiles `(define-library name decl ...)` into its own image and registers it.
-    fn compile_library(&mut self, form: &Sx, stack: &mut Vec<String>) -> Result<(), CompileError> {
+    fn compile_library(
+        &mut self,
+        form: &Sx,
+        base: &std::path::Path,
+        stack: &mut Vec<String>,
+    ) -> Result<(), CompileError> {
         let items = form.list().unwrap_or(&[]);
         let Some(name) = items.get(1).and_then(Sx::list).and_then(library::library_name) else {
             return Err(CompileError::new("expected (define-library (name ...) declaration ...)", form.span));
         };
+        // Includes are resolved here, relative to the library's file.
+        let mut decls = Vec::new();
+        let mut queue: std::collections::VecDeque<Sx> = items[2..].iter().cloned().collect();
+        while let Some(decl) = queue.pop_front() {
+            match head_name(&decl).as_deref() {
+                Some(keyword @ ("include" | "include-ci")) => {
+                    let mut body = vec![Sx::new(syntax::SxKind::Id(syntax::Ident::plain("begin")), decl.span)];
+                    body.extend(self.read_included(&decl, base, keyword == "include-ci")?);
+                    decls.push(Sx::new(syntax::SxKind::List(body, None), decl.span));
+                }
+                Some("include-library-declarations") => {
+                    for included in self.read_included(&decl, base, false)?.into_iter().rev() {
+                        queue.push_front(included);
+                    }
+                }
+                _ => decls.push(decl),
+            }
+        }
+        let items: Vec<Sx> = items[..2].iter().cloned().chain(decls).collect();
         for decl in &items[2..] {
             if head_name(decl).as_deref() == Some("import") {
                 for set in &decl.list().unwrap_or(&[])[1..] {

@@ -138,6 +138,19 @@ impl Sx {
         }
     }
 
+    /// The same syntax with every identifier in lower case (`include-ci`).
+    pub fn fold_case(self) -> Sx {
+        let kind = match self.kind {
+            SxKind::Id(id) => SxKind::Id(Ident::plain(&id.name().to_lowercase())),
+            SxKind::List(items, tail) => {
+                SxKind::List(items.into_iter().map(Sx::fold_case).collect(), tail.map(|t| Box::new(t.fold_case())))
+            }
+            SxKind::Vector(items) => SxKind::Vector(items.into_iter().map(Sx::fold_case).collect()),
+            atom @ SxKind::Atom(_) => atom,
+        };
+        Sx { kind, span: self.span }
+    }
+
     /// A short rendering of the syntax for error messages.
     pub fn brief(&self) -> String {
         let mut text = self.to_quoted().to_string();

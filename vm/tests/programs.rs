@@ -35,7 +35,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            collect(&path, out);
+            // `lib/` folders hold libraries and included files, not programs.
+            if !path.ends_with("lib") {
+                collect(&path, out);
+            }
         } else if path.extension().is_some_and(|e| e == "scm") {
             out.push(path);
         }

@@ -25,6 +25,11 @@ pub const NATIVES: Entries = &[
     ("exit", 0, Some(1), exit),
     ("emergency-exit", 0, Some(1), exit),
     ("command-line", 0, Some(0), command_line),
+    ("features", 0, Some(0), |rt, _| {
+        let features: Vec<Value> =
+            chenilles_compiler::expand::FEATURES.iter().map(|name| rt.symbols.intern(name)).collect();
+        Ok(rt.heap.list(features.into_iter()))
+    }),
     ("get-environment-variable", 1, Some(1), |rt, a| {
         let name = rt.string_arg("get-environment-variable", a[0])?;
         match std::env::var(&name) {
