@@ -389,16 +389,28 @@ impl Vm {
     }
 
     /// Compiles a datum for `eval` into a loaded image; returns the closure of its entry function.
-    /// Every `eval` loads a new image (images are not unloaded yet). The environment argument is not
-    /// consulted: every environment is the one global environment of the process.
-    fn compile_for_eval(&mut self, expression: Value) -> Result<Value, Throw> {
+    /// Every `eval` loads a new image (images are not unloaded yet). An environment made by
+    /// `environment` is its import sets, imported before the expression is compiled; every
+    /// environment shares the process's one set of globals.
+    fn compile_for_eval(&mut self, expression: Value, environment: Value) -> Result<Value, Throw> {
         let datum = crate::natives::io::value_datum(&self.rt, expression, 0)
             .ok_or_else(|| Throw::error("eval: not a datum (it is circular or holds procedures)", vec![expression]))?;
+        let mut data = Vec::new();
+        if let Some((tag, import_sets)) = self.rt.heap.pair(environment)
+            && self.rt.symbols.name(tag) == Some("%environment")
+            && import_sets != Value::NIL
+        {
+            let import = self.rt.heap.cons(self.rt.symbols.intern("import"), import_sets);
+            let import = crate::natives::io::value_datum(&self.rt, import, 0)
+                .ok_or_else(|| Throw::error("eval: malformed environment", vec![environment]))?;
+            data.push(import);
+        }
+        data.push(datum);
         let compiler = self.eval_compiler.get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
         let file = compiler.add_file("<eval>", "");
         let span = chenilles_reader::Span::new(file, 0, 0);
         let image = compiler
-            .compile_data("<eval>", &[datum], span)
+            .compile_data("<eval>", &data, span)
             .map_err(|error| Throw::error(format!("eval: {}", error.message), vec![expression]))?;
         let index = self.load_image(&image).map_err(|error| Throw::error(format!("eval: {error}"), vec![]))?;
         Ok(self.entry_closure(index, image.entry))
@@ -546,7 +558,8 @@ impl Vm {
                         continue;
                     }
                     NativeKind::Eval => {
-                        let closure = self.compile_for_eval(self.stack[callee_at + 1])?;
+                        let environment = if argc == 2 { self.stack[callee_at + 2] } else { Value::FALSE };
+                        let closure = self.compile_for_eval(self.stack[callee_at + 1], environment)?;
                         self.stack.truncate(callee_at);
                         self.stack.push(closure);
                         argc = 0;
