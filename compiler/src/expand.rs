@@ -209,6 +209,10 @@ pub struct Expander<'a> {
     pub top: &'a mut TopLevel,
     pub vars: Vec<Var>,
     pub(crate) lambdas: Vec<LambdaId>,
+    /// Macro uses expanded so far in this unit (see [`crate::syntax_rules::MAX_EXPANSIONS`]).
+    pub(crate) expansions: u64,
+    /// Syntax nodes macro templates have produced in this unit.
+    pub(crate) expanded_nodes: u64,
     next_lambda: LambdaId,
 }
 
@@ -227,7 +231,7 @@ enum BodyItem {
 
 impl<'a> Expander<'a> {
     pub fn new(top: &'a mut TopLevel) -> Expander<'a> {
-        Expander { top, vars: Vec::new(), lambdas: vec![0], next_lambda: 1 }
+        Expander { top, vars: Vec::new(), lambdas: vec![0], next_lambda: 1, expansions: 0, expanded_nodes: 0 }
     }
 
     pub fn fresh_stamp(&mut self) -> u32 {

@@ -14,6 +14,13 @@ use crate::syntax::{Ident, Sx, SxKind, Symbol};
 
 type Result<T> = std::result::Result<T, CompileError>;
 
+/// Macro uses one compilation unit may expand; past this, expansion is taken not to terminate.
+pub const MAX_EXPANSIONS: u64 = 5_000_000;
+
+/// Syntax nodes macro expansion may produce in one compilation unit, so that a macro whose output
+/// grows exponentially is stopped before it exhausts memory.
+pub const MAX_EXPANDED_NODES: u64 = 5_000_000;
+
 /// A parsed `syntax-rules` transformer.
 pub struct SyntaxRules {
     pub name: Symbol,
@@ -83,6 +90,16 @@ impl SyntaxRules {
 impl Expander<'_> {
     /// Expands one use of `macro_` (the whole form `form`, keyword included) in `env`.
     pub fn apply_macro(&mut self, macro_: &SyntaxRules, form: &Sx, env: &Env) -> Result<Sx> {
+        self.expansions += 1;
+        if self.expansions > MAX_EXPANSIONS {
+            return Err(CompileError::new(
+                format!(
+                    "macro expansion does not end: more than {MAX_EXPANSIONS} macro uses expanded (last: `{}`)",
+                    macro_.name
+                ),
+                form.span,
+            ));
+        }
         let (items, tail) = match &form.kind {
             SxKind::List(items, tail) => (items.as_slice(), tail.as_deref()),
             _ => return Err(CompileError::new("a macro use must be a list", form.span)),
@@ -246,12 +263,16 @@ impl Expander<'_> {
         renames: &mut Vec<(Ident, Ident)>,
         escaped: bool,
     ) -> Result<Vec<Sx>> {
+        self.charge_copy(1, macro_, template.span)?;
         let one = |kind| Ok(vec![Sx::new(kind, span)]);
         match &template.kind {
             SxKind::Id(id) => {
                 if let Some((_, matched)) = bindings.iter().rev().find(|(v, _)| v.same(id)) {
                     return match matched {
-                        Match::One(sx) => Ok(vec![sx.clone()]),
+                        Match::One(sx) => {
+                            self.charge_copy(syntax_size(sx), macro_, template.span)?;
+                            Ok(vec![sx.clone()])
+                        }
                         Match::Many(_) => Err(CompileError::new(
                             format!(
                                 "in macro `{}`: pattern variable `{}` is used with too few ellipses",
@@ -380,6 +401,40 @@ impl Expander<'_> {
             } else {
                 out.extend(self.instantiate(macro_, template, &inner, stamp, span, renames, false)?);
             }
+        }
+        Ok(())
+    }
+}
+
+/// The number of nodes of a syntax object.
+fn syntax_size(sx: &Sx) -> u64 {
+    let mut size = 0;
+    let mut stack = vec![sx];
+    while let Some(sx) = stack.pop() {
+        size += 1;
+        match &sx.kind {
+            SxKind::List(items, tail) => {
+                stack.extend(items.iter());
+                stack.extend(tail.as_deref());
+            }
+            SxKind::Vector(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+    size
+}
+
+impl Expander<'_> {
+    fn charge_copy(&mut self, nodes: u64, macro_: &SyntaxRules, span: Span) -> Result<()> {
+        self.expanded_nodes += nodes;
+        if self.expanded_nodes > MAX_EXPANDED_NODES {
+            return Err(CompileError::new(
+                format!(
+                    "macro expansion grows without bound: more than {MAX_EXPANDED_NODES} syntax nodes produced (last by `{}`)",
+                    macro_.name
+                ),
+                span,
+            ));
         }
         Ok(())
     }
