@@ -84,3 +84,16 @@
 (define (truncate/ n d) (values (truncate-quotient n d) (truncate-remainder n d)))
 (define (exact-integer-sqrt n)
   (let ((s (%exact-integer-sqrt n))) (values s (- n (* s s)))))
+
+;;; rationalize: the simplest rational within y of x (R7RS 6.2.6), by continued fractions.
+(define (rationalize x y)
+  (define (simplest lo hi)
+    (let ((fl (floor lo)))
+      (cond ((= fl lo) fl)
+            ((< fl (floor hi)) (+ fl 1))
+            (else (+ fl (/ 1 (simplest (/ 1 (- hi fl)) (/ 1 (- lo fl)))))))))
+  (let ((lo (- x (abs y))) (hi (+ x (abs y))))
+    (cond ((positive? lo) (simplest lo hi))
+          ((negative? hi) (- (simplest (- hi) (- lo))))
+          ((and (exact? lo) (exact? hi)) 0)
+          (else 0.0))))

@@ -11,6 +11,8 @@ pub enum Port {
     StringInput {
         chars: Vec<char>,
         position: usize,
+        /// Whether `read` has met `#!fold-case` (and not `#!no-fold-case` since) in this port.
+        fold_case: bool,
     },
     /// `open-output-bytevector`.
     BytesOutput(Vec<u8>),

@@ -33,7 +33,7 @@ pub const NATIVES: Entries = &[
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let chars = text.chars().collect();
-                Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0 }))))
+                Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0, fold_case: false }))))
             }
             Err(e) => Err(file_error(format!("cannot open {path} for reading: {e}"), a[0])),
         }
@@ -97,7 +97,7 @@ pub const NATIVES: Entries = &[
     }),
     ("open-input-string", 1, Some(1), |rt, a| {
         let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?.clone();
-        Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0 }))))
+        Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0, fold_case: false }))))
     }),
     ("get-output-string", 1, Some(1), |rt, a| {
         let text = match port_mut(rt, a[0]) {
@@ -195,7 +195,7 @@ fn stdin_port(rt: &mut Runtime) -> Value {
     let mut text = String::new();
     let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text);
     let chars = text.chars().collect();
-    let port = rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0 })));
+    let port = rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0, fold_case: false })));
     rt.stdin_port = Some(port);
     port
 }
@@ -211,15 +211,19 @@ fn read_error(message: String) -> Throw {
 /// `(read [port])`: the next datum of a textual input port, or the eof object.
 fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let port = input_port(rt, args);
-    let rest: String = match port_mut(rt, port) {
-        Some(Port::StringInput { chars, position }) => chars[*position..].iter().collect(),
+    let (rest, fold_case): (String, bool) = match port_mut(rt, port) {
+        Some(Port::StringInput { chars, position, fold_case }) => (chars[*position..].iter().collect(), *fold_case),
         _ => return Err(rt.type_error("read", "a textual input port", port)),
     };
-    let datum = match chenilles_reader::read_all(&rest, 0) {
+    // A `#!fold-case` met by an earlier `read` of this port still holds: restate it.
+    const DIRECTIVE: &str = "#!fold-case\n";
+    let offset = if fold_case { DIRECTIVE.len() } else { 0 };
+    let text = if fold_case { format!("{DIRECTIVE}{rest}") } else { rest.clone() };
+    let datum = match chenilles_reader::read_all(&text, 0) {
         Ok(data) => data.into_iter().next(),
         // A later datum may be malformed while the first is fine: read again up to the error.
         Err(error) => {
-            let prefix = rest.get(..error.span.start as usize).map(|p| chenilles_reader::read_all(p, 0));
+            let prefix = text.get(..error.span.start as usize).map(|p| chenilles_reader::read_all(p, 0));
             match prefix {
                 Some(Ok(data)) if !data.is_empty() => data.into_iter().next(),
                 _ => return Err(read_error(format!("read: {}", error.message))),
@@ -227,14 +231,23 @@ fn read(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         }
     };
     let Some(datum) = datum else {
-        if let Some(Port::StringInput { chars, position }) = port_mut(rt, port) {
+        if let Some(Port::StringInput { chars, position, .. }) = port_mut(rt, port) {
             *position = chars.len();
         }
         return Ok(Value::EOF);
     };
-    let consumed = rest.get(..datum.span.end as usize).map_or(0, |text| text.chars().count());
-    if let Some(Port::StringInput { position, .. }) = port_mut(rt, port) {
+    let end = (datum.span.end as usize).saturating_sub(offset);
+    let consumed_text = rest.get(..end).unwrap_or("");
+    let consumed = consumed_text.chars().count();
+    let now_folding = match (consumed_text.rfind("#!fold-case"), consumed_text.rfind("#!no-fold-case")) {
+        (Some(on), Some(off)) => on > off,
+        (Some(_), None) => true,
+        (None, Some(_)) => false,
+        (None, None) => fold_case,
+    };
+    if let Some(Port::StringInput { position, fold_case, .. }) = port_mut(rt, port) {
         *position += consumed;
+        *fold_case = now_folding;
     }
     Ok(datum_value(rt, &datum))
 }
@@ -317,7 +330,7 @@ pub fn datum_value(rt: &mut Runtime, datum: &Datum) -> Value {
 fn read_char(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
     let port = input_port(rt, args);
     match port_mut(rt, port) {
-        Some(Port::StringInput { chars, position }) => match chars.get(*position) {
+        Some(Port::StringInput { chars, position, .. }) => match chars.get(*position) {
             Some(&c) => {
                 if consume {
                     *position += 1;
@@ -334,7 +347,7 @@ fn read_char(rt: &mut Runtime, args: &[Value], consume: bool) -> NativeResult {
 fn read_line(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let port = input_port(rt, args);
     let line = match port_mut(rt, port) {
-        Some(Port::StringInput { chars, position }) => {
+        Some(Port::StringInput { chars, position, .. }) => {
             if *position >= chars.len() {
                 return Ok(Value::EOF);
             }
@@ -353,7 +366,7 @@ fn read_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let k = rt.index_arg("read-string", args[0])?;
     let port = input_port(rt, &args[1..]);
     let text = match port_mut(rt, port) {
-        Some(Port::StringInput { chars, position }) => {
+        Some(Port::StringInput { chars, position, .. }) => {
             if *position >= chars.len() && k > 0 {
                 return Ok(Value::EOF);
             }

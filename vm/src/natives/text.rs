@@ -24,7 +24,9 @@ pub const NATIVES: Entries = &[
     ("char-alphabetic?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(char_arg(rt, "char-alphabetic?", a[0])?.is_alphabetic()))
     }),
-    ("char-numeric?", 1, Some(1), |rt, a| Ok(Value::boolean(char_arg(rt, "char-numeric?", a[0])?.is_numeric()))),
+    ("char-numeric?", 1, Some(1), |rt, a| {
+        Ok(Value::boolean(digit_value(char_arg(rt, "char-numeric?", a[0])?).is_some()))
+    }),
     ("char-whitespace?", 1, Some(1), |rt, a| {
         Ok(Value::boolean(char_arg(rt, "char-whitespace?", a[0])?.is_whitespace()))
     }),
@@ -40,7 +42,7 @@ pub const NATIVES: Entries = &[
     }),
     ("char-upcase", 1, Some(1), |rt, a| Ok(Value::character(upcase(char_arg(rt, "char-upcase", a[0])?)))),
     ("char-downcase", 1, Some(1), |rt, a| Ok(Value::character(downcase(char_arg(rt, "char-downcase", a[0])?)))),
-    ("char-foldcase", 1, Some(1), |rt, a| Ok(Value::character(downcase(char_arg(rt, "char-foldcase", a[0])?)))),
+    ("char-foldcase", 1, Some(1), |rt, a| Ok(Value::character(fold_char(char_arg(rt, "char-foldcase", a[0])?)))),
     ("string?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.string_chars(a[0]).is_some()))),
     ("make-string", 1, Some(2), make_string),
     ("string", 0, None, |rt, a| {
@@ -68,7 +70,7 @@ pub const NATIVES: Entries = &[
         Ok(rt.new_string(&s))
     }),
     ("string-foldcase", 1, Some(1), |rt, a| {
-        let s = rt.string_arg("string-foldcase", a[0])?.to_lowercase();
+        let s = fold_string(&rt.string_arg("string-foldcase", a[0])?);
         Ok(rt.new_string(&s))
     }),
     ("string=?", 1, None, |rt, a| string_compare(rt, "string=?", a, false, |o| o == Ordering::Equal)),
@@ -124,6 +126,48 @@ fn upcase(c: char) -> char {
     }
 }
 
+/// Simple case folding of one character (Unicode CaseFolding status C and S): its lower case when
+/// that is one character, with the few characters whose folding differs from their lower case.
+fn fold_char(c: char) -> char {
+    match c {
+        'ς' => 'σ',
+        'ſ' => 's',
+        'ϐ' => 'β',
+        'ϑ' => 'θ',
+        'ϕ' => 'φ',
+        'ϖ' => 'π',
+        'ϰ' => 'κ',
+        'ϱ' => 'ρ',
+        'ϵ' => 'ε',
+        'ẛ' => 'ṡ',
+        _ => downcase(c),
+    }
+}
+
+/// Full case folding of a string (Unicode CaseFolding status C and F): `"Straße"` folds to
+/// `"strasse"`, as `string-foldcase` and the `-ci` comparisons require.
+fn fold_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            'ß' | 'ẞ' => out.push_str("ss"),
+            'ﬀ' => out.push_str("ff"),
+            'ﬁ' => out.push_str("fi"),
+            'ﬂ' => out.push_str("fl"),
+            'ﬃ' => out.push_str("ffi"),
+            'ﬄ' => out.push_str("ffl"),
+            'ﬅ' | 'ﬆ' => out.push_str("st"),
+            'İ' => out.push_str("i\u{307}"),
+            'ŉ' => out.push_str("\u{2bc}n"),
+            c => match fold_char(c) {
+                folded if folded != c => out.push(folded),
+                _ => out.extend(c.to_lowercase()),
+            },
+        }
+    }
+    out
+}
+
 fn downcase(c: char) -> char {
     let mut lower = c.to_lowercase();
     match (lower.next(), lower.next()) {
@@ -168,7 +212,7 @@ fn integer_to_char(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 fn char_compare(rt: &mut Runtime, who: &str, args: &[Value], fold: bool, holds: fn(Ordering) -> bool) -> NativeResult {
     let chars = args
         .iter()
-        .map(|&c| char_arg(rt, who, c).map(|c| if fold { downcase(c) } else { c }))
+        .map(|&c| char_arg(rt, who, c).map(|c| if fold { fold_char(c) } else { c }))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::boolean(chars.windows(2).all(|w| holds(w[0].cmp(&w[1])))))
 }
@@ -182,7 +226,7 @@ fn string_compare(
 ) -> NativeResult {
     let strings = args
         .iter()
-        .map(|&s| rt.string_arg(who, s).map(|s| if fold { s.to_lowercase() } else { s }))
+        .map(|&s| rt.string_arg(who, s).map(|s| if fold { fold_string(&s) } else { s }))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::boolean(strings.windows(2).all(|w| holds(w[0].cmp(&w[1])))))
 }

@@ -1,0 +1,31 @@
+(import (scheme base) (scheme write) (srfi 69))
+; the order of keys, values and entries is unspecified, so results are sorted or summed
+(define (insert x sorted less?)
+  (cond ((null? sorted) (list x))
+        ((less? x (car sorted)) (cons x sorted))
+        (else (cons (car sorted) (insert x (cdr sorted) less?)))))
+(define (sort-list l less?)
+  (if (null? l) '() (insert (car l) (sort-list (cdr l) less?) less?)))
+(define (symbol<? a b) (string<? (symbol->string a) (symbol->string b)))
+(define h (make-hash-table eq?))
+(hash-table-set! h 'c 3)
+(hash-table-set! h 'a 1)
+(hash-table-set! h 'd 4)
+(hash-table-set! h 'b 2)
+(display (list 'case1 (sort-list (hash-table-keys h) symbol<?))) (newline)
+(display (list 'case2 (sort-list (hash-table-values h) <))) (newline)
+(display (list 'case3 (sort-list (hash-table->alist h) (lambda (x y) (symbol<? (car x) (car y)))))) (newline)
+; hash-table-walk visits every entry once
+(define sum 0)
+(define seen '())
+(hash-table-walk h (lambda (k v) (set! sum (+ sum v)) (set! seen (cons k seen))))
+(display (list 'case4 sum (sort-list seen symbol<?))) (newline)
+; hash-table-fold
+(display (list 'case5 (hash-table-fold h (lambda (k v acc) (+ acc (* v v))) 0))) (newline)
+; after deletion the enumerations shrink
+(hash-table-delete! h 'a)
+(hash-table-delete! h 'c)
+(display (list 'case6 (sort-list (hash-table-keys h) symbol<?) (length (hash-table->alist h)) (hash-table-size h))) (newline)
+; an empty table enumerates to empty lists
+(define e (make-hash-table))
+(display (list 'case7 (hash-table-keys e) (hash-table-values e) (hash-table->alist e) (hash-table-size e))) (newline)

@@ -1,0 +1,23 @@
+(import (scheme base) (scheme write) (srfi 69))
+; a table that grows to a few thousand entries and shrinks again
+(define h (make-hash-table eqv?))
+(do ((i 0 (+ i 1))) ((= i 3000))
+  (hash-table-set! h i (* i i)))
+(display (list 'case1 (hash-table-size h) (hash-table-ref/default h 2999 #f) (hash-table-ref/default h 3000 #f))) (newline)
+(do ((i 0 (+ i 2))) ((>= i 3000))
+  (hash-table-delete! h i))
+(display (list 'case2 (hash-table-size h) (hash-table-exists? h 1000) (hash-table-exists? h 1001))) (newline)
+(display (list 'case3 (apply + (hash-table-keys h)))) (newline)
+; string keys made at run time
+(define hs (make-hash-table string=?))
+(do ((i 0 (+ i 1))) ((= i 500))
+  (hash-table-set! hs (number->string i) i))
+(define total 0)
+(do ((i 0 (+ i 1))) ((= i 500))
+  (set! total (+ total (hash-table-ref hs (number->string i) (lambda () 1000000)))))
+(display (list 'case4 (hash-table-size hs) total)) (newline)
+; list keys in an equal? table
+(define hl (make-hash-table))
+(do ((i 0 (+ i 1))) ((= i 200))
+  (hash-table-set! hl (list i (* 2 i)) i))
+(display (list 'case5 (hash-table-ref/default hl (list 150 300) #f) (hash-table-ref/default hl (list 150 301) #f) (hash-table-size hl))) (newline)

@@ -1,0 +1,18 @@
+;; List helpers, used to test import sets.
+(define-library (util lists)
+  (export sum product count-if take drop flatten)
+  (import (scheme base))
+  (begin
+    (define (sum l) (apply + l))
+    (define (product l) (apply * l))
+    (define (count-if pred l)
+      (let loop ((l l) (n 0))
+        (cond ((null? l) n)
+              ((pred (car l)) (loop (cdr l) (+ n 1)))
+              (else (loop (cdr l) n)))))
+    (define (take l n) (if (= n 0) '() (cons (car l) (take (cdr l) (- n 1)))))
+    (define (drop l n) (if (= n 0) l (drop (cdr l) (- n 1))))
+    (define (flatten x)
+      (cond ((null? x) '())
+            ((pair? x) (append (flatten (car x)) (flatten (cdr x))))
+            (else (list x))))))
