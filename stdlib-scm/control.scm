@@ -146,17 +146,29 @@
             ((and (eq? (car args) %parameter-tag) (eq? (cadr args) 'convert)) (convert (caddr args)))
             (else (error "a parameter takes no arguments:" args))))))
 
+;; The current ports are parameters too, though the VM keeps them.
+(define (%parameter-set! p v)
+  (cond ((eq? p current-output-port) (%set-current-output-port! v))
+        ((eq? p current-input-port) (%set-current-input-port! v))
+        ((eq? p current-error-port) (%set-current-error-port! v))
+        (else (p %parameter-tag 'set v))))
+
+(define (%parameter-convert p v)
+  (if (memq p (list current-output-port current-input-port current-error-port))
+      v
+      (p %parameter-tag 'convert v)))
+
 (define (%parameterize parameters values body)
-  (let ((converted (map (lambda (p v) (p %parameter-tag 'convert v)) parameters values))
+  (let ((converted (map %parameter-convert parameters values))
         (saved #f))
     (dynamic-wind
      (lambda ()
        (set! saved (map (lambda (p) (p)) parameters))
-       (for-each (lambda (p v) (p %parameter-tag 'set v)) parameters converted))
+       (for-each %parameter-set! parameters converted))
      body
      (lambda ()
        (set! converted (map (lambda (p) (p)) parameters))
-       (for-each (lambda (p v) (p %parameter-tag 'set v)) parameters saved)))))
+       (for-each %parameter-set! parameters saved)))))
 
 ;; ---- case-lambda ---------------------------------------------------------------------------------
 
@@ -195,3 +207,47 @@
 (define (interaction-environment) '(%environment))
 (define (scheme-report-environment version) '(%environment (scheme r5rs)))
 (define (null-environment version) '(%environment (scheme r5rs)))
+
+(define (with-output-to-file path thunk)
+  (let ((port (open-output-file path)))
+    (call-with-values (lambda () (%parameterize (list current-output-port) (list port) thunk))
+      (lambda results (close-port port) (apply values results)))))
+
+(define (with-input-from-file path thunk)
+  (let ((port (open-input-file path)))
+    (call-with-values (lambda () (%parameterize (list current-input-port) (list port) thunk))
+      (lambda results (close-port port) (apply values results)))))
+
+(define (read-bytevector! bytevector . args)
+  (let* ((port (if (pair? args) (car args) (current-input-port)))
+         (start (if (and (pair? args) (pair? (cdr args))) (cadr args) 0))
+         (end (if (and (pair? args) (pair? (cdr args)) (pair? (cddr args))) (caddr args) (bytevector-length bytevector))))
+    (let loop ((i start))
+      (if (>= i end)
+          (- i start)
+          (let ((b (read-u8 port)))
+            (cond ((not (eof-object? b)) (bytevector-u8-set! bytevector i b) (loop (+ i 1)))
+                  ((= i start) b)
+                  (else (- i start))))))))
+
+;; (load file [environment]): reads and evaluates every datum of a file.
+(define (load path . environment)
+  (let ((port (open-input-file path))
+        (env (if (pair? environment) (car environment) (interaction-environment))))
+    (let loop ()
+      (let ((datum (read port)))
+        (unless (eof-object? datum)
+          (eval datum env)
+          (loop))))
+    (close-port port)))
+
+;; ---- (scheme complex), for real numbers -------------------------------------------------------------
+
+(define (real-part z) z)
+(define (imag-part z) (if (exact? z) 0 0.0))
+(define (magnitude z) (abs z))
+(define (angle z) (if (negative? z) (atan 0 -1) (if (exact? z) 0 0.0)))
+(define (make-rectangular re im)
+  (if (zero? im) re (error "make-rectangular: complex numbers are not supported:" re im)))
+(define (make-polar magnitude angle)
+  (if (zero? angle) magnitude (error "make-polar: complex numbers are not supported:" magnitude angle)))

@@ -40,7 +40,12 @@ impl Port {
     pub fn is_output(&self) -> bool {
         matches!(
             self,
-            Port::Stdout | Port::Stderr | Port::StringOutput(_) | Port::BytesOutput(_) | Port::Closed { input: false }
+            Port::Stdout
+                | Port::Stderr
+                | Port::StringOutput(_)
+                | Port::BytesOutput(_)
+                | Port::FileOutput { .. }
+                | Port::Closed { input: false }
         )
     }
 

@@ -25,6 +25,11 @@ pub const NATIVES: Entries = &[
                 bytes.extend_from_slice(&data[start..end]);
                 Ok(Value::UNSPECIFIED)
             }
+            Some(Port::FileOutput { file, .. }) => {
+                std::io::Write::write_all(file, &data[start..end])
+                    .map_err(|e| Throw::error(format!("write error: {e}"), vec![]))?;
+                Ok(Value::UNSPECIFIED)
+            }
             _ => Err(rt.type_error("write-bytevector", "a binary output port", port)),
         }
     }),
@@ -83,11 +88,53 @@ pub const NATIVES: Entries = &[
                 bytes.push(b);
                 Ok(Value::UNSPECIFIED)
             }
+            Some(Port::FileOutput { file, .. }) => {
+                std::io::Write::write_all(file, &[b]).map_err(|e| Throw::error(format!("write error: {e}"), vec![]))?;
+                Ok(Value::UNSPECIFIED)
+            }
             _ => Err(rt.type_error("write-u8", "a binary output port", port)),
         }
     }),
     ("current-output-port", 0, Some(0), |rt, _| Ok(rt.stdout_port)),
     ("current-error-port", 0, Some(0), |rt, _| Ok(rt.stderr_port)),
+    ("%set-current-output-port!", 1, Some(1), |rt, a| {
+        port_ref(rt, a[0])
+            .filter(|p| p.is_output())
+            .ok_or_else(|| rt.type_error("current-output-port", "an output port", a[0]))?;
+        rt.stdout_port = a[0];
+        Ok(Value::UNSPECIFIED)
+    }),
+    ("%set-current-error-port!", 1, Some(1), |rt, a| {
+        port_ref(rt, a[0])
+            .filter(|p| p.is_output())
+            .ok_or_else(|| rt.type_error("current-error-port", "an output port", a[0]))?;
+        rt.stderr_port = a[0];
+        Ok(Value::UNSPECIFIED)
+    }),
+    ("%set-current-input-port!", 1, Some(1), |rt, a| {
+        port_ref(rt, a[0])
+            .filter(|p| p.is_input())
+            .ok_or_else(|| rt.type_error("current-input-port", "an input port", a[0]))?;
+        rt.stdin_port = Some(a[0]);
+        Ok(Value::UNSPECIFIED)
+    }),
+    ("open-binary-input-file", 1, Some(1), |rt, a| {
+        let path = rt.string_arg("open-binary-input-file", a[0])?;
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesInput { bytes, position: 0 })))),
+            Err(e) => Err(file_error(format!("cannot open {path} for reading: {e}"), a[0])),
+        }
+    }),
+    ("open-binary-output-file", 1, Some(1), |rt, a| {
+        let path = rt.string_arg("open-binary-output-file", a[0])?;
+        match std::fs::File::create(&path) {
+            Ok(file) => {
+                let port = Port::FileOutput { path, file: std::io::BufWriter::new(file) };
+                Ok(rt.heap.alloc(Object::Port(Box::new(port))))
+            }
+            Err(e) => Err(file_error(format!("cannot open {path} for writing: {e}"), a[0])),
+        }
+    }),
     ("flush-output-port", 0, Some(1), |rt, _| {
         rt.flush();
         Ok(Value::UNSPECIFIED)
