@@ -1,12 +1,71 @@
-//! The content-addressed store of Chenilles VM: the interface every backend implements, and an
-//! in-memory backend.
+//! The content-addressed store of Chenilles VM: blobs named by the blake3 hash of their bytes, refs
+//! that name blobs and move only by compare-and-swap, and batches that commit all or nothing.
 //!
-//! Blobs are named by the blake3 hash of their bytes; refs map names to hashes and change only by
-//! compare-and-swap; a [`Batch`] of puts and ref updates commits atomically. The durable backend over
-//! redb (fsync on commit, `verify`, `gc`, bundles) is the durability milestone's work; the snapshot
-//! format that will live in it is described in `spec/`. This crate knows nothing of Scheme values.
+//! - [`MemoryStore`]: in memory, for tests and for runs that need no durability.
+//! - [`RedbStore`]: a file, over redb. A commit is on disk (fsync) when it returns; a crash at any
+//!   instant leaves exactly the commits that returned (and perhaps the one in flight).
+//! - Every read re-hashes the blob: a blob whose bytes do not match its name is an error
+//!   ([`StoreError::CorruptBlob`]), never data. A file that is not a store, has an unknown format
+//!   version, or is damaged is refused with an error naming the path, and is left as it was.
+//! - [`BlobStore::verify`] re-hashes everything; [`BlobStore::gc`] drops what the refs cannot reach;
+//!   [`BlobStore::export_bundle`] and [`BlobStore::import_bundle`] move refs and what they reach
+//!   between stores as one self-checking stream.
+//!
+//! The on-disk format, the commit protocol and the bundle format are described in `spec/store.md`.
+//! This crate knows nothing of Scheme values: where blobs refer to other blobs, the caller says
+//! how to find the references (the `roots_of` function given to [`BlobStore::gc`] and
+//! [`BlobStore::export_bundle`]).
+//!
+//! # Example
+//!
+//! ```
+//! use chenilles_store::{Batch, BlobStore, Hash, RedbStore};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("state.redb");
+//! let mut store = RedbStore::open(&path)?;
+//!
+//! // A blob, and a ref to it, committed together.
+//! let mut batch = Batch::default();
+//! let page = batch.put(b"a page of heap".to_vec());
+//! batch.set_ref("process/1/head", None, page);
+//! store.commit(batch)?; // on disk now
+//!
+//! // Moving the ref needs its current value: a stale writer gets a conflict instead.
+//! let mut batch = Batch::default();
+//! let next = batch.put(b"the next page".to_vec());
+//! batch.set_ref("process/1/head", Some(page), next);
+//! store.commit(batch)?;
+//!
+//! drop(store);
+//! let store = RedbStore::open(&path)?;
+//! assert_eq!(store.get_ref("process/1/head")?, Some(next));
+//! assert_eq!(store.get(&next)?.as_deref(), Some(&b"the next page"[..]));
+//! assert_eq!(next, Hash::of(b"the next page"));
+//!
+//! // These blobs refer to no other blob, so `roots_of` finds nothing in them; the old page is
+//! // unreachable and gc drops it.
+//! let mut store = store;
+//! let report = store.gc(&|_bytes: &[u8]| Vec::new())?;
+//! assert_eq!(report.blobs_removed, 1);
+//! assert!(store.verify()?.is_clean());
+//! # Ok(())
+//! # }
+//! ```
 
-use std::collections::HashMap;
+mod bundle;
+mod memory;
+mod reach;
+mod redb_store;
+mod staged;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+pub use memory::MemoryStore;
+pub use redb_store::{FORMAT_VERSION, MAGIC, RedbStore};
 
 /// A blob's name: the blake3 hash of its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -15,6 +74,11 @@ pub struct Hash(pub [u8; 32]);
 impl Hash {
     pub fn of(bytes: &[u8]) -> Hash {
         Hash(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// The hash held in `bytes`, if it is exactly 32 bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Option<Hash> {
+        <[u8; 32]>::try_from(bytes).ok().map(Hash)
     }
 }
 
@@ -27,23 +91,63 @@ impl std::fmt::Display for Hash {
     }
 }
 
+/// Everything that can go wrong. Errors about a file name its path and say what was found.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
     #[error("ref {name:?} is at {actual:?}, not at the expected {expected:?}")]
-    RefConflict {
-        name: String,
-        expected: Option<Hash>,
-        actual: Option<Hash>,
-    },
+    RefConflict { name: String, expected: Option<Hash>, actual: Option<Hash> },
     #[error("ref {name:?} would point at blob {target}, which the store does not hold")]
     DanglingRef { name: String, target: Hash },
+    #[error("blob {hash} is corrupt: its bytes do not hash to its name")]
+    CorruptBlob { hash: Hash },
+    #[error("blob {hash} is referred to but the store does not hold it")]
+    MissingBlob { hash: Hash },
+    #[error("there is no ref named {name:?}")]
+    NoSuchRef { name: String },
+    #[error(
+        "{path}: store format version {found} is not supported (this build reads version {expected})",
+        path = .path.display()
+    )]
+    UnsupportedVersion { path: PathBuf, found: u32, expected: u32 },
+    #[error("{path}: not a Chenilles store: {cause}", path = .path.display())]
+    NotAStore { path: PathBuf, cause: String },
+    #[error("{path}: the store is damaged and was refused: {cause}", path = .path.display())]
+    Corrupt { path: PathBuf, cause: String },
+    #[error(
+        "{path}: the store was not closed cleanly and must be opened for writing once to recover",
+        path = .path.display()
+    )]
+    NeedsRecovery { path: PathBuf },
+    #[error("{path}: the store is open for writing in another process or handle", path = .path.display())]
+    Locked { path: PathBuf },
+    #[error("{path}: the store was opened read-only", path = .path.display())]
+    ReadOnly { path: PathBuf },
+    #[error("{path}: {cause}", path = .path.display())]
+    Io { path: PathBuf, cause: String },
+    #[error("{path}: storage failure: {cause}", path = .path.display())]
+    Backend { path: PathBuf, cause: String },
+    #[error("bundle refused: {cause}")]
+    BadBundle { cause: String },
+    #[error("bundle could not be written: {cause}")]
+    BundleIo { cause: String },
+}
+
+/// One ref update of a [`Batch`]: move `name` from `expected` to `target` (`None`: delete it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RefUpdate {
+    pub(crate) name: String,
+    pub(crate) expected: Option<Hash>,
+    pub(crate) target: Option<Hash>,
 }
 
 /// Puts and ref updates that commit together or not at all.
+///
+/// Ref updates apply in the order they were added, each checked against the state the earlier
+/// ones left; a ref may point at a blob put in the same batch.
 #[derive(Default, Debug)]
 pub struct Batch {
     puts: Vec<Vec<u8>>,
-    ref_updates: Vec<(String, Option<Hash>, Hash)>,
+    ref_updates: Vec<RefUpdate>,
 }
 
 impl Batch {
@@ -56,63 +160,129 @@ impl Batch {
 
     /// Moves ref `name` from `expected` (`None`: the ref must not exist) to `target`.
     pub fn set_ref(&mut self, name: &str, expected: Option<Hash>, target: Hash) {
-        self.ref_updates.push((name.to_string(), expected, target));
+        self.ref_updates.push(RefUpdate { name: name.to_string(), expected, target: Some(target) });
+    }
+
+    /// Deletes ref `name`, which must be at `expected`.
+    pub fn delete_ref(&mut self, name: &str, expected: Hash) {
+        self.ref_updates.push(RefUpdate { name: name.to_string(), expected: Some(expected), target: None });
+    }
+
+    /// Whether the batch holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.ref_updates.is_empty()
     }
 }
 
-/// What every store backend offers.
+/// What [`BlobStore::verify`] found. Every problem is listed, not only the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Blobs re-hashed.
+    pub blobs_checked: u64,
+    /// Refs checked.
+    pub refs_checked: u64,
+    /// Blobs whose bytes do not hash to their name, sorted.
+    pub corrupt_blobs: Vec<Hash>,
+    /// Refs whose target the store does not hold, sorted by name.
+    pub dangling_refs: Vec<(String, Hash)>,
+    /// Entries that cannot be decoded at all (a key or ref value of the wrong length), described.
+    pub malformed: Vec<String>,
+}
+
+impl VerifyReport {
+    /// Whether nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.corrupt_blobs.is_empty() && self.dangling_refs.is_empty() && self.malformed.is_empty()
+    }
+}
+
+/// What [`BlobStore::gc`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Blobs reachable from the refs, all kept.
+    pub blobs_kept: u64,
+    /// Blobs removed.
+    pub blobs_removed: u64,
+    /// Total length of the removed blobs' bytes.
+    pub bytes_removed: u64,
+    /// Hashes that a reachable blob refers to but the store does not hold (sorted): a sign of an
+    /// earlier loss, reported rather than hidden.
+    pub missing: Vec<Hash>,
+}
+
+/// What a bundle held, as written by [`BlobStore::export_bundle`] or read by
+/// [`BlobStore::import_bundle`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BundleSummary {
+    /// The refs, in bundle order.
+    pub refs: Vec<(String, Hash)>,
+    /// How many blobs.
+    pub blobs: u64,
+    /// The bundle's length in bytes, checksum included.
+    pub bytes: u64,
+}
+
+/// The function that lists the blobs a blob's bytes refer to. The store does not know the format
+/// of its blobs; the layer above does (see `spec/store.md`).
+pub type RootsOf<'a> = &'a dyn Fn(&[u8]) -> Vec<Hash>;
+
+/// What every store backend offers. Both backends give the same answers to the same calls;
+/// `tests/redb_behaves_like_memory.rs` checks it.
 pub trait BlobStore {
+    /// The blob named `hash`, re-hashed on the way out: [`StoreError::CorruptBlob`] if its bytes
+    /// no longer match.
     fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Whether the store holds a blob named `hash` (without reading or re-hashing it).
     fn has(&self, hash: &Hash) -> Result<bool, StoreError>;
     fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError>;
     /// Applies a batch atomically: if any ref update conflicts or dangles, nothing changes.
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError>;
-}
+    /// Every ref and its target, sorted by name.
+    fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError>;
+    /// The names of every blob held, sorted.
+    fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError>;
+    /// Re-hashes every blob and checks that every ref's target is held.
+    fn verify(&self) -> Result<VerifyReport, StoreError>;
+    /// Removes every blob not reachable from the refs, in one commit. A blob is reachable if a ref
+    /// names it or if `roots_of` lists it in the bytes of a reachable blob. Each reachable blob is
+    /// re-hashed before `roots_of` sees it; a corrupt one stops the gc with
+    /// [`StoreError::CorruptBlob`] and nothing is removed.
+    fn gc(&mut self, roots_of: RootsOf<'_>) -> Result<GcReport, StoreError>;
 
-/// A store in memory, for tests and for runs that need no durability.
-#[derive(Default)]
-pub struct MemoryStore {
-    blobs: HashMap<Hash, Vec<u8>>,
-    refs: HashMap<String, Hash>,
-}
-
-impl BlobStore for MemoryStore {
-    fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.blobs.get(hash).cloned())
+    /// Writes a bundle of the named refs and every blob reachable from them (see `spec/store.md`).
+    /// A ref that does not exist is [`StoreError::NoSuchRef`]; a reachable blob the store does not
+    /// hold is [`StoreError::MissingBlob`].
+    fn export_bundle(
+        &self,
+        refs: &[&str],
+        roots_of: RootsOf<'_>,
+        writer: &mut dyn Write,
+    ) -> Result<BundleSummary, StoreError> {
+        bundle::export(&|name| self.get_ref(name), &|hash| self.get(hash), refs, roots_of, writer)
     }
 
-    fn has(&self, hash: &Hash) -> Result<bool, StoreError> {
-        Ok(self.blobs.contains_key(hash))
-    }
-
-    fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError> {
-        Ok(self.refs.get(name).copied())
-    }
-
-    fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
-        let incoming: HashMap<Hash, Vec<u8>> =
-            batch.puts.into_iter().map(|b| (Hash::of(&b), b)).collect();
-        let mut refs = self.refs.clone();
-        for (name, expected, target) in &batch.ref_updates {
-            let actual = refs.get(name).copied();
-            if actual != *expected {
-                return Err(StoreError::RefConflict {
-                    name: name.clone(),
-                    expected: *expected,
-                    actual,
-                });
+    /// Reads a whole bundle, checks every blob's hash and the bundle's trailing checksum, and only
+    /// then commits its blobs and refs in one batch. A truncated or altered bundle is refused whole
+    /// ([`StoreError::BadBundle`]). Each bundled ref must be absent from the store (it is created)
+    /// or already at the bundled target (left as is); a ref elsewhere is a
+    /// [`StoreError::RefConflict`] and nothing is imported.
+    fn import_bundle(&mut self, reader: &mut dyn Read) -> Result<BundleSummary, StoreError> {
+        let bundle = bundle::read(reader)?;
+        let mut batch = Batch::default();
+        for (name, target) in &bundle.summary.refs {
+            match self.get_ref(name)? {
+                Some(current) if current == *target => {}
+                Some(current) => {
+                    return Err(StoreError::RefConflict { name: name.clone(), expected: None, actual: Some(current) });
+                }
+                None => batch.set_ref(name, None, *target),
             }
-            if !self.blobs.contains_key(target) && !incoming.contains_key(target) {
-                return Err(StoreError::DanglingRef {
-                    name: name.clone(),
-                    target: *target,
-                });
-            }
-            refs.insert(name.clone(), *target);
         }
-        self.blobs.extend(incoming);
-        self.refs = refs;
-        Ok(())
+        for blob in bundle.blobs {
+            batch.put(blob);
+        }
+        self.commit(batch)?;
+        Ok(bundle.summary)
     }
 }
 
@@ -142,15 +312,9 @@ mod tests {
         let mut second = Batch::default();
         let b = second.put(b"b".to_vec());
         second.set_ref("head", None, b); // wrong expectation: head exists
-        assert!(matches!(
-            store.commit(second),
-            Err(StoreError::RefConflict { .. })
-        ));
+        assert!(matches!(store.commit(second), Err(StoreError::RefConflict { .. })));
         assert_eq!(store.get_ref("head").unwrap(), Some(a));
-        assert!(
-            !store.has(&b).unwrap(),
-            "the batch's blob was not kept either"
-        );
+        assert!(!store.has(&b).unwrap(), "the batch's blob was not kept either");
     }
 
     #[test]
@@ -158,9 +322,14 @@ mod tests {
         let mut store = MemoryStore::default();
         let mut batch = Batch::default();
         batch.set_ref("head", None, Hash::of(b"nowhere"));
-        assert!(matches!(
-            store.commit(batch),
-            Err(StoreError::DanglingRef { .. })
-        ));
+        assert!(matches!(store.commit(batch), Err(StoreError::DanglingRef { .. })));
+    }
+
+    #[test]
+    fn hashes_are_read_back_only_from_32_bytes() {
+        let hash = Hash::of(b"x");
+        assert_eq!(Hash::from_slice(&hash.0), Some(hash));
+        assert_eq!(Hash::from_slice(&hash.0[..31]), None);
+        assert_eq!(Hash::from_slice(&[0; 33]), None);
     }
 }

@@ -1,0 +1,510 @@
+//! The durable backend: a store in one redb file. `spec/store.md` describes the file.
+//!
+//! redb appears only in this module and in `staged.rs`; the rest of the crate and its users see
+//! [`RedbStore`] and [`StoreError`], so that a change of redb's API (5.0 is announced) stays here.
+
+use std::collections::BTreeSet;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use redb::{
+    Builder, ConcurrencyMode, Database, Durability, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
+    TableDefinition, TableHandle, WriteTransaction,
+};
+
+use crate::memory::apply_ref_update;
+use crate::reach::{self, Fetched};
+use crate::{Batch, BlobStore, BundleSummary, GcReport, Hash, RootsOf, StoreError, VerifyReport, bundle, staged};
+
+/// The value of the meta table's `magic` entry: what says a redb file is a Chenilles store.
+pub const MAGIC: &[u8] = b"chenilles-store";
+/// The store format this build reads and writes (the meta table's `format_version`). A store of
+/// any other version is refused with [`StoreError::UnsupportedVersion`].
+pub const FORMAT_VERSION: u32 = 1;
+
+const BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blobs");
+const REFS: TableDefinition<&str, &[u8]> = TableDefinition::new("refs");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const META_MAGIC: &str = "magic";
+const META_VERSION: &str = "format_version";
+
+enum Db {
+    Writable(Database),
+    ReadOnly(ReadOnlyDatabase),
+}
+
+/// A content-addressed store in one redb file: fsync-durable commits, refusals instead of
+/// misreads. See the crate documentation for an example and `spec/store.md` for the format.
+///
+/// One process at a time may open a store for writing ([`RedbStore::open`]); any number may open
+/// it read-only beside it ([`RedbStore::open_read_only`]) and see its commits.
+pub struct RedbStore {
+    path: PathBuf,
+    db: Db,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore").field("path", &self.path).field("read_only", &self.is_read_only()).finish()
+    }
+}
+
+/// Turns any redb error into a [`StoreError`] about `path`.
+trait At<T> {
+    fn at(self, path: &Path) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> At<T> for Result<T, E> {
+    fn at(self, path: &Path) -> Result<T, StoreError> {
+        self.map_err(|e| from_redb(path, e.into()))
+    }
+}
+
+fn from_redb(path: &Path, err: redb::Error) -> StoreError {
+    let path = path.to_path_buf();
+    match err {
+        redb::Error::Corrupted(cause) => StoreError::Corrupt { path, cause },
+        redb::Error::DatabaseAlreadyOpen | redb::Error::LockProtocolMismatch => StoreError::Locked { path },
+        redb::Error::RepairAborted => StoreError::NeedsRecovery { path },
+        redb::Error::UpgradeRequired(version) => {
+            StoreError::NotAStore { path, cause: format!("the file is in redb's old file format {version}") }
+        }
+        redb::Error::TableTypeMismatch { .. }
+        | redb::Error::TableIsMultimap(_)
+        | redb::Error::TableIsNotMultimap(_) => StoreError::NotAStore { path, cause: err.to_string() },
+        redb::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            StoreError::NotAStore { path, cause: io.to_string() }
+        }
+        redb::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => StoreError::Corrupt {
+            path,
+            cause: format!("the file is shorter than its own structure says (truncated?): {io}"),
+        },
+        redb::Error::Io(io) => StoreError::Io { path, cause: io.to_string() },
+        other => StoreError::Backend { path, cause: other.to_string() },
+    }
+}
+
+fn io_error(path: &Path, err: &std::io::Error) -> StoreError {
+    StoreError::Io { path: path.to_path_buf(), cause: err.to_string() }
+}
+
+/// Runs `f`, turning a panic inside redb into a refusal: a last defence, since redb's own checks
+/// (which the open asks for) report damage as errors.
+fn refuse_panics<T>(path: &Path, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                cause: format!("redb failed while reading the file: {message}"),
+            })
+        }
+    }
+}
+
+fn builder(check_integrity: bool) -> Builder {
+    let mut builder = Builder::new();
+    // SingleWriter lets read-only handles in other processes follow the writer's commits (and
+    // makes every commit two-phase, which we ask for anyway).
+    builder.set_concurrency_mode(ConcurrencyMode::SingleWriter);
+    builder.set_check_integrity_on_open(check_integrity);
+    builder
+}
+
+fn blob_from(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    hash: &Hash,
+    path: &Path,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    match table.get(&hash.0[..]).at(path)? {
+        None => Ok(None),
+        Some(guard) => {
+            let bytes = guard.value();
+            if Hash::of(bytes) != *hash {
+                return Err(StoreError::CorruptBlob { hash: *hash });
+            }
+            Ok(Some(bytes.to_vec()))
+        }
+    }
+}
+
+fn ref_value(name: &str, value: &[u8], path: &Path) -> Result<Hash, StoreError> {
+    Hash::from_slice(value).ok_or_else(|| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        cause: format!("ref {name:?} holds {} bytes, not a 32-byte hash", value.len()),
+    })
+}
+
+fn ref_from(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    name: &str,
+    path: &Path,
+) -> Result<Option<Hash>, StoreError> {
+    match table.get(name).at(path)? {
+        None => Ok(None),
+        Some(guard) => ref_value(name, guard.value(), path).map(Some),
+    }
+}
+
+fn all_refs(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    path: &Path,
+) -> Result<Vec<(String, Hash)>, StoreError> {
+    let mut refs = Vec::new();
+    for entry in table.iter().at(path)? {
+        let (name, value) = entry.at(path)?;
+        let name = name.value();
+        refs.push((name.to_string(), ref_value(name, value.value(), path)?));
+    }
+    Ok(refs)
+}
+
+/// Checks that the file holds a store of this format: magic, version, tables.
+fn check_meta(path: &Path, txn: &ReadTransaction) -> Result<(), StoreError> {
+    let not_a_store = |cause: String| StoreError::NotAStore { path: path.to_path_buf(), cause };
+    let meta = match txn.open_table(META) {
+        Ok(meta) => meta,
+        Err(redb::TableError::TableDoesNotExist(_)) => {
+            let tables: Vec<String> = txn.list_tables().at(path)?.map(|t| t.name().to_string()).collect();
+            return Err(not_a_store(format!("a redb database without a meta table (its tables: {tables:?})")));
+        }
+        Err(e) => return Err(from_redb(path, e.into())),
+    };
+    match meta.get(META_MAGIC).at(path)? {
+        Some(magic) if magic.value() == MAGIC => {}
+        Some(magic) => {
+            return Err(not_a_store(format!(
+                "its magic is {:?}, not {:?}",
+                String::from_utf8_lossy(magic.value()),
+                String::from_utf8_lossy(MAGIC)
+            )));
+        }
+        None => return Err(not_a_store("its meta table has no magic".to_string())),
+    }
+    let version = meta.get(META_VERSION).at(path)?.ok_or_else(|| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        cause: "the meta table has no format_version".to_string(),
+    })?;
+    let found = <[u8; 4]>::try_from(version.value()).map(u32::from_le_bytes).map_err(|_| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        cause: format!("format_version holds {} bytes, not a 4-byte integer", version.value().len()),
+    })?;
+    if found != FORMAT_VERSION {
+        return Err(StoreError::UnsupportedVersion { path: path.to_path_buf(), found, expected: FORMAT_VERSION });
+    }
+    let blobs = txn.open_table(BLOBS).map(drop);
+    let refs = txn.open_table(REFS).map(drop);
+    for (name, opened) in [(BLOBS.name(), blobs), (REFS.name(), refs)] {
+        match opened {
+            Ok(()) => {}
+            Err(redb::TableError::TableDoesNotExist(_)) => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    cause: format!("the {name} table is missing"),
+                });
+            }
+            Err(e) => return Err(from_redb(path, e.into())),
+        }
+    }
+    Ok(())
+}
+
+/// Starts a write transaction that commits durably, in two phases.
+fn begin_write(db: &Database, path: &Path) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().at(path)?;
+    txn.set_durability(Durability::Immediate).at(path)?;
+    txn.set_two_phase_commit(true);
+    Ok(txn)
+}
+
+/// Commits `txn` if `work` succeeded and changed something, aborts it otherwise.
+fn finish<T>(txn: WriteTransaction, path: &Path, work: Result<(T, bool), StoreError>) -> Result<T, StoreError> {
+    match work {
+        Ok((value, true)) => {
+            txn.commit().at(path)?;
+            Ok(value)
+        }
+        Ok((value, false)) => {
+            txn.abort().at(path)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error to report is `e`; a failure to abort adds nothing the caller can act on.
+            let _ = txn.abort();
+            Err(e)
+        }
+    }
+}
+
+/// Makes a new, empty store in `db`, which has no tables yet.
+fn initialize(path: &Path, db: &Database) -> Result<(), StoreError> {
+    let txn = begin_write(db, path)?;
+    let work = (|| {
+        let mut meta = txn.open_table(META).at(path)?;
+        meta.insert(META_MAGIC, MAGIC).at(path)?;
+        meta.insert(META_VERSION, &FORMAT_VERSION.to_le_bytes()[..]).at(path)?;
+        txn.open_table(BLOBS).at(path)?;
+        txn.open_table(REFS).at(path)?;
+        Ok(((), true))
+    })();
+    finish(txn, path, work)
+}
+
+impl RedbStore {
+    /// Opens the store at `path` for reading and writing, creating it if the file does not exist
+    /// or is empty.
+    ///
+    /// The whole file is checked first (redb verifies the checksum of every page; then the meta
+    /// table must hold the magic and format version [`FORMAT_VERSION`]). A file that fails is
+    /// refused with [`StoreError::NotAStore`], [`StoreError::UnsupportedVersion`] or
+    /// [`StoreError::Corrupt`] and is not written to. A store left by a crash is recovered to its
+    /// last complete commit. The check reads the whole file, so opening costs time in proportion
+    /// to the store's size.
+    pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_error(&path, &e))?;
+        let (backend, stage) = staged::staged(file).map_err(|e| io_error(&path, &e))?;
+        let db = refuse_panics(&path, || {
+            let db = builder(true).create_with_backend(backend).at(&path)?;
+            let fresh = {
+                let txn = db.begin_read().at(&path)?;
+                let empty = txn.list_tables().at(&path)?.next().is_none()
+                    && txn.list_multimap_tables().at(&path)?.next().is_none();
+                if !empty {
+                    check_meta(&path, &txn)?;
+                }
+                empty
+            };
+            if fresh {
+                initialize(&path, &db)?;
+            }
+            Ok(db)
+        })?;
+        // Judged sound: let what redb wrote while opening (recovery, initialization) reach the
+        // file, and everything from now on go straight to it.
+        stage.publish().map_err(|e| io_error(&path, &e))?;
+        Ok(RedbStore { path, db: Db::Writable(db) })
+    }
+
+    /// Opens the store at `path` read-only, for inspection; it may be open for writing in another
+    /// process at the same time, and each read sees that writer's latest commit.
+    ///
+    /// Never writes to the file. Unlike [`RedbStore::open`], it does not verify redb's page
+    /// checksums (that needs the writer's lock); blobs are still re-hashed on every read. A store
+    /// left by a crash, with no writer open, is refused with [`StoreError::NeedsRecovery`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = refuse_panics(&path, || {
+            let db = builder(false).open_read_only(&path).at(&path)?;
+            check_meta(&path, &db.begin_read().at(&path)?)?;
+            Ok(db)
+        })?;
+        Ok(RedbStore { path, db: Db::ReadOnly(db) })
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether this handle was opened with [`RedbStore::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.db, Db::ReadOnly(_))
+    }
+
+    /// Closes the store, reporting any error that dropping it would ignore.
+    pub fn close(self) -> Result<(), StoreError> {
+        match self.db {
+            Db::Writable(db) => db.close().at(&self.path),
+            Db::ReadOnly(db) => db.close().at(&self.path),
+        }
+    }
+
+    fn read_txn(&self) -> Result<ReadTransaction, StoreError> {
+        match &self.db {
+            Db::Writable(db) => db.begin_read(),
+            Db::ReadOnly(db) => db.begin_read(),
+        }
+        .at(&self.path)
+    }
+
+    fn writable(&self) -> Result<&Database, StoreError> {
+        match &self.db {
+            Db::Writable(db) => Ok(db),
+            Db::ReadOnly(_) => Err(StoreError::ReadOnly { path: self.path.clone() }),
+        }
+    }
+}
+
+fn apply_batch(path: &Path, txn: &WriteTransaction, batch: &Batch) -> Result<bool, StoreError> {
+    let mut blobs = txn.open_table(BLOBS).at(path)?;
+    let mut refs = txn.open_table(REFS).at(path)?;
+    for bytes in &batch.puts {
+        let hash = Hash::of(bytes);
+        // An identical blob is left alone; a damaged copy is replaced by the good bytes.
+        let intact = blobs.get(&hash.0[..]).at(path)?.is_some_and(|held| held.value() == bytes.as_slice());
+        if !intact {
+            blobs.insert(&hash.0[..], bytes.as_slice()).at(path)?;
+        }
+    }
+    for update in &batch.ref_updates {
+        let actual = ref_from(&refs, &update.name, path)?;
+        apply_ref_update(update, actual, |target| Ok(blobs.get(&target.0[..]).at(path)?.is_some()))?;
+        match update.target {
+            Some(target) => refs.insert(update.name.as_str(), &target.0[..]).at(path)?,
+            None => refs.remove(update.name.as_str()).at(path)?,
+        };
+    }
+    Ok(!batch.is_empty())
+}
+
+impl BlobStore for RedbStore {
+    fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read_txn()?;
+        let blobs = txn.open_table(BLOBS).at(&self.path)?;
+        blob_from(&blobs, hash, &self.path)
+    }
+
+    fn has(&self, hash: &Hash) -> Result<bool, StoreError> {
+        let txn = self.read_txn()?;
+        let blobs = txn.open_table(BLOBS).at(&self.path)?;
+        Ok(blobs.get(&hash.0[..]).at(&self.path)?.is_some())
+    }
+
+    fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError> {
+        let txn = self.read_txn()?;
+        let refs = txn.open_table(REFS).at(&self.path)?;
+        ref_from(&refs, name, &self.path)
+    }
+
+    /// One redb write transaction, committed with `Durability::Immediate` and two-phase commit:
+    /// on disk when this returns. On any error nothing is written.
+    fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let txn = begin_write(self.writable()?, &self.path)?;
+        let work = apply_batch(&self.path, &txn, &batch).map(|changed| ((), changed));
+        finish(txn, &self.path, work)
+    }
+
+    fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError> {
+        let txn = self.read_txn()?;
+        let refs = txn.open_table(REFS).at(&self.path)?;
+        all_refs(&refs, &self.path)
+    }
+
+    fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError> {
+        let txn = self.read_txn()?;
+        let blobs = txn.open_table(BLOBS).at(&self.path)?;
+        let mut hashes = BTreeSet::new();
+        for entry in blobs.iter().at(&self.path)? {
+            let (key, _) = entry.at(&self.path)?;
+            let hash = Hash::from_slice(key.value()).ok_or_else(|| StoreError::Corrupt {
+                path: self.path.clone(),
+                cause: format!("a blob key holds {} bytes, not 32", key.value().len()),
+            })?;
+            hashes.insert(hash);
+        }
+        Ok(hashes)
+    }
+
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        let path = &self.path;
+        let txn = self.read_txn()?;
+        let blobs = txn.open_table(BLOBS).at(path)?;
+        let refs = txn.open_table(REFS).at(path)?;
+        let mut report = VerifyReport::default();
+        for entry in blobs.iter().at(path)? {
+            let (key, value) = entry.at(path)?;
+            report.blobs_checked += 1;
+            match Hash::from_slice(key.value()) {
+                Some(hash) if Hash::of(value.value()) == hash => {}
+                Some(hash) => report.corrupt_blobs.push(hash),
+                None => {
+                    report.malformed.push(format!("a blob key of {} bytes ({:02x?})", key.value().len(), key.value()))
+                }
+            }
+        }
+        for entry in refs.iter().at(path)? {
+            let (name, value) = entry.at(path)?;
+            report.refs_checked += 1;
+            match Hash::from_slice(value.value()) {
+                Some(target) => {
+                    if blobs.get(&target.0[..]).at(path)?.is_none() {
+                        report.dangling_refs.push((name.value().to_string(), target));
+                    }
+                }
+                None => report.malformed.push(format!("ref {:?} holding {} bytes", name.value(), value.value().len())),
+            }
+        }
+        Ok(report)
+    }
+
+    /// One redb write transaction (committed only if something is removed).
+    fn gc(&mut self, roots_of: RootsOf<'_>) -> Result<GcReport, StoreError> {
+        let path = self.path.clone();
+        let path = path.as_path();
+        let txn = begin_write(self.writable()?, path)?;
+        let work = (|| {
+            let mut blobs = txn.open_table(BLOBS).at(path)?;
+            let refs = txn.open_table(REFS).at(path)?;
+            let starts = all_refs(&refs, path)?.into_iter().map(|(_, t)| t);
+            let reached = reach::walk(starts, roots_of, |hash, roots_of| {
+                Ok(match blobs.get(&hash.0[..]).at(path)? {
+                    None => Fetched::Missing,
+                    Some(held) if Hash::of(held.value()) != *hash => Fetched::Corrupt,
+                    Some(held) => Fetched::Found(roots_of(held.value())),
+                })
+            })?;
+            let mut report =
+                GcReport { blobs_kept: reached.found.len() as u64, missing: reached.missing, ..GcReport::default() };
+            let mut doomed = Vec::new();
+            for entry in blobs.iter().at(path)? {
+                let (key, value) = entry.at(path)?;
+                let reachable = Hash::from_slice(key.value()).is_some_and(|h| reached.found.contains(&h));
+                if !reachable {
+                    doomed.push(key.value().to_vec());
+                    report.blobs_removed += 1;
+                    report.bytes_removed += value.value().len() as u64;
+                }
+            }
+            for key in &doomed {
+                blobs.remove(key.as_slice()).at(path)?;
+            }
+            Ok((report, !doomed.is_empty()))
+        })();
+        finish(txn, path, work)
+    }
+
+    /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the
+    /// bundle inconsistent.
+    fn export_bundle(
+        &self,
+        refs: &[&str],
+        roots_of: RootsOf<'_>,
+        writer: &mut dyn Write,
+    ) -> Result<BundleSummary, StoreError> {
+        let path = &self.path;
+        let txn = self.read_txn()?;
+        let blob_table = txn.open_table(BLOBS).at(path)?;
+        let ref_table = txn.open_table(REFS).at(path)?;
+        bundle::export(
+            &|name| ref_from(&ref_table, name, path),
+            &|hash| blob_from(&blob_table, hash, path),
+            refs,
+            roots_of,
+            writer,
+        )
+    }
+}
