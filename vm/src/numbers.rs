@@ -15,6 +15,9 @@ use crate::heap::Object;
 use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
+/// The longest vector, string, bytevector or list a single call may make.
+pub const MAX_OBJECT_LENGTH: usize = 1 << 28;
+
 /// A number taken apart.
 #[derive(Clone, Debug)]
 pub enum Num {
@@ -94,6 +97,16 @@ impl Runtime {
             Some(n) if n >= 0 => Ok(n as usize),
             _ => Err(self.type_error(who, "an exact non-negative integer", v)),
         }
+    }
+
+    /// The length of a new vector, string, bytevector or list: at most [`MAX_OBJECT_LENGTH`], so
+    /// that a request no machine could satisfy is an error rather than an abort.
+    pub fn size_arg(&self, who: &str, v: Value) -> Result<usize, Throw> {
+        let n = self.index_arg(who, v)?;
+        if n > MAX_OBJECT_LENGTH {
+            return Err(Throw::error(format!("{who}: length too large (the limit is {MAX_OBJECT_LENGTH})"), vec![v]));
+        }
+        Ok(n)
     }
 
     pub fn make_int(&mut self, n: BigInt) -> Value {

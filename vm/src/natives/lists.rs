@@ -144,7 +144,7 @@ fn assoc_by(
 }
 
 fn make_list(rt: &mut Runtime, a: &[Value]) -> NativeResult {
-    let n = rt.index_arg("make-list", a[0])?;
+    let n = rt.size_arg("make-list", a[0])?;
     let fill = a.get(1).copied().unwrap_or(Value::UNSPECIFIED);
     Ok((0..n).fold(Value::NIL, |tail, _| rt.heap.cons(fill, tail)))
 }

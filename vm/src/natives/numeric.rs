@@ -213,6 +213,9 @@ fn gcd_lcm(rt: &mut Runtime, who: &str, args: &[Value], lcm: bool) -> NativeResu
     Ok(rt.make_num(result))
 }
 
+/// The largest exact result `expt` computes, in bits (512 MiB).
+const MAX_RESULT_BITS: u64 = 1 << 32;
+
 fn expt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let (base, power) = (rt.num_arg("expt", args[0])?, rt.num_arg("expt", args[1])?);
     match (&base, &power) {
@@ -226,6 +229,10 @@ fn expt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
                 return Err(Throw::error("expt: exponent too large", vec![args[1]]));
             };
             let r = base.as_ratio().unwrap_or_default();
+            let result_bits = u64::from(magnitude) * r.numer().bits().max(r.denom().bits());
+            if result_bits > MAX_RESULT_BITS {
+                return Err(Throw::error("expt: result too large", vec![args[0], args[1]]));
+            }
             if p.is_negative() && r.is_zero() {
                 return Err(Throw::error("expt: division by zero", vec![args[0], args[1]]));
             }

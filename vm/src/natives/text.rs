@@ -232,7 +232,7 @@ fn string_compare(
 }
 
 fn make_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let n = rt.index_arg("make-string", args[0])?;
+    let n = rt.size_arg("make-string", args[0])?;
     let fill = match args.get(1) {
         Some(&c) => char_arg(rt, "make-string", c)?,
         None => ' ',

@@ -9,7 +9,7 @@ use crate::value::Value;
 pub const NATIVES: Entries = &[
     ("vector?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Vector(_)))))),
     ("make-vector", 1, Some(2), |rt, a| {
-        let n = rt.index_arg("make-vector", a[0])?;
+        let n = rt.size_arg("make-vector", a[0])?;
         Ok(rt.heap.alloc(Object::Vector(vec![a.get(1).copied().unwrap_or(Value::FALSE); n])))
     }),
     ("vector", 0, None, |rt, a| Ok(rt.heap.alloc(Object::Vector(a.to_vec())))),
@@ -62,7 +62,7 @@ pub const NATIVES: Entries = &[
     }),
     ("bytevector?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Bytevector(_)))))),
     ("make-bytevector", 1, Some(2), |rt, a| {
-        let n = rt.index_arg("make-bytevector", a[0])?;
+        let n = rt.size_arg("make-bytevector", a[0])?;
         let fill = match a.get(1) {
             Some(&b) => byte_arg(rt, "make-bytevector", b)?,
             None => 0,
