@@ -269,10 +269,25 @@ impl RedbStore {
     /// to the store's size.
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            create_atomically(&path)?;
+        }
+        RedbStore::open_existing(path)
+    }
+
+    fn open_existing(path: PathBuf) -> Result<RedbStore, StoreError> {
+        RedbStore::open_file(path, false)
+    }
+
+    fn open_existing_or_create(path: PathBuf) -> Result<RedbStore, StoreError> {
+        RedbStore::open_file(path, true)
+    }
+
+    fn open_file(path: PathBuf, create: bool) -> Result<RedbStore, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
+            .create(create)
             .truncate(false)
             .open(&path)
             .map_err(|e| io_error(&path, &e))?;
@@ -507,4 +522,21 @@ impl BlobStore for RedbStore {
             writer,
         )
     }
+}
+
+/// Creates a new, initialised store at `path` so that a crash at any instant leaves either no file at
+/// `path` or a complete store there: the store is built under a temporary name beside `path`, made
+/// durable, then renamed into place (and the directory entry made durable).
+fn create_atomically(path: &Path) -> Result<(), StoreError> {
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
+    let temporary = path.with_file_name(format!("{file_name}.creating-{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let store = RedbStore::open_existing_or_create(temporary.clone())?;
+    drop(store);
+    std::fs::File::open(&temporary).and_then(|f| f.sync_all()).map_err(|e| io_error(&temporary, &e))?;
+    std::fs::rename(&temporary, path).map_err(|e| io_error(path, &e))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
