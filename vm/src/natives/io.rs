@@ -43,16 +43,7 @@ pub const NATIVES: Entries = &[
             Err(e) => Err(file_error(format!("cannot open {path} for reading: {e}"), a[0])),
         }
     }),
-    ("open-output-file", 1, Some(1), |rt, a| {
-        let path = rt.string_arg("open-output-file", a[0])?;
-        match std::fs::File::create(&path) {
-            Ok(file) => {
-                let port = Port::FileOutput { path, file: std::io::BufWriter::new(file) };
-                Ok(rt.heap.alloc(Object::Port(Box::new(port))))
-            }
-            Err(e) => Err(file_error(format!("cannot open {path} for writing: {e}"), a[0])),
-        }
-    }),
+    ("open-output-file", 1, Some(1), |rt, a| open_output_file(rt, "open-output-file", a[0])),
     ("file-exists?", 1, Some(1), |rt, a| {
         let path = rt.string_arg("file-exists?", a[0])?;
         Ok(Value::boolean(std::path::Path::new(&path).exists()))
@@ -125,16 +116,7 @@ pub const NATIVES: Entries = &[
             Err(e) => Err(file_error(format!("cannot open {path} for reading: {e}"), a[0])),
         }
     }),
-    ("open-binary-output-file", 1, Some(1), |rt, a| {
-        let path = rt.string_arg("open-binary-output-file", a[0])?;
-        match std::fs::File::create(&path) {
-            Ok(file) => {
-                let port = Port::FileOutput { path, file: std::io::BufWriter::new(file) };
-                Ok(rt.heap.alloc(Object::Port(Box::new(port))))
-            }
-            Err(e) => Err(file_error(format!("cannot open {path} for writing: {e}"), a[0])),
-        }
-    }),
+    ("open-binary-output-file", 1, Some(1), |rt, a| open_output_file(rt, "open-binary-output-file", a[0])),
     ("flush-output-port", 0, Some(1), |rt, _| {
         rt.flush();
         Ok(Value::UNSPECIFIED)
@@ -245,6 +227,18 @@ fn stdin_port(rt: &mut Runtime) -> Value {
     let port = rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0, fold_case: false })));
     rt.stdin_port = Some(port);
     port
+}
+
+/// A port writing to a new file; textual and binary output go to the same kind of port.
+fn open_output_file(rt: &mut Runtime, who: &str, name: Value) -> NativeResult {
+    let path = rt.string_arg(who, name)?;
+    match std::fs::File::create(&path) {
+        Ok(file) => {
+            let port = Port::FileOutput { path, file: std::io::BufWriter::new(file) };
+            Ok(rt.heap.alloc(Object::Port(Box::new(port))))
+        }
+        Err(e) => Err(file_error(format!("cannot open {path} for writing: {e}"), name)),
+    }
 }
 
 fn file_error(message: String, irritant: Value) -> Throw {
