@@ -234,6 +234,17 @@ impl Heap {
         self.live_objects
     }
 
+    /// Bytes found live by the last collection plus bytes allocated since: an upper estimate of the
+    /// heap in use.
+    pub fn bytes_in_use(&self) -> usize {
+        self.live_bytes + self.allocated
+    }
+
+    /// Bytes found live by the last collection.
+    pub fn live_bytes(&self) -> usize {
+        self.live_bytes
+    }
+
     /// Slots in the arena, live or free: the heap's size in objects.
     pub fn arena_len(&self) -> usize {
         self.objects.len()

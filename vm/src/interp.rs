@@ -82,6 +82,8 @@ pub struct Vm {
     pub(crate) global_slots: std::collections::HashMap<Value, u32>,
     /// The most frames ever live at once (proper tail calls keep this flat).
     pub peak_frames: usize,
+    /// Calls and backward jumps so far (see [`crate::runtime::Limits::max_steps`]).
+    pub steps: u64,
     /// The compiler `eval` uses, made on first use.
     pub(crate) eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
 }
@@ -234,11 +236,19 @@ impl Vm {
                         Ok(())
                     }
                     Insn::Jump { t } => {
+                        if t < pc {
+                            self.frames[frame_index].pc = pc;
+                            self.count_step()?;
+                        }
                         pc = t;
                         Ok(())
                     }
                     Insn::JumpIfFalse { t } => {
                         if self.pop() == Value::FALSE {
+                            if t < pc {
+                                self.frames[frame_index].pc = pc;
+                                self.count_step()?;
+                            }
                             pc = t;
                         }
                         Ok(())
@@ -266,7 +276,10 @@ impl Vm {
                     Insn::Call { n } | Insn::TailCall { n } => {
                         let tail = matches!(insn, Insn::TailCall { .. });
                         self.frames[frame_index].pc = pc;
-                        self.safepoint();
+                        self.count_step()?;
+                        if let Err(limit) = self.safepoint() {
+                            return Err(self.trap(limit));
+                        }
                         let callee_at = self.stack.len() - n as usize - 1;
                         let called = match self.dispatch_call(n as usize, tail) {
                             Ok(called) => called,
@@ -429,6 +442,7 @@ impl Vm {
     fn raise_in_scheme(&mut self, throw: Throw, tail: bool) -> Result<Called, Trap> {
         let payload = match throw {
             Throw::Exit(code) => return Err(Trap::Exit(code)),
+            limit @ Throw::Limit(_) => return Err(self.trap(limit)),
             Throw::Raise(payload) => return Err(self.trap_payload(payload)),
             Throw::Error { kind, message, irritants } => self.make_condition(kind, message, irritants),
         };
@@ -617,6 +631,11 @@ impl Vm {
                 self.stack.truncate(destination + 1 + locals);
                 self.frames[current] = Frame { function, pc: 0, base: (destination + 1) as u32 };
             } else {
+                if let Some(max) = self.rt.limits.max_depth
+                    && self.frames.len() >= max
+                {
+                    return Err(Throw::Limit(format!("depth limit exceeded: more than {max} nested calls")));
+                }
                 self.frames.push(Frame { function, pc: 0, base: (callee_at + 1) as u32 });
                 self.peak_frames = self.peak_frames.max(self.frames.len());
             }
@@ -626,9 +645,11 @@ impl Vm {
 
     /// Collects garbage if enough has been allocated. Called only where every live value is on the
     /// stack, in a global, or in an image's constants.
-    fn safepoint(&mut self) {
-        if !self.rt.heap.wants_collection() {
-            return;
+    fn safepoint(&mut self) -> Result<(), Throw> {
+        let max_heap = self.rt.limits.max_heap;
+        let over_limit = max_heap.is_some_and(|max| self.rt.heap.bytes_in_use() > max);
+        if !self.rt.heap.wants_collection() && !over_limit {
+            return Ok(());
         }
         let roots = self
             .stack
@@ -639,6 +660,24 @@ impl Vm {
             .chain(self.rt.roots());
         let roots: Vec<Value> = roots.collect();
         self.rt.heap.collect(roots.into_iter());
+        match max_heap {
+            Some(max) if self.rt.heap.live_bytes() > max => Err(Throw::Limit(format!(
+                "heap limit exceeded: {} bytes live, the limit is {max}",
+                self.rt.heap.live_bytes()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a call or a backward jump against the step limit.
+    fn count_step(&mut self) -> Result<(), Trap> {
+        self.steps += 1;
+        match self.rt.limits.max_steps {
+            Some(max) if self.steps > max => {
+                Err(self.trap(Throw::Limit(format!("step limit exceeded: more than {max} calls and loop iterations"))))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Turns a throw into a trap, with the backtrace of the frames as they are now.
@@ -646,6 +685,7 @@ impl Vm {
         let payload = match throw {
             Throw::Exit(code) => return Trap::Exit(code),
             Throw::Raise(v) => v,
+            Throw::Limit(message) => self.make_condition(ConditionKind::Runtime, message, Vec::new()),
             Throw::Error { kind, message, irritants } => self.make_condition(kind, message, irritants),
         };
         self.trap_payload(payload)

@@ -226,6 +226,7 @@ impl Vm {
             global_names: Vec::new(),
             global_slots: std::collections::HashMap::new(),
             peak_frames: 0,
+            steps: 0,
             eval_compiler: None,
         };
         for (index, def) in natives::natives().iter().enumerate() {

@@ -24,6 +24,15 @@ enum Command {
         /// is always searched.
         #[arg(short = 'L', value_name = "DIR")]
         library_path: Vec<PathBuf>,
+        /// Stop the program after this many procedure calls and loop iterations.
+        #[arg(long, value_name = "N")]
+        max_steps: Option<u64>,
+        /// Stop the program when its live heap exceeds this size (bytes; K, M or G suffixes).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_heap: Option<usize>,
+        /// Stop the program when more than this many calls are nested.
+        #[arg(long, value_name = "N")]
+        max_depth: Option<usize>,
         /// The program: PROG.scm or PROG.chb.
         program: PathBuf,
         /// Arguments the program sees in (command-line).
@@ -38,7 +47,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The compiler recurses on nested source; give it a generous stack. Scheme code never uses it.
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || match cli.command {
-        Command::Run { library_path, program, args } => run(program, args, library_path),
+        Command::Run { library_path, max_steps, max_heap, max_depth, program, args } => {
+            let limits = chenilles_vm::runtime::Limits { max_steps, max_heap, max_depth };
+            run(program, args, library_path, limits)
+        }
         Command::Repl => repl(),
     });
     match worker.map(|handle| handle.join()) {
@@ -64,7 +76,29 @@ pub fn library_path(program: &std::path::Path, mut dirs: Vec<PathBuf>) -> Vec<Pa
     dirs
 }
 
-fn run(program: PathBuf, args: Vec<String>, library_dirs: Vec<PathBuf>) -> ExitCode {
+/// `123`, `64K`, `512M`, `2G` (powers of 1024).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
+        _ => (text, 'B'),
+    };
+    let factor: usize = match unit {
+        'B' => 1,
+        'K' => 1 << 10,
+        'M' => 1 << 20,
+        'G' => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`: use K, M or G")),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("`{text}` is not a size"))?;
+    n.checked_mul(factor).ok_or_else(|| format!("`{text}` is too large"))
+}
+
+fn run(
+    program: PathBuf,
+    args: Vec<String>,
+    library_dirs: Vec<PathBuf>,
+    limits: chenilles_vm::runtime::Limits,
+) -> ExitCode {
     let bytes = match std::fs::read(&program) {
         Ok(bytes) => bytes,
         Err(error) => {
@@ -74,6 +108,7 @@ fn run(program: PathBuf, args: Vec<String>, library_dirs: Vec<PathBuf>) -> ExitC
     };
     let mut machine = Machine::new();
     machine.compiler.library_path = library_path(&program, library_dirs);
+    machine.vm.rt.limits = limits;
     machine.image_dirs = machine.compiler.library_path.clone();
     machine.vm.rt.command_line = std::iter::once(program.display().to_string()).chain(args).collect();
     let is_source = program.extension().is_some_and(|e| e == "scm") || !bytes.starts_with(b"\0CHNLIMG");

@@ -106,6 +106,11 @@ impl Runtime {
         if n > MAX_OBJECT_LENGTH {
             return Err(Throw::error(format!("{who}: length too large (the limit is {MAX_OBJECT_LENGTH})"), vec![v]));
         }
+        if let Some(max) = self.limits.max_heap
+            && n.saturating_mul(8) > max
+        {
+            return Err(Throw::Limit(format!("heap limit exceeded: {who} of length {n} would not fit in {max} bytes")));
+        }
         Ok(n)
     }
 

@@ -13,6 +13,8 @@ use crate::value::Value;
 pub enum Throw {
     /// Raise a new error object.
     Error { kind: ConditionKind, message: String, irritants: Vec<Value> },
+    /// A resource limit was exceeded: the program stops, and no handler can catch it.
+    Limit(String),
     /// End the program with an uncaught raise of this object (`raise` with no handler installed).
     Raise(Value),
     /// End the program with an exit code (`exit`).
@@ -24,6 +26,18 @@ impl Throw {
     pub fn error(message: impl Into<String>, irritants: Vec<Value>) -> Throw {
         Throw::Error { kind: ConditionKind::Runtime, message: message.into(), irritants }
     }
+}
+
+/// Resource limits a host sets on a program (`--max-steps`, `--max-heap`, `--max-depth`).
+/// Exceeding one stops the program with an error no Scheme handler can catch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Procedure calls and backward jumps, counted together.
+    pub max_steps: Option<u64>,
+    /// Bytes of live heap, as the collector estimates them.
+    pub max_heap: Option<usize>,
+    /// Frames on the stack at once (non-tail calls in progress).
+    pub max_depth: Option<usize>,
 }
 
 /// What native procedures return.
@@ -43,6 +57,7 @@ pub struct Runtime {
     pub stdin_port: Option<Value>,
     /// When the runtime started: the epoch of `current-jiffy`.
     pub started: std::time::Instant,
+    pub limits: Limits,
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
     /// The name of every loaded function, by process-wide function index (for printing closures).
@@ -65,6 +80,7 @@ impl Runtime {
             stderr_port,
             stdin_port: None,
             started: std::time::Instant::now(),
+            limits: Limits::default(),
             command_line: Vec::new(),
             function_names: Vec::new(),
             function_arities: Vec::new(),

@@ -104,3 +104,25 @@ fn the_repl_evaluates_entries_that_span_lines_and_keeps_definitions() {
     assert!(stdout.contains("(still alive)"), "{stdout}");
     assert!(text(&out.stderr).contains("car: not a pair: ()"));
 }
+
+#[test]
+fn hostile_programs_are_stopped_by_their_limits_and_cannot_catch_it() {
+    for (args, expected) in [
+        (&["run", "--max-steps", "1000000", "spin.scm"][..], "error: step limit exceeded"),
+        (&["run", "--max-heap", "64M", "memory-bomb.scm"][..], "error: heap limit exceeded"),
+        (&["run", "--max-depth", "100000", "recursion-bomb.scm"][..], "error: depth limit exceeded"),
+    ] {
+        let out = vm(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+        assert!(!text(&out.stdout).contains("caught"), "a guard must not catch a limit");
+    }
+}
+
+#[test]
+fn a_bad_size_is_a_usage_error() {
+    let out = vm(&["run", "--max-heap", "12Q", "spin.scm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown size unit"));
+}

@@ -1,0 +1,2 @@
+;; Recurses without end, never in tail position.
+(define (f n) (+ 1 (f n))) (f 0)
