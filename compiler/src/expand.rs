@@ -293,18 +293,8 @@ impl<'a> Expander<'a> {
         while let Some(form) = queue.pop_front() {
             let form = self.expand_head(form, &env)?;
             let special = form.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, &env));
-            let items = form.list().unwrap_or(&[]);
             match special {
-                Some(Special::Begin) => {
-                    for sub in items[1..].iter().rev() {
-                        queue.push_front(sub.clone());
-                    }
-                }
-                Some(Special::CondExpand) => {
-                    for sub in self.cond_expand(&form)?.into_iter().rev() {
-                        queue.push_front(sub);
-                    }
-                }
+                Some(special @ (Special::Begin | Special::CondExpand)) => self.splice(special, &form, &mut queue)?,
                 Some(Special::Define) => {
                     let (id, rhs) = self.parse_define(&form)?;
                     let name = id.name().clone();
@@ -330,6 +320,19 @@ impl<'a> Expander<'a> {
             out.push(Expr::unspecified(span));
         }
         Ok(Expr::new(ExprKind::Seq(out), span))
+    }
+
+    /// Puts the forms a `begin` or a `cond-expand` stands for at the front of `queue`, in order:
+    /// at the top level, in bodies and in libraries both splice into the surrounding sequence.
+    pub(crate) fn splice(&self, special: Special, form: &Sx, queue: &mut VecDeque<Sx>) -> Result<()> {
+        let forms = match special {
+            Special::CondExpand => self.cond_expand(form)?,
+            _ => form.list().map_or_else(Vec::new, |items| items[1..].to_vec()),
+        };
+        for sub in forms.into_iter().rev() {
+            queue.push_front(sub);
+        }
+        Ok(())
     }
 
     /// Expands macro uses at the head of `form` until its head is not a macro keyword.
@@ -667,16 +670,7 @@ impl<'a> Expander<'a> {
             let form = self.expand_head(form, &scope)?;
             let special = form.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, &scope));
             match special {
-                Some(Special::Begin) => {
-                    for sub in form.list().unwrap_or(&[])[1..].iter().rev() {
-                        queue.push_front(sub.clone());
-                    }
-                }
-                Some(Special::CondExpand) => {
-                    for sub in self.cond_expand(&form)?.into_iter().rev() {
-                        queue.push_front(sub);
-                    }
-                }
+                Some(special @ (Special::Begin | Special::CondExpand)) => self.splice(special, &form, &mut queue)?,
                 Some(Special::Define) => {
                     let (id, rhs) = self.parse_define(&form)?;
                     if scope.binds_here(&id) {

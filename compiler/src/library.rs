@@ -257,16 +257,7 @@ impl Expander<'_> {
             let form = self.expand_head(form, &env)?;
             let special = form.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, &env));
             match special {
-                Some(Special::Begin) => {
-                    for sub in form.list().unwrap_or(&[])[1..].iter().rev() {
-                        body.push_front(sub.clone());
-                    }
-                }
-                Some(Special::CondExpand) => {
-                    for sub in self.cond_expand(&form)?.into_iter().rev() {
-                        body.push_front(sub);
-                    }
-                }
+                Some(special @ (Special::Begin | Special::CondExpand)) => self.splice(special, &form, &mut body)?,
                 Some(Special::Define) => {
                     let (id, value) = self.parse_define(&form)?;
                     let global: Symbol = format!("{name} {}", id.name()).into();

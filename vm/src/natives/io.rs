@@ -89,23 +89,17 @@ pub const NATIVES: Entries = &[
     ("current-output-port", 0, Some(0), |rt, _| Ok(rt.stdout_port)),
     ("current-error-port", 0, Some(0), |rt, _| Ok(rt.stderr_port)),
     ("%set-current-output-port!", 1, Some(1), |rt, a| {
-        port_ref(rt, a[0])
-            .filter(|p| p.is_output())
-            .ok_or_else(|| rt.type_error("current-output-port", "an output port", a[0]))?;
+        require_port(rt, "current-output-port", a[0], false)?;
         rt.stdout_port = a[0];
         Ok(Value::UNSPECIFIED)
     }),
     ("%set-current-error-port!", 1, Some(1), |rt, a| {
-        port_ref(rt, a[0])
-            .filter(|p| p.is_output())
-            .ok_or_else(|| rt.type_error("current-error-port", "an output port", a[0]))?;
+        require_port(rt, "current-error-port", a[0], false)?;
         rt.stderr_port = a[0];
         Ok(Value::UNSPECIFIED)
     }),
     ("%set-current-input-port!", 1, Some(1), |rt, a| {
-        port_ref(rt, a[0])
-            .filter(|p| p.is_input())
-            .ok_or_else(|| rt.type_error("current-input-port", "an input port", a[0]))?;
+        require_port(rt, "current-input-port", a[0], true)?;
         rt.stdin_port = Some(a[0]);
         Ok(Value::UNSPECIFIED)
     }),
@@ -183,6 +177,15 @@ fn port_ref(rt: &Runtime, v: Value) -> Option<&Port> {
     match rt.heap.get(v) {
         Some(Object::Port(port)) => Some(port),
         _ => None,
+    }
+}
+
+/// Nothing if `v` is an input port (`input`) or an output port (otherwise), else a type error
+/// naming `who`.
+fn require_port(rt: &Runtime, who: &str, v: Value, input: bool) -> Result<(), Throw> {
+    match port_ref(rt, v) {
+        Some(port) if if input { port.is_input() } else { port.is_output() } => Ok(()),
+        _ => Err(rt.type_error(who, if input { "an input port" } else { "an output port" }, v)),
     }
 }
 
