@@ -168,6 +168,16 @@ impl Batch {
         self.ref_updates.push(RefUpdate { name: name.to_string(), expected: Some(expected), target: None });
     }
 
+    /// How many blobs the batch puts.
+    pub fn blob_count(&self) -> usize {
+        self.puts.len()
+    }
+
+    /// The total length of the blobs the batch puts.
+    pub fn blob_bytes(&self) -> usize {
+        self.puts.iter().map(Vec::len).sum()
+    }
+
     /// Whether the batch holds nothing.
     pub fn is_empty(&self) -> bool {
         self.puts.is_empty() && self.ref_updates.is_empty()

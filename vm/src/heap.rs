@@ -5,6 +5,10 @@
 //! free list and are reused. Collection is only ever started by the interpreter at a safepoint, where
 //! every live value is reachable from the roots it passes in; native procedures may allocate freely
 //! without rooting their temporaries.
+//!
+//! The heap also keeps the write barrier of incremental checkpoints: every way to change an object
+//! ([`Heap::alloc`], [`Heap::get_mut`], collection) marks the object's page dirty, and a checkpoint
+//! writes only the dirty pages (see [`crate::snapshot`]).
 
 use num_bigint::BigInt;
 
@@ -86,9 +90,11 @@ impl Object {
         std::mem::size_of::<Object>()
             + match self {
                 Object::Closure { free, .. } => free.len() * 8,
-                Object::String(s) => s.capacity() * 4,
-                Object::Vector(v) => v.capacity() * 8,
-                Object::Bytevector(b) => b.capacity(),
+                // Lengths, not capacities: a restored heap must estimate exactly what the original
+                // did, so that collections happen at the same points and object ids stay the same.
+                Object::String(s) => s.len() * 4,
+                Object::Vector(v) => v.len() * 8,
+                Object::Bytevector(b) => b.len(),
                 Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),
                 Object::Ratnum(r) => 64 + ((r.numer().bits() + r.denom().bits()) as usize).div_ceil(8),
                 Object::Condition(c) => 48 + c.message.len(),
@@ -102,7 +108,7 @@ impl Object {
             }
     }
 
-    fn for_each_reference(&self, mut visit: impl FnMut(Value)) {
+    pub(crate) fn for_each_reference(&self, mut visit: impl FnMut(Value)) {
         match self {
             Object::Pair(car, cdr) => {
                 visit(*car);
@@ -137,15 +143,20 @@ impl Object {
 /// The smallest allocation volume between two collections.
 const MIN_COLLECTION_BYTES: usize = 32 << 20;
 
+/// Objects per page: the unit a checkpoint writes. Object `id` lives in page `id / OBJECTS_PER_PAGE`.
+pub const OBJECTS_PER_PAGE: usize = 64;
+
 pub struct Heap {
-    objects: Vec<Object>,
+    pub(crate) objects: Vec<Object>,
     marks: Vec<u64>,
-    free_list: Option<ObjId>,
-    live_objects: usize,
+    /// One bit per page: set when an object of the page changed since the last checkpoint.
+    dirty: Vec<u64>,
+    pub(crate) free_list: Option<ObjId>,
+    pub(crate) live_objects: usize,
     /// Bytes allocated since the last collection.
-    allocated: usize,
+    pub(crate) allocated: usize,
     /// Bytes found live by the last collection.
-    live_bytes: usize,
+    pub(crate) live_bytes: usize,
     pub collections: u64,
 }
 
@@ -160,6 +171,7 @@ impl Heap {
         Heap {
             objects: Vec::new(),
             marks: Vec::new(),
+            dirty: Vec::new(),
             free_list: None,
             live_objects: 0,
             allocated: 0,
@@ -171,19 +183,56 @@ impl Heap {
     pub fn alloc(&mut self, object: Object) -> Value {
         self.allocated += object.footprint();
         self.live_objects += 1;
-        match self.free_list {
+        let id = match self.free_list {
             Some(id) => {
                 let slot = &mut self.objects[id as usize];
                 let Object::Free(next) = *slot else { unreachable!("the free list holds only free slots") };
                 self.free_list = next;
                 *slot = object;
-                Value::object(id)
+                id
             }
             None => {
                 self.objects.push(object);
-                Value::object((self.objects.len() - 1) as ObjId)
+                (self.objects.len() - 1) as ObjId
             }
-        }
+        };
+        self.mark_dirty(id);
+        Value::object(id)
+    }
+
+    /// The write barrier: object `id` changed, so its page must be written at the next checkpoint.
+    #[inline]
+    fn mark_dirty(&mut self, id: ObjId) {
+        mark_page_dirty(&mut self.dirty, id as usize);
+    }
+
+    /// Whether page `page` changed since the last [`Heap::clear_dirty`].
+    pub fn page_is_dirty(&self, page: usize) -> bool {
+        self.dirty.get(page / 64).is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
+    /// Forgets which pages changed (a checkpoint has written them).
+    pub fn clear_dirty(&mut self) {
+        self.dirty.clear();
+    }
+
+    /// Pages in the arena: `ceil(arena_len / OBJECTS_PER_PAGE)`.
+    pub fn page_count(&self) -> usize {
+        self.objects.len().div_ceil(OBJECTS_PER_PAGE)
+    }
+
+    /// The slots of page `page`, free ones included.
+    pub fn page(&self, page: usize) -> &[Object] {
+        let start = (page * OBJECTS_PER_PAGE).min(self.objects.len());
+        let end = (start + OBJECTS_PER_PAGE).min(self.objects.len());
+        &self.objects[start..end]
+    }
+
+    /// The slots of page `page`, for flushing the file ports it holds before it is written.
+    pub(crate) fn page_mut(&mut self, page: usize) -> &mut [Object] {
+        let start = (page * OBJECTS_PER_PAGE).min(self.objects.len());
+        let end = (start + OBJECTS_PER_PAGE).min(self.objects.len());
+        &mut self.objects[start..end]
     }
 
     /// The object `v` refers to, if `v` is a live object reference.
@@ -191,8 +240,14 @@ impl Heap {
         v.as_object().and_then(|id| self.objects.get(id as usize)).filter(|o| !matches!(o, Object::Free(_)))
     }
 
+    /// The object `v` refers to, for changing it: marks its page dirty.
     pub fn get_mut(&mut self, v: Value) -> Option<&mut Object> {
-        v.as_object().and_then(|id| self.objects.get_mut(id as usize)).filter(|o| !matches!(o, Object::Free(_)))
+        let id = v.as_object()?;
+        if matches!(self.objects.get(id as usize)?, Object::Free(_)) {
+            return None;
+        }
+        self.mark_dirty(id);
+        self.objects.get_mut(id as usize)
     }
 
     pub fn cons(&mut self, car: Value, cdr: Value) -> Value {
@@ -285,6 +340,7 @@ impl Heap {
                 live_objects += 1;
             } else {
                 *object = Object::Free(None);
+                mark_page_dirty(&mut self.dirty, id);
             }
         }
         // Rebuild the free list in ascending order so that new objects fill the low slots first, and
@@ -296,7 +352,10 @@ impl Heap {
         self.free_list = None;
         for id in (0..self.objects.len()).rev() {
             if let Object::Free(next) = &mut self.objects[id] {
-                *next = self.free_list;
+                if *next != self.free_list {
+                    *next = self.free_list;
+                    mark_page_dirty(&mut self.dirty, id);
+                }
                 self.free_list = Some(id as ObjId);
             }
         }
@@ -304,6 +363,17 @@ impl Heap {
         self.live_objects = live_objects;
         self.allocated = 0;
     }
+}
+
+/// Sets the dirty bit of the page holding object `id`.
+#[inline]
+fn mark_page_dirty(dirty: &mut Vec<u64>, id: usize) {
+    let page = id / OBJECTS_PER_PAGE;
+    let (word, bit) = (page / 64, page % 64);
+    if word >= dirty.len() {
+        dirty.resize(word + 1, 0);
+    }
+    dirty[word] |= 1 << bit;
 }
 
 #[cfg(test)]

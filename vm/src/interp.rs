@@ -23,6 +23,7 @@ use crate::natives::{NativeKind, lists, natives, records, vectors};
 use crate::numbers::Op;
 use crate::printer::Style;
 use crate::runtime::{Runtime, Throw};
+
 use crate::value::Value;
 
 /// A function of a loaded image.
@@ -41,6 +42,8 @@ pub struct LoadedImage {
     pub globals: Vec<u32>,
     /// Index in [`Vm::functions`] of the image's function 0.
     pub function_base: u32,
+    /// The image file's bytes, kept by a durable process until a checkpoint has stored them.
+    pub bytes: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +70,10 @@ pub enum Trap {
     Uncaught { payload: Value, backtrace: Vec<BacktraceEntry>, frames_omitted: usize },
     /// `(exit code)`.
     Exit(i32),
+    /// The host asked for control back ([`Runtime::yield_at`] was reached): the process stopped at
+    /// a safepoint, between two instructions, with all its state in the [`Vm`]. A checkpoint may be
+    /// taken now; [`Vm::continue_thunk`] goes on exactly where it stopped.
+    Yield,
 }
 
 /// The interpreter state of one process.
@@ -86,6 +93,16 @@ pub struct Vm {
     pub steps: u64,
     /// The compiler `eval` uses, made on first use.
     pub(crate) eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
+    /// Stack slots below this index, and frames below this index, have not changed since the last
+    /// checkpoint: only the top frame writes to the stack, so returns lower these marks and
+    /// nothing else needs to (see [`Vm::return_from_frame`]). 0 when unknown.
+    pub(crate) clean_stack: usize,
+    pub(crate) clean_frames: usize,
+    /// Whether loaded images keep their bytes, for a durable process's checkpoints to store.
+    pub keep_image_bytes: bool,
+    /// Entry functions of loaded images still to run, in order (a durable process's boot list:
+    /// the libraries' bodies, then the program's).
+    pub boot: std::collections::VecDeque<u32>,
 }
 
 /// The result of dispatching a call.
@@ -138,11 +155,45 @@ impl Vm {
             Ok(Called::TailValue(v) | Called::Restored(v)) => Ok(v),
             Err(throw) => Err(self.trap(throw)),
         };
-        if result.is_err() {
+        if matches!(result, Err(Trap::Uncaught { .. } | Trap::Exit(_))) {
             self.frames.truncate(depth);
             self.stack.truncate(stack_height);
+            self.forget_clean_marks();
         }
         result
+    }
+
+    /// Goes on with a thunk that [`Vm::call_thunk`] started at the top level (no frames below it)
+    /// and that stopped with [`Trap::Yield`].
+    pub fn continue_thunk(&mut self) -> Result<Value, Trap> {
+        if self.frames.is_empty() {
+            return Ok(self.stack.pop().unwrap_or(Value::UNSPECIFIED));
+        }
+        let result = self.execute(0);
+        if matches!(result, Err(Trap::Uncaught { .. } | Trap::Exit(_))) {
+            self.frames.clear();
+            self.stack.clear();
+            self.forget_clean_marks();
+        }
+        result
+    }
+
+    /// Forgets which parts of the stacks are unchanged since the last checkpoint.
+    pub(crate) fn forget_clean_marks(&mut self) {
+        self.clean_stack = 0;
+        self.clean_frames = 0;
+    }
+
+    /// Marks the stacks as they are now as written by a checkpoint: everything but the top frame,
+    /// which goes on changing.
+    pub(crate) fn mark_stacks_clean(&mut self) {
+        self.clean_stack = self.frames.last().map_or(0, |top| top.base as usize - 1);
+        self.clean_frames = self.frames.len().saturating_sub(1);
+    }
+
+    /// Whether a thunk is part-way through (it yielded and has not finished).
+    pub fn is_running(&self) -> bool {
+        !self.frames.is_empty()
     }
 
     fn execute(&mut self, stop_depth: usize) -> Result<Value, Trap> {
@@ -238,17 +289,19 @@ impl Vm {
                     Insn::Jump { t } => {
                         if t < pc {
                             self.frames[frame_index].pc = pc;
-                            self.count_step()?;
+                            self.count_step(frame_index)?;
                         }
                         pc = t;
                         Ok(())
                     }
                     Insn::JumpIfFalse { t } => {
+                        // The step is counted before the test is popped, so that a yield here leaves
+                        // the instruction to run again, operand and all.
+                        if t < pc && self.stack.last() == Some(&Value::FALSE) {
+                            self.frames[frame_index].pc = pc;
+                            self.count_step(frame_index)?;
+                        }
                         if self.pop() == Value::FALSE {
-                            if t < pc {
-                                self.frames[frame_index].pc = pc;
-                                self.count_step()?;
-                            }
                             pc = t;
                         }
                         Ok(())
@@ -276,7 +329,7 @@ impl Vm {
                     Insn::Call { n } | Insn::TailCall { n } => {
                         let tail = matches!(insn, Insn::TailCall { .. });
                         self.frames[frame_index].pc = pc;
-                        self.count_step()?;
+                        self.count_step(frame_index)?;
                         if let Err(limit) = self.safepoint() {
                             return Err(self.trap(limit));
                         }
@@ -376,6 +429,13 @@ impl Vm {
     fn return_from_frame(&mut self, v: Value, stop_depth: usize) -> Option<Value> {
         let frame = self.frames.pop().unwrap_or(Frame { function: 0, pc: 0, base: 1 });
         self.stack.truncate(frame.base as usize - 1);
+        match self.frames.last() {
+            Some(caller) => {
+                self.clean_stack = self.clean_stack.min(caller.base as usize - 1);
+                self.clean_frames = self.clean_frames.min(self.frames.len() - 1);
+            }
+            None => self.forget_clean_marks(),
+        }
         if self.frames.len() <= stop_depth {
             return Some(v);
         }
@@ -599,6 +659,7 @@ impl Vm {
                 let value = records::make_values(&mut self.rt, &self.stack[callee_at + 1..]);
                 self.stack = stack;
                 self.frames = frames;
+                self.forget_clean_marks();
                 return Ok(Called::Restored(value));
             }
             let Some(Object::Closure { function, .. }) = self.rt.heap.get(callee) else {
@@ -669,8 +730,14 @@ impl Vm {
         }
     }
 
-    /// Counts a call or a backward jump against the step limit.
-    fn count_step(&mut self) -> Result<(), Trap> {
+    /// Counts a call or a backward jump against the step limit, or yields to the host first if it
+    /// asked for it (see [`Trap::Yield`]). The frame's saved pc is just past the instruction; a yield
+    /// moves it back so that the instruction runs again, and is counted then, when execution goes on.
+    fn count_step(&mut self, frame_index: usize) -> Result<(), Trap> {
+        if self.steps >= self.rt.yield_at {
+            self.frames[frame_index].pc -= 1;
+            return Err(Trap::Yield);
+        }
         self.steps += 1;
         match self.rt.limits.max_steps {
             Some(max) if self.steps > max => {
@@ -693,6 +760,13 @@ impl Vm {
 
     /// An uncaught-raise trap of `payload`, with the backtrace of the frames as they are now.
     fn trap_payload(&mut self, payload: Value) -> Trap {
+        let (backtrace, frames_omitted) = self.backtrace();
+        Trap::Uncaught { payload, backtrace, frames_omitted }
+    }
+
+    /// The Scheme backtrace of the current continuation, innermost frame first, and how many frames
+    /// in the middle were left out.
+    pub fn backtrace(&self) -> (Vec<BacktraceEntry>, usize) {
         let total = self.frames.len();
         let describe = |frame: &Frame| {
             let function = &self.functions[frame.function as usize];
@@ -710,7 +784,7 @@ impl Vm {
             let shown = innermost_first[..BACKTRACE_HEAD].iter().chain(&innermost_first[total - BACKTRACE_TAIL..]);
             (shown.map(|f| describe(f)).collect(), total - BACKTRACE_HEAD - BACKTRACE_TAIL)
         };
-        Trap::Uncaught { payload, backtrace, frames_omitted }
+        (backtrace, frames_omitted)
     }
 
     /// The message an uncaught raise of `payload` prints: the error's message and its irritants.

@@ -13,14 +13,17 @@
 //! assert!(error.report().starts_with("error: car: not a pair: ()"));
 //! ```
 
+pub mod durable;
 pub mod heap;
 pub mod interp;
+pub mod journal;
 pub mod loader;
 pub mod natives;
 pub mod numbers;
 pub mod ports;
 pub mod printer;
 pub mod runtime;
+pub mod snapshot;
 pub mod symbols;
 pub mod value;
 
@@ -66,18 +69,23 @@ impl RunError {
             RunError::Compile(rendered, _) => rendered.clone(),
             RunError::Load(error) => format!("error: {error}\n"),
             RunError::Uncaught { message, backtrace, frames_omitted } => {
-                let mut text = format!("error: {message}\nbacktrace (innermost first):\n");
-                for (i, entry) in backtrace.iter().enumerate() {
-                    if *frames_omitted > 0 && i == backtrace.len().saturating_sub(5) {
-                        text.push_str(&format!("  ... {frames_omitted} more frames ...\n"));
-                    }
-                    let position = entry.position.as_deref().unwrap_or("?");
-                    text.push_str(&format!("  {position}: in {}\n", entry.function));
-                }
-                text
+                format!("error: {message}\n{}", render_backtrace(backtrace, *frames_omitted))
             }
         }
     }
+}
+
+/// A Scheme backtrace as the VM prints it: `backtrace (innermost first):`, then one line per frame.
+pub fn render_backtrace(backtrace: &[BacktraceEntry], frames_omitted: usize) -> String {
+    let mut text = String::from("backtrace (innermost first):\n");
+    for (i, entry) in backtrace.iter().enumerate() {
+        if frames_omitted > 0 && i == backtrace.len().saturating_sub(5) {
+            text.push_str(&format!("  ... {frames_omitted} more frames ...\n"));
+        }
+        let position = entry.position.as_deref().unwrap_or("?");
+        text.push_str(&format!("  {position}: in {}\n", entry.function));
+    }
+    text
 }
 
 /// A VM with the standard library loaded, and the compiler that feeds it.
@@ -98,8 +106,19 @@ impl Machine {
 
     /// A machine whose standard output goes to `out`.
     pub fn with_output(out: Box<dyn Write>) -> Machine {
+        Machine::build(out, false)
+    }
+
+    /// A machine for a durable process: it keeps the bytes of every image it loads, for its
+    /// checkpoints to store (see [`durable::Process::start`]).
+    pub fn durable() -> Machine {
+        Machine::build(Box::new(std::io::sink()), true)
+    }
+
+    fn build(out: Box<dyn Write>, keep_image_bytes: bool) -> Machine {
         let rt = Runtime::new(out, Box::new(std::io::stderr()));
         let mut vm = Vm::new(rt);
+        vm.keep_image_bytes = keep_image_bytes;
         for (name, bytes) in STDLIB_IMAGES {
             let stdlib = match Image::from_bytes(bytes) {
                 Ok(image) => image,
@@ -159,6 +178,24 @@ impl Machine {
         Err(LoadError::MissingLibrary { name: library.name.clone(), hash })
     }
 
+    /// Loads `image` and the libraries it needs that are not loaded yet, and queues their bodies
+    /// (libraries first) on the process's boot list instead of running them: a durable process
+    /// runs them in slices, with checkpoints between.
+    pub fn queue_image(&mut self, image: &Image) -> Result<(), RunError> {
+        for library in &image.libraries {
+            if self.loaded_libraries.contains(&library.hash) {
+                continue;
+            }
+            let library_image = self.find_library_image(library)?;
+            self.queue_image(&library_image)?;
+            self.loaded_libraries.insert(library.hash);
+        }
+        let index = self.vm.load_image(image)?;
+        let entry = self.vm.images[index as usize].function_base + image.entry;
+        self.vm.boot.push_back(entry);
+        Ok(())
+    }
+
     /// Loads and runs an image.
     pub fn run_image(&mut self, image: &Image) -> Result<Outcome, RunError> {
         let result = self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image));
@@ -204,12 +241,19 @@ impl Stop {
 fn run_loaded(vm: &mut Vm, image: &Image) -> Result<Value, Stop> {
     let index = vm.load_image(image).map_err(|e| Stop::Error(e.into()))?;
     let entry = vm.entry_closure(index, image.entry);
-    match vm.call_thunk(entry) {
+    let mut result = vm.call_thunk(entry);
+    // A yield asked for by `(checkpoint)`: nothing to save in memory, so go straight on.
+    while let Err(Trap::Yield) = result {
+        vm.rt.yield_at = u64::MAX;
+        result = vm.continue_thunk();
+    }
+    match result {
         Ok(value) => Ok(value),
         Err(Trap::Exit(code)) => Err(Stop::Exit(code)),
         Err(Trap::Uncaught { payload, backtrace, frames_omitted }) => {
             Err(Stop::Error(RunError::Uncaught { message: vm.describe_payload(payload), backtrace, frames_omitted }))
         }
+        Err(Trap::Yield) => unreachable!("the loop above goes on after every yield"),
     }
 }
 
@@ -228,6 +272,10 @@ impl Vm {
             peak_frames: 0,
             steps: 0,
             eval_compiler: None,
+            clean_stack: 0,
+            clean_frames: 0,
+            keep_image_bytes: false,
+            boot: std::collections::VecDeque::new(),
         };
         for (index, def) in natives::natives().iter().enumerate() {
             let slot = vm.global_slot(def.name) as usize;

@@ -28,14 +28,28 @@ impl Vm {
     /// Verifies `image` and adds its code and constants to the process; returns the image's index.
     pub fn load_image(&mut self, image: &Image) -> Result<u32, LoadError> {
         let functions = verify(image)?;
-        let image_index = self.images.len() as u32;
-        let function_base = self.functions.len() as u32;
         let mut constants = Vec::with_capacity(image.constants.len());
         for constant in &image.constants {
             let value = self.constant_value(constant, &constants);
             constants.push(value);
         }
         let globals = image.globals.iter().map(|name| self.global_slot(name)).collect();
+        let bytes = self.keep_image_bytes.then(|| image.to_bytes());
+        Ok(self.install_image(image, functions, constants, globals, bytes))
+    }
+
+    /// Adds a verified image's code to the process, with its constants already made and its
+    /// globals already linked (by [`Vm::load_image`], or by a restored snapshot).
+    pub(crate) fn install_image(
+        &mut self,
+        image: &Image,
+        functions: Vec<chenilles_compiler::bytecode::VerifiedFunction>,
+        constants: Vec<Value>,
+        globals: Vec<u32>,
+        bytes: Option<Vec<u8>>,
+    ) -> u32 {
+        let image_index = self.images.len() as u32;
+        let function_base = self.functions.len() as u32;
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
             self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
@@ -47,8 +61,14 @@ impl Vm {
             constants,
             globals,
             function_base,
+            bytes,
         });
-        Ok(image_index)
+        image_index
+    }
+
+    /// A closure with no free variables of process-wide function `function` (an image's entry).
+    pub fn closure_of(&mut self, function: u32) -> Value {
+        self.rt.heap.alloc(Object::Closure { function, free: Box::new([]) })
     }
 
     /// The closure of a loaded image's entry function.

@@ -8,6 +8,8 @@ use chenilles_vm::printer::Style;
 use chenilles_vm::{Machine, Outcome, RunError, Value};
 use clap::{Parser, Subcommand};
 
+mod cli;
+
 #[derive(Parser)]
 #[command(name = "chenilles-vm", version, about = "The Chenilles durable Scheme VM")]
 struct Cli {
@@ -39,8 +41,94 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Start a durable process: the program runs to its end with its every continuation
+    /// checkpointed in the store, and `resume` goes on after a crash exactly where it was.
+    Start {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The process's name (default: the program's file name, made unique).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        #[command(flatten)]
+        durable: DurableArgs,
+        /// A directory to search for libraries and library images; may be repeated.
+        #[arg(short = 'L', value_name = "DIR")]
+        library_path: Vec<PathBuf>,
+        /// Stop the program after this many procedure calls and loop iterations.
+        #[arg(long, value_name = "N")]
+        max_steps: Option<u64>,
+        /// Stop the program when its live heap exceeds this size (bytes; K, M or G suffixes).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_heap: Option<usize>,
+        /// Stop the program when more than this many calls are nested.
+        #[arg(long, value_name = "N")]
+        max_depth: Option<usize>,
+        /// The program: PROG.scm or PROG.chb.
+        program: PathBuf,
+        /// Arguments the program sees in (command-line).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Resume unfinished durable processes from their last checkpoints (all of them when none is
+    /// named) and run them to their ends.
+    Resume {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        durable: DurableArgs,
+        /// The processes to resume.
+        names: Vec<String>,
+    },
+    /// List the store's processes and their status.
+    Ps {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print a process's output journal: everything it wrote, exactly once, byte for byte.
+    Output {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+    /// Show a process's status, checkpoints, journals and the backtrace of its continuation.
+    Inspect {
+        #[command(flatten)]
+        store: StoreArgs,
+        name: String,
+    },
+    /// Remove from the store everything no process needs any more.
+    Gc {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Re-hash every blob of the store and check every ref.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// An interactive read-eval-print loop with line editing and history.
     Repl,
+}
+
+#[derive(clap::Args)]
+struct StoreArgs {
+    /// The store (default: CHENILLES_STORE, or .chenilles/store.redb in the current directory).
+    #[arg(long, value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// When another chenilles-vm holds the store, wait for it instead of failing.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(clap::Args)]
+struct DurableArgs {
+    /// The longest stretch of pure computation between two checkpoints, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    checkpoint_every: u64,
+    /// After each checkpoint, reload the process from the store and check that it re-serializes
+    /// to the same state (slow; for testing durability).
+    #[arg(long)]
+    reload_each_checkpoint: bool,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +139,16 @@ fn main() -> ExitCode {
             let limits = chenilles_vm::runtime::Limits { max_steps, max_heap, max_depth };
             run(program, args, library_path, limits)
         }
+        Command::Start { store, name, durable, library_path, max_steps, max_heap, max_depth, program, args } => {
+            let limits = chenilles_vm::runtime::Limits { max_steps, max_heap, max_depth };
+            cli::durable::start(&store, name, &durable, program, args, library_path, limits)
+        }
+        Command::Resume { store, durable, names } => cli::durable::resume(&store, &durable, names),
+        Command::Ps { store } => cli::durable::ps(&store),
+        Command::Output { store, name } => cli::durable::output(&store, &name),
+        Command::Inspect { store, name } => cli::durable::inspect(&store, &name),
+        Command::Gc { store } => cli::durable::gc(&store),
+        Command::Verify { store } => cli::durable::verify(&store),
         Command::Repl => repl(),
     });
     match worker.map(|handle| handle.join()) {
@@ -99,41 +197,50 @@ fn run(
     library_dirs: Vec<PathBuf>,
     limits: chenilles_vm::runtime::Limits,
 ) -> ExitCode {
-    let bytes = match std::fs::read(&program) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            eprintln!("error: cannot read {}: {error}", program.display());
-            return ExitCode::FAILURE;
-        }
-    };
     let mut machine = Machine::new();
-    machine.compiler.library_path = library_path(&program, library_dirs);
-    machine.vm.rt.limits = limits;
-    machine.image_dirs = machine.compiler.library_path.clone();
-    machine.vm.rt.command_line = std::iter::once(program.display().to_string()).chain(args).collect();
-    let is_source = program.extension().is_some_and(|e| e == "scm") || !bytes.starts_with(b"\0CHNLIMG");
-    let image = if is_source {
-        let Ok(text) = String::from_utf8(bytes) else {
-            eprintln!("error: {} is neither UTF-8 Scheme source nor a Chenilles image", program.display());
-            return ExitCode::FAILURE;
-        };
-        match machine.compile(&program.display().to_string(), &text) {
-            Ok(image) => image,
-            Err(error) => return report(error),
-        }
-    } else {
-        match Image::from_bytes(&bytes) {
-            Ok(image) => image,
-            Err(error) => {
-                eprintln!("error: {}: {error}", program.display());
-                return ExitCode::FAILURE;
-            }
-        }
+    let image = match prepare(&mut machine, &program, args, library_dirs, limits) {
+        Ok(image) => image,
+        Err(code) => return code,
     };
     match machine.run_image(&image) {
         Ok(Outcome::Finished) => ExitCode::SUCCESS,
         Ok(Outcome::Exited(code)) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(error) => report(error),
+    }
+}
+
+/// Sets `machine` up for `program` (library path, limits, command line) and compiles or reads it.
+/// Errors are printed; the exit code to use is returned.
+fn prepare(
+    machine: &mut Machine,
+    program: &std::path::Path,
+    args: Vec<String>,
+    library_dirs: Vec<PathBuf>,
+    limits: chenilles_vm::runtime::Limits,
+) -> Result<Image, ExitCode> {
+    let bytes = match std::fs::read(program) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            eprintln!("error: cannot read {}: {error}", program.display());
+            return Err(ExitCode::FAILURE);
+        }
+    };
+    machine.compiler.library_path = library_path(program, library_dirs);
+    machine.vm.rt.limits = limits;
+    machine.image_dirs = machine.compiler.library_path.clone();
+    machine.vm.rt.command_line = std::iter::once(program.display().to_string()).chain(args).collect();
+    let is_source = program.extension().is_some_and(|e| e == "scm") || !bytes.starts_with(b"\0CHNLIMG");
+    if is_source {
+        let Ok(text) = String::from_utf8(bytes) else {
+            eprintln!("error: {} is neither UTF-8 Scheme source nor a Chenilles image", program.display());
+            return Err(ExitCode::FAILURE);
+        };
+        machine.compile(&program.display().to_string(), &text).map_err(report)
+    } else {
+        Image::from_bytes(&bytes).map_err(|error| {
+            eprintln!("error: {}: {error}", program.display());
+            ExitCode::FAILURE
+        })
     }
 }
 

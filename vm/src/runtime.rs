@@ -55,8 +55,11 @@ pub struct Runtime {
     pub stderr_port: Value,
     /// The standard input port, made on first use from the whole of stdin.
     pub stdin_port: Option<Value>,
-    /// When the runtime started: the epoch of `current-jiffy`.
+    /// When the runtime started (or was resumed from a checkpoint).
     pub started: std::time::Instant,
+    /// `current-jiffy` at [`Runtime::started`]: 0 for a new process, the jiffies already run for a
+    /// resumed one, so that jiffies never go back.
+    pub jiffies_before_start: i64,
     pub limits: Limits,
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
@@ -64,6 +67,14 @@ pub struct Runtime {
     pub function_names: Vec<std::rc::Rc<str>>,
     /// `(required, optional, rest)` of every loaded function, by process-wide function index.
     pub function_arities: Vec<(usize, usize, bool)>,
+    /// When the step count reaches this, the interpreter stops at the next safepoint and returns
+    /// [`crate::Trap::Yield`]. `u64::MAX` unless a host is driving the process in slices; the
+    /// `checkpoint` procedure sets it to 0.
+    pub yield_at: u64,
+    /// Results of effects (the clock) since the last checkpoint, for the effect journal.
+    pub effects: Vec<crate::journal::Effect>,
+    /// Whether effects are journaled (durable processes) or only performed.
+    pub journaling: bool,
 }
 
 impl Runtime {
@@ -80,10 +91,14 @@ impl Runtime {
             stderr_port,
             stdin_port: None,
             started: std::time::Instant::now(),
+            jiffies_before_start: 0,
             limits: Limits::default(),
             command_line: Vec::new(),
             function_names: Vec::new(),
             function_arities: Vec::new(),
+            yield_at: u64::MAX,
+            effects: Vec::new(),
+            journaling: false,
         }
     }
 

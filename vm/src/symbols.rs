@@ -23,6 +23,31 @@ impl Symbols {
         Value::symbol(i)
     }
 
+    /// A table of `names`, in index order; `None` if a name appears twice.
+    pub fn from_names(names: Vec<String>) -> Option<Symbols> {
+        let mut symbols = Symbols::default();
+        for name in names {
+            if symbols.index.contains_key(name.as_str()) {
+                return None;
+            }
+            symbols.intern(&name);
+        }
+        Some(symbols)
+    }
+
+    /// Every symbol's name, in index order.
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.names.iter().map(|n| &**n)
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     /// The name of a symbol value.
     pub fn name(&self, symbol: Value) -> Option<&str> {
         symbol.as_symbol().and_then(|i| self.names.get(i as usize)).map(|n| &**n)

@@ -87,6 +87,25 @@ impl Value {
         self.0
     }
 
+    /// A value from its raw word, as a snapshot stored it. The word is not checked here; a restored
+    /// snapshot checks every word with [`Value::is_well_formed`] and its indices against its tables.
+    pub fn from_bits(bits: u64) -> Value {
+        Value(bits)
+    }
+
+    /// Whether the word is one this VM makes: a known tag, and for characters and immediates a
+    /// payload in range. (Object, symbol and native indices are checked against the process.)
+    pub fn is_well_formed(self) -> bool {
+        match self.tag() {
+            TAG_FIXNUM | TAG_OBJECT | TAG_SYMBOL | TAG_NATIVE => {
+                self.0 >> TAG_BITS <= u64::from(u32::MAX) || self.tag() == TAG_FIXNUM
+            }
+            TAG_CHAR => self.as_char().is_some(),
+            TAG_IMMEDIATE => self.0 >> TAG_BITS <= 6,
+            _ => false,
+        }
+    }
+
     /// Rebuilds a fixnum from raw bits produced by word arithmetic on two fixnums.
     pub fn from_fixnum_bits(bits: i64) -> Value {
         Value(bits as u64)

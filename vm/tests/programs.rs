@@ -2,6 +2,11 @@
 //! stdout must equal `NAME.out` byte for byte. When `NAME.err` exists, the run must fail and each of its
 //! non-empty lines must appear in stderr; when `NAME.exit` exists, the exit code must equal it.
 //! Libraries in a `lib/` folder beside a program are on its library path.
+//!
+//! Each program runs twice: `run/NAME` in memory, and `durable/NAME` as a durable process started
+//! with `--checkpoint-every 1 --reload-each-checkpoint`, so that after every millisecond of
+//! computation comes a checkpoint, the process is thrown away and restored from the store, and the
+//! restored state must serialize to the same root. Both must print exactly the expected output.
 //! See `tests/programs/README.md`.
 
 use std::path::{Path, PathBuf};
@@ -20,9 +25,13 @@ fn main() {
     programs.sort();
     let trials = programs
         .into_iter()
-        .map(|path| {
+        .flat_map(|path| {
             let name = path.strip_prefix(&root).unwrap_or(&path).with_extension("").display().to_string();
-            Trial::test(name, move || check(&path))
+            let durable_path = path.clone();
+            [
+                Trial::test(format!("run/{name}"), move || check(&path, Mode::Run)),
+                Trial::test(format!("durable/{name}"), move || check(&durable_path, Mode::Durable)),
+            ]
         })
         .collect();
     libtest_mimic::run(&arguments, trials).exit();
@@ -45,7 +54,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn check(program: &Path) -> Result<(), Failed> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Run,
+    Durable,
+}
+
+fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
     let expected_out = std::fs::read_to_string(program.with_extension("out"))
         .map_err(|e| format!("{}: no expected output: {e}", program.display()))?;
     let expected_err = std::fs::read_to_string(program.with_extension("err")).ok();
@@ -56,7 +71,15 @@ fn check(program: &Path) -> Result<(), Failed> {
 
     // Libraries a program imports may live in a `lib/` folder beside it.
     let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
-    command.arg("run");
+    let store = tempfile::tempdir()?;
+    match mode {
+        Mode::Run => command.arg("run"),
+        Mode::Durable => command.arg("start").arg("--store").arg(store.path().join("store.redb")).args([
+            "--checkpoint-every",
+            "1",
+            "--reload-each-checkpoint",
+        ]),
+    };
     if let Some(lib) = program.parent().map(|dir| dir.join("lib")).filter(|lib| lib.is_dir()) {
         command.arg("-L").arg(lib);
     }

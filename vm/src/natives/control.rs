@@ -1,5 +1,6 @@
 //! Equivalence predicates, booleans, procedures, errors and the process context.
 
+use crate::journal::EffectResult;
 use num_traits::ToPrimitive;
 
 use super::Entries;
@@ -48,11 +49,18 @@ pub const NATIVES: Entries = &[
     }),
     ("current-second", 0, Some(0), |rt, _| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        rt.journal("current-second", EffectResult::Real(now.as_secs_f64()));
         Ok(rt.make_real(now.as_secs_f64()))
     }),
     ("current-jiffy", 0, Some(0), |rt, _| {
-        let elapsed = rt.started.elapsed().as_nanos();
-        Ok(rt.make_int(num_bigint::BigInt::from(elapsed)))
+        let jiffies = rt.jiffies();
+        rt.journal("current-jiffy", EffectResult::Integer(jiffies));
+        Ok(rt.make_int(num_bigint::BigInt::from(jiffies)))
+    }),
+    ("checkpoint", 0, Some(0), |rt, _| {
+        // Stop at the next safepoint; a durable process checkpoints there, others just go on.
+        rt.yield_at = 0;
+        Ok(Value::UNSPECIFIED)
     }),
     ("jiffies-per-second", 0, Some(0), |_, _| Ok(Value::small(1_000_000_000))),
     ("eof-object", 0, Some(0), |_, _| Ok(Value::EOF)),

@@ -1,9 +1,10 @@
 //! Hash tables (SRFI 69): the native half. Tables hash by the equivalence they were made with —
 //! `eq?`, `eqv?`, `equal?`, `string=?`, `string-ci=?` — and keep insertion-independent buckets of
-//! key/value pairs. Object ids are stable, so hashing by identity survives collections (and, later,
-//! checkpoints). The procedures taking Scheme callbacks are in `stdlib-scm/hashtables.scm`.
+//! key/value pairs. Object ids are stable, so hashing by identity survives collections and
+//! checkpoints. The hash function (SipHash-1-3 with fixed keys) and the bucket order (by hash) are
+//! fixed, so a table iterates in the same order in every run, before and after a resume. The procedures taking Scheme callbacks are in `stdlib-scm/hashtables.scm`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 
 use super::Entries;
@@ -25,13 +26,13 @@ pub enum Equivalence {
 #[derive(Clone, Debug)]
 pub struct HashTable {
     pub equivalence: Equivalence,
-    buckets: HashMap<u64, Vec<(Value, Value)>>,
-    count: usize,
+    pub(crate) buckets: BTreeMap<u64, Vec<(Value, Value)>>,
+    pub(crate) count: usize,
 }
 
 impl HashTable {
     pub fn new(equivalence: Equivalence) -> HashTable {
-        HashTable { equivalence, buckets: HashMap::new(), count: 0 }
+        HashTable { equivalence, buckets: BTreeMap::new(), count: 0 }
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
@@ -192,7 +193,7 @@ fn hash_value(rt: &mut Runtime, equivalence: Equivalence, a: &[Value]) -> Native
 
 /// A hash consistent with the equivalence: equivalent keys hash alike.
 pub fn key_hash(rt: &Runtime, equivalence: Equivalence, key: Value) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = siphasher::sip::SipHasher13::new();
     match equivalence {
         Equivalence::Eq => key.bits().hash(&mut hasher),
         Equivalence::Eqv => eqv_hash(rt, key, &mut hasher),

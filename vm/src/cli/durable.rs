@@ -1,0 +1,358 @@
+//! The durable commands of `chenilles-vm`: `start`, `resume`, `ps`, `output`, `inspect`, `gc` and
+//! `verify`, over a store at `--store`, `CHENILLES_STORE`, or `.chenilles/store.redb`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chenilles_store::{BlobStore, Hash, RedbStore, StoreError};
+use chenilles_vm::durable::{self, DurableError, Options, Process, Status};
+use chenilles_vm::snapshot::blob::children_of;
+use chenilles_vm::{Machine, render_backtrace};
+
+use crate::{DurableArgs, StoreArgs, prepare};
+
+/// The store's path: `--store`, else `CHENILLES_STORE`, else `.chenilles/store.redb`.
+fn store_path(args: &StoreArgs) -> PathBuf {
+    args.store
+        .clone()
+        .or_else(|| std::env::var_os("CHENILLES_STORE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(".chenilles/store.redb"))
+}
+
+/// The file beside the store that names the process holding it.
+fn holder_path(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".holder");
+    PathBuf::from(name)
+}
+
+/// Opens the store for writing (creating it and its directory if needed). When another process
+/// holds it, fails naming that process, or waits for it with `--wait`.
+fn open_store(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
+    let path = store_path(args);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create {}: {error}", dir.display());
+        return Err(ExitCode::FAILURE);
+    }
+    loop {
+        match RedbStore::open(&path) {
+            Ok(store) => {
+                let holder =
+                    format!("pid {} ({})\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
+                let _ = std::fs::write(holder_path(&path), holder);
+                return Ok(store);
+            }
+            Err(StoreError::Locked { .. }) if args.wait => std::thread::sleep(Duration::from_millis(100)),
+            Err(StoreError::Locked { .. }) => {
+                let holder = std::fs::read_to_string(holder_path(&path)).unwrap_or_default();
+                let holder = holder.trim();
+                let holder = if holder.is_empty() { "another process".to_string() } else { holder.to_string() };
+                eprintln!(
+                    "error: the store {} is in use by {holder}; wait for it to finish, or pass --wait",
+                    path.display()
+                );
+                return Err(ExitCode::FAILURE);
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    }
+}
+
+/// Opens an existing store for reading.
+fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
+    let path = store_path(args);
+    if !path.exists() {
+        eprintln!("error: there is no store at {} (start a process first, or pass --store)", path.display());
+        return Err(ExitCode::FAILURE);
+    }
+    open_store(args)
+}
+
+fn options(args: &DurableArgs) -> Options {
+    Options {
+        checkpoint_every: Duration::from_millis(args.checkpoint_every),
+        reload_each_checkpoint: args.reload_each_checkpoint,
+        ..Options::default()
+    }
+}
+
+fn fail(error: DurableError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::FAILURE
+}
+
+/// The exit code of a process that ended with `status`.
+fn exit_code(status: &Status) -> ExitCode {
+    match status {
+        Status::Running | Status::Finished => ExitCode::SUCCESS,
+        Status::Exited(code) => ExitCode::from((*code).clamp(0, 255) as u8),
+        Status::Failed { .. } => ExitCode::FAILURE,
+    }
+}
+
+/// A name for a new process: `wanted`, or the program's file stem made unique in the store.
+fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Result<String, StoreError> {
+    if let Some(name) = wanted {
+        return Ok(name);
+    }
+    let stem = program.file_stem().map_or_else(|| "process".to_string(), |s| s.to_string_lossy().into_owned());
+    let mut name = stem.clone();
+    let mut n = 1;
+    while store.get_ref(&durable::process_ref(&name))?.is_some() {
+        n += 1;
+        name = format!("{stem}-{n}");
+    }
+    Ok(name)
+}
+
+pub fn start(
+    store_args: &StoreArgs,
+    name: Option<String>,
+    durable_args: &DurableArgs,
+    program: PathBuf,
+    args: Vec<String>,
+    library_dirs: Vec<PathBuf>,
+    limits: chenilles_vm::runtime::Limits,
+) -> ExitCode {
+    let mut machine = Machine::durable();
+    let image = match prepare(&mut machine, &program, args, library_dirs, limits) {
+        Ok(image) => image,
+        Err(code) => return code,
+    };
+    let mut store = match open_store(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let name = match process_name(&store, name, &program) {
+        Ok(name) => name,
+        Err(error) => return fail(error.into()),
+    };
+    let program_text = program.display().to_string();
+    let started = Process::start(&mut store, machine, &name, &program_text, &image, options(durable_args));
+    let mut process = match started {
+        Ok(process) => process,
+        Err(error) => return fail(error),
+    };
+    eprintln!("chenilles-vm: started process {name} in {}", store_path(store_args).display());
+    match process.run(&mut store) {
+        Ok(status) => exit_code(&status),
+        Err(error) => fail(error),
+    }
+}
+
+pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<String>) -> ExitCode {
+    let mut store = match open_existing(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let names = if names.is_empty() {
+        match durable::list_processes(&store) {
+            Ok(processes) => processes.into_iter().filter(|(_, r)| r.status.is_running()).map(|(n, _)| n).collect(),
+            Err(error) => return fail(error),
+        }
+    } else {
+        names
+    };
+    let mut code = ExitCode::SUCCESS;
+    for name in names {
+        let mut process = match Process::resume(&mut store, &name, options(durable_args)) {
+            Ok(process) => process,
+            Err(error @ DurableError::Ended { .. }) => {
+                eprintln!("chenilles-vm: {error}");
+                continue;
+            }
+            Err(error) => return fail(error),
+        };
+        eprintln!("chenilles-vm: resuming process {name} from checkpoint {}", process.record().checkpoints);
+        match process.run(&mut store) {
+            Ok(Status::Failed { .. }) => code = ExitCode::FAILURE,
+            Ok(_) => {}
+            Err(error) => return fail(error),
+        }
+    }
+    code
+}
+
+pub fn ps(store_args: &StoreArgs) -> ExitCode {
+    let store = match open_existing(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let processes = match durable::list_processes(&store) {
+        Ok(processes) => processes,
+        Err(error) => return fail(error),
+    };
+    println!("{:<24} {:<12} {:>11} {:>12}  PROGRAM", "NAME", "STATUS", "CHECKPOINTS", "OUTPUT");
+    for (name, record) in processes {
+        println!(
+            "{name:<24} {:<12} {:>11} {:>12}  {}",
+            record.status.word(),
+            record.checkpoints,
+            format!("{} B", record.output_len),
+            record.program
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+fn record_of(store: &RedbStore, name: &str) -> Result<durable::Record, DurableError> {
+    let hash = store.get_ref(&durable::process_ref(name))?.ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
+    durable::read_record(store, name, hash)
+}
+
+pub fn output(store_args: &StoreArgs, name: &str) -> ExitCode {
+    let store = match open_existing(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    match record_of(&store, name).and_then(|record| durable::read_output(&store, &record)) {
+        Ok(bytes) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(&bytes);
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(error),
+    }
+}
+
+pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
+    let store = match open_existing(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let record = match record_of(&store, name) {
+        Ok(record) => record,
+        Err(error) => return fail(error),
+    };
+    let time = |ms: u64| {
+        let seconds = ms / 1000;
+        format!("{seconds}.{:03} (Unix time)", ms % 1000)
+    };
+    println!("process:      {name}");
+    println!("program:      {}", record.program);
+    println!("status:       {}", record.status.word());
+    println!("started:      {}", time(record.started_ms));
+    println!("checkpoints:  {}", record.checkpoints);
+    println!(
+        "last:         {}, wrote {} bytes ({} heap pages)",
+        time(record.time_ms),
+        record.bytes_written,
+        record.pages_written
+    );
+    println!("steps:        {}", record.steps);
+    println!("output:       {} bytes ({} echoed)", record.output_len, record.echoed);
+    println!("effects:      {}", record.effect_count);
+    if let Ok(effects) = durable::read_effects(&store, &record) {
+        for effect in effects.iter().rev().take(5).rev() {
+            println!("              {effect}");
+        }
+    }
+    if let Status::Failed { report } = &record.status {
+        print!("{report}");
+    }
+    if let Some(snapshot) = record.snapshot {
+        println!("snapshot:     {}", Hash(snapshot));
+        match chenilles_vm::snapshot::restore(
+            &store,
+            Hash(snapshot),
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+        ) {
+            Ok((vm, _)) => {
+                let (backtrace, omitted) = vm.backtrace();
+                if backtrace.is_empty() {
+                    println!("continuation: between top-level forms");
+                } else {
+                    print!("continuation: {}", render_backtrace(&backtrace, omitted));
+                }
+            }
+            Err(error) => println!("continuation: cannot be restored: {error}"),
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn gc(store_args: &StoreArgs) -> ExitCode {
+    let mut store = match open_existing(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    match store.gc(&children_of) {
+        Ok(report) => {
+            println!(
+                "kept {} blobs, removed {} ({} bytes)",
+                report.blobs_kept, report.blobs_removed, report.bytes_removed
+            );
+            if !report.missing.is_empty() {
+                println!("missing (referred to but not held): {}", report.missing.len());
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(error.into()),
+    }
+}
+
+pub fn verify(store_args: &StoreArgs) -> ExitCode {
+    let store = match open_existing(store_args) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let report = match store.verify() {
+        Ok(report) => report,
+        Err(error) => return fail(error.into()),
+    };
+    println!("checked {} blobs and {} refs", report.blobs_checked, report.refs_checked);
+    for hash in &report.corrupt_blobs {
+        println!("corrupt blob: {hash}");
+    }
+    for (name, hash) in &report.dangling_refs {
+        println!("dangling ref: {name} -> {hash}");
+    }
+    for what in &report.malformed {
+        println!("malformed: {what}");
+    }
+    // Every process's state must be whole: its record, journals and snapshot tree.
+    let mut damaged = !report.is_clean();
+    match durable::list_processes(&store) {
+        Ok(processes) => {
+            for (name, record) in processes {
+                let problem = durable::read_output(&store, &record).err().map(|e| e.to_string()).or_else(|| {
+                    record.snapshot.and_then(|root| {
+                        chenilles_vm::snapshot::restore(
+                            &store,
+                            Hash(root),
+                            Box::new(std::io::sink()),
+                            Box::new(std::io::sink()),
+                        )
+                        .err()
+                        .map(|e| e.to_string())
+                    })
+                });
+                if let Some(problem) = problem {
+                    println!("process {name}: {problem}");
+                    damaged = true;
+                }
+            }
+        }
+        Err(error) => {
+            println!("{error}");
+            damaged = true;
+        }
+    }
+    if damaged {
+        println!("the store is damaged");
+        ExitCode::FAILURE
+    } else {
+        println!("the store is intact");
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,478 @@
+//! Durable processes: a program whose every continuation is checkpointed into a store, so that it
+//! resumes exactly where it was after a crash.
+//!
+//! A [`Process`] runs its program in slices: the interpreter yields every [`STEPS_PER_SLICE`] steps
+//! (calls and backward jumps), and when the checkpoint interval has passed — or the program called
+//! `(checkpoint)` — the process commits a checkpoint in one store transaction:
+//! - the snapshot's new blobs (only what changed: see [`crate::snapshot`]);
+//! - the output written since the previous checkpoint, as a segment of the output journal;
+//! - the effects performed since then (see [`crate::journal`]), as a segment of the effect journal;
+//! - a [`Record`] naming all of these, and the ref `process/NAME` moved to it by compare-and-swap.
+//!
+//! Output reaches the host's stdout only after the commit that journals it. A crash loses at most
+//! the work since the last checkpoint, and that work is redone the same way on resume: pure
+//! computation is deterministic, and the uncommitted output and effects are discarded with it.
+//! A process ends with a last checkpoint recording how it ended: finished, exited with a code, or
+//! failed with its error report (a failed process is not resumed again).
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chenilles_compiler::bytecode::Image;
+use chenilles_store::{Batch, BlobStore, Hash, StoreError};
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::interp::{Trap, Vm};
+use crate::journal::Effect;
+use crate::snapshot::blob::{self, Kind};
+use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter};
+use crate::{Machine, RunError};
+
+/// Interpreter steps between two looks at the clock.
+pub const STEPS_PER_SLICE: u64 = 1000;
+/// The default longest stretch of pure computation between two checkpoints.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// The version of [`Record`]s this build writes and reads.
+pub const RECORD_VERSION: u32 = 1;
+
+/// How a durable process stands.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Not finished: `resume` goes on with it.
+    Running,
+    /// It ran to its end.
+    Finished,
+    /// It called `exit` with this code.
+    Exited(i32),
+    /// It stopped on an uncaught error; the report is the message and the Scheme backtrace.
+    Failed { report: String },
+}
+
+impl Status {
+    pub fn is_running(&self) -> bool {
+        matches!(self, Status::Running)
+    }
+
+    /// A word for `ps`.
+    pub fn word(&self) -> String {
+        match self {
+            Status::Running => "running".into(),
+            Status::Finished => "finished".into(),
+            Status::Exited(code) => format!("exited({code})"),
+            Status::Failed { .. } => "failed".into(),
+        }
+    }
+}
+
+/// A process's checkpoint record: what `process/NAME` points at.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Record {
+    pub version: u32,
+    pub name: String,
+    /// The program, as given to `start`.
+    pub program: String,
+    pub status: Status,
+    /// Checkpoints committed so far, this one included.
+    pub checkpoints: u64,
+    /// When the process was started and when this checkpoint was taken (Unix milliseconds).
+    pub started_ms: u64,
+    pub time_ms: u64,
+    /// The snapshot root (none once the process has ended: its state is no longer needed).
+    pub snapshot: Option<[u8; 32]>,
+    /// Bytes this checkpoint added to the store, and heap pages it wrote.
+    pub bytes_written: u64,
+    pub pages_written: u64,
+    /// The newest output journal segment, the journal's total length, and how much of it has been
+    /// written to the host's stdout.
+    pub output: Option<[u8; 32]>,
+    pub output_len: u64,
+    pub echoed: u64,
+    /// The newest effect journal segment and the number of effects journaled.
+    pub effects: Option<[u8; 32]>,
+    pub effect_count: u64,
+    /// `current-jiffy` at this checkpoint.
+    pub jiffies: i64,
+    /// Steps (calls and loop iterations) run so far.
+    pub steps: u64,
+}
+
+impl Record {
+    fn children(&self) -> Vec<Hash> {
+        [self.snapshot, self.output, self.effects].into_iter().flatten().map(Hash).collect()
+    }
+}
+
+/// Why a durable operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DurableError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Snapshot(#[from] SnapshotError),
+    #[error("{}", .0.report().trim_end())]
+    Program(#[from] RunError),
+    #[error("there is no process named {0:?} in the store")]
+    NoSuchProcess(String),
+    #[error("a process named {0:?} already exists in the store (choose another name with --name)")]
+    NameTaken(String),
+    #[error("process {name:?}: malformed record: {what}")]
+    BadRecord { name: String, what: String },
+    #[error("process {name:?} has ended ({status}); there is nothing to resume")]
+    Ended { name: String, status: String },
+    #[error(
+        "reload check failed at checkpoint {checkpoint}: the restored state re-serializes to {reloaded}, not {written}"
+    )]
+    ReloadMismatch { checkpoint: u64, written: Hash, reloaded: Hash },
+}
+
+/// The ref naming a process's newest record.
+pub fn process_ref(name: &str) -> String {
+    format!("process/{name}")
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Reads the record `hash` of process `name`.
+pub fn read_record(store: &dyn BlobStore, name: &str, hash: Hash) -> Result<Record, DurableError> {
+    let bad = |what: String| DurableError::BadRecord { name: name.to_string(), what };
+    let bytes = store.get(&hash)?.ok_or_else(|| bad(format!("record blob {hash} is missing")))?;
+    let decoded = blob::decode(&hash, &bytes).map_err(|e| bad(e.to_string()))?;
+    if decoded.kind != Kind::Record {
+        return Err(bad("the ref does not point at a checkpoint record".into()));
+    }
+    let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(decoded.payload.len());
+    aligned.extend_from_slice(decoded.payload);
+    let record = rkyv::from_bytes::<Record, rkyv::rancor::BoxedError>(&aligned).map_err(|e| bad(e.to_string()))?;
+    if record.version != RECORD_VERSION {
+        return Err(bad(format!("record version {} (this build reads {RECORD_VERSION})", record.version)));
+    }
+    Ok(record)
+}
+
+/// Every process in the store, by name, with its newest record.
+pub fn list_processes(store: &dyn BlobStore) -> Result<Vec<(String, Record)>, DurableError> {
+    let mut processes = Vec::new();
+    for (name, hash) in store.list_refs()? {
+        if let Some(process) = name.strip_prefix("process/") {
+            processes.push((process.to_string(), read_record(store, process, hash)?));
+        }
+    }
+    Ok(processes)
+}
+
+/// The whole output journal of a record, oldest byte first.
+pub fn read_output(store: &dyn BlobStore, record: &Record) -> Result<Vec<u8>, DurableError> {
+    let mut segments = Vec::new();
+    let mut next = record.output.map(Hash);
+    while let Some(hash) = next {
+        let bytes = store.get(&hash)?.ok_or(SnapshotError::Missing(hash))?;
+        let decoded = blob::decode(&hash, &bytes)?;
+        if decoded.kind != Kind::Output || decoded.children.len() > 1 {
+            return Err(SnapshotError::Malformed { blob: hash, what: "not an output journal segment".into() }.into());
+        }
+        next = decoded.children.first().copied();
+        segments.push(decoded.payload.to_vec());
+    }
+    let output: Vec<u8> = segments.into_iter().rev().flatten().collect();
+    if output.len() as u64 != record.output_len {
+        return Err(DurableError::BadRecord {
+            name: record.name.clone(),
+            what: format!("the output journal holds {} bytes, the record says {}", output.len(), record.output_len),
+        });
+    }
+    Ok(output)
+}
+
+/// The effect journal of a record, oldest first.
+pub fn read_effects(store: &dyn BlobStore, record: &Record) -> Result<Vec<Effect>, DurableError> {
+    let mut segments = Vec::new();
+    let mut next = record.effects.map(Hash);
+    while let Some(hash) = next {
+        let bytes = store.get(&hash)?.ok_or(SnapshotError::Missing(hash))?;
+        let decoded = blob::decode(&hash, &bytes)?;
+        if decoded.kind != Kind::Effects || decoded.children.len() > 1 {
+            return Err(SnapshotError::Malformed { blob: hash, what: "not an effect journal segment".into() }.into());
+        }
+        next = decoded.children.first().copied();
+        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(decoded.payload.len());
+        aligned.extend_from_slice(decoded.payload);
+        let effects = rkyv::from_bytes::<Vec<Effect>, rkyv::rancor::BoxedError>(&aligned)
+            .map_err(|e| SnapshotError::Malformed { blob: hash, what: e.to_string() })?;
+        segments.push(effects);
+    }
+    Ok(segments.into_iter().rev().flatten().collect())
+}
+
+/// A buffer the process's stdout writes into, drained at each checkpoint.
+#[derive(Clone, Default)]
+struct OutputBuffer(Rc<RefCell<Vec<u8>>>);
+
+impl Write for OutputBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How a durable process is run.
+pub struct Options {
+    /// The longest stretch of pure computation between two checkpoints (zero: a checkpoint at
+    /// every slice).
+    pub checkpoint_every: Duration,
+    /// After each checkpoint, drop the process's memory, restore it from the store, and check that
+    /// the restored state serializes to the same root (slow; for tests).
+    pub reload_each_checkpoint: bool,
+    /// Where committed output is echoed (the host's stdout).
+    pub echo: Box<dyn Write>,
+    /// Where error reports go.
+    pub err: Box<dyn Write>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            checkpoint_every: DEFAULT_CHECKPOINT_INTERVAL,
+            reload_each_checkpoint: false,
+            echo: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+        }
+    }
+}
+
+/// A durable process in memory, with what it last committed.
+pub struct Process {
+    pub name: String,
+    pub vm: Vm,
+    snapshotter: Snapshotter,
+    record: Record,
+    record_hash: Option<Hash>,
+    output: OutputBuffer,
+    options: Options,
+    /// Bytes and pages the last checkpoint wrote.
+    pub last_capture: CaptureStats,
+}
+
+impl Process {
+    /// Starts `image` as a new process named `name` (the program's libraries are found as for
+    /// `run`, by `machine`), and commits its first checkpoint before any of its code runs. `machine`
+    /// must come from [`Machine::durable`].
+    pub fn start(
+        store: &mut dyn BlobStore,
+        mut machine: Machine,
+        name: &str,
+        program: &str,
+        image: &Image,
+        options: Options,
+    ) -> Result<Process, DurableError> {
+        if store.get_ref(&process_ref(name))?.is_some() {
+            return Err(DurableError::NameTaken(name.to_string()));
+        }
+        machine.queue_image(image)?;
+        let output = OutputBuffer::default();
+        machine.vm.rt.out = Box::new(output.clone());
+        machine.vm.rt.journaling = true;
+        let now = now_ms();
+        let record = Record {
+            version: RECORD_VERSION,
+            name: name.to_string(),
+            program: program.to_string(),
+            status: Status::Running,
+            checkpoints: 0,
+            started_ms: now,
+            time_ms: now,
+            snapshot: None,
+            bytes_written: 0,
+            pages_written: 0,
+            output: None,
+            output_len: 0,
+            echoed: 0,
+            effects: None,
+            effect_count: 0,
+            jiffies: 0,
+            steps: 0,
+        };
+        let mut process = Process {
+            name: name.to_string(),
+            vm: machine.vm,
+            snapshotter: Snapshotter::new(),
+            record,
+            record_hash: None,
+            output,
+            options,
+            last_capture: CaptureStats::default(),
+        };
+        process.checkpoint(store, Status::Running)?;
+        Ok(process)
+    }
+
+    /// Loads process `name` from its newest checkpoint. Output committed but not yet echoed (a
+    /// crash came between the commit and the echo) is echoed now.
+    pub fn resume(store: &mut dyn BlobStore, name: &str, mut options: Options) -> Result<Process, DurableError> {
+        let record_hash = store.get_ref(&process_ref(name))?.ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
+        let mut record = read_record(store, name, record_hash)?;
+        if record.echoed < record.output_len {
+            let output = read_output(store, &record)?;
+            let _ = options.echo.write_all(&output[record.echoed as usize..]);
+            let _ = options.echo.flush();
+            record.echoed = record.output_len;
+        }
+        let Some(snapshot) = record.snapshot.filter(|_| record.status.is_running()) else {
+            return Err(DurableError::Ended { name: name.into(), status: record.status.word() });
+        };
+        let output = OutputBuffer::default();
+        let (mut vm, snapshotter) =
+            crate::snapshot::restore(store, Hash(snapshot), Box::new(output.clone()), Box::new(std::io::stderr()))?;
+        vm.rt.jiffies_before_start = record.jiffies;
+        vm.rt.journaling = true;
+        Ok(Process {
+            name: name.to_string(),
+            vm,
+            snapshotter,
+            record,
+            record_hash: Some(record_hash),
+            output,
+            options,
+            last_capture: CaptureStats::default(),
+        })
+    }
+
+    /// The newest committed record.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// Runs the process to its end, checkpointing as it goes; returns how it ended.
+    pub fn run(&mut self, store: &mut dyn BlobStore) -> Result<Status, DurableError> {
+        let mut last_checkpoint = Instant::now();
+        // With reloads, a checkpoint costs in proportion to the whole state, not to what changed;
+        // computing at least as long as the last one took keeps a large process moving.
+        let mut interval = self.options.checkpoint_every;
+        loop {
+            let slice_end = self.vm.steps.saturating_add(STEPS_PER_SLICE);
+            self.vm.rt.yield_at = slice_end;
+            let result = if self.vm.is_running() {
+                self.vm.continue_thunk()
+            } else if let Some(entry) = self.vm.boot.pop_front() {
+                let closure = self.vm.closure_of(entry);
+                self.vm.call_thunk(closure)
+            } else {
+                return self.finish(store, Status::Finished);
+            };
+            match result {
+                Ok(_) => {}
+                Err(Trap::Yield) => {
+                    let asked = self.vm.steps < slice_end;
+                    if asked || last_checkpoint.elapsed() >= interval {
+                        let began = Instant::now();
+                        self.checkpoint(store, Status::Running)?;
+                        last_checkpoint = Instant::now();
+                        if self.options.reload_each_checkpoint {
+                            interval = self.options.checkpoint_every.max(last_checkpoint - began);
+                        }
+                    }
+                }
+                Err(Trap::Exit(code)) => return self.finish(store, Status::Exited(code)),
+                Err(Trap::Uncaught { payload, backtrace, frames_omitted }) => {
+                    let message = self.vm.describe_payload(payload);
+                    let report = RunError::Uncaught { message, backtrace, frames_omitted }.report();
+                    return self.finish(store, Status::Failed { report });
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<Status, DurableError> {
+        self.vm.rt.flush();
+        self.checkpoint(store, status.clone())?;
+        if let Status::Failed { report } = &status {
+            let _ = self.options.err.write_all(report.as_bytes());
+            let _ = self.options.err.flush();
+        }
+        Ok(status)
+    }
+
+    /// Commits a checkpoint with `status`: the state (while running), the new output and effects,
+    /// and the record; then echoes the new output.
+    pub fn checkpoint(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<(), DurableError> {
+        let mut batch = Batch::default();
+        let snapshot = if status.is_running() {
+            let (root, stats) = self.snapshotter.capture(&mut self.vm, &mut batch)?;
+            self.last_capture = stats;
+            Some(root)
+        } else {
+            None
+        };
+        let new_output = std::mem::take(&mut *self.output.0.borrow_mut());
+        let mut record = self.record.clone();
+        record.echoed = record.output_len;
+        if !new_output.is_empty() {
+            let previous: Vec<Hash> = record.output.map(Hash).into_iter().collect();
+            record.output = Some(blob::put(&mut batch, Kind::Output, &previous, &new_output).0);
+            record.output_len += new_output.len() as u64;
+        }
+        let effects = std::mem::take(&mut self.vm.rt.effects);
+        if !effects.is_empty() {
+            let previous: Vec<Hash> = record.effects.map(Hash).into_iter().collect();
+            let payload = match rkyv::to_bytes::<rkyv::rancor::Error>(&effects) {
+                Ok(bytes) => bytes.to_vec(),
+                Err(error) => panic!("serializing the effect journal failed: {error}"),
+            };
+            record.effects = Some(blob::put(&mut batch, Kind::Effects, &previous, &payload).0);
+            record.effect_count += effects.len() as u64;
+        }
+        record.status = status;
+        record.checkpoints += 1;
+        record.time_ms = now_ms();
+        record.snapshot = snapshot.map(|h| h.0);
+        record.jiffies = self.vm.rt.jiffies();
+        record.steps = self.vm.steps;
+        record.pages_written = self.last_capture.pages_written as u64;
+        record.bytes_written = batch.blob_bytes() as u64;
+        let payload = match rkyv::to_bytes::<rkyv::rancor::Error>(&record) {
+            Ok(bytes) => bytes.to_vec(),
+            Err(error) => panic!("serializing a checkpoint record failed: {error}"),
+        };
+        let record_hash = blob::put(&mut batch, Kind::Record, &record.children(), &payload);
+        batch.set_ref(&process_ref(&self.name), self.record_hash, record_hash);
+        store.commit(batch)?;
+        self.record = record;
+        self.record_hash = Some(record_hash);
+        if !new_output.is_empty() {
+            let _ = self.options.echo.write_all(&new_output);
+            let _ = self.options.echo.flush();
+        }
+        if self.options.reload_each_checkpoint
+            && let Some(written) = snapshot
+        {
+            self.reload(store, written)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the process in memory by the one restored from snapshot `written`, and checks that
+    /// it serializes to the same root.
+    fn reload(&mut self, store: &mut dyn BlobStore, written: Hash) -> Result<(), DurableError> {
+        let (mut vm, snapshotter) =
+            crate::snapshot::restore(store, written, Box::new(self.output.clone()), Box::new(std::io::stderr()))?;
+        vm.rt.jiffies_before_start = self.record.jiffies;
+        vm.rt.journaling = true;
+        // Serialize the restored process from scratch (every page, every chunk): equal states must
+        // give equal roots. File ports are flushed by this, which changes nothing they hold.
+        let (reloaded, _) = snapshotter.forgetful_copy().capture(&mut vm, &mut Batch::default())?;
+        if reloaded != written {
+            return Err(DurableError::ReloadMismatch { checkpoint: self.record.checkpoints, written, reloaded });
+        }
+        vm.rt.heap.clear_dirty();
+        self.vm = vm;
+        self.snapshotter = snapshotter;
+        Ok(())
+    }
+}

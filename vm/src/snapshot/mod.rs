@@ -1,0 +1,628 @@
+//! Snapshots: the whole state of a process as a Merkle tree of content-addressed blobs, written
+//! incrementally and read back into an identical process.
+//!
+//! A snapshot's root names, by hash:
+//! - the heap, as a [`MerkleList`] of pages of [`OBJECTS_PER_PAGE`] objects (free slots included,
+//!   so object ids and the free list survive);
+//! - the value stack and the frames, the globals and their names, and the symbol table, as
+//!   Merkle lists of chunks;
+//! - every loaded code image (stored under its own hash, verified again when restored) with its
+//!   constants and the global slots it links to;
+//! - the runtime's own values: the console ports, the command line, the limits, the step count.
+//!
+//! The dynamic state (winders, handlers, parameterizations) lives in Scheme globals and the heap,
+//! so it is part of the snapshot without special cases. A [`Snapshotter`] remembers the hashes it
+//! wrote last; the next capture writes only the heap pages the write barrier marked dirty, the
+//! chunks whose bytes changed, and the inner nodes above them. The format is in `spec/snapshot.md`.
+
+pub mod blob;
+pub mod stored;
+pub mod tree;
+
+use chenilles_compiler::bytecode::{Image, verify};
+use chenilles_store::{Batch, BlobStore, Hash, StoreError};
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::heap::{Heap, OBJECTS_PER_PAGE, Object};
+use crate::interp::{Frame, Vm};
+use crate::runtime::{Limits, Runtime};
+use crate::symbols::Symbols;
+use crate::value::Value;
+use blob::Kind;
+use stored::StoredObject;
+pub use tree::MerkleList;
+
+/// The version of the snapshot format this build writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+/// Values per chunk of the stack, the globals and the constants (4000 bytes).
+const WORDS_PER_CHUNK: usize = 500;
+/// Frames per chunk of the frame stack.
+const FRAMES_PER_CHUNK: usize = 330;
+/// Symbols per chunk of the symbol table.
+const SYMBOLS_PER_CHUNK: usize = 256;
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("snapshot blob {0} is missing from the store")]
+    Missing(Hash),
+    #[error("snapshot blob {blob} is malformed: {what}")]
+    Malformed { blob: Hash, what: String },
+    #[error("snapshot blob {blob} has format version {found}; this build reads version {expected}")]
+    UnsupportedVersion { blob: Hash, found: u32, expected: u32 },
+    #[error(
+        "the snapshot was made by a VM with other native procedures (a different build of chenilles-vm); it cannot be resumed by this one"
+    )]
+    OtherNatives,
+    #[error("code image {hash} of the snapshot does not load: {error}")]
+    Image { hash: Hash, error: String },
+    #[error("object {id} of the snapshot cannot be restored: {what}")]
+    BadObject { id: u32, what: String },
+    #[error("the snapshot's {what} refers to something that does not exist ({value:?})")]
+    Dangling { what: String, value: Value },
+    #[error("a file port could not be saved: {0}")]
+    FilePort(std::io::Error),
+    #[error("image {0} of the process was loaded without its bytes, so it cannot be stored")]
+    ImageBytesLost(u32),
+}
+
+/// A Merkle list's root and how many items it holds.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct ListRef {
+    pub root: [u8; 32],
+    pub items: u64,
+}
+
+/// A loaded image: its hash, its constants (values), and the global slot of each of its globals.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct StoredImage {
+    pub hash: [u8; 32],
+    pub constants: ListRef,
+    pub globals: ListRef,
+}
+
+/// The payload of a snapshot root blob.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SnapshotRoot {
+    pub version: u32,
+    /// The hash of the native procedure table (names and arities, in order).
+    pub natives: [u8; 32],
+    pub heap: ListRef,
+    pub arena_len: u64,
+    pub free_list: Option<u32>,
+    pub live_objects: u64,
+    pub allocated: u64,
+    pub live_bytes: u64,
+    pub collections: u64,
+    pub symbols: ListRef,
+    pub globals: ListRef,
+    pub global_names: ListRef,
+    pub stack: ListRef,
+    pub frames: ListRef,
+    pub images: Vec<StoredImage>,
+    pub boot: Vec<u32>,
+    pub stdout_port: u64,
+    pub stderr_port: u64,
+    pub stdin_port: Option<u64>,
+    pub command_line: Vec<String>,
+    pub max_steps: Option<u64>,
+    pub max_heap: Option<u64>,
+    pub max_depth: Option<u64>,
+    pub steps: u64,
+    pub peak_frames: u64,
+}
+
+impl SnapshotRoot {
+    fn children(&self) -> Vec<Hash> {
+        let lists = [self.heap, self.symbols, self.globals, self.global_names, self.stack, self.frames];
+        let mut children: Vec<Hash> = lists.iter().map(|l| Hash(l.root)).collect();
+        for image in &self.images {
+            children.extend([Hash(image.hash), Hash(image.constants.root), Hash(image.globals.root)]);
+        }
+        children
+    }
+}
+
+/// What one capture wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Heap pages serialized (the dirty ones).
+    pub pages_written: usize,
+    /// Heap pages in the snapshot.
+    pub pages: usize,
+}
+
+/// The hashes of the last snapshot written or read, so that the next capture writes only what
+/// changed.
+#[derive(Default)]
+pub struct Snapshotter {
+    heap: MerkleList,
+    symbols: MerkleList,
+    globals: MerkleList,
+    global_names: MerkleList,
+    stack: MerkleList,
+    frames: MerkleList,
+    images: Vec<StoredImage>,
+    /// Whether every heap page must be written (nothing was captured or read yet).
+    all_pages_dirty: bool,
+}
+
+/// The hash of the native procedure table: a snapshot only resumes on a VM with the same one.
+pub fn natives_fingerprint() -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    for def in crate::natives::natives() {
+        hasher.update(format!("{} {} {:?}\n", def.name, def.min_args, def.max_args).as_bytes());
+    }
+    *hasher.finalize().as_bytes()
+}
+
+fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]) -> Vec<Hash> {
+    let words: Vec<u64> = words.collect();
+    words
+        .chunks(WORDS_PER_CHUNK)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let payload: Vec<u8> = chunk.iter().flat_map(|w| w.to_le_bytes()).collect();
+            leaf(batch, old.get(i), &payload)
+        })
+        .collect()
+}
+
+/// Puts a leaf unless it is the one already stored at this position.
+fn leaf(batch: &mut Batch, old: Option<&Hash>, payload: &[u8]) -> Hash {
+    let bytes = blob::encode(Kind::Leaf, &[], payload);
+    let hash = Hash::of(&bytes);
+    if old != Some(&hash) {
+        batch.put(bytes);
+    }
+    hash
+}
+
+fn list_ref(root: Hash, items: usize) -> ListRef {
+    ListRef { root: root.0, items: items as u64 }
+}
+
+fn to_rkyv<T>(value: &T) -> Vec<u8>
+where
+    T: for<'a> rkyv::Serialize<
+            rkyv::api::high::HighSerializer<
+                rkyv::util::AlignedVec,
+                rkyv::ser::allocator::ArenaHandle<'a>,
+                rkyv::rancor::Error,
+            >,
+        >,
+{
+    match rkyv::to_bytes::<rkyv::rancor::Error>(value) {
+        Ok(bytes) => bytes.to_vec(),
+        // Serializing into memory fails only when memory does.
+        Err(error) => panic!("serializing a snapshot page failed: {error}"),
+    }
+}
+
+impl Snapshotter {
+    pub fn new() -> Snapshotter {
+        Snapshotter { all_pages_dirty: true, ..Snapshotter::default() }
+    }
+
+    /// A snapshotter that serializes everything again, except the code images (already stored):
+    /// for checking that a restored process serializes to the root it was restored from.
+    pub fn forgetful_copy(&self) -> Snapshotter {
+        Snapshotter { images: self.images.clone(), ..Snapshotter::new() }
+    }
+
+    /// Adds to `batch` every blob of `vm`'s state that the store does not have from the previous
+    /// capture, and returns the new root's hash. The caller commits the batch; if the commit
+    /// fails, this snapshotter must not be used again (its memory of what is stored is wrong).
+    pub fn capture(&mut self, vm: &mut Vm, batch: &mut Batch) -> Result<(Hash, CaptureStats), SnapshotError> {
+        let mut stats = CaptureStats::default();
+        // The heap: only dirty pages are serialized.
+        let heap = &mut vm.rt.heap;
+        let old_leaves = self.heap.leaves().to_vec();
+        let mut leaves = Vec::with_capacity(heap.page_count());
+        for page in 0..heap.page_count() {
+            match old_leaves.get(page) {
+                Some(hash) if !self.all_pages_dirty && !heap.page_is_dirty(page) => leaves.push(*hash),
+                old => {
+                    let stored: Vec<StoredObject> = heap
+                        .page_mut(page)
+                        .iter_mut()
+                        .map(stored::store_object)
+                        .collect::<Result<_, _>>()
+                        .map_err(SnapshotError::FilePort)?;
+                    leaves.push(leaf(batch, old, &to_rkyv(&stored)));
+                    stats.pages_written += 1;
+                }
+            }
+        }
+        stats.pages = leaves.len();
+        heap.clear_dirty();
+        self.all_pages_dirty = false;
+        let heap_root = list_ref(self.heap.update(leaves, batch), heap.page_count());
+
+        // Symbols only grow: full chunks never change.
+        let names: Vec<&str> = vm.rt.symbols.names().collect();
+        let old = self.symbols.leaves().to_vec();
+        let symbol_leaves: Vec<Hash> = names
+            .chunks(SYMBOLS_PER_CHUNK)
+            .enumerate()
+            .map(|(i, chunk)| match old.get(i) {
+                Some(hash) if chunk.len() == SYMBOLS_PER_CHUNK => *hash,
+                old => {
+                    let chunk: Vec<String> = chunk.iter().map(|s| s.to_string()).collect();
+                    leaf(batch, old, &to_rkyv(&chunk))
+                }
+            })
+            .collect();
+        let symbols = list_ref(self.symbols.update(symbol_leaves, batch), names.len());
+
+        let old = self.globals.leaves().to_vec();
+        let leaves = word_chunks(vm.globals.iter().map(|v| v.bits()), batch, &old);
+        let globals = list_ref(self.globals.update(leaves, batch), vm.globals.len());
+        let old = self.global_names.leaves().to_vec();
+        let leaves = word_chunks(vm.global_names.iter().map(|v| v.bits()), batch, &old);
+        let global_names = list_ref(self.global_names.update(leaves, batch), vm.global_names.len());
+        // The stacks: chunks wholly below the interpreter's clean marks are as last written.
+        let old = self.stack.leaves().to_vec();
+        let stack_leaves: Vec<Hash> = vm
+            .stack
+            .chunks(WORDS_PER_CHUNK)
+            .enumerate()
+            .map(|(i, chunk)| match old.get(i) {
+                Some(hash) if (i + 1) * WORDS_PER_CHUNK <= vm.clean_stack => *hash,
+                old => {
+                    let payload: Vec<u8> = chunk.iter().flat_map(|v| v.bits().to_le_bytes()).collect();
+                    leaf(batch, old, &payload)
+                }
+            })
+            .collect();
+        let stack = list_ref(self.stack.update(stack_leaves, batch), vm.stack.len());
+        let old = self.frames.leaves().to_vec();
+        let frame_leaves: Vec<Hash> = vm
+            .frames
+            .chunks(FRAMES_PER_CHUNK)
+            .enumerate()
+            .map(|(i, chunk)| match old.get(i) {
+                Some(hash) if (i + 1) * FRAMES_PER_CHUNK <= vm.clean_frames => *hash,
+                old => {
+                    let payload: Vec<u8> =
+                        chunk.iter().flat_map(|f| [f.function, f.pc, f.base]).flat_map(u32::to_le_bytes).collect();
+                    leaf(batch, old, &payload)
+                }
+            })
+            .collect();
+        let frames = list_ref(self.frames.update(frame_leaves, batch), vm.frames.len());
+        vm.mark_stacks_clean();
+
+        // Images are immutable once loaded: each is stored once.
+        for index in self.images.len()..vm.images.len() {
+            let image = &vm.images[index];
+            let bytes = image.bytes.clone().ok_or(SnapshotError::ImageBytesLost(index as u32))?;
+            let hash = batch.put(bytes);
+            let mut list = MerkleList::default();
+            let leaves = word_chunks(image.constants.iter().map(|v| v.bits()), batch, &[]);
+            let constants = list_ref(list.update(leaves, batch), image.constants.len());
+            let mut list = MerkleList::default();
+            let leaves = word_chunks(image.globals.iter().map(|g| u64::from(*g)), batch, &[]);
+            let globals = list_ref(list.update(leaves, batch), image.globals.len());
+            self.images.push(StoredImage { hash: hash.0, constants, globals });
+        }
+
+        let rt = &vm.rt;
+        let root = SnapshotRoot {
+            version: SNAPSHOT_VERSION,
+            natives: natives_fingerprint(),
+            heap: heap_root,
+            arena_len: rt.heap.arena_len() as u64,
+            free_list: rt.heap.free_list,
+            live_objects: rt.heap.live_objects as u64,
+            allocated: rt.heap.allocated as u64,
+            live_bytes: rt.heap.live_bytes as u64,
+            collections: rt.heap.collections,
+            symbols,
+            globals,
+            global_names,
+            stack,
+            frames,
+            images: self.images.clone(),
+            boot: vm.boot.iter().copied().collect(),
+            stdout_port: rt.stdout_port.bits(),
+            stderr_port: rt.stderr_port.bits(),
+            stdin_port: rt.stdin_port.map(Value::bits),
+            command_line: rt.command_line.clone(),
+            max_steps: rt.limits.max_steps,
+            max_heap: rt.limits.max_heap.map(|n| n as u64),
+            max_depth: rt.limits.max_depth.map(|n| n as u64),
+            steps: vm.steps,
+            peak_frames: vm.peak_frames as u64,
+        };
+        let hash = blob::put(batch, Kind::Root, &root.children(), &to_rkyv(&root));
+        Ok((hash, stats))
+    }
+}
+
+/// Reads blob `hash`, which must be there.
+pub(crate) fn fetch(store: &dyn BlobStore, hash: &Hash) -> Result<Vec<u8>, SnapshotError> {
+    store.get(hash)?.ok_or(SnapshotError::Missing(*hash))
+}
+
+/// Reads and validates an rkyv payload.
+fn from_rkyv<T>(blob: &Hash, payload: &[u8]) -> Result<T, SnapshotError>
+where
+    T: rkyv::Archive,
+    T::Archived: for<'a> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'a, rkyv::rancor::BoxedError>>
+        + rkyv::Deserialize<T, rkyv::api::high::HighDeserializer<rkyv::rancor::BoxedError>>,
+{
+    let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(payload.len());
+    aligned.extend_from_slice(payload);
+    rkyv::from_bytes::<T, rkyv::rancor::BoxedError>(&aligned)
+        .map_err(|error| SnapshotError::Malformed { blob: *blob, what: error.to_string() })
+}
+
+/// A leaf's hash and payload.
+type Leaf = (Hash, Vec<u8>);
+
+/// The payloads of a Merkle list's leaves, in order.
+fn read_leaves(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<Leaf>), SnapshotError> {
+    let tree = MerkleList::read(store, Hash(list.root))?;
+    let mut payloads = Vec::with_capacity(tree.leaves().len());
+    for hash in tree.leaves() {
+        let bytes = fetch(store, hash)?;
+        let decoded = blob::decode(hash, &bytes)?;
+        if decoded.kind != Kind::Leaf || !decoded.children.is_empty() {
+            return Err(SnapshotError::Malformed { blob: *hash, what: "not a leaf".into() });
+        }
+        let payload = decoded.payload.to_vec();
+        payloads.push((*hash, payload));
+    }
+    Ok((tree, payloads))
+}
+
+fn read_words(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<u64>), SnapshotError> {
+    let (tree, leaves) = read_leaves(store, list)?;
+    let mut words = Vec::new();
+    for (hash, payload) in leaves {
+        if payload.len() % 8 != 0 || payload.len() > WORDS_PER_CHUNK * 8 {
+            return Err(SnapshotError::Malformed { blob: hash, what: "a chunk of words of a wrong length".into() });
+        }
+        words.extend(
+            payload.chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])),
+        );
+    }
+    if words.len() as u64 != list.items {
+        return Err(SnapshotError::Malformed {
+            blob: Hash(list.root),
+            what: "the list does not hold its count of words".into(),
+        });
+    }
+    Ok((tree, words))
+}
+
+/// Rebuilds the process whose snapshot root is `root`. Its output goes to `out` and `err`. Every
+/// blob is re-hashed as it is read, every image verified again, and every value checked against
+/// the tables it indexes, so a damaged snapshot is an error, never a process that misbehaves.
+pub fn restore(
+    store: &dyn BlobStore,
+    root_hash: Hash,
+    out: Box<dyn std::io::Write>,
+    err: Box<dyn std::io::Write>,
+) -> Result<(Vm, Snapshotter), SnapshotError> {
+    let bytes = fetch(store, &root_hash)?;
+    let decoded = blob::decode(&root_hash, &bytes)?;
+    if decoded.kind != Kind::Root {
+        return Err(SnapshotError::Malformed { blob: root_hash, what: "not a snapshot root".into() });
+    }
+    let root: SnapshotRoot = from_rkyv(&root_hash, decoded.payload)?;
+    if root.version != SNAPSHOT_VERSION {
+        return Err(SnapshotError::UnsupportedVersion {
+            blob: root_hash,
+            found: root.version,
+            expected: SNAPSHOT_VERSION,
+        });
+    }
+    if root.natives != natives_fingerprint() {
+        return Err(SnapshotError::OtherNatives);
+    }
+    let malformed = |what: &str| SnapshotError::Malformed { blob: root_hash, what: what.to_string() };
+    let mut snapshotter = Snapshotter::default();
+
+    // Symbols.
+    let (tree, leaves) = read_leaves(store, &root.symbols)?;
+    snapshotter.symbols = tree;
+    let mut names = Vec::new();
+    for (hash, payload) in leaves {
+        names.extend(from_rkyv::<Vec<String>>(&hash, &payload)?);
+    }
+    if names.len() as u64 != root.symbols.items {
+        return Err(malformed("the symbol table does not hold its count of symbols"));
+    }
+    let symbols = Symbols::from_names(names).ok_or_else(|| malformed("a symbol appears twice in the symbol table"))?;
+
+    // The heap.
+    let (tree, leaves) = read_leaves(store, &root.heap)?;
+    snapshotter.heap = tree;
+    let mut objects = Vec::with_capacity(leaves.len() * OBJECTS_PER_PAGE);
+    for (page, (hash, payload)) in leaves.into_iter().enumerate() {
+        let stored: Vec<StoredObject> = from_rkyv(&hash, &payload)?;
+        let last_page = (page + 1) * OBJECTS_PER_PAGE >= root.arena_len as usize;
+        if stored.len() > OBJECTS_PER_PAGE || (stored.len() < OBJECTS_PER_PAGE && !last_page) {
+            return Err(SnapshotError::Malformed { blob: hash, what: "a heap page of the wrong size".into() });
+        }
+        for object in stored {
+            let id = objects.len() as u32;
+            objects.push(stored::load_object(object).map_err(|what| SnapshotError::BadObject { id, what })?);
+        }
+    }
+    if objects.len() as u64 != root.arena_len {
+        return Err(malformed("the heap does not hold its count of objects"));
+    }
+    let mut heap = Heap::new();
+    heap.objects = objects;
+    heap.free_list = root.free_list;
+    heap.live_objects = root.live_objects as usize;
+    heap.allocated = root.allocated as usize;
+    heap.live_bytes = root.live_bytes as usize;
+    heap.collections = root.collections;
+
+    let mut rt = Runtime::new(out, err);
+    rt.heap = heap;
+    rt.symbols = symbols;
+    rt.stdout_port = Value::from_bits(root.stdout_port);
+    rt.stderr_port = Value::from_bits(root.stderr_port);
+    rt.stdin_port = root.stdin_port.map(Value::from_bits);
+    rt.command_line = root.command_line.clone();
+    rt.limits = Limits {
+        max_steps: root.max_steps,
+        max_heap: root.max_heap.map(|n| n as usize),
+        max_depth: root.max_depth.map(|n| n as usize),
+    };
+    rt.heap.clear_dirty();
+
+    let mut vm = Vm::new(rt);
+    // Images loaded from now on (by `eval`) are stored by the next checkpoint.
+    vm.keep_image_bytes = true;
+    let (tree, words) = read_words(store, &root.global_names)?;
+    snapshotter.global_names = tree;
+    vm.global_names = words.into_iter().map(Value::from_bits).collect();
+    let (tree, words) = read_words(store, &root.globals)?;
+    snapshotter.globals = tree;
+    vm.globals = words.into_iter().map(Value::from_bits).collect();
+    if vm.globals.len() != vm.global_names.len() {
+        return Err(malformed("the globals and their names differ in number"));
+    }
+    vm.global_slots = vm.global_names.iter().enumerate().map(|(slot, name)| (*name, slot as u32)).collect();
+    if vm.global_slots.len() != vm.global_names.len() {
+        return Err(malformed("two globals have the same name"));
+    }
+
+    for stored in &root.images {
+        let hash = Hash(stored.hash);
+        let image_bytes = fetch(store, &hash)?;
+        let image_error = |error: String| SnapshotError::Image { hash, error };
+        let image = Image::from_bytes(&image_bytes).map_err(|e| image_error(e.to_string()))?;
+        let functions = verify(&image).map_err(|e| image_error(e.to_string()))?;
+        let (_, constants) = read_words(store, &stored.constants)?;
+        let (_, globals) = read_words(store, &stored.globals)?;
+        if constants.len() != image.constants.len() || globals.len() != image.globals.len() {
+            return Err(image_error("the snapshot's constants or globals do not match the image".into()));
+        }
+        let globals: Vec<u32> = globals.into_iter().map(|g| u32::try_from(g).unwrap_or(u32::MAX)).collect();
+        if globals.iter().any(|g| *g as usize >= vm.globals.len()) {
+            return Err(image_error("the image links to a global slot that does not exist".into()));
+        }
+        let constants = constants.into_iter().map(Value::from_bits).collect();
+        vm.install_image(&image, functions, constants, globals, None);
+    }
+    snapshotter.images = root.images.clone();
+
+    let (tree, words) = read_words(store, &root.stack)?;
+    snapshotter.stack = tree;
+    vm.stack = words.into_iter().map(Value::from_bits).collect();
+    let (tree, leaves) = read_leaves(store, &root.frames)?;
+    snapshotter.frames = tree;
+    for (hash, payload) in leaves {
+        if payload.len() % 12 != 0 {
+            return Err(SnapshotError::Malformed { blob: hash, what: "a chunk of frames of a wrong length".into() });
+        }
+        let word = |c: &[u8], i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+        vm.frames.extend(payload.chunks_exact(12).map(|c| Frame {
+            function: word(c, 0),
+            pc: word(c, 4),
+            base: word(c, 8),
+        }));
+    }
+    if vm.frames.len() as u64 != root.frames.items {
+        return Err(malformed("the frame stack does not hold its count of frames"));
+    }
+    vm.boot = root.boot.iter().copied().collect();
+    vm.mark_stacks_clean();
+    vm.steps = root.steps;
+    vm.peak_frames = root.peak_frames as usize;
+    check_references(&vm)?;
+    Ok((vm, snapshotter))
+}
+
+/// Checks that every value of a restored process refers to an object, symbol, native or function
+/// that exists, and that every frame lies within its function and the stack.
+fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
+    let heap = &vm.rt.heap;
+    let (objects, symbols, natives) = (heap.arena_len(), vm.rt.symbols.len(), crate::natives::natives().len());
+    let check = |what: &str, v: Value| -> Result<(), SnapshotError> {
+        let ok = v.is_well_formed()
+            && v.as_object().is_none_or(|id| (id as usize) < objects)
+            && v.as_symbol().is_none_or(|i| (i as usize) < symbols)
+            && v.as_native().is_none_or(|i| (i as usize) < natives);
+        if ok { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }
+    };
+    let check_frames = |what: &str, frames: &[Frame], stack_len: usize| -> Result<(), SnapshotError> {
+        let mut previous_base = 0;
+        for frame in frames {
+            let function = vm.functions.get(frame.function as usize);
+            let fits = function.is_some_and(|f| {
+                (frame.pc as usize) < f.code.insns.len()
+                    && frame.base as usize >= 1
+                    && frame.base as usize + f.code.locals as usize <= stack_len
+            });
+            if !fits || frame.base < previous_base {
+                return Err(SnapshotError::Dangling {
+                    what: what.to_string(),
+                    value: Value::small(frame.function as usize),
+                });
+            }
+            previous_base = frame.base;
+        }
+        Ok(())
+    };
+    for (id, object) in heap.objects.iter().enumerate() {
+        let mut result = Ok(());
+        object.for_each_reference(|v| {
+            if result.is_ok() {
+                result = check(&format!("object {id}"), v);
+            }
+        });
+        result?;
+        match object {
+            Object::Free(Some(next)) if *next as usize >= objects => {
+                return Err(SnapshotError::BadObject {
+                    id: id as u32,
+                    what: "a free slot linking outside the heap".into(),
+                });
+            }
+            Object::Closure { function, .. } if *function as usize >= vm.functions.len() => {
+                return Err(SnapshotError::BadObject {
+                    id: id as u32,
+                    what: "a closure of a function that does not exist".into(),
+                });
+            }
+            Object::Continuation(k) => check_frames(&format!("continuation {id}"), &k.frames, k.stack.len())?,
+            _ => {}
+        }
+    }
+    if heap.free_list.is_some_and(|f| f as usize >= objects) {
+        return Err(SnapshotError::Dangling { what: "free list".into(), value: Value::UNSPECIFIED });
+    }
+    for v in vm.globals.iter().chain(&vm.stack).chain(vm.images.iter().flat_map(|i| i.constants.iter())) {
+        check("process", *v)?;
+    }
+    for v in [vm.rt.stdout_port, vm.rt.stderr_port].into_iter().chain(vm.rt.stdin_port) {
+        check("console ports", v)?;
+    }
+    if vm.global_names.iter().any(|n| n.as_symbol().is_none_or(|i| i as usize >= symbols)) {
+        return Err(SnapshotError::Dangling { what: "global names".into(), value: Value::UNSPECIFIED });
+    }
+    if vm.boot.iter().any(|f| *f as usize >= vm.functions.len()) {
+        return Err(SnapshotError::Dangling { what: "boot list".into(), value: Value::UNSPECIFIED });
+    }
+    check_frames("frame stack", &vm.frames, vm.stack.len())
+}
+
+/// Reads the root payload of snapshot `hash` (for inspection).
+pub fn read_root(store: &dyn BlobStore, hash: Hash) -> Result<SnapshotRoot, SnapshotError> {
+    let bytes = fetch(store, &hash)?;
+    let decoded = blob::decode(&hash, &bytes)?;
+    if decoded.kind != Kind::Root {
+        return Err(SnapshotError::Malformed { blob: hash, what: "not a snapshot root".into() });
+    }
+    from_rkyv(&hash, decoded.payload)
+}

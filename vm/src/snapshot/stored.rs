@@ -1,0 +1,283 @@
+//! The stored form of heap objects: what a page of the heap holds, serialized with rkyv and validated
+//! with bytecheck when read back. Values are stored as their 64-bit words (object ids, symbol and
+//! native indices are stable for the life of a process and restored as they were).
+
+use num_bigint::BigInt;
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::heap::{Condition, ConditionKind, Continuation, Object, RecordType};
+use crate::interp::Frame;
+use crate::natives::hashtables::{Equivalence, HashTable};
+use crate::ports::Port;
+use crate::value::Value;
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub enum StoredObject {
+    Free {
+        next: Option<u32>,
+    },
+    Pair(u64, u64),
+    Box(u64),
+    Closure {
+        function: u32,
+        free: Vec<u64>,
+    },
+    String(String),
+    Vector(Vec<u64>),
+    Bytevector(Vec<u8>),
+    /// Two's complement, little-endian.
+    Bignum(Vec<u8>),
+    Ratnum {
+        numerator: Vec<u8>,
+        denominator: Vec<u8>,
+    },
+    /// The float's bits.
+    Flonum(u64),
+    Condition {
+        kind: u8,
+        message: String,
+        irritants: u64,
+    },
+    Port(StoredPort),
+    Continuation {
+        stack: Vec<u64>,
+        frames: Vec<StoredFrame>,
+    },
+    Values(Vec<u64>),
+    RecordType {
+        name: String,
+        fields: Vec<u64>,
+    },
+    HashTable {
+        equivalence: u8,
+        count: u64,
+        buckets: Vec<StoredBucket>,
+    },
+    Record {
+        record_type: u64,
+        fields: Vec<u64>,
+    },
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
+pub struct StoredFrame {
+    pub function: u32,
+    pub pc: u32,
+    pub base: u32,
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub struct StoredBucket {
+    pub hash: u64,
+    pub entries: Vec<(u64, u64)>,
+}
+
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
+pub enum StoredPort {
+    Stdout,
+    Stderr,
+    StringOutput(String),
+    StringInput {
+        chars: String,
+        position: u64,
+        fold_case: bool,
+    },
+    BytesOutput(Vec<u8>),
+    BytesInput {
+        bytes: Vec<u8>,
+        position: u64,
+    },
+    /// An output file: its path and how long it was when the checkpoint flushed it. On resume it is
+    /// reopened and cut back to that length, so what the lost interval wrote is written once.
+    FileOutput {
+        path: String,
+        length: u64,
+    },
+    Closed {
+        input: bool,
+    },
+}
+
+impl From<Frame> for StoredFrame {
+    fn from(f: Frame) -> StoredFrame {
+        StoredFrame { function: f.function, pc: f.pc, base: f.base }
+    }
+}
+
+impl From<StoredFrame> for Frame {
+    fn from(f: StoredFrame) -> Frame {
+        Frame { function: f.function, pc: f.pc, base: f.base }
+    }
+}
+
+fn words(values: &[Value]) -> Vec<u64> {
+    values.iter().map(|v| v.bits()).collect()
+}
+
+fn values(words: &[u64]) -> Vec<Value> {
+    words.iter().map(|w| Value::from_bits(*w)).collect()
+}
+
+const CONDITION_KINDS: [ConditionKind; 4] =
+    [ConditionKind::Error, ConditionKind::Runtime, ConditionKind::File, ConditionKind::Read];
+const EQUIVALENCES: [Equivalence; 5] =
+    [Equivalence::Eq, Equivalence::Eqv, Equivalence::Equal, Equivalence::String, Equivalence::StringCi];
+
+/// The stored form of `object`. File ports are flushed first, so the length recorded is what is on
+/// disk.
+pub fn store_object(object: &mut Object) -> Result<StoredObject, std::io::Error> {
+    Ok(match object {
+        Object::Free(next) => StoredObject::Free { next: *next },
+        Object::Pair(car, cdr) => StoredObject::Pair(car.bits(), cdr.bits()),
+        Object::Box(v) => StoredObject::Box(v.bits()),
+        Object::Closure { function, free } => StoredObject::Closure { function: *function, free: words(free) },
+        Object::String(chars) => StoredObject::String(chars.iter().collect()),
+        Object::Vector(items) => StoredObject::Vector(words(items)),
+        Object::Bytevector(bytes) => StoredObject::Bytevector(bytes.clone()),
+        Object::Bignum(n) => StoredObject::Bignum(n.to_signed_bytes_le()),
+        Object::Ratnum(r) => StoredObject::Ratnum {
+            numerator: r.numer().to_signed_bytes_le(),
+            denominator: r.denom().to_signed_bytes_le(),
+        },
+        Object::Flonum(x) => StoredObject::Flonum(x.to_bits()),
+        Object::Condition(c) => StoredObject::Condition {
+            kind: CONDITION_KINDS.iter().position(|k| *k == c.kind).unwrap_or(0) as u8,
+            message: c.message.clone(),
+            irritants: c.irritants.bits(),
+        },
+        Object::Port(port) => StoredObject::Port(store_port(port)?),
+        Object::Continuation(k) => StoredObject::Continuation {
+            stack: words(&k.stack),
+            frames: k.frames.iter().map(|f| StoredFrame::from(*f)).collect(),
+        },
+        Object::Values(vs) => StoredObject::Values(words(vs)),
+        Object::RecordType(t) => StoredObject::RecordType { name: t.name.clone(), fields: words(&t.fields) },
+        Object::HashTable(t) => StoredObject::HashTable {
+            equivalence: EQUIVALENCES.iter().position(|e| *e == t.equivalence).unwrap_or(0) as u8,
+            count: t.count as u64,
+            buckets: t
+                .buckets
+                .iter()
+                .map(|(hash, entries)| StoredBucket {
+                    hash: *hash,
+                    entries: entries.iter().map(|(k, v)| (k.bits(), v.bits())).collect(),
+                })
+                .collect(),
+        },
+        Object::Record { record_type, fields } => {
+            StoredObject::Record { record_type: record_type.bits(), fields: words(fields) }
+        }
+    })
+}
+
+fn store_port(port: &mut Port) -> Result<StoredPort, std::io::Error> {
+    Ok(match port {
+        Port::Stdout => StoredPort::Stdout,
+        Port::Stderr => StoredPort::Stderr,
+        Port::StringOutput(text) => StoredPort::StringOutput(text.clone()),
+        Port::StringInput { chars, position, fold_case } => {
+            StoredPort::StringInput { chars: chars.iter().collect(), position: *position as u64, fold_case: *fold_case }
+        }
+        Port::BytesOutput(bytes) => StoredPort::BytesOutput(bytes.clone()),
+        Port::BytesInput { bytes, position } => {
+            StoredPort::BytesInput { bytes: bytes.clone(), position: *position as u64 }
+        }
+        Port::FileOutput { path, file } => {
+            use std::io::{Seek, Write};
+            file.flush()?;
+            let length = file.get_mut().stream_position()?;
+            StoredPort::FileOutput { path: path.clone(), length }
+        }
+        Port::Closed { input } => StoredPort::Closed { input: *input },
+    })
+}
+
+/// The object a stored one stands for. Fails only where the stored form cannot be an object of
+/// this VM (a kind number out of range, a negative denominator, a file that cannot be reopened).
+pub fn load_object(stored: StoredObject) -> Result<Object, String> {
+    Ok(match stored {
+        StoredObject::Free { next } => Object::Free(next),
+        StoredObject::Pair(car, cdr) => Object::Pair(Value::from_bits(car), Value::from_bits(cdr)),
+        StoredObject::Box(v) => Object::Box(Value::from_bits(v)),
+        StoredObject::Closure { function, free } => Object::Closure { function, free: values(&free).into() },
+        StoredObject::String(text) => Object::String(text.chars().collect()),
+        StoredObject::Vector(items) => Object::Vector(values(&items)),
+        StoredObject::Bytevector(bytes) => Object::Bytevector(bytes),
+        StoredObject::Bignum(bytes) => Object::Bignum(Box::new(BigInt::from_signed_bytes_le(&bytes))),
+        StoredObject::Ratnum { numerator, denominator } => {
+            let denominator = BigInt::from_signed_bytes_le(&denominator);
+            if denominator <= BigInt::from(1) {
+                return Err("a ratio whose denominator is not above 1".into());
+            }
+            Object::Ratnum(Box::new(num_rational::BigRational::new_raw(
+                BigInt::from_signed_bytes_le(&numerator),
+                denominator,
+            )))
+        }
+        StoredObject::Flonum(bits) => Object::Flonum(f64::from_bits(bits)),
+        StoredObject::Condition { kind, message, irritants } => Object::Condition(Box::new(Condition {
+            kind: *CONDITION_KINDS.get(kind as usize).ok_or("an unknown condition kind")?,
+            message,
+            irritants: Value::from_bits(irritants),
+        })),
+        StoredObject::Port(port) => Object::Port(Box::new(load_port(port)?)),
+        StoredObject::Continuation { stack, frames } => Object::Continuation(Box::new(Continuation {
+            stack: values(&stack),
+            frames: frames.into_iter().map(Frame::from).collect(),
+        })),
+        StoredObject::Values(vs) => Object::Values(values(&vs).into()),
+        StoredObject::RecordType { name, fields } => {
+            Object::RecordType(Box::new(RecordType { name, fields: values(&fields) }))
+        }
+        StoredObject::HashTable { equivalence, count, buckets } => {
+            let equivalence = *EQUIVALENCES.get(equivalence as usize).ok_or("an unknown hash table equivalence")?;
+            let mut table = HashTable::new(equivalence);
+            for bucket in buckets {
+                let entries = bucket.entries.iter().map(|(k, v)| (Value::from_bits(*k), Value::from_bits(*v)));
+                table.buckets.insert(bucket.hash, entries.collect());
+            }
+            table.count = usize::try_from(count).map_err(|_| "a hash table count out of range")?;
+            if table.count != table.entries().count() {
+                return Err("a hash table whose count is not its number of entries".into());
+            }
+            Object::HashTable(Box::new(table))
+        }
+        StoredObject::Record { record_type, fields } => {
+            Object::Record { record_type: Value::from_bits(record_type), fields: values(&fields).into() }
+        }
+    })
+}
+
+fn load_port(port: StoredPort) -> Result<Port, String> {
+    Ok(match port {
+        StoredPort::Stdout => Port::Stdout,
+        StoredPort::Stderr => Port::Stderr,
+        StoredPort::StringOutput(text) => Port::StringOutput(text),
+        StoredPort::StringInput { chars, position, fold_case } => {
+            let chars: Vec<char> = chars.chars().collect();
+            let position =
+                usize::try_from(position).ok().filter(|p| *p <= chars.len()).ok_or("a port read past its end")?;
+            Port::StringInput { chars, position, fold_case }
+        }
+        StoredPort::BytesOutput(bytes) => Port::BytesOutput(bytes),
+        StoredPort::BytesInput { bytes, position } => {
+            let position =
+                usize::try_from(position).ok().filter(|p| *p <= bytes.len()).ok_or("a port read past its end")?;
+            Port::BytesInput { bytes, position }
+        }
+        StoredPort::FileOutput { path, length } => {
+            use std::io::{Seek, SeekFrom};
+            let reopen = || -> std::io::Result<std::fs::File> {
+                let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
+                if file.metadata()?.len() > length {
+                    file.set_len(length)?;
+                }
+                file.seek(SeekFrom::End(0))?;
+                Ok(file)
+            };
+            let file = reopen().map_err(|e| format!("cannot reopen output file {path}: {e}"))?;
+            Port::FileOutput { path, file: std::io::BufWriter::new(file) }
+        }
+        StoredPort::Closed { input } => Port::Closed { input },
+    })
+}
