@@ -34,6 +34,12 @@ use crate::{Machine, RunError};
 pub const STEPS_PER_SLICE: u64 = 1000;
 /// The default longest stretch of pure computation between two checkpoints.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// A checkpoint collects garbage first when this much was allocated since the last collection, so
+/// that it does not write pages full of dead objects.
+pub const COLLECT_BEFORE_CHECKPOINT_BYTES: usize = 4 << 20;
+/// The store is garbage-collected when checkpoints have written this much, plus twice the size of
+/// the process's state, since its last collection (and when a process ends).
+pub const STORE_GC_BYTES: u64 = 64 << 20;
 /// The version of [`Record`]s this build writes and reads.
 pub const RECORD_VERSION: u32 = 1;
 
@@ -258,6 +264,8 @@ pub struct Process {
     options: Options,
     /// Bytes and pages the last checkpoint wrote.
     pub last_capture: CaptureStats,
+    /// Bytes written to the store since its last garbage collection.
+    written_since_store_gc: u64,
 }
 
 impl Process {
@@ -308,6 +316,7 @@ impl Process {
             output,
             options,
             last_capture: CaptureStats::default(),
+            written_since_store_gc: 0,
         };
         process.checkpoint(store, Status::Running)?;
         Ok(process)
@@ -341,6 +350,7 @@ impl Process {
             output,
             options,
             last_capture: CaptureStats::default(),
+            written_since_store_gc: 0,
         })
     }
 
@@ -404,10 +414,14 @@ impl Process {
     pub fn checkpoint(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<(), DurableError> {
         let mut batch = Batch::default();
         let snapshot = if status.is_running() {
+            if self.vm.rt.heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES {
+                self.vm.collect_garbage();
+            }
             let (root, stats) = self.snapshotter.capture(&mut self.vm, &mut batch)?;
             self.last_capture = stats;
             Some(root)
         } else {
+            self.last_capture = CaptureStats::default();
             None
         };
         let new_output = std::mem::take(&mut *self.output.0.borrow_mut());
@@ -445,6 +459,13 @@ impl Process {
         store.commit(batch)?;
         self.record = record;
         self.record_hash = Some(record_hash);
+        // What older checkpoints wrote and this one no longer refers to is garbage in the store.
+        self.written_since_store_gc += self.record.bytes_written;
+        let state_bytes = self.last_capture.pages as u64 * 2048;
+        if !self.record.status.is_running() || self.written_since_store_gc > STORE_GC_BYTES + 2 * state_bytes {
+            store.gc(&blob::children_of)?;
+            self.written_since_store_gc = 0;
+        }
         if !new_output.is_empty() {
             let _ = self.options.echo.write_all(&new_output);
             let _ = self.options.echo.flush();

@@ -280,6 +280,11 @@ impl Heap {
         Some(items)
     }
 
+    /// Bytes allocated since the last collection.
+    pub fn allocated_since_collection(&self) -> usize {
+        self.allocated
+    }
+
     /// Whether enough has been allocated since the last collection to collect again.
     pub fn wants_collection(&self) -> bool {
         self.allocated > MIN_COLLECTION_BYTES.max(self.live_bytes)

@@ -704,14 +704,9 @@ impl Vm {
         }
     }
 
-    /// Collects garbage if enough has been allocated. Called only where every live value is on the
-    /// stack, in a global, or in an image's constants.
-    fn safepoint(&mut self) -> Result<(), Throw> {
-        let max_heap = self.rt.limits.max_heap;
-        let over_limit = max_heap.is_some_and(|max| self.rt.heap.bytes_in_use() > max);
-        if !self.rt.heap.wants_collection() && !over_limit {
-            return Ok(());
-        }
+    /// Collects garbage now. Call only between instructions (as after a [`Trap::Yield`]), where
+    /// every live value is on the stack, in a global, or in an image's constants.
+    pub fn collect_garbage(&mut self) {
         let roots = self
             .stack
             .iter()
@@ -721,6 +716,17 @@ impl Vm {
             .chain(self.rt.roots());
         let roots: Vec<Value> = roots.collect();
         self.rt.heap.collect(roots.into_iter());
+    }
+
+    /// Collects garbage if enough has been allocated. Called only where every live value is on the
+    /// stack, in a global, or in an image's constants.
+    fn safepoint(&mut self) -> Result<(), Throw> {
+        let max_heap = self.rt.limits.max_heap;
+        let over_limit = max_heap.is_some_and(|max| self.rt.heap.bytes_in_use() > max);
+        if !self.rt.heap.wants_collection() && !over_limit {
+            return Ok(());
+        }
+        self.collect_garbage();
         match max_heap {
             Some(max) if self.rt.heap.live_bytes() > max => Err(Throw::Limit(format!(
                 "heap limit exceeded: {} bytes live, the limit is {max}",

@@ -1,0 +1,284 @@
+//! The crash harness: durable programs killed with SIGKILL at random instants, resumed, killed
+//! again, and finally let finish must end exactly as an uninterrupted `chenilles-vm run`: the same
+//! output journal, byte for byte, and the same ending (finished, exited with a code, or failed).
+//!
+//! The programs are `tests/durable/*.scm`. Kill instants are drawn from a seeded generator; the
+//! seed is printed, and `CHENILLES_CRASH_SEED=N` replays a run. `CHENILLES_CRASH_KILLS=N` sets the
+//! most kills per run of a program, `CHENILLES_CRASH_ROUNDS=N` how many runs of each program, each
+//! in a fresh store (the defaults are the short version CI runs; `scripts/crash-campaign.sh` runs
+//! the long one).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
+
+fn programs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/durable")
+}
+
+fn vm(store: &Path) -> Command {
+    let mut command = Command::new(VM);
+    command.env("CHENILLES_STORE", store).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+fn output_of(command: &mut Command) -> Output {
+    command.output().expect("chenilles-vm runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What an uninterrupted run prints and how it ends, and how long it takes.
+struct Expected {
+    stdout: Vec<u8>,
+    code: Option<i32>,
+    duration: Duration,
+}
+
+fn uninterrupted(program: &Path) -> Expected {
+    let started = Instant::now();
+    let output = output_of(Command::new(VM).arg("run").arg(program));
+    Expected { stdout: output.stdout, code: output.status.code(), duration: started.elapsed() }
+}
+
+/// Kills `child` with SIGKILL after `delay`, unless it ends first. Returns its exit code if it ended
+/// by itself.
+fn kill_after(mut child: Child, delay: Duration) -> Option<i32> {
+    let deadline = Instant::now() + delay;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status.code().unwrap_or(-1));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(300));
+    }
+}
+
+fn seed() -> u64 {
+    let seed =
+        std::env::var("CHENILLES_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("crash harness seed: {seed} (CHENILLES_CRASH_SEED={seed} replays it)");
+    seed
+}
+
+fn kills_per_program(default: usize) -> usize {
+    std::env::var("CHENILLES_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// The exit code `resume` or `start` gives for a process that ended as the uninterrupted run did.
+fn status_word(code: Option<i32>) -> String {
+    match code {
+        Some(0) => "finished".into(),
+        Some(1) => "failed".into(),
+        Some(n) => format!("exited({n})"),
+        None => "killed".into(),
+    }
+}
+
+fn ps_status(store: &Path, name: &str) -> String {
+    let ps = text(&output_of(vm(store).arg("ps")).stdout);
+    ps.lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or("absent")
+        .to_string()
+}
+
+/// Starts `program` as process `name`, kills it `kills` times at random instants (the start, then
+/// resumes), then lets it finish; checks its output journal and ending against `expected`.
+fn crash_and_check(program: &Path, name: &str, store: &Path, kills: usize, rng: &mut fastrand::Rng) -> usize {
+    let expected = uninterrupted(program);
+    // Kill instants spread over the program's own running time: some land in start-up, some
+    // mid-commit, some mid-computation; a run that ends before its kill just ends.
+    let span = (expected.duration.as_micros() as u64).max(2_000);
+    let mut killed = 0;
+    let mut ended = None;
+    for attempt in 0..kills * 4 {
+        if killed == kills {
+            break;
+        }
+        let delay = Duration::from_micros(rng.u64(0..span));
+        let status = ps_status(store, name);
+        let child = match status.as_str() {
+            "absent" => vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).spawn(),
+            "running" => vm(store).args(["resume", "--checkpoint-every", "5", name]).spawn(),
+            _ => break,
+        }
+        .expect("chenilles-vm starts");
+        match kill_after(child, delay) {
+            None => killed += 1,
+            Some(code) => {
+                ended = Some(code);
+                if attempt > 0 && ps_status(store, name) == "running" {
+                    panic!("{name}: the process exited ({code}) but is still marked running");
+                }
+            }
+        }
+    }
+    // Let it finish.
+    for _ in 0..3 {
+        match ps_status(store, name).as_str() {
+            "absent" => {
+                let out = output_of(vm(store).args(["start", "--name", name]).arg(program));
+                ended = out.status.code();
+            }
+            "running" => {
+                let out = output_of(vm(store).args(["resume", name]));
+                assert!(out.status.success() || expected.code != Some(0), "resume failed: {}", text(&out.stderr));
+            }
+            _ => break,
+        }
+    }
+    let _ = ended;
+    let status = ps_status(store, name);
+    assert_eq!(status, status_word(expected.code), "{name}: how the process ended");
+    let journal = output_of(vm(store).args(["output", name]));
+    assert!(journal.status.success(), "output: {}", text(&journal.stderr));
+    assert_eq!(
+        text(&journal.stdout),
+        text(&expected.stdout),
+        "{name}: the output journal after {killed} kills differs from an uninterrupted run"
+    );
+    let verify = output_of(vm(store).arg("verify"));
+    assert!(verify.status.success(), "verify: {}", text(&verify.stdout));
+    killed
+}
+
+#[test]
+fn killed_programs_end_as_uninterrupted_runs() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let kills = kills_per_program(6);
+    let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(programs_dir())
+        .expect("tests/durable exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scm"))
+        .collect();
+    programs.sort();
+    assert!(programs.len() >= 4);
+    let mut total = 0;
+    for round in 0..rounds {
+        for program in &programs {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = dir.path().join("store.redb");
+            let name = program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            total += crash_and_check(program, &name, &store, kills, &mut rng);
+        }
+        if rounds > 1 {
+            eprintln!("round {}: {total} kills so far, no divergence", round + 1);
+        }
+    }
+    eprintln!("{total} kills over {rounds} round(s) of {} programs, no divergence", programs.len());
+}
+
+#[test]
+fn a_program_killed_every_half_second_still_finishes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let program = programs_dir().join("counter.scm");
+    let expected = uninterrupted(&program);
+    // Kill every half of the program's own running time (at least 0.1 s): with checkpoints
+    // every 20 ms, each round must still get further.
+    let period = (expected.duration / 2).max(Duration::from_millis(100));
+    let child = vm(&store).args(["start", "--name", "c", "--checkpoint-every", "20"]).arg(&program).spawn().unwrap();
+    let mut rounds = 0;
+    let mut result = kill_after(child, period);
+    while result.is_none() {
+        rounds += 1;
+        assert!(rounds < 100, "no progress after {rounds} kills");
+        let child = vm(&store).args(["resume", "--checkpoint-every", "20", "c"]).spawn().unwrap();
+        result = kill_after(child, period);
+    }
+    assert_eq!(result, Some(0));
+    assert_eq!(ps_status(&store, "c"), "finished");
+    assert_eq!(text(&output_of(vm(&store).args(["output", "c"])).stdout), text(&expected.stdout));
+}
+
+#[test]
+fn two_processes_share_a_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let (a, b) = (programs_dir().join("counter.scm"), programs_dir().join("deep.scm"));
+    let (expected_a, expected_b) = (uninterrupted(&a), uninterrupted(&b));
+    let child = vm(&store).args(["start", "--name", "a", "--checkpoint-every", "5"]).arg(&a).spawn().unwrap();
+    kill_after(child, expected_a.duration / 3);
+    let child = vm(&store).args(["start", "--name", "b", "--checkpoint-every", "5"]).arg(&b).spawn().unwrap();
+    kill_after(child, expected_b.duration / 3);
+    // One resume goes on with both.
+    let resumed = output_of(vm(&store).arg("resume"));
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    for (name, expected) in [("a", &expected_a), ("b", &expected_b)] {
+        assert_eq!(ps_status(&store, name), "finished", "{name}");
+        assert_eq!(text(&output_of(vm(&store).args(["output", name])).stdout), text(&expected.stdout), "{name}");
+    }
+}
+
+#[test]
+fn a_second_vm_on_a_busy_store_is_told_who_holds_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let program = programs_dir().join("deep.scm");
+    let mut first = vm(&store).args(["start", "--name", "first"]).arg(&program).spawn().unwrap();
+    // Wait until the first one has created the store and holds it.
+    let started = Instant::now();
+    while !dir.path().join("store.redb.holder").exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = output_of(vm(&store).arg("ps"));
+    let finished_first = first.try_wait().unwrap().is_some();
+    if !finished_first {
+        assert!(!second.status.success());
+        let message = text(&second.stderr);
+        assert!(message.contains("is in use by pid"), "{message}");
+        assert!(message.contains(&format!("pid {}", first.id())), "{message}");
+    }
+    // With --wait, the second one waits its turn.
+    let waited = output_of(vm(&store).args(["ps", "--wait"]));
+    assert!(waited.status.success(), "{}", text(&waited.stderr));
+    first.wait().unwrap();
+}
+
+#[test]
+fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let program = programs_dir().join("counter.scm");
+    let expected = uninterrupted(&program);
+    let mut child = vm(&store).args(["start", "--name", "p", "--checkpoint-every", "2"]).arg(&program).spawn().unwrap();
+    let mut copies = Vec::new();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && copies.len() < 8 {
+        std::thread::sleep(Duration::from_millis(15));
+        let copy = dir.path().join(format!("copy-{}.redb", copies.len()));
+        // A plain byte copy while the store is being written: torn, as a backup tool would make it.
+        if std::fs::copy(&store, &copy).is_ok() {
+            copies.push(copy);
+        }
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+    child.wait().unwrap();
+    assert!(!copies.is_empty(), "the program ended before any copy was made");
+    let mut recovered = 0;
+    for copy in &copies {
+        let resumed = output_of(vm(copy).arg("resume"));
+        let stderr = text(&resumed.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(resumed.status.code().is_some(), "killed by a signal: {stderr}");
+        if resumed.status.success() && ps_status(copy, "p") == "finished" {
+            assert_eq!(text(&output_of(vm(copy).args(["output", "p"])).stdout), text(&expected.stdout));
+            recovered += 1;
+        } else {
+            assert!(stderr.starts_with("error: ") || stderr.contains("\nerror: "), "unclear refusal: {stderr}");
+        }
+    }
+    eprintln!("{recovered} of {} torn copies recovered, the rest refused clearly", copies.len());
+}
