@@ -228,6 +228,9 @@ impl Write for OutputBuffer {
     }
 }
 
+/// A function called with each checkpoint record as it is committed.
+pub type CheckpointWatcher = Box<dyn FnMut(&Record)>;
+
 /// How a durable process is run.
 pub struct Options {
     /// The longest stretch of pure computation between two checkpoints (zero: a checkpoint at
@@ -240,6 +243,8 @@ pub struct Options {
     pub echo: Box<dyn Write>,
     /// Where error reports go.
     pub err: Box<dyn Write>,
+    /// Called with each record just committed (for hosts and benchmarks that watch checkpoints).
+    pub on_checkpoint: Option<CheckpointWatcher>,
 }
 
 impl Default for Options {
@@ -249,6 +254,7 @@ impl Default for Options {
             reload_each_checkpoint: false,
             echo: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
+            on_checkpoint: None,
         }
     }
 }
@@ -459,6 +465,9 @@ impl Process {
         store.commit(batch)?;
         self.record = record;
         self.record_hash = Some(record_hash);
+        if let Some(watch) = &mut self.options.on_checkpoint {
+            watch(&self.record);
+        }
         // What older checkpoints wrote and this one no longer refers to is garbage in the store.
         self.written_since_store_gc += self.record.bytes_written;
         let state_bytes = self.last_capture.pages as u64 * 2048;

@@ -145,6 +145,8 @@ pub struct Snapshotter {
     stack: MerkleList,
     frames: MerkleList,
     images: Vec<StoredImage>,
+    /// The chunk lists of the large objects last written, by object id.
+    large: std::collections::HashMap<u32, MerkleList>,
     /// Whether every heap page must be written (nothing was captured or read yet).
     all_pages_dirty: bool,
 }
@@ -172,7 +174,12 @@ fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]
 
 /// Puts a leaf unless it is the one already stored at this position.
 fn leaf(batch: &mut Batch, old: Option<&Hash>, payload: &[u8]) -> Hash {
-    let bytes = blob::encode(Kind::Leaf, &[], payload);
+    leaf_with_children(batch, old, &[], payload)
+}
+
+/// Puts a leaf that refers to other blobs (a heap page holding chunked objects).
+fn leaf_with_children(batch: &mut Batch, old: Option<&Hash>, children: &[Hash], payload: &[u8]) -> Hash {
+    let bytes = blob::encode(Kind::Leaf, children, payload);
     let hash = Hash::of(&bytes);
     if old != Some(&hash) {
         batch.put(bytes);
@@ -212,6 +219,12 @@ impl Snapshotter {
         Snapshotter { images: self.images.clone(), ..Snapshotter::new() }
     }
 
+    /// Forgets the chunk lists of large objects that no longer exist (after a collection freed
+    /// them, their pages are rewritten and the entries removed; this also drops ids past the end).
+    fn forget_large_beyond(&mut self, arena_len: usize) {
+        self.large.retain(|id, _| (*id as usize) < arena_len);
+    }
+
     /// Adds to `batch` every blob of `vm`'s state that the store does not have from the previous
     /// capture, and returns the new root's hash. The caller commits the batch; if the commit
     /// fails, this snapshotter must not be used again (its memory of what is stored is wrong).
@@ -225,18 +238,36 @@ impl Snapshotter {
             match old_leaves.get(page) {
                 Some(hash) if !self.all_pages_dirty && !heap.page_is_dirty(page) => leaves.push(*hash),
                 old => {
-                    let stored: Vec<StoredObject> = heap
-                        .page_mut(page)
-                        .iter_mut()
-                        .map(stored::store_object)
-                        .collect::<Result<_, _>>()
-                        .map_err(SnapshotError::FilePort)?;
-                    leaves.push(leaf(batch, old, &to_rkyv(&stored)));
+                    let mut stored = Vec::with_capacity(OBJECTS_PER_PAGE);
+                    let mut children = Vec::new();
+                    for (slot, object) in heap.page_mut(page).iter_mut().enumerate() {
+                        let id = (page * OBJECTS_PER_PAGE + slot) as u32;
+                        match stored::chunks_of(object) {
+                            Some((kind, chunks, len)) => {
+                                let list = self.large.entry(id).or_default();
+                                let chunk_leaves: Vec<Hash> = chunks
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, chunk)| leaf(batch, list.leaves().get(i), chunk))
+                                    .collect();
+                                let root = list.update(chunk_leaves, batch);
+                                children.push(root);
+                                stored.push(StoredObject::Chunked { kind, list: list_ref(root, len) });
+                            }
+                            None => {
+                                self.large.remove(&id);
+                                stored.push(stored::store_object(object).map_err(SnapshotError::FilePort)?);
+                            }
+                        }
+                    }
+                    leaves.push(leaf_with_children(batch, old, &children, &to_rkyv(&stored)));
                     stats.pages_written += 1;
                 }
             }
         }
         stats.pages = leaves.len();
+        let arena_len = heap.arena_len();
+        self.forget_large_beyond(arena_len);
         heap.clear_dirty();
         self.all_pages_dirty = false;
         let heap_root = list_ref(self.heap.update(leaves, batch), heap.page_count());
@@ -365,12 +396,21 @@ type Leaf = (Hash, Vec<u8>);
 
 /// The payloads of a Merkle list's leaves, in order.
 fn read_leaves(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<Leaf>), SnapshotError> {
+    read_leaves_of(store, list, false)
+}
+
+/// [`read_leaves`], where leaves may refer to other blobs if `children_allowed` (heap pages).
+fn read_leaves_of(
+    store: &dyn BlobStore,
+    list: &ListRef,
+    children_allowed: bool,
+) -> Result<(MerkleList, Vec<Leaf>), SnapshotError> {
     let tree = MerkleList::read(store, Hash(list.root))?;
     let mut payloads = Vec::with_capacity(tree.leaves().len());
     for hash in tree.leaves() {
         let bytes = fetch(store, hash)?;
         let decoded = blob::decode(hash, &bytes)?;
-        if decoded.kind != Kind::Leaf || !decoded.children.is_empty() {
+        if decoded.kind != Kind::Leaf || (!children_allowed && !decoded.children.is_empty()) {
             return Err(SnapshotError::Malformed { blob: *hash, what: "not a leaf".into() });
         }
         let payload = decoded.payload.to_vec();
@@ -440,7 +480,7 @@ pub fn restore(
     let symbols = Symbols::from_names(names).ok_or_else(|| malformed("a symbol appears twice in the symbol table"))?;
 
     // The heap.
-    let (tree, leaves) = read_leaves(store, &root.heap)?;
+    let (tree, leaves) = read_leaves_of(store, &root.heap, true)?;
     snapshotter.heap = tree;
     let mut objects = Vec::with_capacity(leaves.len() * OBJECTS_PER_PAGE);
     for (page, (hash, payload)) in leaves.into_iter().enumerate() {
@@ -451,7 +491,20 @@ pub fn restore(
         }
         for object in stored {
             let id = objects.len() as u32;
-            objects.push(stored::load_object(object).map_err(|what| SnapshotError::BadObject { id, what })?);
+            let object = match object {
+                StoredObject::Chunked { kind, list } => {
+                    let (tree, chunks) = read_leaves(store, &list)?;
+                    snapshotter.large.insert(id, tree);
+                    let len = usize::try_from(list.items).unwrap_or(usize::MAX);
+                    let chunks = chunks.into_iter().map(|(_, payload)| payload).collect();
+                    stored::from_chunks(kind, chunks, len).ok_or_else(|| SnapshotError::BadObject {
+                        id,
+                        what: "its chunks do not make an object of its length".into(),
+                    })?
+                }
+                object => stored::load_object(object).map_err(|what| SnapshotError::BadObject { id, what })?,
+            };
+            objects.push(object);
         }
     }
     if objects.len() as u64 != root.arena_len {

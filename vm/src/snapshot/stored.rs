@@ -57,6 +57,80 @@ pub enum StoredObject {
         record_type: u64,
         fields: Vec<u64>,
     },
+    /// A large vector, string or bytevector, stored out of line as a Merkle list of chunks (see
+    /// [`Chunked`]), so that changing a few of its elements rewrites a few chunks, not all of it.
+    Chunked {
+        kind: Chunked,
+        list: super::ListRef,
+    },
+}
+
+/// What a chunked object is, and how its chunks are laid out.
+#[derive(Archive, Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
+pub enum Chunked {
+    /// Up to [`VECTOR_CHUNK`] words per chunk.
+    Vector,
+    /// Up to [`STRING_CHUNK`] characters per chunk, in UTF-8.
+    String,
+    /// Up to [`BYTES_CHUNK`] bytes per chunk.
+    Bytevector,
+}
+
+pub const VECTOR_CHUNK: usize = 500;
+pub const STRING_CHUNK: usize = 1000;
+pub const BYTES_CHUNK: usize = 4000;
+
+/// The chunks of `object` if it is large enough to be stored out of line, with its length in
+/// elements.
+pub fn chunks_of(object: &Object) -> Option<(Chunked, Vec<Vec<u8>>, usize)> {
+    match object {
+        Object::Vector(items) if items.len() > VECTOR_CHUNK => Some((
+            Chunked::Vector,
+            items.chunks(VECTOR_CHUNK).map(|c| c.iter().flat_map(|v| v.bits().to_le_bytes()).collect()).collect(),
+            items.len(),
+        )),
+        Object::String(chars) if chars.len() > STRING_CHUNK => Some((
+            Chunked::String,
+            chars.chunks(STRING_CHUNK).map(|c| c.iter().collect::<String>().into_bytes()).collect(),
+            chars.len(),
+        )),
+        Object::Bytevector(bytes) if bytes.len() > BYTES_CHUNK => {
+            Some((Chunked::Bytevector, bytes.chunks(BYTES_CHUNK).map(<[u8]>::to_vec).collect(), bytes.len()))
+        }
+        _ => None,
+    }
+}
+
+/// Rebuilds a chunked object from its chunks' payloads; `None` if they do not fit its kind and
+/// length.
+pub fn from_chunks(kind: Chunked, chunks: Vec<Vec<u8>>, len: usize) -> Option<Object> {
+    match kind {
+        Chunked::Vector => {
+            let mut items = Vec::with_capacity(len.min(1 << 24));
+            for chunk in &chunks {
+                if chunk.len() % 8 != 0 {
+                    return None;
+                }
+                items.extend(
+                    chunk.chunks_exact(8).map(|w| {
+                        Value::from_bits(u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+                    }),
+                );
+            }
+            (items.len() == len).then_some(Object::Vector(items))
+        }
+        Chunked::String => {
+            let mut chars = Vec::with_capacity(len.min(1 << 24));
+            for chunk in chunks {
+                chars.extend(String::from_utf8(chunk).ok()?.chars());
+            }
+            (chars.len() == len).then_some(Object::String(chars))
+        }
+        Chunked::Bytevector => {
+            let bytes: Vec<u8> = chunks.into_iter().flatten().collect();
+            (bytes.len() == len).then_some(Object::Bytevector(bytes))
+        }
+    }
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
@@ -245,6 +319,7 @@ pub fn load_object(stored: StoredObject) -> Result<Object, String> {
         StoredObject::Record { record_type, fields } => {
             Object::Record { record_type: Value::from_bits(record_type), fields: values(&fields).into() }
         }
+        StoredObject::Chunked { .. } => return Err("a chunked object outside its page".into()),
     })
 }
 

@@ -1,0 +1,101 @@
+//! Checkpoints write what changed: after a large heap is checkpointed once, a small mutation costs a
+//! small checkpoint, whatever the heap's size — for many small objects and for one large vector,
+//! string or bytevector alike. And a restored process is the process that was saved.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chenilles_store::{BlobStore, MemoryStore};
+use chenilles_vm::Machine;
+use chenilles_vm::durable::{Options, Process, Record, Status};
+
+/// Runs `source` as a durable process in a memory store; returns every record committed.
+fn checkpoints_of(source: &str) -> (Vec<Record>, String, MemoryStore) {
+    let mut store = MemoryStore::default();
+    let mut machine = Machine::durable();
+    let image = machine.compile("test.scm", source).expect("compiles");
+    let records = Rc::new(RefCell::new(Vec::new()));
+    let seen = records.clone();
+    let echo = Rc::new(RefCell::new(Vec::new()));
+    struct Echo(Rc<RefCell<Vec<u8>>>);
+    impl std::io::Write for Echo {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let options = Options {
+        // Only explicit (checkpoint) calls and the end checkpoint.
+        checkpoint_every: std::time::Duration::from_secs(3600),
+        echo: Box::new(Echo(echo.clone())),
+        on_checkpoint: Some(Box::new(move |r: &Record| seen.borrow_mut().push(r.clone()))),
+        ..Options::default()
+    };
+    let mut process = Process::start(&mut store, machine, "p", "test.scm", &image, options).expect("starts");
+    assert_eq!(process.run(&mut store).expect("runs"), Status::Finished);
+    let output = String::from_utf8_lossy(&echo.borrow()).into_owned();
+    drop(process);
+    let records = records.borrow().clone();
+    (records, output, store)
+}
+
+/// The bytes written by the checkpoint after the `n`th explicit `(checkpoint)`.
+fn written(records: &[Record], explicit: usize) -> u64 {
+    // Record 0 is the start; explicit checkpoints follow in order.
+    records[explicit].bytes_written
+}
+
+#[test]
+fn a_small_change_in_a_large_heap_writes_a_small_checkpoint() {
+    let source = "
+        (define cells (let loop ((i 0) (acc '())) (if (= i 200000) acc (loop (+ i 1) (cons (vector i i i) acc)))))
+        (checkpoint)
+        (vector-set! (car cells) 0 'changed)
+        (checkpoint)
+        (display (vector-ref (car cells) 0))";
+    let (records, output, _) = checkpoints_of(source);
+    assert_eq!(output, "changed");
+    let (full, small) = (written(&records, 1), written(&records, 2));
+    assert!(full > 5_000_000, "the heap's first checkpoint writes it all: {full} bytes");
+    assert!(small < 32_000, "one mutation must write a page and its path, not {small} bytes");
+}
+
+#[test]
+fn a_small_change_in_a_large_object_writes_a_small_checkpoint() {
+    let source = "
+        (define v (make-vector 1000000 0))
+        (define s (make-string 200000 #\\a))
+        (define b (make-bytevector 400000 7))
+        (checkpoint)
+        (vector-set! v 777777 'x)
+        (string-set! s 123456 #\\z)
+        (bytevector-u8-set! b 300000 9)
+        (checkpoint)
+        (display (list (vector-ref v 777777) (string-ref s 123456) (bytevector-u8-ref b 300000)))";
+    let (records, output, _) = checkpoints_of(source);
+    assert_eq!(output, "(x z 9)");
+    let (full, small) = (written(&records, 1), written(&records, 2));
+    assert!(full > 8_000_000, "{full}");
+    assert!(small < 48_000, "three element changes must write three chunks and their paths, not {small} bytes");
+}
+
+#[test]
+fn nothing_changed_writes_almost_nothing() {
+    let source = "
+        (define v (make-vector 100000 1))
+        (checkpoint)
+        (checkpoint)";
+    let (records, _, _) = checkpoints_of(source);
+    assert!(written(&records, 2) < 8_000, "{}", written(&records, 2));
+}
+
+#[test]
+fn a_finished_process_leaves_no_state_behind_after_gc() {
+    let (_, _, store) = checkpoints_of("(define v (make-vector 100000 1)) (checkpoint) (display 1)");
+    // The process ended: its record keeps its journals, and its snapshot was collected.
+    let blobs = store.blob_hashes().expect("lists").len();
+    assert!(blobs < 10, "{blobs} blobs left");
+}
