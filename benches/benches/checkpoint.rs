@@ -1,0 +1,132 @@
+//! What durability costs: a checkpoint after a small mutation in a large heap, and the resume of a
+//! large snapshot. The heap is a list of a million 8-element vectors (about 100 MB by the heap's
+//! own estimate, printed at start). Each measured checkpoint follows a mutation of 1 KB: 128 pairs
+//! set, either adjacent (as a program updating one structure does) or scattered over the whole
+//! heap (the worst case for page-sized writes). Bytes written per checkpoint are printed, since
+//! criterion only measures time. `cargo bench -p chenilles-benches --bench checkpoint`.
+
+use chenilles_store::{Batch, BlobStore, MemoryStore, RedbStore};
+use chenilles_vm::heap::Object;
+use chenilles_vm::snapshot::{self, Snapshotter};
+use chenilles_vm::{Machine, Value};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const BUILD: &str = "
+    (define cells
+      (let loop ((i 0) (acc '()))
+        (if (= i 1000000) acc (loop (+ i 1) (cons (make-vector 8 i) acc)))))
+    cells";
+
+/// A durable machine holding the large heap, and the pairs of the list in order.
+fn large_heap() -> (Machine, Vec<Value>) {
+    let mut machine = Machine::durable();
+    let image = machine.compile("build.scm", BUILD).unwrap_or_else(|e| panic!("{}", e.report()));
+    let list = match machine.eval_image(&image) {
+        Ok(Ok(list)) => list,
+        _ => panic!("building the heap failed"),
+    };
+    let mut pairs = Vec::new();
+    let mut cursor = list;
+    while let Some((_, cdr)) = machine.vm.rt.heap.pair(cursor) {
+        pairs.push(cursor);
+        cursor = cdr;
+    }
+    machine.vm.collect_garbage();
+    eprintln!(
+        "heap: {} objects, {} MB live by the collector's estimate",
+        machine.vm.rt.heap.object_count(),
+        machine.vm.rt.heap.live_bytes() >> 20
+    );
+    (machine, pairs)
+}
+
+/// Sets the car of each pair to `n`: 128 pairs, 8 bytes each, is 1 KB of mutation.
+fn mutate(machine: &mut Machine, pairs: &[Value], n: i64) {
+    for pair in pairs {
+        if let Some(Object::Pair(car, _)) = machine.vm.rt.heap.get_mut(*pair) {
+            *car = Value::fixnum(n).unwrap_or(Value::NIL);
+        }
+    }
+}
+
+fn checkpoint(c: &mut Criterion) {
+    let (mut machine, pairs) = large_heap();
+    let adjacent: Vec<Value> = pairs[500_000..500_128].to_vec();
+    let scattered: Vec<Value> = pairs.iter().step_by(pairs.len() / 128).take(128).copied().collect();
+    let mut store = MemoryStore::default();
+    let mut snapshotter = Snapshotter::new();
+    let mut batch = Batch::default();
+    let started = std::time::Instant::now();
+    let (_, stats) = snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+    eprintln!(
+        "first checkpoint: {} pages, {} MB in {} blobs, {:?}",
+        stats.pages,
+        batch.blob_bytes() >> 20,
+        batch.blob_count(),
+        started.elapsed()
+    );
+    store.commit(batch).expect("commits");
+
+    let mut n = 0;
+    for (name, targets) in [("adjacent", &adjacent), ("scattered", &scattered)] {
+        // One measured by hand, for the bytes.
+        n += 1;
+        mutate(&mut machine, targets, n);
+        let mut batch = Batch::default();
+        let (_, stats) = snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+        eprintln!(
+            "checkpoint after 1 KB {name}: {} bytes in {} blobs ({} pages)",
+            batch.blob_bytes(),
+            batch.blob_count(),
+            stats.pages_written
+        );
+        store.commit(batch).expect("commits");
+        c.bench_function(&format!("checkpoint after 1 KB changed ({name}) in a 100 MB heap"), |b| {
+            b.iter(|| {
+                n += 1;
+                mutate(&mut machine, targets, n);
+                let mut batch = Batch::default();
+                let (root, _) = snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+                store.commit(batch).expect("commits");
+                root
+            })
+        });
+    }
+
+    // The same on disk: the commit includes redb's fsync.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut disk = RedbStore::open(dir.path().join("store.redb")).expect("opens");
+    let mut disk_snapshotter = Snapshotter::new();
+    let mut batch = Batch::default();
+    let (_, _) = disk_snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+    disk.commit(batch).expect("commits");
+    c.bench_function("checkpoint after 1 KB changed (adjacent), committed to redb with fsync", |b| {
+        b.iter(|| {
+            n += 1;
+            mutate(&mut machine, &adjacent, n);
+            let mut batch = Batch::default();
+            let (root, _) = disk_snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+            disk.commit(batch).expect("commits");
+            root
+        })
+    });
+
+    let mut batch = Batch::default();
+    let (root, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
+    store.commit(batch).expect("commits");
+    let mut group = c.benchmark_group("resume");
+    group.sample_size(10);
+    group.bench_function("restore a 100 MB heap from memory", |b| {
+        b.iter(|| snapshot::restore(&store, root, Box::new(std::io::sink()), Box::new(std::io::sink())).is_ok())
+    });
+    let mut batch = Batch::default();
+    let (disk_root, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
+    disk.commit(batch).expect("commits");
+    group.bench_function("restore a 100 MB heap from redb", |b| {
+        b.iter(|| snapshot::restore(&disk, disk_root, Box::new(std::io::sink()), Box::new(std::io::sink())).is_ok())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, checkpoint);
+criterion_main!(benches);
