@@ -101,7 +101,7 @@ impl Object {
                 Object::Port(_) => 64,
                 Object::Continuation(k) => k.stack.len() * 8 + k.frames.len() * 12,
                 Object::Values(v) => v.len() * 8,
-                Object::HashTable(t) => 64 + t.entries().count() * 24,
+                Object::HashTable(t) => 64 + t.count() * 40,
                 Object::RecordType(t) => t.fields.len() * 8 + t.name.len(),
                 Object::Record { fields, .. } => fields.len() * 8,
                 _ => 0,

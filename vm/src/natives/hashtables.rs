@@ -1,10 +1,11 @@
 //! Hash tables (SRFI 69): the native half. Tables hash by the equivalence they were made with —
-//! `eq?`, `eqv?`, `equal?`, `string=?`, `string-ci=?` — and keep insertion-independent buckets of
-//! key/value pairs. Object ids are stable, so hashing by identity survives collections and
-//! checkpoints. The hash function (SipHash-1-3 with fixed keys) and the bucket order (by hash) are
-//! fixed, so a table iterates in the same order in every run, before and after a resume. The procedures taking Scheme callbacks are in `stdlib-scm/hashtables.scm`.
+//! `eq?`, `eqv?`, `equal?`, `string=?`, `string-ci=?` — and index their entries by hash.
+//! Object ids are stable, so hashing by identity survives collections and
+//! checkpoints. Tables iterate in an order that depends only on the operations done on them (see
+//! [`HashTable`]), so in the same order in every run, before and after a resume; the hash function
+//! (SipHash-1-3 with fixed keys) is fixed too, so stored hashes stay valid. The procedures taking Scheme callbacks are in `stdlib-scm/hashtables.scm`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use super::Entries;
@@ -26,17 +27,69 @@ pub enum Equivalence {
 #[derive(Clone, Debug)]
 pub struct HashTable {
     pub equivalence: Equivalence,
-    pub(crate) buckets: BTreeMap<u64, Vec<(Value, Value)>>,
-    pub(crate) count: usize,
+    /// The entries as `(hash, key, value)`, in the order every iteration uses: insertion order,
+    /// where a deletion moves the last entry into the hole. The order depends only on the program's
+    /// operations, never on object ids or collection timing, so it is the same in every run and
+    /// after a resume.
+    entries: Vec<(u64, Value, Value)>,
+    /// For each hash, the positions of its entries in `entries`.
+    index: HashMap<u64, Vec<usize>>,
 }
 
 impl HashTable {
     pub fn new(equivalence: Equivalence) -> HashTable {
-        HashTable { equivalence, buckets: BTreeMap::new(), count: 0 }
+        HashTable { equivalence, entries: Vec::new(), index: HashMap::new() }
+    }
+
+    /// A table of `entries` (hash, key, value), in that order.
+    pub fn from_entries(equivalence: Equivalence, entries: Vec<(u64, Value, Value)>) -> HashTable {
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        for (position, (hash, _, _)) in entries.iter().enumerate() {
+            index.entry(*hash).or_default().push(position);
+        }
+        HashTable { equivalence, entries, index }
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
-        self.buckets.values().flatten().copied()
+        self.entries.iter().map(|(_, k, v)| (*k, *v))
+    }
+
+    /// The entries with their hashes, in iteration order.
+    pub fn hashed_entries(&self) -> &[(u64, Value, Value)] {
+        &self.entries
+    }
+
+    pub fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The positions of the entries whose key hashes to `hash`.
+    fn candidates(&self, hash: u64) -> &[usize] {
+        self.index.get(&hash).map_or(&[], Vec::as_slice)
+    }
+
+    fn insert(&mut self, hash: u64, key: Value, value: Value) {
+        self.index.entry(hash).or_default().push(self.entries.len());
+        self.entries.push((hash, key, value));
+    }
+
+    fn remove(&mut self, position: usize) {
+        let (hash, _, _) = self.entries.swap_remove(position);
+        let moved_from = self.entries.len();
+        if let Some(positions) = self.index.get_mut(&hash) {
+            positions.retain(|p| *p != position);
+            if positions.is_empty() {
+                self.index.remove(&hash);
+            }
+        }
+        if position < moved_from {
+            let moved_hash = self.entries[position].0;
+            if let Some(positions) = self.index.get_mut(&moved_hash) {
+                for p in positions.iter_mut().filter(|p| **p == moved_from) {
+                    *p = position;
+                }
+            }
+        }
     }
 }
 
@@ -55,13 +108,9 @@ pub const NATIVES: Entries = &[
         let hash = key_hash(rt, table(rt, "hash-table-set!", a[0])?.equivalence, a[1]);
         let position = find(rt, a[0], hash, a[1]);
         let Some(Object::HashTable(t)) = rt.heap.get_mut(a[0]) else { unreachable!("checked above") };
-        let bucket = t.buckets.entry(hash).or_default();
         match position {
-            Some(i) => bucket[i].1 = a[2],
-            None => {
-                bucket.push((a[1], a[2]));
-                t.count += 1;
-            }
+            Some(i) => t.entries[i].2 = a[2],
+            None => t.insert(hash, a[1], a[2]),
         }
         Ok(Value::UNSPECIFIED)
     }),
@@ -73,20 +122,15 @@ pub const NATIVES: Entries = &[
         let hash = key_hash(rt, table(rt, "hash-table-delete!", a[0])?.equivalence, a[1]);
         if let Some(i) = find(rt, a[0], hash, a[1])
             && let Some(Object::HashTable(t)) = rt.heap.get_mut(a[0])
-            && let Some(bucket) = t.buckets.get_mut(&hash)
         {
-            bucket.swap_remove(i);
-            t.count -= 1;
-            if bucket.is_empty() {
-                t.buckets.remove(&hash);
-            }
+            t.remove(i);
         }
         Ok(Value::UNSPECIFIED)
     }),
     ("hash-table-exists?", 2, Some(2), contains),
     ("hash-table-contains?", 2, Some(2), contains),
-    ("hash-table-count", 1, Some(1), |rt, a| Ok(Value::small(table(rt, "hash-table-count", a[0])?.count))),
-    ("hash-table-size", 1, Some(1), |rt, a| Ok(Value::small(table(rt, "hash-table-size", a[0])?.count))),
+    ("hash-table-count", 1, Some(1), |rt, a| Ok(Value::small(table(rt, "hash-table-count", a[0])?.count()))),
+    ("hash-table-size", 1, Some(1), |rt, a| Ok(Value::small(table(rt, "hash-table-size", a[0])?.count()))),
     ("hash-table-keys", 1, Some(1), |rt, a| {
         let keys: Vec<Value> = table(rt, "hash-table-keys", a[0])?.entries().map(|(k, _)| k).collect();
         Ok(rt.heap.list(keys.into_iter()))
@@ -164,11 +208,12 @@ fn same_key(rt: &Runtime, equivalence: Equivalence, a: Value, b: Value) -> bool 
     }
 }
 
+/// The position of `key`'s entry in table `t`, if it has one.
 fn find(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<usize> {
     let Some(Object::HashTable(t)) = rt.heap.get(t) else {
         return None;
     };
-    t.buckets.get(&hash)?.iter().position(|(k, _)| same_key(rt, t.equivalence, *k, key))
+    t.candidates(hash).iter().copied().find(|&i| same_key(rt, t.equivalence, t.entries[i].1, key))
 }
 
 fn lookup(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<Value> {
@@ -176,7 +221,7 @@ fn lookup(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<Value> {
     let Some(Object::HashTable(t)) = rt.heap.get(t) else {
         return None;
     };
-    t.buckets.get(&hash).map(|bucket| bucket[index].1)
+    Some(t.entries[index].2)
 }
 
 /// `(hash obj [bound])` and friends.

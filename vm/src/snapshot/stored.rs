@@ -48,10 +48,10 @@ pub enum StoredObject {
         name: String,
         fields: Vec<u64>,
     },
+    /// The equivalence, and the entries (hash, key, value) in iteration order.
     HashTable {
         equivalence: u8,
-        count: u64,
-        buckets: Vec<StoredBucket>,
+        entries: Vec<(u64, u64, u64)>,
     },
     Record {
         record_type: u64,
@@ -141,12 +141,6 @@ pub struct StoredFrame {
 }
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
-pub struct StoredBucket {
-    pub hash: u64,
-    pub entries: Vec<(u64, u64)>,
-}
-
-#[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
 pub enum StoredPort {
     Stdout,
     Stderr,
@@ -228,15 +222,7 @@ pub fn store_object(object: &mut Object) -> Result<StoredObject, std::io::Error>
         Object::RecordType(t) => StoredObject::RecordType { name: t.name.clone(), fields: words(&t.fields) },
         Object::HashTable(t) => StoredObject::HashTable {
             equivalence: EQUIVALENCES.iter().position(|e| *e == t.equivalence).unwrap_or(0) as u8,
-            count: t.count as u64,
-            buckets: t
-                .buckets
-                .iter()
-                .map(|(hash, entries)| StoredBucket {
-                    hash: *hash,
-                    entries: entries.iter().map(|(k, v)| (k.bits(), v.bits())).collect(),
-                })
-                .collect(),
+            entries: t.hashed_entries().iter().map(|(h, k, v)| (*h, k.bits(), v.bits())).collect(),
         },
         Object::Record { record_type, fields } => {
             StoredObject::Record { record_type: record_type.bits(), fields: words(fields) }
@@ -303,18 +289,10 @@ pub fn load_object(stored: StoredObject) -> Result<Object, String> {
         StoredObject::RecordType { name, fields } => {
             Object::RecordType(Box::new(RecordType { name, fields: values(&fields) }))
         }
-        StoredObject::HashTable { equivalence, count, buckets } => {
+        StoredObject::HashTable { equivalence, entries } => {
             let equivalence = *EQUIVALENCES.get(equivalence as usize).ok_or("an unknown hash table equivalence")?;
-            let mut table = HashTable::new(equivalence);
-            for bucket in buckets {
-                let entries = bucket.entries.iter().map(|(k, v)| (Value::from_bits(*k), Value::from_bits(*v)));
-                table.buckets.insert(bucket.hash, entries.collect());
-            }
-            table.count = usize::try_from(count).map_err(|_| "a hash table count out of range")?;
-            if table.count != table.entries().count() {
-                return Err("a hash table whose count is not its number of entries".into());
-            }
-            Object::HashTable(Box::new(table))
+            let entries = entries.into_iter().map(|(h, k, v)| (h, Value::from_bits(k), Value::from_bits(v))).collect();
+            Object::HashTable(Box::new(HashTable::from_entries(equivalence, entries)))
         }
         StoredObject::Record { record_type, fields } => {
             Object::Record { record_type: Value::from_bits(record_type), fields: values(&fields).into() }
