@@ -172,7 +172,8 @@ pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<Str
         };
         eprintln!("chenilles-vm: resuming process {name} from checkpoint {}", process.record().checkpoints);
         match process.run(&mut store) {
-            Ok(Status::Failed { .. }) => code = ExitCode::FAILURE,
+            // The exit code is that of the last process that did not finish cleanly, if any.
+            Ok(status @ (Status::Failed { .. } | Status::Exited(_))) => code = exit_code(&status),
             Ok(_) => {}
             Err(error) => return fail(error),
         }

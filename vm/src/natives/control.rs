@@ -57,6 +57,40 @@ pub const NATIVES: Entries = &[
         rt.journal("current-jiffy", EffectResult::Integer(jiffies));
         Ok(rt.make_int(num_bigint::BigInt::from(jiffies)))
     }),
+    ("random-integer", 1, Some(1), |rt, a| {
+        // SRFI 27: a uniform exact integer in [0, n), from the operating system's generator.
+        let n = match rt.num(a[0]) {
+            Some(crate::numbers::Num::Int(n)) if n > num_bigint::BigInt::from(0) => n,
+            _ => return Err(rt.type_error("random-integer", "a positive exact integer", a[0])),
+        };
+        let bits = n.bits();
+        let value = loop {
+            let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
+            getrandom::fill(&mut bytes).map_err(|e| Throw::error(format!("random-integer: {e}"), vec![]))?;
+            if bits % 8 != 0
+                && let Some(top) = bytes.last_mut()
+            {
+                *top &= (1u8 << (bits % 8)) - 1;
+            }
+            let candidate = num_bigint::BigInt::from_bytes_le(num_bigint::Sign::Plus, &bytes);
+            if candidate < n {
+                break candidate;
+            }
+        };
+        let journaled = match value.to_i64() {
+            Some(small) => EffectResult::Integer(small),
+            None => EffectResult::Text(value.to_string()),
+        };
+        rt.journal("random-integer", journaled);
+        Ok(rt.make_int(value))
+    }),
+    ("random-real", 0, Some(0), |rt, _| {
+        // SRFI 27: a uniform flonum in the open interval (0, 1).
+        let bits = getrandom::u64().map_err(|e| Throw::error(format!("random-real: {e}"), vec![]))?;
+        let x = ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+        rt.journal("random-real", EffectResult::Real(x));
+        Ok(rt.make_real(x))
+    }),
     ("checkpoint", 0, Some(0), |rt, _| {
         // Stop at the next safepoint; a durable process checkpoints there, others just go on.
         rt.yield_at = 0;

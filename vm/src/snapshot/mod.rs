@@ -19,7 +19,7 @@ pub mod blob;
 pub mod stored;
 pub mod tree;
 
-use chenilles_compiler::bytecode::{Image, verify};
+use chenilles_compiler::bytecode::{Image, Insn, verify};
 use chenilles_store::{Batch, BlobStore, Hash, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
@@ -589,10 +589,10 @@ pub fn restore(
         return Err(malformed("the frame stack does not hold its count of frames"));
     }
     vm.boot = root.boot.iter().copied().collect();
-    vm.mark_stacks_clean();
     vm.steps = root.steps;
     vm.peak_frames = root.peak_frames as usize;
     check_references(&vm)?;
+    vm.mark_stacks_clean();
     Ok((vm, snapshotter))
 }
 
@@ -608,12 +608,27 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
             && v.as_native().is_none_or(|i| (i as usize) < natives);
         if ok { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }
     };
-    let check_frames = |what: &str, frames: &[Frame], stack_len: usize| -> Result<(), SnapshotError> {
+    // Every frame but a running stack's top one waits for a call to return (to an instruction
+    // after the one that called: a call, or a failed instruction whose error handler was called).
+    // The top frame of the running stack stopped at a yield point: a call or a jump, which it runs
+    // again.
+    let check_frames = |what: &str, frames: &[Frame], stack_len: usize, running: bool| -> Result<(), SnapshotError> {
         let mut previous_base = 0;
-        for frame in frames {
+        for (i, frame) in frames.iter().enumerate() {
             let function = vm.functions.get(frame.function as usize);
+            let top = running && i + 1 == frames.len();
             let fits = function.is_some_and(|f| {
-                (frame.pc as usize) < f.code.insns.len()
+                let pc = frame.pc as usize;
+                let resumes_properly = if top {
+                    matches!(
+                        f.code.insns.get(pc),
+                        Some(Insn::Call { .. } | Insn::TailCall { .. } | Insn::Jump { .. } | Insn::JumpIfFalse { .. })
+                    )
+                } else {
+                    pc >= 1
+                };
+                pc < f.code.insns.len()
+                    && resumes_properly
                     && frame.base as usize >= 1
                     && frame.base as usize + f.code.locals as usize <= stack_len
             });
@@ -648,7 +663,7 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
                     what: "a closure of a function that does not exist".into(),
                 });
             }
-            Object::Continuation(k) => check_frames(&format!("continuation {id}"), &k.frames, k.stack.len())?,
+            Object::Continuation(k) => check_frames(&format!("continuation {id}"), &k.frames, k.stack.len(), false)?,
             _ => {}
         }
     }
@@ -667,7 +682,7 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
     if vm.boot.iter().any(|f| *f as usize >= vm.functions.len()) {
         return Err(SnapshotError::Dangling { what: "boot list".into(), value: Value::UNSPECIFIED });
     }
-    check_frames("frame stack", &vm.frames, vm.stack.len())
+    check_frames("frame stack", &vm.frames, vm.stack.len(), true)
 }
 
 /// Reads the root payload of snapshot `hash` (for inspection).
