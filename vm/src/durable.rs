@@ -34,9 +34,10 @@ use crate::{Machine, RunError};
 pub const STEPS_PER_SLICE: u64 = 1000;
 /// The default longest stretch of pure computation between two checkpoints.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-/// A checkpoint collects garbage first when this much was allocated since the last collection, so
-/// that it does not write pages full of dead objects.
-pub const COLLECT_BEFORE_CHECKPOINT_BYTES: usize = 4 << 20;
+/// A checkpoint collects garbage first when at least this much, and an eighth of the live heap,
+/// was allocated since the last collection: so that it does not write pages full of dead objects,
+/// while the cost of marking stays a fraction of the cost of the allocation it follows.
+pub const COLLECT_BEFORE_CHECKPOINT_BYTES: usize = 1 << 20;
 /// The store is garbage-collected when checkpoints have written this much, plus twice the size of
 /// the process's state, since its last collection (and when a process ends).
 pub const STORE_GC_BYTES: u64 = 64 << 20;
@@ -420,7 +421,8 @@ impl Process {
     pub fn checkpoint(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<(), DurableError> {
         let mut batch = Batch::default();
         let snapshot = if status.is_running() {
-            if self.vm.rt.heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES {
+            let heap = &self.vm.rt.heap;
+            if heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES.max(heap.live_bytes() / 8) {
                 self.vm.collect_garbage();
             }
             let (root, stats) = self.snapshotter.capture(&mut self.vm, &mut batch)?;

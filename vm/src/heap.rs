@@ -310,6 +310,19 @@ impl Heap {
         self.objects.len()
     }
 
+    /// Links every free slot into the free list, in ascending order. The free list is always the
+    /// ascending list of all free slots (allocation takes its head), so the links carry no
+    /// information a snapshot needs to keep: it stores free slots without them and relinks them.
+    pub(crate) fn relink_free_slots(&mut self) {
+        self.free_list = None;
+        for id in (0..self.objects.len()).rev() {
+            if let Object::Free(next) = &mut self.objects[id] {
+                *next = self.free_list;
+                self.free_list = Some(id as ObjId);
+            }
+        }
+    }
+
     /// Frees every object not reachable from `roots`.
     pub fn collect(&mut self, roots: impl Iterator<Item = Value>) {
         self.collections += 1;
@@ -354,16 +367,7 @@ impl Heap {
             self.objects.pop();
         }
         self.objects.shrink_to(self.objects.len() * 2);
-        self.free_list = None;
-        for id in (0..self.objects.len()).rev() {
-            if let Object::Free(next) = &mut self.objects[id] {
-                if *next != self.free_list {
-                    *next = self.free_list;
-                    mark_page_dirty(&mut self.dirty, id);
-                }
-                self.free_list = Some(id as ObjId);
-            }
-        }
+        self.relink_free_slots();
         self.live_bytes = live_bytes;
         self.live_objects = live_objects;
         self.allocated = 0;

@@ -91,7 +91,6 @@ pub struct SnapshotRoot {
     pub natives: [u8; 32],
     pub heap: ListRef,
     pub arena_len: u64,
-    pub free_list: Option<u32>,
     pub live_objects: u64,
     pub allocated: u64,
     pub live_bytes: u64,
@@ -174,12 +173,7 @@ fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]
 
 /// Puts a leaf unless it is the one already stored at this position.
 fn leaf(batch: &mut Batch, old: Option<&Hash>, payload: &[u8]) -> Hash {
-    leaf_with_children(batch, old, &[], payload)
-}
-
-/// Puts a leaf that refers to other blobs (a heap page holding chunked objects).
-fn leaf_with_children(batch: &mut Batch, old: Option<&Hash>, children: &[Hash], payload: &[u8]) -> Hash {
-    let bytes = blob::encode(Kind::Leaf, children, payload);
+    let bytes = blob::encode(Kind::Leaf, &[], payload);
     let hash = Hash::of(&bytes);
     if old != Some(&hash) {
         batch.put(bytes);
@@ -233,6 +227,7 @@ impl Snapshotter {
         // The heap: only dirty pages are serialized.
         let heap = &mut vm.rt.heap;
         let old_leaves = self.heap.leaves().to_vec();
+        let known: std::collections::HashSet<Hash> = old_leaves.iter().copied().collect();
         let mut leaves = Vec::with_capacity(heap.page_count());
         for page in 0..heap.page_count() {
             match old_leaves.get(page) {
@@ -260,7 +255,14 @@ impl Snapshotter {
                             }
                         }
                     }
-                    leaves.push(leaf_with_children(batch, old, &children, &to_rkyv(&stored)));
+                    let bytes = blob::encode(Kind::Leaf, &children, &to_rkyv(&stored));
+                    let hash = Hash::of(&bytes);
+                    // A page equal to one already stored (at this position, or elsewhere, as pages
+                    // of free slots are) is not written again.
+                    if old != Some(&hash) && !known.contains(&hash) {
+                        batch.put(bytes);
+                    }
+                    leaves.push(hash);
                     stats.pages_written += 1;
                 }
             }
@@ -346,7 +348,6 @@ impl Snapshotter {
             natives: natives_fingerprint(),
             heap: heap_root,
             arena_len: rt.heap.arena_len() as u64,
-            free_list: rt.heap.free_list,
             live_objects: rt.heap.live_objects as u64,
             allocated: rt.heap.allocated as u64,
             live_bytes: rt.heap.live_bytes as u64,
@@ -512,7 +513,7 @@ pub fn restore(
     }
     let mut heap = Heap::new();
     heap.objects = objects;
-    heap.free_list = root.free_list;
+    heap.relink_free_slots();
     heap.live_objects = root.live_objects as usize;
     heap.allocated = root.allocated as usize;
     heap.live_bytes = root.live_bytes as usize;
@@ -651,12 +652,6 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
         });
         result?;
         match object {
-            Object::Free(Some(next)) if *next as usize >= objects => {
-                return Err(SnapshotError::BadObject {
-                    id: id as u32,
-                    what: "a free slot linking outside the heap".into(),
-                });
-            }
             Object::Closure { function, .. } if *function as usize >= vm.functions.len() => {
                 return Err(SnapshotError::BadObject {
                     id: id as u32,
@@ -666,9 +661,6 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
             Object::Continuation(k) => check_frames(&format!("continuation {id}"), &k.frames, k.stack.len(), false)?,
             _ => {}
         }
-    }
-    if heap.free_list.is_some_and(|f| f as usize >= objects) {
-        return Err(SnapshotError::Dangling { what: "free list".into(), value: Value::UNSPECIFIED });
     }
     for v in vm.globals.iter().chain(&vm.stack).chain(vm.images.iter().flat_map(|i| i.constants.iter())) {
         check("process", *v)?;

@@ -13,9 +13,8 @@ use crate::value::Value;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
 pub enum StoredObject {
-    Free {
-        next: Option<u32>,
-    },
+    /// A free slot (free slots are relinked in ascending order when restored).
+    Free,
     Pair(u64, u64),
     Box(u64),
     Closure {
@@ -195,7 +194,7 @@ const EQUIVALENCES: [Equivalence; 5] =
 /// disk.
 pub fn store_object(object: &mut Object) -> Result<StoredObject, std::io::Error> {
     Ok(match object {
-        Object::Free(next) => StoredObject::Free { next: *next },
+        Object::Free(_) => StoredObject::Free,
         Object::Pair(car, cdr) => StoredObject::Pair(car.bits(), cdr.bits()),
         Object::Box(v) => StoredObject::Box(v.bits()),
         Object::Closure { function, free } => StoredObject::Closure { function: *function, free: words(free) },
@@ -256,7 +255,7 @@ fn store_port(port: &mut Port) -> Result<StoredPort, std::io::Error> {
 /// this VM (a kind number out of range, a negative denominator, a file that cannot be reopened).
 pub fn load_object(stored: StoredObject) -> Result<Object, String> {
     Ok(match stored {
-        StoredObject::Free { next } => Object::Free(next),
+        StoredObject::Free => Object::Free(None),
         StoredObject::Pair(car, cdr) => Object::Pair(Value::from_bits(car), Value::from_bits(cdr)),
         StoredObject::Box(v) => Object::Box(Value::from_bits(v)),
         StoredObject::Closure { function, free } => Object::Closure { function, free: values(&free).into() },
