@@ -129,9 +129,9 @@ pub enum DurableError {
     #[error("process {name:?} has ended ({status}); there is nothing to resume")]
     Ended { name: String, status: String },
     #[error(
-        "reload check failed at checkpoint {checkpoint}: the restored state re-serializes to {reloaded}, not {written}"
+        "reload check failed at checkpoint {checkpoint}: the restored state re-serializes to {reloaded}, not {written}: {difference}"
     )]
-    ReloadMismatch { checkpoint: u64, written: Hash, reloaded: Hash },
+    ReloadMismatch { checkpoint: u64, written: Hash, reloaded: Hash, difference: String },
 }
 
 /// The ref naming a process's newest record.
@@ -498,9 +498,25 @@ impl Process {
         vm.rt.journaling = true;
         // Serialize the restored process from scratch (every page, every chunk): equal states must
         // give equal roots. File ports are flushed by this, which changes nothing they hold.
-        let (reloaded, _) = snapshotter.forgetful_copy().capture(&mut vm, &mut Batch::default())?;
+        let mut batch = Batch::default();
+        let (reloaded, _) = snapshotter.forgetful_copy().capture(&mut vm, &mut batch)?;
         if reloaded != written {
-            return Err(DurableError::ReloadMismatch { checkpoint: self.record.checkpoints, written, reloaded });
+            // Put the re-serialized state beside the written one, to name where they part.
+            let mut overlay = chenilles_store::MemoryStore::default();
+            let difference = overlay
+                .commit(batch)
+                .map_err(DurableError::from)
+                .and_then(|()| {
+                    let both = crate::snapshot::Overlay { first: &overlay, then: &*store };
+                    Ok(crate::snapshot::first_difference(&both, written, reloaded)?)
+                })
+                .unwrap_or_else(|e| format!("(the states could not be compared: {e})"));
+            return Err(DurableError::ReloadMismatch {
+                checkpoint: self.record.checkpoints,
+                written,
+                reloaded,
+                difference,
+            });
         }
         vm.rt.heap.clear_dirty();
         self.vm = vm;

@@ -99,3 +99,27 @@ fn a_finished_process_leaves_no_state_behind_after_gc() {
     let blobs = store.blob_hashes().expect("lists").len();
     assert!(blobs < 10, "{blobs} blobs left");
 }
+
+#[test]
+fn two_snapshots_are_compared_down_to_the_first_differing_object() {
+    use chenilles_store::Batch;
+    use chenilles_vm::heap::Object;
+    use chenilles_vm::snapshot::{Snapshotter, first_difference};
+    let mut machine = Machine::durable();
+    let image = machine.compile("t.scm", "(define p (list 1 2 3)) p").expect("compiles");
+    let Ok(Ok(p)) = machine.eval_image(&image) else { panic!("runs") };
+    let mut store = MemoryStore::default();
+    let mut batch = Batch::default();
+    let (a, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
+    store.commit(batch).expect("commits");
+    if let Some(Object::Pair(car, _)) = machine.vm.rt.heap.get_mut(p) {
+        *car = chenilles_vm::Value::fixnum(42).expect("fits");
+    }
+    let mut batch = Batch::default();
+    let (b, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
+    store.commit(batch).expect("commits");
+    let id = p.as_object().expect("an object");
+    let difference = first_difference(&store, a, b).expect("compares");
+    assert!(difference.starts_with(&format!("heap object {id} differs")), "{difference}");
+    assert_eq!(first_difference(&store, a, a).expect("compares"), "the snapshots are equal");
+}

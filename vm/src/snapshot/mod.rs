@@ -686,3 +686,88 @@ pub fn read_root(store: &dyn BlobStore, hash: Hash) -> Result<SnapshotRoot, Snap
     }
     from_rkyv(&hash, decoded.payload)
 }
+
+/// Two stores read as one: blobs are looked for in `first`, then in `then` (for comparing a
+/// snapshot serialized in memory with one committed to a store).
+pub struct Overlay<'a> {
+    pub first: &'a dyn BlobStore,
+    pub then: &'a dyn BlobStore,
+}
+
+impl BlobStore for Overlay<'_> {
+    fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.first.get(hash)? {
+            Some(bytes) => Ok(Some(bytes)),
+            None => self.then.get(hash),
+        }
+    }
+    fn has(&self, hash: &Hash) -> Result<bool, StoreError> {
+        Ok(self.first.has(hash)? || self.then.has(hash)?)
+    }
+    fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError> {
+        self.then.get_ref(name)
+    }
+    fn commit(&mut self, _: Batch) -> Result<(), StoreError> {
+        Err(StoreError::ReadOnly { path: "overlay".into() })
+    }
+    fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError> {
+        self.then.list_refs()
+    }
+    fn blob_hashes(&self) -> Result<std::collections::BTreeSet<Hash>, StoreError> {
+        let mut all = self.first.blob_hashes()?;
+        all.extend(self.then.blob_hashes()?);
+        Ok(all)
+    }
+    fn verify(&self) -> Result<chenilles_store::VerifyReport, StoreError> {
+        self.then.verify()
+    }
+    fn gc(&mut self, _: chenilles_store::RootsOf<'_>) -> Result<chenilles_store::GcReport, StoreError> {
+        Err(StoreError::ReadOnly { path: "overlay".into() })
+    }
+}
+
+/// Where two snapshots differ, in words: the first differing part of the root, and for the heap
+/// the first differing object (its id and both stored forms).
+pub fn first_difference(store: &dyn BlobStore, a: Hash, b: Hash) -> Result<String, SnapshotError> {
+    if a == b {
+        return Ok("the snapshots are equal".into());
+    }
+    let (ra, rb) = (read_root(store, a)?, read_root(store, b)?);
+    if ra.heap != rb.heap {
+        let (_, pages_a) = read_leaves_of(store, &ra.heap, true)?;
+        let (_, pages_b) = read_leaves_of(store, &rb.heap, true)?;
+        for (page, ((ha, pa), (hb, pb))) in pages_a.iter().zip(&pages_b).enumerate() {
+            if ha == hb {
+                continue;
+            }
+            let oa: Vec<StoredObject> = from_rkyv(ha, pa)?;
+            let ob: Vec<StoredObject> = from_rkyv(hb, pb)?;
+            for (slot, (x, y)) in oa.iter().zip(&ob).enumerate() {
+                if x != y {
+                    let id = page * OBJECTS_PER_PAGE + slot;
+                    return Ok(format!("heap object {id} differs: {x:?} / {y:?}"));
+                }
+            }
+            return Ok(format!("heap page {page} differs in length or in a large object's chunks"));
+        }
+        return Ok(format!("the heap differs in length: {} / {} objects", ra.arena_len, rb.arena_len));
+    }
+    let parts: [(&str, bool); 9] = [
+        ("symbol table", ra.symbols != rb.symbols),
+        ("globals", ra.globals != rb.globals),
+        ("global names", ra.global_names != rb.global_names),
+        ("value stack", ra.stack != rb.stack),
+        ("frames", ra.frames != rb.frames),
+        ("images", ra.images != rb.images),
+        ("boot list", ra.boot != rb.boot),
+        (
+            "heap counters",
+            (ra.live_objects, ra.allocated, ra.live_bytes) != (rb.live_objects, rb.allocated, rb.live_bytes),
+        ),
+        ("runtime fields", (ra.steps, &ra.command_line) != (rb.steps, &rb.command_line)),
+    ];
+    Ok(parts
+        .iter()
+        .find(|(_, differs)| *differs)
+        .map_or("the roots differ in another field".into(), |(name, _)| format!("the {name} differ")))
+}
