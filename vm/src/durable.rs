@@ -171,20 +171,32 @@ pub fn list_processes(store: &dyn BlobStore) -> Result<Vec<(String, Record)>, Du
     Ok(processes)
 }
 
-/// The whole output journal of a record, oldest byte first.
-pub fn read_output(store: &dyn BlobStore, record: &Record) -> Result<Vec<u8>, DurableError> {
+/// The payloads of a journal, oldest segment first: a chain of blobs of `kind`, each naming the
+/// one before it as its only child, from `head`.
+fn read_journal(
+    store: &dyn BlobStore,
+    head: Option<[u8; 32]>,
+    kind: Kind,
+) -> Result<Vec<(Hash, Vec<u8>)>, DurableError> {
     let mut segments = Vec::new();
-    let mut next = record.output.map(Hash);
+    let mut next = head.map(Hash);
     while let Some(hash) = next {
         let bytes = store.get(&hash)?.ok_or(SnapshotError::Missing(hash))?;
         let decoded = blob::decode(&hash, &bytes)?;
-        if decoded.kind != Kind::Output || decoded.children.len() > 1 {
-            return Err(SnapshotError::Malformed { blob: hash, what: "not an output journal segment".into() }.into());
+        if decoded.kind != kind || decoded.children.len() > 1 {
+            return Err(SnapshotError::Malformed { blob: hash, what: format!("not a {kind:?} journal segment") }.into());
         }
         next = decoded.children.first().copied();
-        segments.push(decoded.payload.to_vec());
+        segments.push((hash, decoded.payload.to_vec()));
     }
-    let output: Vec<u8> = segments.into_iter().rev().flatten().collect();
+    segments.reverse();
+    Ok(segments)
+}
+
+/// The whole output journal of a record, oldest byte first.
+pub fn read_output(store: &dyn BlobStore, record: &Record) -> Result<Vec<u8>, DurableError> {
+    let output: Vec<u8> =
+        read_journal(store, record.output, Kind::Output)?.into_iter().flat_map(|(_, payload)| payload).collect();
     if output.len() as u64 != record.output_len {
         return Err(DurableError::BadRecord {
             name: record.name.clone(),
@@ -196,22 +208,15 @@ pub fn read_output(store: &dyn BlobStore, record: &Record) -> Result<Vec<u8>, Du
 
 /// The effect journal of a record, oldest first.
 pub fn read_effects(store: &dyn BlobStore, record: &Record) -> Result<Vec<Effect>, DurableError> {
-    let mut segments = Vec::new();
-    let mut next = record.effects.map(Hash);
-    while let Some(hash) = next {
-        let bytes = store.get(&hash)?.ok_or(SnapshotError::Missing(hash))?;
-        let decoded = blob::decode(&hash, &bytes)?;
-        if decoded.kind != Kind::Effects || decoded.children.len() > 1 {
-            return Err(SnapshotError::Malformed { blob: hash, what: "not an effect journal segment".into() }.into());
-        }
-        next = decoded.children.first().copied();
-        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(decoded.payload.len());
-        aligned.extend_from_slice(decoded.payload);
-        let effects = rkyv::from_bytes::<Vec<Effect>, rkyv::rancor::BoxedError>(&aligned)
+    let mut effects = Vec::new();
+    for (hash, payload) in read_journal(store, record.effects, Kind::Effects)? {
+        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(payload.len());
+        aligned.extend_from_slice(&payload);
+        let segment = rkyv::from_bytes::<Vec<Effect>, rkyv::rancor::BoxedError>(&aligned)
             .map_err(|e| SnapshotError::Malformed { blob: hash, what: e.to_string() })?;
-        segments.push(effects);
+        effects.extend(segment);
     }
-    Ok(segments.into_iter().rev().flatten().collect())
+    Ok(effects)
 }
 
 /// A buffer the process's stdout writes into, drained at each checkpoint.

@@ -21,25 +21,8 @@ struct Cli {
 enum Command {
     /// Run a program in memory: a .scm source (compiled first) or a .chb image.
     Run {
-        /// A directory to search for libraries (`(a b)` is `DIR/a/b.sld`) and library images; may be
-        /// repeated. CHENILLES_LIBRARY_PATH (colon-separated) adds more; the program's own directory
-        /// is always searched.
-        #[arg(short = 'L', value_name = "DIR")]
-        library_path: Vec<PathBuf>,
-        /// Stop the program after this many procedure calls and loop iterations.
-        #[arg(long, value_name = "N")]
-        max_steps: Option<u64>,
-        /// Stop the program when its live heap exceeds this size (bytes; K, M or G suffixes).
-        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-        max_heap: Option<usize>,
-        /// Stop the program when more than this many calls are nested.
-        #[arg(long, value_name = "N")]
-        max_depth: Option<usize>,
-        /// The program: PROG.scm or PROG.chb.
-        program: PathBuf,
-        /// Arguments the program sees in (command-line).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        #[command(flatten)]
+        program: ProgramArgs,
     },
     /// Start a durable process: the program runs to its end with its every continuation
     /// checkpointed in the store, and `resume` goes on after a crash exactly where it was.
@@ -51,23 +34,8 @@ enum Command {
         name: Option<String>,
         #[command(flatten)]
         durable: DurableArgs,
-        /// A directory to search for libraries and library images; may be repeated.
-        #[arg(short = 'L', value_name = "DIR")]
-        library_path: Vec<PathBuf>,
-        /// Stop the program after this many procedure calls and loop iterations.
-        #[arg(long, value_name = "N")]
-        max_steps: Option<u64>,
-        /// Stop the program when its live heap exceeds this size (bytes; K, M or G suffixes).
-        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-        max_heap: Option<usize>,
-        /// Stop the program when more than this many calls are nested.
-        #[arg(long, value_name = "N")]
-        max_depth: Option<usize>,
-        /// The program: PROG.scm or PROG.chb.
-        program: PathBuf,
-        /// Arguments the program sees in (command-line).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        #[command(flatten)]
+        program: ProgramArgs,
     },
     /// Resume unfinished durable processes from their last checkpoints (all of them when none is
     /// named) and run them to their ends.
@@ -110,6 +78,36 @@ enum Command {
     Repl,
 }
 
+/// The program to run, where its libraries are, and the limits it runs under.
+#[derive(clap::Args)]
+struct ProgramArgs {
+    /// A directory to search for libraries (`(a b)` is `DIR/a/b.sld`) and library images; may be
+    /// repeated. CHENILLES_LIBRARY_PATH (colon-separated) adds more; the program's own directory
+    /// is always searched.
+    #[arg(short = 'L', value_name = "DIR")]
+    library_path: Vec<PathBuf>,
+    /// Stop the program after this many procedure calls and loop iterations.
+    #[arg(long, value_name = "N")]
+    max_steps: Option<u64>,
+    /// Stop the program when its live heap exceeds this size (bytes; K, M or G suffixes).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_heap: Option<usize>,
+    /// Stop the program when more than this many calls are nested.
+    #[arg(long, value_name = "N")]
+    max_depth: Option<usize>,
+    /// The program: PROG.scm or PROG.chb.
+    program: PathBuf,
+    /// Arguments the program sees in (command-line).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+impl ProgramArgs {
+    fn limits(&self) -> chenilles_vm::runtime::Limits {
+        chenilles_vm::runtime::Limits { max_steps: self.max_steps, max_heap: self.max_heap, max_depth: self.max_depth }
+    }
+}
+
 #[derive(clap::Args)]
 struct StoreArgs {
     /// The store (default: CHENILLES_STORE, or .chenilles/store.redb in the current directory).
@@ -135,14 +133,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The compiler recurses on nested source; give it a generous stack. Scheme code never uses it.
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || match cli.command {
-        Command::Run { library_path, max_steps, max_heap, max_depth, program, args } => {
-            let limits = chenilles_vm::runtime::Limits { max_steps, max_heap, max_depth };
-            run(program, args, library_path, limits)
-        }
-        Command::Start { store, name, durable, library_path, max_steps, max_heap, max_depth, program, args } => {
-            let limits = chenilles_vm::runtime::Limits { max_steps, max_heap, max_depth };
-            cli::durable::start(&store, name, &durable, program, args, library_path, limits)
-        }
+        Command::Run { program } => run(program),
+        Command::Start { store, name, durable, program } => cli::durable::start(&store, name, &durable, program),
         Command::Resume { store, durable, names } => cli::durable::resume(&store, &durable, names),
         Command::Ps { store } => cli::durable::ps(&store),
         Command::Output { store, name } => cli::durable::output(&store, &name),
@@ -191,14 +183,9 @@ fn parse_size(text: &str) -> Result<usize, String> {
     n.checked_mul(factor).ok_or_else(|| format!("`{text}` is too large"))
 }
 
-fn run(
-    program: PathBuf,
-    args: Vec<String>,
-    library_dirs: Vec<PathBuf>,
-    limits: chenilles_vm::runtime::Limits,
-) -> ExitCode {
+fn run(program: ProgramArgs) -> ExitCode {
     let mut machine = Machine::new();
-    let image = match prepare(&mut machine, &program, args, library_dirs, limits) {
+    let image = match prepare(&mut machine, program) {
         Ok(image) => image,
         Err(code) => return code,
     };
@@ -211,13 +198,10 @@ fn run(
 
 /// Sets `machine` up for `program` (library path, limits, command line) and compiles or reads it.
 /// Errors are printed; the exit code to use is returned.
-fn prepare(
-    machine: &mut Machine,
-    program: &std::path::Path,
-    args: Vec<String>,
-    library_dirs: Vec<PathBuf>,
-    limits: chenilles_vm::runtime::Limits,
-) -> Result<Image, ExitCode> {
+fn prepare(machine: &mut Machine, args: ProgramArgs) -> Result<Image, ExitCode> {
+    let limits = args.limits();
+    let ProgramArgs { library_path: library_dirs, program, args, .. } = args;
+    let program = program.as_path();
     let bytes = match std::fs::read(program) {
         Ok(bytes) => bytes,
         Err(error) => {

@@ -11,7 +11,7 @@ use chenilles_vm::durable::{self, DurableError, Options, Process, Status};
 use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 
-use crate::{DurableArgs, StoreArgs, prepare};
+use crate::{DurableArgs, ProgramArgs, StoreArgs, prepare};
 
 /// The store's path: `--store`, else `CHENILLES_STORE`, else `.chenilles/store.redb`.
 fn store_path(args: &StoreArgs) -> PathBuf {
@@ -112,17 +112,10 @@ fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Re
     Ok(name)
 }
 
-pub fn start(
-    store_args: &StoreArgs,
-    name: Option<String>,
-    durable_args: &DurableArgs,
-    program: PathBuf,
-    args: Vec<String>,
-    library_dirs: Vec<PathBuf>,
-    limits: chenilles_vm::runtime::Limits,
-) -> ExitCode {
+pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &DurableArgs, args: ProgramArgs) -> ExitCode {
+    let program = args.program.clone();
     let mut machine = Machine::durable();
-    let image = match prepare(&mut machine, &program, args, library_dirs, limits) {
+    let image = match prepare(&mut machine, args) {
         Ok(image) => image,
         Err(code) => return code,
     };
