@@ -46,12 +46,17 @@ fn uninterrupted(program: &Path) -> Expected {
 }
 
 /// Kills `child` with SIGKILL after `delay`, unless it ends first. Returns its exit code if it ended
-/// by itself.
+/// by itself; if that code is not 0, prints what it wrote to stderr.
 fn kill_after(mut child: Child, delay: Duration) -> Option<i32> {
     let deadline = Instant::now() + delay;
     loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return Some(status.code().unwrap_or(-1));
+        if child.try_wait().expect("wait").is_some() {
+            let output = child.wait_with_output().expect("output");
+            let code = output.status.code().unwrap_or(-1);
+            if code != 0 {
+                eprintln!("exit {code}: {}", text(&output.stderr));
+            }
+            return Some(code);
         }
         if Instant::now() >= deadline {
             let _ = child.kill(); // SIGKILL
