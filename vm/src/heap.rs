@@ -363,8 +363,14 @@ impl Heap {
         }
         // Rebuild the free list in ascending order so that new objects fill the low slots first, and
         // give back the memory of a free tail.
+        let arena_len = self.objects.len();
         while matches!(self.objects.last(), Some(Object::Free(_))) {
             self.objects.pop();
+        }
+        // The page the arena now ends in lost slots (which may have been free before this
+        // collection, so nothing marked it): its stored form changes.
+        if self.objects.len() < arena_len && !self.objects.is_empty() {
+            mark_page_dirty(&mut self.dirty, self.objects.len() - 1);
         }
         self.objects.shrink_to(self.objects.len() * 2);
         self.relink_free_slots();
@@ -399,6 +405,22 @@ mod tests {
         assert_eq!(heap.list_items(kept), Some(vec![Value::small(1), Value::small(2), Value::small(3)]));
         let reused = heap.cons(Value::NIL, Value::NIL);
         assert!(reused.as_object().unwrap() < 5, "a freed slot is reused");
+    }
+
+    #[test]
+    fn a_shrinking_arena_marks_its_new_last_page_dirty() {
+        let mut heap = Heap::new();
+        // Page 0 full; page 1 holds one object.
+        let objects: Vec<Value> = (0..OBJECTS_PER_PAGE + 1).map(|i| heap.cons(Value::small(i), Value::NIL)).collect();
+        // Free the second half of page 0 (and keep the last object, so the arena cannot shrink yet).
+        let kept: Vec<Value> =
+            objects[..OBJECTS_PER_PAGE / 2].iter().chain(&objects[OBJECTS_PER_PAGE..]).copied().collect();
+        heap.collect(kept.iter().copied());
+        heap.clear_dirty();
+        // Now the last object dies: the arena shrinks into page 0, whose slots were already free.
+        heap.collect(kept[..OBJECTS_PER_PAGE / 2].iter().copied());
+        assert_eq!(heap.arena_len(), OBJECTS_PER_PAGE / 2);
+        assert!(heap.page_is_dirty(0), "page 0 is shorter now, so it must be written again");
     }
 
     #[test]

@@ -146,6 +146,10 @@ pub struct Snapshotter {
     images: Vec<StoredImage>,
     /// The chunk lists of the large objects last written, by object id.
     large: std::collections::HashMap<u32, MerkleList>,
+    /// The hash of a full page of free slots, and how many pages of the last snapshot are that page
+    /// (while there is one, the store holds it).
+    free_page: Option<Hash>,
+    free_pages: usize,
     /// Whether every heap page must be written (nothing was captured or read yet).
     all_pages_dirty: bool,
 }
@@ -169,6 +173,12 @@ fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]
             leaf(batch, old.get(i), &payload)
         })
         .collect()
+}
+
+/// The hash of a heap page of free slots only.
+fn free_page_hash() -> Hash {
+    let free: Vec<StoredObject> = (0..OBJECTS_PER_PAGE).map(|_| StoredObject::Free).collect();
+    Hash::of(&blob::encode(Kind::Leaf, &[], &to_rkyv(&free)))
 }
 
 /// Puts a leaf unless it is the one already stored at this position.
@@ -227,11 +237,21 @@ impl Snapshotter {
         // The heap: only dirty pages are serialized.
         let heap = &mut vm.rt.heap;
         let old_leaves = self.heap.leaves().to_vec();
-        let known: std::collections::HashSet<Hash> = old_leaves.iter().copied().collect();
         let mut leaves = Vec::with_capacity(heap.page_count());
+        // Pages past the new end of the arena leave the snapshot.
+        if let Some(free_page) = self.free_page {
+            let dropped = old_leaves.iter().skip(heap.page_count()).filter(|h| **h == free_page).count();
+            self.free_pages -= dropped;
+        }
+        // The last committed snapshot holds a page of free slots: the store has it.
+        let mut free_page_stored = self.free_pages > 0;
         for page in 0..heap.page_count() {
             match old_leaves.get(page) {
-                Some(hash) if !self.all_pages_dirty && !heap.page_is_dirty(page) => leaves.push(*hash),
+                // The last page is always written again: it is short, and its length may
+                // have changed without any of its objects changing.
+                Some(hash) if !self.all_pages_dirty && !heap.page_is_dirty(page) && page + 1 < heap.page_count() => {
+                    leaves.push(*hash)
+                }
                 old => {
                     let mut stored = Vec::with_capacity(OBJECTS_PER_PAGE);
                     let mut children = Vec::new();
@@ -257,9 +277,18 @@ impl Snapshotter {
                     }
                     let bytes = blob::encode(Kind::Leaf, &children, &to_rkyv(&stored));
                     let hash = Hash::of(&bytes);
-                    // A page equal to one already stored (at this position, or elsewhere, as pages
-                    // of free slots are) is not written again.
-                    if old != Some(&hash) && !known.contains(&hash) {
+                    // A page equal to the one stored at this position, or a page of free slots
+                    // (stored once), is not written again.
+                    let free_page = *self.free_page.get_or_insert_with(free_page_hash);
+                    let stored_already = old == Some(&hash) || (hash == free_page && free_page_stored);
+                    if old == Some(&free_page) {
+                        self.free_pages -= 1;
+                    }
+                    if hash == free_page {
+                        self.free_pages += 1;
+                        free_page_stored = true;
+                    }
+                    if !stored_already {
                         batch.put(bytes);
                     }
                     leaves.push(hash);
@@ -482,6 +511,9 @@ pub fn restore(
 
     // The heap.
     let (tree, leaves) = read_leaves_of(store, &root.heap, true)?;
+    let free_page = free_page_hash();
+    snapshotter.free_pages = tree.leaves().iter().filter(|h| **h == free_page).count();
+    snapshotter.free_page = Some(free_page);
     snapshotter.heap = tree;
     let mut objects = Vec::with_capacity(leaves.len() * OBJECTS_PER_PAGE);
     for (page, (hash, payload)) in leaves.into_iter().enumerate() {
