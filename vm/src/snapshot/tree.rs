@@ -39,11 +39,12 @@ impl MerkleList {
                 .iter()
                 .enumerate()
                 .map(|(i, group)| {
-                    let start = i * FANOUT;
-                    let unchanged = old_children
-                        .and_then(|old| old.get(start..start + group.len()))
-                        .is_some_and(|old| old == *group)
-                        && old_children.is_some_and(|old| (old.len() <= FANOUT) == single);
+                    // The old parent can be kept only if it had exactly these children: the same
+                    // group, of the same length (a shrinking list shortens its last group).
+                    let old_group = old_children.and_then(|old| {
+                        if old.len() <= FANOUT { (i == 0).then_some(old.as_slice()) } else { old.chunks(FANOUT).nth(i) }
+                    });
+                    let unchanged = old_group == Some(*group);
                     match old_parents.and_then(|p| p.get(i)) {
                         Some(parent) if unchanged => *parent,
                         _ => blob::put(batch, Kind::Node, group, &[height]),
@@ -144,6 +145,27 @@ mod tests {
         let mut batch = Batch::default();
         assert_eq!(list.update(changed, &mut batch), root);
         assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn a_shrinking_list_does_not_keep_a_node_of_its_longer_self() {
+        for (before, after) in [(130, 129), (65, 64), (64 * 64 + 3, 64 * 64 + 1), (200, 3), (3, 0)] {
+            let mut store = MemoryStore::default();
+            let mut list = MerkleList::default();
+            let mut batch = Batch::default();
+            list.update(leaves(before, 0), &mut batch);
+            store.commit(batch).unwrap();
+            let mut batch = Batch::default();
+            let root = list.update(leaves(after, 0), &mut batch);
+            store.commit(batch).unwrap();
+            assert_eq!(
+                MerkleList::read(&store, root).unwrap().leaves(),
+                leaves(after, 0).as_slice(),
+                "{before} -> {after}"
+            );
+            // And the same list written from scratch has the same root.
+            assert_eq!(MerkleList::default().update(leaves(after, 0), &mut Batch::default()), root);
+        }
     }
 
     #[test]
