@@ -163,14 +163,19 @@ pub fn natives_fingerprint() -> [u8; 32] {
     *hasher.finalize().as_bytes()
 }
 
-fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]) -> Vec<Hash> {
+/// The leaves of a list of words, putting those that changed. The first `clean` words are known
+/// unchanged since `old` was written: their chunks are not serialized again.
+fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash], clean: usize) -> Vec<Hash> {
     let words: Vec<u64> = words.collect();
     words
         .chunks(WORDS_PER_CHUNK)
         .enumerate()
-        .map(|(i, chunk)| {
-            let payload: Vec<u8> = chunk.iter().flat_map(|w| w.to_le_bytes()).collect();
-            leaf(batch, old.get(i), &payload)
+        .map(|(i, chunk)| match old.get(i) {
+            Some(hash) if (i + 1) * WORDS_PER_CHUNK <= clean => *hash,
+            old => {
+                let payload: Vec<u8> = chunk.iter().flat_map(|w| w.to_le_bytes()).collect();
+                leaf(batch, old, &payload)
+            }
         })
         .collect()
 }
@@ -320,25 +325,14 @@ impl Snapshotter {
         let symbols = list_ref(self.symbols.update(symbol_leaves, batch), names.len());
 
         let old = self.globals.leaves().to_vec();
-        let leaves = word_chunks(vm.globals.iter().map(|v| v.bits()), batch, &old);
+        let leaves = word_chunks(vm.globals.iter().map(|v| v.bits()), batch, &old, 0);
         let globals = list_ref(self.globals.update(leaves, batch), vm.globals.len());
         let old = self.global_names.leaves().to_vec();
-        let leaves = word_chunks(vm.global_names.iter().map(|v| v.bits()), batch, &old);
+        let leaves = word_chunks(vm.global_names.iter().map(|v| v.bits()), batch, &old, 0);
         let global_names = list_ref(self.global_names.update(leaves, batch), vm.global_names.len());
         // The stacks: chunks wholly below the interpreter's clean marks are as last written.
         let old = self.stack.leaves().to_vec();
-        let stack_leaves: Vec<Hash> = vm
-            .stack
-            .chunks(WORDS_PER_CHUNK)
-            .enumerate()
-            .map(|(i, chunk)| match old.get(i) {
-                Some(hash) if (i + 1) * WORDS_PER_CHUNK <= vm.clean_stack => *hash,
-                old => {
-                    let payload: Vec<u8> = chunk.iter().flat_map(|v| v.bits().to_le_bytes()).collect();
-                    leaf(batch, old, &payload)
-                }
-            })
-            .collect();
+        let stack_leaves = word_chunks(vm.stack.iter().map(|v| v.bits()), batch, &old, vm.clean_stack);
         let stack = list_ref(self.stack.update(stack_leaves, batch), vm.stack.len());
         let old = self.frames.leaves().to_vec();
         let frame_leaves: Vec<Hash> = vm
@@ -363,10 +357,10 @@ impl Snapshotter {
             let bytes = image.bytes.clone().ok_or(SnapshotError::ImageBytesLost(index as u32))?;
             let hash = batch.put(bytes);
             let mut list = MerkleList::default();
-            let leaves = word_chunks(image.constants.iter().map(|v| v.bits()), batch, &[]);
+            let leaves = word_chunks(image.constants.iter().map(|v| v.bits()), batch, &[], 0);
             let constants = list_ref(list.update(leaves, batch), image.constants.len());
             let mut list = MerkleList::default();
-            let leaves = word_chunks(image.globals.iter().map(|g| u64::from(*g)), batch, &[]);
+            let leaves = word_chunks(image.globals.iter().map(|g| u64::from(*g)), batch, &[], 0);
             let globals = list_ref(list.update(leaves, batch), image.globals.len());
             self.images.push(StoredImage { hash: hash.0, constants, globals });
         }
