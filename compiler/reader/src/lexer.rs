@@ -330,6 +330,14 @@ impl<'s> Lexer<'s> {
                     "" => {
                         return Err(self.invalid("expected a name after `#!`".to_string(), start, end));
                     }
+                    // `#!/…` begins a script header, which is allowed only on the first line.
+                    _ if name.starts_with('/') => {
+                        return Err(self.invalid(
+                            "`#!/` begins a script header, allowed only on the first line".to_string(),
+                            start,
+                            end,
+                        ));
+                    }
                     _ => Tok::Simple(DatumKind::Special(name.to_string())),
                 }
             }
