@@ -166,8 +166,14 @@
        (define rest (let ((v (cdr var0))) (set! var0 (car var0)) v))))
     ((_ rest expr) (define rest (call-with-values (lambda () expr) list)))))
 
+;; Two forms share the name: SRFI 8's (receive formals expr body ...) binds multiple values, and
+;; Chenilles's (receive [timeout [default]]) takes the next message of the process's mailbox
+;; (see receive-message in processes.scm).
 (define-syntax receive
   (syntax-rules ()
+    ((_) (receive-message))
+    ((_ timeout) (receive-message timeout))
+    ((_ timeout default) (receive-message timeout default))
     ((_ formals expr body ...) (call-with-values (lambda () expr) (lambda formals body ...)))))
 
 (define-syntax delay-force

@@ -24,10 +24,11 @@ use chenilles_compiler::bytecode::Image;
 use chenilles_store::{Batch, BlobStore, Hash, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
+use crate::host::HostAccess;
 use crate::interp::{Trap, Vm};
 use crate::journal::Effect;
 use crate::snapshot::blob::{self, Kind};
-use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter};
+use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter, from_rkyv, to_rkyv};
 use crate::{Machine, RunError};
 
 /// Interpreter steps between two looks at the clock.
@@ -42,13 +43,15 @@ pub const COLLECT_BEFORE_CHECKPOINT_BYTES: usize = 1 << 20;
 /// the process's state, since its last collection (and when a process ends).
 pub const STORE_GC_BYTES: u64 = 64 << 20;
 /// The version of [`Record`]s this build writes and reads.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
 
 /// How a durable process stands.
-#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub enum Status {
     /// Not finished: `resume` goes on with it.
     Running,
+    /// Not finished, and waiting for a message (until this `current-second` deadline, if any).
+    Waiting { until: Option<f64> },
     /// It ran to its end.
     Finished,
     /// It called `exit` with this code.
@@ -59,13 +62,14 @@ pub enum Status {
 
 impl Status {
     pub fn is_running(&self) -> bool {
-        matches!(self, Status::Running)
+        matches!(self, Status::Running | Status::Waiting { .. })
     }
 
     /// A word for `ps`.
     pub fn word(&self) -> String {
         match self {
             Status::Running => "running".into(),
+            Status::Waiting { .. } => "waiting".into(),
             Status::Finished => "finished".into(),
             Status::Exited(code) => format!("exited({code})"),
             Status::Failed { .. } => "failed".into(),
@@ -103,6 +107,12 @@ pub struct Record {
     pub jiffies: i64,
     /// Steps (calls and loop iterations) run so far.
     pub steps: u64,
+    /// Messages received so far (see [`crate::mailbox`]).
+    pub received: u64,
+    /// The host functions the process may call (see [`crate::host`]).
+    pub grants: Vec<String>,
+    /// Once it has finished: the value of its last expression, in `write` syntax.
+    pub result: Option<String>,
 }
 
 impl Record {
@@ -120,6 +130,8 @@ pub enum DurableError {
     Snapshot(#[from] SnapshotError),
     #[error("{}", .0.report().trim_end())]
     Program(#[from] RunError),
+    #[error(transparent)]
+    Delivery(#[from] crate::mailbox::DeliveryError),
     #[error("there is no process named {0:?} in the store")]
     NoSuchProcess(String),
     #[error("a process named {0:?} already exists in the store (choose another name with --name)")]
@@ -151,9 +163,7 @@ pub fn read_record(store: &dyn BlobStore, name: &str, hash: Hash) -> Result<Reco
     if decoded.kind != Kind::Record {
         return Err(bad("the ref does not point at a checkpoint record".into()));
     }
-    let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(decoded.payload.len());
-    aligned.extend_from_slice(decoded.payload);
-    let record = rkyv::from_bytes::<Record, rkyv::rancor::BoxedError>(&aligned).map_err(|e| bad(e.to_string()))?;
+    let record: Record = from_rkyv(&hash, decoded.payload).map_err(|e| bad(e.to_string()))?;
     if record.version != RECORD_VERSION {
         return Err(bad(format!("record version {} (this build reads {RECORD_VERSION})", record.version)));
     }
@@ -210,11 +220,7 @@ pub fn read_output(store: &dyn BlobStore, record: &Record) -> Result<Vec<u8>, Du
 pub fn read_effects(store: &dyn BlobStore, record: &Record) -> Result<Vec<Effect>, DurableError> {
     let mut effects = Vec::new();
     for (hash, payload) in read_journal(store, record.effects, Kind::Effects)? {
-        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(payload.len());
-        aligned.extend_from_slice(&payload);
-        let segment = rkyv::from_bytes::<Vec<Effect>, rkyv::rancor::BoxedError>(&aligned)
-            .map_err(|e| SnapshotError::Malformed { blob: hash, what: e.to_string() })?;
-        effects.extend(segment);
+        effects.extend(from_rkyv::<Vec<Effect>>(&hash, &payload)?);
     }
     Ok(effects)
 }
@@ -251,6 +257,9 @@ pub struct Options {
     pub err: Box<dyn Write>,
     /// Called with each record just committed (for hosts and benchmarks that watch checkpoints).
     pub on_checkpoint: Option<CheckpointWatcher>,
+    /// The host functions on offer, and those a new process is granted (a resumed process keeps the
+    /// grants it was started with).
+    pub host: HostAccess,
 }
 
 impl Default for Options {
@@ -261,6 +270,7 @@ impl Default for Options {
             echo: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
             on_checkpoint: None,
+            host: HostAccess::default(),
         }
     }
 }
@@ -278,6 +288,22 @@ pub struct Process {
     pub last_capture: CaptureStats,
     /// Bytes written to the store since its last garbage collection.
     written_since_store_gc: u64,
+    /// When the last checkpoint was committed, and the longest stretch of computation before the next.
+    last_checkpoint: Instant,
+    interval: Duration,
+    /// The processes this one's checkpoints sent messages to since the host last asked.
+    sent_to: Vec<String>,
+}
+
+/// How a turn of [`Process::run_turn`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Turn {
+    /// The process committed a checkpoint and can go on.
+    Checkpointed,
+    /// The process waits for a message, until this `current-second` deadline if any.
+    Waiting(Option<f64>),
+    /// The process ended.
+    Ended(Status),
 }
 
 impl Process {
@@ -296,9 +322,6 @@ impl Process {
             return Err(DurableError::NameTaken(name.to_string()));
         }
         machine.queue_image(image)?;
-        let output = OutputBuffer::default();
-        machine.vm.rt.out = Box::new(output.clone());
-        machine.vm.rt.journaling = true;
         let now = now_ms();
         let record = Record {
             version: RECORD_VERSION,
@@ -318,18 +341,12 @@ impl Process {
             effect_count: 0,
             jiffies: 0,
             steps: 0,
+            received: 0,
+            grants: options.host.grants.clone(),
+            result: None,
         };
-        let mut process = Process {
-            name: name.to_string(),
-            vm: machine.vm,
-            snapshotter: Snapshotter::new(),
-            record,
-            record_hash: None,
-            output,
-            options,
-            last_capture: CaptureStats::default(),
-            written_since_store_gc: 0,
-        };
+        let mut process = Process::in_memory(name, machine.vm, Snapshotter::new(), record, None, options);
+        process.adopt_vm(store)?;
         process.checkpoint(store, Status::Running)?;
         Ok(process)
     }
@@ -348,22 +365,51 @@ impl Process {
         let Some(snapshot) = record.snapshot.filter(|_| record.status.is_running()) else {
             return Err(DurableError::Ended { name: name.into(), status: record.status.word() });
         };
-        let output = OutputBuffer::default();
-        let (mut vm, snapshotter) =
-            crate::snapshot::restore(store, Hash(snapshot), Box::new(output.clone()), Box::new(std::io::stderr()))?;
-        vm.rt.jiffies_before_start = record.jiffies;
-        vm.rt.journaling = true;
-        Ok(Process {
+        let (vm, snapshotter) =
+            crate::snapshot::restore(store, Hash(snapshot), Box::new(std::io::sink()), Box::new(std::io::stderr()))?;
+        options.host.grants = record.grants.clone();
+        let mut process = Process::in_memory(name, vm, snapshotter, record, Some(record_hash), options);
+        process.adopt_vm(store)?;
+        Ok(process)
+    }
+
+    fn in_memory(
+        name: &str,
+        vm: Vm,
+        snapshotter: Snapshotter,
+        record: Record,
+        record_hash: Option<Hash>,
+        options: Options,
+    ) -> Process {
+        Process {
             name: name.to_string(),
             vm,
             snapshotter,
             record,
-            record_hash: Some(record_hash),
-            output,
+            record_hash,
+            output: OutputBuffer::default(),
+            interval: options.checkpoint_every,
             options,
             last_capture: CaptureStats::default(),
             written_since_store_gc: 0,
-        })
+            last_checkpoint: Instant::now(),
+            sent_to: Vec::new(),
+        }
+    }
+
+    /// Connects `self.vm` (new, or just restored) to this process: its output, its journals, its
+    /// mailbox as the store holds it now, and the host functions it was granted.
+    fn adopt_vm(&mut self, store: &dyn BlobStore) -> Result<(), DurableError> {
+        let rt = &mut self.vm.rt;
+        rt.out = Box::new(self.output.clone());
+        rt.journaling = true;
+        rt.jiffies_before_start = self.record.jiffies;
+        rt.effects_committed = self.record.effect_count;
+        rt.messaging.name = Some(self.name.clone());
+        rt.messaging.received = self.record.received;
+        rt.messaging.refill(&crate::mailbox::read(store, &self.name)?.1);
+        rt.host = self.options.host.clone();
+        Ok(())
     }
 
     /// The newest committed record.
@@ -371,12 +417,20 @@ impl Process {
         &self.record
     }
 
-    /// Runs the process to its end, checkpointing as it goes; returns how it ended.
+    /// Runs the process to its end, or until it waits for a message; returns its status then.
     pub fn run(&mut self, store: &mut dyn BlobStore) -> Result<Status, DurableError> {
-        let mut last_checkpoint = Instant::now();
-        // With reloads, a checkpoint costs in proportion to the whole state, not to what changed;
-        // computing at least as long as the last one took keeps a large process moving.
-        let mut interval = self.options.checkpoint_every;
+        loop {
+            match self.run_turn(store)? {
+                Turn::Checkpointed => {}
+                Turn::Waiting(until) => return Ok(Status::Waiting { until }),
+                Turn::Ended(status) => return Ok(status),
+            }
+        }
+    }
+
+    /// Runs the process until its next checkpoint: at the end of the checkpoint interval, where
+    /// the program asked for one, or where it ends or waits for a message.
+    pub fn run_turn(&mut self, store: &mut dyn BlobStore) -> Result<Turn, DurableError> {
         loop {
             let slice_end = self.vm.steps.saturating_add(STEPS_PER_SLICE);
             self.vm.rt.yield_at = slice_end;
@@ -389,16 +443,20 @@ impl Process {
                 return self.finish(store, Status::Finished);
             };
             match result {
-                Ok(_) => {}
+                Ok(value) => {
+                    if self.vm.boot.is_empty() {
+                        self.record.result = Some(self.vm.rt.to_text(value, crate::printer::Style::Write));
+                    }
+                }
                 Err(Trap::Yield) => {
+                    if let Some(until) = self.vm.rt.messaging.waiting.take() {
+                        self.checkpoint(store, Status::Waiting { until })?;
+                        return Ok(Turn::Waiting(until));
+                    }
                     let asked = self.vm.steps < slice_end;
-                    if asked || last_checkpoint.elapsed() >= interval {
-                        let began = Instant::now();
+                    if asked || self.last_checkpoint.elapsed() >= self.interval {
                         self.checkpoint(store, Status::Running)?;
-                        last_checkpoint = Instant::now();
-                        if self.options.reload_each_checkpoint {
-                            interval = self.options.checkpoint_every.max(last_checkpoint - began);
-                        }
+                        return Ok(Turn::Checkpointed);
                     }
                 }
                 Err(Trap::Exit(code)) => return self.finish(store, Status::Exited(code)),
@@ -411,19 +469,42 @@ impl Process {
         }
     }
 
-    fn finish(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<Status, DurableError> {
+    fn finish(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<Turn, DurableError> {
         self.vm.rt.flush();
         self.checkpoint(store, status.clone())?;
         if let Status::Failed { report } = &status {
             let _ = self.options.err.write_all(report.as_bytes());
             let _ = self.options.err.flush();
         }
-        Ok(status)
+        Ok(Turn::Ended(status))
     }
 
-    /// Commits a checkpoint with `status`: the state (while running), the new output and effects,
-    /// and the record; then echoes the new output.
+    /// The processes this one has sent messages to since the last call (for the host to wake them).
+    pub fn take_sent_to(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.sent_to)
+    }
+
+    /// Takes into the inbox the messages that arrived in the store since the process last looked.
+    pub fn refill_inbox(&mut self, store: &dyn BlobStore) -> Result<(), DurableError> {
+        let (_, mailbox) = crate::mailbox::read(store, &self.name)?;
+        self.vm.rt.messaging.refill(&mailbox);
+        Ok(())
+    }
+
+    /// Whether a message is waiting to be received.
+    pub fn has_mail(&self) -> bool {
+        !self.vm.rt.messaging.inbox.is_empty()
+    }
+
+    /// The hash of the newest committed record.
+    pub fn record_hash(&self) -> Option<Hash> {
+        self.record_hash
+    }
+
+    /// Commits a checkpoint with `status`: the state (while running), the new output, effects and
+    /// messages, and the record; then echoes the new output.
     pub fn checkpoint(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<(), DurableError> {
+        let began = Instant::now();
         let mut batch = Batch::default();
         let snapshot = if status.is_running() {
             let heap = &self.vm.rt.heap;
@@ -448,13 +529,14 @@ impl Process {
         let effects = std::mem::take(&mut self.vm.rt.effects);
         if !effects.is_empty() {
             let previous: Vec<Hash> = record.effects.map(Hash).into_iter().collect();
-            let payload = match rkyv::to_bytes::<rkyv::rancor::Error>(&effects) {
-                Ok(bytes) => bytes.to_vec(),
-                Err(error) => panic!("serializing the effect journal failed: {error}"),
-            };
-            record.effects = Some(blob::put(&mut batch, Kind::Effects, &previous, &payload).0);
+            record.effects = Some(blob::put(&mut batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
             record.effect_count += effects.len() as u64;
         }
+        let messages = self.vm.rt.messaging.drain_changes();
+        let sent_to: Vec<String> =
+            messages.iter().filter(|(_, change)| !change.append.is_empty()).map(|(to, _)| to.clone()).collect();
+        crate::mailbox::stage(store, &mut batch, messages)?;
+        record.received = self.vm.rt.messaging.received;
         record.status = status;
         record.checkpoints += 1;
         record.time_ms = now_ms();
@@ -463,15 +545,13 @@ impl Process {
         record.steps = self.vm.steps;
         record.pages_written = self.last_capture.pages_written as u64;
         record.bytes_written = batch.blob_bytes() as u64;
-        let payload = match rkyv::to_bytes::<rkyv::rancor::Error>(&record) {
-            Ok(bytes) => bytes.to_vec(),
-            Err(error) => panic!("serializing a checkpoint record failed: {error}"),
-        };
-        let record_hash = blob::put(&mut batch, Kind::Record, &record.children(), &payload);
+        let record_hash = blob::put(&mut batch, Kind::Record, &record.children(), &to_rkyv(&record));
         batch.set_ref(&process_ref(&self.name), self.record_hash, record_hash);
         store.commit(batch)?;
         self.record = record;
         self.record_hash = Some(record_hash);
+        self.vm.rt.effects_committed = self.record.effect_count;
+        self.sent_to.extend(sent_to);
         if let Some(watch) = &mut self.options.on_checkpoint {
             watch(&self.record);
         }
@@ -490,7 +570,11 @@ impl Process {
             && let Some(written) = snapshot
         {
             self.reload(store, written)?;
+            // With reloads, a checkpoint costs in proportion to the whole state, not to what
+            // changed; computing at least as long as the last one took keeps a large process moving.
+            self.interval = self.options.checkpoint_every.max(began.elapsed());
         }
+        self.last_checkpoint = Instant::now();
         Ok(())
     }
 
@@ -498,9 +582,7 @@ impl Process {
     /// it serializes to the same root.
     fn reload(&mut self, store: &mut dyn BlobStore, written: Hash) -> Result<(), DurableError> {
         let (mut vm, snapshotter) =
-            crate::snapshot::restore(store, written, Box::new(self.output.clone()), Box::new(std::io::stderr()))?;
-        vm.rt.jiffies_before_start = self.record.jiffies;
-        vm.rt.journaling = true;
+            crate::snapshot::restore(store, written, Box::new(std::io::sink()), Box::new(std::io::stderr()))?;
         // Serialize the restored process from scratch (every page, every chunk): equal states must
         // give equal roots. File ports are flushed by this, which changes nothing they hold.
         let mut batch = Batch::default();
@@ -526,6 +608,6 @@ impl Process {
         vm.rt.heap.clear_dirty();
         self.vm = vm;
         self.snapshotter = snapshotter;
-        Ok(())
+        self.adopt_vm(store)
     }
 }

@@ -15,9 +15,11 @@
 
 pub mod durable;
 pub mod heap;
+pub mod host;
 pub mod interp;
 pub mod journal;
 pub mod loader;
+pub mod mailbox;
 pub mod natives;
 pub mod numbers;
 pub mod ports;
@@ -36,6 +38,7 @@ pub use crate::interp::{BacktraceEntry, Trap, Vm};
 pub use crate::loader::LoadError;
 pub use crate::runtime::Runtime;
 pub use crate::value::Value;
+pub use chenilles_reader::Datum;
 
 // `STDLIB_IMAGES`: one image per file of `stdlib-scm/`, compiled when this crate was built.
 include!(concat!(env!("OUT_DIR"), "/stdlib_images.rs"));

@@ -47,6 +47,16 @@ enum Command {
         /// The processes to resume.
         names: Vec<String>,
     },
+    /// Deliver a message (a datum in `write` syntax, e.g. '(deposit alice 100)') to a process's
+    /// mailbox. The process need not be running: the message waits for it.
+    Send {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The receiving process.
+        name: String,
+        /// The message.
+        datum: String,
+    },
     /// List the store's processes and their status.
     Ps {
         #[command(flatten)]
@@ -127,6 +137,10 @@ struct DurableArgs {
     /// to the same state (slow; for testing durability).
     #[arg(long)]
     reload_each_checkpoint: bool,
+    /// Exit as soon as every process waits for a message, instead of waiting with them (`resume`
+    /// goes on later).
+    #[arg(long)]
+    exit_when_waiting: bool,
 }
 
 fn main() -> ExitCode {
@@ -136,6 +150,7 @@ fn main() -> ExitCode {
         Command::Run { program } => run(program),
         Command::Start { store, name, durable, program } => cli::durable::start(&store, name, &durable, program),
         Command::Resume { store, durable, names } => cli::durable::resume(&store, &durable, names),
+        Command::Send { store, name, datum } => cli::durable::send(&store, &name, &datum),
         Command::Ps { store } => cli::durable::ps(&store),
         Command::Output { store, name } => cli::durable::output(&store, &name),
         Command::Inspect { store, name } => cli::durable::inspect(&store, &name),

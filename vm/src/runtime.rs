@@ -75,6 +75,12 @@ pub struct Runtime {
     pub effects: Vec<crate::journal::Effect>,
     /// Whether effects are journaled (durable processes) or only performed.
     pub journaling: bool,
+    /// Effects committed by the process's checkpoints so far (numbers the next effect).
+    pub effects_committed: u64,
+    /// The process's mailbox, outbox and name (see [`crate::mailbox`]).
+    pub messaging: crate::mailbox::Messaging,
+    /// The host functions the process was granted (see [`crate::host`]).
+    pub host: crate::host::HostAccess,
 }
 
 impl Runtime {
@@ -99,6 +105,9 @@ impl Runtime {
             yield_at: u64::MAX,
             effects: Vec::new(),
             journaling: false,
+            effects_committed: 0,
+            messaging: crate::mailbox::Messaging::default(),
+            host: crate::host::HostAccess::default(),
         }
     }
 

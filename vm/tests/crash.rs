@@ -291,3 +291,61 @@ fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
     }
     eprintln!("{recovered} of {} torn copies recovered, the rest refused clearly", copies.len());
 }
+
+/// What `mail/accumulator.scm` computes for message `n`.
+fn accumulator_work(n: u64) -> u64 {
+    (0..20000u64).map(|i| (i * n) % 7).sum()
+}
+
+#[test]
+fn messages_survive_kills_of_the_receiver() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let mail = programs_dir().join("mail");
+    let numbers: Vec<u64> = (1..=kills_per_program(6) as u64 * 2).collect();
+    let mut expected = String::new();
+    let mut total = 0;
+    for &n in &numbers {
+        total += n;
+        expected.push_str(&format!("(got {n} work {} total {total})\n", accumulator_work(n)));
+    }
+    expected.push_str(&format!("(total {total})\n"));
+    // Deliver each number, then run the receiver and kill it at a random instant: while it
+    // computes, while it commits, or while it waits for the next message.
+    let mut killed = 0;
+    for n in numbers.iter().map(|n| n.to_string()).chain(["done".to_string()]) {
+        let sent = output_of(vm(&store).args(["send", "accumulator", &n]));
+        assert!(sent.status.success(), "send: {}", text(&sent.stderr));
+        let child = match ps_status(&store, "accumulator").as_str() {
+            "absent" => vm(&store).args(["start", "--checkpoint-every", "5"]).arg(mail.join("accumulator.scm")).spawn(),
+            "running" | "waiting" => vm(&store).args(["resume", "--checkpoint-every", "5", "accumulator"]).spawn(),
+            other => panic!("accumulator is {other} before its last message"),
+        }
+        .expect("chenilles-vm starts");
+        if kill_after(child, Duration::from_micros(rng.u64(0..150_000))).is_none() {
+            killed += 1;
+        }
+    }
+    // Let it finish, then run the observer, which received every acknowledgement.
+    match ps_status(&store, "accumulator").as_str() {
+        "finished" => {}
+        "absent" => {
+            let out = output_of(vm(&store).arg("start").arg(mail.join("accumulator.scm")));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        _ => {
+            let out = output_of(vm(&store).args(["resume", "accumulator"]));
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+    }
+    assert_eq!(ps_status(&store, "accumulator"), "finished");
+    assert_eq!(text(&output_of(vm(&store).args(["output", "accumulator"])).stdout), expected);
+    let observer = output_of(vm(&store).arg("start").arg(mail.join("observer.scm")));
+    assert!(observer.status.success(), "{}", text(&observer.stderr));
+    let acks: String = numbers.iter().map(|n| format!("(ack {n})\n")).collect();
+    assert_eq!(text(&output_of(vm(&store).args(["output", "observer"])).stdout), acks + "done\n");
+    let ps = text(&output_of(vm(&store).arg("ps")).stdout);
+    assert!(ps.lines().skip(1).all(|line| line.split_whitespace().nth(5) == Some("0")), "mail left over:\n{ps}");
+    eprintln!("{killed} kills of the receiver, every message received and acknowledged once");
+}

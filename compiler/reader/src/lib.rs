@@ -16,6 +16,7 @@
 //! [`Datum`] implements [`std::fmt::Display`] in `write` syntax; what it prints reads back as an equal
 //! datum (see [`Datum::eq_ignoring_spans`]).
 
+mod convert;
 mod datum;
 mod lexer;
 mod number;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chenilles_store::{BlobStore, Hash, RedbStore, StoreError};
-use chenilles_vm::durable::{self, DurableError, Options, Process, Status};
+use chenilles_vm::durable::{self, DurableError, Options, Status};
+use chenilles_vm::host::Host;
+use chenilles_vm::mailbox::parse_message;
 use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 
@@ -75,14 +77,6 @@ fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
     open_store(args)
 }
 
-fn options(args: &DurableArgs) -> Options {
-    Options {
-        checkpoint_every: Duration::from_millis(args.checkpoint_every),
-        reload_each_checkpoint: args.reload_each_checkpoint,
-        ..Options::default()
-    }
-}
-
 fn fail(error: DurableError) -> ExitCode {
     eprintln!("error: {error}");
     ExitCode::FAILURE
@@ -91,7 +85,7 @@ fn fail(error: DurableError) -> ExitCode {
 /// The exit code of a process that ended with `status`.
 fn exit_code(status: &Status) -> ExitCode {
     match status {
-        Status::Running | Status::Finished => ExitCode::SUCCESS,
+        Status::Running | Status::Waiting { .. } | Status::Finished => ExitCode::SUCCESS,
         Status::Exited(code) => ExitCode::from((*code).clamp(0, 255) as u8),
         Status::Failed { .. } => ExitCode::FAILURE,
     }
@@ -112,6 +106,68 @@ fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Re
     Ok(name)
 }
 
+/// How often a `start` or `resume` whose processes all wait for messages looks at the store again.
+const MAIL_POLL: Duration = Duration::from_millis(200);
+
+/// Runs the host's processes until each has ended: while they all wait for messages, the store is
+/// let go (so that `chenilles-vm send` can deliver one) and looked at again every [`MAIL_POLL`], or
+/// at the earliest deadline. With `--exit-when-waiting`, returns as soon as they all wait instead.
+/// The exit code is that of the last process that did not finish cleanly, if any.
+fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    let mut announced: Vec<String> = Vec::new();
+    loop {
+        let ended = match host.run() {
+            Ok(ended) => ended,
+            Err(error) => return fail(error),
+        };
+        for (_, status) in ended {
+            if !matches!(status, Status::Finished) {
+                code = exit_code(&status);
+            }
+        }
+        let waiting = host.waiting();
+        if waiting.is_empty() {
+            return code;
+        }
+        for (name, until) in &waiting {
+            if !announced.contains(name) {
+                let until = until.map_or(String::new(), |t| format!(" (at most until {t:.3}, Unix time)"));
+                eprintln!(
+                    "chenilles-vm: process {name} waits for a message{until}; deliver one with: chenilles-vm send {name} DATUM"
+                );
+            }
+        }
+        announced = waiting.into_iter().map(|(name, _)| name).collect();
+        if durable_args.exit_when_waiting {
+            return code;
+        }
+        drop(host.release_store());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let until_deadline = host.next_deadline().map(|t| Duration::from_secs_f64((t - now.as_secs_f64()).max(0.0)));
+        std::thread::sleep(until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL)));
+        let store = match open_store(&StoreArgs { store: store_args.store.clone(), wait: true }) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        if let Err(error) = host.attach_store(Box::new(store)) {
+            return fail(error);
+        }
+    }
+}
+
+fn host_for(store: RedbStore, durable_args: &DurableArgs) -> Host {
+    let mut host = Host::new(Box::new(store));
+    let (checkpoint_every, reload_each_checkpoint) =
+        (durable_args.checkpoint_every, durable_args.reload_each_checkpoint);
+    host.set_options(move |_| Options {
+        checkpoint_every: Duration::from_millis(checkpoint_every),
+        reload_each_checkpoint,
+        ..Options::default()
+    });
+    host
+}
+
 pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &DurableArgs, args: ProgramArgs) -> ExitCode {
     let program = args.program.clone();
     let mut machine = Machine::durable();
@@ -119,7 +175,7 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
         Ok(image) => image,
         Err(code) => return code,
     };
-    let mut store = match open_store(store_args) {
+    let store = match open_store(store_args) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -127,51 +183,59 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
         Ok(name) => name,
         Err(error) => return fail(error.into()),
     };
+    let mut host = host_for(store, durable_args);
     let program_text = program.display().to_string();
-    let started = Process::start(&mut store, machine, &name, &program_text, &image, options(durable_args));
-    let mut process = match started {
-        Ok(process) => process,
-        Err(error) => return fail(error),
-    };
-    eprintln!("chenilles-vm: started process {name} in {}", store_path(store_args).display());
-    match process.run(&mut store) {
-        Ok(status) => exit_code(&status),
-        Err(error) => fail(error),
+    if let Err(error) = host.spawn(&name, &program_text, machine, &image, &[]) {
+        return fail(error);
     }
+    eprintln!("chenilles-vm: started process {name} in {}", store_path(store_args).display());
+    drive(host, store_args, durable_args)
 }
 
 pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<String>) -> ExitCode {
-    let mut store = match open_existing(store_args) {
+    let store = match open_existing(store_args) {
         Ok(store) => store,
         Err(code) => return code,
     };
+    let mut host = host_for(store, durable_args);
     let names = if names.is_empty() {
-        match durable::list_processes(&store) {
+        match durable::list_processes(host.store()) {
             Ok(processes) => processes.into_iter().filter(|(_, r)| r.status.is_running()).map(|(n, _)| n).collect(),
             Err(error) => return fail(error),
         }
     } else {
         names
     };
-    let mut code = ExitCode::SUCCESS;
     for name in names {
-        let mut process = match Process::resume(&mut store, &name, options(durable_args)) {
-            Ok(process) => process,
-            Err(error @ DurableError::Ended { .. }) => {
-                eprintln!("chenilles-vm: {error}");
-                continue;
-            }
-            Err(error) => return fail(error),
-        };
-        eprintln!("chenilles-vm: resuming process {name} from checkpoint {}", process.record().checkpoints);
-        match process.run(&mut store) {
-            // The exit code is that of the last process that did not finish cleanly, if any.
-            Ok(status @ (Status::Failed { .. } | Status::Exited(_))) => code = exit_code(&status),
-            Ok(_) => {}
+        match host.resume(&name) {
+            Ok(()) => {}
+            Err(error @ DurableError::Ended { .. }) => eprintln!("chenilles-vm: {error}"),
             Err(error) => return fail(error),
         }
     }
-    code
+    drive(host, store_args, durable_args)
+}
+
+pub fn send(store_args: &StoreArgs, name: &str, text: &str) -> ExitCode {
+    let datum = match parse_message(text) {
+        Ok(datum) => datum,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // A `start` or `resume` waiting for this message lets the store go often: wait for it.
+    let mut store = match open_store(&StoreArgs { store: store_args.store.clone(), wait: true }) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    match chenilles_vm::mailbox::deliver(&mut store, name, "host", &datum) {
+        Ok(seq) => {
+            eprintln!("chenilles-vm: delivered message {seq} to {name}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(error.into()),
+    }
 }
 
 pub fn ps(store_args: &StoreArgs) -> ExitCode {
@@ -183,10 +247,12 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
         Ok(processes) => processes,
         Err(error) => return fail(error),
     };
-    println!("{:<24} {:<12} {:>11} {:>12}  PROGRAM", "NAME", "STATUS", "CHECKPOINTS", "OUTPUT");
+    println!("{:<24} {:<12} {:>11} {:>12} {:>5}  PROGRAM", "NAME", "STATUS", "CHECKPOINTS", "OUTPUT", "MAIL");
     for (name, record) in processes {
+        let mail = chenilles_vm::mailbox::read(&store, &name)
+            .map_or_else(|_| "?".to_string(), |(_, mailbox)| mailbox.messages.len().to_string());
         println!(
-            "{name:<24} {:<12} {:>11} {:>12}  {}",
+            "{name:<24} {:<12} {:>11} {:>12} {mail:>5}  {}",
             record.status.word(),
             record.checkpoints,
             format!("{} B", record.output_len),
@@ -244,6 +310,18 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     println!("steps:        {}", record.steps);
     println!("output:       {} bytes ({} echoed)", record.output_len, record.echoed);
     println!("effects:      {}", record.effect_count);
+    match chenilles_vm::mailbox::read(&store, name) {
+        Ok((_, mailbox)) => {
+            println!("mailbox:      {} received, {} waiting", record.received, mailbox.messages.len());
+            for message in mailbox.messages.iter().take(5) {
+                println!("              #{} from {}: {}", message.seq, message.from, message.text);
+            }
+        }
+        Err(error) => println!("mailbox:      unreadable: {error}"),
+    }
+    if let Some(result) = &record.result {
+        println!("result:       {result}");
+    }
     if let Ok(effects) = durable::read_effects(&store, &record) {
         for effect in effects.iter().rev().take(5).rev() {
             println!("              {effect}");

@@ -7,6 +7,7 @@ pub mod control;
 pub mod hashtables;
 pub mod io;
 pub mod lists;
+pub mod messages;
 pub mod numeric;
 pub mod records;
 pub mod text;
@@ -52,7 +53,7 @@ pub fn natives() -> &'static [NativeDef] {
             NativeDef { name: "%call/cc", min_args: 1, max_args: Some(1), kind: NativeKind::CallCc },
             NativeDef { name: "eval", min_args: 1, max_args: Some(2), kind: NativeKind::Eval },
         ];
-        let families: [Entries; 8] = [
+        let families: [Entries; 9] = [
             hashtables::NATIVES,
             control::NATIVES,
             lists::NATIVES,
@@ -61,6 +62,7 @@ pub fn natives() -> &'static [NativeDef] {
             vectors::NATIVES,
             records::NATIVES,
             io::NATIVES,
+            messages::NATIVES,
         ];
         for family in families {
             table.extend(family.iter().map(|(name, min, max, f)| plain(name, *min, *max, *f)));

@@ -38,11 +38,13 @@ pub enum Kind {
     Output = b'O',
     /// A segment of a process's effect journal.
     Effects = b'E',
+    /// A process's mailbox: the messages sent to it and not yet received.
+    Mailbox = b'M',
 }
 
 impl Kind {
     fn from_byte(byte: u8) -> Option<Kind> {
-        [Kind::Node, Kind::Leaf, Kind::Root, Kind::Record, Kind::Output, Kind::Effects]
+        [Kind::Node, Kind::Leaf, Kind::Root, Kind::Record, Kind::Output, Kind::Effects, Kind::Mailbox]
             .into_iter()
             .find(|k| *k as u8 == byte)
     }

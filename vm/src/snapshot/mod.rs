@@ -200,7 +200,8 @@ fn list_ref(root: Hash, items: usize) -> ListRef {
     ListRef { root: root.0, items: items as u64 }
 }
 
-fn to_rkyv<T>(value: &T) -> Vec<u8>
+/// The rkyv bytes of a stored value (a page, a root, a record, a journal segment, a mailbox).
+pub(crate) fn to_rkyv<T>(value: &T) -> Vec<u8>
 where
     T: for<'a> rkyv::Serialize<
             rkyv::api::high::HighSerializer<
@@ -213,7 +214,7 @@ where
     match rkyv::to_bytes::<rkyv::rancor::Error>(value) {
         Ok(bytes) => bytes.to_vec(),
         // Serializing into memory fails only when memory does.
-        Err(error) => panic!("serializing a snapshot page failed: {error}"),
+        Err(error) => panic!("serializing a stored value failed: {error}"),
     }
 }
 
@@ -402,8 +403,8 @@ pub(crate) fn fetch(store: &dyn BlobStore, hash: &Hash) -> Result<Vec<u8>, Snaps
     store.get(hash)?.ok_or(SnapshotError::Missing(*hash))
 }
 
-/// Reads and validates an rkyv payload.
-fn from_rkyv<T>(blob: &Hash, payload: &[u8]) -> Result<T, SnapshotError>
+/// Reads back a value that [`to_rkyv`] wrote, checking it first; `blob` names it in the error.
+pub(crate) fn from_rkyv<T>(blob: &Hash, payload: &[u8]) -> Result<T, SnapshotError>
 where
     T: rkyv::Archive,
     T::Archived: for<'a> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'a, rkyv::rancor::BoxedError>>

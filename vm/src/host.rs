@@ -1,0 +1,336 @@
+//! The embedding API: a host program opens a store, registers host functions, spawns named durable
+//! processes, runs them, delivers messages to them, and reads their status, result and output.
+//! After a restart it registers the same functions and resumes everything.
+//!
+//! ```
+//! use chenilles_store::MemoryStore;
+//! use chenilles_vm::Datum;
+//! use chenilles_vm::durable::Status;
+//! use chenilles_vm::host::{Host, HostKind};
+//!
+//! let mut host = Host::new(Box::new(MemoryStore::default()));
+//! // A host function: pure, effectful (journaled, checkpointed before and after), or idempotent.
+//! host.register("price", HostKind::Effect, |call| {
+//!     let item = call.args[0].as_symbol().ok_or("expected an item name")?;
+//!     Ok(Datum::from(if item == "apple" { 3 } else { 5 }))
+//! });
+//! let program = r#"
+//!     (define quantity (receive))                 ; waits, durably, for a message
+//!     (* quantity (host-call 'price 'apple))"#;
+//! host.spawn_source("shop", "shop.scm", program, &["price"]).unwrap();
+//! host.run().unwrap();
+//! assert!(matches!(host.status("shop").unwrap().status, Status::Waiting { until: None }));
+//!
+//! host.send("shop", &Datum::from(7)).unwrap();
+//! host.run().unwrap();
+//! assert_eq!(host.status("shop").unwrap().status, Status::Finished);
+//! assert_eq!(host.result("shop").unwrap().and_then(|d| d.as_i64()), Some(21));
+//! ```
+//!
+//! A process can call only the host functions it was granted when it was spawned: `host-call` of
+//! any other is an error naming the capability. The grants are part of the process's record, so
+//! a resumed process has the same ones.
+//!
+//! Effects and crashes: a pure function is called as any procedure. An effectful one is called with
+//! a checkpoint just before the call (the request is committed) and one just after (the result is
+//! committed, and journaled): a completed call is never made again, but one in flight at a crash is
+//! made again when the process resumes. [`HostCall::key`] is the same both times, so an idempotent
+//! function (a payment API taking an idempotency key, say) can recognize the repeat.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use chenilles_compiler::bytecode::Image;
+use chenilles_reader::Datum;
+use chenilles_store::BlobStore;
+
+use crate::Machine;
+use crate::durable::{DurableError, Options, Process, Record, Status, Turn};
+use crate::mailbox::parse_message;
+
+/// How a host function may be called again after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    /// No effect: its result depends only on its arguments; not journaled.
+    Pure,
+    /// An effect: checkpointed before and after, journaled; repeated only if in flight at a crash.
+    Effect,
+    /// An effect that the host makes idempotent with [`HostCall::key`].
+    Idempotent,
+}
+
+impl HostKind {
+    /// Its name in Scheme (`%host-kind`).
+    pub fn word(self) -> &'static str {
+        match self {
+            HostKind::Pure => "pure",
+            HostKind::Effect => "effect",
+            HostKind::Idempotent => "idempotent",
+        }
+    }
+}
+
+/// One call of a host function.
+pub struct HostCall<'a> {
+    /// The calling process.
+    pub process: &'a str,
+    pub args: &'a [Datum],
+    /// `PROCESS/N`: this is the process's Nth effect. A call made again after a crash has the same key.
+    pub key: &'a str,
+}
+
+/// A host function: its arguments in, a datum or an error message (raised as a Scheme error) out.
+pub type HostFn = dyn Fn(&HostCall<'_>) -> Result<Datum, String>;
+
+#[derive(Clone)]
+pub struct HostFunction {
+    pub kind: HostKind,
+    pub call: Rc<HostFn>,
+}
+
+/// What a process may call: the names it was granted, and the functions the host offers.
+#[derive(Clone, Default)]
+pub struct HostAccess {
+    pub grants: Vec<String>,
+    pub functions: Rc<BTreeMap<String, HostFunction>>,
+}
+
+/// A process the host has in memory, and whether it can run.
+struct Hosted {
+    process: Process,
+    /// `None`: runnable; `Some(until)`: waiting for a message (until a deadline, if any).
+    waiting: Option<Option<f64>>,
+}
+
+/// A store and the durable processes running in it.
+pub struct Host {
+    store: Option<Box<dyn BlobStore>>,
+    functions: Rc<BTreeMap<String, HostFunction>>,
+    processes: BTreeMap<String, Hosted>,
+    options: Box<dyn FnMut(&str) -> Options>,
+}
+
+fn seconds_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+}
+
+impl Host {
+    pub fn new(store: Box<dyn BlobStore>) -> Host {
+        Host {
+            store: Some(store),
+            functions: Rc::default(),
+            processes: BTreeMap::new(),
+            options: Box::new(|_| Options::default()),
+        }
+    }
+
+    /// Sets how each process is run (checkpoint interval, where its output is echoed, …), by name.
+    pub fn set_options(&mut self, options: impl FnMut(&str) -> Options + 'static) {
+        self.options = Box::new(options);
+    }
+
+    /// Offers a host function to the processes spawned or resumed from now on.
+    pub fn register(
+        &mut self,
+        name: &str,
+        kind: HostKind,
+        call: impl Fn(&HostCall<'_>) -> Result<Datum, String> + 'static,
+    ) {
+        Rc::make_mut(&mut self.functions).insert(name.to_string(), HostFunction { kind, call: Rc::new(call) });
+    }
+
+    /// The store (for reading records and journals).
+    pub fn store(&mut self) -> &mut dyn BlobStore {
+        match &mut self.store {
+            Some(store) => store.as_mut(),
+            None => panic!("the host's store is released; attach one first"),
+        }
+    }
+
+    fn options_for(&mut self, name: &str, grants: &[&str]) -> Options {
+        let mut options = (self.options)(name);
+        options.host.functions = self.functions.clone();
+        options.host.grants = grants.iter().map(|g| g.to_string()).collect();
+        options
+    }
+
+    /// Compiles `source` and starts it as a process named `name`, granted the host functions `grants`.
+    pub fn spawn_source(&mut self, name: &str, file: &str, source: &str, grants: &[&str]) -> Result<(), DurableError> {
+        let mut machine = Machine::durable();
+        let image = machine.compile(file, source)?;
+        self.spawn(name, file, machine, &image, grants)
+    }
+
+    /// Starts `image` (compiled by `machine`, which must come from [`Machine::durable`]) as a process
+    /// named `name`; its first checkpoint is committed before this returns.
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        program: &str,
+        machine: Machine,
+        image: &Image,
+        grants: &[&str],
+    ) -> Result<(), DurableError> {
+        let options = self.options_for(name, grants);
+        let process = Process::start(self.store(), machine, name, program, image, options)?;
+        self.processes.insert(name.to_string(), Hosted { process, waiting: None });
+        Ok(())
+    }
+
+    /// Loads the unfinished process `name` from its newest checkpoint.
+    pub fn resume(&mut self, name: &str) -> Result<(), DurableError> {
+        let options = self.options_for(name, &[]);
+        let process = Process::resume(self.store(), name, options)?;
+        let waiting = match &process.record().status {
+            Status::Waiting { until } if !process.has_mail() => Some(*until),
+            _ => None,
+        };
+        self.processes.insert(name.to_string(), Hosted { process, waiting });
+        Ok(())
+    }
+
+    /// Loads every unfinished process of the store that is not in memory yet; returns their names.
+    pub fn resume_all(&mut self) -> Result<Vec<String>, DurableError> {
+        let mut resumed = Vec::new();
+        for (name, record) in crate::durable::list_processes(self.store())? {
+            if record.status.is_running() && !self.processes.contains_key(&name) {
+                self.resume(&name)?;
+                resumed.push(name);
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Runs the processes in memory, a turn (up to a checkpoint) each in round, until each has
+    /// ended or waits for a message that has not come (and whose deadline has not passed). Returns
+    /// the processes that ended, and how.
+    pub fn run(&mut self) -> Result<Vec<(String, Status)>, DurableError> {
+        let mut ended = Vec::new();
+        loop {
+            self.wake_due();
+            let runnable: Vec<String> =
+                self.processes.iter().filter(|(_, h)| h.waiting.is_none()).map(|(n, _)| n.clone()).collect();
+            if runnable.is_empty() {
+                return Ok(ended);
+            }
+            for name in runnable {
+                let Some(mut hosted) = self.processes.remove(&name) else { continue };
+                let turn = hosted.process.run_turn(self.store());
+                let sent_to = hosted.process.take_sent_to();
+                match turn? {
+                    Turn::Checkpointed => {
+                        self.processes.insert(name, hosted);
+                    }
+                    Turn::Waiting(until) => {
+                        // A message may have come while it ran: look again.
+                        hosted.process.refill_inbox(self.store())?;
+                        hosted.waiting = (!hosted.process.has_mail()).then_some(until);
+                        self.processes.insert(name, hosted);
+                    }
+                    Turn::Ended(status) => ended.push((name, status)),
+                }
+                for to in sent_to {
+                    self.refill(&to)?;
+                }
+            }
+        }
+    }
+
+    /// Makes runnable the waiting processes whose deadline has passed.
+    fn wake_due(&mut self) {
+        let now = seconds_now();
+        for hosted in self.processes.values_mut() {
+            if let Some(Some(until)) = hosted.waiting
+                && until <= now
+            {
+                hosted.waiting = None;
+            }
+        }
+    }
+
+    /// Takes the new messages of process `name`, if it is in memory, into its inbox; wakes it if
+    /// it was waiting.
+    fn refill(&mut self, name: &str) -> Result<(), DurableError> {
+        let Some(mut hosted) = self.processes.remove(name) else {
+            return Ok(());
+        };
+        let result = hosted.process.refill_inbox(self.store());
+        if hosted.process.has_mail() {
+            hosted.waiting = None;
+        }
+        self.processes.insert(name.to_string(), hosted);
+        result
+    }
+
+    /// Delivers `datum` to process `name`'s mailbox (committed before this returns); returns its
+    /// sequence number. The process need not exist yet: the message waits for it.
+    pub fn send(&mut self, to: &str, datum: &Datum) -> Result<u64, DurableError> {
+        let seq = crate::mailbox::deliver(self.store(), to, "host", datum)?;
+        self.refill(to)?;
+        Ok(seq)
+    }
+
+    /// The processes in memory that wait for a message, with their deadlines.
+    pub fn waiting(&self) -> Vec<(String, Option<f64>)> {
+        self.processes.iter().filter_map(|(name, h)| h.waiting.map(|until| (name.clone(), until))).collect()
+    }
+
+    /// The earliest deadline of a waiting process, in `current-second` seconds.
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.processes.values().filter_map(|h| h.waiting.flatten()).reduce(f64::min)
+    }
+
+    /// Gives up the store (to let another program use it while every process waits); the host
+    /// can do nothing with its processes until [`Host::attach_store`].
+    pub fn release_store(&mut self) -> Option<Box<dyn BlobStore>> {
+        self.store.take()
+    }
+
+    /// Takes the store back: processes that another program advanced meanwhile are reloaded from
+    /// their newest checkpoint, and the others look at their mailboxes again.
+    pub fn attach_store(&mut self, store: Box<dyn BlobStore>) -> Result<(), DurableError> {
+        self.store = Some(store);
+        let names: Vec<String> = self.processes.keys().cloned().collect();
+        for name in names {
+            let head = self.store().get_ref(&crate::durable::process_ref(&name))?;
+            let moved = self.processes.get(&name).is_some_and(|h| h.process.record_hash() != head);
+            if moved {
+                self.processes.remove(&name);
+                let running = match head {
+                    Some(hash) => crate::durable::read_record(self.store(), &name, hash)?.status.is_running(),
+                    None => false,
+                };
+                if running {
+                    self.resume(&name)?;
+                }
+            } else {
+                self.refill(&name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest record of process `name`.
+    pub fn status(&mut self, name: &str) -> Result<Record, DurableError> {
+        let hash = self
+            .store()
+            .get_ref(&crate::durable::process_ref(name))?
+            .ok_or_else(|| DurableError::NoSuchProcess(name.to_string()))?;
+        crate::durable::read_record(self.store(), name, hash)
+    }
+
+    /// The value of process `name`'s last expression, once it has finished.
+    pub fn result(&mut self, name: &str) -> Result<Option<Datum>, DurableError> {
+        let record = self.status(name)?;
+        match (&record.status, record.result) {
+            (Status::Finished, Some(text)) => Ok(parse_message(&text).ok()),
+            _ => Ok(None),
+        }
+    }
+
+    /// Everything process `name` has written to its output port, exactly once.
+    pub fn output(&mut self, name: &str) -> Result<Vec<u8>, DurableError> {
+        let record = self.status(name)?;
+        crate::durable::read_output(self.store(), &record)
+    }
+}

@@ -1,0 +1,256 @@
+//! Mailboxes: messages between the durable processes of one store, and from their host, delivered
+//! exactly once across crashes of either side.
+//!
+//! A process's mailbox is one blob under the ref `mailbox/NAME`: the messages sent to it that it has
+//! not received yet, each with a sequence number. Mailboxes exist apart from processes: a message
+//! may be sent to a process before it is started, and waits for it.
+//! - `(send name datum)` puts the message in the sender's outbox; the sender's next checkpoint (at
+//!   once: a send is an effect) appends it to the receiver's mailbox in the same transaction as the
+//!   sender's state. A crash before that commit loses the send together with the state that made
+//!   it, and the resumed sender makes it again: once.
+//! - `(receive)` takes the message whose sequence number is the process's `received` count and
+//!   counts it. The count is committed with the receiver's state (in its checkpoint record), and
+//!   that checkpoint drops the received messages from the mailbox. A crash before it loses the
+//!   receipt with the state that followed it; the resumed receiver takes the same message again.
+//!
+//! Messages are data only: what `write` prints and `read` reads back (no procedures, ports or
+//! records). They are stored in `write` syntax, the form `chenilles-vm send` takes them in.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use chenilles_reader::{Datum, DatumKind};
+use chenilles_store::{Batch, BlobStore, Hash};
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::snapshot::blob::{self, Kind};
+use crate::snapshot::{SnapshotError, fetch, from_rkyv, to_rkyv};
+
+/// The version of [`Mailbox`] blobs this build writes and reads.
+pub const MAILBOX_VERSION: u32 = 1;
+
+/// One message.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Message {
+    /// Its place in the receiver's mailbox: 0 for the first message ever sent to it, then 1, …
+    pub seq: u64,
+    /// The sending process's name, or `host` for a message from the host or the command line.
+    pub from: String,
+    /// The datum, in `write` syntax.
+    pub text: String,
+}
+
+/// The messages of one mailbox not yet received, oldest first.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct Mailbox {
+    pub version: u32,
+    /// The sequence number the next message will get.
+    pub next_seq: u64,
+    pub messages: Vec<Message>,
+}
+
+/// The ref naming process `name`'s mailbox.
+pub fn mailbox_ref(name: &str) -> String {
+    format!("mailbox/{name}")
+}
+
+/// Reads the mailbox of process `name` (empty if nothing was ever sent to it), with its blob's hash.
+pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox), SnapshotError> {
+    let Some(hash) = store.get_ref(&mailbox_ref(name))? else {
+        return Ok((None, Mailbox { version: MAILBOX_VERSION, ..Mailbox::default() }));
+    };
+    let bytes = fetch(store, &hash)?;
+    let decoded = blob::decode(&hash, &bytes)?;
+    if decoded.kind != Kind::Mailbox {
+        return Err(SnapshotError::Malformed {
+            blob: hash,
+            what: "the mailbox ref does not point at a mailbox".into(),
+        });
+    }
+    let mailbox: Mailbox = from_rkyv(&hash, decoded.payload)?;
+    if mailbox.version != MAILBOX_VERSION {
+        return Err(SnapshotError::UnsupportedVersion {
+            blob: hash,
+            found: mailbox.version,
+            expected: MAILBOX_VERSION,
+        });
+    }
+    Ok((Some(hash), mailbox))
+}
+
+/// What one commit changes in one mailbox.
+#[derive(Default, Debug)]
+pub struct MailboxChange {
+    /// New messages: sender and text.
+    pub append: Vec<(String, String)>,
+    /// Messages numbered below this were received: drop them.
+    pub received_before: u64,
+}
+
+/// Stages `changes` (by receiver name) into `batch`, each mailbox moved from its current blob by
+/// compare-and-swap. A mailbox left as it is is not rewritten.
+pub fn stage(
+    store: &dyn BlobStore,
+    batch: &mut Batch,
+    changes: BTreeMap<String, MailboxChange>,
+) -> Result<(), SnapshotError> {
+    for (name, change) in changes {
+        let (current, mut mailbox) = read(store, &name)?;
+        let before = mailbox.messages.len();
+        mailbox.messages.retain(|m| m.seq >= change.received_before);
+        if change.append.is_empty() && mailbox.messages.len() == before {
+            continue;
+        }
+        for (from, text) in change.append {
+            mailbox.messages.push(Message { seq: mailbox.next_seq, from, text });
+            mailbox.next_seq += 1;
+        }
+        let hash = blob::put(batch, Kind::Mailbox, &[], &to_rkyv(&mailbox));
+        batch.set_ref(&mailbox_ref(&name), current, hash);
+    }
+    Ok(())
+}
+
+/// Why a datum cannot be a message.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MessageError {
+    #[error("messages are data (numbers, strings, symbols, lists, vectors, bytevectors, characters, booleans)")]
+    NotData,
+    #[error("the message text is not one datum: {0}")]
+    Unreadable(String),
+}
+
+/// The stored text of a message: `datum` in `write` syntax, once it is checked to be plain data.
+pub fn message_text(datum: &Datum) -> Result<String, MessageError> {
+    fn plain(datum: &Datum) -> bool {
+        match &datum.kind {
+            DatumKind::Special(_) => false,
+            DatumKind::List { items, tail } => items.iter().all(plain) && tail.as_deref().is_none_or(plain),
+            DatumKind::Vector(items) => items.iter().all(plain),
+            _ => true,
+        }
+    }
+    if plain(datum) { Ok(datum.to_string()) } else { Err(MessageError::NotData) }
+}
+
+/// Reads the text of a message (from the command line or a mailbox) back into its datum (without
+/// source spans).
+pub fn parse_message(text: &str) -> Result<Datum, MessageError> {
+    let data = chenilles_reader::read_all(text, 0).map_err(|e| MessageError::Unreadable(e.message))?;
+    match <[Datum; 1]>::try_from(data) {
+        Ok([datum]) => {
+            message_text(&datum)?;
+            Ok(datum.without_spans())
+        }
+        Err(data) => Err(MessageError::Unreadable(format!("{} data where one was expected", data.len()))),
+    }
+}
+
+/// Delivers one message to process `to`'s mailbox, from the host, in a commit of its own. Returns
+/// its sequence number.
+pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -> Result<u64, DeliveryError> {
+    let text = message_text(datum)?;
+    let (_, mailbox) = read(store, to)?;
+    let mut batch = Batch::default();
+    let change = MailboxChange { append: vec![(from.to_string(), text)], received_before: 0 };
+    stage(store, &mut batch, BTreeMap::from([(to.to_string(), change)]))?;
+    store.commit(batch).map_err(SnapshotError::from)?;
+    Ok(mailbox.next_seq)
+}
+
+/// Why a message could not be delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    #[error(transparent)]
+    Store(#[from] SnapshotError),
+}
+
+/// A process's messaging state in memory: its name, what it has received, what it has sent since its
+/// last checkpoint, and whether it waits for a message.
+#[derive(Debug, Default)]
+pub struct Messaging {
+    /// The process's name; `None` for a program run without a store, which has no mailbox.
+    pub name: Option<String>,
+    /// Messages received so far: the sequence number of the next one to take.
+    pub received: u64,
+    /// Messages of the mailbox not received yet, as last read from the store.
+    pub inbox: VecDeque<Message>,
+    /// Messages sent since the last checkpoint: receiver and text.
+    pub outbox: Vec<(String, String)>,
+    /// Set by `(receive)` when the inbox is empty: the process waits for a message, until this
+    /// deadline (in `current-second` seconds) if there is one.
+    pub waiting: Option<Option<f64>>,
+}
+
+impl Messaging {
+    /// Takes the messages of `mailbox` not received yet into the inbox.
+    pub fn refill(&mut self, mailbox: &Mailbox) {
+        self.inbox = mailbox.messages.iter().filter(|m| m.seq >= self.received).cloned().collect();
+    }
+
+    /// The next message, if there is one, counted as received.
+    pub fn take(&mut self) -> Option<Message> {
+        while let Some(message) = self.inbox.pop_front() {
+            if message.seq == self.received {
+                self.received += 1;
+                return Some(message);
+            }
+        }
+        None
+    }
+
+    /// The mailbox changes a checkpoint commits: the outbox (drained), and dropping what was received.
+    pub fn drain_changes(&mut self) -> BTreeMap<String, MailboxChange> {
+        let mut changes: BTreeMap<String, MailboxChange> = BTreeMap::new();
+        let Some(name) = &self.name else {
+            return changes;
+        };
+        for (to, text) in self.outbox.drain(..) {
+            changes.entry(to).or_default().append.push((name.clone(), text));
+        }
+        changes.entry(name.clone()).or_default().received_before = self.received;
+        changes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chenilles_store::MemoryStore;
+
+    fn send(store: &mut MemoryStore, to: &str, text: &str) -> u64 {
+        deliver(store, to, "host", &parse_message(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn messages_are_numbered_in_order_and_dropped_once_received() {
+        let mut store = MemoryStore::default();
+        assert_eq!(send(&mut store, "bob", "(deposit 10)"), 0);
+        assert_eq!(send(&mut store, "bob", "\"two\""), 1);
+        let mut bob = Messaging { name: Some("bob".into()), ..Messaging::default() };
+        bob.refill(&read(&store, "bob").unwrap().1);
+        assert_eq!(bob.take().map(|m| m.text), Some("(deposit 10)".to_string()));
+        // A checkpoint of bob drops what he received and keeps the rest.
+        let mut batch = Batch::default();
+        stage(&store, &mut batch, bob.drain_changes()).unwrap();
+        store.commit(batch).unwrap();
+        let (_, mailbox) = read(&store, "bob").unwrap();
+        assert_eq!(mailbox.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);
+        assert_eq!(send(&mut store, "bob", "three"), 2);
+        // A resumed bob (received = 1) sees the rest, in order.
+        let mut resumed = Messaging { name: Some("bob".into()), received: 1, ..Messaging::default() };
+        resumed.refill(&read(&store, "bob").unwrap().1);
+        let texts: Vec<String> = std::iter::from_fn(|| resumed.take()).map(|m| m.text).collect();
+        assert_eq!(texts, ["\"two\"", "three"]);
+    }
+
+    #[test]
+    fn only_data_can_be_sent() {
+        assert!(parse_message("(a #u8(1 2) #(x 1.5) #\\a \"s\")").is_ok());
+        assert_eq!(parse_message("#!eof").unwrap_err(), MessageError::NotData);
+        assert!(matches!(parse_message("(unclosed"), Err(MessageError::Unreadable(_))));
+        assert!(matches!(parse_message("1 2"), Err(MessageError::Unreadable(_))));
+        assert!(matches!(parse_message(""), Err(MessageError::Unreadable(_))));
+    }
+}

@@ -1,0 +1,129 @@
+//! Messages and host calls: `send`, `process-name`, and the primitives under `receive` and
+//! `host-call` (defined in `stdlib-scm/processes.scm`). Both are effects: each asks for a checkpoint
+//! at the next safepoint, so that a message sent or received, or a host call's result, is committed
+//! before the process goes on (see [`crate::mailbox`] and [`crate::host`]).
+
+use crate::host::HostKind;
+use crate::journal::EffectResult;
+use crate::mailbox::{message_text, parse_message};
+use crate::natives::Entries;
+use crate::natives::io::{datum_value, value_datum};
+use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::value::Value;
+
+pub const NATIVES: Entries = &[
+    ("send", 2, Some(2), send),
+    ("process-name", 0, Some(0), |rt, _| match rt.messaging.name.clone() {
+        Some(name) => Ok(rt.new_string(&name)),
+        None => Ok(Value::FALSE),
+    }),
+    ("%try-receive", 0, Some(0), try_receive),
+    ("%wait", 1, Some(1), wait),
+    ("%host-kind", 1, Some(1), |rt, a| {
+        let kind = granted(rt, a[0])?.1;
+        Ok(rt.symbols.intern(kind.word()))
+    }),
+    ("%host-call", 2, Some(2), host_call),
+];
+
+const NO_MAILBOX: &str = "this program runs without a store, so it has no mailbox (start it with chenilles-vm start)";
+
+/// A process name given as a string or a symbol.
+fn name_arg(rt: &Runtime, who: &str, v: Value) -> Result<String, Throw> {
+    match rt.symbols.name(v) {
+        Some(name) => Ok(name.to_string()),
+        None => rt.string_arg(who, v).map_err(|_| rt.type_error(who, "a process name (a string or a symbol)", v)),
+    }
+}
+
+/// The datum a value denotes, if it is plain data that may leave the process.
+fn data_arg(rt: &Runtime, who: &str, v: Value) -> Result<chenilles_reader::Datum, Throw> {
+    value_datum(rt, v, 0).filter(|d| message_text(d).is_ok()).ok_or_else(|| {
+        Throw::error(
+            format!("{who}: only data can leave a process (numbers, strings, symbols, lists, vectors, bytevectors)"),
+            vec![v],
+        )
+    })
+}
+
+fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let to = name_arg(rt, "send", a[0])?;
+    let datum = data_arg(rt, "send", a[1])?;
+    if rt.messaging.name.is_none() {
+        return Err(Throw::error(format!("send: {NO_MAILBOX}"), vec![]));
+    }
+    rt.messaging.outbox.push((to, datum.to_string()));
+    rt.yield_at = 0;
+    Ok(Value::UNSPECIFIED)
+}
+
+/// `(list message)` for the next message, or `#f` when there is none yet (or ever: a program run
+/// without a store has no mailbox, and `%wait` says so).
+fn try_receive(rt: &mut Runtime, _: &[Value]) -> NativeResult {
+    let Some(message) = rt.messaging.take() else {
+        return Ok(Value::FALSE);
+    };
+    let datum = parse_message(&message.text).map_err(|e| {
+        Throw::error(format!("receive: message {} from {} is damaged: {e}", message.seq, message.from), vec![])
+    })?;
+    let value = datum_value(rt, &datum);
+    rt.yield_at = 0;
+    Ok(rt.heap.cons(value, Value::NIL))
+}
+
+/// Waits for a message, until `deadline` (seconds, as `current-second` counts them) unless it is #f.
+fn wait(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let deadline = match rt.num(a[0]) {
+        Some(n) => Some(crate::numbers::to_f64(&n)),
+        None if a[0] == Value::FALSE => None,
+        None => return Err(rt.type_error("receive", "a number of seconds", a[0])),
+    };
+    if rt.messaging.name.is_some() {
+        rt.messaging.waiting = Some(deadline);
+        rt.yield_at = 0;
+        return Ok(Value::UNSPECIFIED);
+    }
+    // Without a mailbox nothing can come: sleep out the timeout, or say why the wait would never end.
+    let Some(deadline) = deadline else {
+        return Err(Throw::error(format!("receive: {NO_MAILBOX}"), vec![]));
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let left = deadline - now.as_secs_f64();
+    if left > 0.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(left.min(1e9)));
+    }
+    Ok(Value::UNSPECIFIED)
+}
+
+/// The host function named by `v` and its kind, if this process was granted it.
+fn granted(rt: &Runtime, v: Value) -> Result<(std::rc::Rc<crate::host::HostFn>, HostKind), Throw> {
+    let name = name_arg(rt, "host-call", v)?;
+    if !rt.host.grants.contains(&name) {
+        let granted = if rt.host.grants.is_empty() { "none".to_string() } else { rt.host.grants.join(", ") };
+        return Err(Throw::error(
+            format!("host-call: capability {name} was not granted to this process (granted: {granted})"),
+            vec![v],
+        ));
+    }
+    match rt.host.functions.get(&name) {
+        Some(function) => Ok((function.call.clone(), function.kind)),
+        None => Err(Throw::error(format!("host-call: the host has no function {name}"), vec![v])),
+    }
+}
+
+fn host_call(rt: &mut Runtime, a: &[Value]) -> NativeResult {
+    let (function, kind) = granted(rt, a[0])?;
+    let name = name_arg(rt, "host-call", a[0])?;
+    let items = rt.heap.list_items(a[1]).ok_or_else(|| rt.type_error("host-call", "a list of arguments", a[1]))?;
+    let args = items.iter().map(|v| data_arg(rt, &name, *v)).collect::<Result<Vec<_>, _>>()?;
+    let process = rt.messaging.name.clone().unwrap_or_default();
+    // The effect's number is the same every time a resumed process makes this call again.
+    let key = format!("{process}/{}", rt.effects_committed + rt.effects.len() as u64);
+    let call = crate::host::HostCall { process: &process, args: &args, key: &key };
+    let result = function(&call).map_err(|message| Throw::error(format!("{name}: {message}"), vec![]))?;
+    if kind != HostKind::Pure {
+        rt.journal(&name, EffectResult::Text(result.to_string()));
+        rt.yield_at = 0;
+    }
+    Ok(datum_value(rt, &result))
+}

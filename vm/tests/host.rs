@@ -1,0 +1,130 @@
+//! The embedding API (`chenilles_vm::host`): processes spawned by a host, talking to each other and
+//! to the host through mailboxes and host functions, and resumed by a new host after a restart.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chenilles_store::{BlobStore, MemoryStore};
+use chenilles_vm::Datum;
+use chenilles_vm::durable::{Options, Status};
+use chenilles_vm::host::{Host, HostKind};
+
+/// A host over a fresh in-memory store whose processes' output is discarded (it stays in their
+/// output journals) and which checkpoints at every slice.
+fn quiet_host(store: Box<dyn BlobStore>) -> Host {
+    let mut host = Host::new(store);
+    host.set_options(|_| Options {
+        checkpoint_every: std::time::Duration::ZERO,
+        echo: Box::new(std::io::sink()),
+        err: Box::new(std::io::sink()),
+        ..Options::default()
+    });
+    host
+}
+
+fn output(host: &mut Host, name: &str) -> String {
+    String::from_utf8(host.output(name).expect("output journal")).expect("UTF-8")
+}
+
+#[test]
+fn two_processes_exchange_messages_until_both_finish() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let ping = r#"
+        (let loop ((n 0))
+          (send 'pong (list 'ping n))
+          (let ((reply (receive)))
+            (display reply) (newline)
+            (if (< n 4) (loop (+ n 1)) (send 'pong 'stop))))"#;
+    let pong = r#"
+        (let loop ((count 0))
+          (let ((message (receive)))
+            (if (eq? message 'stop)
+                count
+                (begin (send 'ping (list 'pong (cadr message))) (loop (+ count 1))))))"#;
+    host.spawn_source("ping", "ping.scm", ping, &[]).unwrap();
+    host.spawn_source("pong", "pong.scm", pong, &[]).unwrap();
+    let ended = host.run().unwrap();
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    assert_eq!(output(&mut host, "ping"), "(pong 0)\n(pong 1)\n(pong 2)\n(pong 3)\n(pong 4)\n");
+    assert_eq!(host.result("pong").unwrap(), Some(Datum::from(5)));
+    assert!(host.waiting().is_empty());
+}
+
+#[test]
+fn a_message_sent_before_the_process_exists_waits_for_it() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    host.send("late", &Datum::list([Datum::symbol("hello"), Datum::from("world")])).unwrap();
+    host.spawn_source("late", "late.scm", "(receive)", &[]).unwrap();
+    host.run().unwrap();
+    let result = host.result("late").unwrap().expect("finished with a value");
+    assert_eq!(result.to_string(), "(hello \"world\")");
+}
+
+#[test]
+fn a_receive_with_a_timeout_gives_its_default_when_nothing_comes() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    host.spawn_source("t", "t.scm", "(receive 0.05 'nothing)", &[]).unwrap();
+    host.run().unwrap();
+    // The process waits with a deadline; running again once it has passed wakes it.
+    if !host.waiting().is_empty() {
+        assert!(host.next_deadline().is_some());
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        host.run().unwrap();
+    }
+    assert_eq!(host.status("t").unwrap().status, Status::Finished);
+    assert_eq!(host.result("t").unwrap(), Some(Datum::symbol("nothing")));
+}
+
+#[test]
+fn only_granted_host_functions_can_be_called() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    host.register("double", HostKind::Pure, |call| {
+        let n = call.args.first().and_then(Datum::as_integer).ok_or("expected an integer")?;
+        Ok(Datum::from(n * 2))
+    });
+    host.register("launch", HostKind::Effect, |_| Ok(Datum::from(true)));
+    let program = r#"
+        (display (host-call 'double (expt 2 100))) (newline)
+        (display (guard (e (#t (error-object-message e))) (host-call 'double 'x))) (newline)
+        (host-call 'launch)"#;
+    host.spawn_source("p", "p.scm", program, &["double"]).unwrap();
+    host.run().unwrap();
+    let record = host.status("p").unwrap();
+    let Status::Failed { report } = &record.status else { panic!("expected a failure, got {:?}", record.status) };
+    assert!(report.contains("capability launch was not granted to this process (granted: double)"), "{report}");
+    assert_eq!(output(&mut host, "p"), "2535301200456458802993406410752\ndouble: expected an integer\n");
+}
+
+#[test]
+fn a_completed_effect_is_not_repeated_after_a_restart() {
+    // The provider counts its calls outside the store.
+    let calls = Rc::new(RefCell::new(Vec::<String>::new()));
+    let register = |host: &mut Host, calls: &Rc<RefCell<Vec<String>>>| {
+        let calls = calls.clone();
+        host.register("pay", HostKind::Idempotent, move |call| {
+            calls.borrow_mut().push(format!("{} {}", call.key, call.args[0]));
+            Ok(Datum::symbol("paid"))
+        });
+    };
+    let program = r#"
+        (define first (host-call 'pay 10))
+        (define second (receive))
+        (list first second (host-call 'pay 20))"#;
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    register(&mut host, &calls);
+    host.spawn_source("buyer", "buyer.scm", program, &["pay"]).unwrap();
+    host.run().unwrap();
+    assert_eq!(*calls.borrow(), ["buyer/0 10"]);
+    // The host goes away while the process waits; a new one over the same store resumes it.
+    let store = host.release_store().expect("the host holds its store");
+    drop(host);
+    let mut host = quiet_host(store);
+    register(&mut host, &calls);
+    assert_eq!(host.resume_all().unwrap(), ["buyer"]);
+    host.send("buyer", &Datum::symbol("go")).unwrap();
+    host.run().unwrap();
+    assert_eq!(*calls.borrow(), ["buyer/0 10", "buyer/1 20"], "each payment made once, each with its own key");
+    assert_eq!(host.result("buyer").unwrap().map(|d| d.to_string()), Some("(paid go paid)".to_string()));
+    let record = host.status("buyer").unwrap();
+    assert_eq!(record.effect_count, 2, "both payments are in the effect journal");
+}
