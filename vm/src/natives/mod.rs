@@ -4,6 +4,7 @@
 //! functions on their slow paths.
 
 pub mod control;
+pub mod crypto;
 pub mod hashtables;
 pub mod io;
 pub mod lists;
@@ -53,7 +54,7 @@ pub fn natives() -> &'static [NativeDef] {
             NativeDef { name: "%call/cc", min_args: 1, max_args: Some(1), kind: NativeKind::CallCc },
             NativeDef { name: "eval", min_args: 1, max_args: Some(2), kind: NativeKind::Eval },
         ];
-        let families: [Entries; 9] = [
+        let families: [Entries; 10] = [
             hashtables::NATIVES,
             control::NATIVES,
             lists::NATIVES,
@@ -63,6 +64,7 @@ pub fn natives() -> &'static [NativeDef] {
             records::NATIVES,
             io::NATIVES,
             messages::NATIVES,
+            crypto::NATIVES,
         ];
         for family in families {
             table.extend(family.iter().map(|(name, min, max, f)| plain(name, *min, *max, *f)));
