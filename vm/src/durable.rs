@@ -451,6 +451,7 @@ impl Process {
                 Err(Trap::Yield) => {
                     if let Some(until) = self.vm.rt.messaging.waiting.take() {
                         self.checkpoint(store, Status::Waiting { until })?;
+                        self.commit_echo(store)?;
                         return Ok(Turn::Waiting(until));
                     }
                     let asked = self.vm.steps < slice_end;
@@ -472,11 +473,40 @@ impl Process {
     fn finish(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<Turn, DurableError> {
         self.vm.rt.flush();
         self.checkpoint(store, status.clone())?;
+        self.commit_echo(store)?;
         if let Status::Failed { report } = &status {
             let _ = self.options.err.write_all(report.as_bytes());
             let _ = self.options.err.flush();
         }
         Ok(Turn::Ended(status))
+    }
+
+    /// Records that all committed output has been echoed, when the process is about to wait or
+    /// has ended: so that a resume after a crash while it waits does not echo that output again.
+    /// (While it computes, the next checkpoint records it.)
+    fn commit_echo(&mut self, store: &mut dyn BlobStore) -> Result<(), DurableError> {
+        if self.record.echoed == self.record.output_len {
+            return Ok(());
+        }
+        let mut record = self.record.clone();
+        record.echoed = record.output_len;
+        self.commit_record(store, Batch::default(), record)
+    }
+
+    /// Adds `record` to `batch`, moves `process/NAME` to it (compare-and-swap from the newest
+    /// record), commits, and makes it the newest record.
+    fn commit_record(
+        &mut self,
+        store: &mut dyn BlobStore,
+        mut batch: Batch,
+        record: Record,
+    ) -> Result<(), DurableError> {
+        let record_hash = blob::put(&mut batch, Kind::Record, &record.children(), &to_rkyv(&record));
+        batch.set_ref(&process_ref(&self.name), self.record_hash, record_hash);
+        store.commit(batch)?;
+        self.record = record;
+        self.record_hash = Some(record_hash);
+        Ok(())
     }
 
     /// The processes this one has sent messages to since the last call (for the host to wake them).
@@ -545,11 +575,7 @@ impl Process {
         record.steps = self.vm.steps;
         record.pages_written = self.last_capture.pages_written as u64;
         record.bytes_written = batch.blob_bytes() as u64;
-        let record_hash = blob::put(&mut batch, Kind::Record, &record.children(), &to_rkyv(&record));
-        batch.set_ref(&process_ref(&self.name), self.record_hash, record_hash);
-        store.commit(batch)?;
-        self.record = record;
-        self.record_hash = Some(record_hash);
+        self.commit_record(store, batch, record)?;
         self.vm.rt.effects_committed = self.record.effect_count;
         self.sent_to.extend(sent_to);
         if let Some(watch) = &mut self.options.on_checkpoint {

@@ -20,6 +20,8 @@ pub enum EffectResult {
     Integer(i64),
     Real(f64),
     Text(String),
+    /// A secret (a generated key): kept for replay, never printed.
+    Secret(Vec<u8>),
 }
 
 impl std::fmt::Display for Effect {
@@ -28,6 +30,7 @@ impl std::fmt::Display for Effect {
             EffectResult::Integer(n) => write!(f, "({}) => {n}", self.name),
             EffectResult::Real(x) => write!(f, "({}) => {x}", self.name),
             EffectResult::Text(t) => write!(f, "({}) => {t:?}", self.name),
+            EffectResult::Secret(bytes) => write!(f, "({}) => ({} secret bytes)", self.name, bytes.len()),
         }
     }
 }

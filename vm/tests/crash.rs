@@ -292,6 +292,36 @@ fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
     eprintln!("{recovered} of {} torn copies recovered, the rest refused clearly", copies.len());
 }
 
+/// Delivers each of `messages` to process `name` (started from `program` when it does not exist
+/// yet) with `chenilles-vm send`, and after each one runs the process and kills it at a random
+/// instant: while it computes, while it commits, or while it waits for the next message. Then lets
+/// it finish. Returns the number of kills.
+fn deliver_with_kills(store: &Path, name: &str, program: &Path, messages: &[String], rng: &mut fastrand::Rng) -> usize {
+    let mut killed = 0;
+    for message in messages {
+        let sent = output_of(vm(store).args(["send", name, message]));
+        assert!(sent.status.success(), "send: {}", text(&sent.stderr));
+        let child = match ps_status(store, name).as_str() {
+            "absent" => vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).spawn(),
+            "running" | "waiting" => vm(store).args(["resume", "--checkpoint-every", "5", name]).spawn(),
+            other => panic!("{name} is {other} before its last message"),
+        }
+        .expect("chenilles-vm starts");
+        if kill_after(child, Duration::from_micros(rng.u64(0..150_000))).is_none() {
+            killed += 1;
+        }
+    }
+    let finish = match ps_status(store, name).as_str() {
+        "finished" => None,
+        "absent" => Some(output_of(vm(store).args(["start", "--name", name]).arg(program))),
+        _ => Some(output_of(vm(store).args(["resume", name]))),
+    };
+    if let Some(out) = finish {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    killed
+}
+
 /// What `mail/accumulator.scm` computes for message `n`.
 fn accumulator_work(n: u64) -> u64 {
     (0..20000u64).map(|i| (i * n) % 7).sum()
@@ -311,34 +341,8 @@ fn messages_survive_kills_of_the_receiver() {
         expected.push_str(&format!("(got {n} work {} total {total})\n", accumulator_work(n)));
     }
     expected.push_str(&format!("(total {total})\n"));
-    // Deliver each number, then run the receiver and kill it at a random instant: while it
-    // computes, while it commits, or while it waits for the next message.
-    let mut killed = 0;
-    for n in numbers.iter().map(|n| n.to_string()).chain(["done".to_string()]) {
-        let sent = output_of(vm(&store).args(["send", "accumulator", &n]));
-        assert!(sent.status.success(), "send: {}", text(&sent.stderr));
-        let child = match ps_status(&store, "accumulator").as_str() {
-            "absent" => vm(&store).args(["start", "--checkpoint-every", "5"]).arg(mail.join("accumulator.scm")).spawn(),
-            "running" | "waiting" => vm(&store).args(["resume", "--checkpoint-every", "5", "accumulator"]).spawn(),
-            other => panic!("accumulator is {other} before its last message"),
-        }
-        .expect("chenilles-vm starts");
-        if kill_after(child, Duration::from_micros(rng.u64(0..150_000))).is_none() {
-            killed += 1;
-        }
-    }
-    // Let it finish, then run the observer, which received every acknowledgement.
-    match ps_status(&store, "accumulator").as_str() {
-        "finished" => {}
-        "absent" => {
-            let out = output_of(vm(&store).arg("start").arg(mail.join("accumulator.scm")));
-            assert!(out.status.success(), "{}", text(&out.stderr));
-        }
-        _ => {
-            let out = output_of(vm(&store).args(["resume", "accumulator"]));
-            assert!(out.status.success(), "{}", text(&out.stderr));
-        }
-    }
+    let messages: Vec<String> = numbers.iter().map(|n| n.to_string()).chain(["done".to_string()]).collect();
+    let killed = deliver_with_kills(&store, "accumulator", &mail.join("accumulator.scm"), &messages, &mut rng);
     assert_eq!(ps_status(&store, "accumulator"), "finished");
     assert_eq!(text(&output_of(vm(&store).args(["output", "accumulator"])).stdout), expected);
     let observer = output_of(vm(&store).arg("start").arg(mail.join("observer.scm")));
@@ -348,4 +352,39 @@ fn messages_survive_kills_of_the_receiver() {
     let ps = text(&output_of(vm(&store).arg("ps")).stdout);
     assert!(ps.lines().skip(1).all(|line| line.split_whitespace().nth(5) == Some("0")), "mail left over:\n{ps}");
     eprintln!("{killed} kills of the receiver, every message received and acknowledged once");
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples-scm")
+}
+
+#[test]
+fn the_payment_channel_survives_kills_while_it_waits_and_computes() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let messages = ["(pay alice 25)", "(pay bob 500)", "(pay bob 5)", "(cheat alice)", "(dispute bob)"];
+    let messages: Vec<String> = messages.iter().map(|m| m.to_string()).collect();
+    let program = examples_dir().join("payment-channel.scm");
+    let killed = deliver_with_kills(&store, "channel", &program, &messages, &mut rng);
+    assert_eq!(ps_status(&store, "channel"), "finished");
+    let expected = "\
+alice and bob open a channel: deposits alice 100, bob 50
+alice pays bob 30: alice 70, bob 80 (nonce 1), signed by both
+bob pays alice 10: alice 80, bob 70 (nonce 2), signed by both
+alice pays bob 25: alice 55, bob 95 (nonce 3), signed by both
+refused: bob has only 95
+bob pays alice 5: alice 60, bob 90 (nonce 4), signed by both
+alice closes alone with alice 100, bob 50 (nonce 0); dispute window open for 30 s
+bob disputes with alice 60, bob 90 (nonce 4): the newer state wins
+channel closed by dispute: alice receives 60, bob receives 90 (nonce 4)
+";
+    assert_eq!(text(&output_of(vm(&store).args(["output", "channel"])).stdout), expected);
+    let inspect = text(&output_of(vm(&store).args(["inspect", "channel"])).stdout);
+    assert!(inspect.contains("result:       (closed 60 90)"), "{inspect}");
+    assert!(
+        inspect.contains("(ed25519-generate-key) => (32 secret bytes)"),
+        "keys are journaled, not shown: {inspect}"
+    );
+    eprintln!("{killed} kills of the payment channel");
 }

@@ -310,6 +310,11 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     println!("steps:        {}", record.steps);
     println!("output:       {} bytes ({} echoed)", record.output_len, record.echoed);
     println!("effects:      {}", record.effect_count);
+    if let Ok(effects) = durable::read_effects(&store, &record) {
+        for effect in effects.iter().rev().take(5).rev() {
+            println!("              {effect}");
+        }
+    }
     match chenilles_vm::mailbox::read(&store, name) {
         Ok((_, mailbox)) => {
             println!("mailbox:      {} received, {} waiting", record.received, mailbox.messages.len());
@@ -321,11 +326,6 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     }
     if let Some(result) = &record.result {
         println!("result:       {result}");
-    }
-    if let Ok(effects) = durable::read_effects(&store, &record) {
-        for effect in effects.iter().rev().take(5).rev() {
-            println!("              {effect}");
-        }
     }
     if let Status::Failed { report } = &record.status {
         print!("{report}");

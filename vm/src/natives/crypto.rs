@@ -55,8 +55,7 @@ fn generate_key(rt: &mut Runtime, _: &[Value]) -> NativeResult {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret)
         .map_err(|e| Throw::error(format!("ed25519-generate-key: no randomness available: {e}"), vec![]))?;
-    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    rt.journal("ed25519-generate-key", EffectResult::Text(hex));
+    rt.journal("ed25519-generate-key", EffectResult::Secret(secret.to_vec()));
     Ok(bytevector(rt, &secret))
 }
 
