@@ -388,3 +388,43 @@ channel closed by dispute: alice receives 60, bob receives 90 (nonce 4)
     );
     eprintln!("{killed} kills of the payment channel");
 }
+
+/// The host example `vm/examples/channel.rs`, which `cargo test` builds beside the tests.
+fn host_example() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/PROFILE/deps/TEST");
+    let example = profile_dir.join("examples").join(format!("channel{}", std::env::consts::EXE_SUFFIX));
+    assert!(example.exists(), "{} is missing: cargo test builds the examples first", example.display());
+    example
+}
+
+#[test]
+fn the_host_example_survives_kills() {
+    let mut rng = fastrand::Rng::with_seed(seed());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = host_example();
+    let started = Instant::now();
+    let uninterrupted = output_of(Command::new(&example).arg(dir.path().join("clean")));
+    let span = started.elapsed().as_micros() as u64;
+    assert!(uninterrupted.status.success(), "{}", text(&uninterrupted.stderr));
+    let work = dir.path().join("killed");
+    let mut killed = 0;
+    for _ in 0..kills_per_program(6) * 2 {
+        let child = Command::new(&example).arg(&work).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        match kill_after(child, Duration::from_micros(rng.u64(0..span * 2 / 3))) {
+            None => killed += 1,
+            Some(0) => break,
+            Some(code) => panic!("the host example failed with {code}"),
+        }
+    }
+    let last = output_of(Command::new(&example).arg(&work));
+    assert!(last.status.success(), "{}", text(&last.stderr));
+    let last = text(&last.stdout);
+    assert!(last.contains("host: bob finished with (paid 60 40)"), "{last}");
+    assert!(last.contains("host: alice finished with closed"), "{last}");
+    // One settlement, whatever the kills; the same as without them.
+    let ledger = std::fs::read_to_string(work.join("ledger.txt")).expect("the ledger");
+    assert_eq!(ledger, "bob/1 alice 60 bob 40\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join("clean/ledger.txt")).unwrap(), ledger);
+    eprintln!("{killed} kills of the host example");
+}
