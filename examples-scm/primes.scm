@@ -7,10 +7,13 @@
 ;;;
 ;;; Every continuation — the loop, the growing vector of primes — is in the checkpoints; a kill
 ;;; loses at most the last 100 ms of work.
-(import (scheme base) (scheme write))
+(import (scheme base) (scheme write) (scheme process-context))
 
-(define limit 2000000)
-(define step 200000)
+;; The limit is the first argument if there is one: `chenilles-vm start examples-scm/primes.scm 300000`.
+(define limit
+  (let ((args (command-line)))
+    (or (and (pair? (cdr args)) (string->number (cadr args))) 2000000)))
+(define step (quotient limit 10))
 (define primes (make-vector 200000 0))   ; the primes found so far, in order
 (define count 0)
 

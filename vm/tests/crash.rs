@@ -39,9 +39,9 @@ struct Expected {
     duration: Duration,
 }
 
-fn uninterrupted(program: &Path) -> Expected {
+fn uninterrupted(program: &Path, args: &[String]) -> Expected {
     let started = Instant::now();
-    let output = output_of(Command::new(VM).arg("run").arg(program));
+    let output = output_of(Command::new(VM).arg("run").arg(program).args(args));
     Expected { stdout: output.stdout, code: output.status.code(), duration: started.elapsed() }
 }
 
@@ -99,8 +99,15 @@ fn ps_status(store: &Path, name: &str) -> String {
 
 /// Starts `program` as process `name`, kills it `kills` times at random instants (the start, then
 /// resumes), then lets it finish; checks its output journal and ending against `expected`.
-fn crash_and_check(program: &Path, name: &str, store: &Path, kills: usize, rng: &mut fastrand::Rng) -> usize {
-    let expected = uninterrupted(program);
+fn crash_and_check(
+    program: &Path,
+    args: &[String],
+    name: &str,
+    store: &Path,
+    kills: usize,
+    rng: &mut fastrand::Rng,
+) -> usize {
+    let expected = uninterrupted(program, args);
     // Kill instants spread over the program's own running time: some land in start-up, some
     // mid-commit, some mid-computation; a run that ends before its kill just ends.
     let span = (expected.duration.as_micros() as u64).max(2_000);
@@ -113,7 +120,9 @@ fn crash_and_check(program: &Path, name: &str, store: &Path, kills: usize, rng: 
         let delay = Duration::from_micros(rng.u64(0..span));
         let status = ps_status(store, name);
         let child = match status.as_str() {
-            "absent" => vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).spawn(),
+            "absent" => {
+                vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).args(args).spawn()
+            }
             "running" => vm(store).args(["resume", "--checkpoint-every", "5", name]).spawn(),
             _ => break,
         }
@@ -132,7 +141,7 @@ fn crash_and_check(program: &Path, name: &str, store: &Path, kills: usize, rng: 
     for _ in 0..3 {
         match ps_status(store, name).as_str() {
             "absent" => {
-                let out = output_of(vm(store).args(["start", "--name", name]).arg(program));
+                let out = output_of(vm(store).args(["start", "--name", name]).arg(program).args(args));
                 ended = out.status.code();
             }
             "running" => {
@@ -176,7 +185,7 @@ fn killed_programs_end_as_uninterrupted_runs() {
             let dir = tempfile::tempdir().expect("temp dir");
             let store = dir.path().join("store.redb");
             let name = program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            total += crash_and_check(program, &name, &store, kills, &mut rng);
+            total += crash_and_check(program, &[], &name, &store, kills, &mut rng);
         }
         if rounds > 1 {
             eprintln!("round {}: {total} kills so far, no divergence", round + 1);
@@ -190,7 +199,7 @@ fn a_program_killed_every_half_second_still_finishes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store.redb");
     let program = programs_dir().join("counter.scm");
-    let expected = uninterrupted(&program);
+    let expected = uninterrupted(&program, &[]);
     // Kill every half of the program's own running time (at least 0.1 s): with checkpoints
     // every 20 ms, each round must still get further.
     let period = (expected.duration / 2).max(Duration::from_millis(100));
@@ -213,7 +222,7 @@ fn two_processes_share_a_store() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store.redb");
     let (a, b) = (programs_dir().join("counter.scm"), programs_dir().join("deep.scm"));
-    let (expected_a, expected_b) = (uninterrupted(&a), uninterrupted(&b));
+    let (expected_a, expected_b) = (uninterrupted(&a, &[]), uninterrupted(&b, &[]));
     let child = vm(&store).args(["start", "--name", "a", "--checkpoint-every", "5"]).arg(&a).spawn().unwrap();
     kill_after(child, expected_a.duration / 3);
     let child = vm(&store).args(["start", "--name", "b", "--checkpoint-every", "5"]).arg(&b).spawn().unwrap();
@@ -257,7 +266,7 @@ fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store.redb");
     let program = programs_dir().join("counter.scm");
-    let expected = uninterrupted(&program);
+    let expected = uninterrupted(&program, &[]);
     let mut child = vm(&store).args(["start", "--name", "p", "--checkpoint-every", "2"]).arg(&program).spawn().unwrap();
     let mut copies = Vec::new();
     let started = Instant::now();
@@ -296,13 +305,22 @@ fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
 /// yet) with `chenilles-vm send`, and after each one runs the process and kills it at a random
 /// instant: while it computes, while it commits, or while it waits for the next message. Then lets
 /// it finish. Returns the number of kills.
-fn deliver_with_kills(store: &Path, name: &str, program: &Path, messages: &[String], rng: &mut fastrand::Rng) -> usize {
+fn deliver_with_kills(
+    store: &Path,
+    name: &str,
+    program: &Path,
+    args: &[String],
+    messages: &[String],
+    rng: &mut fastrand::Rng,
+) -> usize {
     let mut killed = 0;
     for message in messages {
         let sent = output_of(vm(store).args(["send", name, message]));
         assert!(sent.status.success(), "send: {}", text(&sent.stderr));
         let child = match ps_status(store, name).as_str() {
-            "absent" => vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).spawn(),
+            "absent" => {
+                vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).args(args).spawn()
+            }
             "running" | "waiting" => vm(store).args(["resume", "--checkpoint-every", "5", name]).spawn(),
             other => panic!("{name} is {other} before its last message"),
         }
@@ -313,7 +331,7 @@ fn deliver_with_kills(store: &Path, name: &str, program: &Path, messages: &[Stri
     }
     let finish = match ps_status(store, name).as_str() {
         "finished" => None,
-        "absent" => Some(output_of(vm(store).args(["start", "--name", name]).arg(program))),
+        "absent" => Some(output_of(vm(store).args(["start", "--name", name]).arg(program).args(args))),
         _ => Some(output_of(vm(store).args(["resume", name]))),
     };
     if let Some(out) = finish {
@@ -342,7 +360,7 @@ fn messages_survive_kills_of_the_receiver() {
     }
     expected.push_str(&format!("(total {total})\n"));
     let messages: Vec<String> = numbers.iter().map(|n| n.to_string()).chain(["done".to_string()]).collect();
-    let killed = deliver_with_kills(&store, "accumulator", &mail.join("accumulator.scm"), &messages, &mut rng);
+    let killed = deliver_with_kills(&store, "accumulator", &mail.join("accumulator.scm"), &[], &messages, &mut rng);
     assert_eq!(ps_status(&store, "accumulator"), "finished");
     assert_eq!(text(&output_of(vm(&store).args(["output", "accumulator"])).stdout), expected);
     let observer = output_of(vm(&store).arg("start").arg(mail.join("observer.scm")));
@@ -358,35 +376,61 @@ fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples-scm")
 }
 
+/// One scenario of `tests/examples/` (see its README).
+struct Scenario {
+    program: PathBuf,
+    args: Vec<String>,
+    messages: Vec<String>,
+    expected: String,
+}
+
+fn read_scenario(path: &Path) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("a scenario");
+    let (mut program, mut args, mut messages) = (None, Vec::new(), Vec::new());
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        match line.split_once(": ") {
+            Some(("program", rest)) => {
+                let mut words = rest.split_whitespace().map(str::to_string);
+                program = words.next().map(|file| examples_dir().join(file));
+                args = words.collect();
+            }
+            Some(("send", datum)) => messages.push(datum.to_string()),
+            _ => panic!("{}: cannot read the line {line:?}", path.display()),
+        }
+    }
+    let expected = std::fs::read_to_string(path.with_extension("out")).expect("the scenario's .out file");
+    Scenario { program: program.expect("a program: line"), args, messages, expected }
+}
+
 #[test]
-fn the_payment_channel_survives_kills_while_it_waits_and_computes() {
+fn examples_survive_kills() {
     let mut rng = fastrand::Rng::with_seed(seed());
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = dir.path().join("store.redb");
-    let messages = ["(pay alice 25)", "(pay bob 500)", "(pay bob 5)", "(cheat alice)", "(dispute bob)"];
-    let messages: Vec<String> = messages.iter().map(|m| m.to_string()).collect();
-    let program = examples_dir().join("payment-channel.scm");
-    let killed = deliver_with_kills(&store, "channel", &program, &messages, &mut rng);
-    assert_eq!(ps_status(&store, "channel"), "finished");
-    let expected = "\
-alice and bob open a channel: deposits alice 100, bob 50
-alice pays bob 30: alice 70, bob 80 (nonce 1), signed by both
-bob pays alice 10: alice 80, bob 70 (nonce 2), signed by both
-alice pays bob 25: alice 55, bob 95 (nonce 3), signed by both
-refused: bob has only 95
-bob pays alice 5: alice 60, bob 90 (nonce 4), signed by both
-alice closes alone with alice 100, bob 50 (nonce 0); dispute window open for 30 s
-bob disputes with alice 60, bob 90 (nonce 4): the newer state wins
-channel closed by dispute: alice receives 60, bob receives 90 (nonce 4)
-";
-    assert_eq!(text(&output_of(vm(&store).args(["output", "channel"])).stdout), expected);
-    let inspect = text(&output_of(vm(&store).args(["inspect", "channel"])).stdout);
-    assert!(inspect.contains("result:       (closed 60 90)"), "{inspect}");
-    assert!(
-        inspect.contains("(ed25519-generate-key) => (32 secret bytes)"),
-        "keys are journaled, not shown: {inspect}"
-    );
-    eprintln!("{killed} kills of the payment channel");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/examples");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/examples exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scenario"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 5);
+    for path in paths {
+        let scenario = read_scenario(&path);
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let store = scratch.path().join("store.redb");
+        let name = scenario.program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let killed = if scenario.messages.is_empty() {
+            let run = output_of(Command::new(VM).arg("run").arg(&scenario.program).args(&scenario.args));
+            assert_eq!(text(&run.stdout), scenario.expected, "{}: run", path.display());
+            crash_and_check(&scenario.program, &scenario.args, &name, &store, kills_per_program(6), &mut rng)
+        } else {
+            deliver_with_kills(&store, &name, &scenario.program, &scenario.args, &scenario.messages, &mut rng)
+        };
+        assert_eq!(ps_status(&store, &name), "finished", "{}", path.display());
+        let journal = text(&output_of(vm(&store).args(["output", &name])).stdout);
+        assert_eq!(journal, scenario.expected, "{}: the output journal after {killed} kills", path.display());
+        eprintln!("{}: {killed} kills", path.display());
+    }
 }
 
 /// The host example `vm/examples/channel.rs`, which `cargo test` builds beside the tests.
