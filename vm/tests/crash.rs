@@ -67,6 +67,15 @@ fn kill_after(mut child: Child, delay: Duration) -> Option<i32> {
     }
 }
 
+/// The files of `dir` (not of its subdirectories) whose name ends in `.EXTENSION`, sorted.
+fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut files: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == extension)).collect();
+    files.sort();
+    files
+}
+
 fn seed() -> u64 {
     let seed =
         std::env::var("CHENILLES_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
@@ -171,13 +180,7 @@ fn killed_programs_end_as_uninterrupted_runs() {
     let mut rng = fastrand::Rng::with_seed(seed());
     let kills = kills_per_program(6);
     let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
-    let mut programs: Vec<PathBuf> = std::fs::read_dir(programs_dir())
-        .expect("tests/durable exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scm"))
-        .collect();
-    programs.sort();
+    let programs = files_with_extension(&programs_dir(), "scm");
     assert!(programs.len() >= 4);
     let mut total = 0;
     for round in 0..rounds {
@@ -405,14 +408,7 @@ fn read_scenario(path: &Path) -> Scenario {
 #[test]
 fn examples_survive_kills() {
     let mut rng = fastrand::Rng::with_seed(seed());
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/examples");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("tests/examples exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scenario"))
-        .collect();
-    paths.sort();
+    let paths = files_with_extension(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/examples"), "scenario");
     assert!(paths.len() >= 5);
     for path in paths {
         let scenario = read_scenario(&path);
