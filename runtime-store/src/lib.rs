@@ -58,6 +58,7 @@ mod bundle;
 mod memory;
 mod reach;
 mod redb_store;
+pub mod simulated;
 mod staged;
 
 use std::collections::BTreeSet;

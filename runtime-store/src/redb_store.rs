@@ -109,6 +109,27 @@ fn refuse_panics<T>(path: &Path, f: impl FnOnce() -> Result<T, StoreError>) -> R
     }
 }
 
+/// Opens the database on `backend`, checking every page and the meta table, and initializes it if
+/// it is empty.
+fn open_database(path: &Path, backend: impl redb::StorageBackend) -> Result<Database, StoreError> {
+    refuse_panics(path, || {
+        let db = builder(true).create_with_backend(backend).at(path)?;
+        let fresh = {
+            let txn = db.begin_read().at(path)?;
+            let empty =
+                txn.list_tables().at(path)?.next().is_none() && txn.list_multimap_tables().at(path)?.next().is_none();
+            if !empty {
+                check_meta(path, &txn)?;
+            }
+            empty
+        };
+        if fresh {
+            initialize(path, &db)?;
+        }
+        Ok(db)
+    })
+}
+
 fn builder(check_integrity: bool) -> Builder {
     let mut builder = Builder::new();
     // SingleWriter lets read-only handles in other processes follow the writer's commits (and
@@ -292,25 +313,19 @@ impl RedbStore {
             .open(&path)
             .map_err(|e| io_error(&path, &e))?;
         let (backend, stage) = staged::staged(file).map_err(|e| io_error(&path, &e))?;
-        let db = refuse_panics(&path, || {
-            let db = builder(true).create_with_backend(backend).at(&path)?;
-            let fresh = {
-                let txn = db.begin_read().at(&path)?;
-                let empty = txn.list_tables().at(&path)?.next().is_none()
-                    && txn.list_multimap_tables().at(&path)?.next().is_none();
-                if !empty {
-                    check_meta(&path, &txn)?;
-                }
-                empty
-            };
-            if fresh {
-                initialize(&path, &db)?;
-            }
-            Ok(db)
-        })?;
+        let db = open_database(&path, backend)?;
         // Judged sound: let what redb wrote while opening (recovery, initialization) reach the
         // file, and everything from now on go straight to it.
         stage.publish().map_err(|e| io_error(&path, &e))?;
+        Ok(RedbStore { path, db: Db::Writable(db) })
+    }
+
+    /// Opens a store on a simulated disk, creating it if the disk is empty (for fault-injection
+    /// tests: see [`crate::simulated`]). Unlike [`RedbStore::open`], a disk refused here may have
+    /// been written to by redb's recovery.
+    pub fn open_simulated(disk: &crate::simulated::SimulatedDisk) -> Result<RedbStore, StoreError> {
+        let path = PathBuf::from("<simulated disk>");
+        let db = open_database(&path, crate::simulated::Backend(disk.clone()))?;
         Ok(RedbStore { path, db: Db::Writable(db) })
     }
 
