@@ -234,8 +234,10 @@ impl redb::StorageBackend for Backend {
             disk.crashed = true;
             return Err(io::Error::other("the simulated disk crashed while syncing"));
         }
-        disk.synced = disk.bytes.clone();
-        disk.unsynced.clear();
+        let Disk { synced, unsynced, .. } = &mut *disk;
+        for change in unsynced.drain(..) {
+            apply(synced, &change);
+        }
         Ok(())
     }
 

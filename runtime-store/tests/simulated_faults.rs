@@ -85,6 +85,9 @@ fn a_failed_operation_leaves_a_store_that_reopens() {
         let store = RedbStore::open_simulated(&disk.copy())
             .unwrap_or_else(|e| panic!("failure at {at}: the store does not reopen: {e}"));
         let head = head_commit(&store).map_or(0, |n| n + 1);
-        assert!(head == acknowledged || head == acknowledged + 1, "failure at {at}: {acknowledged} acknowledged, {head} held");
+        assert!(
+            head == acknowledged || head == acknowledged + 1,
+            "failure at {at}: {acknowledged} acknowledged, {head} held"
+        );
     }
 }
