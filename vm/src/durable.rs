@@ -140,6 +140,8 @@ pub enum DurableError {
     BadRecord { name: String, what: String },
     #[error("process {name:?} has ended ({status}); there is nothing to resume")]
     Ended { name: String, status: String },
+    #[error("crash injected {window:?} checkpoint {checkpoint}")]
+    InjectedCrash { window: Window, checkpoint: u64 },
     #[error(
         "reload check failed at checkpoint {checkpoint}: the restored state re-serializes to {reloaded}, not {written}: {difference}"
     )]
@@ -225,6 +227,36 @@ pub fn read_effects(store: &dyn BlobStore, record: &Record) -> Result<Vec<Effect
     Ok(effects)
 }
 
+/// Adds `record` to `batch` and moves its process's ref from `previous` to it (compare-and-swap);
+/// returns the record's hash.
+fn stage_record(batch: &mut Batch, record: &Record, previous: Option<Hash>) -> Hash {
+    let hash = blob::put(batch, Kind::Record, &record.children(), &to_rkyv(record));
+    batch.set_ref(&process_ref(&record.name), previous, hash);
+    hash
+}
+
+/// Writes to `echo` the output process `name` committed but did not echo (a crash came between
+/// the commit and the echo), and commits that it did; returns the newest record and its hash.
+pub fn echo_pending(
+    store: &mut dyn BlobStore,
+    name: &str,
+    echo: &mut dyn Write,
+) -> Result<(Hash, Record), DurableError> {
+    let hash = store.get_ref(&process_ref(name))?.ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
+    let mut record = read_record(store, name, hash)?;
+    if record.echoed == record.output_len {
+        return Ok((hash, record));
+    }
+    let output = read_output(store, &record)?;
+    let _ = echo.write_all(&output[record.echoed as usize..]);
+    let _ = echo.flush();
+    record.echoed = record.output_len;
+    let mut batch = Batch::default();
+    let new_hash = stage_record(&mut batch, &record, Some(hash));
+    store.commit(batch)?;
+    Ok((new_hash, record))
+}
+
 /// A buffer the process's stdout writes into, drained at each checkpoint.
 #[derive(Clone, Default)]
 struct OutputBuffer(Rc<RefCell<Vec<u8>>>);
@@ -243,6 +275,20 @@ impl Write for OutputBuffer {
 /// A function called with each checkpoint record as it is committed.
 pub type CheckpointWatcher = Box<dyn FnMut(&Record)>;
 
+/// A named point of the checkpoint protocol where a test can crash a process (see
+/// [`Options::crash_at`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// A checkpoint is ready (state, output, effects, messages) but not committed.
+    BeforeCommit,
+    /// A checkpoint is committed, and its new output has not reached the host yet.
+    AfterCommit,
+}
+
+/// Decides, at each window, whether the process crashes there; it is given the newest committed
+/// record.
+pub type CrashHook = Box<dyn FnMut(Window, &Record) -> bool>;
+
 /// How a durable process is run.
 pub struct Options {
     /// The longest stretch of pure computation between two checkpoints (zero: a checkpoint at
@@ -260,6 +306,10 @@ pub struct Options {
     /// The host functions on offer, and those a new process is granted (a resumed process keeps the
     /// grants it was started with).
     pub host: HostAccess,
+    /// For tests of the crash windows: when this returns true, the process stops there with
+    /// [`DurableError::InjectedCrash`], as if the machine had died; its state in memory must be
+    /// dropped and the process resumed from the store.
+    pub crash_at: Option<CrashHook>,
 }
 
 impl Default for Options {
@@ -271,6 +321,7 @@ impl Default for Options {
             err: Box::new(std::io::stderr()),
             on_checkpoint: None,
             host: HostAccess::default(),
+            crash_at: None,
         }
     }
 }
@@ -354,14 +405,7 @@ impl Process {
     /// Loads process `name` from its newest checkpoint. Output committed but not yet echoed (a
     /// crash came between the commit and the echo) is echoed now.
     pub fn resume(store: &mut dyn BlobStore, name: &str, mut options: Options) -> Result<Process, DurableError> {
-        let record_hash = store.get_ref(&process_ref(name))?.ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
-        let mut record = read_record(store, name, record_hash)?;
-        if record.echoed < record.output_len {
-            let output = read_output(store, &record)?;
-            let _ = options.echo.write_all(&output[record.echoed as usize..]);
-            let _ = options.echo.flush();
-            record.echoed = record.output_len;
-        }
+        let (record_hash, record) = echo_pending(store, name, &mut *options.echo)?;
         let Some(snapshot) = record.snapshot.filter(|_| record.status.is_running()) else {
             return Err(DurableError::Ended { name: name.into(), status: record.status.word() });
         };
@@ -493,6 +537,12 @@ impl Process {
         self.commit_record(store, Batch::default(), record)
     }
 
+    /// Stops with [`DurableError::InjectedCrash`] if the crash hook asks for a crash at `window`.
+    fn crash_if_asked(&mut self, window: Window) -> Result<(), DurableError> {
+        let crash = self.options.crash_at.as_mut().is_some_and(|crash| crash(window, &self.record));
+        if crash { Err(DurableError::InjectedCrash { window, checkpoint: self.record.checkpoints }) } else { Ok(()) }
+    }
+
     /// Adds `record` to `batch`, moves `process/NAME` to it (compare-and-swap from the newest
     /// record), commits, and makes it the newest record.
     fn commit_record(
@@ -501,8 +551,7 @@ impl Process {
         mut batch: Batch,
         record: Record,
     ) -> Result<(), DurableError> {
-        let record_hash = blob::put(&mut batch, Kind::Record, &record.children(), &to_rkyv(&record));
-        batch.set_ref(&process_ref(&self.name), self.record_hash, record_hash);
+        let record_hash = stage_record(&mut batch, &record, self.record_hash);
         store.commit(batch)?;
         self.record = record;
         self.record_hash = Some(record_hash);
@@ -575,7 +624,9 @@ impl Process {
         record.steps = self.vm.steps;
         record.pages_written = self.last_capture.pages_written as u64;
         record.bytes_written = batch.blob_bytes() as u64;
+        self.crash_if_asked(Window::BeforeCommit)?;
         self.commit_record(store, batch, record)?;
+        self.crash_if_asked(Window::AfterCommit)?;
         self.vm.rt.effects_committed = self.record.effect_count;
         self.sent_to.extend(sent_to);
         if let Some(watch) = &mut self.options.on_checkpoint {

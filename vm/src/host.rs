@@ -196,6 +196,10 @@ impl Host {
             if record.status.is_running() && !self.processes.contains_key(&name) {
                 self.resume(&name)?;
                 resumed.push(name);
+            } else if !record.status.is_running() && record.echoed < record.output_len {
+                // It ended, and a crash came before the host saw its last output.
+                let mut echo = (self.options)(&name).echo;
+                crate::durable::echo_pending(self.store(), &name, &mut *echo)?;
             }
         }
         Ok(resumed)

@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use chenilles_store::simulated::{Fault, SimulatedDisk};
 use chenilles_store::RedbStore;
+use chenilles_store::simulated::{Fault, SimulatedDisk};
 use chenilles_vm::durable::{DurableError, Options, Status};
 use chenilles_vm::host::Host;
 

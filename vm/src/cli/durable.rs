@@ -198,14 +198,11 @@ pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<Str
         Err(code) => return code,
     };
     let mut host = host_for(store, durable_args);
-    let names = if names.is_empty() {
-        match durable::list_processes(host.store()) {
-            Ok(processes) => processes.into_iter().filter(|(_, r)| r.status.is_running()).map(|(n, _)| n).collect(),
-            Err(error) => return fail(error),
-        }
-    } else {
-        names
-    };
+    if names.is_empty()
+        && let Err(error) = host.resume_all()
+    {
+        return fail(error);
+    }
     for name in names {
         match host.resume(&name) {
             Ok(()) => {}
