@@ -113,11 +113,16 @@ pub struct Record {
     pub grants: Vec<String>,
     /// Once it has finished: the value of its last expression, in `write` syntax.
     pub result: Option<String>,
+    /// The previous record, for a process that keeps its history (`start --keep-history`): every
+    /// checkpoint stays in the store, for `verify --replay`.
+    pub previous: Option<[u8; 32]>,
+    /// Whether the process keeps its history (then `previous` is set from its second record on).
+    pub keeps_history: bool,
 }
 
 impl Record {
     fn children(&self) -> Vec<Hash> {
-        [self.snapshot, self.output, self.effects].into_iter().flatten().map(Hash).collect()
+        [self.snapshot, self.output, self.effects, self.previous].into_iter().flatten().map(Hash).collect()
     }
 }
 
@@ -229,8 +234,9 @@ pub fn read_effects(store: &dyn BlobStore, record: &Record) -> Result<Vec<Effect
 
 /// Adds `record` to `batch` and moves its process's ref from `previous` to it (compare-and-swap);
 /// returns the record's hash.
-fn stage_record(batch: &mut Batch, record: &Record, previous: Option<Hash>) -> Hash {
-    let hash = blob::put(batch, Kind::Record, &record.children(), &to_rkyv(record));
+fn stage_record(batch: &mut Batch, record: &mut Record, previous: Option<Hash>) -> Hash {
+    record.previous = if record.keeps_history { previous.map(|h| h.0) } else { None };
+    let hash = blob::put(batch, Kind::Record, &record.children(), &to_rkyv(&*record));
     batch.set_ref(&process_ref(&record.name), previous, hash);
     hash
 }
@@ -252,7 +258,7 @@ pub fn echo_pending(
     let _ = echo.flush();
     record.echoed = record.output_len;
     let mut batch = Batch::default();
-    let new_hash = stage_record(&mut batch, &record, Some(hash));
+    let new_hash = stage_record(&mut batch, &mut record, Some(hash));
     store.commit(batch)?;
     Ok((new_hash, record))
 }
@@ -306,6 +312,10 @@ pub struct Options {
     /// The host functions on offer, and those a new process is granted (a resumed process keeps the
     /// grants it was started with).
     pub host: HostAccess,
+    /// For a new process: keep every checkpoint in the store (each record names the one before
+    /// it), so that the run can be replayed and checked (`chenilles-vm verify --replay`). The
+    /// store grows with the process's whole history. (A resumed process keeps its choice.)
+    pub keep_history: bool,
     /// For tests of the crash windows: when this returns true, the process stops there with
     /// [`DurableError::InjectedCrash`], as if the machine had died; its state in memory must be
     /// dropped and the process resumed from the store.
@@ -322,6 +332,7 @@ impl Default for Options {
             on_checkpoint: None,
             host: HostAccess::default(),
             crash_at: None,
+            keep_history: false,
         }
     }
 }
@@ -395,6 +406,8 @@ impl Process {
             received: 0,
             grants: options.host.grants.clone(),
             result: None,
+            previous: None,
+            keeps_history: options.keep_history,
         };
         let mut process = Process::in_memory(name, machine.vm, Snapshotter::new(), record, None, options);
         process.adopt_vm(store)?;
@@ -549,9 +562,9 @@ impl Process {
         &mut self,
         store: &mut dyn BlobStore,
         mut batch: Batch,
-        record: Record,
+        mut record: Record,
     ) -> Result<(), DurableError> {
-        let record_hash = stage_record(&mut batch, &record, self.record_hash);
+        let record_hash = stage_record(&mut batch, &mut record, self.record_hash);
         store.commit(batch)?;
         self.record = record;
         self.record_hash = Some(record_hash);

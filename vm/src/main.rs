@@ -83,6 +83,10 @@ enum Command {
     Verify {
         #[command(flatten)]
         store: StoreArgs,
+        /// Also replay process NAME (started with --keep-history) from its first checkpoint with
+        /// its journaled effects, checking each later checkpoint's state; report the first divergence.
+        #[arg(long, value_name = "NAME")]
+        replay: Option<String>,
     },
     /// An interactive read-eval-print loop with line editing and history.
     Repl,
@@ -137,6 +141,10 @@ struct DurableArgs {
     /// to the same state (slow; for testing durability).
     #[arg(long)]
     reload_each_checkpoint: bool,
+    /// Keep every checkpoint of a new process in the store, so that `verify --replay` can check
+    /// the run (the store grows with the whole history).
+    #[arg(long)]
+    keep_history: bool,
     /// Exit as soon as every process waits for a message, instead of waiting with them (`resume`
     /// goes on later).
     #[arg(long)]
@@ -155,7 +163,7 @@ fn main() -> ExitCode {
         Command::Output { store, name } => cli::durable::output(&store, &name),
         Command::Inspect { store, name } => cli::durable::inspect(&store, &name),
         Command::Gc { store } => cli::durable::gc(&store),
-        Command::Verify { store } => cli::durable::verify(&store),
+        Command::Verify { store, replay } => cli::durable::verify(&store, replay.as_deref()),
         Command::Repl => repl(),
     });
     match worker.map(|handle| handle.join()) {

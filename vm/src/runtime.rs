@@ -81,6 +81,8 @@ pub struct Runtime {
     pub messaging: crate::mailbox::Messaging,
     /// The host functions the process was granted (see [`crate::host`]).
     pub host: crate::host::HostAccess,
+    /// While the process is replayed: the journaled effects still to come, in order.
+    pub replay: Option<std::collections::VecDeque<crate::journal::Effect>>,
 }
 
 impl Runtime {
@@ -108,6 +110,7 @@ impl Runtime {
             effects_committed: 0,
             messaging: crate::mailbox::Messaging::default(),
             host: crate::host::HostAccess::default(),
+            replay: None,
         }
     }
 

@@ -463,8 +463,14 @@ fn the_host_example_survives_kills() {
     assert!(last.contains("host: bob finished with (paid 60 40)"), "{last}");
     assert!(last.contains("host: alice finished with closed"), "{last}");
     // One settlement, whatever the kills; the same as without them.
+    // The line's key numbers the effect (bob's receipts are effects too, so it depends on when
+    // messages came); the settlement itself is the same.
+    let settlement = |ledger: String| -> Vec<String> {
+        ledger.lines().map(|line| line.split_once(' ').map_or("", |(_, rest)| rest).to_string()).collect()
+    };
     let ledger = std::fs::read_to_string(work.join("ledger.txt")).expect("the ledger");
-    assert_eq!(ledger, "bob/1 alice 60 bob 40\n");
-    assert_eq!(std::fs::read_to_string(dir.path().join("clean/ledger.txt")).unwrap(), ledger);
+    assert!(ledger.starts_with("bob/"), "{ledger}");
+    assert_eq!(settlement(ledger), ["alice 60 bob 40"]);
+    assert_eq!(settlement(std::fs::read_to_string(dir.path().join("clean/ledger.txt")).unwrap()), ["alice 60 bob 40"]);
     eprintln!("{killed} kills of the host example");
 }

@@ -158,11 +158,12 @@ fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> 
 
 fn host_for(store: RedbStore, durable_args: &DurableArgs) -> Host {
     let mut host = Host::new(Box::new(store));
-    let (checkpoint_every, reload_each_checkpoint) =
-        (durable_args.checkpoint_every, durable_args.reload_each_checkpoint);
+    let (checkpoint_every, reload_each_checkpoint, keep_history) =
+        (durable_args.checkpoint_every, durable_args.reload_each_checkpoint, durable_args.keep_history);
     host.set_options(move |_| Options {
         checkpoint_every: Duration::from_millis(checkpoint_every),
         reload_each_checkpoint,
+        keep_history,
         ..Options::default()
     });
     host
@@ -370,7 +371,7 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
     }
 }
 
-pub fn verify(store_args: &StoreArgs) -> ExitCode {
+pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
     let store = match open_existing(store_args) {
         Ok(store) => store,
         Err(code) => return code,
@@ -415,6 +416,21 @@ pub fn verify(store_args: &StoreArgs) -> ExitCode {
         Err(error) => {
             println!("{error}");
             damaged = true;
+        }
+    }
+    if let Some(name) = replay {
+        match chenilles_vm::replay::replay(&store, name) {
+            Ok(chenilles_vm::replay::Replay::Same { checkpoints, effects }) => println!(
+                "replay of {name}: {checkpoints} checkpoints and the ending reproduced, with {effects} journaled effects"
+            ),
+            Ok(chenilles_vm::replay::Replay::Diverged { checkpoint, what }) => {
+                println!("replay of {name}: diverged at checkpoint {checkpoint}: {what}");
+                damaged = true;
+            }
+            Err(error) => {
+                println!("replay of {name}: {error}");
+                damaged = true;
+            }
         }
     }
     if damaged {

@@ -48,14 +48,17 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.list(pairs.into_iter()))
     }),
     ("current-second", 0, Some(0), |rt, _| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        rt.journal("current-second", EffectResult::Real(now.as_secs_f64()));
-        Ok(rt.make_real(now.as_secs_f64()))
+        let now = rt.effect("current-second", |_| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            Ok(EffectResult::Real(now.as_secs_f64()))
+        })?;
+        let now = now.real("current-second")?;
+        Ok(rt.make_real(now))
     }),
     ("current-jiffy", 0, Some(0), |rt, _| {
-        let jiffies = rt.jiffies();
-        rt.journal("current-jiffy", EffectResult::Integer(jiffies));
-        Ok(rt.make_int(num_bigint::BigInt::from(jiffies)))
+        let jiffies = rt.effect("current-jiffy", |rt| Ok(EffectResult::Integer(rt.jiffies())))?;
+        let jiffies = jiffies.integer("current-jiffy")?;
+        Ok(rt.make_int(jiffies))
     }),
     ("random-integer", 1, Some(1), |rt, a| {
         // SRFI 27: a uniform exact integer in [0, n), from the operating system's generator.
@@ -63,32 +66,23 @@ pub const NATIVES: Entries = &[
             Some(crate::numbers::Num::Int(n)) if n > num_bigint::BigInt::from(0) => n,
             _ => return Err(rt.type_error("random-integer", "a positive exact integer", a[0])),
         };
-        let bits = n.bits();
-        let value = loop {
-            let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
-            getrandom::fill(&mut bytes).map_err(|e| Throw::error(format!("random-integer: {e}"), vec![]))?;
-            if bits % 8 != 0
-                && let Some(top) = bytes.last_mut()
-            {
-                *top &= (1u8 << (bits % 8)) - 1;
-            }
-            let candidate = num_bigint::BigInt::from_bytes_le(num_bigint::Sign::Plus, &bytes);
-            if candidate < n {
-                break candidate;
-            }
-        };
-        let journaled = match value.to_i64() {
-            Some(small) => EffectResult::Integer(small),
-            None => EffectResult::Text(value.to_string()),
-        };
-        rt.journal("random-integer", journaled);
+        let value = rt.effect("random-integer", |_| {
+            let value = uniform_below(&n)?;
+            Ok(match value.to_i64() {
+                Some(small) => EffectResult::Integer(small),
+                None => EffectResult::Text(value.to_string()),
+            })
+        })?;
+        let value = value.integer("random-integer")?;
         Ok(rt.make_int(value))
     }),
     ("random-real", 0, Some(0), |rt, _| {
         // SRFI 27: a uniform flonum in the open interval (0, 1).
-        let bits = getrandom::u64().map_err(|e| Throw::error(format!("random-real: {e}"), vec![]))?;
-        let x = ((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-        rt.journal("random-real", EffectResult::Real(x));
+        let x = rt.effect("random-real", |_| {
+            let bits = getrandom::u64().map_err(|e| Throw::error(format!("random-real: {e}"), vec![]))?;
+            Ok(EffectResult::Real(((bits >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)))
+        })?;
+        let x = x.real("random-real")?;
         Ok(rt.make_real(x))
     }),
     ("checkpoint", 0, Some(0), |rt, _| {
@@ -209,5 +203,23 @@ impl Runtime {
             }
         }
         true
+    }
+}
+
+/// A uniform exact integer in [0, n), from the operating system's generator (by rejection).
+fn uniform_below(n: &num_bigint::BigInt) -> Result<num_bigint::BigInt, Throw> {
+    let bits = n.bits();
+    loop {
+        let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
+        getrandom::fill(&mut bytes).map_err(|e| Throw::error(format!("random-integer: {e}"), vec![]))?;
+        if !bits.is_multiple_of(8)
+            && let Some(top) = bytes.last_mut()
+        {
+            *top &= (1u8 << (bits % 8)) - 1;
+        }
+        let candidate = num_bigint::BigInt::from_bytes_le(num_bigint::Sign::Plus, &bytes);
+        if candidate < *n {
+            return Ok(candidate);
+        }
     }
 }

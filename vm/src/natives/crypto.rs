@@ -52,10 +52,13 @@ fn bytevector(rt: &mut Runtime, bytes: &[u8]) -> Value {
 
 /// A new secret key: 32 bytes from the operating system's generator.
 fn generate_key(rt: &mut Runtime, _: &[Value]) -> NativeResult {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret)
-        .map_err(|e| Throw::error(format!("ed25519-generate-key: no randomness available: {e}"), vec![]))?;
-    rt.journal("ed25519-generate-key", EffectResult::Secret(secret.to_vec()));
+    let secret = rt.effect("ed25519-generate-key", |_| {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| Throw::error(format!("ed25519-generate-key: no randomness available: {e}"), vec![]))?;
+        Ok(EffectResult::Secret(secret.to_vec()))
+    })?;
+    let secret = secret.secret("ed25519-generate-key")?.to_vec();
     Ok(bytevector(rt, &secret))
 }
 

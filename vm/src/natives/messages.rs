@@ -60,12 +60,15 @@ fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 /// `(list message)` for the next message, or `#f` when there is none yet (or ever: a program run
 /// without a store has no mailbox, and `%wait` says so).
 fn try_receive(rt: &mut Runtime, _: &[Value]) -> NativeResult {
-    let Some(message) = rt.messaging.take() else {
+    // Whether a message has come is itself an effect: journaled, so that a replay takes the same path.
+    let taken = rt.effect("receive", |rt| {
+        Ok(rt.messaging.take().map_or(EffectResult::Nothing, |message| EffectResult::Text(message.text)))
+    })?;
+    let Some(text) = taken.text("receive")? else {
         return Ok(Value::FALSE);
     };
-    let datum = parse_message(&message.text).map_err(|e| {
-        Throw::error(format!("receive: message {} from {} is damaged: {e}", message.seq, message.from), vec![])
-    })?;
+    let datum = parse_message(text)
+        .map_err(|e| Throw::error(format!("receive: a message of the mailbox is damaged: {e}"), vec![]))?;
     let value = datum_value(rt, &datum);
     rt.yield_at = 0;
     Ok(rt.heap.cons(value, Value::NIL))
@@ -98,6 +101,12 @@ fn wait(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 /// The host function named by `v` and its kind, if this process was granted it.
 fn granted(rt: &Runtime, v: Value) -> Result<(std::rc::Rc<crate::host::HostFn>, HostKind), Throw> {
     let name = name_arg(rt, "host-call", v)?;
+    if rt.replay.is_some() && !rt.host.functions.contains_key(&name) {
+        // A replay without the host: the call was allowed when it was made, and its result is in
+        // the journal (a pure function's is not: its replay diverges).
+        let unavailable: std::rc::Rc<crate::host::HostFn> = std::rc::Rc::new(|_| Err("the host is not here".into()));
+        return Ok((unavailable, HostKind::Effect));
+    }
     if !rt.host.grants.contains(&name) {
         let granted = if rt.host.grants.is_empty() { "none".to_string() } else { rt.host.grants.join(", ") };
         return Err(Throw::error(
@@ -120,10 +129,18 @@ fn host_call(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     // The effect's number is the same every time a resumed process makes this call again.
     let key = format!("{process}/{}", rt.effects_committed + rt.effects.len() as u64);
     let call = crate::host::HostCall { process: &process, args: &args, key: &key };
-    let result = function(&call).map_err(|message| Throw::error(format!("{name}: {message}"), vec![]))?;
-    if kind != HostKind::Pure {
-        rt.journal(&name, EffectResult::Text(result.to_string()));
-        rt.yield_at = 0;
-    }
+    let result = match kind {
+        HostKind::Pure => function(&call).map_err(|message| Throw::error(format!("{name}: {message}"), vec![]))?,
+        HostKind::Effect | HostKind::Idempotent => {
+            let result = rt.effect(&name, |_| {
+                function(&call)
+                    .map(|datum| EffectResult::Text(datum.to_string()))
+                    .map_err(|message| Throw::error(format!("{name}: {message}"), vec![]))
+            })?;
+            rt.yield_at = 0;
+            let text = result.text(&name)?.unwrap_or("#f");
+            parse_message(text).map_err(|e| Throw::error(format!("{name}: an unreadable result: {e}"), vec![]))?
+        }
+    };
     Ok(datum_value(rt, &result))
 }

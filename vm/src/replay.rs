@@ -1,0 +1,182 @@
+//! The determinism check (`chenilles-vm verify --replay NAME`): a process that kept its history
+//! (`start --keep-history`) is restored from its first checkpoint and run again with its journaled
+//! effects (clock, randomness, keys, messages received, host calls) fed back from the journal
+//! instead of performed; at the step of each later checkpoint, the replayed state must serialize to
+//! the recorded root hash, and in the end the replayed output must equal the output journal and
+//! the process must end as it did. The first divergence is reported with its checkpoint and the
+//! first differing object.
+
+use std::collections::VecDeque;
+
+use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
+
+use crate::durable::{COLLECT_BEFORE_CHECKPOINT_BYTES, DurableError, Record, Status, process_ref, read_record};
+use crate::interp::Trap;
+
+/// What a replay found.
+#[derive(Debug, PartialEq)]
+pub enum Replay {
+    /// Every checkpoint compared equal, and the replay ended as the process did.
+    Same { checkpoints: usize, effects: usize },
+    /// The first place where the replay differs from the record.
+    Diverged { checkpoint: u64, what: String },
+}
+
+/// The records of process `name`, oldest first (the whole chain, if it kept its history).
+fn history(store: &dyn BlobStore, name: &str) -> Result<Vec<Record>, DurableError> {
+    let head = store.get_ref(&process_ref(name))?.ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
+    let mut records = vec![read_record(store, name, head)?];
+    while let Some(previous) = records.last().and_then(|r| r.previous) {
+        records.push(read_record(store, name, Hash(previous))?);
+    }
+    records.reverse();
+    Ok(records)
+}
+
+/// A shared buffer for the replayed output.
+#[derive(Clone, Default)]
+struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Replays process `name` from its first checkpoint (see the module documentation).
+pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError> {
+    let records = history(store, name)?;
+    let newest = records.last().ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
+    if !newest.keeps_history {
+        return Err(DurableError::BadRecord {
+            name: name.into(),
+            what: "it did not keep its history (start it with --keep-history to replay it)".into(),
+        });
+    }
+    let Some(first) = records.iter().find(|r| r.snapshot.is_some()) else {
+        return Ok(Replay::Same { checkpoints: 0, effects: 0 });
+    };
+    let effects = crate::durable::read_effects(store, newest)?;
+    let output = crate::durable::read_output(store, newest)?;
+    let replayed_output = Captured::default();
+    let (mut vm, mut snapshotter) = crate::snapshot::restore(
+        store,
+        Hash(first.snapshot.unwrap_or_default()),
+        Box::new(replayed_output.clone()),
+        Box::new(std::io::sink()),
+    )?;
+    let replayed_effects = effects.len() - first.effect_count as usize;
+    vm.rt.replay = Some(effects.into_iter().skip(first.effect_count as usize).collect::<VecDeque<_>>());
+    vm.rt.messaging.name = Some(name.to_string());
+    vm.rt.jiffies_before_start = first.jiffies;
+
+    // The later checkpoints with a state to compare (a record rewritten only to note its echo
+    // repeats its predecessor's snapshot).
+    let mut targets: Vec<&Record> = Vec::new();
+    for record in records.iter().skip_while(|r| !std::ptr::eq(*r, first)).skip(1) {
+        if record.snapshot.is_some() && targets.last().map_or(first.snapshot, |t| t.snapshot) != record.snapshot {
+            targets.push(record);
+        }
+    }
+    let diverged = |checkpoint: u64, what: String| Ok(Replay::Diverged { checkpoint, what });
+    for target in &targets {
+        // Run to the target's step count, where the process was checkpointed.
+        loop {
+            vm.rt.yield_at = target.steps;
+            let result = if vm.is_running() {
+                vm.continue_thunk()
+            } else if let Some(entry) = vm.boot.pop_front() {
+                let closure = vm.closure_of(entry);
+                vm.call_thunk(closure)
+            } else {
+                return diverged(target.checkpoints, "the replay ended before this checkpoint".into());
+            };
+            match result {
+                Ok(_) => continue,
+                Err(Trap::Yield) => {
+                    vm.rt.messaging.waiting = None;
+                    vm.rt.messaging.outbox.clear();
+                    if vm.steps == target.steps {
+                        break;
+                    }
+                    if vm.steps > target.steps {
+                        return diverged(
+                            target.checkpoints,
+                            format!("the replay went past step {} without stopping there", target.steps),
+                        );
+                    }
+                }
+                Err(_) => return diverged(target.checkpoints, "the replay ended before this checkpoint".into()),
+            }
+        }
+        // As the checkpoint did: collect first if enough was allocated.
+        let heap = &vm.rt.heap;
+        if heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES.max(heap.live_bytes() / 8) {
+            vm.collect_garbage();
+        }
+        let mut batch = Batch::default();
+        let (root, _) = snapshotter.capture(&mut vm, &mut batch)?;
+        let recorded = Hash(target.snapshot.unwrap_or_default());
+        if root != recorded {
+            let mut overlay = MemoryStore::default();
+            let what = overlay
+                .commit(batch)
+                .map_err(DurableError::from)
+                .and_then(|()| {
+                    let both = crate::snapshot::Overlay { first: &overlay, then: store };
+                    Ok(crate::snapshot::first_difference(&both, recorded, root)?)
+                })
+                .unwrap_or_else(|e| format!("(the states could not be compared: {e})"));
+            return diverged(
+                target.checkpoints,
+                format!("the replayed state is {root}, the recorded one {recorded}: {what}"),
+            );
+        }
+    }
+    // A process that has ended: run the replay to its end too, and compare how both ended.
+    let mut ended = newest.status.is_running().then(|| newest.status.clone());
+    while ended.is_none() {
+        vm.rt.yield_at = u64::MAX;
+        let result = if vm.is_running() {
+            vm.continue_thunk()
+        } else if let Some(entry) = vm.boot.pop_front() {
+            let closure = vm.closure_of(entry);
+            vm.call_thunk(closure)
+        } else {
+            ended = Some(Status::Finished);
+            continue;
+        };
+        match result {
+            Ok(_) => {}
+            Err(Trap::Yield) => {
+                vm.rt.messaging.waiting = None;
+                vm.rt.messaging.outbox.clear();
+            }
+            Err(Trap::Exit(code)) => ended = Some(Status::Exited(code)),
+            Err(Trap::Uncaught { .. }) => ended = Some(Status::Failed { report: String::new() }),
+        }
+    }
+    let ended = ended.unwrap_or(Status::Finished);
+    let last = newest.checkpoints;
+    if ended.word() != newest.status.word() {
+        return diverged(last, format!("the replay ended {}, the process {}", ended.word(), newest.status.word()));
+    }
+    vm.rt.flush();
+    let replayed = replayed_output.0.borrow();
+    let journaled = &output[first.output_len as usize..];
+    if newest.status.is_running() && !journaled.starts_with(&replayed)
+        || !newest.status.is_running() && *replayed != *journaled
+    {
+        let at = replayed.iter().zip(journaled).take_while(|(a, b)| a == b).count();
+        return diverged(
+            last,
+            format!("the replayed output differs from the output journal at byte {}", first.output_len as usize + at),
+        );
+    }
+    Ok(Replay::Same { checkpoints: targets.len(), effects: replayed_effects })
+}
