@@ -322,6 +322,14 @@ pub struct Options {
     pub crash_at: Option<CrashHook>,
 }
 
+impl Options {
+    /// Options for a host that reads its processes' output from their journals
+    /// ([`crate::host::Host::output`]): nothing is echoed, error reports stay in the records.
+    pub fn silent() -> Options {
+        Options { echo: Box::new(std::io::sink()), err: Box::new(std::io::sink()), ..Options::default() }
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {
@@ -491,12 +499,7 @@ impl Process {
         loop {
             let slice_end = self.vm.steps.saturating_add(STEPS_PER_SLICE);
             self.vm.rt.yield_at = slice_end;
-            let result = if self.vm.is_running() {
-                self.vm.continue_thunk()
-            } else if let Some(entry) = self.vm.boot.pop_front() {
-                let closure = self.vm.closure_of(entry);
-                self.vm.call_thunk(closure)
-            } else {
+            let Some(result) = self.vm.resume_boot() else {
                 return self.finish(store, Status::Finished);
             };
             match result {

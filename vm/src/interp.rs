@@ -178,6 +178,17 @@ impl Vm {
         result
     }
 
+    /// Goes on with a durable process: continues the interrupted thunk, or starts the next entry of
+    /// the boot list; `None` once there is nothing left to run.
+    pub fn resume_boot(&mut self) -> Option<Result<Value, Trap>> {
+        if self.is_running() {
+            return Some(self.continue_thunk());
+        }
+        let entry = self.boot.pop_front()?;
+        let closure = self.closure_of(entry);
+        Some(self.call_thunk(closure))
+    }
+
     /// Forgets which parts of the stacks are unchanged since the last checkpoint.
     pub(crate) fn forget_clean_marks(&mut self) {
         self.clean_stack = 0;

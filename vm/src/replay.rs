@@ -88,12 +88,7 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
         // Run to the target's step count, where the process was checkpointed.
         loop {
             vm.rt.yield_at = target.steps;
-            let result = if vm.is_running() {
-                vm.continue_thunk()
-            } else if let Some(entry) = vm.boot.pop_front() {
-                let closure = vm.closure_of(entry);
-                vm.call_thunk(closure)
-            } else {
+            let Some(result) = vm.resume_boot() else {
                 return diverged(target.checkpoints, "the replay ended before this checkpoint".into());
             };
             match result {
@@ -142,12 +137,7 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     let mut ended = newest.status.is_running().then(|| newest.status.clone());
     while ended.is_none() {
         vm.rt.yield_at = u64::MAX;
-        let result = if vm.is_running() {
-            vm.continue_thunk()
-        } else if let Some(entry) = vm.boot.pop_front() {
-            let closure = vm.closure_of(entry);
-            vm.call_thunk(closure)
-        } else {
+        let Some(result) = vm.resume_boot() else {
             ended = Some(Status::Finished);
             continue;
         };

@@ -59,12 +59,7 @@ fn disk_with_store() -> SimulatedDisk {
 
 fn host_on(store: RedbStore) -> Host {
     let mut host = Host::new(Box::new(store));
-    host.set_options(|_| Options {
-        checkpoint_every: std::time::Duration::ZERO,
-        echo: Box::new(std::io::sink()),
-        err: Box::new(std::io::sink()),
-        ..Options::default()
-    });
+    host.set_options(|_| Options { checkpoint_every: std::time::Duration::ZERO, ..Options::silent() });
     host
 }
 

@@ -13,12 +13,7 @@ use chenilles_vm::host::{Host, HostKind};
 /// output journals) and which checkpoints at every slice.
 fn quiet_host(store: Box<dyn BlobStore>) -> Host {
     let mut host = Host::new(store);
-    host.set_options(|_| Options {
-        checkpoint_every: std::time::Duration::ZERO,
-        echo: Box::new(std::io::sink()),
-        err: Box::new(std::io::sink()),
-        ..Options::default()
-    });
+    host.set_options(|_| Options { checkpoint_every: std::time::Duration::ZERO, ..Options::silent() });
     host
 }
 

@@ -26,9 +26,7 @@ fn history_host() -> Host {
     host.set_options(|_| Options {
         checkpoint_every: std::time::Duration::ZERO,
         keep_history: true,
-        echo: Box::new(std::io::sink()),
-        err: Box::new(std::io::sink()),
-        ..Options::default()
+        ..Options::silent()
     });
     host
 }
