@@ -129,3 +129,31 @@ fn a_completed_effect_is_not_repeated_after_a_restart() {
         .collect();
     assert_eq!(journal, ["(pay) => \"paid\"", "(receive) => nothing", "(receive) => \"go\"", "(pay) => \"paid\""]);
 }
+
+#[test]
+fn a_process_over_its_limits_fails_alone() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let limited = |max_steps: Option<u64>, max_depth: Option<usize>| {
+        let mut machine = chenilles_vm::Machine::durable();
+        machine.vm.rt.limits = chenilles_vm::runtime::Limits { max_steps, max_heap: None, max_depth };
+        machine
+    };
+    for (name, source, machine) in [
+        ("spinner", "(let loop () (loop))", limited(Some(100_000), None)),
+        ("diver", "(define (f n) (+ 1 (f n))) (f 0)", limited(None, Some(10_000))),
+        ("worker", "(let loop ((i 0) (sum 0)) (if (= i 1000) sum (loop (+ i 1) (+ sum i))))", limited(None, None)),
+    ] {
+        let mut machine = machine;
+        let image = machine.compile(&format!("{name}.scm"), source).unwrap();
+        host.spawn(name, name, machine, &image, &[]).unwrap();
+    }
+    let ended = host.run().unwrap();
+    assert_eq!(ended.len(), 3);
+    let report = |host: &mut Host, name: &str| match host.status(name).unwrap().status {
+        Status::Failed { report } => report,
+        other => panic!("{name} is {other:?}"),
+    };
+    assert!(report(&mut host, "spinner").contains("step limit exceeded"));
+    assert!(report(&mut host, "diver").contains("depth limit exceeded"));
+    assert_eq!(host.result("worker").unwrap(), Some(Datum::from(499_500)));
+}
