@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use chenilles_store::RedbStore;
 use chenilles_vm::Datum;
-use chenilles_vm::durable::Status;
+use chenilles_vm::durable::{DurableError, Status};
 use chenilles_vm::host::{Host, HostCall, HostKind};
 use ed25519_dalek::{Signature, VerifyingKey};
 
@@ -137,12 +137,15 @@ fn run(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let ledger = dir.join("ledger.txt");
     host.register("settle", HostKind::Idempotent, move |call| settle(&ledger, call));
     let resumed = host.resume_all()?;
-    if resumed.is_empty() && host.status("alice").is_err() {
-        println!("host: spawning alice and bob");
-        host.spawn_source("alice", "alice.scm", &format!("{COMMON}{ALICE}"), &[])?;
-        host.spawn_source("bob", "bob.scm", &format!("{COMMON}{BOB}"), &["settle"])?;
-    } else {
+    if !resumed.is_empty() {
         println!("host: resumed {resumed:?}");
+    }
+    // Each party is spawned once: a crash may have come between the two spawns.
+    for (name, party, grants) in [("alice", ALICE, &[][..]), ("bob", BOB, &["settle"][..])] {
+        if matches!(host.status(name), Err(DurableError::NoSuchProcess(_))) {
+            println!("host: spawning {name}");
+            host.spawn_source(name, &format!("{name}.scm"), &format!("{COMMON}{party}"), grants)?;
+        }
     }
     host.run()?;
     for (to, instruction) in script() {
