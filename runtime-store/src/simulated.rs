@@ -132,7 +132,7 @@ impl SimulatedDisk {
         let disk = self.disk();
         let mut rng = seed;
         let mut bytes = disk.synced.clone();
-        let kept = if seed % 4 == 0 { &[][..] } else { &disk.unsynced[..] };
+        let kept = if seed.is_multiple_of(4) { &[][..] } else { &disk.unsynced[..] };
         for change in kept {
             // splitmix64: enough to pick subsets reproducibly.
             rng = rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
