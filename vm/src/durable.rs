@@ -263,11 +263,24 @@ pub fn echo_pending(
     Ok((new_hash, record))
 }
 
-/// A buffer the process's stdout writes into, drained at each checkpoint.
+/// Bytes written through any of its clones, kept in memory: what a process writes between two
+/// checkpoints, or what a host or a test captures of the echo.
 #[derive(Clone, Default)]
-struct OutputBuffer(Rc<RefCell<Vec<u8>>>);
+pub struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
 
-impl Write for OutputBuffer {
+impl SharedBuffer {
+    /// Everything written so far, leaving the buffer empty.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+
+    /// A copy of everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.borrow().clone()
+    }
+}
+
+impl Write for SharedBuffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.borrow_mut().extend_from_slice(bytes);
         Ok(bytes.len())
@@ -352,7 +365,7 @@ pub struct Process {
     snapshotter: Snapshotter,
     record: Record,
     record_hash: Option<Hash>,
-    output: OutputBuffer,
+    output: SharedBuffer,
     options: Options,
     /// Bytes and pages the last checkpoint wrote.
     pub last_capture: CaptureStats,
@@ -452,7 +465,7 @@ impl Process {
             snapshotter,
             record,
             record_hash,
-            output: OutputBuffer::default(),
+            output: SharedBuffer::default(),
             interval: options.checkpoint_every,
             options,
             last_capture: CaptureStats::default(),
@@ -613,7 +626,7 @@ impl Process {
             self.last_capture = CaptureStats::default();
             None
         };
-        let new_output = std::mem::take(&mut *self.output.0.borrow_mut());
+        let new_output = self.output.take();
         let mut record = self.record.clone();
         record.echoed = record.output_len;
         if !new_output.is_empty() {

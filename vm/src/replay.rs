@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 
 use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
 
-use crate::durable::{COLLECT_BEFORE_CHECKPOINT_BYTES, DurableError, Record, Status, process_ref, read_record};
+use crate::durable::{
+    COLLECT_BEFORE_CHECKPOINT_BYTES, DurableError, Record, SharedBuffer, Status, process_ref, read_record,
+};
 use crate::interp::Trap;
 
 /// What a replay found.
@@ -33,21 +35,6 @@ fn history(store: &dyn BlobStore, name: &str) -> Result<Vec<Record>, DurableErro
     Ok(records)
 }
 
-/// A shared buffer for the replayed output.
-#[derive(Clone, Default)]
-struct Captured(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Replays process `name` from its first checkpoint (see the module documentation).
 pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError> {
     let records = history(store, name)?;
@@ -63,7 +50,7 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     };
     let effects = crate::durable::read_effects(store, newest)?;
     let output = crate::durable::read_output(store, newest)?;
-    let replayed_output = Captured::default();
+    let replayed_output = SharedBuffer::default();
     let (mut vm, mut snapshotter) = crate::snapshot::restore(
         store,
         Hash(first.snapshot.unwrap_or_default()),
@@ -157,7 +144,7 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
         return diverged(last, format!("the replay ended {}, the process {}", ended.word(), newest.status.word()));
     }
     vm.rt.flush();
-    let replayed = replayed_output.0.borrow();
+    let replayed = replayed_output.contents();
     let journaled = &output[first.output_len as usize..];
     if newest.status.is_running() && !journaled.starts_with(&replayed)
         || !newest.status.is_running() && *replayed != *journaled

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use chenilles_store::{BlobStore, MemoryStore};
 use chenilles_vm::Machine;
-use chenilles_vm::durable::{Options, Process, Record, Status};
+use chenilles_vm::durable::{Options, Process, Record, SharedBuffer, Status};
 
 /// Runs `source` as a durable process in a memory store; returns every record committed.
 fn checkpoints_of(source: &str) -> (Vec<Record>, String, MemoryStore) {
@@ -16,27 +16,17 @@ fn checkpoints_of(source: &str) -> (Vec<Record>, String, MemoryStore) {
     let image = machine.compile("test.scm", source).expect("compiles");
     let records = Rc::new(RefCell::new(Vec::new()));
     let seen = records.clone();
-    let echo = Rc::new(RefCell::new(Vec::new()));
-    struct Echo(Rc<RefCell<Vec<u8>>>);
-    impl std::io::Write for Echo {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    let echo = SharedBuffer::default();
     let options = Options {
         // Only explicit (checkpoint) calls and the end checkpoint.
         checkpoint_every: std::time::Duration::from_secs(3600),
-        echo: Box::new(Echo(echo.clone())),
+        echo: Box::new(echo.clone()),
         on_checkpoint: Some(Box::new(move |r: &Record| seen.borrow_mut().push(r.clone()))),
         ..Options::default()
     };
     let mut process = Process::start(&mut store, machine, "p", "test.scm", &image, options).expect("starts");
     assert_eq!(process.run(&mut store).expect("runs"), Status::Finished);
-    let output = String::from_utf8_lossy(&echo.borrow()).into_owned();
+    let output = String::from_utf8_lossy(&echo.contents()).into_owned();
     drop(process);
     let records = records.borrow().clone();
     (records, output, store)

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use chenilles_store::{BlobStore, MemoryStore};
 use chenilles_vm::Datum;
-use chenilles_vm::durable::{DurableError, Options, Status, Window};
+use chenilles_vm::durable::{DurableError, Options, SharedBuffer, Status, Window};
 use chenilles_vm::host::{Host, HostKind};
 
 const PROGRAM: &str = r#"
@@ -31,24 +31,9 @@ type Calls = Rc<RefCell<Vec<(String, i64)>>>;
 /// A window the hook saw: which, and the effects committed when it came.
 type Seen = Rc<RefCell<Vec<(Window, u64)>>>;
 
-/// A shared buffer for what the host echoes.
-#[derive(Clone, Default)]
-struct Echo(Rc<RefCell<Vec<u8>>>);
-
-impl std::io::Write for Echo {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A host over `store` with the `charge` function; crashes at the `crash_at`th window (counting
 /// from 0) if asked, recording the windows it sees.
-fn host(store: Box<dyn BlobStore>, calls: &Calls, echo: &Echo, seen: &Seen, crash_at: Option<usize>) -> Host {
+fn host(store: Box<dyn BlobStore>, calls: &Calls, echo: &SharedBuffer, seen: &Seen, crash_at: Option<usize>) -> Host {
     let mut host = Host::new(store);
     let log = calls.clone();
     host.register("charge", HostKind::Idempotent, move |call| {
@@ -79,7 +64,7 @@ fn lines(bytes: &[u8]) -> Vec<String> {
 #[test]
 fn every_crash_window_around_effects_keeps_the_documented_semantics() {
     // The uninterrupted run: its windows, calls and output.
-    let (calls, echo, seen) = (Calls::default(), Echo::default(), Seen::default());
+    let (calls, echo, seen) = (Calls::default(), SharedBuffer::default(), Seen::default());
     let mut clean = host(Box::new(MemoryStore::default()), &calls, &echo, &seen, None);
     clean.spawn_source("buyer", "buyer.scm", PROGRAM, &["charge"]).unwrap();
     clean.run().unwrap();
@@ -92,7 +77,7 @@ fn every_crash_window_around_effects_keeps_the_documented_semantics() {
 
     let mut repeated = 0;
     for crash_at in 0..windows {
-        let (calls, echo, seen) = (Calls::default(), Echo::default(), Seen::default());
+        let (calls, echo, seen) = (Calls::default(), SharedBuffer::default(), Seen::default());
         let mut first = host(Box::new(MemoryStore::default()), &calls, &echo, &seen, Some(crash_at));
         let started = first.spawn_source("buyer", "buyer.scm", PROGRAM, &["charge"]);
         let crashed = match started {
@@ -131,7 +116,7 @@ fn every_crash_window_around_effects_keeps_the_documented_semantics() {
             }
         }
         // The echo: every line of the output, in order, at least once.
-        let echoed = lines(&echo.0.borrow());
+        let echoed = lines(&echo.contents());
         let mut rest = echoed.iter();
         for line in lines(&expected_output) {
             assert!(rest.any(|l| *l == line), "{what}: {line:?} was never echoed (echo: {echoed:?})");
