@@ -28,7 +28,7 @@ use crate::host::HostAccess;
 use crate::interp::{Trap, Vm};
 use crate::journal::Effect;
 use crate::snapshot::blob::{self, Kind};
-use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter, from_rkyv, to_rkyv};
+use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter, from_rkyv, read_stored, to_rkyv};
 use crate::{Machine, RunError};
 
 /// Interpreter steps between two looks at the clock.
@@ -165,12 +165,11 @@ fn now_ms() -> u64 {
 /// Reads the record `hash` of process `name`.
 pub fn read_record(store: &dyn BlobStore, name: &str, hash: Hash) -> Result<Record, DurableError> {
     let bad = |what: String| DurableError::BadRecord { name: name.to_string(), what };
-    let bytes = store.get(&hash)?.ok_or_else(|| bad(format!("record blob {hash} is missing")))?;
-    let decoded = blob::decode(&hash, &bytes).map_err(|e| bad(e.to_string()))?;
-    if decoded.kind != Kind::Record {
-        return Err(bad("the ref does not point at a checkpoint record".into()));
-    }
-    let record: Record = from_rkyv(&hash, decoded.payload).map_err(|e| bad(e.to_string()))?;
+    let record: Record = read_stored(store, &hash, Kind::Record, "a checkpoint record").map_err(|e| match e {
+        SnapshotError::Store(error) => DurableError::Store(error),
+        SnapshotError::Missing(_) => bad(format!("record blob {hash} is missing")),
+        other => bad(other.to_string()),
+    })?;
     if record.version != RECORD_VERSION {
         return Err(bad(format!("record version {} (this build reads {RECORD_VERSION})", record.version)));
     }
@@ -640,7 +639,7 @@ impl Process {
             record.effects = Some(blob::put(&mut batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
             record.effect_count += effects.len() as u64;
         }
-        let messages = self.vm.rt.messaging.drain_changes();
+        let messages = self.vm.rt.messaging.drain_changes(self.record.received);
         let sent_to: Vec<String> =
             messages.iter().filter(|(_, change)| !change.append.is_empty()).map(|(to, _)| to.clone()).collect();
         crate::mailbox::stage(store, &mut batch, messages)?;

@@ -23,7 +23,7 @@ use chenilles_store::{Batch, BlobStore, Hash};
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::snapshot::blob::{self, Kind};
-use crate::snapshot::{SnapshotError, fetch, from_rkyv, to_rkyv};
+use crate::snapshot::{SnapshotError, read_stored, to_rkyv};
 
 /// The version of [`Mailbox`] blobs this build writes and reads.
 pub const MAILBOX_VERSION: u32 = 1;
@@ -58,15 +58,7 @@ pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox)
     let Some(hash) = store.get_ref(&mailbox_ref(name))? else {
         return Ok((None, Mailbox { version: MAILBOX_VERSION, ..Mailbox::default() }));
     };
-    let bytes = fetch(store, &hash)?;
-    let decoded = blob::decode(&hash, &bytes)?;
-    if decoded.kind != Kind::Mailbox {
-        return Err(SnapshotError::Malformed {
-            blob: hash,
-            what: "the mailbox ref does not point at a mailbox".into(),
-        });
-    }
-    let mailbox: Mailbox = from_rkyv(&hash, decoded.payload)?;
+    let mailbox: Mailbox = read_stored(store, &hash, Kind::Mailbox, "a mailbox")?;
     if mailbox.version != MAILBOX_VERSION {
         return Err(SnapshotError::UnsupportedVersion {
             blob: hash,
@@ -87,18 +79,23 @@ pub struct MailboxChange {
 }
 
 /// Stages `changes` (by receiver name) into `batch`, each mailbox moved from its current blob by
-/// compare-and-swap. A mailbox left as it is is not rewritten.
+/// compare-and-swap. A mailbox left as it is is not rewritten. Returns, for each mailbox appended
+/// to, the sequence number of its first new message.
 pub fn stage(
     store: &dyn BlobStore,
     batch: &mut Batch,
     changes: BTreeMap<String, MailboxChange>,
-) -> Result<(), SnapshotError> {
+) -> Result<BTreeMap<String, u64>, SnapshotError> {
+    let mut first_seqs = BTreeMap::new();
     for (name, change) in changes {
         let (current, mut mailbox) = read(store, &name)?;
         let before = mailbox.messages.len();
         mailbox.messages.retain(|m| m.seq >= change.received_before);
         if change.append.is_empty() && mailbox.messages.len() == before {
             continue;
+        }
+        if !change.append.is_empty() {
+            first_seqs.insert(name.clone(), mailbox.next_seq);
         }
         for (from, text) in change.append {
             mailbox.messages.push(Message { seq: mailbox.next_seq, from, text });
@@ -107,7 +104,7 @@ pub fn stage(
         let hash = blob::put(batch, Kind::Mailbox, &[], &to_rkyv(&mailbox));
         batch.set_ref(&mailbox_ref(&name), current, hash);
     }
-    Ok(())
+    Ok(first_seqs)
 }
 
 /// Why a datum cannot be a message.
@@ -149,12 +146,11 @@ pub fn parse_message(text: &str) -> Result<Datum, MessageError> {
 /// its sequence number.
 pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -> Result<u64, DeliveryError> {
     let text = message_text(datum)?;
-    let (_, mailbox) = read(store, to)?;
     let mut batch = Batch::default();
     let change = MailboxChange { append: vec![(from.to_string(), text)], received_before: 0 };
-    stage(store, &mut batch, BTreeMap::from([(to.to_string(), change)]))?;
+    let first_seqs = stage(store, &mut batch, BTreeMap::from([(to.to_string(), change)]))?;
     store.commit(batch).map_err(SnapshotError::from)?;
-    Ok(mailbox.next_seq)
+    Ok(first_seqs.get(to).copied().unwrap_or_default())
 }
 
 /// Why a message could not be delivered.
@@ -200,8 +196,10 @@ impl Messaging {
         None
     }
 
-    /// The mailbox changes a checkpoint commits: the outbox (drained), and dropping what was received.
-    pub fn drain_changes(&mut self) -> BTreeMap<String, MailboxChange> {
+    /// The mailbox changes a checkpoint commits: the outbox (drained), and dropping what was
+    /// received since the last checkpoint (`committed_received` messages were already dropped; when
+    /// nothing more was received, the process's own mailbox is not even read).
+    pub fn drain_changes(&mut self, committed_received: u64) -> BTreeMap<String, MailboxChange> {
         let mut changes: BTreeMap<String, MailboxChange> = BTreeMap::new();
         let Some(name) = &self.name else {
             return changes;
@@ -209,7 +207,9 @@ impl Messaging {
         for (to, text) in self.outbox.drain(..) {
             changes.entry(to).or_default().append.push((name.clone(), text));
         }
-        changes.entry(name.clone()).or_default().received_before = self.received;
+        if self.received > committed_received {
+            changes.entry(name.clone()).or_default().received_before = self.received;
+        }
         changes
     }
 }
@@ -233,7 +233,7 @@ mod tests {
         assert_eq!(bob.take().map(|m| m.text), Some("(deposit 10)".to_string()));
         // A checkpoint of bob drops what he received and keeps the rest.
         let mut batch = Batch::default();
-        stage(&store, &mut batch, bob.drain_changes()).unwrap();
+        stage(&store, &mut batch, bob.drain_changes(0)).unwrap();
         store.commit(batch).unwrap();
         let (_, mailbox) = read(&store, "bob").unwrap();
         assert_eq!(mailbox.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);

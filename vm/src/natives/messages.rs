@@ -20,7 +20,7 @@ pub const NATIVES: Entries = &[
     ("%try-receive", 0, Some(0), try_receive),
     ("%wait", 1, Some(1), wait),
     ("%host-kind", 1, Some(1), |rt, a| {
-        let kind = granted(rt, a[0])?.1;
+        let kind = granted(rt, a[0])?.2;
         Ok(rt.symbols.intern(kind.word()))
     }),
     ("%host-call", 2, Some(2), host_call),
@@ -98,14 +98,16 @@ fn wait(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     Ok(Value::UNSPECIFIED)
 }
 
-/// The host function named by `v` and its kind, if this process was granted it.
-fn granted(rt: &Runtime, v: Value) -> Result<(std::rc::Rc<crate::host::HostFn>, HostKind), Throw> {
+/// The host function named by `v`: its name, itself and its kind, if this process was granted it.
+type Granted = (String, std::rc::Rc<crate::host::HostFn>, HostKind);
+
+fn granted(rt: &Runtime, v: Value) -> Result<Granted, Throw> {
     let name = name_arg(rt, "host-call", v)?;
     if rt.replay.is_some() && !rt.host.functions.contains_key(&name) {
         // A replay without the host: the call was allowed when it was made, and its result is in
         // the journal (a pure function's is not: its replay diverges).
         let unavailable: std::rc::Rc<crate::host::HostFn> = std::rc::Rc::new(|_| Err("the host is not here".into()));
-        return Ok((unavailable, HostKind::Effect));
+        return Ok((name, unavailable, HostKind::Effect));
     }
     if !rt.host.grants.contains(&name) {
         let granted = if rt.host.grants.is_empty() { "none".to_string() } else { rt.host.grants.join(", ") };
@@ -115,14 +117,13 @@ fn granted(rt: &Runtime, v: Value) -> Result<(std::rc::Rc<crate::host::HostFn>, 
         ));
     }
     match rt.host.functions.get(&name) {
-        Some(function) => Ok((function.call.clone(), function.kind)),
+        Some(function) => Ok((name, function.call.clone(), function.kind)),
         None => Err(Throw::error(format!("host-call: the host has no function {name}"), vec![v])),
     }
 }
 
 fn host_call(rt: &mut Runtime, a: &[Value]) -> NativeResult {
-    let (function, kind) = granted(rt, a[0])?;
-    let name = name_arg(rt, "host-call", a[0])?;
+    let (name, function, kind) = granted(rt, a[0])?;
     let items = rt.heap.list_items(a[1]).ok_or_else(|| rt.type_error("host-call", "a list of arguments", a[1]))?;
     let args = items.iter().map(|v| data_arg(rt, &name, *v)).collect::<Result<Vec<_>, _>>()?;
     let process = rt.messaging.name.clone().unwrap_or_default();

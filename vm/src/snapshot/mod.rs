@@ -473,12 +473,7 @@ pub fn restore(
     out: Box<dyn std::io::Write>,
     err: Box<dyn std::io::Write>,
 ) -> Result<(Vm, Snapshotter), SnapshotError> {
-    let bytes = fetch(store, &root_hash)?;
-    let decoded = blob::decode(&root_hash, &bytes)?;
-    if decoded.kind != Kind::Root {
-        return Err(SnapshotError::Malformed { blob: root_hash, what: "not a snapshot root".into() });
-    }
-    let root: SnapshotRoot = from_rkyv(&root_hash, decoded.payload)?;
+    let root = read_root(store, root_hash)?;
     if root.version != SNAPSHOT_VERSION {
         return Err(SnapshotError::UnsupportedVersion {
             blob: root_hash,
@@ -706,12 +701,23 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
 
 /// Reads the root payload of snapshot `hash` (for inspection).
 pub fn read_root(store: &dyn BlobStore, hash: Hash) -> Result<SnapshotRoot, SnapshotError> {
-    let bytes = fetch(store, &hash)?;
-    let decoded = blob::decode(&hash, &bytes)?;
-    if decoded.kind != Kind::Root {
-        return Err(SnapshotError::Malformed { blob: hash, what: "not a snapshot root".into() });
+    read_stored(store, &hash, Kind::Root, "a snapshot root")
+}
+
+/// Reads blob `hash`, which must be an envelope of `kind` (`what` names it in the error), and the
+/// value its rkyv payload holds.
+pub(crate) fn read_stored<T>(store: &dyn BlobStore, hash: &Hash, kind: Kind, what: &str) -> Result<T, SnapshotError>
+where
+    T: rkyv::Archive,
+    T::Archived: for<'a> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'a, rkyv::rancor::BoxedError>>
+        + rkyv::Deserialize<T, rkyv::api::high::HighDeserializer<rkyv::rancor::BoxedError>>,
+{
+    let bytes = fetch(store, hash)?;
+    let decoded = blob::decode(hash, &bytes)?;
+    if decoded.kind != kind {
+        return Err(SnapshotError::Malformed { blob: *hash, what: format!("not {what}") });
     }
-    from_rkyv(&hash, decoded.payload)
+    from_rkyv(hash, decoded.payload)
 }
 
 /// Two stores read as one: blobs are looked for in `first`, then in `then` (for comparing a
