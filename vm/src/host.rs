@@ -27,9 +27,12 @@
 //! assert_eq!(host.result("shop").unwrap().and_then(|d| d.as_i64()), Some(21));
 //! ```
 //!
-//! A process can call only the host functions it was granted when it was spawned: `host-call` of
-//! any other is an error naming the capability. The grants are part of the process's record, so
-//! a resumed process has the same ones.
+//! Capabilities: a process can call only the host functions it was granted when it was spawned:
+//! `host-call` of any other is an error naming the capability. The VM's own doors to the world are
+//! capabilities too ([`SYSTEM_CAPABILITIES`]): without `files` a process cannot open, test or delete
+//! a file (nor `load` one), without `environment` it cannot read environment variables. Nothing is
+//! granted by default. The grants are part of the process's record, so a resumed process has the
+//! same ones.
 //!
 //! Effects and crashes: a pure function is called as any procedure. An effectful one is called with
 //! a checkpoint just before the call (the request is committed) and one just after (the result is
@@ -70,6 +73,22 @@ impl HostKind {
     }
 }
 
+/// The capabilities the VM itself defines, with what each opens. A host function is a capability
+/// named after itself; hosts should not register functions under these names.
+pub const SYSTEM_CAPABILITIES: &[(&str, &str)] = &[
+    (
+        FILES,
+        "the file system: open-input-file, open-output-file and their binary forms, file-exists?, \
+         delete-file, and what is built on them (load, with-input-from-file, call-with-output-file, …)",
+    ),
+    (ENVIRONMENT, "the host's environment variables: get-environment-variable, get-environment-variables"),
+];
+
+/// The capability of the file system (see [`SYSTEM_CAPABILITIES`]).
+pub const FILES: &str = "files";
+/// The capability of the environment variables (see [`SYSTEM_CAPABILITIES`]).
+pub const ENVIRONMENT: &str = "environment";
+
 /// One call of a host function.
 pub struct HostCall<'a> {
     /// The calling process.
@@ -93,6 +112,21 @@ pub struct HostFunction {
 pub struct HostAccess {
     pub grants: Vec<String>,
     pub functions: Rc<BTreeMap<String, HostFunction>>,
+}
+
+impl HostAccess {
+    /// Fails, naming the capability and what was granted, unless `capability` was granted.
+    /// `who` is the procedure that needs it.
+    pub fn require(&self, who: &str, capability: &str) -> Result<(), crate::runtime::Throw> {
+        if self.grants.iter().any(|g| g == capability) {
+            return Ok(());
+        }
+        let granted = if self.grants.is_empty() { "none".to_string() } else { self.grants.join(", ") };
+        Err(crate::runtime::Throw::error(
+            format!("{who}: capability {capability} was not granted to this process (granted: {granted})"),
+            vec![],
+        ))
+    }
 }
 
 /// A process the host has in memory, and whether it can run.

@@ -109,6 +109,11 @@ struct ProgramArgs {
     /// Stop the program when more than this many calls are nested.
     #[arg(long, value_name = "N")]
     max_depth: Option<usize>,
+    /// Grant the program a capability: `files` (open, test and delete files; `load`) or
+    /// `environment` (read environment variables). May be repeated or comma-separated. Nothing
+    /// is granted by default; a durable process keeps the grants it was started with.
+    #[arg(long, value_name = "CAPABILITY", value_delimiter = ',', value_parser = parse_capability)]
+    grant: Vec<String>,
     /// The program: PROG.scm or PROG.chb.
     program: PathBuf,
     /// Arguments the program sees in (command-line).
@@ -189,6 +194,17 @@ pub fn library_path(program: &std::path::Path, mut dirs: Vec<PathBuf>) -> Vec<Pa
     dirs
 }
 
+/// One of the VM's own capabilities (the CLI offers no host functions).
+fn parse_capability(text: &str) -> Result<String, String> {
+    let known = chenilles_vm::host::SYSTEM_CAPABILITIES;
+    if known.iter().any(|(name, _)| *name == text) {
+        Ok(text.to_string())
+    } else {
+        let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
+        Err(format!("unknown capability `{text}`: the capabilities are {}", names.join(", ")))
+    }
+}
+
 /// `123`, `64K`, `512M`, `2G` (powers of 1024).
 fn parse_size(text: &str) -> Result<usize, String> {
     let (digits, unit) = match text.char_indices().last() {
@@ -223,7 +239,8 @@ fn run(program: ProgramArgs) -> ExitCode {
 /// Errors are printed; the exit code to use is returned.
 fn prepare(machine: &mut Machine, args: ProgramArgs) -> Result<Image, ExitCode> {
     let limits = args.limits();
-    let ProgramArgs { library_path: library_dirs, program, args, .. } = args;
+    let ProgramArgs { library_path: library_dirs, program, args, grant, .. } = args;
+    machine.vm.rt.host.grants = grant;
     let program = program.as_path();
     let bytes = match std::fs::read(program) {
         Ok(bytes) => bytes,
@@ -269,6 +286,9 @@ fn repl() -> ExitCode {
         let _ = editor.load_history(path);
     }
     let mut machine = Machine::new();
+    // The person typing is the program's author: the REPL grants every capability.
+    machine.vm.rt.host.grants =
+        chenilles_vm::host::SYSTEM_CAPABILITIES.iter().map(|(name, _)| name.to_string()).collect();
     let mut pending = String::new();
     let mut entry = 0;
     println!("Chenilles Scheme {} — Ctrl-D to leave", env!("CARGO_PKG_VERSION"));

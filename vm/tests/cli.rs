@@ -126,3 +126,26 @@ fn a_bad_size_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown size unit"));
 }
+
+#[test]
+fn an_unknown_capability_is_a_usage_error_naming_the_known_ones() {
+    let out = vm(&["run", "--grant", "files,network", "spin.scm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown capability `network`: the capabilities are files, environment"));
+}
+
+#[test]
+fn a_granted_capability_opens_its_door_and_only_that_one() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let program = dir.path().join("doors.scm");
+    let program_text = "(import (scheme base) (scheme write) (scheme file) (scheme process-context))\n\
+         (display (file-exists? (car (command-line))))\n\
+         (display (guard (e (#t 'refused)) (get-environment-variable \"HOME\")))\n";
+    std::fs::write(&program, program_text).expect("the program is written");
+    let program = program.to_str().expect("a UTF-8 path");
+    let out = vm(&["run", "--grant", "files", program]);
+    assert_eq!(text(&out.stdout), "#trefused", "{}", text(&out.stderr));
+    let out = vm(&["run", program]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("file-exists?: capability files was not granted to this process"));
+}

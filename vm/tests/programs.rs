@@ -1,6 +1,7 @@
 //! The data-driven suite: every `tests/programs/**/NAME.scm` is run with `chenilles-vm run`, and its
 //! stdout must equal `NAME.out` byte for byte. When `NAME.err` exists, the run must fail and each of its
 //! non-empty lines must appear in stderr; when `NAME.exit` exists, the exit code must equal it.
+//! `NAME.grant` lists the capabilities the program is granted (`--grant`), nothing else is.
 //! Libraries in a `lib/` folder beside a program are on its library path.
 //!
 //! Each program runs twice: `run/NAME` in memory, and `durable/NAME` as a durable process started
@@ -80,6 +81,11 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
             "--reload-each-checkpoint",
         ]),
     };
+    if let Ok(grants) = std::fs::read_to_string(program.with_extension("grant")) {
+        for grant in grants.split_whitespace() {
+            command.arg("--grant").arg(grant);
+        }
+    }
     if let Some(lib) = program.parent().map(|dir| dir.join("lib")).filter(|lib| lib.is_dir()) {
         command.arg("-L").arg(lib);
     }

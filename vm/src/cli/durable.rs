@@ -171,6 +171,7 @@ fn host_for(store: RedbStore, durable_args: &DurableArgs) -> Host {
 
 pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &DurableArgs, args: ProgramArgs) -> ExitCode {
     let program = args.program.clone();
+    let grants = args.grant.clone();
     let mut machine = Machine::durable();
     let image = match prepare(&mut machine, args) {
         Ok(image) => image,
@@ -186,7 +187,8 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
     };
     let mut host = host_for(store, durable_args);
     let program_text = program.display().to_string();
-    if let Err(error) = host.spawn(&name, &program_text, machine, &image, &[]) {
+    let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+    if let Err(error) = host.spawn(&name, &program_text, machine, &image, &grants) {
         return fail(error);
     }
     eprintln!("chenilles-vm: started process {name} in {}", store_path(store_args).display());

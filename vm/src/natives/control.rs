@@ -5,6 +5,7 @@ use num_traits::ToPrimitive;
 
 use super::Entries;
 use crate::heap::{Condition, ConditionKind, Object};
+use crate::host::ENVIRONMENT;
 use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
@@ -32,6 +33,7 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.list(features.into_iter()))
     }),
     ("get-environment-variable", 1, Some(1), |rt, a| {
+        rt.host.require("get-environment-variable", ENVIRONMENT)?;
         let name = rt.string_arg("get-environment-variable", a[0])?;
         match std::env::var(&name) {
             Ok(value) => Ok(rt.new_string(&value)),
@@ -39,6 +41,7 @@ pub const NATIVES: Entries = &[
         }
     }),
     ("get-environment-variables", 0, Some(0), |rt, _| {
+        rt.host.require("get-environment-variables", ENVIRONMENT)?;
         let pairs: Vec<Value> = std::env::vars()
             .map(|(k, v)| {
                 let (k, v) = (rt.new_string(&k), rt.new_string(&v));

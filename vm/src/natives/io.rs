@@ -5,6 +5,7 @@ use chenilles_reader::{Datum, DatumKind};
 use super::Entries;
 use super::text::{char_arg, range_args};
 use crate::heap::{ConditionKind, Object};
+use crate::host::FILES;
 use crate::ports::Port;
 use crate::printer::{Labels, Style};
 use crate::runtime::{NativeResult, Runtime, Throw};
@@ -34,6 +35,7 @@ pub const NATIVES: Entries = &[
         }
     }),
     ("open-input-file", 1, Some(1), |rt, a| {
+        rt.host.require("open-input-file", FILES)?;
         let path = rt.string_arg("open-input-file", a[0])?;
         match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -45,10 +47,12 @@ pub const NATIVES: Entries = &[
     }),
     ("open-output-file", 1, Some(1), |rt, a| open_output_file(rt, "open-output-file", a[0])),
     ("file-exists?", 1, Some(1), |rt, a| {
+        rt.host.require("file-exists?", FILES)?;
         let path = rt.string_arg("file-exists?", a[0])?;
         Ok(Value::boolean(std::path::Path::new(&path).exists()))
     }),
     ("delete-file", 1, Some(1), |rt, a| {
+        rt.host.require("delete-file", FILES)?;
         let path = rt.string_arg("delete-file", a[0])?;
         std::fs::remove_file(&path).map_err(|e| file_error(format!("cannot delete {path}: {e}"), a[0]))?;
         Ok(Value::UNSPECIFIED)
@@ -104,6 +108,7 @@ pub const NATIVES: Entries = &[
         Ok(Value::UNSPECIFIED)
     }),
     ("open-binary-input-file", 1, Some(1), |rt, a| {
+        rt.host.require("open-binary-input-file", FILES)?;
         let path = rt.string_arg("open-binary-input-file", a[0])?;
         match std::fs::read(&path) {
             Ok(bytes) => Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesInput { bytes, position: 0 })))),
@@ -234,6 +239,7 @@ fn stdin_port(rt: &mut Runtime) -> Value {
 
 /// A port writing to a new file; textual and binary output go to the same kind of port.
 fn open_output_file(rt: &mut Runtime, who: &str, name: Value) -> NativeResult {
+    rt.host.require(who, FILES)?;
     let path = rt.string_arg(who, name)?;
     match std::fs::File::create(&path) {
         Ok(file) => {

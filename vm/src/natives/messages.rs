@@ -109,12 +109,8 @@ fn granted(rt: &Runtime, v: Value) -> Result<Granted, Throw> {
         let unavailable: std::rc::Rc<crate::host::HostFn> = std::rc::Rc::new(|_| Err("the host is not here".into()));
         return Ok((name, unavailable, HostKind::Effect));
     }
-    if !rt.host.grants.contains(&name) {
-        let granted = if rt.host.grants.is_empty() { "none".to_string() } else { rt.host.grants.join(", ") };
-        return Err(Throw::error(
-            format!("host-call: capability {name} was not granted to this process (granted: {granted})"),
-            vec![v],
-        ));
+    if let Err(Throw::Error { kind, message, .. }) = rt.host.require("host-call", &name) {
+        return Err(Throw::Error { kind, message, irritants: vec![v] });
     }
     match rt.host.functions.get(&name) {
         Some(function) => Ok((name, function.call.clone(), function.kind)),
