@@ -391,8 +391,12 @@ impl Expander<'_> {
                 span,
             ));
         }
+        // One copy of the bindings for all the repetitions (a copy each would be quadratic in the
+        // length of what the ellipsis matched); each repetition's own bindings shadow the rest.
+        let mut inner: Bindings = bindings.clone();
+        let outer = inner.len();
         for index in 0..count {
-            let mut inner: Bindings = bindings.clone();
+            inner.truncate(outer);
             for (var, items) in &iterated {
                 inner.push((var.clone(), items[index].clone()));
             }
