@@ -1,11 +1,11 @@
-//! `chenilles-scc`: compile Scheme programs to Chenilles bytecode images, check them, or disassemble
-//! images.
+//! `chenilles-scc`: compile Scheme programs to Chenilles bytecode images, check them, disassemble
+//! images, or assemble images from their assembly text.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chenilles_compiler::Compiler;
-use chenilles_compiler::bytecode::{self, Image, disasm};
+use chenilles_compiler::bytecode::{self, Image, asm, disasm};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -40,8 +40,21 @@ enum Command {
     },
     /// Print the bytecode of an image (or of a source file, compiled in memory) with source positions.
     Disasm {
+        /// Print the lossless assembly text that `asm` reads back, even of an image that does not
+        /// verify, in place of the listing.
+        #[arg(long)]
+        assembly: bool,
         /// A .chb image or a .scm source file.
         input: PathBuf,
+    },
+    /// Assemble FILE.s (the text `disasm --assembly` prints) into a verified image and print the
+    /// image's blake3 hash.
+    Asm {
+        /// The assembly text.
+        source: PathBuf,
+        /// Where to write the image (default: the source path with extension .chb).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -99,7 +112,7 @@ fn run(command: Command) -> ExitCode {
                 None => ExitCode::FAILURE,
             }
         }
-        Command::Disasm { input } => {
+        Command::Disasm { assembly, input } => {
             let image = if input.extension().is_some_and(|e| e == "scm") {
                 let mut compiler = compiler_for(&input, Vec::new());
                 let Some(image) = compile(&mut compiler, &input) else {
@@ -116,8 +129,18 @@ fn run(command: Command) -> ExitCode {
                 }
             };
             match bytecode::verify(&image) {
+                Ok(_) if assembly => {
+                    print!("{}", asm::write_assembly(&image));
+                    ExitCode::SUCCESS
+                }
                 Ok(functions) => {
                     print!("{}", disasm::disassemble(&image, &functions));
+                    ExitCode::SUCCESS
+                }
+                Err(error) if assembly => {
+                    // The text of a broken image is how one mends it by hand.
+                    print!("{}", asm::write_assembly(&image));
+                    eprintln!("warning: {}: the image does not verify: {error}", input.display());
                     ExitCode::SUCCESS
                 }
                 Err(error) => {
@@ -125,6 +148,34 @@ fn run(command: Command) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Asm { source, output } => {
+            let text = match std::fs::read_to_string(&source) {
+                Ok(text) => text,
+                Err(error) => {
+                    eprintln!("error: cannot read {}: {error}", source.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            let image = match asm::assemble(&text) {
+                Ok(image) => image,
+                Err(error) => {
+                    eprintln!("error: {}: {error}", source.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Err(error) = bytecode::verify(&image) {
+                eprintln!("error: {}: the assembled image does not verify: {error}", source.display());
+                return ExitCode::FAILURE;
+            }
+            let output = output.unwrap_or_else(|| source.with_extension("chb"));
+            let bytes = image.to_bytes();
+            if let Err(error) = std::fs::write(&output, &bytes) {
+                eprintln!("error: cannot write {}: {error}", output.display());
+                return ExitCode::FAILURE;
+            }
+            println!("{}  {}", bytecode::image_hash(&bytes), output.display());
+            ExitCode::SUCCESS
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `chenilles-scc` as a user meets it: compile, check and disassemble, and the images it writes.
+//! `chenilles-scc` as a user meets it: compile, check, disassemble and assemble, and the images it
+//! writes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -86,8 +87,77 @@ fn malformed_images_are_refused_with_a_clear_error() {
 }
 
 #[test]
+fn asm_reads_back_what_disasm_assembly_prints() {
+    let compiled = scratch("round-trip.chb");
+    let out = scc(&["compile", "disasm.scm", "-o", compiled.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = scc(&["disasm", "--assembly", compiled.to_str().expect("utf-8 path")]);
+    assert_eq!((listing.status.code(), text(&listing.stderr)), (Some(0), String::new()));
+    // The source, compiled in memory, prints the same text as its image.
+    let from_source = scc(&["disasm", "--assembly", "disasm.scm"]);
+    assert_eq!(text(&from_source.stdout), text(&listing.stdout));
+    let source = scratch("round-trip.s");
+    std::fs::write(&source, &listing.stdout).expect("scratch file");
+    let assembled = scratch("round-trip-again.chb");
+    let out = scc(&["asm", source.to_str().expect("utf-8 path"), "-o", assembled.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&assembled).expect("the image was written");
+    assert!(text(&out.stdout).starts_with(&image_hash(&bytes).to_string()), "{}", text(&out.stdout));
+    assert_eq!(bytes, std::fs::read(&compiled).expect("the compiled image"), "the images differ");
+}
+
+#[test]
+fn asm_refuses_bad_text_and_code_that_does_not_verify() {
+    let head = ".image \"t\"\n.entry 0\n.function 0 \"main\" required 0 optional 0 rest no locals 0 free 0\n";
+    let cases = [
+        ("syntax.s", format!("{head}Const 0 0\nReturn\n"), "syntax.s: line 4: `Const` takes 1 operand(s) (k), not 2"),
+        ("unknown.s", format!("{head}Frobnicate\n"), "unknown.s: line 4: unknown instruction `Frobnicate`"),
+        (
+            "verify.s",
+            format!("{head}Const 5\nReturn\n"),
+            "verify.s: the assembled image does not verify: function 0 (main): instruction 0 (Const 5): Const operand 5 is out of range",
+        ),
+    ];
+    for (name, source, expected) in cases {
+        let path = scratch(name);
+        std::fs::write(&path, source).expect("scratch file");
+        let output = path.with_extension("chb");
+        let out = scc(&["asm", path.to_str().expect("utf-8 path")]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(text(&out.stderr).contains(expected), "{name}: {}", text(&out.stderr));
+        assert!(!output.exists(), "{name}: an image was written");
+    }
+    let good = scratch("good.s");
+    std::fs::write(&good, format!("{head}Const 0\nReturn\n.const 0 fixnum 7\n")).expect("scratch file");
+    let out = scc(&["asm", good.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(good.with_extension("chb").exists(), "the default output is the source with extension .chb");
+}
+
+#[test]
+fn disasm_assembly_prints_images_that_do_not_verify_with_a_warning() {
+    let no_entry = Image {
+        name: "t".into(),
+        files: vec![],
+        constants: vec![],
+        globals: vec![],
+        functions: vec![],
+        entry: 0,
+        libraries: vec![],
+    };
+    let path = scratch("no-entry-assembly.chb");
+    std::fs::write(&path, no_entry.to_bytes()).expect("scratch file");
+    let out = scc(&["disasm", "--assembly", path.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains(".image \"t\"\n.entry 0\n"), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("warning:") && text(&out.stderr).contains("entry function 0 does not exist"));
+}
+
+#[test]
 fn every_command_has_help() {
-    for args in [&["--help"][..], &["compile", "--help"], &["check", "--help"], &["disasm", "--help"]] {
+    for args in
+        [&["--help"][..], &["compile", "--help"], &["check", "--help"], &["disasm", "--help"], &["asm", "--help"]]
+    {
         let out = scc(args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
     }

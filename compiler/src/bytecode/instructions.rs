@@ -3,8 +3,8 @@
 //! Every instruction is one line of the [`instructions!`] table below: its opcode byte, its name, its
 //! operands (each a `u32` of a given [`OperandKind`]), its effect on the operand stack, how control flows
 //! after it, and, for inlined primitives, the Scheme procedure it implements. The encoder, the decoder,
-//! the disassembler, the verifier and the compiler's primitive inliner are all generated from or driven by
-//! this table; the interpreter matches on the generated [`Insn`] enum.
+//! the disassembler, the assembler, the verifier and the compiler's primitive inliner are all generated
+//! from or driven by this table; the interpreter matches on the generated [`Insn`] enum.
 //!
 //! Notation in the comments: `K[k]` is constant `k` of the image, `L[i]` local slot `i` of the current
 //! frame, `F[i]` free variable `i` of the running closure, `G[g]` the global named by global-name `g` of
@@ -90,6 +90,19 @@ macro_rules! instructions {
             /// The operand names, in encoding order, as the table writes them.
             pub fn operand_names(&self) -> &'static [&'static str] {
                 match self { $( Insn::$name { .. } => &[$(stringify!($op)),*], )* }
+            }
+
+            /// The instruction named `name` (as [`Insn::name`] spells it) with `operands` in encoding order,
+            /// or `None` when no instruction has that name or it takes another number of operands.
+            pub fn from_name_and_operands(name: &str, operands: &[u32]) -> Option<Insn> {
+                match name {
+                    $( stringify!($name) => {
+                        let mut values = operands.iter().copied();
+                        let insn = Insn::$name { $($op: values.next()?),* };
+                        values.next().is_none().then_some(insn)
+                    } )*
+                    _ => None,
+                }
             }
 
             /// One instruction of each kind, with zero operands: the whole instruction set.
@@ -350,6 +363,27 @@ mod tests {
         assert_eq!(Insn::primitive("+", 2), Some(Insn::Add {}));
         assert_eq!(Insn::primitive("vector-set!", 3), Some(Insn::VectorSet {}));
         assert!(Insn::primitive_names().contains(&"eq?"));
+    }
+
+    #[test]
+    fn every_instruction_is_found_by_name_with_its_operands() {
+        for insn in Insn::all() {
+            let operands: Vec<u32> = (1..=insn.operand_names().len() as u32).collect();
+            let built = Insn::from_name_and_operands(insn.name(), &operands).expect("a known mnemonic");
+            assert_eq!(
+                (built.name(), built.operands().iter().map(|&(_, v)| v).collect::<Vec<_>>()),
+                (insn.name(), operands.clone())
+            );
+            let mut one_more = operands.clone();
+            one_more.push(0);
+            assert_eq!(Insn::from_name_and_operands(insn.name(), &one_more), None);
+            if let Some((_, fewer)) = operands.split_last() {
+                assert_eq!(Insn::from_name_and_operands(insn.name(), fewer), None);
+            }
+        }
+        assert_eq!(Insn::from_name_and_operands("MakeClosure", &[3, 2]), Some(Insn::MakeClosure { f: 3, n: 2 }));
+        assert_eq!(Insn::from_name_and_operands("makeclosure", &[3, 2]), None);
+        assert_eq!(Insn::from_name_and_operands("Nope", &[]), None);
     }
 
     #[test]
