@@ -158,6 +158,10 @@ pub struct Heap {
     /// Bytes found live by the last collection.
     pub(crate) live_bytes: usize,
     pub collections: u64,
+    /// Work done on the heap since the interpreter last counted a step, for the step limit:
+    /// steps charged by natives whose work grows with their data, and bytes allocated.
+    charged_steps: std::cell::Cell<u64>,
+    allocated_for_work: u64,
 }
 
 impl Default for Heap {
@@ -177,11 +181,29 @@ impl Heap {
             allocated: 0,
             live_bytes: 0,
             collections: 0,
+            charged_steps: std::cell::Cell::new(0),
+            allocated_for_work: 0,
         }
     }
 
+    /// Charges `steps` of work to the running program (see [`crate::runtime::Limits::max_steps`]):
+    /// natives call it for work that grows with their data, so that a program cannot spend
+    /// minutes inside a few steps.
+    pub fn charge(&self, steps: u64) {
+        self.charged_steps.set(self.charged_steps.get().saturating_add(steps));
+    }
+
+    /// The steps charged since the last call, allocation included (a step per 64 bytes begun).
+    /// The interpreter adds them to its count at every call and backward jump.
+    pub fn take_work(&mut self) -> u64 {
+        let bytes = std::mem::take(&mut self.allocated_for_work);
+        self.charged_steps.take().saturating_add(bytes.div_ceil(64))
+    }
+
     pub fn alloc(&mut self, object: Object) -> Value {
-        self.allocated += object.footprint();
+        let footprint = object.footprint();
+        self.allocated += footprint;
+        self.allocated_for_work += footprint as u64;
         self.live_objects += 1;
         let id = match self.free_list {
             Some(id) => {
@@ -277,7 +299,19 @@ impl Heap {
                 return None;
             }
         }
+        self.charge(items.len() as u64);
         Some(items)
+    }
+
+    /// The pairs of the spine of `list`, at most as many as the heap has objects (more would mean
+    /// a cycle), each charged as a step: the walk of list procedures like `memq` and `list-tail`.
+    pub fn spine(&self, list: Value) -> impl Iterator<Item = (Value, Value, Value)> + '_ {
+        let budget = self.objects.len() + 1;
+        std::iter::successors(self.pair(list).map(|(car, cdr)| (list, car, cdr)), |&(_, _, cdr)| {
+            self.pair(cdr).map(|(car, next)| (cdr, car, next))
+        })
+        .take(budget)
+        .inspect(|_| self.charge(1))
     }
 
     /// Bytes allocated since the last collection.

@@ -491,6 +491,7 @@ impl Vm {
         }
         data.push(datum);
         let compiler = self.eval_compiler.get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
+        compiler.may_include = self.rt.host.require("eval", crate::host::FILES).is_ok();
         let file = compiler.add_file("<eval>", "");
         let span = chenilles_reader::Span::new(file, 0, 0);
         let image = compiler
@@ -751,15 +752,18 @@ impl Vm {
     /// asked for it (see [`Trap::Yield`]). The frame's saved pc is just past the instruction; a yield
     /// moves it back so that the instruction runs again, and is counted then, when execution goes on.
     fn count_step(&mut self, frame_index: usize) -> Result<(), Trap> {
+        // Work natives charged since the last step counts before a yield, so that a resumed
+        // process counts exactly as an uninterrupted one.
+        self.steps = self.steps.saturating_add(self.rt.heap.take_work());
         if self.steps >= self.rt.yield_at {
             self.frames[frame_index].pc -= 1;
             return Err(Trap::Yield);
         }
         self.steps += 1;
         match self.rt.limits.max_steps {
-            Some(max) if self.steps > max => {
-                Err(self.trap(Throw::Limit(format!("step limit exceeded: more than {max} calls and loop iterations"))))
-            }
+            Some(max) if self.steps > max => Err(self.trap(Throw::Limit(format!(
+                "step limit exceeded: more than {max} steps (calls, loop iterations, and work on large data)"
+            )))),
             _ => Ok(()),
         }
     }

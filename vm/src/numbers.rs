@@ -117,7 +117,15 @@ impl Runtime {
     pub fn make_int(&mut self, n: BigInt) -> Value {
         match n.to_i64().and_then(Value::fixnum) {
             Some(v) => v,
-            None => self.heap.alloc(Object::Bignum(Box::new(n))),
+            None => {
+                // Making a big integer of w words took work growing up to about w² (a product, a
+                // quotient, a conversion), which the step limit must see (its allocation is charged
+                // too): a program squaring a number over and over would otherwise spend minutes in
+                // a few steps.
+                let words = n.bits().div_ceil(64);
+                self.heap.charge(words.saturating_mul(words) / 1024);
+                self.heap.alloc(Object::Bignum(Box::new(n)))
+            }
         }
     }
 

@@ -32,7 +32,10 @@ impl Throw {
 /// Exceeding one stops the program with an error no Scheme handler can catch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
-    /// Procedure calls and backward jumps, counted together.
+    /// Procedure calls and backward jumps, counted together, plus the work done on data whose
+    /// size has no bound: a step per 64 bytes allocated, per pair a list procedure walks, per 8
+    /// elements a fill or copy covers, per equal? node, and about w²/1024 per big integer of w
+    /// words made (see [`crate::heap::Heap::charge`]).
     pub max_steps: Option<u64>,
     /// Bytes of live heap, as the collector estimates them.
     pub max_heap: Option<usize>,
@@ -137,7 +140,9 @@ impl Runtime {
 
     /// The text of a string value, or a type error naming `who`.
     pub fn string_arg(&self, who: &str, v: Value) -> Result<String, Throw> {
-        self.string_chars(v).map(|c| c.iter().collect()).ok_or_else(|| self.type_error(who, "a string", v))
+        let chars = self.string_chars(v).ok_or_else(|| self.type_error(who, "a string", v))?;
+        self.heap.charge((chars.len() / 16) as u64);
+        Ok(chars.iter().collect())
     }
 
     pub fn is_procedure(&self, v: Value) -> bool {

@@ -21,6 +21,9 @@ pub struct VerifiedFunction {
     pub free: u32,
     /// The largest operand-stack height any path reaches.
     pub max_stack: u32,
+    /// The operand-stack height before each instruction (`None` where no path reaches it): a
+    /// restored frame's operand stack must match it.
+    pub heights: Vec<Option<u32>>,
     pub insns: Vec<Insn>,
     pub positions: Vec<Position>,
 }
@@ -148,7 +151,7 @@ fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunctio
         }
         last_pc = position.pc;
     }
-    let max_stack = check_stack_heights(&insns)?;
+    let (max_stack, heights) = check_stack_heights(&insns)?;
     Ok(VerifiedFunction {
         name: function.name.clone(),
         required: function.required,
@@ -157,13 +160,15 @@ fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunctio
         locals: function.locals,
         free: function.free,
         max_stack,
+        heights,
         insns,
         positions: function.positions.clone(),
     })
 }
 
-/// Abstract interpretation of operand-stack heights; returns the maximum height.
-fn check_stack_heights(insns: &[Insn]) -> Result<u32, String> {
+/// Abstract interpretation of operand-stack heights; returns the maximum height and the height
+/// before each instruction.
+fn check_stack_heights(insns: &[Insn]) -> Result<(u32, Vec<Option<u32>>), String> {
     let mut heights: Vec<Option<u32>> = vec![None; insns.len()];
     let mut work = vec![(0usize, 0u32)];
     let mut max = 0;
@@ -195,7 +200,7 @@ fn check_stack_heights(insns: &[Insn]) -> Result<u32, String> {
             (_, None) => return Err(format!("instruction {pc} ({insn}) jumps without a target")),
         }
     }
-    Ok(max)
+    Ok((max, heights))
 }
 
 #[cfg(test)]

@@ -183,15 +183,23 @@ impl Runtime {
     pub fn equal(&self, a: Value, b: Value) -> bool {
         let mut work = vec![(a, b)];
         let mut budget = 4 * self.heap.object_count() + 16;
+        let mut visited = 0;
+        let equal = self.equal_within(&mut work, &mut budget, &mut visited);
+        self.heap.charge(visited);
+        equal
+    }
+
+    fn equal_within(&self, work: &mut Vec<(Value, Value)>, budget: &mut usize, visited: &mut u64) -> bool {
         while let Some((a, b)) = work.pop() {
+            *visited += 1;
             if self.eqv(a, b) {
                 continue;
             }
-            if budget == 0 {
+            if *budget == 0 {
                 // Only circular structure gets here; call it unequal rather than loop forever.
                 return false;
             }
-            budget -= 1;
+            *budget -= 1;
             match (self.heap.get(a), self.heap.get(b)) {
                 (Some(Object::Pair(a1, a2)), Some(Object::Pair(b1, b2))) => {
                     work.push((*a2, *b2));
@@ -200,8 +208,8 @@ impl Runtime {
                 (Some(Object::Vector(x)), Some(Object::Vector(y))) if x.len() == y.len() => {
                     work.extend(x.iter().copied().zip(y.iter().copied()).rev());
                 }
-                (Some(Object::String(x)), Some(Object::String(y))) if x == y => {}
-                (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) if x == y => {}
+                (Some(Object::String(x)), Some(Object::String(y))) if x == y => *visited += x.len() as u64 / 16,
+                (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) if x == y => *visited += x.len() as u64 / 64,
                 _ => return false,
             }
         }

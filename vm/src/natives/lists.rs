@@ -24,8 +24,8 @@ pub const NATIVES: Entries = &[
     ("reverse", 1, Some(1), reverse),
     ("list-tail", 2, Some(2), list_tail),
     ("list-ref", 2, Some(2), list_ref),
-    ("memq", 2, Some(2), |rt, a| Ok(member_by(rt, a[0], a[1], |_, x, y| x == y))),
-    ("memv", 2, Some(2), |rt, a| Ok(member_by(rt, a[0], a[1], Runtime::eqv))),
+    ("memq", 2, Some(2), |rt, a| member_by(rt, "memq", a[0], a[1], |_, x, y| x == y)),
+    ("memv", 2, Some(2), |rt, a| member_by(rt, "memv", a[0], a[1], Runtime::eqv)),
     ("assq", 2, Some(2), |rt, a| assoc_by(rt, "assq", a[0], a[1], |_, x, y| x == y)),
     ("assv", 2, Some(2), |rt, a| assoc_by(rt, "assv", a[0], a[1], Runtime::eqv)),
     ("make-list", 1, Some(2), make_list),
@@ -100,45 +100,55 @@ fn reverse(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 
 fn list_tail(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let k = rt.index_arg("list-tail", a[1])?;
-    let mut list = a[0];
-    for _ in 0..k {
-        list = rt.heap.pair(list).ok_or_else(|| Throw::error("list-tail: list too short", vec![a[0], a[1]]))?.1;
+    if k == 0 {
+        return Ok(a[0]);
     }
-    Ok(list)
+    match rt.heap.spine(a[0]).nth(k - 1) {
+        Some((_, _, cdr)) => Ok(cdr),
+        None => Err(Throw::error("list-tail: list too short", vec![a[0], a[1]])),
+    }
 }
 
 fn list_ref(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let k = rt.index_arg("list-ref", a[1])?;
-    let mut list = a[0];
-    for _ in 0..k {
-        list = rt.heap.pair(list).ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))?.1;
+    match rt.heap.spine(a[0]).nth(k) {
+        Some((_, car, _)) => Ok(car),
+        None => Err(Throw::error("list-ref: index out of range", vec![a[0], a[1]])),
     }
-    rt.heap.pair(list).map(|p| p.0).ok_or_else(|| Throw::error("list-ref: index out of range", vec![a[0], a[1]]))
 }
 
-fn member_by(rt: &Runtime, x: Value, mut list: Value, same: fn(&Runtime, Value, Value) -> bool) -> Value {
-    while let Some((car, cdr)) = rt.heap.pair(list) {
+/// The first tail of `list` whose car is `same` as `x`, or #f. A circular list is an error.
+fn member_by(rt: &Runtime, who: &str, x: Value, list: Value, same: fn(&Runtime, Value, Value) -> bool) -> NativeResult {
+    let mut end = list;
+    for (pair, car, cdr) in rt.heap.spine(list) {
         if same(rt, x, car) {
-            return list;
+            return Ok(pair);
         }
-        list = cdr;
+        end = cdr;
     }
-    Value::FALSE
+    if rt.heap.pair(end).is_some() {
+        return Err(rt.type_error(who, "a finite list", list));
+    }
+    Ok(Value::FALSE)
 }
 
 fn assoc_by(
     rt: &mut Runtime,
     who: &str,
     x: Value,
-    mut list: Value,
+    list: Value,
     same: fn(&Runtime, Value, Value) -> bool,
 ) -> NativeResult {
-    while let Some((entry, cdr)) = rt.heap.pair(list) {
-        let (key, _) = rt.heap.pair(entry).ok_or_else(|| rt.type_error(who, "an association list", list))?;
+    let mut end = list;
+    for (pair, entry, cdr) in rt.heap.spine(list) {
+        let (key, _) = rt.heap.pair(entry).ok_or_else(|| rt.type_error(who, "an association list", pair))?;
         if same(rt, x, key) {
             return Ok(entry);
         }
-        list = cdr;
+        end = cdr;
+    }
+    if rt.heap.pair(end).is_some() {
+        return Err(rt.type_error(who, "a finite list", list));
     }
     Ok(Value::FALSE)
 }
@@ -164,13 +174,9 @@ fn list_copy(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 }
 
 fn last_pair(rt: &mut Runtime, a: &[Value]) -> NativeResult {
-    let mut list = a[0];
-    rt.heap.pair(list).ok_or_else(|| rt.type_error("last-pair", "a pair", list))?;
-    while let Some((_, cdr)) = rt.heap.pair(list) {
-        if rt.heap.pair(cdr).is_none() {
-            return Ok(list);
-        }
-        list = cdr;
+    rt.heap.pair(a[0]).ok_or_else(|| rt.type_error("last-pair", "a pair", a[0]))?;
+    match rt.heap.spine(a[0]).find(|&(_, _, cdr)| rt.heap.pair(cdr).is_none()) {
+        Some((pair, _, _)) => Ok(pair),
+        None => Err(rt.type_error("last-pair", "a finite list", a[0])),
     }
-    Ok(list)
 }

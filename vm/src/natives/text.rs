@@ -197,6 +197,8 @@ pub fn range_args(rt: &Runtime, who: &str, args: &[Value], at: usize, len: usize
     if start > end || end > len {
         return Err(Throw::error(format!("{who}: range out of bounds"), args[at.min(args.len() - 1)..].to_vec()));
     }
+    // Every procedure taking a range walks it (fills, copies, substrings): charge the walk.
+    rt.heap.charge(((end - start) / 8) as u64);
     Ok((start, end))
 }
 

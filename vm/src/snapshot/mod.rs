@@ -240,6 +240,10 @@ impl Snapshotter {
     /// fails, this snapshotter must not be used again (its memory of what is stored is wrong).
     pub fn capture(&mut self, vm: &mut Vm, batch: &mut Batch) -> Result<(Hash, CaptureStats), SnapshotError> {
         let mut stats = CaptureStats::default();
+        // Work charged but not yet counted is not part of the state: a process restored from this
+        // snapshot has none, so the one that goes on from here drops it too (at a yield there is
+        // none; before the first slice, loading the program's images has charged some).
+        vm.rt.heap.take_work();
         // The heap: only dirty pages are serialized.
         let heap = &mut vm.rt.heap;
         let old_leaves = self.heap.leaves().to_vec();
@@ -616,6 +620,9 @@ pub fn restore(
     vm.peak_frames = root.peak_frames as usize;
     check_references(&vm)?;
     vm.mark_stacks_clean();
+    // Rebuilding the heap is not the program's work: it resumes with nothing charged, as the
+    // original had when this checkpoint was captured.
+    vm.rt.heap.take_work();
     Ok((vm, snapshotter))
 }
 
@@ -632,28 +639,32 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
         if ok { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }
     };
     // Every frame but a running stack's top one waits for a call to return (to an instruction
-    // after the one that called: a call, or a failed instruction whose error handler was called).
-    // The top frame of the running stack stopped at a yield point: a call or a jump, which it runs
-    // again.
+    // after the one that called: a call, or a failed instruction whose error handler was called),
+    // with the operands below the call on its operand stack and the callee's closure and
+    // arguments (the next frame) above. The top frame of the running stack stopped at a yield
+    // point: a call or a jump, which it runs again, with exactly the operands the verifier
+    // computed for it. Anything else would let a damaged snapshot pop what is not there.
     let check_frames = |what: &str, frames: &[Frame], stack_len: usize, running: bool| -> Result<(), SnapshotError> {
         let mut previous_base = 0;
         for (i, frame) in frames.iter().enumerate() {
             let function = vm.functions.get(frame.function as usize);
             let top = running && i + 1 == frames.len();
+            // Where this frame's operands end: the next frame's closure slot, or the stack's end.
+            let operands_end = frames.get(i + 1).map_or(Some(stack_len), |next| (next.base as usize).checked_sub(1));
             let fits = function.is_some_and(|f| {
                 let pc = frame.pc as usize;
+                let operands_start = frame.base as usize + f.code.locals as usize;
+                let operands = operands_end.and_then(|end| end.checked_sub(operands_start));
+                let height = f.code.heights.get(pc).copied().flatten().map(|h| h as usize);
                 let resumes_properly = if top {
                     matches!(
                         f.code.insns.get(pc),
                         Some(Insn::Call { .. } | Insn::TailCall { .. } | Insn::Jump { .. } | Insn::JumpIfFalse { .. })
-                    )
+                    ) && operands == height
                 } else {
-                    pc >= 1
+                    pc >= 1 && height.is_some() && operands.map(|n| n + 1) == height
                 };
-                pc < f.code.insns.len()
-                    && resumes_properly
-                    && frame.base as usize >= 1
-                    && frame.base as usize + f.code.locals as usize <= stack_len
+                pc < f.code.insns.len() && resumes_properly && frame.base as usize >= 1
             });
             if !fits || frame.base < previous_base {
                 return Err(SnapshotError::Dangling {
