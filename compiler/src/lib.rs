@@ -36,6 +36,9 @@ pub struct Compiler {
     top: TopLevel,
     /// Directories searched for library files, in order.
     pub library_path: Vec<std::path::PathBuf>,
+    /// Whether `include` may read files. A compiler that `eval` runs for a program not granted
+    /// the file system refuses it: the program would read any file through its own source.
+    pub may_include: bool,
 }
 
 impl Default for Compiler {
@@ -47,7 +50,12 @@ impl Default for Compiler {
 impl Compiler {
     /// A compiler whose top level holds the special forms and the prelude's macros.
     pub fn new() -> Compiler {
-        let mut compiler = Compiler { files: SourceFiles::default(), top: TopLevel::new(), library_path: Vec::new() };
+        let mut compiler = Compiler {
+            files: SourceFiles::default(),
+            top: TopLevel::new(),
+            library_path: Vec::new(),
+            may_include: true,
+        };
         if let Err(error) = compiler.compile_source("stdlib-scm/syntax.scm", PRELUDE_SOURCE) {
             // The prelude is part of this binary; a test keeps it compiling.
             panic!("the built-in prelude does not compile: {}", compiler.files.render(&error));
@@ -191,6 +199,12 @@ impl Compiler {
 
     /// The forms of the files an `(include "file" ...)` names, relative to `base`.
     fn read_included(&mut self, form: &Sx, base: &std::path::Path, fold_case: bool) -> Result<Vec<Sx>, CompileError> {
+        if !self.may_include {
+            return Err(CompileError::new(
+                "include reads a file: capability files was not granted to this process",
+                form.span,
+            ));
+        }
         let mut forms = Vec::new();
         for file in &form.list().unwrap_or(&[])[1..] {
             let syntax::SxKind::Atom(chenilles_reader::DatumKind::String(relative)) = &file.kind else {

@@ -1,4 +1,4 @@
-(import (scheme base) (scheme write) (scheme file) (scheme process-context) (scheme load))
+(import (scheme base) (scheme write) (scheme file) (scheme process-context) (scheme load) (scheme eval))
 ;; Run without --grant: every door to the host's files and environment is a catchable error that
 ;; names the capability; nothing is opened, tested, deleted or read.
 (define (attempt thunk)
@@ -19,3 +19,5 @@
 (show 'get-environment-variables (lambda () (get-environment-variables)))
 (show 'command-line (lambda () (length (command-line))))
 (show 'still-running (lambda () (+ 1 2)))
+(show 'eval-include
+      (lambda () (eval '(include "/etc/hostname") (environment '(scheme base)))))
