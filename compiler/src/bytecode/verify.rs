@@ -108,10 +108,21 @@ pub fn fits_fixnum(n: i64) -> bool {
     (-(1i64 << 60)..(1i64 << 60)).contains(&n)
 }
 
+/// The most locals (parameters included), and the most free variables, a function may have.
+pub const MAX_LOCALS: u32 = 1 << 20;
+
 fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunction, String> {
     let insns = decode_all(&function.code).map_err(|error: DecodeError| error.to_string())?;
     if insns.is_empty() {
         return Err("has no code".into());
+    }
+    // Every call of a function makes room for its locals: an absurd count would be an
+    // allocation that aborts the process rather than an error.
+    if function.locals > MAX_LOCALS || function.free > MAX_LOCALS {
+        return Err(format!(
+            "{} locals and {} free variables: at most {MAX_LOCALS} of each are allowed",
+            function.locals, function.free
+        ));
     }
     let params = u64::from(function.required) + u64::from(function.optional) + u64::from(function.rest);
     if params > u64::from(function.locals) {
@@ -266,6 +277,15 @@ mod tests {
                 assert!(message.contains(expected), "{message} should mention {expected}");
             }
         }
+    }
+
+    #[test]
+    fn refuses_absurd_numbers_of_locals_and_keeps_the_heights() {
+        let code = [Insn::Const { k: 0 }, Insn::Const { k: 0 }, Insn::Add {}, Insn::Return {}];
+        let message = verify(&image_with(&code, u32::MAX)).expect_err("should be refused").to_string();
+        assert!(message.contains("at most 1048576"), "{message}");
+        let functions = verify(&image_with(&code, MAX_LOCALS)).expect("the most locals allowed");
+        assert_eq!(functions[0].heights, [Some(0), Some(1), Some(2), Some(1)]);
     }
 
     #[test]
