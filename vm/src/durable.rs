@@ -40,7 +40,9 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// while the cost of marking stays a fraction of the cost of the allocation it follows.
 pub const COLLECT_BEFORE_CHECKPOINT_BYTES: usize = 1 << 20;
 /// The store is garbage-collected when checkpoints have written this much, plus twice the size of
-/// the process's state, since its last collection (and when a process ends).
+/// the process's state, since its last collection (and when a process ends). A collection that
+/// fails (a corrupt blob in the store) is reported on the process's error output, and the process
+/// goes on: its checkpoint is committed and echoed before.
 pub const STORE_GC_BYTES: u64 = 64 << 20;
 /// The version of [`Record`]s this build writes and reads.
 pub const RECORD_VERSION: u32 = 2;
@@ -173,6 +175,15 @@ pub fn read_record(store: &dyn BlobStore, name: &str, hash: Hash) -> Result<Reco
     if record.version != RECORD_VERSION {
         return Err(bad(format!("record version {} (this build reads {RECORD_VERSION})", record.version)));
     }
+    if record.echoed > record.output_len {
+        return Err(bad(format!(
+            "it says {} bytes of output were echoed, of the {} it holds",
+            record.echoed, record.output_len
+        )));
+    }
+    if record.name != name {
+        return Err(bad(format!("it is the record of process {:?}", record.name)));
+    }
     Ok(record)
 }
 
@@ -197,7 +208,7 @@ fn read_journal(
     let mut segments = Vec::new();
     let mut next = head.map(Hash);
     while let Some(hash) = next {
-        let bytes = store.get(&hash)?.ok_or(SnapshotError::Missing(hash))?;
+        let bytes = store.get(&hash)?.ok_or(StoreError::MissingBlob { hash })?;
         let decoded = blob::decode(&hash, &bytes)?;
         if decoded.kind != kind || decoded.children.len() > 1 {
             return Err(SnapshotError::Malformed { blob: hash, what: format!("not a {kind:?} journal segment") }.into());
@@ -233,7 +244,7 @@ pub fn read_effects(store: &dyn BlobStore, record: &Record) -> Result<Vec<Effect
 
 /// Adds `record` to `batch` and moves its process's ref from `previous` to it (compare-and-swap);
 /// returns the record's hash.
-fn stage_record(batch: &mut Batch, record: &mut Record, previous: Option<Hash>) -> Hash {
+pub fn stage_record(batch: &mut Batch, record: &mut Record, previous: Option<Hash>) -> Hash {
     record.previous = if record.keeps_history { previous.map(|h| h.0) } else { None };
     let hash = blob::put(batch, Kind::Record, &record.children(), &to_rkyv(&*record));
     batch.set_ref(&process_ref(&record.name), previous, hash);
@@ -660,16 +671,23 @@ impl Process {
         if let Some(watch) = &mut self.options.on_checkpoint {
             watch(&self.record);
         }
+        if !new_output.is_empty() {
+            let _ = self.options.echo.write_all(&new_output);
+            let _ = self.options.echo.flush();
+        }
         // What older checkpoints wrote and this one no longer refers to is garbage in the store.
         self.written_since_store_gc += self.record.bytes_written;
         let state_bytes = self.last_capture.pages as u64 * 2048;
         if !self.record.status.is_running() || self.written_since_store_gc > STORE_GC_BYTES + 2 * state_bytes {
-            store.gc(&blob::children_of)?;
+            // Housekeeping, after the checkpoint is committed and echoed: a store that will not be
+            // collected (it holds a corrupt blob another process's ref reaches) does not stop this
+            // process, whose state is whole.
+            if let Err(error) = store.gc(&blob::children_of) {
+                let _ =
+                    writeln!(self.options.err, "chenilles-vm: warning: the store was not garbage-collected: {error}");
+                let _ = self.options.err.flush();
+            }
             self.written_since_store_gc = 0;
-        }
-        if !new_output.is_empty() {
-            let _ = self.options.echo.write_all(&new_output);
-            let _ = self.options.echo.flush();
         }
         if self.options.reload_each_checkpoint
             && let Some(written) = snapshot

@@ -58,7 +58,11 @@ pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox)
     let Some(hash) = store.get_ref(&mailbox_ref(name))? else {
         return Ok((None, Mailbox { version: MAILBOX_VERSION, ..Mailbox::default() }));
     };
-    let mailbox: Mailbox = read_stored(store, &hash, Kind::Mailbox, "a mailbox")?;
+    let mailbox: Mailbox = read_stored(store, &hash, Kind::Mailbox, "a mailbox").map_err(|error| match error {
+        // Not a snapshot's blob: say only what is missing.
+        SnapshotError::Missing(hash) => SnapshotError::Store(chenilles_store::StoreError::MissingBlob { hash }),
+        other => other,
+    })?;
     if mailbox.version != MAILBOX_VERSION {
         return Err(SnapshotError::UnsupportedVersion {
             blob: hash,

@@ -157,3 +157,23 @@ fn a_process_over_its_limits_fails_alone() {
     assert!(report(&mut host, "diver").contains("depth limit exceeded"));
     assert_eq!(host.result("worker").unwrap(), Some(Datum::from(499_500)));
 }
+
+#[test]
+fn a_record_whose_echo_mark_is_past_its_output_is_refused_not_sliced() {
+    // Found by the snapshot fuzz target: resuming such a record sliced the output journal out of
+    // range and panicked.
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    host.spawn_source("talker", "talker.scm", "(display \"hello\") (receive)", &[]).unwrap();
+    host.run().unwrap();
+    let store = host.store();
+    let head = store.get_ref(&chenilles_vm::durable::process_ref("talker")).unwrap().unwrap();
+    let mut record = chenilles_vm::durable::read_record(store, "talker", head).unwrap();
+    record.echoed = record.output_len + 1000;
+    let mut batch = chenilles_store::Batch::default();
+    chenilles_vm::durable::stage_record(&mut batch, &mut record, Some(head));
+    store.commit(batch).unwrap();
+    let store = host.release_store().unwrap();
+    let mut restarted = quiet_host(store);
+    let error = restarted.resume("talker").expect_err("a damaged record is refused").to_string();
+    assert!(error.contains("bytes of output were echoed"), "{error}");
+}

@@ -70,9 +70,18 @@ fn open_store(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
 /// Opens an existing store for reading.
 fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
     let path = store_path(args);
-    if !path.exists() {
-        eprintln!("error: there is no store at {} (start a process first, or pass --store)", path.display());
-        return Err(ExitCode::FAILURE);
+    match std::fs::metadata(&path) {
+        Err(_) => {
+            eprintln!("error: there is no store at {} (start a process first, or pass --store)", path.display());
+            return Err(ExitCode::FAILURE);
+        }
+        // The store layer takes an empty file for a new store; but a store is never empty once
+        // made (it is created whole under another name), so an empty one here was truncated.
+        Ok(metadata) if metadata.len() == 0 => {
+            eprintln!("error: {}: the file is empty, not a store (truncated?); it was left as it is", path.display());
+            return Err(ExitCode::FAILURE);
+        }
+        Ok(_) => {}
     }
     open_store(args)
 }
@@ -200,20 +209,31 @@ pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<Str
         Ok(store) => store,
         Err(code) => return code,
     };
+    let all = names.is_empty();
+    let names = if all {
+        match process_names(&store) {
+            Ok(names) => names,
+            Err(error) => return fail(error.into()),
+        }
+    } else {
+        names
+    };
     let mut host = host_for(store, durable_args);
-    if names.is_empty()
-        && let Err(error) = host.resume_all()
-    {
-        return fail(error);
-    }
+    // A process that cannot be resumed (its state is damaged) is reported, and the others go on.
+    let mut failed = false;
     for name in names {
         match host.resume(&name) {
             Ok(()) => {}
+            Err(DurableError::Ended { .. }) if all => {}
             Err(error @ DurableError::Ended { .. }) => eprintln!("chenilles-vm: {error}"),
-            Err(error) => return fail(error),
+            Err(error) => {
+                eprintln!("error: process {name} cannot be resumed: {error}");
+                failed = true;
+            }
         }
     }
-    drive(host, store_args, durable_args)
+    let code = drive(host, store_args, durable_args);
+    if failed { ExitCode::FAILURE } else { code }
 }
 
 pub fn send(store_args: &StoreArgs, name: &str, text: &str) -> ExitCode {
@@ -238,19 +258,52 @@ pub fn send(store_args: &StoreArgs, name: &str, text: &str) -> ExitCode {
     }
 }
 
+/// The names of the processes in the store (whether or not their records can be read).
+fn process_names(store: &RedbStore) -> Result<Vec<String>, StoreError> {
+    Ok(store.list_refs()?.into_iter().filter_map(|(name, _)| name.strip_prefix("process/").map(String::from)).collect())
+}
+
+/// A process's name, and its newest record or why that record cannot be read.
+type ProcessRecord = (String, Result<durable::Record, DurableError>);
+
+/// Every process of the store with its newest record, or why that record cannot be read: one
+/// damaged process does not hide the others.
+fn processes(store: &RedbStore) -> Result<Vec<ProcessRecord>, StoreError> {
+    Ok(process_names(store)?.into_iter().map(|name| (name.clone(), record_of(store, &name))).collect())
+}
+
 pub fn ps(store_args: &StoreArgs) -> ExitCode {
     let store = match open_existing(store_args) {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let processes = match durable::list_processes(&store) {
+    let processes = match processes(&store) {
         Ok(processes) => processes,
-        Err(error) => return fail(error),
+        Err(error) => return fail(error.into()),
     };
+    let mut code = ExitCode::SUCCESS;
     println!("{:<24} {:<12} {:>11} {:>12} {:>5}  PROGRAM", "NAME", "STATUS", "CHECKPOINTS", "OUTPUT", "MAIL");
     for (name, record) in processes {
-        let mail = chenilles_vm::mailbox::read(&store, &name)
-            .map_or_else(|_| "?".to_string(), |(_, mailbox)| mailbox.messages.len().to_string());
+        let record = match record {
+            Ok(record) => record,
+            Err(error) => {
+                println!("{name:<24} {:<12} {:>11} {:>12} {:>5}  ?", "damaged", "?", "?", "?");
+                match error {
+                    DurableError::BadRecord { .. } => eprintln!("error: {error}"),
+                    _ => eprintln!("error: the record of process {name} cannot be read: {error}"),
+                }
+                code = ExitCode::FAILURE;
+                continue;
+            }
+        };
+        let mail = match chenilles_vm::mailbox::read(&store, &name) {
+            Ok((_, mailbox)) => mailbox.messages.len().to_string(),
+            Err(error) => {
+                eprintln!("error: the mailbox of process {name} cannot be read: {error}");
+                code = ExitCode::FAILURE;
+                "?".to_string()
+            }
+        };
         println!(
             "{name:<24} {:<12} {:>11} {:>12} {mail:>5}  {}",
             record.status.word(),
@@ -259,7 +312,7 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
             record.program
         );
     }
-    ExitCode::SUCCESS
+    code
 }
 
 fn record_of(store: &RedbStore, name: &str) -> Result<durable::Record, DurableError> {
@@ -310,10 +363,13 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     println!("steps:        {}", record.steps);
     println!("output:       {} bytes ({} echoed)", record.output_len, record.echoed);
     println!("effects:      {}", record.effect_count);
-    if let Ok(effects) = durable::read_effects(&store, &record) {
-        for effect in effects.iter().rev().take(5).rev() {
-            println!("              {effect}");
+    match durable::read_effects(&store, &record) {
+        Ok(effects) => {
+            for effect in effects.iter().rev().take(5).rev() {
+                println!("              {effect}");
+            }
         }
+        Err(error) => println!("              the effect journal cannot be read: {error}"),
     }
     match chenilles_vm::mailbox::read(&store, name) {
         Ok((_, mailbox)) => {
@@ -365,12 +421,45 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
             );
             if !report.missing.is_empty() {
                 println!("missing (referred to but not held): {}", report.missing.len());
+                let names: Vec<String> = report.missing.iter().take(10).map(Hash::to_string).collect();
+                let more = report.missing.len().saturating_sub(names.len());
+                let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+                let (count, are) = match report.missing.len() {
+                    1 => ("1 blob".to_string(), "is"),
+                    n => (format!("{n} blobs"), "are"),
+                };
+                eprintln!(
+                    "error: the store is damaged: {count} referred to {are} missing: {}{more} (see chenilles-vm verify)",
+                    names.join(", ")
+                );
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS
         }
         Err(error) => fail(error.into()),
     }
+}
+
+/// Every blob reachable from a ref (through the children blobs name) that the store does not
+/// hold, with the ref it was reached from.
+fn missing_blobs(store: &RedbStore) -> Result<Vec<(Hash, String)>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut missing = Vec::new();
+    let mut next: Vec<(Hash, String)> = store.list_refs()?.into_iter().map(|(name, hash)| (hash, name)).collect();
+    while let Some((hash, from)) = next.pop() {
+        if !seen.insert(hash) {
+            continue;
+        }
+        match store.get(&hash) {
+            Ok(Some(bytes)) => next.extend(children_of(&bytes).into_iter().map(|child| (child, from.clone()))),
+            Ok(None) => missing.push((hash, from)),
+            // The store's own check reports it.
+            Err(StoreError::CorruptBlob { .. }) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    missing.sort();
+    Ok(missing)
 }
 
 pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
@@ -392,26 +481,52 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
     for what in &report.malformed {
         println!("malformed: {what}");
     }
-    // Every process's state must be whole: its record, journals and snapshot tree.
     let mut damaged = !report.is_clean();
-    match durable::list_processes(&store) {
+    // Every blob reachable from a ref must be held (the store's own check reads each blob alone).
+    match missing_blobs(&store) {
+        Ok(missing) => {
+            for (hash, from) in missing {
+                if !report.dangling_refs.iter().any(|(_, target)| *target == hash) {
+                    println!("missing blob: {hash} (reached from {from})");
+                    damaged = true;
+                }
+            }
+        }
+        Err(error) => {
+            println!("{error}");
+            damaged = true;
+        }
+    }
+    // Every process's state must be whole: its record, journals and snapshot tree.
+    match processes(&store) {
         Ok(processes) => {
             for (name, record) in processes {
-                let problem = durable::read_output(&store, &record).err().map(|e| e.to_string()).or_else(|| {
-                    record.snapshot.and_then(|root| {
-                        chenilles_vm::snapshot::restore(
-                            &store,
-                            Hash(root),
-                            Box::new(std::io::sink()),
-                            Box::new(std::io::sink()),
-                        )
-                        .err()
-                        .map(|e| e.to_string())
+                let problem = record
+                    .and_then(|record| {
+                        durable::read_output(&store, &record)?;
+                        durable::read_effects(&store, &record)?;
+                        if let Some(root) = record.snapshot {
+                            chenilles_vm::snapshot::restore(
+                                &store,
+                                Hash(root),
+                                Box::new(std::io::sink()),
+                                Box::new(std::io::sink()),
+                            )?;
+                        }
+                        Ok(())
                     })
-                });
-                if let Some(problem) = problem {
-                    println!("process {name}: {problem}");
-                    damaged = true;
+                    .err();
+                match problem {
+                    // These name the process already.
+                    Some(problem @ (DurableError::BadRecord { .. } | DurableError::NoSuchProcess(_))) => {
+                        println!("{problem}");
+                        damaged = true;
+                    }
+                    Some(problem) => {
+                        println!("process {name}: {problem}");
+                        damaged = true;
+                    }
+                    None => {}
                 }
             }
         }
