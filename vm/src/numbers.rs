@@ -279,6 +279,12 @@ pub fn exact_to_string(n: &Num, radix: u32) -> String {
 }
 
 pub fn integer_to_string(n: &BigInt, radix: u32) -> String {
+    // Beyond the reader's limit on decimal digits, an integer is written in hexadecimal, `#x…`,
+    // which reads back as the same number: decimal conversion takes time quadratic in the digits.
+    const MAX_DECIMAL_BITS: u64 = (chenilles_reader::MAX_DECIMAL_DIGITS as u64) * 3321 / 1000;
+    if !radix.is_power_of_two() && n.bits() > MAX_DECIMAL_BITS {
+        return format!("#x{}", integer_to_string(n, 16));
+    }
     let digits = n.abs().to_str_radix(radix);
     if n.is_negative() { format!("-{digits}") } else { digits }
 }

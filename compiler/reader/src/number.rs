@@ -13,6 +13,9 @@ use crate::lexer::shorten;
 
 /// The largest power of ten an exact decimal (`#e1e400`) may be scaled by.
 const MAX_EXACT_EXPONENT: i64 = 100_000;
+/// The most digits a decimal number may have; hexadecimal, octal and binary have no such limit
+/// (their conversion takes linear time). The printer writes larger integers in hexadecimal.
+pub const MAX_DECIMAL_DIGITS: usize = 1_000_000;
 
 /// What a piece of text is, as far as number syntax goes.
 #[derive(Debug, PartialEq)]
@@ -80,6 +83,16 @@ pub fn parse(text: &str) -> NumberSyntax {
         body = &rest[1..];
     }
     let radix = radix.unwrap_or(10);
+    if radix == 10
+        && body.len() > MAX_DECIMAL_DIGITS
+        && body.bytes().all(|b| b.is_ascii_digit() || b"+-./eE".contains(&b))
+    {
+        // Converting decimal digits costs time quadratic in their number: a few megabytes of them
+        // would keep the reader (or string->number) busy for minutes.
+        return NumberSyntax::Invalid(format!(
+            "a number of more than {MAX_DECIMAL_DIGITS} decimal digits (write it in hexadecimal, #x…)"
+        ));
+    }
     let Some(real) = parse_real(body, radix) else {
         if looks_complex(body, radix) {
             return NumberSyntax::Invalid(format!("complex numbers are not supported: `{}`", shorten(text)));

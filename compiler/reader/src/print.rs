@@ -11,6 +11,9 @@ use crate::datum::{Datum, DatumKind, Number};
 use crate::lexer::{char_name, is_delimiter};
 use crate::number::{self, NumberSyntax};
 
+/// The most bits an integer printed in decimal may have: about [`crate::MAX_DECIMAL_DIGITS`] digits.
+const MAX_DECIMAL_BITS: u64 = (crate::MAX_DECIMAL_DIGITS as u64) * 3321 / 1000;
+
 impl Display for Datum {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         self.kind.fmt(f)
@@ -67,6 +70,11 @@ impl Display for DatumKind {
 impl Display for Number {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
+            // Past the reader's limit on decimal digits, in hexadecimal (see MAX_DECIMAL_DIGITS).
+            Number::Integer(n) if n.bits() > MAX_DECIMAL_BITS => write!(f, "#x{}", n.to_str_radix(16)),
+            Number::Rational(n, d) if n.bits().max(d.bits()) > MAX_DECIMAL_BITS => {
+                write!(f, "#x{}/{}", n.to_str_radix(16), d.to_str_radix(16))
+            }
             Number::Integer(n) => write!(f, "{n}"),
             Number::Rational(n, d) => write!(f, "{n}/{d}"),
             Number::Real(x) => write_real(f, *x),

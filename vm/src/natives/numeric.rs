@@ -236,7 +236,10 @@ fn expt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
             if p.is_negative() && r.is_zero() {
                 return Err(Throw::error("expt: division by zero", vec![args[0], args[1]]));
             }
-            let raised = num_traits::pow(r, magnitude as usize);
+            // Numerator and denominator apart: they stay coprime, so no gcd is needed (raising a
+            // ratio by repeated multiplication reduced at every step, which took minutes for
+            // (expt 3 4259940)).
+            let raised = num_rational::BigRational::new_raw(r.numer().pow(magnitude), r.denom().pow(magnitude));
             let result = if p.is_negative() { raised.recip() } else { raised };
             Ok(rt.make_num(Num::from_ratio(result)))
         }
