@@ -94,7 +94,8 @@ impl SimulatedDisk {
         SimulatedDisk::holding(Vec::new())
     }
 
-    fn holding(bytes: Vec<u8>) -> SimulatedDisk {
+    /// A working disk holding `bytes`, all of them synced (a file as found on a real disk).
+    pub fn holding(bytes: Vec<u8>) -> SimulatedDisk {
         SimulatedDisk(Arc::new(Mutex::new(Disk {
             synced: bytes.clone(),
             bytes,

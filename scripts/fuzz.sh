@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fuzzes everything that reads bytes from outside, with cargo fuzz (libFuzzer), SECONDS per target
+# (default 20: the short run CI makes). Seeds come from the repository's programs (sources, and
+# images compiled from them); fuzz/regressions/TARGET/ holds inputs that once crashed or hung and
+# is run first. A crash, a panic or an input slower than 10 s fails the script; the input is left
+# in fuzz/artifacts/TARGET/.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: read compile run image snapshot store
+#
+# cargo fuzz needs nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-20}"
+shift || true
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(read compile run image snapshot store)
+
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
+cargo build --release --bin chenilles-scc
+
+seeds="$(mktemp -d)"
+trap 'rm -rf "$seeds"' EXIT
+mkdir -p "$seeds/source" "$seeds/image"
+for program in tests/programs/*/*.scm examples-scm/*.scm; do
+  name="$(basename "$(dirname "$program")")-$(basename "$program" .scm)"
+  cp "$program" "$seeds/source/$name.scm"
+  target/release/chenilles-scc compile "$program" -o "$seeds/image/$name.chb" >/dev/null 2>&1 || true
+done
+
+(cd fuzz && cargo fuzz build --sanitizer none)
+for target in "${targets[@]}"; do
+  corpus="fuzz/corpus/$target"
+  mkdir -p "$corpus"
+  case "$target" in
+    read | compile | run) cp -n "$seeds/source/"* "$corpus/" ;;
+    image) cp -n "$seeds/image/"* "$corpus/" ;;
+  esac
+  echo "== fuzz $target for ${seconds}s"
+  (cd fuzz && cargo fuzz run --sanitizer none "$target" "corpus/$target" "regressions/$target" -- \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -close_fd_mask=3 -print_final_stats=1 2>&1 |
+    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done|SUMMARY|==[0-9]+== ERROR)|panicked" || true)
+  if ls "fuzz/artifacts/$target/"* >/dev/null 2>&1; then
+    echo "fuzz $target found a failing input: $(ls fuzz/artifacts/$target/)" >&2
+    exit 1
+  fi
+done
