@@ -17,7 +17,7 @@ targets=("$@")
 
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
-cargo build --release --bin chenilles-scc
+cargo build --release --bin chenilles-scc --bin chenilles-vm
 
 seeds="$(mktemp -d)"
 trap 'rm -rf "$seeds"' EXIT
@@ -28,6 +28,15 @@ for program in tests/programs/*/*.scm examples-scm/*.scm; do
   target/release/chenilles-scc compile "$program" -o "$seeds/image/$name.chb" >/dev/null 2>&1 || true
 done
 
+# A small real store: one process that printed, one that waits with a message in its mailbox.
+mkdir -p "$seeds/store"
+printf '(display (list 1 2.5 "three"))' >"$seeds/printer.scm"
+printf '(display (receive))' >"$seeds/waiter.scm"
+target/release/chenilles-vm start --store "$seeds/store/seed.redb" "$seeds/printer.scm" >/dev/null 2>&1
+target/release/chenilles-vm start --exit-when-waiting --store "$seeds/store/seed.redb" "$seeds/waiter.scm" >/dev/null 2>&1
+target/release/chenilles-vm send --store "$seeds/store/seed.redb" waiter '(hello 42)' >/dev/null 2>&1
+rm -f "$seeds/store/"*.holder
+
 (cd fuzz && cargo fuzz build --sanitizer none)
 for target in "${targets[@]}"; do
   corpus="fuzz/corpus/$target"
@@ -35,6 +44,7 @@ for target in "${targets[@]}"; do
   case "$target" in
     read | compile | run) cp -n "$seeds/source/"* "$corpus/" ;;
     image) cp -n "$seeds/image/"* "$corpus/" ;;
+    store) cp -n "$seeds/store/"* "$corpus/" ;;
   esac
   echo "== fuzz $target for ${seconds}s"
   (cd fuzz && cargo fuzz run --sanitizer none "$target" "corpus/$target" "regressions/$target" -- \
