@@ -91,13 +91,7 @@ fn run(command: Command) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
-            let bytes = image.to_bytes();
-            if let Err(error) = std::fs::write(&output, &bytes) {
-                eprintln!("error: cannot write {}: {error}", output.display());
-                return ExitCode::FAILURE;
-            }
-            println!("{}  {}", bytecode::image_hash(&bytes), output.display());
-            ExitCode::SUCCESS
+            write_image(&image, &output)
         }
         Command::Check { library_path, source } => {
             let mut compiler = compiler_for(&source, library_path);
@@ -169,13 +163,7 @@ fn run(command: Command) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             let output = output.unwrap_or_else(|| source.with_extension("chb"));
-            let bytes = image.to_bytes();
-            if let Err(error) = std::fs::write(&output, &bytes) {
-                eprintln!("error: cannot write {}: {error}", output.display());
-                return ExitCode::FAILURE;
-            }
-            println!("{}  {}", bytecode::image_hash(&bytes), output.display());
-            ExitCode::SUCCESS
+            write_image(&image, &output)
         }
     }
 }
@@ -219,4 +207,15 @@ fn compile(compiler: &mut Compiler, source: &Path) -> Option<Image> {
             None
         }
     }
+}
+
+/// Writes `image` to `output` and prints its hash and path.
+fn write_image(image: &Image, output: &std::path::Path) -> ExitCode {
+    let bytes = image.to_bytes();
+    if let Err(error) = std::fs::write(output, &bytes) {
+        eprintln!("error: cannot write {}: {error}", output.display());
+        return ExitCode::FAILURE;
+    }
+    println!("{}  {}", bytecode::image_hash(&bytes), output.display());
+    ExitCode::SUCCESS
 }

@@ -58,16 +58,7 @@ fn check_reports_errors_only() {
 
 #[test]
 fn malformed_images_are_refused_with_a_clear_error() {
-    let good = Image {
-        name: "t".into(),
-        files: vec![],
-        constants: vec![],
-        globals: vec![],
-        functions: vec![],
-        entry: 0,
-        libraries: vec![],
-    }
-    .to_bytes();
+    let good = empty_image().to_bytes();
     let mut wrong_version = good.clone();
     wrong_version[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
@@ -136,15 +127,7 @@ fn asm_refuses_bad_text_and_code_that_does_not_verify() {
 
 #[test]
 fn disasm_assembly_prints_images_that_do_not_verify_with_a_warning() {
-    let no_entry = Image {
-        name: "t".into(),
-        files: vec![],
-        constants: vec![],
-        globals: vec![],
-        functions: vec![],
-        entry: 0,
-        libraries: vec![],
-    };
+    let no_entry = empty_image();
     let path = scratch("no-entry-assembly.chb");
     std::fs::write(&path, no_entry.to_bytes()).expect("scratch file");
     let out = scc(&["disasm", "--assembly", path.to_str().expect("utf-8 path")]);
@@ -160,5 +143,18 @@ fn every_command_has_help() {
     {
         let out = scc(args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}
+
+/// An image with nothing in it (not even its entry function: it does not verify).
+fn empty_image() -> Image {
+    Image {
+        name: "t".into(),
+        files: vec![],
+        constants: vec![],
+        globals: vec![],
+        functions: vec![],
+        entry: 0,
+        libraries: vec![],
     }
 }
