@@ -303,15 +303,11 @@ impl Heap {
         Some(items)
     }
 
-    /// The pairs of the spine of `list`, at most as many as the heap has objects (more would mean
-    /// a cycle), each charged as a step: the walk of list procedures like `memq` and `list-tail`.
-    pub fn spine(&self, list: Value) -> impl Iterator<Item = (Value, Value, Value)> + '_ {
-        let budget = self.objects.len() + 1;
-        std::iter::successors(self.pair(list).map(|(car, cdr)| (list, car, cdr)), |&(_, _, cdr)| {
-            self.pair(cdr).map(|(car, next)| (cdr, car, next))
-        })
-        .take(budget)
-        .inspect(|_| self.charge(1))
+    /// The pairs of the spine of `list` as (pair, car, cdr), at most as many as the heap has
+    /// objects (more would mean a cycle); the walk is charged as a step per pair when it ends.
+    /// What list procedures like `memq` and `list-tail` walk.
+    pub fn spine(&self, list: Value) -> Spine<'_> {
+        Spine { heap: self, next: list, budget: self.objects.len() + 1, walked: 0 }
     }
 
     /// Bytes allocated since the last collection.
@@ -423,6 +419,36 @@ fn mark_page_dirty(dirty: &mut Vec<u64>, id: usize) {
         dirty.resize(word + 1, 0);
     }
     dirty[word] |= 1 << bit;
+}
+
+/// An iterator over the pairs of a list's spine (see [`Heap::spine`]).
+pub struct Spine<'a> {
+    heap: &'a Heap,
+    next: Value,
+    budget: usize,
+    walked: u64,
+}
+
+impl Iterator for Spine<'_> {
+    type Item = (Value, Value, Value);
+
+    fn next(&mut self) -> Option<(Value, Value, Value)> {
+        if self.budget == 0 {
+            return None;
+        }
+        let pair = self.next;
+        let (car, cdr) = self.heap.pair(pair)?;
+        self.budget -= 1;
+        self.walked += 1;
+        self.next = cdr;
+        Some((pair, car, cdr))
+    }
+}
+
+impl Drop for Spine<'_> {
+    fn drop(&mut self) {
+        self.heap.charge(self.walked);
+    }
 }
 
 #[cfg(test)]

@@ -117,8 +117,15 @@ fn list_ref(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     }
 }
 
+/// `same`, or plain identity when `x` is no heap object (a fixnum, a character, a symbol…): then
+/// eq?, eqv? and equal? all are identity, and the walk needs no call per element.
+fn identity_when_immediate(x: Value, same: fn(&Runtime, Value, Value) -> bool) -> fn(&Runtime, Value, Value) -> bool {
+    if x.as_object().is_none() { |_, a, b| a == b } else { same }
+}
+
 /// The first tail of `list` whose car is `same` as `x`, or #f. A circular list is an error.
 fn member_by(rt: &Runtime, who: &str, x: Value, list: Value, same: fn(&Runtime, Value, Value) -> bool) -> NativeResult {
+    let same = identity_when_immediate(x, same);
     let mut end = list;
     for (pair, car, cdr) in rt.heap.spine(list) {
         if same(rt, x, car) {
@@ -139,6 +146,7 @@ fn assoc_by(
     list: Value,
     same: fn(&Runtime, Value, Value) -> bool,
 ) -> NativeResult {
+    let same = identity_when_immediate(x, same);
     let mut end = list;
     for (pair, entry, cdr) in rt.heap.spine(list) {
         let (key, _) = rt.heap.pair(entry).ok_or_else(|| rt.type_error(who, "an association list", pair))?;
