@@ -200,6 +200,15 @@ impl Runtime {
 
     /// Integer division in the R7RS flavours; `floor` selects floor/ rather than truncate/.
     pub fn divide(&mut self, who: &str, a: Value, b: Value, floor: bool) -> Result<(Value, Value), Throw> {
+        // Fixnums, the common case, without big integers.
+        if let (Some(x), Some(y)) = (a.as_fixnum(), b.as_fixnum())
+            && y != 0
+        {
+            let (q, r) = if floor { x.div_mod_floor(&y) } else { x.div_rem(&y) };
+            // Only the most negative fixnum divided by -1 leaves the fixnums.
+            let q = Value::fixnum(q).unwrap_or_else(|| self.make_int(BigInt::from(q)));
+            return Ok((q, Value::fixnum(r).unwrap_or_else(|| self.make_int(BigInt::from(r)))));
+        }
         let (x, y) = (self.num_arg(who, a)?, self.num_arg(who, b)?);
         match (x, y) {
             (Num::Int(x), Num::Int(y)) => {
