@@ -47,11 +47,16 @@ for target in "${targets[@]}"; do
     store) cp -n "$seeds/store/"* "$corpus/" ;;
   esac
   echo "== fuzz $target for ${seconds}s"
+  log="$seeds/$target.log"
+  status=0
   (cd fuzz && cargo fuzz run --sanitizer none "$target" "corpus/$target" "regressions/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -close_fd_mask=3 -print_final_stats=1 2>&1 |
-    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done|SUMMARY|==[0-9]+== ERROR)|panicked" || true)
-  if ls "fuzz/artifacts/$target/"* >/dev/null 2>&1; then
-    echo "fuzz $target found a failing input: $(ls fuzz/artifacts/$target/)" >&2
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -close_fd_mask=3 -print_final_stats=1) \
+    >"$log" 2>&1 || status=$?
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|Done|SUMMARY|==[0-9]+== ERROR)|panicked|cov: " "$log" |
+    grep -vE "^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)" | tail -n 8 || true
+  if [ "$status" -ne 0 ] || ls "fuzz/artifacts/$target/"* >/dev/null 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "fuzz $target failed (exit $status); inputs: $(ls fuzz/artifacts/$target/ 2>/dev/null)" >&2
     exit 1
   fi
 done

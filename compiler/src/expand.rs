@@ -26,6 +26,8 @@ type Result<T> = std::result::Result<T, CompileError>;
 pub struct Scope {
     entries: RefCell<Vec<(Ident, Binding)>>,
     parent: Option<Env>,
+    /// Every scope of one compiler, so that the compiler can break their cycles when it goes.
+    family: Rc<ScopeFamily>,
     /// `(import (prefix <standard library> p))`: a plain identifier starting with `p` that is bound
     /// nowhere means the rest of its name in the given environment.
     prefixes: RefCell<Vec<(String, Env)>>,
@@ -34,10 +36,42 @@ pub struct Scope {
 /// A chain of scopes, innermost first.
 pub type Env = Rc<Scope>;
 
+/// The scopes of one compiler. Scopes and macros refer to each other (a macro's definition
+/// environment binds the macro; renamed identifiers carry environments), so reference counting
+/// alone never frees them: when its compiler goes, the family empties every scope it still has.
+#[derive(Default)]
+pub struct ScopeFamily {
+    scopes: RefCell<Vec<std::rc::Weak<Scope>>>,
+}
+
+impl ScopeFamily {
+    fn adopt(&self, scope: &Env) {
+        let mut scopes = self.scopes.borrow_mut();
+        // Forget the scopes already freed whenever the list has doubled since it was last pruned.
+        if scopes.len() == scopes.capacity() {
+            scopes.retain(|weak| weak.strong_count() > 0);
+        }
+        scopes.push(Rc::downgrade(scope));
+    }
+
+    /// Empties every scope still alive, which breaks the cycles between scopes and macros.
+    pub fn break_cycles(&self) {
+        for scope in self.scopes.take().iter().filter_map(std::rc::Weak::upgrade) {
+            scope.entries.take();
+            scope.prefixes.take();
+        }
+    }
+}
+
 impl Scope {
-    pub fn top() -> Env {
-        let scope =
-            Rc::new(Scope { entries: RefCell::new(Vec::new()), parent: None, prefixes: RefCell::new(Vec::new()) });
+    pub fn top(family: &Rc<ScopeFamily>) -> Env {
+        let scope = Rc::new(Scope {
+            entries: RefCell::new(Vec::new()),
+            parent: None,
+            family: family.clone(),
+            prefixes: RefCell::new(Vec::new()),
+        });
+        family.adopt(&scope);
         for (name, special) in SPECIAL_FORMS {
             scope.bind(Ident::plain(name), Binding::Special(*special));
         }
@@ -45,11 +79,14 @@ impl Scope {
     }
 
     pub fn child(parent: &Env) -> Env {
-        Rc::new(Scope {
+        let scope = Rc::new(Scope {
             entries: RefCell::new(Vec::new()),
             parent: Some(parent.clone()),
+            family: parent.family.clone(),
             prefixes: RefCell::new(Vec::new()),
-        })
+        });
+        parent.family.adopt(&scope);
+        scope
     }
 
     pub fn bind(&self, id: Ident, binding: Binding) {
@@ -182,19 +219,29 @@ pub struct TopLevel {
     pub pristine: Env,
     pub user_globals: HashSet<Symbol>,
     pub next_stamp: u32,
+    /// Every scope made for this top level (see [`ScopeFamily`]).
+    family: Rc<ScopeFamily>,
 }
 
 impl TopLevel {
     pub fn new() -> TopLevel {
+        let family = Rc::new(ScopeFamily::default());
         TopLevel {
-            env: Scope::top(),
-            prelude: Scope::top(),
+            env: Scope::top(&family),
+            prelude: Scope::top(&family),
             libraries: std::collections::HashMap::new(),
             used_libraries: Vec::new(),
-            pristine: Scope::top(),
+            pristine: Scope::top(&family),
             user_globals: HashSet::new(),
             next_stamp: 0,
+            family,
         }
+    }
+}
+
+impl Drop for TopLevel {
+    fn drop(&mut self) {
+        self.family.break_cycles();
     }
 }
 

@@ -284,3 +284,23 @@ impl Compiler {
 fn head_name(form: &Sx) -> Option<String> {
     form.list()?.first()?.id().map(|id| id.name().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_compiler_frees_its_environments_and_macros() {
+        // Scopes and macros refer to each other; the compiler breaks the cycles when it goes
+        // (without it, every compiler a host made leaked its prelude: ~190 KB each).
+        let mut compiler = Compiler::new();
+        let program = "(define-syntax twice (syntax-rules () ((_ e) (begin e e)))) \
+                       (let-syntax ((once (syntax-rules () ((_ e) e)))) (twice (once 1)))";
+        compiler.compile_source("t.scm", program).expect("the program compiles");
+        let prelude = std::rc::Rc::downgrade(&compiler.top.prelude);
+        let program_env = std::rc::Rc::downgrade(&compiler.top.env);
+        drop(compiler);
+        assert_eq!(prelude.strong_count(), 0, "the prelude's environment outlived its compiler");
+        assert_eq!(program_env.strong_count(), 0, "the program's environment outlived its compiler");
+    }
+}
