@@ -233,6 +233,16 @@ fn expt(rt: &mut Runtime, args: &[Value]) -> NativeResult {
             if result_bits > MAX_RESULT_BITS {
                 return Err(Throw::error("expt: result too large", vec![args[0], args[1]]));
             }
+            // Refused before it is computed: a power too large for the heap limit would take
+            // minutes to compute before the collector could see it.
+            if let Some(max) = rt.limits.max_heap
+                && result_bits / 8 > max as u64
+            {
+                return Err(Throw::Limit(format!(
+                    "heap limit exceeded: expt would make an integer of {} bytes, more than {max}",
+                    result_bits / 8
+                )));
+            }
             if p.is_negative() && r.is_zero() {
                 return Err(Throw::error("expt: division by zero", vec![args[0], args[1]]));
             }
