@@ -115,10 +115,15 @@ pub struct HostAccess {
 }
 
 impl HostAccess {
+    /// Whether `capability` was granted.
+    pub fn has(&self, capability: &str) -> bool {
+        self.grants.iter().any(|g| g == capability)
+    }
+
     /// Fails, naming the capability and what was granted, unless `capability` was granted.
     /// `who` is the procedure that needs it.
     pub fn require(&self, who: &str, capability: &str) -> Result<(), crate::runtime::Throw> {
-        if self.grants.iter().any(|g| g == capability) {
+        if self.has(capability) {
             return Ok(());
         }
         let granted = if self.grants.is_empty() { "none".to_string() } else { self.grants.join(", ") };

@@ -491,7 +491,7 @@ impl Vm {
         }
         data.push(datum);
         let compiler = self.eval_compiler.get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
-        compiler.may_include = self.rt.host.require("eval", crate::host::FILES).is_ok();
+        compiler.may_include = self.rt.host.has(crate::host::FILES);
         let file = compiler.add_file("<eval>", "");
         let span = chenilles_reader::Span::new(file, 0, 0);
         let image = compiler
