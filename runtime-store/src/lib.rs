@@ -66,6 +66,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 
 pub use memory::MemoryStore;
+pub use reach::missing_blobs;
 pub use redb_store::{FORMAT_VERSION, MAGIC, RedbStore};
 
 /// A blob's name: the blake3 hash of its bytes.

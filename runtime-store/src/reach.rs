@@ -1,8 +1,9 @@
-//! Reachability from a set of starting blobs, shared by gc and bundle export.
+//! Reachability from a set of starting blobs, shared by gc, bundle export and the search for
+//! missing blobs that `chenilles-vm verify` makes.
 
 use std::collections::HashSet;
 
-use crate::{Hash, RootsOf, StoreError};
+use crate::{BlobStore, Hash, RootsOf, StoreError};
 
 /// What looking a blob up gave.
 pub(crate) enum Fetched {
@@ -27,9 +28,18 @@ pub(crate) struct Reached {
 pub(crate) fn walk(
     starts: impl IntoIterator<Item = Hash>,
     roots_of: RootsOf<'_>,
+    fetch: impl FnMut(&Hash, RootsOf<'_>) -> Result<Fetched, StoreError>,
+) -> Result<Reached, StoreError> {
+    walk_past(&mut HashSet::new(), starts, roots_of, fetch)
+}
+
+/// [`walk`], skipping the blobs in `seen` (walked already) and adding those it walks.
+fn walk_past(
+    seen: &mut HashSet<Hash>,
+    starts: impl IntoIterator<Item = Hash>,
+    roots_of: RootsOf<'_>,
     mut fetch: impl FnMut(&Hash, RootsOf<'_>) -> Result<Fetched, StoreError>,
 ) -> Result<Reached, StoreError> {
-    let mut seen: HashSet<Hash> = HashSet::new();
     let mut found = HashSet::new();
     let mut missing = Vec::new();
     let mut stack: Vec<Hash> = Vec::new();
@@ -54,4 +64,23 @@ pub(crate) fn walk(
     }
     missing.sort();
     Ok(Reached { found, missing })
+}
+
+/// Every hash reachable from the refs (through what `roots_of` lists) that `store` does not hold,
+/// with the name of the first ref, in name order, it is reached from; sorted. A corrupt blob is
+/// passed over — [`BlobStore::verify`] reports it — and what it refers to is not followed.
+pub fn missing_blobs(store: &dyn BlobStore, roots_of: RootsOf<'_>) -> Result<Vec<(Hash, String)>, StoreError> {
+    let mut seen = HashSet::new();
+    let mut missing = Vec::new();
+    for (name, target) in store.list_refs()? {
+        let reached = walk_past(&mut seen, [target], roots_of, |hash, roots_of| match store.get(hash) {
+            Ok(Some(bytes)) => Ok(Fetched::Found(roots_of(&bytes))),
+            Ok(None) => Ok(Fetched::Missing),
+            Err(StoreError::CorruptBlob { .. }) => Ok(Fetched::Found(Vec::new())),
+            Err(error) => Err(error),
+        })?;
+        missing.extend(reached.missing.into_iter().map(|hash| (hash, name.clone())));
+    }
+    missing.sort();
+    Ok(missing)
 }

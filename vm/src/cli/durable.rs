@@ -440,28 +440,6 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
     }
 }
 
-/// Every blob reachable from a ref (through the children blobs name) that the store does not
-/// hold, with the ref it was reached from.
-fn missing_blobs(store: &RedbStore) -> Result<Vec<(Hash, String)>, StoreError> {
-    let mut seen = std::collections::HashSet::new();
-    let mut missing = Vec::new();
-    let mut next: Vec<(Hash, String)> = store.list_refs()?.into_iter().map(|(name, hash)| (hash, name)).collect();
-    while let Some((hash, from)) = next.pop() {
-        if !seen.insert(hash) {
-            continue;
-        }
-        match store.get(&hash) {
-            Ok(Some(bytes)) => next.extend(children_of(&bytes).into_iter().map(|child| (child, from.clone()))),
-            Ok(None) => missing.push((hash, from)),
-            // The store's own check reports it.
-            Err(StoreError::CorruptBlob { .. }) => {}
-            Err(error) => return Err(error),
-        }
-    }
-    missing.sort();
-    Ok(missing)
-}
-
 pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
     let store = match open_existing(store_args) {
         Ok(store) => store,
@@ -483,7 +461,7 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
     }
     let mut damaged = !report.is_clean();
     // Every blob reachable from a ref must be held (the store's own check reads each blob alone).
-    match missing_blobs(&store) {
+    match chenilles_store::missing_blobs(&store, &children_of) {
         Ok(missing) => {
             for (hash, from) in missing {
                 if !report.dangling_refs.iter().any(|(_, target)| *target == hash) {
