@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, ToPrimitive, Zero};
 
 use crate::heap::Object;
 use crate::runtime::{NativeResult, Runtime, Throw};
@@ -282,20 +282,26 @@ pub fn ratio_to_f64(r: &BigRational) -> f64 {
 pub fn exact_to_string(n: &Num, radix: u32) -> String {
     match n {
         Num::Int(n) => integer_to_string(n, radix),
-        Num::Rat(r) => format!("{}/{}", integer_to_string(r.numer(), radix), integer_to_string(r.denom(), radix)),
+        Num::Rat(r) => ratio_to_string(r, radix),
         Num::Real(x) => real_to_string(*x),
     }
 }
 
 pub fn integer_to_string(n: &BigInt, radix: u32) -> String {
-    // Beyond the reader's limit on decimal digits, an integer is written in hexadecimal, `#x…`,
-    // which reads back as the same number: decimal conversion takes time quadratic in the digits.
-    const MAX_DECIMAL_BITS: u64 = (chenilles_reader::MAX_DECIMAL_DIGITS as u64) * 3321 / 1000;
-    if !radix.is_power_of_two() && n.bits() > MAX_DECIMAL_BITS {
-        return format!("#x{}", integer_to_string(n, 16));
-    }
-    let digits = n.abs().to_str_radix(radix);
-    if n.is_negative() { format!("-{digits}") } else { digits }
+    let (radix, prefix) = readable_radix(radix, n.bits());
+    format!("{prefix}{}", n.to_str_radix(radix))
+}
+
+pub fn ratio_to_string(r: &BigRational, radix: u32) -> String {
+    let (radix, prefix) = readable_radix(radix, r.numer().bits().max(r.denom().bits()));
+    format!("{prefix}{}/{}", r.numer().to_str_radix(radix), r.denom().to_str_radix(radix))
+}
+
+/// The radix a number of `bits` is written in when `radix` is asked for, and the prefix that says
+/// so: past the reader's limit on decimal digits, hexadecimal, `#x…`, which reads back as the same
+/// number (decimal conversion takes time quadratic in the digits).
+fn readable_radix(radix: u32, bits: u64) -> (u32, &'static str) {
+    if !radix.is_power_of_two() && bits > chenilles_reader::MAX_DECIMAL_BITS { (16, "#x") } else { (radix, "") }
 }
 
 /// Shortest text that reads back as the same flonum, in Scheme syntax.

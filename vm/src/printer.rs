@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::heap::Object;
-use crate::numbers::{integer_to_string, real_to_string};
+use crate::numbers::{integer_to_string, ratio_to_string, real_to_string};
 use crate::ports::Port;
 use crate::runtime::Runtime;
 use crate::value::{ObjId, Value};
@@ -203,7 +203,7 @@ impl Printer<'_> {
             }
             Object::Bignum(n) => out.push_str(&integer_to_string(n, 10)),
             Object::Ratnum(r) => {
-                let _ = write!(out, "{}/{}", integer_to_string(r.numer(), 10), integer_to_string(r.denom(), 10));
+                out.push_str(&ratio_to_string(r, 10));
             }
             Object::Flonum(x) => out.push_str(&real_to_string(*x)),
             Object::Closure { function, .. } => {

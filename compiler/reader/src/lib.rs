@@ -25,7 +25,7 @@ mod print;
 
 pub use datum::{Datum, DatumKind, FileId, Number, Span};
 pub use lexer::char_name;
-pub use number::MAX_DECIMAL_DIGITS;
+pub use number::{MAX_DECIMAL_BITS, MAX_DECIMAL_DIGITS};
 pub use print::symbol_needs_bars;
 
 /// How deeply lists, vectors and quote forms may nest; deeper text is an [`ReadErrorKind::Invalid`] error.

@@ -16,6 +16,9 @@ const MAX_EXACT_EXPONENT: i64 = 100_000;
 /// The most digits a decimal number may have; hexadecimal, octal and binary have no such limit
 /// (their conversion takes linear time). The printer writes larger integers in hexadecimal.
 pub const MAX_DECIMAL_DIGITS: usize = 1_000_000;
+/// The most bits an integer written in decimal may have: about [`MAX_DECIMAL_DIGITS`] digits. The
+/// printers write larger integers, and ratios with a larger part, in hexadecimal.
+pub const MAX_DECIMAL_BITS: u64 = (MAX_DECIMAL_DIGITS as u64) * 3321 / 1000;
 
 /// What a piece of text is, as far as number syntax goes.
 #[derive(Debug, PartialEq)]

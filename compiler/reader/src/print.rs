@@ -9,10 +9,7 @@ use std::fmt::{self, Display, Formatter, Write};
 
 use crate::datum::{Datum, DatumKind, Number};
 use crate::lexer::{char_name, is_delimiter};
-use crate::number::{self, NumberSyntax};
-
-/// The most bits an integer printed in decimal may have: about [`crate::MAX_DECIMAL_DIGITS`] digits.
-const MAX_DECIMAL_BITS: u64 = (crate::MAX_DECIMAL_DIGITS as u64) * 3321 / 1000;
+use crate::number::{self, MAX_DECIMAL_BITS, NumberSyntax};
 
 impl Display for Datum {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
