@@ -193,6 +193,12 @@ impl Heap {
         self.charged_steps.set(self.charged_steps.get().saturating_add(steps));
     }
 
+    /// Whether any work was charged or allocated since the last [`Heap::take_work`].
+    #[inline(always)]
+    pub fn has_work(&self) -> bool {
+        self.charged_steps.get() | self.allocated_for_work != 0
+    }
+
     /// The steps charged since the last call, allocation included (a step per 64 bytes begun).
     /// The interpreter adds them to its count at every call and backward jump.
     pub fn take_work(&mut self) -> u64 {
@@ -316,6 +322,7 @@ impl Heap {
     }
 
     /// Whether enough has been allocated since the last collection to collect again.
+    #[inline(always)]
     pub fn wants_collection(&self) -> bool {
         self.allocated > MIN_COLLECTION_BYTES.max(self.live_bytes)
     }

@@ -29,6 +29,9 @@ use crate::value::Value;
 /// A function of a loaded image.
 pub struct LoadedFunction {
     pub code: VerifiedFunction,
+    /// `code.insns` with superinstructions (see [`chenilles_compiler::bytecode::quicken`]): what
+    /// the interpreter runs. Same length and meaning index by index.
+    pub quick: Box<[Insn]>,
     /// Index of its image in [`Vm::images`].
     pub image: u32,
 }
@@ -213,7 +216,7 @@ impl Vm {
             let Frame { function, mut pc, base } = self.frames[frame_index];
             let function = self.functions[function as usize].clone();
             let image = function.image as usize;
-            let insns = &function.code.insns;
+            let insns = &function.quick;
             let base = base as usize;
             loop {
                 let insn = insns[pc as usize];
@@ -365,6 +368,37 @@ impl Vm {
                         }
                         continue 'frames;
                     }
+                    // Superinstructions: each runs its pair and goes on after it.
+                    Insn::LocalLocal { i, j } => {
+                        pc += 1;
+                        self.stack.push(self.stack[base + i as usize]);
+                        self.stack.push(self.stack[base + j as usize]);
+                        Ok(())
+                    }
+                    Insn::LocalConst { i, k } => {
+                        pc += 1;
+                        self.stack.push(self.stack[base + i as usize]);
+                        self.stack.push(self.images[image].constants[k as usize]);
+                        Ok(())
+                    }
+                    Insn::ConstAdd { k } => {
+                        // Past the `Add`, so that an error is reported at its position.
+                        pc += 1;
+                        self.stack.push(self.images[image].constants[k as usize]);
+                        self.arithmetic(Op::Add)
+                    }
+                    Insn::ConstSub { k } => {
+                        pc += 1;
+                        self.stack.push(self.images[image].constants[k as usize]);
+                        self.arithmetic(Op::Sub)
+                    }
+                    Insn::LocalReturn { i } => {
+                        let v = self.stack[base + i as usize];
+                        if let Some(v) = self.return_from_frame(v, stop_depth) {
+                            return Ok(v);
+                        }
+                        continue 'frames;
+                    }
                     Insn::Car {} => {
                         let v = self.pop();
                         match self.rt.heap.pair(v) {
@@ -392,25 +426,49 @@ impl Vm {
                         self.stack.push(pair);
                         Ok(())
                     }
-                    Insn::IsNull {} => self.unary(|_, v| Ok(Value::boolean(v == Value::NIL))),
-                    Insn::IsPair {} => self.unary(|rt, v| Ok(Value::boolean(rt.heap.pair(v).is_some()))),
-                    Insn::Not {} => self.unary(|_, v| Ok(Value::boolean(v == Value::FALSE))),
-                    Insn::IsEq {} => self.binary(|_, a, b| Ok(Value::boolean(a == b))),
-                    Insn::IsEqv {} => self.binary(|rt, a, b| Ok(Value::boolean(rt.eqv(a, b)))),
+                    Insn::IsNull {} => {
+                        let holds = self.pop() == Value::NIL;
+                        self.test_result(holds, insns, &mut pc);
+                        Ok(())
+                    }
+                    Insn::IsPair {} => {
+                        let v = self.pop();
+                        let holds = self.rt.heap.pair(v).is_some();
+                        self.test_result(holds, insns, &mut pc);
+                        Ok(())
+                    }
+                    Insn::Not {} => {
+                        let holds = self.pop() == Value::FALSE;
+                        self.test_result(holds, insns, &mut pc);
+                        Ok(())
+                    }
+                    Insn::IsEq {} => {
+                        let (b, a) = (self.pop(), self.pop());
+                        self.test_result(a == b, insns, &mut pc);
+                        Ok(())
+                    }
+                    Insn::IsEqv {} => {
+                        let (b, a) = (self.pop(), self.pop());
+                        let holds = self.rt.eqv(a, b);
+                        self.test_result(holds, insns, &mut pc);
+                        Ok(())
+                    }
                     Insn::Add {} => self.arithmetic(Op::Add),
                     Insn::Sub {} => self.arithmetic(Op::Sub),
                     Insn::Mul {} => self.arithmetic(Op::Mul),
-                    Insn::NumEq {} => self.comparison("=", |o| o.is_eq()),
-                    Insn::Lt {} => self.comparison("<", |o| o.is_lt()),
-                    Insn::Gt {} => self.comparison(">", |o| o.is_gt()),
-                    Insn::Le {} => self.comparison("<=", |o| o.is_le()),
-                    Insn::Ge {} => self.comparison(">=", |o| o.is_ge()),
-                    Insn::IsZero {} => self.unary(|rt, v| match v.as_fixnum() {
-                        Some(n) => Ok(Value::boolean(n == 0)),
-                        None => rt
-                            .compare("zero?", v, Value::small(0))
-                            .map(|o| Value::boolean(o.is_some_and(|o| o.is_eq()))),
-                    }),
+                    Insn::NumEq {} => self.comparison("=", |o| o.is_eq()).map(|h| self.test_result(h, insns, &mut pc)),
+                    Insn::Lt {} => self.comparison("<", |o| o.is_lt()).map(|h| self.test_result(h, insns, &mut pc)),
+                    Insn::Gt {} => self.comparison(">", |o| o.is_gt()).map(|h| self.test_result(h, insns, &mut pc)),
+                    Insn::Le {} => self.comparison("<=", |o| o.is_le()).map(|h| self.test_result(h, insns, &mut pc)),
+                    Insn::Ge {} => self.comparison(">=", |o| o.is_ge()).map(|h| self.test_result(h, insns, &mut pc)),
+                    Insn::IsZero {} => {
+                        let v = self.pop();
+                        match v.as_fixnum() {
+                            Some(n) => Ok(n == 0),
+                            None => self.rt.compare("zero?", v, Value::small(0)).map(|o| o.is_some_and(|o| o.is_eq())),
+                        }
+                        .map(|holds| self.test_result(holds, insns, &mut pc))
+                    }
                     Insn::VectorRef {} => self.binary(vectors::vector_ref),
                     Insn::VectorSet {} => {
                         let x = self.pop();
@@ -552,13 +610,6 @@ impl Vm {
         }
     }
 
-    fn unary(&mut self, f: impl FnOnce(&mut Runtime, Value) -> Result<Value, Throw>) -> Result<(), Throw> {
-        let v = self.pop();
-        let r = f(&mut self.rt, v)?;
-        self.stack.push(r);
-        Ok(())
-    }
-
     fn binary(&mut self, f: impl FnOnce(&mut Runtime, Value, Value) -> Result<Value, Throw>) -> Result<(), Throw> {
         let b = self.pop();
         let a = self.pop();
@@ -594,19 +645,85 @@ impl Vm {
         Ok(())
     }
 
-    fn comparison(&mut self, who: &str, holds: fn(std::cmp::Ordering) -> bool) -> Result<(), Throw> {
+    /// Pops two numbers and compares them.
+    #[inline(always)]
+    fn comparison(&mut self, who: &str, holds: fn(std::cmp::Ordering) -> bool) -> Result<bool, Throw> {
         let b = self.pop();
         let a = self.pop();
-        let result = match (a.as_fixnum(), b.as_fixnum()) {
+        Ok(match (a.as_fixnum(), b.as_fixnum()) {
             (Some(x), Some(y)) => holds(x.cmp(&y)),
             _ => self.rt.compare(who, a, b)?.is_some_and(holds),
-        };
-        self.stack.push(Value::boolean(result));
-        Ok(())
+        })
+    }
+
+    /// Delivers the result of a test instruction. When the next instruction is a forward
+    /// `JumpIfFalse` (an `if` testing it), takes the branch at once instead of pushing the boolean
+    /// for it to pop: one dispatch fewer. Forward branches count no step, so this changes nothing
+    /// the program or the step count can see; a jump from elsewhere to that `JumpIfFalse` still
+    /// runs it.
+    #[inline(always)]
+    fn test_result(&mut self, holds: bool, insns: &[Insn], pc: &mut u32) {
+        match insns.get(*pc as usize) {
+            Some(&Insn::JumpIfFalse { t }) if t > *pc => *pc = if holds { *pc + 1 } else { t },
+            _ => self.stack.push(Value::boolean(holds)),
+        }
     }
 
     /// Calls the procedure below the top `argc` values.
-    fn dispatch_call(&mut self, mut argc: usize, tail: bool) -> Result<Called, Throw> {
+    #[inline(always)]
+    fn dispatch_call(&mut self, argc: usize, tail: bool) -> Result<Called, Throw> {
+        // The common case first: a closure with only required parameters, called with that many
+        // arguments. Its frame is the arguments already in place plus its other locals.
+        let callee_at = self.stack.len() - argc - 1;
+        if let Some(Object::Closure { function, .. }) = self.rt.heap.get(self.stack[callee_at]) {
+            let function = *function;
+            let code = &self.functions[function as usize].code;
+            if argc == code.required as usize && code.optional == 0 && !code.rest {
+                let locals = code.locals as usize;
+                let reserve = locals + code.max_stack as usize + 1;
+                return self.enter_frame(function, callee_at, locals, reserve, tail);
+            }
+        }
+        self.dispatch_call_generally(argc, tail)
+    }
+
+    /// Makes the frame of a call of `function`, whose arguments (and any other locals) sit above
+    /// the callee at `callee_at`: pushes it, or for a tail call slides it down over the current
+    /// frame. `reserve` is the stack room the new frame needs above its closure.
+    #[inline(always)]
+    fn enter_frame(
+        &mut self,
+        function: u32,
+        callee_at: usize,
+        locals: usize,
+        reserve: usize,
+        tail: bool,
+    ) -> Result<Called, Throw> {
+        self.stack.resize(callee_at + 1 + locals, Value::UNDEFINED);
+        if tail {
+            let current = self.frames.len() - 1;
+            let destination = self.frames[current].base as usize - 1;
+            self.stack.copy_within(callee_at.., destination);
+            self.stack.truncate(destination + 1 + locals);
+            self.frames[current] = Frame { function, pc: 0, base: (destination + 1) as u32 };
+        } else {
+            if let Some(max) = self.rt.limits.max_depth
+                && self.frames.len() >= max
+            {
+                return Err(Throw::Limit(format!("depth limit exceeded: more than {max} nested calls")));
+            }
+            self.frames.push(Frame { function, pc: 0, base: (callee_at + 1) as u32 });
+            self.peak_frames = self.peak_frames.max(self.frames.len());
+        }
+        // Room for the whole frame now, so that its pushes never reallocate.
+        self.stack.reserve(reserve);
+        Ok(Called::Entered)
+    }
+
+    /// Calls the procedure below the top `argc` values: natives, continuations, and closures with
+    /// optional or rest parameters.
+    #[inline(never)]
+    fn dispatch_call_generally(&mut self, mut argc: usize, tail: bool) -> Result<Called, Throw> {
         loop {
             let callee_at = self.stack.len() - argc - 1;
             let callee = self.stack[callee_at];
@@ -686,6 +803,7 @@ impl Vm {
             }
             let locals = code.locals as usize;
             let rest = code.rest;
+            let reserve = locals + code.max_stack as usize + 1;
             if argc < required + optional {
                 self.stack.extend(std::iter::repeat_n(Value::DEFAULT, required + optional - argc));
             }
@@ -695,24 +813,7 @@ impl Vm {
                 let list = self.rt.heap.list(extra.into_iter());
                 self.stack.push(list);
             }
-            let params = required + optional + usize::from(rest);
-            self.stack.extend(std::iter::repeat_n(Value::UNDEFINED, locals - params));
-            if tail {
-                let current = self.frames.len() - 1;
-                let destination = self.frames[current].base as usize - 1;
-                self.stack.copy_within(callee_at.., destination);
-                self.stack.truncate(destination + 1 + locals);
-                self.frames[current] = Frame { function, pc: 0, base: (destination + 1) as u32 };
-            } else {
-                if let Some(max) = self.rt.limits.max_depth
-                    && self.frames.len() >= max
-                {
-                    return Err(Throw::Limit(format!("depth limit exceeded: more than {max} nested calls")));
-                }
-                self.frames.push(Frame { function, pc: 0, base: (callee_at + 1) as u32 });
-                self.peak_frames = self.peak_frames.max(self.frames.len());
-            }
-            return Ok(Called::Entered);
+            return self.enter_frame(function, callee_at, locals, reserve, tail);
         }
     }
 
@@ -732,7 +833,16 @@ impl Vm {
 
     /// Collects garbage if enough has been allocated. Called only where every live value is on the
     /// stack, in a global, or in an image's constants.
+    #[inline(always)]
     fn safepoint(&mut self) -> Result<(), Throw> {
+        if self.rt.limits.max_heap.is_none() && !self.rt.heap.wants_collection() {
+            return Ok(());
+        }
+        self.collect_at_safepoint()
+    }
+
+    #[inline(never)]
+    fn collect_at_safepoint(&mut self) -> Result<(), Throw> {
         let max_heap = self.rt.limits.max_heap;
         let over_limit = max_heap.is_some_and(|max| self.rt.heap.bytes_in_use() > max);
         if !self.rt.heap.wants_collection() && !over_limit {
@@ -751,7 +861,20 @@ impl Vm {
     /// Counts a call or a backward jump against the step limit, or yields to the host first if it
     /// asked for it (see [`Trap::Yield`]). The frame's saved pc is just past the instruction; a yield
     /// moves it back so that the instruction runs again, and is counted then, when execution goes on.
+    #[inline(always)]
     fn count_step(&mut self, frame_index: usize) -> Result<(), Trap> {
+        // One comparison in the common case: no work charged, below both the next yield and the
+        // step limit. Otherwise the general path below decides.
+        let budget = self.rt.yield_at.min(self.rt.limits.max_steps.unwrap_or(u64::MAX));
+        if self.steps < budget && !self.rt.heap.has_work() {
+            self.steps += 1;
+            return Ok(());
+        }
+        self.count_step_with_work(frame_index)
+    }
+
+    #[inline(never)]
+    fn count_step_with_work(&mut self, frame_index: usize) -> Result<(), Trap> {
         // Work natives charged since the last step counts before a yield, so that a resumed
         // process counts exactly as an uninterrupted one.
         self.steps = self.steps.saturating_add(self.rt.heap.take_work());

@@ -53,7 +53,8 @@ impl Vm {
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
             self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
-            self.functions.push(Rc::new(LoadedFunction { code, image: image_index }));
+            let quick = chenilles_compiler::bytecode::quicken(&code.insns).into_boxed_slice();
+            self.functions.push(Rc::new(LoadedFunction { code, quick, image: image_index }));
         }
         self.images.push(LoadedImage {
             name: image.name.clone(),

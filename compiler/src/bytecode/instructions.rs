@@ -273,6 +273,31 @@ instructions! {
     0x53 SetCar() [2 => 1] Next prim "set-car!";
     /// d := pop; p := pop; (set-cdr! p d); push unspecified
     0x54 SetCdr() [2 => 1] Next prim "set-cdr!";
+
+    // Superinstructions: never in an image (the verifier refuses them). The VM writes them over
+    // the first instruction of a common pair when it loads verified code (see `super::quicken`);
+    // the second instruction stays, so that indices, jumps into the pair, source positions and
+    // saved pcs keep their meaning. Each runs the pair and goes on after it.
+    /// push L[i]; push L[j] (over `Local i`, `Local j`)
+    0xc0 LocalLocal(i: Local, j: Local) [0 => 2] Next;
+    /// push L[i]; push K[k] (over `Local i`, `Const k`)
+    0xc1 LocalConst(i: Local, k: Const) [0 => 2] Next;
+    /// a := pop; push (+ a K[k]) (over `Const k`, `Add`)
+    0xc2 ConstAdd(k: Const) [1 => 1] Next;
+    /// a := pop; push (- a K[k]) (over `Const k`, `Sub`)
+    0xc3 ConstSub(k: Const) [1 => 1] Next;
+    /// return L[i] to the caller (over `Local i`, `Return`)
+    0xc4 LocalReturn(i: Local) [0 => 0] Leave;
+}
+
+/// Opcodes from here up are superinstructions, which only the VM writes.
+pub const FIRST_SUPERINSTRUCTION: u8 = 0xc0;
+
+impl Insn {
+    /// Whether this is a superinstruction (see the end of the table): never valid in an image.
+    pub fn is_superinstruction(&self) -> bool {
+        self.opcode() >= FIRST_SUPERINSTRUCTION
+    }
 }
 
 /// The instruction table as the Markdown rows of `spec/bytecode.md`.

@@ -129,6 +129,9 @@ fn verify_function(image: &Image, function: &Function) -> Result<VerifiedFunctio
         return Err(format!("{params} parameters do not fit in {} locals", function.locals));
     }
     for (pc, insn) in insns.iter().enumerate() {
+        if insn.is_superinstruction() {
+            return Err(format!("instruction {pc} ({insn}) is a superinstruction, which only the VM writes"));
+        }
         for (kind, value) in insn.operands() {
             let limit = match kind {
                 OperandKind::Const => image.constants.len(),
@@ -255,6 +258,8 @@ mod tests {
             (&[Insn::Local { i: 0 }, Insn::Return {}], "Local operand 0 is out of range"),
             (&[Insn::Const { k: 0 }], "falls off the end"),
             (&[Insn::Jump { t: 5 }], "Target operand 5 is out of range"),
+            (&[Insn::LocalReturn { i: 0 }], "is a superinstruction"),
+            (&[Insn::Const { k: 0 }, Insn::ConstAdd { k: 0 }, Insn::Return {}], "is a superinstruction"),
             (&[Insn::Const { k: 0 }, Insn::JumpIfFalse { t: 3 }, Insn::Const { k: 0 }, Insn::Return {}], ""),
             (
                 &[

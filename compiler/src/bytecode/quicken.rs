@@ -1,0 +1,90 @@
+//! Quickening: the VM's rewriting of verified code with superinstructions.
+//!
+//! An interpreter spends much of its time choosing the next instruction, so common pairs of
+//! instructions run as one (`Local i` then `Const k` pushes both). [`quicken`] writes each pair's
+//! superinstruction over the pair's first instruction and leaves the second in place: the code
+//! keeps its length, every index means what it meant (a jump to the second instruction of a pair
+//! runs it alone), source positions and the pcs saved in frames and snapshots stay valid, and the
+//! verifier's stack heights still describe every index. A superinstruction goes on after its pair,
+//! so it only saves work; it changes nothing a program can observe.
+//!
+//! Pairs are taken from the original code, never from already rewritten instructions, so a run of
+//! `Local a`, `Local b`, `Local c` becomes `LocalLocal a b`, `LocalLocal b c`, `Local c`.
+
+use super::instructions::Insn;
+
+/// `insns` with the first instruction of every common pair replaced by the pair's
+/// superinstruction. `insns` must be verified code (no superinstructions in it).
+pub fn quicken(insns: &[Insn]) -> Vec<Insn> {
+    let mut quick = insns.to_vec();
+    for (at, pair) in insns.windows(2).enumerate() {
+        let fused = match (pair[0], pair[1]) {
+            (Insn::Local { i }, Insn::Local { i: j }) => Insn::LocalLocal { i, j },
+            (Insn::Local { i }, Insn::Const { k }) => Insn::LocalConst { i, k },
+            (Insn::Const { k }, Insn::Add {}) => Insn::ConstAdd { k },
+            (Insn::Const { k }, Insn::Sub {}) => Insn::ConstSub { k },
+            (Insn::Local { i }, Insn::Return {}) => Insn::LocalReturn { i },
+            _ => continue,
+        };
+        quick[at] = fused;
+    }
+    quick
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_become_superinstructions_and_their_second_halves_stay() {
+        let code = [
+            Insn::Local { i: 0 },
+            Insn::Local { i: 1 },
+            Insn::Local { i: 2 },
+            Insn::Const { k: 3 },
+            Insn::Sub {},
+            Insn::Local { i: 4 },
+            Insn::Return {},
+        ];
+        assert_eq!(
+            quicken(&code),
+            [
+                Insn::LocalLocal { i: 0, j: 1 },
+                Insn::LocalLocal { i: 1, j: 2 },
+                Insn::LocalConst { i: 2, k: 3 },
+                Insn::ConstSub { k: 3 },
+                Insn::Sub {},
+                Insn::LocalReturn { i: 4 },
+                Insn::Return {},
+            ]
+        );
+    }
+
+    #[test]
+    fn code_without_pairs_is_unchanged() {
+        let code = [Insn::Const { k: 0 }, Insn::Pop {}, Insn::Global { g: 1 }, Insn::Return {}];
+        assert_eq!(quicken(&code), code);
+    }
+
+    #[test]
+    fn every_superinstruction_is_made_by_quicken() {
+        let made: Vec<&str> = quicken(&[
+            Insn::Local { i: 0 },
+            Insn::Local { i: 0 },
+            Insn::Const { k: 0 },
+            Insn::Add {},
+            Insn::Const { k: 0 },
+            Insn::Sub {},
+            Insn::Local { i: 0 },
+            Insn::Return {},
+        ])
+        .iter()
+        .filter(|insn| insn.is_superinstruction())
+        .map(|insn| insn.name())
+        .collect();
+        let all: Vec<&str> = Insn::all().iter().filter(|i| i.is_superinstruction()).map(|i| i.name()).collect();
+        for name in &all {
+            assert!(made.contains(name), "{name} is never made by quicken");
+        }
+    }
+}
