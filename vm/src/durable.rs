@@ -35,6 +35,10 @@ use crate::{Machine, RunError};
 pub const STEPS_PER_SLICE: u64 = 1000;
 /// The default longest stretch of pure computation between two checkpoints.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The default [`Options::checkpoint_share`]: periodic checkpoints take at most a tenth of a
+/// process's time.
+pub const DEFAULT_CHECKPOINT_SHARE: u32 = 10;
 /// A checkpoint collects garbage first when at least this much, and an eighth of the live heap,
 /// was allocated since the last collection: so that it does not write pages full of dead objects,
 /// while the cost of marking stays a fraction of the cost of the allocation it follows.
@@ -318,11 +322,25 @@ pub enum Window {
 /// record.
 pub type CrashHook = Box<dyn FnMut(Window, &Record) -> bool>;
 
+/// The computation to run before the next periodic checkpoint, after one that took `cost`: at
+/// least `every`, and long enough that checkpoints take at most `share` percent of the time.
+pub fn paced_interval(every: Duration, share: u32, cost: Duration) -> Duration {
+    let share = share.clamp(1, 100);
+    every.max(cost.saturating_mul(100 - share) / share)
+}
+
 /// How a durable process is run.
 pub struct Options {
     /// The longest stretch of pure computation between two checkpoints (zero: a checkpoint at
     /// every slice).
     pub checkpoint_every: Duration,
+    /// The most of the process's time periodic checkpoints may take, in percent (1 to 100): after a
+    /// checkpoint that took `c`, the next periodic one comes after `c × (100 − share) / share` of
+    /// computation if that is longer than `checkpoint_every`. A process that changes most of a
+    /// large heap between checkpoints is then checkpointed less often rather than slowed down
+    /// without bound; 100 turns this pacing off. Checkpoints the program asks for (messages,
+    /// effects, `(checkpoint)`) are never delayed.
+    pub checkpoint_share: u32,
     /// After each checkpoint, drop the process's memory, restore it from the store, and check that
     /// the restored state serializes to the same root (slow; for tests).
     pub reload_each_checkpoint: bool,
@@ -357,6 +375,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             checkpoint_every: DEFAULT_CHECKPOINT_INTERVAL,
+            checkpoint_share: DEFAULT_CHECKPOINT_SHARE,
             reload_each_checkpoint: false,
             echo: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
@@ -696,6 +715,9 @@ impl Process {
             // With reloads, a checkpoint costs in proportion to the whole state, not to what
             // changed; computing at least as long as the last one took keeps a large process moving.
             self.interval = self.options.checkpoint_every.max(began.elapsed());
+        } else {
+            self.interval =
+                paced_interval(self.options.checkpoint_every, self.options.checkpoint_share, began.elapsed());
         }
         self.last_checkpoint = Instant::now();
         Ok(())
@@ -732,5 +754,24 @@ impl Process {
         self.vm = vm;
         self.snapshotter = snapshotter;
         self.adopt_vm(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cheap_checkpoints_keep_the_interval_and_costly_ones_are_paced_to_their_share() {
+        let ms = Duration::from_millis;
+        // A 2 ms checkpoint: 18 ms of computation would do for a 10% share; the interval wins.
+        assert_eq!(paced_interval(ms(100), 10, ms(2)), ms(100));
+        // A 250 ms checkpoint (a large heap much changed): 9 times as long computing.
+        assert_eq!(paced_interval(ms(100), 10, ms(250)), ms(2250));
+        assert_eq!(paced_interval(ms(100), 50, ms(250)), ms(250));
+        // 100% turns pacing off; out-of-range shares are clamped, never a division by zero.
+        assert_eq!(paced_interval(ms(100), 100, ms(250)), ms(100));
+        assert_eq!(paced_interval(Duration::ZERO, 0, ms(1)), ms(99));
+        assert_eq!(paced_interval(Duration::ZERO, 200, ms(1)), Duration::ZERO);
     }
 }

@@ -142,6 +142,12 @@ struct DurableArgs {
     /// The longest stretch of pure computation between two checkpoints, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 100)]
     checkpoint_every: u64,
+    /// The most of the process's time periodic checkpoints may take, in percent: after a costly
+    /// checkpoint (a large heap much changed) the next comes later than --checkpoint-every, so
+    /// that durability slows the program by at most this share. 100: never later.
+    #[arg(long, value_name = "PERCENT", default_value_t = chenilles_vm::durable::DEFAULT_CHECKPOINT_SHARE,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    checkpoint_share: u32,
     /// After each checkpoint, reload the process from the store and check that it re-serializes
     /// to the same state (slow; for testing durability).
     #[arg(long)]

@@ -129,10 +129,14 @@ fn crash_and_check(
         let delay = Duration::from_micros(rng.u64(0..span));
         let status = ps_status(store, name);
         let child = match status.as_str() {
-            "absent" => {
-                vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).args(args).spawn()
+            "absent" => vm(store)
+                .args(["start", "--name", name, "--checkpoint-every", "5", "--checkpoint-share", "100"])
+                .arg(program)
+                .args(args)
+                .spawn(),
+            "running" => {
+                vm(store).args(["resume", "--checkpoint-every", "5", "--checkpoint-share", "100", name]).spawn()
             }
-            "running" => vm(store).args(["resume", "--checkpoint-every", "5", name]).spawn(),
             _ => break,
         }
         .expect("chenilles-vm starts");
@@ -206,13 +210,18 @@ fn a_program_killed_every_half_second_still_finishes() {
     // Kill every half of the program's own running time (at least 0.1 s): with checkpoints
     // every 20 ms, each round must still get further.
     let period = (expected.duration / 2).max(Duration::from_millis(100));
-    let child = vm(&store).args(["start", "--name", "c", "--checkpoint-every", "20"]).arg(&program).spawn().unwrap();
+    let child = vm(&store)
+        .args(["start", "--name", "c", "--checkpoint-every", "20", "--checkpoint-share", "100"])
+        .arg(&program)
+        .spawn()
+        .unwrap();
     let mut rounds = 0;
     let mut result = kill_after(child, period);
     while result.is_none() {
         rounds += 1;
         assert!(rounds < 100, "no progress after {rounds} kills");
-        let child = vm(&store).args(["resume", "--checkpoint-every", "20", "c"]).spawn().unwrap();
+        let child =
+            vm(&store).args(["resume", "--checkpoint-every", "20", "--checkpoint-share", "100", "c"]).spawn().unwrap();
         result = kill_after(child, period);
     }
     assert_eq!(result, Some(0));
@@ -226,9 +235,17 @@ fn two_processes_share_a_store() {
     let store = dir.path().join("store.redb");
     let (a, b) = (programs_dir().join("counter.scm"), programs_dir().join("deep.scm"));
     let (expected_a, expected_b) = (uninterrupted(&a, &[]), uninterrupted(&b, &[]));
-    let child = vm(&store).args(["start", "--name", "a", "--checkpoint-every", "5"]).arg(&a).spawn().unwrap();
+    let child = vm(&store)
+        .args(["start", "--name", "a", "--checkpoint-every", "5", "--checkpoint-share", "100"])
+        .arg(&a)
+        .spawn()
+        .unwrap();
     kill_after(child, expected_a.duration / 3);
-    let child = vm(&store).args(["start", "--name", "b", "--checkpoint-every", "5"]).arg(&b).spawn().unwrap();
+    let child = vm(&store)
+        .args(["start", "--name", "b", "--checkpoint-every", "5", "--checkpoint-share", "100"])
+        .arg(&b)
+        .spawn()
+        .unwrap();
     kill_after(child, expected_b.duration / 3);
     // One resume goes on with both.
     let resumed = output_of(vm(&store).arg("resume"));
@@ -270,7 +287,11 @@ fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
     let store = dir.path().join("store.redb");
     let program = programs_dir().join("counter.scm");
     let expected = uninterrupted(&program, &[]);
-    let mut child = vm(&store).args(["start", "--name", "p", "--checkpoint-every", "2"]).arg(&program).spawn().unwrap();
+    let mut child = vm(&store)
+        .args(["start", "--name", "p", "--checkpoint-every", "2", "--checkpoint-share", "100"])
+        .arg(&program)
+        .spawn()
+        .unwrap();
     let mut copies = Vec::new();
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() && copies.len() < 8 {
@@ -321,10 +342,14 @@ fn deliver_with_kills(
         let sent = output_of(vm(store).args(["send", name, message]));
         assert!(sent.status.success(), "send: {}", text(&sent.stderr));
         let child = match ps_status(store, name).as_str() {
-            "absent" => {
-                vm(store).args(["start", "--name", name, "--checkpoint-every", "5"]).arg(program).args(args).spawn()
+            "absent" => vm(store)
+                .args(["start", "--name", name, "--checkpoint-every", "5", "--checkpoint-share", "100"])
+                .arg(program)
+                .args(args)
+                .spawn(),
+            "running" | "waiting" => {
+                vm(store).args(["resume", "--checkpoint-every", "5", "--checkpoint-share", "100", name]).spawn()
             }
-            "running" | "waiting" => vm(store).args(["resume", "--checkpoint-every", "5", name]).spawn(),
             other => panic!("{name} is {other} before its last message"),
         }
         .expect("chenilles-vm starts");

@@ -59,7 +59,11 @@ fn disk_with_store() -> SimulatedDisk {
 
 fn host_on(store: RedbStore) -> Host {
     let mut host = Host::new(Box::new(store));
-    host.set_options(|_| Options { checkpoint_every: std::time::Duration::ZERO, ..Options::silent() });
+    host.set_options(|_| Options {
+        checkpoint_every: std::time::Duration::ZERO,
+        checkpoint_share: 100,
+        ..Options::silent()
+    });
     host
 }
 

@@ -13,7 +13,11 @@ use chenilles_vm::host::{Host, HostKind};
 /// output journals) and which checkpoints at every slice.
 fn quiet_host(store: Box<dyn BlobStore>) -> Host {
     let mut host = Host::new(store);
-    host.set_options(|_| Options { checkpoint_every: std::time::Duration::ZERO, ..Options::silent() });
+    host.set_options(|_| Options {
+        checkpoint_every: std::time::Duration::ZERO,
+        checkpoint_share: 100,
+        ..Options::silent()
+    });
     host
 }
 

@@ -25,6 +25,7 @@ fn history_host() -> Host {
     let mut host = Host::new(Box::new(MemoryStore::default()));
     host.set_options(|_| Options {
         checkpoint_every: std::time::Duration::ZERO,
+        checkpoint_share: 100,
         keep_history: true,
         ..Options::silent()
     });

@@ -82,6 +82,7 @@ fn durably(source: &str) -> String {
     let mut host = Host::new(Box::new(MemoryStore::default()));
     host.set_options(|_| Options {
         checkpoint_every: std::time::Duration::ZERO,
+        checkpoint_share: 100,
         reload_each_checkpoint: true,
         ..Options::silent()
     });

@@ -167,10 +167,15 @@ fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> 
 
 fn host_for(store: RedbStore, durable_args: &DurableArgs) -> Host {
     let mut host = Host::new(Box::new(store));
-    let (checkpoint_every, reload_each_checkpoint, keep_history) =
-        (durable_args.checkpoint_every, durable_args.reload_each_checkpoint, durable_args.keep_history);
+    let (checkpoint_every, checkpoint_share, reload_each_checkpoint, keep_history) = (
+        durable_args.checkpoint_every,
+        durable_args.checkpoint_share,
+        durable_args.reload_each_checkpoint,
+        durable_args.keep_history,
+    );
     host.set_options(move |_| Options {
         checkpoint_every: Duration::from_millis(checkpoint_every),
+        checkpoint_share,
         reload_each_checkpoint,
         keep_history,
         ..Options::default()
