@@ -348,6 +348,15 @@ impl Vm {
                             return Err(self.trap(limit));
                         }
                         let callee_at = self.stack.len() - n as usize - 1;
+                        if tail && self.stack[callee_at] == self.stack[base - 1] && function.code.takes_exactly(n) {
+                            // A loop: the running closure calls itself in tail position. The frame
+                            // stays; its parameters take the arguments and it starts again.
+                            self.stack.copy_within(callee_at + 1.., base);
+                            self.stack.truncate(base + n as usize);
+                            self.stack.resize(base + function.code.locals as usize, Value::UNDEFINED);
+                            pc = 0;
+                            continue;
+                        }
                         let called = match self.dispatch_call(n as usize, tail) {
                             Ok(called) => called,
                             Err(throw) => {
@@ -476,6 +485,24 @@ impl Vm {
                         let v = self.pop();
                         vectors::vector_set(&mut self.rt, v, k, x).map(|r| self.stack.push(r))
                     }
+                    Insn::RecordRef {} => {
+                        let at = self.stack.len() - 4;
+                        let (record, record_type, index, who) =
+                            (self.stack[at], self.stack[at + 1], self.stack[at + 2], self.stack[at + 3]);
+                        self.stack.truncate(at);
+                        records::record_ref(&mut self.rt, record, record_type, index, who).map(|v| self.stack.push(v))
+                    }
+                    Insn::RecordSet {} => {
+                        let at = self.stack.len() - 5;
+                        let [record, record_type, index, value, who] =
+                            [0, 1, 2, 3, 4].map(|offset| self.stack[at + offset]);
+                        self.stack.truncate(at);
+                        records::record_set(&mut self.rt, record, record_type, index, value, who)
+                            .map(|v| self.stack.push(v))
+                    }
+                    Insn::Quotient {} => self.binary(|rt, a, b| Ok(rt.divide("quotient", a, b, false)?.0)),
+                    Insn::Remainder {} => self.binary(|rt, a, b| Ok(rt.divide("remainder", a, b, false)?.1)),
+                    Insn::Modulo {} => self.binary(|rt, a, b| Ok(rt.divide("modulo", a, b, true)?.1)),
                     Insn::SetCar {} => self.binary(lists::set_car),
                     Insn::SetCdr {} => self.binary(lists::set_cdr),
                 };
@@ -678,7 +705,7 @@ impl Vm {
         if let Some(Object::Closure { function, .. }) = self.rt.heap.get(self.stack[callee_at]) {
             let function = *function;
             let code = &self.functions[function as usize].code;
-            if argc == code.required as usize && code.optional == 0 && !code.rest {
+            if code.takes_exactly(argc as u32) {
                 let locals = code.locals as usize;
                 let reserve = locals + code.max_stack as usize + 1;
                 return self.enter_frame(function, callee_at, locals, reserve, tail);

@@ -273,6 +273,18 @@ instructions! {
     0x53 SetCar() [2 => 1] Next prim "set-car!";
     /// d := pop; p := pop; (set-cdr! p d); push unspecified
     0x54 SetCdr() [2 => 1] Next prim "set-cdr!";
+    /// w := pop; i := pop; t := pop; r := pop; push field i of record r, which must be of type t
+    /// (w names the accessor in errors)
+    0x55 RecordRef() [4 => 1] Next prim "%record-ref";
+    /// w := pop; v := pop; i := pop; t := pop; r := pop; field i of record r (of type t) := v;
+    /// push unspecified
+    0x56 RecordSet() [5 => 1] Next prim "%record-set!";
+    /// b := pop; a := pop; push (quotient a b)
+    0x57 Quotient() [2 => 1] Next prim "quotient";
+    /// b := pop; a := pop; push (remainder a b)
+    0x58 Remainder() [2 => 1] Next prim "remainder";
+    /// b := pop; a := pop; push (modulo a b)
+    0x59 Modulo() [2 => 1] Next prim "modulo";
 
     // Superinstructions: never in an image (the verifier refuses them). The VM writes them over
     // the first instruction of a common pair when it loads verified code (see `super::quicken`);

@@ -103,6 +103,15 @@ fn verify_constant(index: usize, constant: &Constant) -> Result<(), VerifyError>
     }
 }
 
+impl VerifiedFunction {
+    /// Whether the function has exactly `argc` parameters, all required (the common call, which
+    /// needs no defaults and no rest list).
+    #[inline]
+    pub fn takes_exactly(&self, argc: u32) -> bool {
+        self.required == argc && self.optional == 0 && !self.rest
+    }
+}
+
 /// Fixnums are 61-bit two's-complement integers.
 pub fn fits_fixnum(n: i64) -> bool {
     (-(1i64 << 60)..(1i64 << 60)).contains(&n)

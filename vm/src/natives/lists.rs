@@ -119,16 +119,21 @@ fn list_ref(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 
 /// `same`, or plain identity when `x` is no heap object (a fixnum, a character, a symbol…): then
 /// eq?, eqv? and equal? all are identity, and the walk needs no call per element.
-fn identity_when_immediate(x: Value, same: fn(&Runtime, Value, Value) -> bool) -> fn(&Runtime, Value, Value) -> bool {
-    if x.as_object().is_none() { |_, a, b| a == b } else { same }
-}
-
 /// The first tail of `list` whose car is `same` as `x`, or #f. A circular list is an error.
 fn member_by(rt: &Runtime, who: &str, x: Value, list: Value, same: fn(&Runtime, Value, Value) -> bool) -> NativeResult {
-    let same = identity_when_immediate(x, same);
+    // An immediate is `same` as exactly the values identical to it, whatever the predicate: the
+    // loop is then a word comparison (compiled apart, with no call per element).
+    if x.as_object().is_none() {
+        find_tail(rt, who, list, |_, car| car == x)
+    } else {
+        find_tail(rt, who, list, |rt, car| same(rt, x, car))
+    }
+}
+
+fn find_tail(rt: &Runtime, who: &str, list: Value, found: impl Fn(&Runtime, Value) -> bool) -> NativeResult {
     let mut end = list;
     for (pair, car, cdr) in rt.heap.spine(list) {
-        if same(rt, x, car) {
+        if found(rt, car) {
             return Ok(pair);
         }
         end = cdr;
@@ -139,6 +144,7 @@ fn member_by(rt: &Runtime, who: &str, x: Value, list: Value, same: fn(&Runtime, 
     Ok(Value::FALSE)
 }
 
+/// The first entry of association list `list` whose key is `same` as `x`, or #f.
 fn assoc_by(
     rt: &mut Runtime,
     who: &str,
@@ -146,11 +152,18 @@ fn assoc_by(
     list: Value,
     same: fn(&Runtime, Value, Value) -> bool,
 ) -> NativeResult {
-    let same = identity_when_immediate(x, same);
+    if x.as_object().is_none() {
+        find_entry(rt, who, list, |_, key| key == x)
+    } else {
+        find_entry(rt, who, list, |rt, key| same(rt, x, key))
+    }
+}
+
+fn find_entry(rt: &Runtime, who: &str, list: Value, found: impl Fn(&Runtime, Value) -> bool) -> NativeResult {
     let mut end = list;
     for (pair, entry, cdr) in rt.heap.spine(list) {
         let (key, _) = rt.heap.pair(entry).ok_or_else(|| rt.type_error(who, "an association list", pair))?;
-        if same(rt, x, key) {
+        if found(rt, key) {
             return Ok(entry);
         }
         end = cdr;

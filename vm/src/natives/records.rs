@@ -3,7 +3,7 @@
 
 use super::Entries;
 use crate::heap::{Object, RecordType};
-use crate::runtime::{Runtime, Throw};
+use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
@@ -46,28 +46,8 @@ pub const NATIVES: Entries = &[
             matches!(rt.heap.get(a[0]), Some(Object::Record { record_type, .. }) if *record_type == a[1]),
         ))
     }),
-    ("%record-ref", 4, Some(4), |rt, a| {
-        // (%record-ref record type index who)
-        let index = rt.index_arg("record accessor", a[2])?;
-        match rt.heap.get(a[0]) {
-            Some(Object::Record { record_type, fields }) if *record_type == a[1] && index < fields.len() => {
-                Ok(fields[index])
-            }
-            _ => Err(record_error(rt, a[3], a[1], a[0])),
-        }
-    }),
-    ("%record-set!", 5, Some(5), |rt, a| {
-        // (%record-set! record type index value who)
-        let index = rt.index_arg("record modifier", a[2])?;
-        let ok = matches!(rt.heap.get(a[0]), Some(Object::Record { record_type, fields }) if *record_type == a[1] && index < fields.len());
-        if !ok {
-            return Err(record_error(rt, a[4], a[1], a[0]));
-        }
-        if let Some(Object::Record { fields, .. }) = rt.heap.get_mut(a[0]) {
-            fields[index] = a[3];
-        }
-        Ok(Value::UNSPECIFIED)
-    }),
+    ("%record-ref", 4, Some(4), |rt, a| record_ref(rt, a[0], a[1], a[2], a[3])),
+    ("%record-set!", 5, Some(5), |rt, a| record_set(rt, a[0], a[1], a[2], a[3], a[4])),
     ("%procedure-arity", 1, Some(1), |rt, a| {
         // (required . accepts-more?) of a closure; natives report (0 . #t).
         match rt.heap.get(a[0]) {
@@ -87,6 +67,38 @@ fn record_type(rt: &Runtime, v: Value) -> Result<&RecordType, Throw> {
     match rt.heap.get(v) {
         Some(Object::RecordType(t)) => Ok(t),
         _ => Err(rt.type_error("define-record-type", "a record type", v)),
+    }
+}
+
+/// `(%record-ref record type index who)`: field `index` of `record`, which must be of `type`
+/// (the `RecordRef` instruction, in every accessor `define-record-type` makes).
+pub fn record_ref(rt: &mut Runtime, record: Value, record_type: Value, index: Value, who: Value) -> NativeResult {
+    let index = rt.index_arg("record accessor", index)?;
+    match rt.heap.get(record) {
+        Some(Object::Record { record_type: of, fields }) if *of == record_type && index < fields.len() => {
+            Ok(fields[index])
+        }
+        _ => Err(record_error(rt, who, record_type, record)),
+    }
+}
+
+/// `(%record-set! record type index value who)`: sets field `index` of `record`, which must be
+/// of `type` (the `RecordSet` instruction, in every modifier).
+pub fn record_set(
+    rt: &mut Runtime,
+    record: Value,
+    record_type: Value,
+    index: Value,
+    value: Value,
+    who: Value,
+) -> NativeResult {
+    let index = rt.index_arg("record modifier", index)?;
+    match rt.heap.get_mut(record) {
+        Some(Object::Record { record_type: of, fields }) if *of == record_type && index < fields.len() => {
+            fields[index] = value;
+            Ok(Value::UNSPECIFIED)
+        }
+        _ => Err(record_error(rt, who, record_type, record)),
     }
 }
 
