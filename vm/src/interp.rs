@@ -250,6 +250,15 @@ impl Vm {
                             Ok(())
                         }
                     }
+                    Insn::GlobalSlot { s } => {
+                        let v = self.globals[s as usize];
+                        if v == Value::UNDEFINED {
+                            Err(Throw::error("unbound variable", vec![self.global_names[s as usize]]))
+                        } else {
+                            self.stack.push(v);
+                            Ok(())
+                        }
+                    }
                     Insn::SetGlobal { g } => {
                         let slot = self.images[image].globals[g as usize] as usize;
                         let v = self.pop();
@@ -522,6 +531,7 @@ impl Vm {
 
     /// Pops a frame, leaving `v` as the result of its call. Returns `Some(v)` when that was the last
     /// frame of this `execute`.
+    #[inline(always)]
     fn return_from_frame(&mut self, v: Value, stop_depth: usize) -> Option<Value> {
         let frame = self.frames.pop().unwrap_or(Frame { function: 0, pc: 0, base: 1 });
         self.stack.truncate(frame.base as usize - 1);
@@ -539,6 +549,7 @@ impl Vm {
         None
     }
 
+    #[inline(always)]
     fn settle(&mut self, called: Called, stop_depth: usize) -> Next {
         match called {
             Called::Entered => Next::Reload,

@@ -53,7 +53,7 @@ impl Vm {
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
             self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
-            let quick = chenilles_compiler::bytecode::quicken(&code.insns).into_boxed_slice();
+            let quick = chenilles_compiler::bytecode::quicken(&code.insns, |g| globals[g as usize]).into_boxed_slice();
             self.functions.push(Rc::new(LoadedFunction { code, quick, image: image_index }));
         }
         self.images.push(LoadedImage {

@@ -300,6 +300,8 @@ instructions! {
     0xc3 ConstSub(k: Const) [1 => 1] Next;
     /// return L[i] to the caller (over `Local i`, `Return`)
     0xc4 LocalReturn(i: Local) [0 => 0] Leave;
+    /// push the process's global slot s; unbound is an error (over `Global g`, linked to its slot)
+    0xc5 GlobalSlot(s: Count) [0 => 1] Next;
 }
 
 /// Opcodes from here up are superinstructions, which only the VM writes.

@@ -8,15 +8,25 @@
 //! verifier's stack heights still describe every index. A superinstruction goes on after its pair,
 //! so it only saves work; it changes nothing a program can observe.
 //!
+//! Global variables are linked the same way: `Global g` names the image's global `g`, which the
+//! process has at some slot of its own; `GlobalSlot s` goes to that slot directly.
+//!
 //! Pairs are taken from the original code, never from already rewritten instructions, so a run of
 //! `Local a`, `Local b`, `Local c` becomes `LocalLocal a b`, `LocalLocal b c`, `Local c`.
 
 use super::instructions::Insn;
 
 /// `insns` with the first instruction of every common pair replaced by the pair's
-/// superinstruction. `insns` must be verified code (no superinstructions in it).
-pub fn quicken(insns: &[Insn]) -> Vec<Insn> {
-    let mut quick = insns.to_vec();
+/// superinstruction, and every `Global g` that no pair took linked to its process-wide slot
+/// `global_slot(g)`. `insns` must be verified code (no superinstructions in it).
+pub fn quicken(insns: &[Insn], global_slot: impl Fn(u32) -> u32) -> Vec<Insn> {
+    let mut quick: Vec<Insn> = insns
+        .iter()
+        .map(|&insn| match insn {
+            Insn::Global { g } => Insn::GlobalSlot { s: global_slot(g) },
+            other => other,
+        })
+        .collect();
     for (at, pair) in insns.windows(2).enumerate() {
         let fused = match (pair[0], pair[1]) {
             (Insn::Local { i }, Insn::Local { i: j }) => Insn::LocalLocal { i, j },
@@ -47,7 +57,7 @@ mod tests {
             Insn::Return {},
         ];
         assert_eq!(
-            quicken(&code),
+            quicken(&code, |g| g),
             [
                 Insn::LocalLocal { i: 0, j: 1 },
                 Insn::LocalLocal { i: 1, j: 2 },
@@ -62,22 +72,35 @@ mod tests {
 
     #[test]
     fn code_without_pairs_is_unchanged() {
-        let code = [Insn::Const { k: 0 }, Insn::Pop {}, Insn::Global { g: 1 }, Insn::Return {}];
-        assert_eq!(quicken(&code), code);
+        let code = [Insn::Const { k: 0 }, Insn::Pop {}, Insn::Car {}, Insn::Return {}];
+        assert_eq!(quicken(&code, |g| g), code);
+    }
+
+    #[test]
+    fn globals_are_linked_to_their_slots() {
+        let code = [Insn::Global { g: 0 }, Insn::Global { g: 1 }, Insn::Call { n: 0 }];
+        assert_eq!(
+            quicken(&code, |g| 40 + g),
+            [Insn::GlobalSlot { s: 40 }, Insn::GlobalSlot { s: 41 }, Insn::Call { n: 0 }]
+        );
     }
 
     #[test]
     fn every_superinstruction_is_made_by_quicken() {
-        let made: Vec<&str> = quicken(&[
-            Insn::Local { i: 0 },
-            Insn::Local { i: 0 },
-            Insn::Const { k: 0 },
-            Insn::Add {},
-            Insn::Const { k: 0 },
-            Insn::Sub {},
-            Insn::Local { i: 0 },
-            Insn::Return {},
-        ])
+        let made: Vec<&str> = quicken(
+            &[
+                Insn::Local { i: 0 },
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::Add {},
+                Insn::Const { k: 0 },
+                Insn::Sub {},
+                Insn::Local { i: 0 },
+                Insn::Return {},
+                Insn::Global { g: 0 },
+            ],
+            |g| g,
+        )
         .iter()
         .filter(|insn| insn.is_superinstruction())
         .map(|insn| insn.name())
