@@ -130,6 +130,15 @@ fn a_bad_size_is_a_usage_error() {
 }
 
 #[test]
+fn a_checkpoint_share_outside_1_to_100_is_a_usage_error() {
+    for share in ["0", "101", "ten"] {
+        let out = vm(&["start", "--checkpoint-share", share, "spin.scm"]);
+        assert_eq!(out.status.code(), Some(2), "--checkpoint-share {share}");
+        assert!(text(&out.stderr).contains("--checkpoint-share"), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
 fn an_unknown_capability_is_a_usage_error_naming_the_known_ones() {
     let out = vm(&["run", "--grant", "files,network", "spin.scm"]);
     assert_eq!(out.status.code(), Some(2));

@@ -127,15 +127,17 @@ fn crash_and_check(
             break;
         }
         let delay = Duration::from_micros(rng.u64(0..span));
+        // Half the runs checkpoint every 5 ms, half are paced by their checkpoints' cost.
+        let share = if rng.bool() { "100" } else { "10" };
         let status = ps_status(store, name);
         let child = match status.as_str() {
             "absent" => vm(store)
-                .args(["start", "--name", name, "--checkpoint-every", "5", "--checkpoint-share", "100"])
+                .args(["start", "--name", name, "--checkpoint-every", "5", "--checkpoint-share", share])
                 .arg(program)
                 .args(args)
                 .spawn(),
             "running" => {
-                vm(store).args(["resume", "--checkpoint-every", "5", "--checkpoint-share", "100", name]).spawn()
+                vm(store).args(["resume", "--checkpoint-every", "5", "--checkpoint-share", share, name]).spawn()
             }
             _ => break,
         }
