@@ -16,6 +16,11 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("allocation 1e6 pairs", "(let loop ((i 0) (l '())) (if (< i 1000000) (loop (+ i 1) (cons i '())) l))"),
     ("bignum factorial 1000", "(let loop ((i 1) (acc 1)) (if (> i 1000) acc (loop (+ i 1) (* acc i))))"),
     ("call/cc escape 1e4", "(let loop ((i 0)) (if (< i 10000) (begin (call/cc (lambda (k) (k i))) (loop (+ i 1))) i))"),
+    // One capture, then 10,000 re-entries of the saved continuation after its call/cc returned.
+    (
+        "call/cc re-entry 1e4",
+        "(let ((k #f)) (let ((i (call/cc (lambda (c) (set! k c) 0)))) (if (< i 10000) (k (+ i 1)) i)))",
+    ),
 ];
 
 fn run_programs(c: &mut Criterion) {
