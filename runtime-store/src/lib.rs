@@ -4,8 +4,9 @@
 //! - [`MemoryStore`]: in memory, for tests and for runs that need no durability.
 //! - [`RedbStore`]: a file, over redb. A commit is on disk (fsync) when it returns; a crash at any
 //!   instant leaves exactly the commits that returned (and perhaps the one in flight).
-//! - Every read re-hashes the blob: a blob whose bytes do not match its name is an error
-//!   ([`StoreError::CorruptBlob`]), never data. A file that is not a store, has an unknown format
+//! - Every read from a file re-hashes the blob: a blob whose bytes do not match its name is an
+//!   error ([`StoreError::CorruptBlob`]), never data. (A [`MemoryStore`] hashed each blob when it
+//!   was committed, and its bytes never leave memory: its reads do not hash again.) A file that is not a store, has an unknown format
 //!   version, or is damaged is refused with an error naming the path, and is left as it was.
 //! - [`BlobStore::verify`] re-hashes everything; [`BlobStore::gc`] drops what the refs cannot reach;
 //!   [`BlobStore::export_bundle`] and [`BlobStore::import_bundle`] move refs and what they reach
@@ -241,8 +242,9 @@ pub type RootsOf<'a> = &'a dyn Fn(&[u8]) -> Vec<Hash>;
 /// What every store backend offers. Both backends give the same answers to the same calls;
 /// `tests/redb_behaves_like_memory.rs` checks it.
 pub trait BlobStore {
-    /// The blob named `hash`, re-hashed on the way out: [`StoreError::CorruptBlob`] if its bytes
-    /// no longer match.
+    /// The blob named `hash`. A backend whose bytes may have been damaged since they were
+    /// committed (a file) re-hashes them on the way out: [`StoreError::CorruptBlob`] if they no
+    /// longer match.
     fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether the store holds a blob named `hash` (without reading or re-hashing it).
     fn has(&self, hash: &Hash) -> Result<bool, StoreError>;
