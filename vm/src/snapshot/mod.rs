@@ -420,8 +420,45 @@ where
         .map_err(|error| SnapshotError::Malformed { blob: *blob, what: error.to_string() })
 }
 
+/// Checks a value that [`to_rkyv`] wrote and gives access to it in place, without deserializing
+/// it; `blob` names it in the error. The payload is copied into `buffer` (reused from one call to
+/// the next) for alignment.
+fn access_rkyv<'b, T>(
+    blob: &Hash,
+    payload: &[u8],
+    buffer: &'b mut rkyv::util::AlignedVec<16>,
+) -> Result<&'b T, SnapshotError>
+where
+    T: rkyv::Portable
+        + for<'a> rkyv::bytecheck::CheckBytes<rkyv::api::high::HighValidator<'a, rkyv::rancor::BoxedError>>,
+{
+    buffer.clear();
+    buffer.extend_from_slice(payload);
+    rkyv::access::<T, rkyv::rancor::BoxedError>(buffer)
+        .map_err(|error| SnapshotError::Malformed { blob: *blob, what: error.to_string() })
+}
+
 /// A leaf's hash and payload.
 type Leaf = (Hash, Vec<u8>);
+
+/// Reads the leaves of `tree` in order, each checked to be a leaf (referring to other blobs only
+/// if `children_allowed`), and gives `visit` each one's hash and payload as it is read.
+fn for_each_leaf(
+    store: &dyn BlobStore,
+    tree: &MerkleList,
+    children_allowed: bool,
+    mut visit: impl FnMut(&Hash, &[u8]) -> Result<(), SnapshotError>,
+) -> Result<(), SnapshotError> {
+    for hash in tree.leaves() {
+        let bytes = fetch(store, hash)?;
+        let decoded = blob::decode(hash, &bytes)?;
+        if decoded.kind != Kind::Leaf || (!children_allowed && !decoded.children.is_empty()) {
+            return Err(SnapshotError::Malformed { blob: *hash, what: "not a leaf".into() });
+        }
+        visit(hash, decoded.payload)?;
+    }
+    Ok(())
+}
 
 /// The payloads of a Merkle list's leaves, in order.
 fn read_leaves(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<Leaf>), SnapshotError> {
@@ -436,15 +473,10 @@ fn read_leaves_of(
 ) -> Result<(MerkleList, Vec<Leaf>), SnapshotError> {
     let tree = MerkleList::read(store, Hash(list.root))?;
     let mut payloads = Vec::with_capacity(tree.leaves().len());
-    for hash in tree.leaves() {
-        let bytes = fetch(store, hash)?;
-        let decoded = blob::decode(hash, &bytes)?;
-        if decoded.kind != Kind::Leaf || (!children_allowed && !decoded.children.is_empty()) {
-            return Err(SnapshotError::Malformed { blob: *hash, what: "not a leaf".into() });
-        }
-        let payload = decoded.payload.to_vec();
-        payloads.push((*hash, payload));
-    }
+    for_each_leaf(store, &tree, children_allowed, |hash, payload| {
+        payloads.push((*hash, payload.to_vec()));
+        Ok(())
+    })?;
     Ok((tree, payloads))
 }
 
@@ -503,23 +535,31 @@ pub fn restore(
     }
     let symbols = Symbols::from_names(names).ok_or_else(|| malformed("a symbol appears twice in the symbol table"))?;
 
-    // The heap.
-    let (tree, leaves) = read_leaves_of(store, &root.heap, true)?;
+    // The heap. Each page is checked and read in place as it comes, and its objects built
+    // straight from it.
+    let tree = MerkleList::read(store, Hash(root.heap.root))?;
     let free_page = free_page_hash();
     snapshotter.free_pages = tree.leaves().iter().filter(|h| **h == free_page).count();
     snapshotter.free_page = Some(free_page);
-    snapshotter.heap = tree;
-    let mut objects = Vec::with_capacity(leaves.len() * OBJECTS_PER_PAGE);
-    for (page, (hash, payload)) in leaves.into_iter().enumerate() {
-        let stored: Vec<StoredObject> = from_rkyv(&hash, &payload)?;
-        let last_page = (page + 1) * OBJECTS_PER_PAGE >= root.arena_len as usize;
+    let arena_len = usize::try_from(root.arena_len).unwrap_or(usize::MAX);
+    let mut objects = Vec::with_capacity(arena_len.min(tree.leaves().len() * OBJECTS_PER_PAGE));
+    let mut buffer = rkyv::util::AlignedVec::<16>::new();
+    let mut page = 0;
+    // Each object's values are checked as it is built, while it is in the cache. (A wrong
+    // `arena_len` is caught below: the heap must hold exactly that many objects.)
+    let tables = Tables { objects: arena_len, symbols: symbols.len(), natives: crate::natives::natives().len() };
+    for_each_leaf(store, &tree, true, |hash, payload| {
+        let stored = access_rkyv::<rkyv::vec::ArchivedVec<stored::ArchivedStoredObject>>(hash, payload, &mut buffer)?;
+        let last_page = (page + 1) * OBJECTS_PER_PAGE >= arena_len;
         if stored.len() > OBJECTS_PER_PAGE || (stored.len() < OBJECTS_PER_PAGE && !last_page) {
-            return Err(SnapshotError::Malformed { blob: hash, what: "a heap page of the wrong size".into() });
+            return Err(SnapshotError::Malformed { blob: *hash, what: "a heap page of the wrong size".into() });
         }
-        for object in stored {
+        page += 1;
+        for object in stored.iter() {
             let id = objects.len() as u32;
-            let object = match object {
-                StoredObject::Chunked { kind, list } => {
+            let object = match stored::load_archived(object).map_err(|what| SnapshotError::BadObject { id, what })? {
+                stored::Loaded::Object(object) => object,
+                stored::Loaded::Chunked(kind, list) => {
                     let (tree, chunks) = read_leaves(store, &list)?;
                     snapshotter.large.insert(id, tree);
                     let len = usize::try_from(list.items).unwrap_or(usize::MAX);
@@ -529,11 +569,13 @@ pub fn restore(
                         what: "its chunks do not make an object of its length".into(),
                     })?
                 }
-                object => stored::load_object(object).map_err(|what| SnapshotError::BadObject { id, what })?,
             };
+            tables.check_object(id, &object)?;
             objects.push(object);
         }
-    }
+        Ok(())
+    })?;
+    snapshotter.heap = tree;
     if objects.len() as u64 != root.arena_len {
         return Err(malformed("the heap does not hold its count of objects"));
     }
@@ -626,17 +668,50 @@ pub fn restore(
     Ok((vm, snapshotter))
 }
 
-/// Checks that every value of a restored process refers to an object, symbol, native or function
-/// that exists, and that every frame lies within its function and the stack.
+/// How many objects, symbols and natives a restored process has: what its values may index.
+#[derive(Clone, Copy)]
+struct Tables {
+    objects: usize,
+    symbols: usize,
+    natives: usize,
+}
+
+impl Tables {
+    /// Whether `v` is well formed and refers to an object, symbol or native that exists.
+    fn admit(self, v: Value) -> bool {
+        v.is_well_formed()
+            && v.as_object().is_none_or(|id| (id as usize) < self.objects)
+            && v.as_symbol().is_none_or(|i| (i as usize) < self.symbols)
+            && v.as_native().is_none_or(|i| (i as usize) < self.natives)
+    }
+
+    /// Checks every value heap object `id` holds.
+    fn check_object(self, id: u32, object: &Object) -> Result<(), SnapshotError> {
+        // The first bad reference, named only if there is one.
+        let mut bad = None;
+        object.for_each_reference(|v| {
+            if bad.is_none() && !self.admit(v) {
+                bad = Some(v);
+            }
+        });
+        match bad {
+            None => Ok(()),
+            Some(value) => Err(SnapshotError::Dangling { what: format!("object {id}"), value }),
+        }
+    }
+}
+
+/// Checks that every value of a restored process outside the heap refers to an object, symbol,
+/// native or function that exists, that every closure's function exists, and that every frame
+/// lies within its function and the stack. (The values heap objects hold are checked with
+/// [`Tables::check_object`] as each page is read.)
 fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
     let heap = &vm.rt.heap;
-    let (objects, symbols, natives) = (heap.arena_len(), vm.rt.symbols.len(), crate::natives::natives().len());
+    let tables =
+        Tables { objects: heap.arena_len(), symbols: vm.rt.symbols.len(), natives: crate::natives::natives().len() };
+    let symbols = tables.symbols;
     let check = |what: &str, v: Value| -> Result<(), SnapshotError> {
-        let ok = v.is_well_formed()
-            && v.as_object().is_none_or(|id| (id as usize) < objects)
-            && v.as_symbol().is_none_or(|i| (i as usize) < symbols)
-            && v.as_native().is_none_or(|i| (i as usize) < natives);
-        if ok { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }
+        if tables.admit(v) { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }
     };
     // Every frame but a running stack's top one waits for a call to return (to an instruction
     // after the one that called: a call, or a failed instruction whose error handler was called),
@@ -677,13 +752,6 @@ fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
         Ok(())
     };
     for (id, object) in heap.objects.iter().enumerate() {
-        let mut result = Ok(());
-        object.for_each_reference(|v| {
-            if result.is_ok() {
-                result = check(&format!("object {id}"), v);
-            }
-        });
-        result?;
         match object {
             Object::Closure { function, .. } if *function as usize >= vm.functions.len() => {
                 return Err(SnapshotError::BadObject {
