@@ -363,6 +363,7 @@ impl Vm {
                             self.stack.copy_within(callee_at + 1.., base);
                             self.stack.truncate(base + n as usize);
                             self.stack.resize(base + function.code.locals as usize, Value::UNDEFINED);
+                            self.charge_fresh_locals(function.code.locals as usize - n as usize);
                             pc = 0;
                             continue;
                         }
@@ -402,13 +403,13 @@ impl Vm {
                     Insn::ConstAdd { k } => {
                         // Past the `Add`, so that an error is reported at its position.
                         pc += 1;
-                        self.stack.push(self.images[image].constants[k as usize]);
-                        self.arithmetic(Op::Add)
+                        let a = self.pop();
+                        self.arithmetic_on(Op::Add, a, self.images[image].constants[k as usize])
                     }
                     Insn::ConstSub { k } => {
                         pc += 1;
-                        self.stack.push(self.images[image].constants[k as usize]);
-                        self.arithmetic(Op::Sub)
+                        let a = self.pop();
+                        self.arithmetic_on(Op::Sub, a, self.images[image].constants[k as usize])
                     }
                     Insn::LocalReturn { i } => {
                         let v = self.stack[base + i as usize];
@@ -659,6 +660,12 @@ impl Vm {
     fn arithmetic(&mut self, op: Op) -> Result<(), Throw> {
         let b = self.pop();
         let a = self.pop();
+        self.arithmetic_on(op, a, b)
+    }
+
+    /// Pushes `a op b`.
+    #[inline(always)]
+    fn arithmetic_on(&mut self, op: Op, a: Value, b: Value) -> Result<(), Throw> {
         if a.is_fixnum() && b.is_fixnum() {
             let (x, y) = (a.bits() as i64, b.bits() as i64);
             let fast = match op {
@@ -737,6 +744,7 @@ impl Vm {
         reserve: usize,
         tail: bool,
     ) -> Result<Called, Throw> {
+        self.charge_fresh_locals((callee_at + 1 + locals).saturating_sub(self.stack.len()));
         self.stack.resize(callee_at + 1 + locals, Value::UNDEFINED);
         if tail {
             let current = self.frames.len() - 1;
@@ -756,6 +764,16 @@ impl Vm {
         // Room for the whole frame now, so that its pushes never reallocate.
         self.stack.reserve(reserve);
         Ok(Called::Entered)
+    }
+
+    /// Charges the step limit for `count` local slots a call initialised: like an allocation, a
+    /// step per 64 bytes, so that calls of a function with a huge frame (an image may declare up
+    /// to 2^20 locals) cannot do unbounded work per step. Nothing for ordinary frames.
+    #[inline(always)]
+    fn charge_fresh_locals(&self, count: usize) {
+        if count >= 64 {
+            self.rt.heap.charge(count as u64 / 8);
+        }
     }
 
     /// Calls the procedure below the top `argc` values: natives, continuations, and closures with
