@@ -33,7 +33,8 @@ impl Throw {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
     /// Procedure calls and backward jumps, counted together, plus the work done on data whose
-    /// size has no bound: a step per 64 bytes allocated, per pair a list procedure walks, per 8
+    /// size has no bound: a step per 64 bytes allocated (a call's frame of 64 slots or more
+    /// included), per pair a list procedure walks, per 8
     /// elements a fill or copy covers, per equal? node, and about w²/1024 per big integer of w
     /// words made (see [`crate::heap::Heap::charge`]).
     pub max_steps: Option<u64>,
