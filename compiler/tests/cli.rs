@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use chenilles_compiler::bytecode::{FORMAT_VERSION, Image, image_hash};
+use chenilles_compiler::bytecode::{FORMAT_VERSION, Image, OLDEST_READABLE_VERSION, image_hash};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cli")
@@ -59,12 +59,20 @@ fn check_reports_errors_only() {
 #[test]
 fn malformed_images_are_refused_with_a_clear_error() {
     let good = empty_image().to_bytes();
-    let mut wrong_version = good.clone();
-    wrong_version[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let with_version = |version: u32| {
+        let mut bytes = good.clone();
+        bytes[8..12].copy_from_slice(&version.to_le_bytes());
+        bytes
+    };
+    let newer = format!("format version {} is not supported", FORMAT_VERSION + 1);
+    let older = format!("format version {} is not supported", OLDEST_READABLE_VERSION - 1);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.chb", vec![], "only 0 bytes long"),
         ("text.chb", b"(display 1) ; not an image at all".to_vec(), "magic bytes"),
-        ("version.chb", wrong_version, "format version 4 is not supported"),
+        ("version.chb", with_version(FORMAT_VERSION + 1), &newer),
+        ("old-version.chb", with_version(OLDEST_READABLE_VERSION - 1), &older),
+        // An older version still read: this image fails later, for its own reason.
+        ("version-3.chb", with_version(OLDEST_READABLE_VERSION), "entry function 0 does not exist"),
         ("truncated.chb", good[..good.len() - 3].to_vec(), "malformed image"),
         ("no-entry.chb", good.clone(), "entry function 0 does not exist"),
     ];

@@ -10,9 +10,15 @@ use rkyv::{Archive, Deserialize, Serialize};
 /// The first eight bytes of every image file.
 pub const MAGIC: [u8; 8] = *b"\0CHNLIMG";
 
-/// The version of the image format this build reads and writes. Bump it whenever the layout of
-/// [`Image`] or the instruction set changes.
-pub const FORMAT_VERSION: u32 = 3;
+/// The version of the image format this build writes. Bump it whenever the layout of [`Image`] or
+/// the instruction set changes. Version 4 added instructions (`RecordRef`, `RecordSet`,
+/// `Quotient`, `Remainder`, `Modulo`) and changed nothing else.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// The oldest version this build still reads: an image of version 3 is an image of version 4 that
+/// uses none of the instructions added since, so images stored by earlier builds (with durable
+/// processes, for instance) keep loading.
+pub const OLDEST_READABLE_VERSION: u32 = 3;
 
 const HEADER_LEN: usize = 16;
 
@@ -120,8 +126,8 @@ pub enum ImageError {
     TooShort(usize),
     #[error("not a Chenilles image: the file does not start with the image magic bytes")]
     BadMagic,
-    #[error("image format version {found} is not supported: this build reads version {expected}")]
-    WrongVersion { found: u32, expected: u32 },
+    #[error("image format version {found} is not supported: this build reads versions {oldest} to {newest}")]
+    WrongVersion { found: u32, oldest: u32, newest: u32 },
     #[error("malformed image: {0}")]
     Malformed(String),
 }
@@ -151,8 +157,8 @@ impl Image {
             return Err(ImageError::BadMagic);
         }
         let found = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        if found != FORMAT_VERSION {
-            return Err(ImageError::WrongVersion { found, expected: FORMAT_VERSION });
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&found) {
+            return Err(ImageError::WrongVersion { found, oldest: OLDEST_READABLE_VERSION, newest: FORMAT_VERSION });
         }
         if bytes[12..16] != [0; 4] {
             return Err(ImageError::Malformed("reserved header bytes are not zero".into()));

@@ -14,7 +14,9 @@ pub mod quicken;
 pub mod verify;
 
 pub use asm::{AsmError, assemble, write_assembly};
-pub use image::{Constant, FORMAT_VERSION, Function, Image, ImageError, LibraryRef, Position, image_hash};
+pub use image::{
+    Constant, FORMAT_VERSION, Function, Image, ImageError, LibraryRef, OLDEST_READABLE_VERSION, Position, image_hash,
+};
 pub use instructions::{Flow, Insn, OperandKind};
 pub use quicken::quicken;
 pub use verify::{VerifiedFunction, VerifyError, fits_fixnum, verify};
