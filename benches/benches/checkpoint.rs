@@ -3,7 +3,8 @@
 //! own estimate, printed at start). Each measured checkpoint follows a mutation of 1 KB: 128 pairs
 //! set, either adjacent (as a program updating one structure does) or scattered over the whole
 //! heap (the worst case for page-sized writes). Bytes written per checkpoint are printed, since
-//! criterion only measures time. `cargo bench -p chenilles-benches --bench checkpoint`.
+//! criterion only measures time. Last, the collector's pause on that heap.
+//! `cargo bench -p chenilles-benches --bench checkpoint`.
 
 use chenilles_store::{Batch, BlobStore, MemoryStore, RedbStore};
 use chenilles_vm::heap::Object;
@@ -124,6 +125,15 @@ fn checkpoint(c: &mut Criterion) {
     disk.commit(batch).expect("commits");
     group.bench_function("restore a 100 MB heap from redb", |b| {
         b.iter(|| snapshot::restore(&disk, disk_root, Box::new(std::io::sink()), Box::new(std::io::sink())).is_ok())
+    });
+    group.finish();
+
+    // The collector's pause on the same heap: a full mark and sweep where everything is live
+    // (the collector is not incremental: this is the longest pause a program of this size sees).
+    let mut group = c.benchmark_group("gc");
+    group.sample_size(10);
+    group.bench_function("full collection of a 100 MB heap (2 million live objects)", |b| {
+        b.iter(|| machine.vm.collect_garbage())
     });
     group.finish();
 }
