@@ -5,7 +5,9 @@
 //! assigned variable lives in a box (assignment conversion), so closures and re-entered
 //! continuations, which copy frames, share it. Calls in tail
 //! position become `TailCall`; calls of standard procedures the program has not redefined become their
-//! inlined-primitive instruction when the argument count matches.
+//! inlined-primitive instruction when the argument count matches. A named `let` whose name is only
+//! ever called, in tail position of its own body, is a loop: its variables get slots in the
+//! enclosing function and each call of the name assigns them and jumps back (no closure, no call).
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,6 +30,15 @@ pub struct Codegen<'a> {
     constant_index: HashMap<String, u32>,
     global_index: HashMap<Symbol, u32>,
     file_index: HashMap<u32, u32>,
+    /// Named-let loops being compiled inline, by the variable naming each.
+    loops: HashMap<VarId, InlineLoop>,
+}
+
+/// A named `let` compiled as a loop in the enclosing function (see [`Codegen::inline_loop`]).
+struct InlineLoop {
+    params: Vec<VarId>,
+    /// The first instruction of its body.
+    head: u32,
 }
 
 /// The function being generated.
@@ -65,6 +76,7 @@ impl<'a> Codegen<'a> {
             constant_index: HashMap::new(),
             global_index: HashMap::new(),
             file_index: HashMap::new(),
+            loops: HashMap::new(),
         }
     }
 
@@ -208,7 +220,12 @@ impl<'a> Codegen<'a> {
                 self.closure(f, lambda, span, &[]);
                 Self::finish_value(f, ctx);
             }
-            ExprKind::Call(operator, operands) => self.call(f, operator, operands, span, ctx),
+            ExprKind::Call(operator, operands) => {
+                if let Some((var, lambda)) = self.loop_of(operator, operands.len()) {
+                    return self.inline_loop(f, var, lambda, operands, ctx);
+                }
+                self.call(f, operator, operands, span, ctx)
+            }
             ExprKind::Seq(exprs) => {
                 let Some((last, init)) = exprs.split_last() else {
                     self.unspecified(f, ctx);
@@ -303,7 +320,62 @@ impl<'a> Codegen<'a> {
         f.emit(Insn::MakeClosure { f: index, n: lambda.free.len() as u32 });
     }
 
+    /// The variable and lambda of a named `let` (`((letrec ((name lambda)) name) init ...)`) that
+    /// can run as a loop: fixed parameters, as many inits, and its name never assigned and only
+    /// ever called, with as many arguments, in tail position of its own body (never from a nested
+    /// lambda, where it would have to be a closure).
+    fn loop_of<'e>(&self, operator: &'e Expr, argc: usize) -> Option<(VarId, &'e Lambda)> {
+        let ExprKind::Letrec(bindings, body) = &operator.kind else { return None };
+        let [(var, init)] = bindings.as_slice() else { return None };
+        let (ExprKind::Local(named), ExprKind::Lambda(lambda)) = (&body.kind, &init.kind) else { return None };
+        let fixed = lambda.optional.is_empty() && lambda.rest.is_none() && lambda.required.len() == argc;
+        (named == var && fixed && !self.vars[*var as usize].boxed() && only_tail_calls(&lambda.body, *var, argc, true))
+            .then_some((*var, &**lambda))
+    }
+
+    /// A named-let loop: the inits go to the loop variables' slots, then the body runs; a call of
+    /// the name (always in tail position) assigns the variables and jumps back to the body. The
+    /// body's value goes where `ctx` says, as the call's would have.
+    fn inline_loop(&mut self, f: &mut FunctionBuilder, var: VarId, lambda: &Lambda, inits: &[Expr], ctx: Ctx) {
+        for init in inits {
+            self.expr(f, init, Ctx::Value);
+        }
+        for &param in &lambda.required {
+            f.new_slot(param);
+        }
+        self.assign_loop_variables(f, &lambda.required);
+        let head = f.insns.len() as u32;
+        self.loops.insert(var, InlineLoop { params: lambda.required.clone(), head });
+        self.expr(f, &lambda.body, ctx);
+        self.loops.remove(&var);
+    }
+
+    /// Pops the new values of a loop's variables (pushed in order) into their slots, each in a
+    /// fresh box when the variable is boxed: every pass has bindings of its own, as every call had.
+    fn assign_loop_variables(&mut self, f: &mut FunctionBuilder, params: &[VarId]) {
+        for &param in params.iter().rev() {
+            if self.vars[param as usize].boxed() {
+                f.emit(Insn::MakeBox {});
+            }
+            let slot = f.slot(param);
+            f.emit(Insn::SetLocal { i: slot });
+        }
+    }
+
     fn call(&mut self, f: &mut FunctionBuilder, operator: &Expr, operands: &[Expr], span: Span, ctx: Ctx) {
+        if let ExprKind::Local(var) = &operator.kind
+            && let Some(inline) = self.loops.get(var)
+        {
+            // The next pass of an inline loop (`loop_of` checked this call is in tail position).
+            let (params, head) = (inline.params.clone(), inline.head);
+            for operand in operands {
+                self.expr(f, operand, Ctx::Value);
+            }
+            self.assign_loop_variables(f, &params);
+            self.mark(f, span);
+            f.emit(Insn::Jump { t: head });
+            return;
+        }
         if let ExprKind::Global(name) = &operator.kind
             && !self.user_globals.contains(name)
             && let Some(insn) = Insn::primitive(name, operands.len())
@@ -446,5 +518,34 @@ impl FunctionBuilder {
 
     fn slot(&self, var: VarId) -> u32 {
         self.slots.get(&var).copied().unwrap_or_else(|| unreachable!("variable {var} has no slot"))
+    }
+}
+
+/// Whether `var` occurs in `expr` only as the operator of calls with `argc` arguments in tail
+/// position (`tail`: whether `expr` itself is), and not at all inside nested lambdas.
+fn only_tail_calls(expr: &Expr, var: VarId, argc: usize, tail: bool) -> bool {
+    let nowhere = |e: &Expr| only_tail_calls(e, var, argc, false);
+    match &expr.kind {
+        ExprKind::Const(_) | ExprKind::Global(_) => true,
+        ExprKind::Local(v) => *v != var,
+        ExprKind::SetLocal(v, value) => *v != var && nowhere(value),
+        ExprKind::SetGlobal(_, value) | ExprKind::DefineGlobal(_, value) => nowhere(value),
+        ExprKind::If(test, then, otherwise) => {
+            nowhere(test) && only_tail_calls(then, var, argc, tail) && only_tail_calls(otherwise, var, argc, tail)
+        }
+        ExprKind::Lambda(lambda) => !lambda.free.contains(&var),
+        ExprKind::Call(operator, operands) => {
+            let operator_ok = match &operator.kind {
+                ExprKind::Local(v) if *v == var => tail && operands.len() == argc,
+                _ => nowhere(operator),
+            };
+            operator_ok && operands.iter().all(nowhere)
+        }
+        ExprKind::Seq(exprs) => exprs
+            .split_last()
+            .is_none_or(|(last, init)| init.iter().all(nowhere) && only_tail_calls(last, var, argc, tail)),
+        ExprKind::Let(bindings, body) | ExprKind::Letrec(bindings, body) => {
+            bindings.iter().all(|(_, init)| nowhere(init)) && only_tail_calls(body, var, argc, tail)
+        }
     }
 }
