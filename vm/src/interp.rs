@@ -311,8 +311,13 @@ impl Vm {
                     }
                     Insn::Jump { t } => {
                         if t < pc {
+                            // A loop: a step, and a safepoint (a loop that never calls must still
+                            // be collected after, and stopped by the heap limit).
                             self.frames[frame_index].pc = pc;
                             self.count_step(frame_index)?;
+                            if let Err(limit) = self.safepoint() {
+                                return Err(self.trap(limit));
+                            }
                         }
                         pc = t;
                         Ok(())
@@ -323,6 +328,9 @@ impl Vm {
                         if t < pc && self.stack.last() == Some(&Value::FALSE) {
                             self.frames[frame_index].pc = pc;
                             self.count_step(frame_index)?;
+                            if let Err(limit) = self.safepoint() {
+                                return Err(self.trap(limit));
+                            }
                         }
                         if self.pop() == Value::FALSE {
                             pc = t;
