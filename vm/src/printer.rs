@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::heap::Object;
 use crate::numbers::{integer_to_string, ratio_to_string, real_to_string};
 use crate::ports::Port;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Throw};
 use crate::value::{ObjId, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,26 @@ impl Runtime {
 
     /// The text of `v`, labelling what `labels` asks for.
     pub fn to_text_labelled(&self, v: Value, style: Style, labels: Labels) -> String {
-        let mut printer = Printer { rt: self, labels: find_labels(self, v, labels), next_label: 0 };
+        self.text_within(v, style, labels, usize::MAX)
+    }
+
+    /// The text a program prints: like [`Runtime::to_text_labelled`], but under `--max-heap` a
+    /// text longer than the limit is a heap-limit error, found as soon as the text passes it. (A
+    /// structure that shares its parts prints each share in full: a few thousand pairs can stand
+    /// for more text than memory holds.)
+    pub fn program_text(&self, v: Value, style: Style, labels: Labels) -> Result<String, Throw> {
+        let limit = self.limits.max_heap.unwrap_or(usize::MAX);
+        let text = self.text_within(v, style, labels, limit);
+        if text.len() > limit {
+            return Err(Throw::Limit(format!(
+                "heap limit exceeded: the text being written is longer than the limit of {limit} bytes"
+            )));
+        }
+        Ok(text)
+    }
+
+    fn text_within(&self, v: Value, style: Style, labels: Labels, limit: usize) -> String {
+        let mut printer = Printer { rt: self, labels: find_labels(self, v, labels), next_label: 0, limit };
         let mut out = String::new();
         printer.print(v, style, &mut out, 0);
         out
@@ -52,6 +71,8 @@ struct Printer<'r> {
     /// Objects that need a label, with the label once it has been printed.
     labels: HashMap<ObjId, Option<usize>>,
     next_label: usize,
+    /// Printing stops once the text is longer than this.
+    limit: usize,
 }
 
 /// Finds the pairs and vectors to label by a depth-first walk without recursion.
@@ -129,6 +150,9 @@ impl Printer<'_> {
     }
 
     fn print(&mut self, v: Value, style: Style, out: &mut String, depth: usize) {
+        if out.len() > self.limit {
+            return;
+        }
         if depth > MAX_DEPTH {
             out.push_str("...");
             return;

@@ -208,12 +208,12 @@ fn emit(rt: &mut Runtime, port: Option<&Value>, text: &str) -> NativeResult {
 }
 
 fn print_labelled(rt: &mut Runtime, args: &[Value], labels: Labels) -> NativeResult {
-    let text = rt.to_text_labelled(args[0], Style::Write, labels);
+    let text = rt.program_text(args[0], Style::Write, labels)?;
     emit(rt, args.get(1), &text)
 }
 
 fn print(rt: &mut Runtime, args: &[Value], style: Style) -> NativeResult {
-    let text = rt.to_text(args[0], style);
+    let text = rt.program_text(args[0], style, Labels::Cycles)?;
     emit(rt, args.get(1), &text)
 }
 
