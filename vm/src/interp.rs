@@ -314,10 +314,7 @@ impl Vm {
                             // A loop: a step, and a safepoint (a loop that never calls must still
                             // be collected after, and stopped by the heap limit).
                             self.frames[frame_index].pc = pc;
-                            self.count_step(frame_index)?;
-                            if let Err(limit) = self.safepoint() {
-                                return Err(self.trap(limit));
-                            }
+                            self.step_at_safepoint(frame_index)?;
                         }
                         pc = t;
                         Ok(())
@@ -327,10 +324,7 @@ impl Vm {
                         // the instruction to run again, operand and all.
                         if t < pc && self.stack.last() == Some(&Value::FALSE) {
                             self.frames[frame_index].pc = pc;
-                            self.count_step(frame_index)?;
-                            if let Err(limit) = self.safepoint() {
-                                return Err(self.trap(limit));
-                            }
+                            self.step_at_safepoint(frame_index)?;
                         }
                         if self.pop() == Value::FALSE {
                             pc = t;
@@ -360,10 +354,7 @@ impl Vm {
                     Insn::Call { n } | Insn::TailCall { n } => {
                         let tail = matches!(insn, Insn::TailCall { .. });
                         self.frames[frame_index].pc = pc;
-                        self.count_step(frame_index)?;
-                        if let Err(limit) = self.safepoint() {
-                            return Err(self.trap(limit));
-                        }
+                        self.step_at_safepoint(frame_index)?;
                         let callee_at = self.stack.len() - n as usize - 1;
                         if tail && self.stack[callee_at] == self.stack[base - 1] && function.code.takes_exactly(n) {
                             // A loop: the running closure calls itself in tail position. The frame
@@ -893,6 +884,14 @@ impl Vm {
             .chain(self.rt.roots());
         let roots: Vec<Value> = roots.collect();
         self.rt.heap.collect(roots.into_iter());
+    }
+
+    /// What every call and backward jump does first: count a step (or yield), then collect if
+    /// need be and check the heap limit.
+    #[inline(always)]
+    fn step_at_safepoint(&mut self, frame_index: usize) -> Result<(), Trap> {
+        self.count_step(frame_index)?;
+        self.safepoint().map_err(|limit| self.trap(limit))
     }
 
     /// Collects garbage if enough has been allocated. Called only where every live value is on the
