@@ -113,3 +113,30 @@ fn two_snapshots_are_compared_down_to_the_first_differing_object() {
     assert!(difference.starts_with(&format!("heap object {id} differs")), "{difference}");
     assert_eq!(first_difference(&store, a, a).expect("compares"), "the snapshots are equal");
 }
+
+#[test]
+fn symbols_made_between_checkpoints_are_all_restored() {
+    use chenilles_store::Batch;
+    use chenilles_vm::snapshot::{Snapshotter, restore};
+    let mut machine = Machine::durable();
+    let image = machine.compile("t.scm", "'a").expect("compiles");
+    let Ok(Ok(_)) = machine.eval_image(&image) else { panic!("runs") };
+    let mut store = MemoryStore::default();
+    let mut snapshotter = Snapshotter::new();
+    // Checkpoints between batches of new symbols: chunks of the table fill up after being
+    // written partly full.
+    let mut root = None;
+    for batch_number in 0..6 {
+        for i in 0..150 {
+            machine.vm.rt.symbols.intern(&format!("symbol-{batch_number}-{i}"));
+        }
+        let mut batch = Batch::default();
+        let (hash, _) = snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+        store.commit(batch).expect("commits");
+        root = Some(hash);
+    }
+    let root = root.expect("captured");
+    let (restored, _) = restore(&store, root, Box::new(std::io::sink()), Box::new(std::io::sink())).expect("restores");
+    let names = |vm: &chenilles_vm::Vm| vm.rt.symbols.names().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(names(&restored), names(&machine.vm));
+}

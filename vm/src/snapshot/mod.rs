@@ -139,6 +139,8 @@ pub struct CaptureStats {
 pub struct Snapshotter {
     heap: MerkleList,
     symbols: MerkleList,
+    /// How many symbols `symbols` holds: chunks that were full then cannot have changed.
+    symbols_written: usize,
     globals: MerkleList,
     global_names: MerkleList,
     stack: MerkleList,
@@ -313,21 +315,19 @@ impl Snapshotter {
         self.all_pages_dirty = false;
         let heap_root = list_ref(self.heap.update(leaves, batch), heap.page_count());
 
-        // Symbols only grow: full chunks never change.
-        let names: Vec<&str> = vm.rt.symbols.names().collect();
-        let old = self.symbols.leaves().to_vec();
-        let symbol_leaves: Vec<Hash> = names
-            .chunks(SYMBOLS_PER_CHUNK)
-            .enumerate()
-            .map(|(i, chunk)| match old.get(i) {
-                Some(hash) if chunk.len() == SYMBOLS_PER_CHUNK => *hash,
-                old => {
-                    let chunk: Vec<String> = chunk.iter().map(|s| s.to_string()).collect();
-                    leaf(batch, old, &to_rkyv(&chunk))
-                }
-            })
-            .collect();
-        let symbols = list_ref(self.symbols.update(symbol_leaves, batch), names.len());
+        // Symbols only grow: a chunk that was full when last written never changes; the rest
+        // (the last chunk written, if it was partly full, and new ones) are written again.
+        let table = &vm.rt.symbols;
+        let old = self.symbols.leaves();
+        let unchanged = (self.symbols_written / SYMBOLS_PER_CHUNK).min(old.len());
+        let mut symbol_leaves: Vec<Hash> = old[..unchanged].to_vec();
+        let names: Vec<&str> = table.names().skip(unchanged * SYMBOLS_PER_CHUNK).collect();
+        for (i, chunk) in names.chunks(SYMBOLS_PER_CHUNK).enumerate() {
+            let chunk: Vec<String> = chunk.iter().map(|s| s.to_string()).collect();
+            symbol_leaves.push(leaf(batch, old.get(unchanged + i), &to_rkyv(&chunk)));
+        }
+        let symbols = list_ref(self.symbols.update(symbol_leaves, batch), table.len());
+        self.symbols_written = table.len();
 
         let old = self.globals.leaves().to_vec();
         let leaves = word_chunks(vm.globals.iter().map(|v| v.bits()), batch, &old, 0);
@@ -527,12 +527,19 @@ pub fn restore(
     let (tree, leaves) = read_leaves(store, &root.symbols)?;
     snapshotter.symbols = tree;
     let mut names = Vec::new();
-    for (hash, payload) in leaves {
-        names.extend(from_rkyv::<Vec<String>>(&hash, &payload)?);
+    let chunks = leaves.len();
+    for (i, (hash, payload)) in leaves.into_iter().enumerate() {
+        let chunk = from_rkyv::<Vec<String>>(&hash, &payload)?;
+        // Every chunk but the last is full: the next capture relies on it.
+        if chunk.len() > SYMBOLS_PER_CHUNK || (chunk.len() < SYMBOLS_PER_CHUNK && i + 1 < chunks) {
+            return Err(malformed("a chunk of the symbol table holds the wrong number of symbols"));
+        }
+        names.extend(chunk);
     }
     if names.len() as u64 != root.symbols.items {
         return Err(malformed("the symbol table does not hold its count of symbols"));
     }
+    snapshotter.symbols_written = names.len();
     let symbols = Symbols::from_names(names).ok_or_else(|| malformed("a symbol appears twice in the symbol table"))?;
 
     // The heap. Each page is checked and read in place as it comes, and its objects built
