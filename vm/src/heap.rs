@@ -27,9 +27,11 @@ pub enum Object {
         function: u32,
         free: Box<[Value]>,
     },
-    String(Vec<char>),
-    Vector(Vec<Value>),
-    Bytevector(Vec<u8>),
+    /// Strings, vectors and bytevectors never change length: boxed slices keep an object in
+    /// 24 bytes (a `Vec` would make every object 32).
+    String(Box<[char]>),
+    Vector(Box<[Value]>),
+    Bytevector(Box<[u8]>),
     Bignum(Box<BigInt>),
     /// An exact ratio whose denominator is not 1.
     Ratnum(Box<num_rational::BigRational>),
@@ -47,10 +49,15 @@ pub enum Object {
     HashTable(Box<crate::natives::hashtables::HashTable>),
     /// An instance of a record type.
     Record {
-        record_type: Value,
+        /// The object id of the record's type, a [`Object::RecordType`] (an id, not a
+        /// [`Value`], keeps a record in 24 bytes; [`Object::record_type`] gives the value).
+        record_type: ObjId,
         fields: Box<[Value]>,
     },
 }
+
+// Every object takes one arena slot: keep the slot small.
+const _: () = assert!(std::mem::size_of::<Object>() == 24);
 
 #[derive(Debug, Clone)]
 pub struct Continuation {
@@ -126,7 +133,7 @@ impl Object {
             }),
             Object::RecordType(t) => t.fields.iter().copied().for_each(visit),
             Object::Record { record_type, fields } => {
-                visit(*record_type);
+                visit(Value::object(*record_type));
                 fields.iter().copied().for_each(visit);
             }
             Object::Free(_)

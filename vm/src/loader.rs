@@ -100,7 +100,7 @@ impl Vm {
             Constant::Character(c) => char::from_u32(*c).map_or(Value::UNSPECIFIED, Value::character),
             Constant::String(s) => self.rt.new_string(s),
             Constant::Symbol(s) => self.rt.symbols.intern(s),
-            Constant::Bytevector(b) => self.rt.heap.alloc(Object::Bytevector(b.clone())),
+            Constant::Bytevector(b) => self.rt.heap.alloc(Object::Bytevector(b.as_slice().into())),
             Constant::List { items, tail } => {
                 let tail = earlier_value(tail);
                 let items: Vec<Value> = items.iter().map(earlier_value).collect();

@@ -87,7 +87,7 @@ fn find_labels(rt: &Runtime, root: Value, mode: Labels) -> HashMap<ObjId, Option
     let children = |v: Value| -> Vec<Value> {
         match rt.heap.get(v) {
             Some(Object::Pair(car, cdr)) => vec![*car, *cdr],
-            Some(Object::Vector(items)) => items.clone(),
+            Some(Object::Vector(items)) => items.to_vec(),
             _ => Vec::new(),
         }
     };
@@ -268,7 +268,7 @@ impl Printer<'_> {
                 let _ = write!(out, "#<record-type {}>", t.name);
             }
             Object::Record { record_type, fields } => {
-                let name = match self.rt.heap.get(*record_type) {
+                let name = match self.rt.heap.get(Value::object(*record_type)) {
                     Some(Object::RecordType(t)) => t.name.trim_start_matches('<').trim_end_matches('>').to_string(),
                     _ => "record".to_string(),
                 };

@@ -132,7 +132,7 @@ impl Runtime {
         self.heap.alloc(Object::String(text.chars().collect()))
     }
 
-    pub fn string_chars(&self, v: Value) -> Option<&Vec<char>> {
+    pub fn string_chars(&self, v: Value) -> Option<&[char]> {
         match self.heap.get(v) {
             Some(Object::String(chars)) => Some(chars),
             _ => None,

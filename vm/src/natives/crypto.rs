@@ -47,7 +47,7 @@ fn secret_arg(rt: &Runtime, who: &str, v: Value) -> Result<SigningKey, Throw> {
 }
 
 fn bytevector(rt: &mut Runtime, bytes: &[u8]) -> Value {
-    rt.heap.alloc(Object::Bytevector(bytes.to_vec()))
+    rt.heap.alloc(Object::Bytevector(bytes.into()))
 }
 
 /// A new secret key: 32 bytes from the operating system's generator.
@@ -68,11 +68,11 @@ fn generate_key(rt: &mut Runtime, _: &[Value]) -> NativeResult {
 fn verify(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let message = bytes_arg(rt, "ed25519-verify", a[1])?;
     let key = match rt.heap.get(a[0]) {
-        Some(Object::Bytevector(bytes)) => <[u8; 32]>::try_from(bytes.as_slice()).ok(),
+        Some(Object::Bytevector(bytes)) => <[u8; 32]>::try_from(&bytes[..]).ok(),
         _ => return Err(rt.type_error("ed25519-verify", "a bytevector", a[0])),
     };
     let signature = match rt.heap.get(a[2]) {
-        Some(Object::Bytevector(bytes)) => <[u8; 64]>::try_from(bytes.as_slice()).ok(),
+        Some(Object::Bytevector(bytes)) => <[u8; 64]>::try_from(&bytes[..]).ok(),
         _ => return Err(rt.type_error("ed25519-verify", "a bytevector", a[2])),
     };
     let valid = match (key.and_then(|k| VerifyingKey::from_bytes(&k).ok()), signature) {

@@ -124,7 +124,7 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringOutput(String::new())))))
     }),
     ("open-input-string", 1, Some(1), |rt, a| {
-        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?.clone();
+        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?.to_vec();
         Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0, fold_case: false }))))
     }),
     ("get-output-string", 1, Some(1), |rt, a| {
@@ -139,7 +139,7 @@ pub const NATIVES: Entries = &[
             Some(Object::Bytevector(b)) => b.clone(),
             _ => return Err(rt.type_error("open-input-bytevector", "a bytevector", a[0])),
         };
-        Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesInput { bytes, position: 0 }))))
+        Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesInput { bytes: bytes.into_vec(), position: 0 }))))
     }),
     ("open-output-bytevector", 0, Some(0), |rt, _| {
         Ok(rt.heap.alloc(Object::Port(Box::new(Port::BytesOutput(Vec::new())))))
@@ -151,7 +151,7 @@ pub const NATIVES: Entries = &[
                 return Err(rt.type_error("get-output-bytevector", "a bytevector output port", a[0]));
             }
         };
-        Ok(rt.heap.alloc(Object::Bytevector(bytes)))
+        Ok(rt.heap.alloc(Object::Bytevector(bytes.into())))
     }),
     ("read-char", 0, Some(1), |rt, a| read_char(rt, a, true)),
     ("peek-char", 0, Some(1), |rt, a| read_char(rt, a, false)),
@@ -328,7 +328,7 @@ pub fn value_datum(rt: &Runtime, v: Value, depth: u32) -> Option<Datum> {
     } else {
         match rt.heap.get(v)? {
             Object::String(chars) => DatumKind::String(chars.iter().collect()),
-            Object::Bytevector(bytes) => DatumKind::Bytevector(bytes.clone()),
+            Object::Bytevector(bytes) => DatumKind::Bytevector(bytes.to_vec()),
             Object::Vector(items) => {
                 DatumKind::Vector(items.iter().map(|item| value_datum(rt, *item, depth + 1)).collect::<Option<_>>()?)
             }
@@ -359,7 +359,7 @@ pub fn datum_value(rt: &mut Runtime, datum: &Datum) -> Value {
         DatumKind::Character(c) => Value::character(*c),
         DatumKind::String(s) => rt.new_string(s),
         DatumKind::Symbol(s) => rt.symbols.intern(s),
-        DatumKind::Bytevector(b) => rt.heap.alloc(Object::Bytevector(b.clone())),
+        DatumKind::Bytevector(b) => rt.heap.alloc(Object::Bytevector(b.as_slice().into())),
         DatumKind::List { items, tail } => {
             let tail = tail.as_ref().map_or(Value::NIL, |t| datum_value(rt, t));
             let items: Vec<Value> = items.iter().map(|item| datum_value(rt, item)).collect();
@@ -461,7 +461,7 @@ fn read_bytevector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         }
         _ => return Err(rt.type_error("read-bytevector", "a binary input port", port)),
     };
-    Ok(rt.heap.alloc(Object::Bytevector(data)))
+    Ok(rt.heap.alloc(Object::Bytevector(data.into())))
 }
 
 fn close_port(rt: &mut Runtime, args: &[Value]) -> NativeResult {

@@ -39,11 +39,12 @@ pub const NATIVES: Entries = &[
     ("%make-record", 2, Some(2), |rt, a| {
         let size = record_type(rt, a[0])?.fields.len();
         let _ = a[1];
-        Ok(rt.heap.alloc(Object::Record { record_type: a[0], fields: vec![Value::FALSE; size].into() }))
+        let id = a[0].as_object().ok_or_else(|| rt.type_error("define-record-type", "a record type", a[0]))?;
+        Ok(rt.heap.alloc(Object::Record { record_type: id, fields: vec![Value::FALSE; size].into() }))
     }),
     ("%record?", 2, Some(2), |rt, a| {
         Ok(Value::boolean(
-            matches!(rt.heap.get(a[0]), Some(Object::Record { record_type, .. }) if *record_type == a[1]),
+            matches!(rt.heap.get(a[0]), Some(Object::Record { record_type, .. }) if Value::object(*record_type) == a[1]),
         ))
     }),
     ("%record-ref", 4, Some(4), |rt, a| record_ref(rt, a[0], a[1], a[2], a[3])),
@@ -75,7 +76,9 @@ fn record_type(rt: &Runtime, v: Value) -> Result<&RecordType, Throw> {
 pub fn record_ref(rt: &mut Runtime, record: Value, record_type: Value, index: Value, who: Value) -> NativeResult {
     let index = rt.index_arg("record accessor", index)?;
     match rt.heap.get(record) {
-        Some(Object::Record { record_type: of, fields }) if *of == record_type && index < fields.len() => {
+        Some(Object::Record { record_type: of, fields })
+            if Value::object(*of) == record_type && index < fields.len() =>
+        {
             Ok(fields[index])
         }
         _ => Err(record_error(rt, who, record_type, record)),
@@ -94,7 +97,9 @@ pub fn record_set(
 ) -> NativeResult {
     let index = rt.index_arg("record modifier", index)?;
     match rt.heap.get_mut(record) {
-        Some(Object::Record { record_type: of, fields }) if *of == record_type && index < fields.len() => {
+        Some(Object::Record { record_type: of, fields })
+            if Value::object(*of) == record_type && index < fields.len() =>
+        {
             fields[index] = value;
             Ok(Value::UNSPECIFIED)
         }

@@ -47,7 +47,7 @@ pub const NATIVES: Entries = &[
     ("make-string", 1, Some(2), make_string),
     ("string", 0, None, |rt, a| {
         let chars = a.iter().map(|&c| char_arg(rt, "string", c)).collect::<Result<Vec<_>, _>>()?;
-        Ok(rt.heap.alloc(Object::String(chars)))
+        Ok(rt.heap.alloc(Object::String(chars.into())))
     }),
     ("string-length", 1, Some(1), |rt, a| Ok(Value::small(chars_arg(rt, "string-length", a[0])?.len()))),
     ("string-ref", 2, Some(2), string_ref),
@@ -180,7 +180,7 @@ pub fn char_arg(rt: &Runtime, who: &str, v: Value) -> Result<char, Throw> {
     v.as_char().ok_or_else(|| rt.type_error(who, "a character", v))
 }
 
-fn chars_arg<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r Vec<char>, Throw> {
+fn chars_arg<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r [char], Throw> {
     rt.string_chars(v).ok_or_else(|| rt.type_error(who, "a string", v))
 }
 
@@ -239,7 +239,7 @@ fn make_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         Some(&c) => char_arg(rt, "make-string", c)?,
         None => ' ',
     };
-    Ok(rt.heap.alloc(Object::String(vec![fill; n])))
+    Ok(rt.heap.alloc(Object::String(vec![fill; n].into())))
 }
 
 fn string_ref(rt: &mut Runtime, args: &[Value]) -> NativeResult {
@@ -270,16 +270,18 @@ fn string_copy(rt: &mut Runtime, who: &str, args: &[Value]) -> NativeResult {
     let chars = chars_arg(rt, who, args[0])?;
     let (start, end) = range_args(rt, who, args, 1, chars.len())?;
     let copy = chars[start..end].to_vec();
-    Ok(rt.heap.alloc(Object::String(copy)))
+    Ok(rt.heap.alloc(Object::String(copy.into())))
 }
 
 fn string_copy_into(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let at = rt.index_arg("string-copy!", args[1])?;
-    let source = chars_arg(rt, "string-copy!", args[2])?.clone();
-    let (start, end) = range_args(rt, "string-copy!", args, 3, source.len())?;
+    let length = chars_arg(rt, "string-copy!", args[2])?.len();
+    let (start, end) = range_args(rt, "string-copy!", args, 3, length)?;
+    // Only the range is copied (source and target may be the same string).
+    let source = chars_arg(rt, "string-copy!", args[2])?[start..end].to_vec();
     match rt.heap.get_mut(args[0]) {
         Some(Object::String(target)) if at + (end - start) <= target.len() => {
-            target[at..at + (end - start)].copy_from_slice(&source[start..end]);
+            target[at..at + source.len()].copy_from_slice(&source);
             Ok(Value::UNSPECIFIED)
         }
         Some(Object::String(_)) => Err(Throw::error("string-copy!: range out of bounds", args.to_vec())),
@@ -302,7 +304,7 @@ fn string_append(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     for &s in args {
         out.extend_from_slice(chars_arg(rt, "string-append", s)?);
     }
-    Ok(rt.heap.alloc(Object::String(out)))
+    Ok(rt.heap.alloc(Object::String(out.into())))
 }
 
 fn string_to_list(rt: &mut Runtime, args: &[Value]) -> NativeResult {
@@ -315,7 +317,7 @@ fn string_to_list(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 fn list_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let items = rt.heap.list_items(args[0]).ok_or_else(|| rt.type_error("list->string", "a list", args[0]))?;
     let chars = items.iter().map(|&c| char_arg(rt, "list->string", c)).collect::<Result<Vec<_>, _>>()?;
-    Ok(rt.heap.alloc(Object::String(chars)))
+    Ok(rt.heap.alloc(Object::String(chars.into())))
 }
 
 fn string_to_vector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
@@ -332,7 +334,7 @@ fn vector_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     };
     let (start, end) = range_args(rt, "vector->string", args, 1, items.len())?;
     let chars = items[start..end].iter().map(|&c| char_arg(rt, "vector->string", c)).collect::<Result<Vec<_>, _>>()?;
-    Ok(rt.heap.alloc(Object::String(chars)))
+    Ok(rt.heap.alloc(Object::String(chars.into())))
 }
 
 fn symbol_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {

@@ -10,9 +10,9 @@ pub const NATIVES: Entries = &[
     ("vector?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Vector(_)))))),
     ("make-vector", 1, Some(2), |rt, a| {
         let n = rt.size_arg("make-vector", a[0])?;
-        Ok(rt.heap.alloc(Object::Vector(vec![a.get(1).copied().unwrap_or(Value::FALSE); n])))
+        Ok(rt.heap.alloc(Object::Vector(vec![a.get(1).copied().unwrap_or(Value::FALSE); n].into())))
     }),
-    ("vector", 0, None, |rt, a| Ok(rt.heap.alloc(Object::Vector(a.to_vec())))),
+    ("vector", 0, None, |rt, a| Ok(rt.heap.alloc(Object::Vector(a.into())))),
     ("vector-length", 1, Some(1), |rt, a| Ok(Value::small(vector(rt, "vector-length", a[0])?.len()))),
     ("vector-ref", 2, Some(2), |rt, a| vector_ref(rt, a[0], a[1])),
     ("vector-set!", 3, Some(3), |rt, a| vector_set(rt, a[0], a[1], a[2])),
@@ -24,7 +24,7 @@ pub const NATIVES: Entries = &[
     }),
     ("list->vector", 1, Some(1), |rt, a| {
         let items = rt.heap.list_items(a[0]).ok_or_else(|| rt.type_error("list->vector", "a list", a[0]))?;
-        Ok(rt.heap.alloc(Object::Vector(items)))
+        Ok(rt.heap.alloc(Object::Vector(items.into())))
     }),
     ("vector-fill!", 2, Some(4), |rt, a| {
         let len = vector(rt, "vector-fill!", a[0])?.len();
@@ -38,16 +38,18 @@ pub const NATIVES: Entries = &[
         let items = vector(rt, "vector-copy", a[0])?;
         let (start, end) = range_args(rt, "vector-copy", a, 1, items.len())?;
         let copy = items[start..end].to_vec();
-        Ok(rt.heap.alloc(Object::Vector(copy)))
+        Ok(rt.heap.alloc(Object::Vector(copy.into())))
     }),
     ("vector-copy!", 3, Some(5), |rt, a| {
         let at = rt.index_arg("vector-copy!", a[1])?;
-        let source = vector(rt, "vector-copy!", a[2])?.clone();
-        let (start, end) = range_args(rt, "vector-copy!", a, 3, source.len())?;
+        let length = vector(rt, "vector-copy!", a[2])?.len();
+        let (start, end) = range_args(rt, "vector-copy!", a, 3, length)?;
+        // Only the range is copied (source and target may be the same object).
+        let source = vector(rt, "vector-copy!", a[2])?[start..end].to_vec();
         vector(rt, "vector-copy!", a[0])?;
         match rt.heap.get_mut(a[0]) {
             Some(Object::Vector(target)) if at + (end - start) <= target.len() => {
-                target[at..at + (end - start)].copy_from_slice(&source[start..end]);
+                target[at..at + source.len()].copy_from_slice(&source);
                 Ok(Value::UNSPECIFIED)
             }
             _ => Err(Throw::error("vector-copy!: range out of bounds", a.to_vec())),
@@ -58,7 +60,7 @@ pub const NATIVES: Entries = &[
         for &v in a {
             out.extend_from_slice(vector(rt, "vector-append", v)?);
         }
-        Ok(rt.heap.alloc(Object::Vector(out)))
+        Ok(rt.heap.alloc(Object::Vector(out.into())))
     }),
     ("bytevector?", 1, Some(1), |rt, a| Ok(Value::boolean(matches!(rt.heap.get(a[0]), Some(Object::Bytevector(_)))))),
     ("make-bytevector", 1, Some(2), |rt, a| {
@@ -67,11 +69,11 @@ pub const NATIVES: Entries = &[
             Some(&b) => byte_arg(rt, "make-bytevector", b)?,
             None => 0,
         };
-        Ok(rt.heap.alloc(Object::Bytevector(vec![fill; n])))
+        Ok(rt.heap.alloc(Object::Bytevector(vec![fill; n].into())))
     }),
     ("bytevector", 0, None, |rt, a| {
         let bytes = a.iter().map(|&b| byte_arg(rt, "bytevector", b)).collect::<Result<Vec<_>, _>>()?;
-        Ok(rt.heap.alloc(Object::Bytevector(bytes)))
+        Ok(rt.heap.alloc(Object::Bytevector(bytes.into())))
     }),
     ("bytevector-length", 1, Some(1), |rt, a| Ok(Value::small(bytes(rt, "bytevector-length", a[0])?.len()))),
     ("bytevector-u8-ref", 2, Some(2), |rt, a| {
@@ -97,16 +99,18 @@ pub const NATIVES: Entries = &[
         let data = bytes(rt, "bytevector-copy", a[0])?;
         let (start, end) = range_args(rt, "bytevector-copy", a, 1, data.len())?;
         let copy = data[start..end].to_vec();
-        Ok(rt.heap.alloc(Object::Bytevector(copy)))
+        Ok(rt.heap.alloc(Object::Bytevector(copy.into())))
     }),
     ("bytevector-copy!", 3, Some(5), |rt, a| {
         let at = rt.index_arg("bytevector-copy!", a[1])?;
-        let source = bytes(rt, "bytevector-copy!", a[2])?.clone();
-        let (start, end) = range_args(rt, "bytevector-copy!", a, 3, source.len())?;
+        let length = bytes(rt, "bytevector-copy!", a[2])?.len();
+        let (start, end) = range_args(rt, "bytevector-copy!", a, 3, length)?;
+        // Only the range is copied (source and target may be the same object).
+        let source = bytes(rt, "bytevector-copy!", a[2])?[start..end].to_vec();
         bytes(rt, "bytevector-copy!", a[0])?;
         match rt.heap.get_mut(a[0]) {
             Some(Object::Bytevector(target)) if at + (end - start) <= target.len() => {
-                target[at..at + (end - start)].copy_from_slice(&source[start..end]);
+                target[at..at + source.len()].copy_from_slice(&source);
                 Ok(Value::UNSPECIFIED)
             }
             _ => Err(Throw::error("bytevector-copy!: range out of bounds", a.to_vec())),
@@ -117,7 +121,7 @@ pub const NATIVES: Entries = &[
         for &v in a {
             out.extend_from_slice(bytes(rt, "bytevector-append", v)?);
         }
-        Ok(rt.heap.alloc(Object::Bytevector(out)))
+        Ok(rt.heap.alloc(Object::Bytevector(out.into())))
     }),
     ("utf8->string", 1, Some(3), |rt, a| {
         let data = bytes(rt, "utf8->string", a[0])?;
@@ -129,18 +133,18 @@ pub const NATIVES: Entries = &[
         let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string->utf8", "a string", a[0]))?;
         let (start, end) = range_args(rt, "string->utf8", a, 1, chars.len())?;
         let text: String = chars[start..end].iter().collect();
-        Ok(rt.heap.alloc(Object::Bytevector(text.into_bytes())))
+        Ok(rt.heap.alloc(Object::Bytevector(text.into_bytes().into())))
     }),
 ];
 
-fn vector<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r Vec<Value>, Throw> {
+fn vector<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r [Value], Throw> {
     match rt.heap.get(v) {
         Some(Object::Vector(items)) => Ok(items),
         _ => Err(rt.type_error(who, "a vector", v)),
     }
 }
 
-fn bytes<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r Vec<u8>, Throw> {
+fn bytes<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r [u8], Throw> {
     match rt.heap.get(v) {
         Some(Object::Bytevector(data)) => Ok(data),
         _ => Err(rt.type_error(who, "a bytevector", v)),

@@ -116,18 +116,18 @@ pub fn from_chunks(kind: Chunked, chunks: Vec<Vec<u8>>, len: usize) -> Option<Ob
                     }),
                 );
             }
-            (items.len() == len).then_some(Object::Vector(items))
+            (items.len() == len).then_some(Object::Vector(items.into()))
         }
         Chunked::String => {
             let mut chars = Vec::with_capacity(len.min(1 << 24));
             for chunk in chunks {
                 chars.extend(String::from_utf8(chunk).ok()?.chars());
             }
-            (chars.len() == len).then_some(Object::String(chars))
+            (chars.len() == len).then_some(Object::String(chars.into()))
         }
         Chunked::Bytevector => {
             let bytes: Vec<u8> = chunks.into_iter().flatten().collect();
-            (bytes.len() == len).then_some(Object::Bytevector(bytes))
+            (bytes.len() == len).then_some(Object::Bytevector(bytes.into()))
         }
     }
 }
@@ -181,6 +181,11 @@ fn words(values: &[Value]) -> Vec<u64> {
     values.iter().map(|v| v.bits()).collect()
 }
 
+/// The object id a stored record's type word names (records store it as a value's bits).
+fn record_type_id(bits: u64) -> Result<crate::value::ObjId, String> {
+    Value::from_bits(bits).as_object().ok_or_else(|| "a record whose type is not an object".to_string())
+}
+
 fn values(words: &[u64]) -> Vec<Value> {
     words.iter().map(|w| Value::from_bits(*w)).collect()
 }
@@ -200,7 +205,7 @@ pub fn store_object(object: &mut Object) -> Result<StoredObject, std::io::Error>
         Object::Closure { function, free } => StoredObject::Closure { function: *function, free: words(free) },
         Object::String(chars) => StoredObject::String(chars.iter().collect()),
         Object::Vector(items) => StoredObject::Vector(words(items)),
-        Object::Bytevector(bytes) => StoredObject::Bytevector(bytes.clone()),
+        Object::Bytevector(bytes) => StoredObject::Bytevector(bytes.to_vec()),
         Object::Bignum(n) => StoredObject::Bignum(n.to_signed_bytes_le()),
         Object::Ratnum(r) => StoredObject::Ratnum {
             numerator: r.numer().to_signed_bytes_le(),
@@ -224,7 +229,7 @@ pub fn store_object(object: &mut Object) -> Result<StoredObject, std::io::Error>
             entries: t.hashed_entries().iter().map(|(h, k, v)| (*h, k.bits(), v.bits())).collect(),
         },
         Object::Record { record_type, fields } => {
-            StoredObject::Record { record_type: record_type.bits(), fields: words(fields) }
+            StoredObject::Record { record_type: Value::object(*record_type).bits(), fields: words(fields) }
         }
     })
 }
@@ -260,8 +265,8 @@ pub fn load_object(stored: StoredObject) -> Result<Object, String> {
         StoredObject::Box(v) => Object::Box(Value::from_bits(v)),
         StoredObject::Closure { function, free } => Object::Closure { function, free: values(&free).into() },
         StoredObject::String(text) => Object::String(text.chars().collect()),
-        StoredObject::Vector(items) => Object::Vector(values(&items)),
-        StoredObject::Bytevector(bytes) => Object::Bytevector(bytes),
+        StoredObject::Vector(items) => Object::Vector(values(&items).into()),
+        StoredObject::Bytevector(bytes) => Object::Bytevector(bytes.into()),
         StoredObject::Bignum(bytes) => Object::Bignum(Box::new(BigInt::from_signed_bytes_le(&bytes))),
         StoredObject::Ratnum { numerator, denominator } => {
             let denominator = BigInt::from_signed_bytes_le(&denominator);
@@ -294,7 +299,7 @@ pub fn load_object(stored: StoredObject) -> Result<Object, String> {
             Object::HashTable(Box::new(HashTable::from_entries(equivalence, entries)))
         }
         StoredObject::Record { record_type, fields } => {
-            Object::Record { record_type: Value::from_bits(record_type), fields: values(&fields).into() }
+            Object::Record { record_type: record_type_id(record_type)?, fields: values(&fields).into() }
         }
         StoredObject::Chunked { .. } => return Err("a chunked object outside its page".into()),
     })
@@ -327,11 +332,11 @@ pub fn load_archived(stored: &ArchivedStoredObject) -> Result<Loaded, String> {
         }
         ArchivedStoredObject::String(text) => Object::String(text.as_str().chars().collect()),
         ArchivedStoredObject::Vector(items) => Object::Vector(archived_values(items)),
-        ArchivedStoredObject::Bytevector(bytes) => Object::Bytevector(bytes.as_slice().to_vec()),
+        ArchivedStoredObject::Bytevector(bytes) => Object::Bytevector(bytes.as_slice().into()),
         ArchivedStoredObject::Flonum(bits) => Object::Flonum(f64::from_bits(bits.to_native())),
         ArchivedStoredObject::Values(vs) => Object::Values(archived_values(vs)),
         ArchivedStoredObject::Record { record_type, fields } => {
-            Object::Record { record_type: Value::from_bits(record_type.to_native()), fields: archived_values(fields) }
+            Object::Record { record_type: record_type_id(record_type.to_native())?, fields: archived_values(fields) }
         }
         other => {
             let stored = rkyv::deserialize::<StoredObject, rkyv::rancor::BoxedError>(other)
@@ -397,7 +402,7 @@ mod tests {
             StoredObject::Bytevector(vec![0, 1, 255]),
             StoredObject::Flonum((-2.5f64).to_bits()),
             StoredObject::Values(vec![v(9), v(10)]),
-            StoredObject::Record { record_type: v(11), fields: vec![v(12)] },
+            StoredObject::Record { record_type: Value::object(11).bits(), fields: vec![v(12)] },
             StoredObject::Bignum(vec![1, 2, 3, 4, 5, 6, 7, 8, 9]),
             StoredObject::RecordType { name: "point".into(), fields: vec![v(13)] },
         ];
@@ -408,5 +413,11 @@ mod tests {
             let reference = format!("{:?}", load_object(stored).expect("loads"));
             assert_eq!(format!("{fast:?}"), reference);
         }
+        // Both refuse a record whose type is not an object.
+        let stored = StoredObject::Record { record_type: v(11), fields: vec![] };
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&stored).expect("serializes");
+        let archived = rkyv::access::<ArchivedStoredObject, rkyv::rancor::Error>(&bytes).expect("a valid archive");
+        assert!(load_archived(archived).is_err());
+        assert!(load_object(stored).is_err());
     }
 }
