@@ -13,6 +13,7 @@
 use num_bigint::BigInt;
 
 use crate::ports::Port;
+use crate::scheme_string::SchemeString;
 use crate::value::{ObjId, Value};
 
 /// A heap object.
@@ -29,7 +30,7 @@ pub enum Object {
     },
     /// Strings, vectors and bytevectors never change length: boxed slices keep an object in
     /// 24 bytes (a `Vec` would make every object 32).
-    String(Box<[char]>),
+    String(SchemeString),
     Vector(Box<[Value]>),
     Bytevector(Box<[u8]>),
     Bignum(Box<BigInt>),
@@ -99,7 +100,7 @@ impl Object {
                 Object::Closure { free, .. } => free.len() * 8,
                 // Lengths, not capacities: a restored heap must estimate exactly what the original
                 // did, so that collections happen at the same points and object ids stay the same.
-                Object::String(s) => s.len() * 4,
+                Object::String(s) => s.byte_size(),
                 Object::Vector(v) => v.len() * 8,
                 Object::Bytevector(b) => b.len(),
                 Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),

@@ -26,6 +26,7 @@ pub mod ports;
 pub mod printer;
 pub mod replay;
 pub mod runtime;
+pub mod scheme_string;
 pub mod snapshot;
 pub mod symbols;
 pub mod value;

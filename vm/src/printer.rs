@@ -211,9 +211,11 @@ impl Printer<'_> {
                 }
                 out.push(')');
             }
-            Object::String(chars) => match style {
-                Style::Display => out.extend(chars.iter()),
-                Style::Write => write_string_literal(chars, out),
+            Object::String(string) => match style {
+                Style::Display => {
+                    let _ = write!(out, "{string}");
+                }
+                Style::Write => write_string_literal(string.chars(), out),
             },
             Object::Bytevector(bytes) => {
                 out.push_str("#u8(");
@@ -323,9 +325,9 @@ fn write_char_literal(c: char, out: &mut String) {
     }
 }
 
-fn write_string_literal(chars: &[char], out: &mut String) {
+fn write_string_literal(chars: impl Iterator<Item = char>, out: &mut String) {
     out.push('"');
-    for &c in chars {
+    for c in chars {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),

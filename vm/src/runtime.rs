@@ -5,6 +5,7 @@ use std::io::Write;
 
 use crate::heap::{ConditionKind, Heap, Object};
 use crate::ports::Port;
+use crate::scheme_string::SchemeString;
 use crate::symbols::Symbols;
 use crate::value::Value;
 
@@ -129,21 +130,21 @@ impl Runtime {
     }
 
     pub fn new_string(&mut self, text: &str) -> Value {
-        self.heap.alloc(Object::String(text.chars().collect()))
+        self.heap.alloc(Object::String(SchemeString::from_text(text)))
     }
 
-    pub fn string_chars(&self, v: Value) -> Option<&[char]> {
+    pub fn string(&self, v: Value) -> Option<&SchemeString> {
         match self.heap.get(v) {
-            Some(Object::String(chars)) => Some(chars),
+            Some(Object::String(s)) => Some(s),
             _ => None,
         }
     }
 
     /// The text of a string value, or a type error naming `who`.
     pub fn string_arg(&self, who: &str, v: Value) -> Result<String, Throw> {
-        let chars = self.string_chars(v).ok_or_else(|| self.type_error(who, "a string", v))?;
-        self.heap.charge((chars.len() / 16) as u64);
-        Ok(chars.iter().collect())
+        let string = self.string(v).ok_or_else(|| self.type_error(who, "a string", v))?;
+        self.heap.charge((string.len() / 16) as u64);
+        Ok(string.to_string())
     }
 
     pub fn is_procedure(&self, v: Value) -> bool {

@@ -110,8 +110,8 @@ fn boolean_eq(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 
 fn error(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let (message, irritants) = match args.split_first() {
-        Some((message, irritants)) => match rt.string_chars(*message) {
-            Some(chars) => (chars.iter().collect(), irritants.to_vec()),
+        Some((message, irritants)) => match rt.string(*message) {
+            Some(text) => (text.to_string(), irritants.to_vec()),
             None => (rt.to_text(*message, crate::printer::Style::Display), irritants.to_vec()),
         },
         None => (String::from("error"), Vec::new()),

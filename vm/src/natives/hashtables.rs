@@ -157,11 +157,11 @@ pub const NATIVES: Entries = &[
     }),
     ("hash", 1, Some(2), |rt, a| hash_value(rt, Equivalence::Equal, a)),
     ("string-hash", 1, Some(2), |rt, a| {
-        rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string-hash", "a string", a[0]))?;
+        rt.string(a[0]).ok_or_else(|| rt.type_error("string-hash", "a string", a[0]))?;
         hash_value(rt, Equivalence::String, a)
     }),
     ("string-ci-hash", 1, Some(2), |rt, a| {
-        rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string-ci-hash", "a string", a[0]))?;
+        rt.string(a[0]).ok_or_else(|| rt.type_error("string-ci-hash", "a string", a[0]))?;
         hash_value(rt, Equivalence::StringCi, a)
     }),
     ("hash-by-identity", 1, Some(2), |rt, a| hash_value(rt, Equivalence::Eq, a)),
@@ -198,10 +198,10 @@ fn same_key(rt: &Runtime, equivalence: Equivalence, a: Value, b: Value) -> bool 
         Equivalence::Eq => a == b,
         Equivalence::Eqv => rt.eqv(a, b),
         Equivalence::Equal => rt.equal(a, b),
-        Equivalence::String => rt.string_chars(a).is_some() && rt.string_chars(a) == rt.string_chars(b),
-        Equivalence::StringCi => match (rt.string_chars(a), rt.string_chars(b)) {
+        Equivalence::String => rt.string(a).is_some() && rt.string(a) == rt.string(b),
+        Equivalence::StringCi => match (rt.string(a), rt.string(b)) {
             (Some(x), Some(y)) => {
-                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.to_lowercase().eq(q.to_lowercase()))
+                x.len() == y.len() && x.chars().zip(y.chars()).all(|(p, q)| p.to_lowercase().eq(q.to_lowercase()))
             }
             _ => false,
         },
@@ -243,9 +243,9 @@ pub fn key_hash(rt: &Runtime, equivalence: Equivalence, key: Value) -> u64 {
         Equivalence::Eq => key.bits().hash(&mut hasher),
         Equivalence::Eqv => eqv_hash(rt, key, &mut hasher),
         Equivalence::Equal => equal_hash(rt, key, &mut hasher, 0),
-        Equivalence::String => rt.string_chars(key).hash(&mut hasher),
+        Equivalence::String => rt.string(key).hash(&mut hasher),
         Equivalence::StringCi => {
-            let folded: Option<String> = rt.string_chars(key).map(|c| c.iter().collect::<String>().to_lowercase());
+            let folded: Option<String> = rt.string(key).map(|s| s.to_string().to_lowercase());
             folded.hash(&mut hasher);
         }
     }

@@ -67,9 +67,10 @@ pub const NATIVES: Entries = &[
         emit(rt, a.get(1), c.encode_utf8(&mut [0; 4]))
     }),
     ("write-string", 1, Some(4), |rt, a| {
-        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("write-string", "a string", a[0]))?;
-        let (start, end) = range_args(rt, "write-string", a, 2, chars.len())?;
-        let text: String = chars[start..end].iter().collect();
+        let string = rt.string(a[0]).ok_or_else(|| rt.type_error("write-string", "a string", a[0]))?;
+        let (start, end) = range_args(rt, "write-string", a, 2, string.len())?;
+        let text: String =
+            if (start, end) == (0, string.len()) { string.to_string() } else { string.chars_in(start, end).collect() };
         emit(rt, a.get(1), &text)
     }),
     ("write-u8", 1, Some(2), |rt, a| {
@@ -124,7 +125,8 @@ pub const NATIVES: Entries = &[
         Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringOutput(String::new())))))
     }),
     ("open-input-string", 1, Some(1), |rt, a| {
-        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?.to_vec();
+        let chars =
+            rt.string(a[0]).ok_or_else(|| rt.type_error("open-input-string", "a string", a[0]))?.chars().collect();
         Ok(rt.heap.alloc(Object::Port(Box::new(Port::StringInput { chars, position: 0, fold_case: false }))))
     }),
     ("get-output-string", 1, Some(1), |rt, a| {
@@ -327,7 +329,7 @@ pub fn value_datum(rt: &Runtime, v: Value, depth: u32) -> Option<Datum> {
         })
     } else {
         match rt.heap.get(v)? {
-            Object::String(chars) => DatumKind::String(chars.iter().collect()),
+            Object::String(string) => DatumKind::String(string.to_string()),
             Object::Bytevector(bytes) => DatumKind::Bytevector(bytes.to_vec()),
             Object::Vector(items) => {
                 DatumKind::Vector(items.iter().map(|item| value_datum(rt, *item, depth + 1)).collect::<Option<_>>()?)

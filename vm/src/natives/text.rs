@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use super::Entries;
 use crate::heap::Object;
 use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::scheme_string::SchemeString;
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
@@ -43,13 +44,13 @@ pub const NATIVES: Entries = &[
     ("char-upcase", 1, Some(1), |rt, a| Ok(Value::character(upcase(char_arg(rt, "char-upcase", a[0])?)))),
     ("char-downcase", 1, Some(1), |rt, a| Ok(Value::character(downcase(char_arg(rt, "char-downcase", a[0])?)))),
     ("char-foldcase", 1, Some(1), |rt, a| Ok(Value::character(fold_char(char_arg(rt, "char-foldcase", a[0])?)))),
-    ("string?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.string_chars(a[0]).is_some()))),
+    ("string?", 1, Some(1), |rt, a| Ok(Value::boolean(rt.string(a[0]).is_some()))),
     ("make-string", 1, Some(2), make_string),
     ("string", 0, None, |rt, a| {
         let chars = a.iter().map(|&c| char_arg(rt, "string", c)).collect::<Result<Vec<_>, _>>()?;
-        Ok(rt.heap.alloc(Object::String(chars.into())))
+        Ok(rt.heap.alloc(Object::String(SchemeString::from_chars(chars))))
     }),
-    ("string-length", 1, Some(1), |rt, a| Ok(Value::small(chars_arg(rt, "string-length", a[0])?.len()))),
+    ("string-length", 1, Some(1), |rt, a| Ok(Value::small(string_arg(rt, "string-length", a[0])?.len()))),
     ("string-ref", 2, Some(2), string_ref),
     ("string-set!", 3, Some(3), string_set),
     ("substring", 2, Some(3), |rt, a| string_copy(rt, "substring", a)),
@@ -180,8 +181,8 @@ pub fn char_arg(rt: &Runtime, who: &str, v: Value) -> Result<char, Throw> {
     v.as_char().ok_or_else(|| rt.type_error(who, "a character", v))
 }
 
-fn chars_arg<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r [char], Throw> {
-    rt.string_chars(v).ok_or_else(|| rt.type_error(who, "a string", v))
+fn string_arg<'r>(rt: &'r Runtime, who: &str, v: Value) -> Result<&'r SchemeString, Throw> {
+    rt.string(v).ok_or_else(|| rt.type_error(who, "a string", v))
 }
 
 /// The `[start, end)` range of optional arguments `args[at]` and `args[at + 1]` over a length.
@@ -239,15 +240,14 @@ fn make_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
         Some(&c) => char_arg(rt, "make-string", c)?,
         None => ' ',
     };
-    Ok(rt.heap.alloc(Object::String(vec![fill; n].into())))
+    Ok(rt.heap.alloc(Object::String(SchemeString::filled(n, fill))))
 }
 
 fn string_ref(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let k = rt.index_arg("string-ref", args[1])?;
-    let chars = chars_arg(rt, "string-ref", args[0])?;
-    chars
+    string_arg(rt, "string-ref", args[0])?
         .get(k)
-        .map(|&c| Value::character(c))
+        .map(Value::character)
         .ok_or_else(|| Throw::error("string-ref: index out of range", vec![args[0], args[1]]))
 }
 
@@ -255,9 +255,9 @@ fn string_set(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let k = rt.index_arg("string-set!", args[1])?;
     let c = char_arg(rt, "string-set!", args[2])?;
     match rt.heap.get_mut(args[0]) {
-        Some(Object::String(chars)) => match chars.get_mut(k) {
-            Some(slot) => {
-                *slot = c;
+        Some(Object::String(string)) => match string.set(k, c) {
+            Some(scanned) => {
+                rt.heap.charge((scanned / 16) as u64);
                 Ok(Value::UNSPECIFIED)
             }
             None => Err(Throw::error("string-set!: index out of range", vec![args[0], args[1]])),
@@ -267,21 +267,22 @@ fn string_set(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 }
 
 fn string_copy(rt: &mut Runtime, who: &str, args: &[Value]) -> NativeResult {
-    let chars = chars_arg(rt, who, args[0])?;
-    let (start, end) = range_args(rt, who, args, 1, chars.len())?;
-    let copy = chars[start..end].to_vec();
-    Ok(rt.heap.alloc(Object::String(copy.into())))
+    let string = string_arg(rt, who, args[0])?;
+    let (start, end) = range_args(rt, who, args, 1, string.len())?;
+    let copy = string.substring(start, end);
+    Ok(rt.heap.alloc(Object::String(copy)))
 }
 
 fn string_copy_into(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let at = rt.index_arg("string-copy!", args[1])?;
-    let length = chars_arg(rt, "string-copy!", args[2])?.len();
+    let length = string_arg(rt, "string-copy!", args[2])?.len();
     let (start, end) = range_args(rt, "string-copy!", args, 3, length)?;
     // Only the range is copied (source and target may be the same string).
-    let source = chars_arg(rt, "string-copy!", args[2])?[start..end].to_vec();
+    let source: Vec<char> = string_arg(rt, "string-copy!", args[2])?.chars_in(start, end).collect();
     match rt.heap.get_mut(args[0]) {
         Some(Object::String(target)) if at + (end - start) <= target.len() => {
-            target[at..at + source.len()].copy_from_slice(&source);
+            let scanned = target.replace(at, source.iter().copied());
+            rt.heap.charge((scanned / 16) as u64);
             Ok(Value::UNSPECIFIED)
         }
         Some(Object::String(_)) => Err(Throw::error("string-copy!: range out of bounds", args.to_vec())),
@@ -291,39 +292,41 @@ fn string_copy_into(rt: &mut Runtime, args: &[Value]) -> NativeResult {
 
 fn string_fill(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let fill = char_arg(rt, "string-fill!", args[1])?;
-    let len = chars_arg(rt, "string-fill!", args[0])?.len();
+    let len = string_arg(rt, "string-fill!", args[0])?.len();
     let (start, end) = range_args(rt, "string-fill!", args, 2, len)?;
-    if let Some(Object::String(chars)) = rt.heap.get_mut(args[0]) {
-        chars[start..end].fill(fill);
+    if let Some(Object::String(string)) = rt.heap.get_mut(args[0]) {
+        let scanned = string.replace(start, std::iter::repeat_n(fill, end - start));
+        rt.heap.charge((scanned / 16) as u64);
     }
     Ok(Value::UNSPECIFIED)
 }
 
 fn string_append(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let mut out = Vec::new();
+    let mut parts = Vec::with_capacity(args.len());
     for &s in args {
-        out.extend_from_slice(chars_arg(rt, "string-append", s)?);
+        parts.push(string_arg(rt, "string-append", s)?);
     }
-    Ok(rt.heap.alloc(Object::String(out.into())))
+    let joined = SchemeString::from_chars(parts.iter().flat_map(|s| s.chars()));
+    Ok(rt.heap.alloc(Object::String(joined)))
 }
 
 fn string_to_list(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let chars = chars_arg(rt, "string->list", args[0])?;
-    let (start, end) = range_args(rt, "string->list", args, 1, chars.len())?;
-    let items: Vec<Value> = chars[start..end].iter().map(|&c| Value::character(c)).collect();
+    let string = string_arg(rt, "string->list", args[0])?;
+    let (start, end) = range_args(rt, "string->list", args, 1, string.len())?;
+    let items: Vec<Value> = string.chars_in(start, end).map(Value::character).collect();
     Ok(rt.heap.list(items.into_iter()))
 }
 
 fn list_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let items = rt.heap.list_items(args[0]).ok_or_else(|| rt.type_error("list->string", "a list", args[0]))?;
     let chars = items.iter().map(|&c| char_arg(rt, "list->string", c)).collect::<Result<Vec<_>, _>>()?;
-    Ok(rt.heap.alloc(Object::String(chars.into())))
+    Ok(rt.heap.alloc(Object::String(SchemeString::from_chars(chars))))
 }
 
 fn string_to_vector(rt: &mut Runtime, args: &[Value]) -> NativeResult {
-    let chars = chars_arg(rt, "string->vector", args[0])?;
-    let (start, end) = range_args(rt, "string->vector", args, 1, chars.len())?;
-    let items = chars[start..end].iter().map(|&c| Value::character(c)).collect();
+    let string = string_arg(rt, "string->vector", args[0])?;
+    let (start, end) = range_args(rt, "string->vector", args, 1, string.len())?;
+    let items = string.chars_in(start, end).map(Value::character).collect();
     Ok(rt.heap.alloc(Object::Vector(items)))
 }
 
@@ -334,7 +337,7 @@ fn vector_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     };
     let (start, end) = range_args(rt, "vector->string", args, 1, items.len())?;
     let chars = items[start..end].iter().map(|&c| char_arg(rt, "vector->string", c)).collect::<Result<Vec<_>, _>>()?;
-    Ok(rt.heap.alloc(Object::String(chars.into())))
+    Ok(rt.heap.alloc(Object::String(SchemeString::from_chars(chars))))
 }
 
 fn symbol_to_string(rt: &mut Runtime, args: &[Value]) -> NativeResult {

@@ -130,9 +130,9 @@ pub const NATIVES: Entries = &[
         Ok(rt.new_string(&text))
     }),
     ("string->utf8", 1, Some(3), |rt, a| {
-        let chars = rt.string_chars(a[0]).ok_or_else(|| rt.type_error("string->utf8", "a string", a[0]))?;
-        let (start, end) = range_args(rt, "string->utf8", a, 1, chars.len())?;
-        let text: String = chars[start..end].iter().collect();
+        let string = rt.string(a[0]).ok_or_else(|| rt.type_error("string->utf8", "a string", a[0]))?;
+        let (start, end) = range_args(rt, "string->utf8", a, 1, string.len())?;
+        let text: String = string.chars_in(start, end).collect();
         Ok(rt.heap.alloc(Object::Bytevector(text.into_bytes().into())))
     }),
 ];

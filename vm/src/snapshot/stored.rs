@@ -9,6 +9,7 @@ use crate::heap::{Condition, ConditionKind, Continuation, Object, RecordType};
 use crate::interp::Frame;
 use crate::natives::hashtables::{Equivalence, HashTable};
 use crate::ports::Port;
+use crate::scheme_string::SchemeString;
 use crate::value::Value;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
@@ -88,10 +89,15 @@ pub fn chunks_of(object: &Object) -> Option<(Chunked, Vec<Vec<u8>>, usize)> {
             items.chunks(VECTOR_CHUNK).map(|c| c.iter().flat_map(|v| v.bits().to_le_bytes()).collect()).collect(),
             items.len(),
         )),
-        Object::String(chars) if chars.len() > STRING_CHUNK => Some((
+        Object::String(string) if string.len() > STRING_CHUNK => Some((
             Chunked::String,
-            chars.chunks(STRING_CHUNK).map(|c| c.iter().collect::<String>().into_bytes()).collect(),
-            chars.len(),
+            (0..string.len())
+                .step_by(STRING_CHUNK)
+                .map(|start| {
+                    string.chars_in(start, string.len().min(start + STRING_CHUNK)).collect::<String>().into_bytes()
+                })
+                .collect(),
+            string.len(),
         )),
         Object::Bytevector(bytes) if bytes.len() > BYTES_CHUNK => {
             Some((Chunked::Bytevector, bytes.chunks(BYTES_CHUNK).map(<[u8]>::to_vec).collect(), bytes.len()))
@@ -119,11 +125,12 @@ pub fn from_chunks(kind: Chunked, chunks: Vec<Vec<u8>>, len: usize) -> Option<Ob
             (items.len() == len).then_some(Object::Vector(items.into()))
         }
         Chunked::String => {
-            let mut chars = Vec::with_capacity(len.min(1 << 24));
+            let mut text = String::with_capacity(len.min(1 << 24));
             for chunk in chunks {
-                chars.extend(String::from_utf8(chunk).ok()?.chars());
+                text.push_str(std::str::from_utf8(&chunk).ok()?);
             }
-            (chars.len() == len).then_some(Object::String(chars.into()))
+            let string = SchemeString::from_text(&text);
+            (string.len() == len).then_some(Object::String(string))
         }
         Chunked::Bytevector => {
             let bytes: Vec<u8> = chunks.into_iter().flatten().collect();
@@ -203,7 +210,7 @@ pub fn store_object(object: &mut Object) -> Result<StoredObject, std::io::Error>
         Object::Pair(car, cdr) => StoredObject::Pair(car.bits(), cdr.bits()),
         Object::Box(v) => StoredObject::Box(v.bits()),
         Object::Closure { function, free } => StoredObject::Closure { function: *function, free: words(free) },
-        Object::String(chars) => StoredObject::String(chars.iter().collect()),
+        Object::String(string) => StoredObject::String(string.to_string()),
         Object::Vector(items) => StoredObject::Vector(words(items)),
         Object::Bytevector(bytes) => StoredObject::Bytevector(bytes.to_vec()),
         Object::Bignum(n) => StoredObject::Bignum(n.to_signed_bytes_le()),
@@ -264,7 +271,7 @@ pub fn load_object(stored: StoredObject) -> Result<Object, String> {
         StoredObject::Pair(car, cdr) => Object::Pair(Value::from_bits(car), Value::from_bits(cdr)),
         StoredObject::Box(v) => Object::Box(Value::from_bits(v)),
         StoredObject::Closure { function, free } => Object::Closure { function, free: values(&free).into() },
-        StoredObject::String(text) => Object::String(text.chars().collect()),
+        StoredObject::String(text) => Object::String(SchemeString::from_text(&text)),
         StoredObject::Vector(items) => Object::Vector(values(&items).into()),
         StoredObject::Bytevector(bytes) => Object::Bytevector(bytes.into()),
         StoredObject::Bignum(bytes) => Object::Bignum(Box::new(BigInt::from_signed_bytes_le(&bytes))),
@@ -330,7 +337,7 @@ pub fn load_archived(stored: &ArchivedStoredObject) -> Result<Loaded, String> {
         ArchivedStoredObject::Closure { function, free } => {
             Object::Closure { function: function.to_native(), free: archived_values(free) }
         }
-        ArchivedStoredObject::String(text) => Object::String(text.as_str().chars().collect()),
+        ArchivedStoredObject::String(text) => Object::String(SchemeString::from_text(text.as_str())),
         ArchivedStoredObject::Vector(items) => Object::Vector(archived_values(items)),
         ArchivedStoredObject::Bytevector(bytes) => Object::Bytevector(bytes.as_slice().into()),
         ArchivedStoredObject::Flonum(bits) => Object::Flonum(f64::from_bits(bits.to_native())),
