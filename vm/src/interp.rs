@@ -410,6 +410,48 @@ impl Vm {
                         let a = self.pop();
                         self.arithmetic_on(Op::Sub, a, self.images[image].constants[k as usize])
                     }
+                    // Triples: past the third instruction, so that an error is reported at its
+                    // position and a fused test finds the `JumpIfFalse` after it.
+                    Insn::LocalConstAdd { i, k } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        self.arithmetic_on(Op::Add, a, b)
+                    }
+                    Insn::LocalConstSub { i, k } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        self.arithmetic_on(Op::Sub, a, b)
+                    }
+                    Insn::LocalConstNumEq { i, k } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        self.comparison_on("=", a, b, |o| o.is_eq()).map(|h| self.test_result(h, insns, &mut pc))
+                    }
+                    Insn::LocalConstLt { i, k } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        self.comparison_on("<", a, b, |o| o.is_lt()).map(|h| self.test_result(h, insns, &mut pc))
+                    }
+                    Insn::LocalConstGt { i, k } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        self.comparison_on(">", a, b, |o| o.is_gt()).map(|h| self.test_result(h, insns, &mut pc))
+                    }
+                    Insn::LocalLocalLt { i, j } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.stack[base + j as usize]);
+                        self.comparison_on("<", a, b, |o| o.is_lt()).map(|h| self.test_result(h, insns, &mut pc))
+                    }
+                    Insn::LocalLocalLe { i, j } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.stack[base + j as usize]);
+                        self.comparison_on("<=", a, b, |o| o.is_le()).map(|h| self.test_result(h, insns, &mut pc))
+                    }
+                    Insn::LocalLocalNumEq { i, j } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.stack[base + j as usize]);
+                        self.comparison_on("=", a, b, |o| o.is_eq()).map(|h| self.test_result(h, insns, &mut pc))
+                    }
                     Insn::LocalReturn { i } => {
                         let v = self.stack[base + i as usize];
                         if let Some(v) = self.return_from_frame(v, stop_depth) {
@@ -694,6 +736,18 @@ impl Vm {
     fn comparison(&mut self, who: &str, holds: fn(std::cmp::Ordering) -> bool) -> Result<bool, Throw> {
         let b = self.pop();
         let a = self.pop();
+        self.comparison_on(who, a, b, holds)
+    }
+
+    /// Whether `a` and `b` compare as `holds` says.
+    #[inline(always)]
+    fn comparison_on(
+        &mut self,
+        who: &str,
+        a: Value,
+        b: Value,
+        holds: fn(std::cmp::Ordering) -> bool,
+    ) -> Result<bool, Throw> {
         Ok(match (a.as_fixnum(), b.as_fixnum()) {
             (Some(x), Some(y)) => holds(x.cmp(&y)),
             _ => self.rt.compare(who, a, b)?.is_some_and(holds),

@@ -302,6 +302,25 @@ instructions! {
     0xc4 LocalReturn(i: Local) [0 => 0] Leave;
     /// push the process's global slot s; unbound is an error (over `Global g`, linked to its slot)
     0xc5 GlobalSlot(s: Count) [0 => 1] Next;
+    // Triples over `Local i`, `Const k` and an arithmetic or comparison: one dispatch for `(- n 1)`
+    // or `(< n 2)`. A comparison followed by a forward `JumpIfFalse` branches at once, as the
+    // comparison alone does.
+    /// push (+ L[i] K[k]) (over `Local i`, `Const k`, `Add`)
+    0xc6 LocalConstAdd(i: Local, k: Const) [0 => 1] Next;
+    /// push (- L[i] K[k]) (over `Local i`, `Const k`, `Sub`)
+    0xc7 LocalConstSub(i: Local, k: Const) [0 => 1] Next;
+    /// push (= L[i] K[k]) (over `Local i`, `Const k`, `NumEq`)
+    0xc8 LocalConstNumEq(i: Local, k: Const) [0 => 1] Next;
+    /// push (< L[i] K[k]) (over `Local i`, `Const k`, `Lt`)
+    0xc9 LocalConstLt(i: Local, k: Const) [0 => 1] Next;
+    /// push (> L[i] K[k]) (over `Local i`, `Const k`, `Gt`)
+    0xca LocalConstGt(i: Local, k: Const) [0 => 1] Next;
+    /// push (< L[i] L[j]) (over `Local i`, `Local j`, `Lt`)
+    0xcb LocalLocalLt(i: Local, j: Local) [0 => 1] Next;
+    /// push (<= L[i] L[j]) (over `Local i`, `Local j`, `Le`)
+    0xcc LocalLocalLe(i: Local, j: Local) [0 => 1] Next;
+    /// push (= L[i] L[j]) (over `Local i`, `Local j`, `NumEq`)
+    0xcd LocalLocalNumEq(i: Local, j: Local) [0 => 1] Next;
 }
 
 /// Opcodes from here up are superinstructions, which only the VM writes.

@@ -12,7 +12,9 @@
 //! process has at some slot of its own; `GlobalSlot s` goes to that slot directly.
 //!
 //! Pairs are taken from the original code, never from already rewritten instructions, so a run of
-//! `Local a`, `Local b`, `Local c` becomes `LocalLocal a b`, `LocalLocal b c`, `Local c`.
+//! `Local a`, `Local b`, `Local c` becomes `LocalLocal a b`, `LocalLocal b c`, `Local c`. Common
+//! triples (`Local i`, `Const k`, `Sub`: `(- n 1)`) are fused the same way and win over the pair
+//! starting at the same index; the pair starting at the triple's second instruction stays.
 
 use super::instructions::Insn;
 
@@ -27,7 +29,26 @@ pub fn quicken(insns: &[Insn], global_slot: impl Fn(u32) -> u32) -> Vec<Insn> {
             other => other,
         })
         .collect();
+    let mut starts_triple = vec![false; insns.len()];
+    for (at, triple) in insns.windows(3).enumerate() {
+        let fused = match (triple[0], triple[1], triple[2]) {
+            (Insn::Local { i }, Insn::Const { k }, Insn::Add {}) => Insn::LocalConstAdd { i, k },
+            (Insn::Local { i }, Insn::Const { k }, Insn::Sub {}) => Insn::LocalConstSub { i, k },
+            (Insn::Local { i }, Insn::Const { k }, Insn::NumEq {}) => Insn::LocalConstNumEq { i, k },
+            (Insn::Local { i }, Insn::Const { k }, Insn::Lt {}) => Insn::LocalConstLt { i, k },
+            (Insn::Local { i }, Insn::Const { k }, Insn::Gt {}) => Insn::LocalConstGt { i, k },
+            (Insn::Local { i }, Insn::Local { i: j }, Insn::Lt {}) => Insn::LocalLocalLt { i, j },
+            (Insn::Local { i }, Insn::Local { i: j }, Insn::Le {}) => Insn::LocalLocalLe { i, j },
+            (Insn::Local { i }, Insn::Local { i: j }, Insn::NumEq {}) => Insn::LocalLocalNumEq { i, j },
+            _ => continue,
+        };
+        quick[at] = fused;
+        starts_triple[at] = true;
+    }
     for (at, pair) in insns.windows(2).enumerate() {
+        if starts_triple[at] {
+            continue;
+        }
         let fused = match (pair[0], pair[1]) {
             (Insn::Local { i }, Insn::Local { i: j }) => Insn::LocalLocal { i, j },
             (Insn::Local { i }, Insn::Const { k }) => Insn::LocalConst { i, k },
@@ -46,7 +67,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pairs_become_superinstructions_and_their_second_halves_stay() {
+    fn pairs_and_triples_become_superinstructions_and_their_other_parts_stay() {
         let code = [
             Insn::Local { i: 0 },
             Insn::Local { i: 1 },
@@ -61,7 +82,7 @@ mod tests {
             [
                 Insn::LocalLocal { i: 0, j: 1 },
                 Insn::LocalLocal { i: 1, j: 2 },
-                Insn::LocalConst { i: 2, k: 3 },
+                Insn::LocalConstSub { i: 2, k: 3 },
                 Insn::ConstSub { k: 3 },
                 Insn::Sub {},
                 Insn::LocalReturn { i: 4 },
@@ -98,6 +119,33 @@ mod tests {
                 Insn::Local { i: 0 },
                 Insn::Return {},
                 Insn::Global { g: 0 },
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::Add {},
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::Sub {},
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::NumEq {},
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::Lt {},
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::Gt {},
+                Insn::Local { i: 0 },
+                Insn::Local { i: 1 },
+                Insn::Lt {},
+                Insn::Local { i: 0 },
+                Insn::Local { i: 1 },
+                Insn::Le {},
+                Insn::Local { i: 0 },
+                Insn::Local { i: 1 },
+                Insn::NumEq {},
+                Insn::Local { i: 0 },
+                Insn::Const { k: 0 },
+                Insn::Return {},
             ],
             |g| g,
         )
