@@ -698,6 +698,7 @@ impl Vm {
         Ok(())
     }
 
+    #[inline(always)]
     fn arithmetic(&mut self, op: Op) -> Result<(), Throw> {
         let b = self.pop();
         let a = self.pop();
