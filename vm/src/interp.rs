@@ -452,6 +452,39 @@ impl Vm {
                         let (a, b) = (self.stack[base + i as usize], self.stack[base + j as usize]);
                         self.comparison_on("=", a, b, |o| o.is_eq()).map(|h| self.test_result(h, insns, &mut pc))
                     }
+                    Insn::LocalLocalAdd { i, j } => {
+                        pc += 2;
+                        let (a, b) = (self.stack[base + i as usize], self.stack[base + j as usize]);
+                        self.arithmetic_on(Op::Add, a, b)
+                    }
+                    Insn::LocalCar { i } => {
+                        pc += 1;
+                        let v = self.stack[base + i as usize];
+                        match self.rt.heap.pair(v) {
+                            Some((car, _)) => {
+                                self.stack.push(car);
+                                Ok(())
+                            }
+                            None => lists::car(&mut self.rt, v).map(|_| ()),
+                        }
+                    }
+                    Insn::LocalCdr { i } => {
+                        pc += 1;
+                        let v = self.stack[base + i as usize];
+                        match self.rt.heap.pair(v) {
+                            Some((_, cdr)) => {
+                                self.stack.push(cdr);
+                                Ok(())
+                            }
+                            None => lists::cdr(&mut self.rt, v).map(|_| ()),
+                        }
+                    }
+                    Insn::LocalIsNull { i } => {
+                        pc += 1;
+                        let holds = self.stack[base + i as usize] == Value::NIL;
+                        self.test_result(holds, insns, &mut pc);
+                        Ok(())
+                    }
                     Insn::LocalReturn { i } => {
                         let v = self.stack[base + i as usize];
                         if let Some(v) = self.return_from_frame(v, stop_depth) {

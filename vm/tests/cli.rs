@@ -51,7 +51,10 @@ fn unbound_variables_wrong_arity_and_division_by_zero_are_reported() {
         ("arity.scm", "error: two: wrong number of arguments: expected 2 arguments, got 3"),
         ("divide-by-zero.scm", "error: quotient: division by zero: 10 0"),
         ("fused-error.scm", "error: <: not a number: x\nbacktrace (innermost first):\n  fused-error.scm:4:7: in down"),
-        ("fused-arith-error.scm", "error: -: not a number: x\nbacktrace (innermost first):\n  fused-arith-error.scm:4:3: in down"),
+        (
+            "fused-arith-error.scm",
+            "error: -: not a number: x\nbacktrace (innermost first):\n  fused-arith-error.scm:4:3: in down",
+        ),
     ] {
         let out = vm(&["run", file]);
         assert_eq!(out.status.code(), Some(1), "{file}");

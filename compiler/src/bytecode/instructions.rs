@@ -321,6 +321,15 @@ instructions! {
     0xcc LocalLocalLe(i: Local, j: Local) [0 => 1] Next;
     /// push (= L[i] L[j]) (over `Local i`, `Local j`, `NumEq`)
     0xcd LocalLocalNumEq(i: Local, j: Local) [0 => 1] Next;
+    /// push (+ L[i] L[j]) (over `Local i`, `Local j`, `Add`)
+    0xce LocalLocalAdd(i: Local, j: Local) [0 => 1] Next;
+    // Pairs of a local and a list primitive: `(car l)`, `(cdr l)`, `(null? l)`.
+    /// push (car L[i]) (over `Local i`, `Car`)
+    0xcf LocalCar(i: Local) [0 => 1] Next;
+    /// push (cdr L[i]) (over `Local i`, `Cdr`)
+    0xd0 LocalCdr(i: Local) [0 => 1] Next;
+    /// push (null? L[i]) (over `Local i`, `IsNull`)
+    0xd1 LocalIsNull(i: Local) [0 => 1] Next;
 }
 
 /// Opcodes from here up are superinstructions, which only the VM writes.

@@ -40,6 +40,7 @@ pub fn quicken(insns: &[Insn], global_slot: impl Fn(u32) -> u32) -> Vec<Insn> {
             (Insn::Local { i }, Insn::Local { i: j }, Insn::Lt {}) => Insn::LocalLocalLt { i, j },
             (Insn::Local { i }, Insn::Local { i: j }, Insn::Le {}) => Insn::LocalLocalLe { i, j },
             (Insn::Local { i }, Insn::Local { i: j }, Insn::NumEq {}) => Insn::LocalLocalNumEq { i, j },
+            (Insn::Local { i }, Insn::Local { i: j }, Insn::Add {}) => Insn::LocalLocalAdd { i, j },
             _ => continue,
         };
         quick[at] = fused;
@@ -55,6 +56,9 @@ pub fn quicken(insns: &[Insn], global_slot: impl Fn(u32) -> u32) -> Vec<Insn> {
             (Insn::Const { k }, Insn::Add {}) => Insn::ConstAdd { k },
             (Insn::Const { k }, Insn::Sub {}) => Insn::ConstSub { k },
             (Insn::Local { i }, Insn::Return {}) => Insn::LocalReturn { i },
+            (Insn::Local { i }, Insn::Car {}) => Insn::LocalCar { i },
+            (Insn::Local { i }, Insn::Cdr {}) => Insn::LocalCdr { i },
+            (Insn::Local { i }, Insn::IsNull {}) => Insn::LocalIsNull { i },
             _ => continue,
         };
         quick[at] = fused;
@@ -146,6 +150,15 @@ mod tests {
                 Insn::Local { i: 0 },
                 Insn::Const { k: 0 },
                 Insn::Return {},
+                Insn::Local { i: 0 },
+                Insn::Local { i: 1 },
+                Insn::Add {},
+                Insn::Local { i: 0 },
+                Insn::Car {},
+                Insn::Local { i: 0 },
+                Insn::Cdr {},
+                Insn::Local { i: 0 },
+                Insn::IsNull {},
             ],
             |g| g,
         )
