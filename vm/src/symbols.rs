@@ -64,7 +64,12 @@ impl Symbols {
 
     /// Every symbol's name, in index order.
     pub fn names(&self) -> impl ExactSizeIterator<Item = &str> {
-        (0..self.ends.len() as u32).map(|i| name_at(&self.text, &self.ends, i))
+        self.names_from(0)
+    }
+
+    /// The names of the symbols from index `first` on, in index order.
+    pub fn names_from(&self, first: usize) -> impl ExactSizeIterator<Item = &str> {
+        (first.min(self.ends.len()) as u32..self.ends.len() as u32).map(|i| name_at(&self.text, &self.ends, i))
     }
 
     pub fn len(&self) -> usize {
@@ -104,6 +109,8 @@ mod tests {
         }
         assert_eq!(symbols.len(), names.len());
         assert!(symbols.names().eq(names.iter().map(String::as_str)));
+        assert!(symbols.names_from(4990).eq(names[4990..].iter().map(String::as_str)));
+        assert_eq!(symbols.names_from(names.len() + 5).len(), 0);
         assert_eq!(symbols.name(Value::symbol(names.len() as u32)), None);
     }
 

@@ -321,7 +321,7 @@ impl Snapshotter {
         let old = self.symbols.leaves();
         let unchanged = (self.symbols_written / SYMBOLS_PER_CHUNK).min(old.len());
         let mut symbol_leaves: Vec<Hash> = old[..unchanged].to_vec();
-        let names: Vec<&str> = table.names().skip(unchanged * SYMBOLS_PER_CHUNK).collect();
+        let names: Vec<&str> = table.names_from(unchanged * SYMBOLS_PER_CHUNK).collect();
         for (i, chunk) in names.chunks(SYMBOLS_PER_CHUNK).enumerate() {
             let chunk: Vec<String> = chunk.iter().map(|s| s.to_string()).collect();
             symbol_leaves.push(leaf(batch, old.get(unchanged + i), &to_rkyv(&chunk)));
