@@ -459,25 +459,11 @@ impl Vm {
                     }
                     Insn::LocalCar { i } => {
                         pc += 1;
-                        let v = self.stack[base + i as usize];
-                        match self.rt.heap.pair(v) {
-                            Some((car, _)) => {
-                                self.stack.push(car);
-                                Ok(())
-                            }
-                            None => lists::car(&mut self.rt, v).map(|_| ()),
-                        }
+                        self.push_car(self.stack[base + i as usize])
                     }
                     Insn::LocalCdr { i } => {
                         pc += 1;
-                        let v = self.stack[base + i as usize];
-                        match self.rt.heap.pair(v) {
-                            Some((_, cdr)) => {
-                                self.stack.push(cdr);
-                                Ok(())
-                            }
-                            None => lists::cdr(&mut self.rt, v).map(|_| ()),
-                        }
+                        self.push_cdr(self.stack[base + i as usize])
                     }
                     Insn::LocalIsNull { i } => {
                         pc += 1;
@@ -494,23 +480,11 @@ impl Vm {
                     }
                     Insn::Car {} => {
                         let v = self.pop();
-                        match self.rt.heap.pair(v) {
-                            Some((car, _)) => {
-                                self.stack.push(car);
-                                Ok(())
-                            }
-                            None => lists::car(&mut self.rt, v).map(|_| ()),
-                        }
+                        self.push_car(v)
                     }
                     Insn::Cdr {} => {
                         let v = self.pop();
-                        match self.rt.heap.pair(v) {
-                            Some((_, cdr)) => {
-                                self.stack.push(cdr);
-                                Ok(())
-                            }
-                            None => lists::cdr(&mut self.rt, v).map(|_| ()),
-                        }
+                        self.push_cdr(v)
                     }
                     Insn::Cons {} => {
                         let cdr = self.pop();
@@ -702,6 +676,30 @@ impl Vm {
     fn make_condition(&mut self, kind: ConditionKind, message: String, irritants: Vec<Value>) -> Value {
         let irritants = self.rt.heap.list(irritants.into_iter());
         self.rt.heap.alloc(Object::Condition(Box::new(Condition { kind, message, irritants })))
+    }
+
+    /// Pushes the car of `v`, or fails as `car` does.
+    #[inline(always)]
+    fn push_car(&mut self, v: Value) -> Result<(), Throw> {
+        match self.rt.heap.pair(v) {
+            Some((car, _)) => {
+                self.stack.push(car);
+                Ok(())
+            }
+            None => lists::car(&mut self.rt, v).map(|_| ()),
+        }
+    }
+
+    /// Pushes the cdr of `v`, or fails as `cdr` does.
+    #[inline(always)]
+    fn push_cdr(&mut self, v: Value) -> Result<(), Throw> {
+        match self.rt.heap.pair(v) {
+            Some((_, cdr)) => {
+                self.stack.push(cdr);
+                Ok(())
+            }
+            None => lists::cdr(&mut self.rt, v).map(|_| ()),
+        }
     }
 
     /// The verifier guarantees the operand stack is never empty where an instruction pops.
