@@ -993,16 +993,19 @@ impl Vm {
     #[inline(never)]
     fn collect_at_safepoint(&mut self) -> Result<(), Throw> {
         let max_heap = self.rt.limits.max_heap;
-        let over_limit = max_heap.is_some_and(|max| self.rt.heap.bytes_in_use() > max);
+        // The symbol table counts too: symbols are never collected, and a program making fresh
+        // ones in a loop must meet the limit like one making pairs.
+        let symbols = self.rt.symbols.memory();
+        let over_limit = max_heap.is_some_and(|max| self.rt.heap.bytes_in_use() + symbols > max);
         if !self.rt.heap.wants_collection() && !over_limit {
             return Ok(());
         }
         self.collect_garbage();
+        let live = self.rt.heap.live_bytes() + symbols;
         match max_heap {
-            Some(max) if self.rt.heap.live_bytes() > max => Err(Throw::Limit(format!(
-                "heap limit exceeded: {} bytes live, the limit is {max}",
-                self.rt.heap.live_bytes()
-            ))),
+            Some(max) if live > max => {
+                Err(Throw::Limit(format!("heap limit exceeded: {live} bytes live, the limit is {max}")))
+            }
             _ => Ok(()),
         }
     }

@@ -72,6 +72,12 @@ impl Symbols {
         (first.min(self.ends.len()) as u32..self.ends.len() as u32).map(|i| name_at(&self.text, &self.ends, i))
     }
 
+    /// An estimate of the memory the table holds: the names, and per symbol its end offset and
+    /// its index entry. Counted against the heap limit (symbols are never collected).
+    pub fn memory(&self) -> usize {
+        self.text.len() + self.ends.len() * 16
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }

@@ -116,6 +116,7 @@ fn hostile_programs_are_stopped_by_their_limits_and_cannot_catch_it() {
         (&["run", "--max-steps", "1000000", "spin.scm"][..], "error: step limit exceeded"),
         (&["run", "--max-heap", "64M", "memory-bomb.scm"][..], "error: heap limit exceeded"),
         (&["run", "--max-heap", "64M", "loop-memory-bomb.scm"][..], "error: heap limit exceeded"),
+        (&["run", "--max-heap", "16M", "symbol-bomb.scm"][..], "error: heap limit exceeded"),
         (&["run", "--max-heap", "64M", "print-bomb.scm"][..], "error: heap limit exceeded"),
         (&["run", "--max-depth", "100000", "recursion-bomb.scm"][..], "error: depth limit exceeded"),
         (&["run", "--max-steps", "1000000", "bignum-bomb.scm"][..], "error: step limit exceeded"),
