@@ -57,6 +57,25 @@ impl SchemeString {
         SchemeString::from_chars(text.chars())
     }
 
+    /// The strings one after another.
+    pub fn concat(parts: &[&SchemeString]) -> SchemeString {
+        let len = parts.iter().map(|p| p.len()).sum();
+        if parts.iter().all(|p| matches!(p, SchemeString::Narrow(_))) {
+            let mut bytes = Vec::with_capacity(len);
+            for part in parts {
+                if let SchemeString::Narrow(b) = part {
+                    bytes.extend_from_slice(b);
+                }
+            }
+            return SchemeString::Narrow(bytes.into());
+        }
+        let mut chars = Vec::with_capacity(len);
+        for part in parts {
+            chars.extend(part.chars());
+        }
+        SchemeString::Wide(Box::new(chars.into()))
+    }
+
     /// `n` copies of `c`.
     pub fn filled(n: usize, c: char) -> SchemeString {
         if is_narrow(c) {
@@ -287,6 +306,9 @@ mod tests {
                 prop_assert_eq!(&s, &SchemeString::from_chars(model.iter().copied()));
             }
             prop_assert_eq!(s.chars().rev().collect::<Vec<_>>(), model.iter().rev().copied().collect::<Vec<_>>());
+            let doubled: Vec<char> = model.iter().chain(&model).copied().collect();
+            prop_assert_eq!(SchemeString::concat(&[&s, &s]), SchemeString::from_chars(doubled));
+            prop_assert_eq!(SchemeString::concat(&[&s, &SchemeString::from_text("ab")]).len(), model.len() + 2);
             if !model.is_empty() {
                 let mid = model.len() / 2;
                 prop_assert_eq!(s.substring(mid, model.len()), SchemeString::from_chars(model[mid..].iter().copied()));

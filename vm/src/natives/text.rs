@@ -306,7 +306,7 @@ fn string_append(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     for &s in args {
         parts.push(string_arg(rt, "string-append", s)?);
     }
-    let joined = SchemeString::from_chars(parts.iter().flat_map(|s| s.chars()));
+    let joined = SchemeString::concat(&parts);
     Ok(rt.heap.alloc(Object::String(joined)))
 }
 
