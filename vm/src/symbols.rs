@@ -52,7 +52,8 @@ impl Symbols {
         let mut symbols = Symbols::default();
         symbols.text.reserve(names.iter().map(String::len).sum());
         symbols.ends.reserve(names.len());
-        symbols.index.reserve(names.len(), |_| 0);
+        let Symbols { text, ends, index, hasher } = &mut symbols;
+        index.reserve(names.len(), |&j| hasher.hash_one(name_at(text, ends, j)));
         for name in names {
             if symbols.find(&name).is_some() {
                 return None;
