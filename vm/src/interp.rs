@@ -34,6 +34,41 @@ pub struct LoadedFunction {
     pub quick: Box<[Insn]>,
     /// Index of its image in [`Vm::images`].
     pub image: u32,
+    /// Set when the whole function is one record operation, run without a frame.
+    pub shortcut: Option<Shortcut>,
+}
+
+/// A function whose whole body is one record operation on its parameters and free variables:
+/// the accessors and modifiers `define-record-type` makes (`stdlib-scm/control.scm`). A call of
+/// one runs the operation in place, like a native procedure, instead of entering a frame for
+/// six instructions. The result, the error and the step count are the same; only the frame is
+/// missing (from a backtrace, from the depth limit's count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    /// `(lambda (r) (%record-ref r type index who))`; the free-variable slots of type, index, who.
+    RecordRef { free: [u32; 3] },
+    /// `(lambda (r v) (%record-set! r type index v who))`; the same three slots.
+    RecordSet { free: [u32; 3] },
+}
+
+impl Shortcut {
+    /// The shortcut for `code`, if its instructions are exactly one of the shapes above.
+    pub fn of(code: &VerifiedFunction) -> Option<Shortcut> {
+        if code.optional != 0 || code.rest {
+            return None;
+        }
+        use Insn::{Free, Local, RecordRef, RecordSet, Return};
+        match (code.required, code.insns.as_slice()) {
+            (1, [Local { i: 0 }, Free { i: t }, Free { i: k }, Free { i: w }, RecordRef {}, Return {}]) => {
+                Some(Shortcut::RecordRef { free: [*t, *k, *w] })
+            }
+            (
+                2,
+                [Local { i: 0 }, Free { i: t }, Free { i: k }, Local { i: 1 }, Free { i: w }, RecordSet {}, Return {}],
+            ) => Some(Shortcut::RecordSet { free: [*t, *k, *w] }),
+            _ => None,
+        }
+    }
 }
 
 /// An image's run-time tables.
@@ -807,14 +842,46 @@ impl Vm {
         let callee_at = self.stack.len() - argc - 1;
         if let Some(Object::Closure { function, .. }) = self.rt.heap.get(self.stack[callee_at]) {
             let function = *function;
-            let code = &self.functions[function as usize].code;
+            let loaded = &self.functions[function as usize];
+            let code = &loaded.code;
             if code.takes_exactly(argc as u32) {
+                if let Some(shortcut) = loaded.shortcut {
+                    return self.run_shortcut(shortcut, callee_at, tail);
+                }
                 let locals = code.locals as usize;
                 let reserve = locals + code.max_stack as usize + 1;
                 return self.enter_frame(function, callee_at, locals, reserve, tail);
             }
         }
         self.dispatch_call_generally(argc, tail)
+    }
+
+    /// Runs a call of a [`Shortcut`] function (its closure at `callee_at`, its arguments above) in
+    /// place: the result replaces the callee and arguments, as a native procedure's does.
+    #[inline(never)]
+    fn run_shortcut(&mut self, shortcut: Shortcut, callee_at: usize, tail: bool) -> Result<Called, Throw> {
+        let free = |rt: &Runtime, slot: u32| match rt.heap.get(self.stack[callee_at]) {
+            Some(Object::Closure { free, .. }) => free.get(slot as usize).copied().unwrap_or(Value::UNDEFINED),
+            _ => Value::UNDEFINED,
+        };
+        let record = self.stack[callee_at + 1];
+        let result = match shortcut {
+            Shortcut::RecordRef { free: [t, k, w] } => {
+                let (record_type, index, who) = (free(&self.rt, t), free(&self.rt, k), free(&self.rt, w));
+                records::record_ref(&mut self.rt, record, record_type, index, who)?
+            }
+            Shortcut::RecordSet { free: [t, k, w] } => {
+                let (record_type, index, who) = (free(&self.rt, t), free(&self.rt, k), free(&self.rt, w));
+                let value = self.stack[callee_at + 2];
+                records::record_set(&mut self.rt, record, record_type, index, value, who)?
+            }
+        };
+        self.stack.truncate(callee_at);
+        if tail {
+            return Ok(Called::TailValue(result));
+        }
+        self.stack.push(result);
+        Ok(Called::Pushed)
     }
 
     /// Makes the frame of a call of `function`, whose arguments (and any other locals) sit above

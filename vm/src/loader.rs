@@ -54,7 +54,8 @@ impl Vm {
             self.rt.function_names.push(code.name.as_str().into());
             self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
             let quick = chenilles_compiler::bytecode::quicken(&code.insns, |g| globals[g as usize]).into_boxed_slice();
-            self.functions.push(Rc::new(LoadedFunction { code, quick, image: image_index }));
+            let shortcut = crate::interp::Shortcut::of(&code);
+            self.functions.push(Rc::new(LoadedFunction { code, quick, image: image_index, shortcut }));
         }
         self.images.push(LoadedImage {
             name: image.name.clone(),

@@ -55,6 +55,11 @@ fn unbound_variables_wrong_arity_and_division_by_zero_are_reported() {
             "fused-arith-error.scm",
             "error: -: not a number: x\nbacktrace (innermost first):\n  fused-arith-error.scm:4:3: in down",
         ),
+        (
+            "record-accessor-error.scm",
+            "error: point-x: not a record of type point: oops\nbacktrace (innermost first):\n  \
+             record-accessor-error.scm:5:24: in get-x\n",
+        ),
     ] {
         let out = vm(&["run", file]);
         assert_eq!(out.status.code(), Some(1), "{file}");

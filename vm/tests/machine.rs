@@ -83,3 +83,36 @@ fn exact_integers_overflow_into_bignums_and_never_wrap() {
          72057594037927936 #t 1152921504606846975)"
     );
 }
+
+#[test]
+fn record_operations_on_parameters_and_free_variables_run_without_a_frame() {
+    use chenilles_vm::interp::Shortcut;
+    let source = "(import (scheme base))
+        (define (make-getter t k w) (lambda (r) (%record-ref r t k w)))
+        (define (make-setter t k w) (lambda (r v) (%record-set! r t k v w)))
+        (define (make-swapped-getter w k t) (lambda (r) (%record-ref r t k w)))
+        (define (make-vector-getter t k w) (lambda (r) (vector-ref r t)))
+        (define (make-two-getter t k w) (lambda (r s) (%record-ref r t k w)))";
+    let image = chenilles_compiler::Compiler::new().compile_source("shapes.scm", source).expect("compiles");
+    let functions = chenilles_compiler::bytecode::verify(&image).expect("verifies");
+    let shortcuts: Vec<(String, Shortcut)> =
+        functions.iter().filter_map(|f| Shortcut::of(f).map(|s| (f.name.clone(), s))).collect();
+    let names: Vec<&str> = shortcuts.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names.len(), 3, "{shortcuts:?}");
+    assert_eq!(shortcuts[0].1, Shortcut::RecordRef { free: [0, 1, 2] });
+    assert_eq!(shortcuts[1].1, Shortcut::RecordSet { free: [0, 1, 2] });
+    // Free variables are numbered in the order the body uses them, whatever the order they were
+    // bound in: the shortcut takes them as the body does.
+    assert!(matches!(shortcuts[2].1, Shortcut::RecordRef { .. }));
+
+    // And each runs as its frame would have.
+    let (_, out) = run("(import (scheme base) (scheme write))
+        (define-record-type point (make-point x y) point? (x point-x set-point-x!) (y point-y))
+        (define p (make-point 1 2))
+        (define (make-swapped-getter w k t) (lambda (r) (%record-ref r t k w)))
+        (define swapped (make-swapped-getter 'my-y 1 point))
+        (set-point-x! p 5)
+        (write (list (point-x p) (swapped p)
+                     (guard (e (#t (error-object-message e))) (swapped 'no))))");
+    assert_eq!(out, "(5 2 \"my-y: not a record of type point\")");
+}
