@@ -3,8 +3,8 @@
 //! The table is laid out for programs that make many symbols (`string->symbol` on data): every
 //! name is appended to one text buffer, a symbol is the index of where its name ends, and the
 //! lookup table holds only symbol indices, hashed by name. A symbol costs its name's bytes plus
-//! about 16 bytes, not the three allocations (name, list entry, map entry; ~75 bytes for a short
-//! name) that a map from owned names would.
+//! about 12 bytes (a 4-byte end offset and its index entry), not the three allocations (name, list
+//! entry, map entry; ~75 bytes for a short name) that a map from owned names would.
 //!
 //! Names are hashed with foldhash, seeded at random per table: several times faster than the
 //! standard library's SipHash on short names (`string->symbol` in a loop spent a quarter of its
@@ -21,7 +21,7 @@ pub struct Symbols {
     /// Every name, one after another, in index order.
     text: String,
     /// Where each symbol's name ends in `text`; it starts where the previous one ends.
-    ends: Vec<usize>,
+    ends: Ends,
     /// Symbol indices, found by the hash of their names.
     index: HashTable<u32>,
     hasher: foldhash::fast::RandomState,
@@ -33,8 +33,9 @@ impl Symbols {
             return Value::symbol(i);
         }
         let i = self.ends.len() as u32;
+        let start = self.text.len();
         self.text.push_str(name);
-        self.ends.push(self.text.len());
+        self.ends.push(start, self.text.len());
         let Symbols { text, ends, index, hasher } = self;
         let hash = hasher.hash_one(name);
         index.insert_unique(hash, i, |&j| hasher.hash_one(name_at(text, ends, j)));
@@ -51,7 +52,7 @@ impl Symbols {
     pub fn from_names(names: Vec<String>) -> Option<Symbols> {
         let mut symbols = Symbols::default();
         symbols.text.reserve(names.iter().map(String::len).sum());
-        symbols.ends.reserve(names.len());
+        symbols.ends.low.reserve(names.len());
         let Symbols { text, ends, index, hasher } = &mut symbols;
         index.reserve(names.len(), |&j| hasher.hash_one(name_at(text, ends, j)));
         for name in names {
@@ -76,7 +77,7 @@ impl Symbols {
     /// An estimate of the memory the table holds: the names, and per symbol its end offset and
     /// its index entry. Counted against the heap limit (symbols are never collected).
     pub fn memory(&self) -> usize {
-        self.text.len() + self.ends.len() * 16
+        self.text.len() + self.ends.len() * 12
     }
 
     pub fn len(&self) -> usize {
@@ -84,7 +85,7 @@ impl Symbols {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.ends.len() == 0
     }
 
     /// The name of a symbol value.
@@ -95,10 +96,48 @@ impl Symbols {
 }
 
 /// The name of symbol `i`, which must be below `ends.len()`.
-fn name_at<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
+fn name_at<'a>(text: &'a str, ends: &Ends, i: u32) -> &'a str {
     let i = i as usize;
-    let start = if i == 0 { 0 } else { ends[i - 1] };
-    &text[start..ends[i]]
+    let start = if i == 0 { 0 } else { ends.end(i - 1) };
+    &text[start..ends.end(i)]
+}
+
+/// Bits of an end offset kept per symbol. The tests use tiny spans, so that they cross many.
+#[cfg(not(test))]
+const SPAN_BITS: u32 = 32;
+#[cfg(test)]
+const SPAN_BITS: u32 = 6;
+
+/// The end offsets of the names in 4 bytes each: the low bits of every end, and the indices of
+/// the (rare: one per 4 GiB of names) symbols whose name reaches past a multiple of the span.
+#[derive(Default)]
+struct Ends {
+    low: Vec<u32>,
+    /// For each multiple of the span the text has passed, the first symbol whose end is past it.
+    crossings: Vec<u32>,
+}
+
+impl Ends {
+    fn len(&self) -> usize {
+        self.low.len()
+    }
+
+    /// Appends the end of a name that occupies `start..end`.
+    fn push(&mut self, start: usize, end: usize) {
+        let i = self.low.len() as u32;
+        let (start, end) = (start as u64, end as u64);
+        for _ in (start >> SPAN_BITS)..(end >> SPAN_BITS) {
+            self.crossings.push(i);
+        }
+        self.low.push((end & ((1 << SPAN_BITS) - 1)) as u32);
+    }
+
+    /// Where the name of symbol `i` ends.
+    #[inline]
+    fn end(&self, i: usize) -> usize {
+        let spans = if self.crossings.is_empty() { 0 } else { self.crossings.partition_point(|&c| c as usize <= i) };
+        ((spans as u64) << SPAN_BITS | u64::from(self.low[i])) as usize
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +158,21 @@ mod tests {
         assert!(symbols.names_from(4990).eq(names[4990..].iter().map(String::as_str)));
         assert_eq!(symbols.names_from(names.len() + 5).len(), 0);
         assert_eq!(symbols.name(Value::symbol(names.len() as u32)), None);
+    }
+
+    #[test]
+    fn names_longer_than_a_span_and_ends_past_many_spans_are_kept_whole() {
+        // The tests' span is 64 bytes: these names cross it often, once several times in one.
+        let mut symbols = Symbols::default();
+        let names: Vec<String> =
+            (0..300).map(|i| "x".repeat(i % 70) + &i.to_string()).chain(["y".repeat(200), "".into()]).collect();
+        let interned: Vec<Value> = names.iter().map(|n| symbols.intern(n)).collect();
+        assert!(symbols.ends.crossings.len() > 100);
+        for (name, &symbol) in names.iter().zip(&interned) {
+            assert_eq!(symbols.name(symbol), Some(name.as_str()));
+            assert_eq!(symbols.intern(name), symbol);
+        }
+        assert!(symbols.names().eq(names.iter().map(String::as_str)));
     }
 
     #[test]
