@@ -149,15 +149,43 @@ pub(crate) struct RefUpdate {
 /// ones left; a ref may point at a blob put in the same batch.
 #[derive(Default, Debug)]
 pub struct Batch {
-    puts: Vec<Vec<u8>>,
+    puts: Vec<HashedBlob>,
     ref_updates: Vec<RefUpdate>,
+}
+
+/// A blob and its hash, computed once: for a writer that looks at the hash before deciding to
+/// put the blob, and for the store that files it under that hash (hashing is most of what
+/// putting a page costs).
+#[derive(Clone, Debug)]
+pub struct HashedBlob {
+    hash: Hash,
+    bytes: Vec<u8>,
+}
+
+impl HashedBlob {
+    pub fn new(bytes: Vec<u8>) -> HashedBlob {
+        HashedBlob { hash: Hash::of(&bytes), bytes }
+    }
+
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 impl Batch {
     /// Adds a blob; returns the hash it will be stored under.
     pub fn put(&mut self, bytes: Vec<u8>) -> Hash {
-        let hash = Hash::of(&bytes);
-        self.puts.push(bytes);
+        self.put_hashed(HashedBlob::new(bytes))
+    }
+
+    /// Adds a blob already hashed; returns its hash.
+    pub fn put_hashed(&mut self, blob: HashedBlob) -> Hash {
+        let hash = blob.hash;
+        self.puts.push(blob);
         hash
     }
 
@@ -178,7 +206,7 @@ impl Batch {
 
     /// The total length of the blobs the batch puts.
     pub fn blob_bytes(&self) -> usize {
-        self.puts.iter().map(Vec::len).sum()
+        self.puts.iter().map(|blob| blob.bytes.len()).sum()
     }
 
     /// Whether the batch holds nothing.

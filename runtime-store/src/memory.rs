@@ -44,7 +44,7 @@ impl BlobStore for MemoryStore {
     }
 
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
-        let incoming: HashMap<Hash, Vec<u8>> = batch.puts.into_iter().map(|b| (Hash::of(&b), b)).collect();
+        let incoming: HashMap<Hash, Vec<u8>> = batch.puts.into_iter().map(|blob| (blob.hash, blob.bytes)).collect();
         let mut refs = self.refs.clone();
         for update in &batch.ref_updates {
             apply_ref_update(update, refs.get(&update.name).copied(), |target| {

@@ -382,8 +382,8 @@ impl RedbStore {
 fn apply_batch(path: &Path, txn: &WriteTransaction, batch: &Batch) -> Result<bool, StoreError> {
     let mut blobs = txn.open_table(BLOBS).at(path)?;
     let mut refs = txn.open_table(REFS).at(path)?;
-    for bytes in &batch.puts {
-        let hash = Hash::of(bytes);
+    for blob in &batch.puts {
+        let (hash, bytes) = (blob.hash, &blob.bytes);
         // An identical blob is left alone; a damaged copy is replaced by the good bytes.
         let intact = blobs.get(&hash.0[..]).at(path)?.is_some_and(|held| held.value() == bytes.as_slice());
         if !intact {

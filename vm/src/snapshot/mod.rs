@@ -20,7 +20,7 @@ pub mod stored;
 pub mod tree;
 
 use chenilles_compiler::bytecode::{Image, Insn, verify};
-use chenilles_store::{Batch, BlobStore, Hash, StoreError};
+use chenilles_store::{Batch, BlobStore, Hash, HashedBlob, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::heap::{Heap, OBJECTS_PER_PAGE, Object};
@@ -190,10 +190,10 @@ fn free_page_hash() -> Hash {
 
 /// Puts a leaf unless it is the one already stored at this position.
 fn leaf(batch: &mut Batch, old: Option<&Hash>, payload: &[u8]) -> Hash {
-    let bytes = blob::encode(Kind::Leaf, &[], payload);
-    let hash = Hash::of(&bytes);
+    let blob = HashedBlob::new(blob::encode(Kind::Leaf, &[], payload));
+    let hash = blob.hash();
     if old != Some(&hash) {
-        batch.put(bytes);
+        batch.put_hashed(blob);
     }
     hash
 }
@@ -287,8 +287,8 @@ impl Snapshotter {
                             }
                         }
                     }
-                    let bytes = blob::encode(Kind::Leaf, &children, &to_rkyv(&stored));
-                    let hash = Hash::of(&bytes);
+                    let page = HashedBlob::new(blob::encode(Kind::Leaf, &children, &to_rkyv(&stored)));
+                    let hash = page.hash();
                     // A page equal to the one stored at this position, or a page of free slots
                     // (stored once), is not written again.
                     let free_page = *self.free_page.get_or_insert_with(free_page_hash);
@@ -301,7 +301,7 @@ impl Snapshotter {
                         free_page_stored = true;
                     }
                     if !stored_already {
-                        batch.put(bytes);
+                        batch.put_hashed(page);
                     }
                     leaves.push(hash);
                     stats.pages_written += 1;
