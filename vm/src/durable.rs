@@ -39,6 +39,15 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 /// The default [`Options::checkpoint_share`]: periodic checkpoints take at most a tenth of a
 /// process's time.
 pub const DEFAULT_CHECKPOINT_SHARE: u32 = 10;
+/// What a checkpoint is assumed to write per second before this process has measured its own
+/// (a cautious figure: this machine writes ~100 MB/s, collection and commit included).
+const ASSUMED_CHECKPOINT_BYTES_PER_SECOND: f64 = (64 << 20) as f64;
+/// A checkpoint that wrote at least this much measures the process's writing speed (smaller ones
+/// are timed mostly by the commit's fsync).
+const MEASURING_CHECKPOINT_BYTES: u64 = 1 << 20;
+/// The stored size assumed for a heap page (64 objects), for predicting a checkpoint's size.
+const PREDICTED_PAGE_BYTES: usize = 2048;
+
 /// A checkpoint collects garbage first when at least this much, and an eighth of the live heap,
 /// was allocated since the last collection: so that it does not write pages full of dead objects,
 /// while the cost of marking stays a fraction of the cost of the allocation it follows.
@@ -329,6 +338,12 @@ pub fn paced_interval(every: Duration, share: u32, cost: Duration) -> Duration {
     every.max(cost.saturating_mul(100 - share) / share)
 }
 
+/// Whether a checkpoint predicted to take `cost` fits the share after `elapsed` of computation
+/// since the last one (and the interval `every` has passed).
+pub fn affordable(elapsed: Duration, every: Duration, share: u32, cost: Duration) -> bool {
+    elapsed >= paced_interval(every, share, cost)
+}
+
 /// How a durable process is run.
 pub struct Options {
     /// The longest stretch of pure computation between two checkpoints (zero: a checkpoint at
@@ -403,6 +418,8 @@ pub struct Process {
     /// When the last checkpoint was committed, and the longest stretch of computation before the next.
     last_checkpoint: Instant,
     interval: Duration,
+    /// How fast this process's checkpoints write, in bytes per second (measured by the large ones).
+    checkpoint_speed: f64,
     /// The processes this one's checkpoints sent messages to since the host last asked.
     sent_to: Vec<String>,
 }
@@ -496,6 +513,7 @@ impl Process {
             record_hash,
             output: SharedBuffer::default(),
             interval: options.checkpoint_every,
+            checkpoint_speed: ASSUMED_CHECKPOINT_BYTES_PER_SECOND,
             options,
             last_capture: CaptureStats::default(),
             written_since_store_gc: 0,
@@ -557,7 +575,7 @@ impl Process {
                         return Ok(Turn::Waiting(until));
                     }
                     let asked = self.vm.steps < slice_end;
-                    if asked || self.last_checkpoint.elapsed() >= self.interval {
+                    if asked || self.periodic_checkpoint_due() {
                         self.checkpoint(store, Status::Running)?;
                         return Ok(Turn::Checkpointed);
                     }
@@ -570,6 +588,31 @@ impl Process {
                 }
             }
         }
+    }
+
+    /// Whether the next periodic checkpoint is due: the interval has passed, and the checkpoint
+    /// as it would be now (pages changed, stack changed, at the speed earlier ones wrote) would
+    /// take at most the checkpoint share of the time since the last one. The second condition
+    /// holds back the first checkpoint of a process that changed a large state quickly: pacing
+    /// after the fact (see [`paced_interval`]) only spaces the ones that follow.
+    fn periodic_checkpoint_due(&self) -> bool {
+        let elapsed = self.last_checkpoint.elapsed();
+        if elapsed < self.interval {
+            return false;
+        }
+        if self.options.reload_each_checkpoint {
+            return true;
+        }
+        let predicted = Duration::from_secs_f64(self.predicted_checkpoint_bytes() as f64 / self.checkpoint_speed);
+        affordable(elapsed, self.options.checkpoint_every, self.options.checkpoint_share, predicted)
+    }
+
+    /// About what a checkpoint would write now.
+    fn predicted_checkpoint_bytes(&self) -> usize {
+        let heap = &self.vm.rt.heap;
+        let pages = if self.snapshotter.writes_every_page() { heap.page_count() } else { heap.dirty_page_count() };
+        let (values, frames) = self.vm.stack_changes();
+        pages * PREDICTED_PAGE_BYTES + values * 8 + frames * 12
     }
 
     fn finish(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<Turn, DurableError> {
@@ -716,8 +759,11 @@ impl Process {
             // changed; computing at least as long as the last one took keeps a large process moving.
             self.interval = self.options.checkpoint_every.max(began.elapsed());
         } else {
-            self.interval =
-                paced_interval(self.options.checkpoint_every, self.options.checkpoint_share, began.elapsed());
+            let took = began.elapsed();
+            self.interval = paced_interval(self.options.checkpoint_every, self.options.checkpoint_share, took);
+            if self.record.bytes_written >= MEASURING_CHECKPOINT_BYTES && !took.is_zero() {
+                self.checkpoint_speed = self.record.bytes_written as f64 / took.as_secs_f64();
+            }
         }
         self.last_checkpoint = Instant::now();
         Ok(())
@@ -760,6 +806,19 @@ impl Process {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_checkpoint_predicted_costly_waits_until_it_fits_the_share() {
+        let ms = Duration::from_millis;
+        // 100 ms computed, a 2 ms checkpoint predicted: due.
+        assert!(affordable(ms(100), ms(100), 10, ms(2)));
+        // A 500 ms checkpoint predicted (a large state changed quickly): not before 4.5 s.
+        assert!(!affordable(ms(100), ms(100), 10, ms(500)));
+        assert!(!affordable(ms(4499), ms(100), 10, ms(500)));
+        assert!(affordable(ms(4500), ms(100), 10, ms(500)));
+        // At share 100 nothing waits past the interval.
+        assert!(affordable(ms(100), ms(100), 100, ms(500)));
+    }
 
     #[test]
     fn cheap_checkpoints_keep_the_interval_and_costly_ones_are_paced_to_their_share() {

@@ -256,6 +256,11 @@ impl Heap {
         self.dirty.get(page / 64).is_some_and(|w| w & (1 << (page % 64)) != 0)
     }
 
+    /// How many pages changed since the last [`Heap::clear_dirty`].
+    pub fn dirty_page_count(&self) -> usize {
+        self.dirty.iter().map(|word| word.count_ones() as usize).sum()
+    }
+
     /// Forgets which pages changed (a checkpoint has written them).
     pub fn clear_dirty(&mut self) {
         self.dirty.clear();
@@ -482,6 +487,23 @@ impl Drop for Spine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dirty_pages_are_counted_until_cleared() {
+        let mut heap = Heap::new();
+        assert_eq!(heap.dirty_page_count(), 0);
+        let first = heap.cons(Value::small(1), Value::NIL);
+        for i in 0..OBJECTS_PER_PAGE * 64 * 2 {
+            heap.cons(Value::small(i), Value::NIL);
+        }
+        // 129 pages and a bit: the count crosses words of the bitset.
+        assert_eq!(heap.dirty_page_count(), heap.page_count());
+        assert_eq!(heap.page_count(), 129);
+        heap.clear_dirty();
+        assert_eq!(heap.dirty_page_count(), 0);
+        heap.get_mut(first);
+        assert_eq!(heap.dirty_page_count(), 1);
+    }
 
     #[test]
     fn cons_counts_what_allocating_a_pair_counts() {

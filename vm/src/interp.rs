@@ -240,6 +240,12 @@ impl Vm {
         self.clean_frames = self.frames.len().saturating_sub(1);
     }
 
+    /// How many stack values and frames changed since the last checkpoint (what the next one
+    /// writes of the stacks).
+    pub fn stack_changes(&self) -> (usize, usize) {
+        (self.stack.len().saturating_sub(self.clean_stack), self.frames.len().saturating_sub(self.clean_frames))
+    }
+
     /// Whether a thunk is part-way through (it yielded and has not finished).
     pub fn is_running(&self) -> bool {
         !self.frames.is_empty()

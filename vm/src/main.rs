@@ -142,9 +142,10 @@ struct DurableArgs {
     /// The longest stretch of pure computation between two checkpoints, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 100)]
     checkpoint_every: u64,
-    /// The most of the process's time periodic checkpoints may take, in percent: after a costly
-    /// checkpoint (a large heap much changed) the next comes later than --checkpoint-every, so
-    /// that durability slows the program by at most this share. 100: never later.
+    /// The most of the process's time periodic checkpoints may take, in percent: a costly
+    /// checkpoint (a large heap much changed) comes later than --checkpoint-every, and so does
+    /// the one after it, so that durability slows the program by at most this share. 100: never
+    /// later.
     #[arg(long, value_name = "PERCENT", default_value_t = chenilles_vm::durable::DEFAULT_CHECKPOINT_SHARE,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     checkpoint_share: u32,

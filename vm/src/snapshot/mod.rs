@@ -225,6 +225,11 @@ impl Snapshotter {
         Snapshotter { all_pages_dirty: true, ..Snapshotter::default() }
     }
 
+    /// Whether the next capture writes every heap page (nothing was captured or read yet).
+    pub fn writes_every_page(&self) -> bool {
+        self.all_pages_dirty
+    }
+
     /// A snapshotter that serializes everything again, except the code images (already stored):
     /// for checking that a restored process serializes to the root it was restored from.
     pub fn forgetful_copy(&self) -> Snapshotter {
