@@ -166,8 +166,10 @@ pub struct Heap {
     pub(crate) live_objects: usize,
     /// Bytes allocated since the last collection.
     pub(crate) allocated: usize,
-    /// Bytes found live by the last collection.
-    pub(crate) live_bytes: usize,
+    /// Bytes found live by the last collection (set with [`Heap::set_live_bytes`]).
+    live_bytes: usize,
+    /// What may be allocated before the next collection: derived from `live_bytes`.
+    collection_allowance: usize,
     pub collections: u64,
     /// Work done on the heap since the interpreter last counted a step, for the step limit:
     /// steps charged by natives whose work grows with their data, and bytes allocated.
@@ -191,6 +193,7 @@ impl Heap {
             live_objects: 0,
             allocated: 0,
             live_bytes: 0,
+            collection_allowance: MIN_COLLECTION_BYTES,
             collections: 0,
             charged_steps: std::cell::Cell::new(0),
             allocated_for_work: 0,
@@ -306,6 +309,15 @@ impl Heap {
         self.alloc_sized(Object::Pair(car, cdr), std::mem::size_of::<Object>())
     }
 
+    /// The function index of `v`, if it is a closure.
+    #[inline]
+    pub fn closure_function(&self, v: Value) -> Option<u32> {
+        match v.as_object().and_then(|id| self.objects.get(id as usize)) {
+            Some(Object::Closure { function, .. }) => Some(*function),
+            _ => None,
+        }
+    }
+
     /// The car and cdr of `v`, if it is a pair (a free slot is no pair, so no check for one).
     #[inline]
     pub fn pair(&self, v: Value) -> Option<(Value, Value)> {
@@ -350,7 +362,13 @@ impl Heap {
     /// Whether enough has been allocated since the last collection to collect again.
     #[inline(always)]
     pub fn wants_collection(&self) -> bool {
-        self.allocated > MIN_COLLECTION_BYTES.max(self.live_bytes / 2)
+        self.allocated > self.collection_allowance
+    }
+
+    /// Records what a collection found live, and so when the next one comes.
+    pub(crate) fn set_live_bytes(&mut self, live_bytes: usize) {
+        self.live_bytes = live_bytes;
+        self.collection_allowance = MIN_COLLECTION_BYTES.max(live_bytes / 2);
     }
 
     pub fn object_count(&self) -> usize {
@@ -437,7 +455,7 @@ impl Heap {
         }
         self.objects.shrink_to(self.objects.len() * 2);
         self.relink_free_slots();
-        self.live_bytes = live_bytes;
+        self.set_live_bytes(live_bytes);
         self.live_objects = live_objects;
         self.allocated = 0;
     }

@@ -34,8 +34,25 @@ pub struct LoadedFunction {
     pub quick: Box<[Insn]>,
     /// Index of its image in [`Vm::images`].
     pub image: u32,
+    /// Its image's constants (shared with [`LoadedImage::constants`]).
+    pub constants: Rc<[Value]>,
     /// Set when the whole function is one record operation, run without a frame.
     pub shortcut: Option<Shortcut>,
+    /// The argument count of a call that enters a frame at once (its required count, for a
+    /// function with only required parameters and no shortcut; otherwise none, `u32::MAX`).
+    pub frame_argc: u32,
+    /// The stack room its frame needs above its closure: locals, operands, and one more.
+    pub frame_reserve: u32,
+}
+
+impl LoadedFunction {
+    pub fn new(code: VerifiedFunction, quick: Box<[Insn]>, image: u32, constants: Rc<[Value]>) -> LoadedFunction {
+        let shortcut = Shortcut::of(&code);
+        let plain = code.optional == 0 && !code.rest && shortcut.is_none();
+        let frame_argc = if plain { code.required } else { u32::MAX };
+        let frame_reserve = code.locals.saturating_add(code.max_stack).saturating_add(1);
+        LoadedFunction { code, quick, image, constants, shortcut, frame_argc, frame_reserve }
+    }
 }
 
 /// A function whose whole body is one record operation on its parameters and free variables:
@@ -75,7 +92,7 @@ impl Shortcut {
 pub struct LoadedImage {
     pub name: String,
     pub files: Vec<String>,
-    pub constants: Vec<Value>,
+    pub constants: Rc<[Value]>,
     /// For each global name of the image, the process's global slot.
     pub globals: Vec<u32>,
     /// Index in [`Vm::functions`] of the image's function 0.
@@ -252,19 +269,26 @@ impl Vm {
     }
 
     fn execute(&mut self, stop_depth: usize) -> Result<Value, Trap> {
+        // The running function, kept across frames: a call or return within one function (a
+        // recursion) reloads only the frame's pc and base.
+        let mut current: Option<(u32, Rc<LoadedFunction>)> = None;
         'frames: loop {
             let frame_index = self.frames.len() - 1;
-            let Frame { function, mut pc, base } = self.frames[frame_index];
-            let function = self.functions[function as usize].clone();
+            let Frame { function: index, mut pc, base } = self.frames[frame_index];
+            let function: &LoadedFunction = match &current {
+                Some((running, function)) if *running == index => function,
+                _ => &current.insert((index, self.functions[index as usize].clone())).1,
+            };
             let image = function.image as usize;
-            let insns = &function.quick;
+            let insns: &[Insn] = &function.quick;
+            let constants: &[Value] = &function.constants;
             let base = base as usize;
             loop {
                 let insn = insns[pc as usize];
                 pc += 1;
                 let outcome: Result<(), Throw> = match insn {
                     Insn::Const { k } => {
-                        self.stack.push(self.images[image].constants[k as usize]);
+                        self.stack.push(constants[k as usize]);
                         Ok(())
                     }
                     Insn::Local { i } => {
@@ -437,45 +461,45 @@ impl Vm {
                     Insn::LocalConst { i, k } => {
                         pc += 1;
                         self.stack.push(self.stack[base + i as usize]);
-                        self.stack.push(self.images[image].constants[k as usize]);
+                        self.stack.push(constants[k as usize]);
                         Ok(())
                     }
                     Insn::ConstAdd { k } => {
                         // Past the `Add`, so that an error is reported at its position.
                         pc += 1;
                         let a = self.pop();
-                        self.arithmetic_on(Op::Add, a, self.images[image].constants[k as usize])
+                        self.arithmetic_on(Op::Add, a, constants[k as usize])
                     }
                     Insn::ConstSub { k } => {
                         pc += 1;
                         let a = self.pop();
-                        self.arithmetic_on(Op::Sub, a, self.images[image].constants[k as usize])
+                        self.arithmetic_on(Op::Sub, a, constants[k as usize])
                     }
                     // Triples: past the third instruction, so that an error is reported at its
                     // position and a fused test finds the `JumpIfFalse` after it.
                     Insn::LocalConstAdd { i, k } => {
                         pc += 2;
-                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        let (a, b) = (self.stack[base + i as usize], constants[k as usize]);
                         self.arithmetic_on(Op::Add, a, b)
                     }
                     Insn::LocalConstSub { i, k } => {
                         pc += 2;
-                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        let (a, b) = (self.stack[base + i as usize], constants[k as usize]);
                         self.arithmetic_on(Op::Sub, a, b)
                     }
                     Insn::LocalConstNumEq { i, k } => {
                         pc += 2;
-                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        let (a, b) = (self.stack[base + i as usize], constants[k as usize]);
                         self.comparison_on("=", a, b, |o| o.is_eq()).map(|h| self.test_result(h, insns, &mut pc))
                     }
                     Insn::LocalConstLt { i, k } => {
                         pc += 2;
-                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        let (a, b) = (self.stack[base + i as usize], constants[k as usize]);
                         self.comparison_on("<", a, b, |o| o.is_lt()).map(|h| self.test_result(h, insns, &mut pc))
                     }
                     Insn::LocalConstGt { i, k } => {
                         pc += 2;
-                        let (a, b) = (self.stack[base + i as usize], self.images[image].constants[k as usize]);
+                        let (a, b) = (self.stack[base + i as usize], constants[k as usize]);
                         self.comparison_on(">", a, b, |o| o.is_gt()).map(|h| self.test_result(h, insns, &mut pc))
                     }
                     Insn::LocalLocalLt { i, j } => {
@@ -846,17 +870,16 @@ impl Vm {
         // The common case first: a closure with only required parameters, called with that many
         // arguments. Its frame is the arguments already in place plus its other locals.
         let callee_at = self.stack.len() - argc - 1;
-        if let Some(Object::Closure { function, .. }) = self.rt.heap.get(self.stack[callee_at]) {
-            let function = *function;
+        if let Some(function) = self.rt.heap.closure_function(self.stack[callee_at]) {
             let loaded = &self.functions[function as usize];
-            let code = &loaded.code;
-            if code.takes_exactly(argc as u32) {
-                if let Some(shortcut) = loaded.shortcut {
-                    return self.run_shortcut(shortcut, callee_at, tail);
-                }
-                let locals = code.locals as usize;
-                let reserve = locals + code.max_stack as usize + 1;
+            if loaded.frame_argc == argc as u32 {
+                let (locals, reserve) = (loaded.code.locals as usize, loaded.frame_reserve as usize);
                 return self.enter_frame(function, callee_at, locals, reserve, tail);
+            }
+            if let Some(shortcut) = loaded.shortcut
+                && loaded.code.takes_exactly(argc as u32)
+            {
+                return self.run_shortcut(shortcut, callee_at, tail);
             }
         }
         self.dispatch_call_generally(argc, tail)
@@ -902,8 +925,11 @@ impl Vm {
         reserve: usize,
         tail: bool,
     ) -> Result<Called, Throw> {
-        self.charge_fresh_locals((callee_at + 1 + locals).saturating_sub(self.stack.len()));
-        self.stack.resize(callee_at + 1 + locals, Value::UNDEFINED);
+        let frame_end = callee_at + 1 + locals;
+        if frame_end > self.stack.len() {
+            self.charge_fresh_locals(frame_end - self.stack.len());
+            self.stack.resize(frame_end, Value::UNDEFINED);
+        }
         if tail {
             let current = self.frames.len() - 1;
             let destination = self.frames[current].base as usize - 1;

@@ -50,12 +50,12 @@ impl Vm {
     ) -> u32 {
         let image_index = self.images.len() as u32;
         let function_base = self.functions.len() as u32;
+        let constants: Rc<[Value]> = constants.into();
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
             self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
             let quick = chenilles_compiler::bytecode::quicken(&code.insns, |g| globals[g as usize]).into_boxed_slice();
-            let shortcut = crate::interp::Shortcut::of(&code);
-            self.functions.push(Rc::new(LoadedFunction { code, quick, image: image_index, shortcut }));
+            self.functions.push(Rc::new(LoadedFunction::new(code, quick, image_index, constants.clone())));
         }
         self.images.push(LoadedImage {
             name: image.name.clone(),

@@ -383,7 +383,7 @@ impl Snapshotter {
             arena_len: rt.heap.arena_len() as u64,
             live_objects: rt.heap.live_objects as u64,
             allocated: rt.heap.allocated as u64,
-            live_bytes: rt.heap.live_bytes as u64,
+            live_bytes: rt.heap.live_bytes() as u64,
             collections: rt.heap.collections,
             symbols,
             globals,
@@ -596,7 +596,7 @@ pub fn restore(
     heap.relink_free_slots();
     heap.live_objects = root.live_objects as usize;
     heap.allocated = root.allocated as usize;
-    heap.live_bytes = root.live_bytes as usize;
+    heap.set_live_bytes(root.live_bytes as usize);
     heap.collections = root.collections;
 
     let mut rt = Runtime::new(out, err);
