@@ -236,7 +236,8 @@ impl Heap {
                 let slot = &mut self.objects[id as usize];
                 let Object::Free(next) = *slot else { unreachable!("the free list holds only free slots") };
                 self.free_list = next;
-                *slot = object;
+                // A free slot owns nothing: forgotten, not dropped (no call of the drop glue).
+                std::mem::forget(std::mem::replace(slot, object));
                 id
             }
             None => {
@@ -430,16 +431,28 @@ impl Heap {
         }
         let mut live_bytes = 0;
         let mut live_objects = 0;
+        // The dirty bits of every page, so that marking one in the loop needs no growth check.
+        let pages = self.objects.len().div_ceil(OBJECTS_PER_PAGE);
+        if self.dirty.len() < pages.div_ceil(64) {
+            self.dirty.resize(pages.div_ceil(64), 0);
+        }
         for (id, object) in self.objects.iter_mut().enumerate().rev() {
-            if matches!(object, Object::Free(_)) {
-                continue;
-            }
-            if self.marks[id / 64] & (1 << (id % 64)) != 0 {
-                live_bytes += object.footprint();
-                live_objects += 1;
-            } else {
-                *object = Object::Free(None);
-                mark_page_dirty(&mut self.dirty, id);
+            match object {
+                Object::Free(_) => {}
+                _ if self.marks[id / 64] & (1 << (id % 64)) != 0 => {
+                    live_bytes += object.footprint();
+                    live_objects += 1;
+                }
+                // The most common dead objects own nothing: forgetting them leaks nothing and
+                // saves a call of the drop glue per object.
+                Object::Pair(..) | Object::Box(_) | Object::Flonum(_) => {
+                    std::mem::forget(std::mem::replace(object, Object::Free(None)));
+                    mark_page_dirty(&mut self.dirty, id);
+                }
+                _ => {
+                    drop(std::mem::replace(object, Object::Free(None)));
+                    mark_page_dirty(&mut self.dirty, id);
+                }
             }
         }
         // Rebuild the free list in ascending order so that new objects fill the low slots first, and
