@@ -97,12 +97,12 @@ impl Object {
     fn footprint(&self) -> usize {
         std::mem::size_of::<Object>()
             + match self {
-                Object::Closure { free, .. } => free.len() * 8,
+                Object::Closure { free, .. } => boxed(free.len() * 8),
                 // Lengths, not capacities: a restored heap must estimate exactly what the original
                 // did, so that collections happen at the same points and object ids stay the same.
-                Object::String(s) => s.byte_size(),
-                Object::Vector(v) => v.len() * 8,
-                Object::Bytevector(b) => b.len(),
+                Object::String(s) => boxed(s.byte_size()),
+                Object::Vector(v) => boxed(v.len() * 8),
+                Object::Bytevector(b) => boxed(b.len()),
                 Object::Bignum(n) => 32 + (n.bits() as usize).div_ceil(8),
                 Object::Ratnum(r) => 64 + ((r.numer().bits() + r.denom().bits()) as usize).div_ceil(8),
                 Object::Condition(c) => 48 + c.message.len(),
@@ -111,7 +111,7 @@ impl Object {
                 Object::Values(v) => v.len() * 8,
                 Object::HashTable(t) => 64 + t.count() * 40,
                 Object::RecordType(t) => t.fields.len() * 8 + t.name.len(),
-                Object::Record { fields, .. } => fields.len() * 8,
+                Object::Record { fields, .. } => boxed(fields.len() * 8),
                 _ => 0,
             }
     }
@@ -145,6 +145,18 @@ impl Object {
             | Object::Flonum(_)
             | Object::Port(_) => {}
         }
+    }
+}
+
+/// What a separate allocation of `n` bytes holds in the allocator: nothing for an empty one, else
+/// `n` and an 8-byte header rounded up to 16, at least 32 (glibc's chunks; other allocators are
+/// alike). A 9-character string holds 24 + 32 bytes, not 24 + 9: the allowance counts that.
+const fn boxed(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        let chunk = (n + 8).div_ceil(16) * 16;
+        if chunk < 32 { 32 } else { chunk }
     }
 }
 
@@ -518,6 +530,20 @@ impl Drop for Spine<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_counts_what_its_separate_allocation_holds() {
+        assert_eq!(boxed(0), 0);
+        assert_eq!(boxed(1), 32);
+        assert_eq!(boxed(24), 32);
+        assert_eq!(boxed(25), 48);
+        assert_eq!(boxed(8_000_000), 8_000_016);
+        let mut heap = Heap::new();
+        heap.alloc(Object::String(SchemeString::from_text("key-1a2b3")));
+        assert_eq!(heap.allocated, 24 + 32);
+        heap.alloc(Object::Vector(Box::new([])));
+        assert_eq!(heap.allocated, 24 + 32 + 24);
+    }
 
     #[test]
     fn dirty_pages_are_counted_until_cleared() {
