@@ -322,6 +322,32 @@ impl Heap {
         self.alloc_sized(Object::Pair(car, cdr), std::mem::size_of::<Object>())
     }
 
+    /// Item `k` of `v`, if `v` is a vector and `k` an index in it (the interpreter's fast path;
+    /// anything else goes to `vector-ref`, which reports it).
+    #[inline]
+    pub fn vector_item(&self, v: Value, k: Value) -> Option<Value> {
+        let k = usize::try_from(k.as_fixnum()?).ok()?;
+        match v.as_object().and_then(|id| self.objects.get(id as usize)) {
+            Some(Object::Vector(items)) => items.get(k).copied(),
+            _ => None,
+        }
+    }
+
+    /// Sets item `k` of `v` to `x` and marks its page dirty, if `v` is a vector and `k` an index
+    /// in it; otherwise changes nothing and says so (`vector-set!` then reports why).
+    #[inline]
+    pub fn set_vector_item(&mut self, v: Value, k: Value, x: Value) -> bool {
+        let (Some(id), Some(k)) = (v.as_object(), k.as_fixnum().and_then(|k| usize::try_from(k).ok())) else {
+            return false;
+        };
+        match self.objects.get_mut(id as usize) {
+            Some(Object::Vector(items)) if k < items.len() => items[k] = x,
+            _ => return false,
+        }
+        self.mark_dirty(id);
+        true
+    }
+
     /// The function index of `v`, if it is a closure.
     #[inline]
     pub fn closure_function(&self, v: Value) -> Option<u32> {

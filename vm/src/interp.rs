@@ -601,12 +601,27 @@ impl Vm {
                         }
                         .map(|holds| self.test_result(holds, insns, &mut pc))
                     }
-                    Insn::VectorRef {} => self.binary(vectors::vector_ref),
+                    Insn::VectorRef {} => {
+                        let k = self.pop();
+                        let v = self.pop();
+                        match self.rt.heap.vector_item(v, k) {
+                            Some(x) => {
+                                self.stack.push(x);
+                                Ok(())
+                            }
+                            None => vectors::vector_ref(&mut self.rt, v, k).map(|x| self.stack.push(x)),
+                        }
+                    }
                     Insn::VectorSet {} => {
                         let x = self.pop();
                         let k = self.pop();
                         let v = self.pop();
-                        vectors::vector_set(&mut self.rt, v, k, x).map(|r| self.stack.push(r))
+                        if self.rt.heap.set_vector_item(v, k, x) {
+                            self.stack.push(Value::UNSPECIFIED);
+                            Ok(())
+                        } else {
+                            vectors::vector_set(&mut self.rt, v, k, x).map(|r| self.stack.push(r))
+                        }
                     }
                     Insn::RecordRef {} => {
                         let at = self.stack.len() - 4;
