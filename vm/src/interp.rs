@@ -904,18 +904,17 @@ impl Vm {
     /// place: the result replaces the callee and arguments, as a native procedure's does.
     #[inline(never)]
     fn run_shortcut(&mut self, shortcut: Shortcut, callee_at: usize, tail: bool) -> Result<Called, Throw> {
-        let free = |rt: &Runtime, slot: u32| match rt.heap.get(self.stack[callee_at]) {
-            Some(Object::Closure { free, .. }) => free.get(slot as usize).copied().unwrap_or(Value::UNDEFINED),
-            _ => Value::UNDEFINED,
+        let (Shortcut::RecordRef { free: slots } | Shortcut::RecordSet { free: slots }) = shortcut;
+        let [record_type, index, who] = match self.rt.heap.get(self.stack[callee_at]) {
+            Some(Object::Closure { free, .. }) => {
+                slots.map(|slot| free.get(slot as usize).copied().unwrap_or(Value::UNDEFINED))
+            }
+            _ => [Value::UNDEFINED; 3],
         };
         let record = self.stack[callee_at + 1];
         let result = match shortcut {
-            Shortcut::RecordRef { free: [t, k, w] } => {
-                let (record_type, index, who) = (free(&self.rt, t), free(&self.rt, k), free(&self.rt, w));
-                records::record_ref(&mut self.rt, record, record_type, index, who)?
-            }
-            Shortcut::RecordSet { free: [t, k, w] } => {
-                let (record_type, index, who) = (free(&self.rt, t), free(&self.rt, k), free(&self.rt, w));
+            Shortcut::RecordRef { .. } => records::record_ref(&mut self.rt, record, record_type, index, who)?,
+            Shortcut::RecordSet { .. } => {
                 let value = self.stack[callee_at + 2];
                 records::record_set(&mut self.rt, record, record_type, index, value, who)?
             }
