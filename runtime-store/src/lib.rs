@@ -170,10 +170,6 @@ impl HashedBlob {
     pub fn hash(&self) -> Hash {
         self.hash
     }
-
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
 }
 
 impl Batch {

@@ -1049,7 +1049,8 @@ impl Vm {
                 return Err(Throw::error("not a procedure", vec![callee]));
             };
             let function = *function;
-            let code = &self.functions[function as usize].code;
+            let loaded = &self.functions[function as usize];
+            let (code, reserve) = (&loaded.code, loaded.frame_reserve as usize);
             let (required, optional) = (code.required as usize, code.optional as usize);
             if argc < required || (!code.rest && argc > required + optional) {
                 let max = (!code.rest).then_some(required + optional);
@@ -1057,7 +1058,6 @@ impl Vm {
             }
             let locals = code.locals as usize;
             let rest = code.rest;
-            let reserve = locals + code.max_stack as usize + 1;
             if argc < required + optional {
                 self.stack.extend(std::iter::repeat_n(Value::DEFAULT, required + optional - argc));
             }
