@@ -68,7 +68,7 @@ use std::path::PathBuf;
 
 pub use memory::MemoryStore;
 pub use reach::missing_blobs;
-pub use redb_store::{FORMAT_VERSION, MAGIC, RedbStore};
+pub use redb_store::{FORMAT_VERSION, FileIdentity, MAGIC, RedbStore};
 
 /// A blob's name: the blake3 hash of its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -125,6 +125,13 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("{path}: the store was opened read-only", path = .path.display())]
     ReadOnly { path: PathBuf },
+    #[error("{path}: there is no store there", path = .path.display())]
+    NotFound { path: PathBuf },
+    #[error(
+        "{path}: the store file was moved, replaced or deleted while it was open; nothing more is written to it",
+        path = .path.display()
+    )]
+    Replaced { path: PathBuf },
     #[error("{path}: {cause}", path = .path.display())]
     Io { path: PathBuf, cause: String },
     #[error("{path}: storage failure: {cause}", path = .path.display())]

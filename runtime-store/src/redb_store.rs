@@ -42,6 +42,8 @@ enum Db {
 /// it read-only beside it ([`RedbStore::open_read_only`]) and see its commits.
 pub struct RedbStore {
     path: PathBuf,
+    /// The file the handle holds (`None` on a simulated disk).
+    identity: Option<FileIdentity>,
     db: Db,
 }
 
@@ -278,6 +280,53 @@ fn initialize(path: &Path, db: &Database) -> Result<(), StoreError> {
     finish(txn, path, work)
 }
 
+/// Which file a store handle holds: the device and inode it was opened at. A handle compares it
+/// with what its path names now, so that it never goes on writing into a file that was replaced
+/// or deleted under it (an unlinked "ghost" nobody will ever open again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    fn of(metadata: &std::fs::Metadata) -> FileIdentity {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileIdentity { device: metadata.dev(), inode: metadata.ino() }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            FileIdentity { device: 0, inode: 0 }
+        }
+    }
+
+    /// The identity of the file `path` names now (`None`: nothing there).
+    fn at(path: &Path) -> Option<FileIdentity> {
+        std::fs::metadata(path).ok().map(|m| FileIdentity::of(&m))
+    }
+}
+
+/// How many times an open tries again when the file at its path changes under it.
+const OPEN_ATTEMPTS: usize = 64;
+
+/// Why one attempt at opening an existing file did not give a store.
+enum Attempt {
+    /// No file at the path.
+    Missing,
+    /// The file that was opened and locked is no longer the one at the path.
+    Replaced,
+    Refused(StoreError),
+}
+
+impl From<StoreError> for Attempt {
+    fn from(error: StoreError) -> Attempt {
+        Attempt::Refused(error)
+    }
+}
+
 impl RedbStore {
     /// Opens the store at `path` for reading and writing, creating it if the file does not exist
     /// or is empty.
@@ -288,36 +337,60 @@ impl RedbStore {
     /// [`StoreError::Corrupt`] and is not written to. A store left by a crash is recovered to its
     /// last complete commit. The check reads the whole file, so opening costs time in proportion
     /// to the store's size.
+    ///
+    /// Creation is exclusive: of several processes creating the same store at once, one store
+    /// results and every one of them opens it (see `spec/store.md`, *Opening*).
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
-        if !path.exists() {
-            create_atomically(&path)?;
+        for _ in 0..OPEN_ATTEMPTS {
+            match RedbStore::open_file(&path) {
+                Ok(store) => return Ok(store),
+                Err(Attempt::Missing) => {
+                    create_exclusively(&path)?;
+                }
+                Err(Attempt::Replaced) => {}
+                Err(Attempt::Refused(error)) => return Err(error),
+            }
         }
-        RedbStore::open_existing(path)
+        Err(StoreError::Io { path, cause: "the file kept being replaced while it was being opened".to_string() })
     }
 
-    fn open_existing(path: PathBuf) -> Result<RedbStore, StoreError> {
-        RedbStore::open_file(path, false)
+    /// Opens the existing store at `path` for reading and writing, as [`RedbStore::open`] does, but
+    /// never creates one: a missing file is [`StoreError::NotFound`].
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        for _ in 0..OPEN_ATTEMPTS {
+            match RedbStore::open_file(&path) {
+                Ok(store) => return Ok(store),
+                Err(Attempt::Missing) => return Err(StoreError::NotFound { path }),
+                Err(Attempt::Replaced) => {}
+                Err(Attempt::Refused(error)) => return Err(error),
+            }
+        }
+        Err(StoreError::Io { path, cause: "the file kept being replaced while it was being opened".to_string() })
     }
 
-    fn open_existing_or_create(path: PathBuf) -> Result<RedbStore, StoreError> {
-        RedbStore::open_file(path, true)
-    }
-
-    fn open_file(path: PathBuf, create: bool) -> Result<RedbStore, StoreError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(create)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io_error(&path, &e))?;
-        let (backend, stage) = staged::staged(file).map_err(|e| io_error(&path, &e))?;
-        let db = open_database(&path, backend)?;
+    /// One attempt: open the file at `path`, lock and judge it, and check that the path still
+    /// names the file that was locked (another process may have renamed a file over it between
+    /// the open and the lock). Nothing is written to a file that is refused or was replaced.
+    fn open_file(path: &Path) -> Result<RedbStore, Attempt> {
+        let file = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(Attempt::Missing),
+            Err(error) => return Err(io_error(path, &error).into()),
+        };
+        let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(path, &e))?);
+        let (backend, stage) = staged::staged(file).map_err(|e| io_error(path, &e))?;
+        let db = open_database(path, backend)?;
+        if FileIdentity::at(path) != Some(identity) {
+            // Dropped unpublished: whatever redb wrote while opening never reaches the file.
+            drop(db);
+            return Err(Attempt::Replaced);
+        }
         // Judged sound: let what redb wrote while opening (recovery, initialization) reach the
         // file, and everything from now on go straight to it.
-        stage.publish().map_err(|e| io_error(&path, &e))?;
-        Ok(RedbStore { path, db: Db::Writable(db) })
+        stage.publish().map_err(|e| io_error(path, &e))?;
+        Ok(RedbStore { path: path.to_path_buf(), identity: Some(identity), db: Db::Writable(db) })
     }
 
     /// Opens a store on a simulated disk, creating it if the disk is empty (for fault-injection
@@ -326,7 +399,7 @@ impl RedbStore {
     pub fn open_simulated(disk: &crate::simulated::SimulatedDisk) -> Result<RedbStore, StoreError> {
         let path = PathBuf::from("<simulated disk>");
         let db = open_database(&path, crate::simulated::Backend(disk.clone()))?;
-        Ok(RedbStore { path, db: Db::Writable(db) })
+        Ok(RedbStore { path, identity: None, db: Db::Writable(db) })
     }
 
     /// Opens the store at `path` read-only, for inspection; it may be open for writing in another
@@ -337,12 +410,13 @@ impl RedbStore {
     /// left by a crash, with no writer open, is refused with [`StoreError::NeedsRecovery`].
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
+        let identity = FileIdentity::at(&path);
         let db = refuse_panics(&path, || {
             let db = builder(false).open_read_only(&path).at(&path)?;
             check_meta(&path, &db.begin_read().at(&path)?)?;
             Ok(db)
         })?;
-        Ok(RedbStore { path, db: Db::ReadOnly(db) })
+        Ok(RedbStore { path, identity, db: Db::ReadOnly(db) })
     }
 
     /// The file this store lives in.
@@ -371,11 +445,25 @@ impl RedbStore {
         .at(&self.path)
     }
 
+    /// The file this handle holds, to compare with the one a later open finds at the same path.
+    pub fn identity(&self) -> Option<FileIdentity> {
+        self.identity
+    }
+
+    /// The database, to write to: refused on a read-only handle, and when the path no longer
+    /// names the file this handle holds (moved, replaced or deleted: what is written there now
+    /// would be lost or go where nobody looks).
     fn writable(&self) -> Result<&Database, StoreError> {
-        match &self.db {
-            Db::Writable(db) => Ok(db),
-            Db::ReadOnly(_) => Err(StoreError::ReadOnly { path: self.path.clone() }),
+        let db = match &self.db {
+            Db::Writable(db) => db,
+            Db::ReadOnly(_) => return Err(StoreError::ReadOnly { path: self.path.clone() }),
+        };
+        if let Some(identity) = self.identity
+            && FileIdentity::at(&self.path) != Some(identity)
+        {
+            return Err(StoreError::Replaced { path: self.path.clone() });
         }
+        Ok(db)
     }
 }
 
@@ -539,19 +627,66 @@ impl BlobStore for RedbStore {
     }
 }
 
-/// Creates a new, initialised store at `path` so that a crash at any instant leaves either no file at
-/// `path` or a complete store there: the store is built under a temporary name beside `path`, made
-/// durable, then renamed into place (and the directory entry made durable).
-fn create_atomically(path: &Path) -> Result<(), StoreError> {
+/// Creates a new, initialised store at `path` unless a file is already there, so that a crash at
+/// any instant leaves either no file at `path` or a complete store there, and so that of several
+/// processes creating the same store at once exactly one succeeds and the others find its store:
+/// the store is built in a fresh temporary file beside `path` (created exclusively, so nothing
+/// planted under that name is followed or overwritten), made durable, then linked to `path`,
+/// which fails if a file appeared there meanwhile (never replacing it), and the directory entry
+/// made durable. Returns whether this call made the store at `path`.
+fn create_exclusively(path: &Path) -> Result<bool, StoreError> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
-    let temporary = path.with_file_name(format!("{file_name}.creating-{}", std::process::id()));
+    let (temporary, file) = fresh_file_beside(path, &format!("{file_name}.creating"))?;
+    let built = (|| {
+        let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(&temporary, &e))?);
+        let (backend, stage) = staged::staged(file.try_clone().map_err(|e| io_error(&temporary, &e))?)
+            .map_err(|e| io_error(&temporary, &e))?;
+        let db = open_database(&temporary, backend)?;
+        stage.publish().map_err(|e| io_error(&temporary, &e))?;
+        RedbStore { path: temporary.clone(), identity: Some(identity), db: Db::Writable(db) }.close()?;
+        file.sync_all().map_err(|e| io_error(&temporary, &e))
+    })();
+    let linked = built.and_then(|()| match std::fs::hard_link(&temporary, path) {
+        Ok(()) => Ok(true),
+        // Another process created the store first: open that one.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        // A file system without hard links (FAT, some network shares): rename, which is
+        // exclusive only against creators that are not racing this one.
+        Err(error)
+            if matches!(error.kind(), std::io::ErrorKind::Unsupported | std::io::ErrorKind::PermissionDenied) =>
+        {
+            if path.exists() {
+                Ok(false)
+            } else {
+                std::fs::rename(&temporary, path).map(|()| true).map_err(|e| io_error(path, &e))
+            }
+        }
+        Err(error) => Err(io_error(path, &error)),
+    });
     let _ = std::fs::remove_file(&temporary);
-    let store = RedbStore::open_existing_or_create(temporary.clone())?;
-    drop(store);
-    std::fs::File::open(&temporary).and_then(|f| f.sync_all()).map_err(|e| io_error(&temporary, &e))?;
-    std::fs::rename(&temporary, path).map_err(|e| io_error(path, &e))?;
+    let created = linked?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
-    Ok(())
+    Ok(created)
+}
+
+/// A new file beside `path`, named `PREFIX-PID-N`, created exclusively (`O_CREAT | O_EXCL`, which
+/// never follows a symlink): a name that is taken, by a file or a planted link, is skipped.
+pub(crate) fn fresh_file_beside(path: &Path, prefix: &str) -> Result<(PathBuf, std::fs::File), StoreError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let mut last_error = None;
+    for _ in 0..OPEN_ATTEMPTS {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let candidate = path.with_file_name(format!("{prefix}-{}-{nanos:x}{n}", std::process::id()));
+        match OpenOptions::new().read(true).write(true).create_new(true).open(&candidate) {
+            Ok(file) => return Ok((candidate, file)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => last_error = Some(error),
+            Err(error) => return Err(io_error(&candidate, &error)),
+        }
+    }
+    let error = last_error.unwrap_or_else(|| std::io::Error::other("no free temporary name"));
+    Err(io_error(path, &error))
 }

@@ -18,6 +18,8 @@
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chenilles_compiler::bytecode::Image;
@@ -59,6 +61,9 @@ pub const COLLECT_BEFORE_CHECKPOINT_BYTES: usize = 1 << 20;
 pub const STORE_GC_BYTES: u64 = 64 << 20;
 /// The version of [`Record`]s this build writes and reads.
 pub const RECORD_VERSION: u32 = 2;
+/// The longest checkpoint a process asked to stop takes before it stops; a costlier one is
+/// skipped, and the work since the last checkpoint is done again on resume (as after a crash).
+const STOP_CHECKPOINT_BUDGET: Duration = Duration::from_secs(2);
 
 /// How a durable process stands.
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -154,6 +159,8 @@ pub enum DurableError {
     Delivery(#[from] crate::mailbox::DeliveryError),
     #[error("there is no process named {0:?} in the store")]
     NoSuchProcess(String),
+    #[error(transparent)]
+    BadName(#[from] crate::process_name::NameError),
     #[error("a process named {0:?} already exists in the store (choose another name with --name)")]
     NameTaken(String),
     #[error("process {name:?}: malformed record: {what}")]
@@ -372,6 +379,9 @@ pub struct Options {
     /// it), so that the run can be replayed and checked (`chenilles-vm verify --replay`). The
     /// store grows with the process's whole history. (A resumed process keeps its choice.)
     pub keep_history: bool,
+    /// Set (by a signal handler, say) to ask the process to stop: at its next slice it takes a
+    /// checkpoint if one is cheap, and its turn ends with [`Turn::Stopped`].
+    pub stop: Option<Arc<AtomicBool>>,
     /// For tests of the crash windows: when this returns true, the process stops there with
     /// [`DurableError::InjectedCrash`], as if the machine had died; its state in memory must be
     /// dropped and the process resumed from the store.
@@ -398,6 +408,7 @@ impl Default for Options {
             host: HostAccess::default(),
             crash_at: None,
             keep_history: false,
+            stop: None,
         }
     }
 }
@@ -433,6 +444,10 @@ pub enum Turn {
     Waiting(Option<f64>),
     /// The process ended.
     Ended(Status),
+    /// The process was asked to stop ([`Options::stop`]): its newest checkpoint is in the store
+    /// (taken just now if that was cheap, else the one before: at most one interval of work is
+    /// lost, as in a crash). The process in memory must not run on.
+    Stopped,
 }
 
 impl Process {
@@ -447,6 +462,7 @@ impl Process {
         image: &Image,
         options: Options,
     ) -> Result<Process, DurableError> {
+        crate::process_name::check(name)?;
         if store.get_ref(&process_ref(name))?.is_some() {
             return Err(DurableError::NameTaken(name.to_string()));
         }
@@ -542,11 +558,13 @@ impl Process {
         &self.record
     }
 
-    /// Runs the process to its end, or until it waits for a message; returns its status then.
+    /// Runs the process to its end, or until it waits for a message, or until it is asked to stop
+    /// ([`Options::stop`]: then [`Status::Running`]); returns its status then.
     pub fn run(&mut self, store: &mut dyn BlobStore) -> Result<Status, DurableError> {
         loop {
             match self.run_turn(store)? {
                 Turn::Checkpointed => {}
+                Turn::Stopped => return Ok(Status::Running),
                 Turn::Waiting(until) => return Ok(Status::Waiting { until }),
                 Turn::Ended(status) => return Ok(status),
             }
@@ -573,6 +591,12 @@ impl Process {
                         self.checkpoint(store, Status::Waiting { until })?;
                         self.commit_echo(store)?;
                         return Ok(Turn::Waiting(until));
+                    }
+                    if self.options.stop.as_ref().is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                        if self.predicted_checkpoint_cost() <= STOP_CHECKPOINT_BUDGET {
+                            self.checkpoint(store, Status::Running)?;
+                        }
+                        return Ok(Turn::Stopped);
                     }
                     let asked = self.vm.steps < slice_end;
                     if asked || self.periodic_checkpoint_due() {
@@ -603,8 +627,17 @@ impl Process {
         if self.options.reload_each_checkpoint {
             return true;
         }
-        let predicted = Duration::from_secs_f64(self.predicted_checkpoint_bytes() as f64 / self.checkpoint_speed);
-        affordable(elapsed, self.options.checkpoint_every, self.options.checkpoint_share, predicted)
+        affordable(
+            elapsed,
+            self.options.checkpoint_every,
+            self.options.checkpoint_share,
+            self.predicted_checkpoint_cost(),
+        )
+    }
+
+    /// About how long a checkpoint would take now.
+    fn predicted_checkpoint_cost(&self) -> Duration {
+        Duration::from_secs_f64(self.predicted_checkpoint_bytes() as f64 / self.checkpoint_speed)
     }
 
     /// About what a checkpoint would write now.

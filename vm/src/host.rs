@@ -247,8 +247,12 @@ impl Host {
     /// Runs the processes in memory, a turn (up to a checkpoint) each in round, until each has
     /// ended or waits for a message that has not come (and whose deadline has not passed). Returns
     /// the processes that ended, and how.
+    ///
+    /// A process asked to stop ([`crate::durable::Options::stop`]) ends the run at once, after its
+    /// checkpoint.
     pub fn run(&mut self) -> Result<Vec<(String, Status)>, DurableError> {
         let mut ended = Vec::new();
+        let mut stopped = false;
         loop {
             self.wake_due();
             let runnable: Vec<String> =
@@ -271,9 +275,18 @@ impl Host {
                         self.processes.insert(name, hosted);
                     }
                     Turn::Ended(status) => ended.push((name, status)),
+                    Turn::Stopped => {
+                        self.processes.insert(name.clone(), hosted);
+                        stopped = true;
+                    }
                 }
                 for to in sent_to {
                     self.refill(&to)?;
+                }
+                if stopped {
+                    // Asked to stop: the other processes are at committed checkpoints (turns
+                    // end at one), so the host stops here; a later `run` goes on.
+                    return Ok(ended);
                 }
             }
         }
@@ -311,6 +324,11 @@ impl Host {
         let seq = crate::mailbox::deliver(self.store(), to, "host", datum)?;
         self.refill(to)?;
         Ok(seq)
+    }
+
+    /// The names of the processes in memory (running or waiting).
+    pub fn names(&self) -> Vec<String> {
+        self.processes.keys().cloned().collect()
     }
 
     /// The processes in memory that wait for a message, with their deadlines.

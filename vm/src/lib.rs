@@ -24,6 +24,7 @@ pub mod natives;
 pub mod numbers;
 pub mod ports;
 pub mod printer;
+pub mod process_name;
 pub mod replay;
 pub mod runtime;
 pub mod scheme_string;

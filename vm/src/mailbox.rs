@@ -149,6 +149,7 @@ pub fn parse_message(text: &str) -> Result<Datum, MessageError> {
 /// Delivers one message to process `to`'s mailbox, from the host, in a commit of its own. Returns
 /// its sequence number.
 pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -> Result<u64, DeliveryError> {
+    crate::process_name::check(to)?;
     let text = message_text(datum)?;
     let mut batch = Batch::default();
     let change = MailboxChange { append: vec![(from.to_string(), text)], received_before: 0 };
@@ -160,6 +161,8 @@ pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -
 /// Why a message could not be delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    #[error(transparent)]
+    Name(#[from] crate::process_name::NameError),
     #[error(transparent)]
     Message(#[from] MessageError),
     #[error(transparent)]

@@ -181,7 +181,7 @@ fn main() -> ExitCode {
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => code,
         _ => {
-            eprintln!("chenilles-vm: internal error");
+            note!("chenilles-vm: internal error");
             ExitCode::from(70)
         }
     }
@@ -237,7 +237,7 @@ fn run(program: ProgramArgs) -> ExitCode {
     };
     match machine.run_image(&image) {
         Ok(Outcome::Finished) => ExitCode::SUCCESS,
-        Ok(Outcome::Exited(code)) => ExitCode::from(code.clamp(0, 255) as u8),
+        Ok(Outcome::Exited(code)) => cli::exit_status(code),
         Err(error) => report(error),
     }
 }
@@ -252,7 +252,7 @@ fn prepare(machine: &mut Machine, args: ProgramArgs) -> Result<Image, ExitCode> 
     let bytes = match std::fs::read(program) {
         Ok(bytes) => bytes,
         Err(error) => {
-            eprintln!("error: cannot read {}: {error}", program.display());
+            note!("error: cannot read {}: {error}", program.display());
             return Err(ExitCode::FAILURE);
         }
     };
@@ -263,20 +263,20 @@ fn prepare(machine: &mut Machine, args: ProgramArgs) -> Result<Image, ExitCode> 
     let is_source = program.extension().is_some_and(|e| e == "scm") || !bytes.starts_with(b"\0CHNLIMG");
     if is_source {
         let Ok(text) = String::from_utf8(bytes) else {
-            eprintln!("error: {} is neither UTF-8 Scheme source nor a Chenilles image", program.display());
+            note!("error: {} is neither UTF-8 Scheme source nor a Chenilles image", program.display());
             return Err(ExitCode::FAILURE);
         };
         machine.compile(&program.display().to_string(), &text).map_err(report)
     } else {
         Image::from_bytes(&bytes).map_err(|error| {
-            eprintln!("error: {}: {error}", program.display());
+            note!("error: {}: {error}", program.display());
             ExitCode::FAILURE
         })
     }
 }
 
 fn report(error: RunError) -> ExitCode {
-    eprint!("{}", error.report());
+    note_text!(error.report());
     ExitCode::FAILURE
 }
 
@@ -284,7 +284,7 @@ fn repl() -> ExitCode {
     let mut editor = match rustyline::DefaultEditor::new() {
         Ok(editor) => editor,
         Err(error) => {
-            eprintln!("error: cannot start the line editor: {error}");
+            note!("error: cannot start the line editor: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -317,7 +317,7 @@ fn repl() -> ExitCode {
             Ok(image) => image,
             Err(error) if error.incomplete => continue,
             Err(error) => {
-                eprint!("{}", machine.compiler.render(&error));
+                note_text!(machine.compiler.render(&error));
                 let _ = editor.add_history_entry(pending.trim_end());
                 pending.clear();
                 continue;
@@ -331,8 +331,8 @@ fn repl() -> ExitCode {
                     println!("{}", machine.vm.rt.to_text(value, Style::Write));
                 }
             }
-            Ok(Err(code)) => return ExitCode::from(code.clamp(0, 255) as u8),
-            Err(error) => eprint!("{}", error.report()),
+            Ok(Err(code)) => return cli::exit_status(code),
+            Err(error) => note_text!(error.report()),
         }
     }
     if let Some(path) = &history {

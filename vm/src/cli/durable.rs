@@ -1,93 +1,25 @@
 //! The durable commands of `chenilles-vm`: `start`, `resume`, `ps`, `output`, `inspect`, `gc` and
 //! `verify`, over a store at `--store`, `CHENILLES_STORE`, or `.chenilles/store.redb`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chenilles_store::{BlobStore, Hash, RedbStore, StoreError};
+use chenilles_store::{BlobStore, FileIdentity, Hash, RedbStore, StoreError};
 use chenilles_vm::durable::{self, DurableError, Options, Status};
 use chenilles_vm::host::Host;
 use chenilles_vm::mailbox::parse_message;
 use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 
+use super::signals::{self, StopSignals};
+use super::store::{Create, open_existing, open_for_writing, reopen, store_path};
+use super::{Listing, exit_status};
 use crate::{DurableArgs, ProgramArgs, StoreArgs, prepare};
-
-/// The store's path: `--store`, else `CHENILLES_STORE`, else `.chenilles/store.redb`.
-fn store_path(args: &StoreArgs) -> PathBuf {
-    args.store
-        .clone()
-        .or_else(|| std::env::var_os("CHENILLES_STORE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(".chenilles/store.redb"))
-}
-
-/// The file beside the store that names the process holding it.
-fn holder_path(store: &Path) -> PathBuf {
-    let mut name = store.as_os_str().to_owned();
-    name.push(".holder");
-    PathBuf::from(name)
-}
-
-/// Opens the store for writing (creating it and its directory if needed). When another process
-/// holds it, fails naming that process, or waits for it with `--wait`.
-fn open_store(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
-    let path = store_path(args);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Err(error) = std::fs::create_dir_all(dir)
-    {
-        eprintln!("error: cannot create {}: {error}", dir.display());
-        return Err(ExitCode::FAILURE);
-    }
-    loop {
-        match RedbStore::open(&path) {
-            Ok(store) => {
-                let holder =
-                    format!("pid {} ({})\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
-                let _ = std::fs::write(holder_path(&path), holder);
-                return Ok(store);
-            }
-            Err(StoreError::Locked { .. }) if args.wait => std::thread::sleep(Duration::from_millis(100)),
-            Err(StoreError::Locked { .. }) => {
-                let holder = std::fs::read_to_string(holder_path(&path)).unwrap_or_default();
-                let holder = holder.trim();
-                let holder = if holder.is_empty() { "another process".to_string() } else { holder.to_string() };
-                eprintln!(
-                    "error: the store {} is in use by {holder}; wait for it to finish, or pass --wait",
-                    path.display()
-                );
-                return Err(ExitCode::FAILURE);
-            }
-            Err(error) => {
-                eprintln!("error: {error}");
-                return Err(ExitCode::FAILURE);
-            }
-        }
-    }
-}
-
-/// Opens an existing store for reading.
-fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
-    let path = store_path(args);
-    match std::fs::metadata(&path) {
-        Err(_) => {
-            eprintln!("error: there is no store at {} (start a process first, or pass --store)", path.display());
-            return Err(ExitCode::FAILURE);
-        }
-        // The store layer takes an empty file for a new store; but a store is never empty once
-        // made (it is created whole under another name), so an empty one here was truncated.
-        Ok(metadata) if metadata.len() == 0 => {
-            eprintln!("error: {}: the file is empty, not a store (truncated?); it was left as it is", path.display());
-            return Err(ExitCode::FAILURE);
-        }
-        Ok(_) => {}
-    }
-    open_store(args)
-}
+use crate::{note, say};
 
 fn fail(error: DurableError) -> ExitCode {
-    eprintln!("error: {error}");
+    note!("error: {error}");
     ExitCode::FAILURE
 }
 
@@ -95,7 +27,7 @@ fn fail(error: DurableError) -> ExitCode {
 fn exit_code(status: &Status) -> ExitCode {
     match status {
         Status::Running | Status::Waiting { .. } | Status::Finished => ExitCode::SUCCESS,
-        Status::Exited(code) => ExitCode::from((*code).clamp(0, 255) as u8),
+        Status::Exited(code) => exit_status(*code),
         Status::Failed { .. } => ExitCode::FAILURE,
     }
 }
@@ -122,7 +54,16 @@ const MAIL_POLL: Duration = Duration::from_millis(200);
 /// let go (so that `chenilles-vm send` can deliver one) and looked at again every [`MAIL_POLL`], or
 /// at the earliest deadline. With `--exit-when-waiting`, returns as soon as they all wait instead.
 /// The exit code is that of the last process that did not finish cleanly, if any.
-fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> ExitCode {
+///
+/// A first SIGINT or SIGTERM stops the processes at a checkpoint and returns `128 + signal`,
+/// saying how to go on.
+fn drive(
+    mut host: Host,
+    identity: Option<FileIdentity>,
+    signals: &StopSignals,
+    store_args: &StoreArgs,
+    durable_args: &DurableArgs,
+) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     let mut announced: Vec<String> = Vec::new();
     loop {
@@ -130,6 +71,9 @@ fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> 
             Ok(ended) => ended,
             Err(error) => return fail(error),
         };
+        if let Some(signal) = signals.received() {
+            return stopped(&host, signal);
+        }
         for (_, status) in ended {
             if !matches!(status, Status::Finished) {
                 code = exit_code(&status);
@@ -142,7 +86,7 @@ fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> 
         for (name, until) in &waiting {
             if !announced.contains(name) {
                 let until = until.map_or(String::new(), |t| format!(" (at most until {t:.3}, Unix time)"));
-                eprintln!(
+                note!(
                     "chenilles-vm: process {name} waits for a message{until}; deliver one with: chenilles-vm send {name} DATUM"
                 );
             }
@@ -151,11 +95,19 @@ fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> 
         if durable_args.exit_when_waiting {
             return code;
         }
+        let waiting_names: Vec<String> = host.waiting().into_iter().map(|(name, _)| name).collect();
         drop(host.release_store());
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let until_deadline = host.next_deadline().map(|t| Duration::from_secs_f64((t - now.as_secs_f64()).max(0.0)));
-        std::thread::sleep(until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL)));
-        let store = match open_store(&StoreArgs { store: store_args.store.clone(), wait: true }) {
+        let nap = until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL));
+        let woke = std::time::Instant::now() + nap;
+        while let Some(left) = woke.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) {
+            if let Some(signal) = signals.received() {
+                return stopped(&host, signal);
+            }
+            std::thread::sleep(left.min(SIGNAL_LOOK));
+        }
+        let store = match reopen(store_args, identity, &waiting_names) {
             Ok(store) => store,
             Err(code) => return code,
         };
@@ -165,8 +117,25 @@ fn drive(mut host: Host, store_args: &StoreArgs, durable_args: &DurableArgs) -> 
     }
 }
 
-fn host_for(store: RedbStore, durable_args: &DurableArgs) -> Host {
+/// How often a waiting command looks for a stop signal.
+const SIGNAL_LOOK: Duration = Duration::from_millis(20);
+
+/// Says that the processes stopped at their checkpoints and how to go on; the exit code of a
+/// command ended by `signal`.
+fn stopped(host: &Host, signal: i32) -> ExitCode {
+    let names = host.names();
+    let which = if names.is_empty() { "nothing was running".to_string() } else { names.join(", ") };
+    note!(
+        "chenilles-vm: stopped by {}: {which} saved at the last checkpoint; go on with: chenilles-vm resume {}",
+        signals::name(signal),
+        names.join(" ")
+    );
+    ExitCode::from((128 + signal).clamp(0, 255) as u8)
+}
+
+fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals) -> Host {
     let mut host = Host::new(Box::new(store));
+    let stop = signals.flag();
     let (checkpoint_every, checkpoint_share, reload_each_checkpoint, keep_history) = (
         durable_args.checkpoint_every,
         durable_args.checkpoint_share,
@@ -178,12 +147,14 @@ fn host_for(store: RedbStore, durable_args: &DurableArgs) -> Host {
         checkpoint_share,
         reload_each_checkpoint,
         keep_history,
+        stop: Some(stop.clone()),
         ..Options::default()
     });
     host
 }
 
 pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &DurableArgs, args: ProgramArgs) -> ExitCode {
+    let signals = StopSignals::install();
     let program = args.program.clone();
     let grants = args.grant.clone();
     let mut machine = Machine::durable();
@@ -191,7 +162,7 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
         Ok(image) => image,
         Err(code) => return code,
     };
-    let store = match open_store(store_args) {
+    let store = match open_for_writing(store_args, Create::Yes) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -199,17 +170,19 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
         Ok(name) => name,
         Err(error) => return fail(error.into()),
     };
-    let mut host = host_for(store, durable_args);
+    let identity = store.identity();
+    let mut host = host_for(store, durable_args, &signals);
     let program_text = program.display().to_string();
     let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
     if let Err(error) = host.spawn(&name, &program_text, machine, &image, &grants) {
         return fail(error);
     }
-    eprintln!("chenilles-vm: started process {name} in {}", store_path(store_args).display());
-    drive(host, store_args, durable_args)
+    note!("chenilles-vm: started process {name} in {}", store_path(store_args).display());
+    drive(host, identity, &signals, store_args, durable_args)
 }
 
 pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<String>) -> ExitCode {
+    let signals = StopSignals::install();
     let store = match open_existing(store_args) {
         Ok(store) => store,
         Err(code) => return code,
@@ -223,21 +196,22 @@ pub fn resume(store_args: &StoreArgs, durable_args: &DurableArgs, names: Vec<Str
     } else {
         names
     };
-    let mut host = host_for(store, durable_args);
+    let identity = store.identity();
+    let mut host = host_for(store, durable_args, &signals);
     // A process that cannot be resumed (its state is damaged) is reported, and the others go on.
     let mut failed = false;
     for name in names {
         match host.resume(&name) {
             Ok(()) => {}
             Err(DurableError::Ended { .. }) if all => {}
-            Err(error @ DurableError::Ended { .. }) => eprintln!("chenilles-vm: {error}"),
+            Err(error @ DurableError::Ended { .. }) => note!("chenilles-vm: {error}"),
             Err(error) => {
-                eprintln!("error: process {name} cannot be resumed: {error}");
+                note!("error: process {name} cannot be resumed: {error}");
                 failed = true;
             }
         }
     }
-    let code = drive(host, store_args, durable_args);
+    let code = drive(host, identity, &signals, store_args, durable_args);
     if failed { ExitCode::FAILURE } else { code }
 }
 
@@ -245,18 +219,18 @@ pub fn send(store_args: &StoreArgs, name: &str, text: &str) -> ExitCode {
     let datum = match parse_message(text) {
         Ok(datum) => datum,
         Err(error) => {
-            eprintln!("error: {error}");
+            note!("error: {error}");
             return ExitCode::FAILURE;
         }
     };
     // A `start` or `resume` waiting for this message lets the store go often: wait for it.
-    let mut store = match open_store(&StoreArgs { store: store_args.store.clone(), wait: true }) {
+    let mut store = match open_for_writing(&StoreArgs { store: store_args.store.clone(), wait: true }, Create::Yes) {
         Ok(store) => store,
         Err(code) => return code,
     };
     match chenilles_vm::mailbox::deliver(&mut store, name, "host", &datum) {
         Ok(seq) => {
-            eprintln!("chenilles-vm: delivered message {seq} to {name}");
+            note!("chenilles-vm: delivered message {seq} to {name}");
             ExitCode::SUCCESS
         }
         Err(error) => fail(error.into()),
@@ -286,16 +260,17 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
         Ok(processes) => processes,
         Err(error) => return fail(error.into()),
     };
+    let mut out = Listing::default();
     let mut code = ExitCode::SUCCESS;
-    println!("{:<24} {:<12} {:>11} {:>12} {:>5}  PROGRAM", "NAME", "STATUS", "CHECKPOINTS", "OUTPUT", "MAIL");
+    say!(out, "{:<24} {:<12} {:>11} {:>12} {:>5}  PROGRAM", "NAME", "STATUS", "CHECKPOINTS", "OUTPUT", "MAIL");
     for (name, record) in processes {
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                println!("{name:<24} {:<12} {:>11} {:>12} {:>5}  ?", "damaged", "?", "?", "?");
+                say!(out, "{name:<24} {:<12} {:>11} {:>12} {:>5}  ?", "damaged", "?", "?", "?");
                 match error {
-                    DurableError::BadRecord { .. } => eprintln!("error: {error}"),
-                    _ => eprintln!("error: the record of process {name} cannot be read: {error}"),
+                    DurableError::BadRecord { .. } => note!("error: {error}"),
+                    _ => note!("error: the record of process {name} cannot be read: {error}"),
                 }
                 code = ExitCode::FAILURE;
                 continue;
@@ -304,12 +279,13 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
         let mail = match chenilles_vm::mailbox::read(&store, &name) {
             Ok((_, mailbox)) => mailbox.messages.len().to_string(),
             Err(error) => {
-                eprintln!("error: the mailbox of process {name} cannot be read: {error}");
+                note!("error: the mailbox of process {name} cannot be read: {error}");
                 code = ExitCode::FAILURE;
                 "?".to_string()
             }
         };
-        println!(
+        say!(
+            out,
             "{name:<24} {:<12} {:>11} {:>12} {mail:>5}  {}",
             record.status.word(),
             record.checkpoints,
@@ -317,7 +293,7 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
             record.program
         );
     }
-    code
+    out.finish(code)
 }
 
 fn record_of(store: &RedbStore, name: &str) -> Result<durable::Record, DurableError> {
@@ -332,10 +308,9 @@ pub fn output(store_args: &StoreArgs, name: &str) -> ExitCode {
     };
     match record_of(&store, name).and_then(|record| durable::read_output(&store, &record)) {
         Ok(bytes) => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(&bytes);
-            let _ = stdout.flush();
-            ExitCode::SUCCESS
+            let mut out = Listing::default();
+            out.write(&bytes);
+            out.finish(ExitCode::SUCCESS)
         }
         Err(error) => fail(error),
     }
@@ -350,49 +325,51 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
         Ok(record) => record,
         Err(error) => return fail(error),
     };
+    let mut out = Listing::default();
     let time = |ms: u64| {
         let seconds = ms / 1000;
         format!("{seconds}.{:03} (Unix time)", ms % 1000)
     };
-    println!("process:      {name}");
-    println!("program:      {}", record.program);
-    println!("status:       {}", record.status.word());
-    println!("started:      {}", time(record.started_ms));
-    println!("checkpoints:  {}", record.checkpoints);
-    println!(
+    say!(out, "process:      {name}");
+    say!(out, "program:      {}", record.program);
+    say!(out, "status:       {}", record.status.word());
+    say!(out, "started:      {}", time(record.started_ms));
+    say!(out, "checkpoints:  {}", record.checkpoints);
+    say!(
+        out,
         "last:         {}, wrote {} bytes ({} heap pages)",
         time(record.time_ms),
         record.bytes_written,
         record.pages_written
     );
-    println!("steps:        {}", record.steps);
-    println!("output:       {} bytes ({} echoed)", record.output_len, record.echoed);
-    println!("effects:      {}", record.effect_count);
+    say!(out, "steps:        {}", record.steps);
+    say!(out, "output:       {} bytes ({} echoed)", record.output_len, record.echoed);
+    say!(out, "effects:      {}", record.effect_count);
     match durable::read_effects(&store, &record) {
         Ok(effects) => {
             for effect in effects.iter().rev().take(5).rev() {
-                println!("              {effect}");
+                say!(out, "              {effect}");
             }
         }
-        Err(error) => println!("              the effect journal cannot be read: {error}"),
+        Err(error) => say!(out, "              the effect journal cannot be read: {error}"),
     }
     match chenilles_vm::mailbox::read(&store, name) {
         Ok((_, mailbox)) => {
-            println!("mailbox:      {} received, {} waiting", record.received, mailbox.messages.len());
+            say!(out, "mailbox:      {} received, {} waiting", record.received, mailbox.messages.len());
             for message in mailbox.messages.iter().take(5) {
-                println!("              #{} from {}: {}", message.seq, message.from, message.text);
+                say!(out, "              #{} from {}: {}", message.seq, message.from, message.text);
             }
         }
-        Err(error) => println!("mailbox:      unreadable: {error}"),
+        Err(error) => say!(out, "mailbox:      unreadable: {error}"),
     }
     if let Some(result) = &record.result {
-        println!("result:       {result}");
+        say!(out, "result:       {result}");
     }
     if let Status::Failed { report } = &record.status {
-        print!("{report}");
+        out.write(report.as_bytes());
     }
     if let Some(snapshot) = record.snapshot {
-        println!("snapshot:     {}", Hash(snapshot));
+        say!(out, "snapshot:     {}", Hash(snapshot));
         match chenilles_vm::snapshot::restore(
             &store,
             Hash(snapshot),
@@ -402,15 +379,15 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
             Ok((vm, _)) => {
                 let (backtrace, omitted) = vm.backtrace();
                 if backtrace.is_empty() {
-                    println!("continuation: between top-level forms");
+                    say!(out, "continuation: between top-level forms");
                 } else {
-                    print!("continuation: {}", render_backtrace(&backtrace, omitted));
+                    out.write(format!("continuation: {}", render_backtrace(&backtrace, omitted)).as_bytes());
                 }
             }
-            Err(error) => println!("continuation: cannot be restored: {error}"),
+            Err(error) => say!(out, "continuation: cannot be restored: {error}"),
         }
     }
-    ExitCode::SUCCESS
+    out.finish(ExitCode::SUCCESS)
 }
 
 pub fn gc(store_args: &StoreArgs) -> ExitCode {
@@ -418,14 +395,18 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     };
+    let mut out = Listing::default();
     match store.gc(&children_of) {
         Ok(report) => {
-            println!(
+            say!(
+                out,
                 "kept {} blobs, removed {} ({} bytes)",
-                report.blobs_kept, report.blobs_removed, report.bytes_removed
+                report.blobs_kept,
+                report.blobs_removed,
+                report.bytes_removed
             );
             if !report.missing.is_empty() {
-                println!("missing (referred to but not held): {}", report.missing.len());
+                say!(out, "missing (referred to but not held): {}", report.missing.len());
                 let names: Vec<String> = report.missing.iter().take(10).map(Hash::to_string).collect();
                 let more = report.missing.len().saturating_sub(names.len());
                 let more = if more > 0 { format!(" and {more} more") } else { String::new() };
@@ -433,13 +414,13 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
                     1 => ("1 blob".to_string(), "is"),
                     n => (format!("{n} blobs"), "are"),
                 };
-                eprintln!(
+                note!(
                     "error: the store is damaged: {count} referred to {are} missing: {}{more} (see chenilles-vm verify)",
                     names.join(", ")
                 );
-                return ExitCode::FAILURE;
+                return out.finish(ExitCode::FAILURE);
             }
-            ExitCode::SUCCESS
+            out.finish(ExitCode::SUCCESS)
         }
         Err(error) => fail(error.into()),
     }
@@ -454,15 +435,16 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
         Ok(report) => report,
         Err(error) => return fail(error.into()),
     };
-    println!("checked {} blobs and {} refs", report.blobs_checked, report.refs_checked);
+    let mut out = Listing::default();
+    say!(out, "checked {} blobs and {} refs", report.blobs_checked, report.refs_checked);
     for hash in &report.corrupt_blobs {
-        println!("corrupt blob: {hash}");
+        say!(out, "corrupt blob: {hash}");
     }
     for (name, hash) in &report.dangling_refs {
-        println!("dangling ref: {name} -> {hash}");
+        say!(out, "dangling ref: {name} -> {hash}");
     }
     for what in &report.malformed {
-        println!("malformed: {what}");
+        say!(out, "malformed: {what}");
     }
     let mut damaged = !report.is_clean();
     // Every blob reachable from a ref must be held (the store's own check reads each blob alone).
@@ -470,13 +452,13 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
         Ok(missing) => {
             for (hash, from) in missing {
                 if !report.dangling_refs.iter().any(|(_, target)| *target == hash) {
-                    println!("missing blob: {hash} (reached from {from})");
+                    say!(out, "missing blob: {hash} (reached from {from})");
                     damaged = true;
                 }
             }
         }
         Err(error) => {
-            println!("{error}");
+            say!(out, "{error}");
             damaged = true;
         }
     }
@@ -502,11 +484,11 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
                 match problem {
                     // These name the process already.
                     Some(problem @ (DurableError::BadRecord { .. } | DurableError::NoSuchProcess(_))) => {
-                        println!("{problem}");
+                        say!(out, "{problem}");
                         damaged = true;
                     }
                     Some(problem) => {
-                        println!("process {name}: {problem}");
+                        say!(out, "process {name}: {problem}");
                         damaged = true;
                     }
                     None => {}
@@ -514,30 +496,31 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
             }
         }
         Err(error) => {
-            println!("{error}");
+            say!(out, "{error}");
             damaged = true;
         }
     }
     if let Some(name) = replay {
         match chenilles_vm::replay::replay(&store, name) {
-            Ok(chenilles_vm::replay::Replay::Same { checkpoints, effects }) => println!(
+            Ok(chenilles_vm::replay::Replay::Same { checkpoints, effects }) => say!(
+                out,
                 "replay of {name}: {checkpoints} checkpoints and the ending reproduced, with {effects} journaled effects"
             ),
             Ok(chenilles_vm::replay::Replay::Diverged { checkpoint, what }) => {
-                println!("replay of {name}: diverged at checkpoint {checkpoint}: {what}");
+                say!(out, "replay of {name}: diverged at checkpoint {checkpoint}: {what}");
                 damaged = true;
             }
             Err(error) => {
-                println!("replay of {name}: {error}");
+                say!(out, "replay of {name}: {error}");
                 damaged = true;
             }
         }
     }
     if damaged {
-        println!("the store is damaged");
-        ExitCode::FAILURE
+        say!(out, "the store is damaged");
+        out.finish(ExitCode::FAILURE)
     } else {
-        println!("the store is intact");
-        ExitCode::SUCCESS
+        say!(out, "the store is intact");
+        out.finish(ExitCode::SUCCESS)
     }
 }

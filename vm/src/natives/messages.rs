@@ -48,6 +48,7 @@ fn data_arg(rt: &Runtime, who: &str, v: Value) -> Result<chenilles_reader::Datum
 
 fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let to = name_arg(rt, "send", a[0])?;
+    crate::process_name::check(&to).map_err(|error| Throw::error(format!("send: {error}"), vec![a[0]]))?;
     let datum = data_arg(rt, "send", a[1])?;
     if rt.messaging.name.is_none() {
         return Err(Throw::error(format!("send: {NO_MAILBOX}"), vec![]));

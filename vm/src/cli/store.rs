@@ -1,0 +1,216 @@
+//! How the commands reach the store: its path, opening it for writing or for reading, taking it
+//! back after a wait, and the holder file that tells a second command who holds it.
+//!
+//! Store files and the files beside them are untrusted: the holder file is never followed through
+//! a symlink (it is written under a fresh name and renamed into place, and read with
+//! `O_NOFOLLOW`), and it is written only by a command that holds the store's lock.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chenilles_store::{FileIdentity, RedbStore, StoreError};
+
+use crate::StoreArgs;
+
+/// The store's path: `--store`, else `CHENILLES_STORE`, else `.chenilles/store.redb`.
+pub fn store_path(args: &StoreArgs) -> PathBuf {
+    args.store
+        .clone()
+        .or_else(|| std::env::var_os("CHENILLES_STORE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(".chenilles/store.redb"))
+}
+
+/// The file beside the store that names the process holding it.
+fn holder_path(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".holder");
+    PathBuf::from(name)
+}
+
+/// How long a command that finds the store locked looks for the name of its holder, which writes
+/// it just after taking the lock.
+const HOLDER_PATIENCE: Duration = Duration::from_millis(500);
+const HOLDER_LOOK: Duration = Duration::from_millis(25);
+/// How often `--wait` tries again.
+const WAIT_RETRY: Duration = Duration::from_millis(100);
+
+/// Whether an open creates the store when there is none.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    Yes,
+    No,
+}
+
+/// Opens the store for writing (creating it and its directory, with [`Create::Yes`]). When another
+/// process holds it, fails naming that process, or waits for it with `--wait`.
+pub fn open_for_writing(args: &StoreArgs, create: Create) -> Result<RedbStore, ExitCode> {
+    let path = store_path(args);
+    if create == Create::Yes
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(error) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create {}: {error}", dir.display());
+        return Err(ExitCode::FAILURE);
+    }
+    if create == Create::No {
+        refuse_missing_or_empty(&path)?;
+    }
+    let mut patience = HOLDER_PATIENCE;
+    loop {
+        let opened = match create {
+            Create::Yes => RedbStore::open(&path),
+            Create::No => RedbStore::open_existing(&path),
+        };
+        match opened {
+            Ok(store) => {
+                write_holder(&path);
+                return Ok(store);
+            }
+            Err(StoreError::Locked { .. }) if args.wait => std::thread::sleep(WAIT_RETRY),
+            Err(StoreError::Locked { .. }) => {
+                // The holder names itself just after it takes the lock: until it has, the file
+                // may name the previous holder, now gone, or nobody. Look again for a moment
+                // (and try the lock again: it may have been let go).
+                let holder = read_holder(&path);
+                let named = holder.as_ref().is_some_and(|h| h.pid != std::process::id() && alive(h.pid));
+                if !named && !patience.is_zero() {
+                    std::thread::sleep(HOLDER_LOOK);
+                    patience = patience.saturating_sub(HOLDER_LOOK);
+                    continue;
+                }
+                let holder = match holder {
+                    Some(holder) if named => holder.text,
+                    _ => "another process".to_string(),
+                };
+                eprintln!(
+                    "error: the store {} is in use by {holder}; wait for it to finish, or pass --wait",
+                    path.display()
+                );
+                return Err(ExitCode::FAILURE);
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    }
+}
+
+/// Refuses a store path with no file, or with an empty one: a store is never empty once made (it
+/// is created whole under another name), so an empty file there was truncated.
+fn refuse_missing_or_empty(path: &Path) -> Result<(), ExitCode> {
+    match std::fs::metadata(path) {
+        Err(_) => {
+            eprintln!("error: there is no store at {} (start a process first, or pass --store)", path.display());
+            Err(ExitCode::FAILURE)
+        }
+        Ok(metadata) if metadata.len() == 0 => {
+            eprintln!("error: {}: the file is empty, not a store (truncated?); it was left as it is", path.display());
+            Err(ExitCode::FAILURE)
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Opens an existing store for the commands that read it (and `gc`, `resume`): never creates one.
+pub fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
+    open_for_writing(args, Create::No)
+}
+
+/// Takes back the store a host let go of while its processes waited: the same file, never a new
+/// store. A store that was moved, deleted or replaced meanwhile is an error naming what waited in
+/// it, and nothing is created or written in its place.
+pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[String]) -> Result<RedbStore, ExitCode> {
+    let path = store_path(args);
+    let gone = |what: &str| {
+        eprintln!(
+            "error: the store {} {what} while process(es) {} waited in it; nothing was written. \
+             Resume them from the store where it is now: chenilles-vm resume --store PATH",
+            path.display(),
+            waiting.join(", ")
+        );
+        ExitCode::FAILURE
+    };
+    loop {
+        match RedbStore::open_existing(&path) {
+            Ok(store) if identity.is_some() && store.identity() != identity => {
+                return Err(gone("was replaced by another file"));
+            }
+            Ok(store) => {
+                write_holder(&path);
+                return Ok(store);
+            }
+            Err(StoreError::Locked { .. }) => std::thread::sleep(WAIT_RETRY),
+            Err(StoreError::NotFound { .. }) => return Err(gone("was moved or deleted")),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    }
+}
+
+/// Names this process in the holder file. Called only while holding the store's lock. The text
+/// goes to a fresh file (created exclusively, so a planted link is not followed) renamed over the
+/// holder file (which replaces a link there, never its target). The holder file is advice for
+/// people: failing to write it stops nothing.
+fn write_holder(store: &Path) {
+    let holder = holder_path(store);
+    let text = format!("pid {} ({})\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
+    let mut temporary = holder.as_os_str().to_owned();
+    temporary.push(format!(".{}.{}", std::process::id(), nanos()));
+    let temporary = PathBuf::from(temporary);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .and_then(|()| std::fs::rename(&temporary, &holder));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// What the holder file says.
+struct Holder {
+    pid: u32,
+    /// Its text, control characters replaced.
+    text: String,
+}
+
+/// The longest holder file read.
+const HOLDER_LIMIT: u64 = 1024;
+
+/// Reads the holder file: not through a symlink, not from anything but a regular file (a FIFO
+/// planted there would block), at most [`HOLDER_LIMIT`] bytes.
+fn read_holder(store: &Path) -> Option<Holder> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(holder_path(store)).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(HOLDER_LIMIT).read_to_end(&mut bytes).ok()?;
+    let text: String =
+        String::from_utf8_lossy(&bytes).trim().chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let pid = text.strip_prefix("pid ")?.split_whitespace().next()?.parse().ok()?;
+    Some(Holder { pid, text })
+}
+
+/// Whether process `pid` exists (on systems without `/proc`, assumed).
+fn alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}

@@ -1,0 +1,117 @@
+//! The edges of the command line that scripts meet: a reader that goes away (`ps | head`), exit
+//! codes out of the byte range, and process names that cannot name a process. Each test runs in a
+//! temporary directory of its own.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
+
+fn vm(store: &Path) -> Command {
+    let mut command = Command::new(VM);
+    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("chenilles-vm runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `command` with a stdout whose reader is already gone: its first write fails with EPIPE.
+fn run_into_closed_pipe(command: &mut Command) -> Output {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    command.stdout(writer).output().expect("chenilles-vm runs")
+}
+
+fn program(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("write program");
+    path
+}
+
+/// Prints 200 KB (more than a pipe holds), then ends.
+const LOUD: &str = "(import (scheme base) (scheme write))\n\
+    (let loop ((i 0)) (when (< i 20000) (display \"0123456789\") (loop (+ i 1))))\n(newline)\n";
+
+#[test]
+fn listings_end_quietly_when_their_reader_goes_away() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let loud = program(dir.path(), "loud.scm", LOUD);
+    assert!(run(vm(&store).args(["start", "--name", "loud"]).arg(&loud)).status.success());
+    for command in [&["ps"][..], &["inspect", "loud"], &["output", "loud"], &["verify"], &["gc"]] {
+        let out = run_into_closed_pipe(vm(&store).args(command));
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{command:?} panicked on a closed pipe: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{command:?} on a closed pipe: {stderr}");
+    }
+}
+
+#[test]
+fn a_running_process_whose_reader_went_away_keeps_journaling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let loud = program(dir.path(), "loud.scm", LOUD);
+    let out = run_into_closed_pipe(vm(&store).args(["start", "--name", "loud"]).arg(&loud));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let journal = run(vm(&store).args(["output", "loud"]));
+    assert_eq!(journal.stdout.len(), 200_001, "the whole output is journaled");
+}
+
+#[test]
+fn an_exit_code_outside_a_byte_never_becomes_success() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    for (code, status) in [("-1", 255), ("256", 255), ("-2", 254), ("3", 3)] {
+        let exits = program(
+            dir.path(),
+            "exits.scm",
+            &format!("(import (scheme base) (scheme process-context))\n(exit {code})\n"),
+        );
+        let out = run(vm(&store).arg("run").arg(&exits));
+        assert_eq!(out.status.code(), Some(status), "run: (exit {code})");
+        let name = format!("exits{status}{}", code.len());
+        let out = run(vm(&store).args(["start", "--name", &name]).arg(&exits));
+        assert_eq!(out.status.code(), Some(status), "start: (exit {code}): {}", text(&out.stderr));
+        let ps = text(&run(vm(&store).arg("ps")).stdout);
+        assert!(ps.contains(&format!("exited({code})")), "ps after (exit {code}): {ps}");
+    }
+}
+
+#[test]
+fn names_that_cannot_name_a_process_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let quiet = program(dir.path(), "quiet.scm", "(import (scheme base))\n(+ 1 2)\n");
+    for (name, why) in [
+        ("", "cannot be empty"),
+        ("a/b", "`/`"),
+        ("line\nforged", "control character"),
+        ("\u{1b}[2J", "control character"),
+    ] {
+        let out = run(vm(&store).args(["start", "--name", name]).arg(&quiet));
+        assert_eq!(out.status.code(), Some(1), "start --name {name:?}");
+        assert!(text(&out.stderr).contains(why), "start --name {name:?}: {}", text(&out.stderr));
+        let out = run(vm(&store).args(["send", name, "1"]));
+        assert_eq!(out.status.code(), Some(1), "send {name:?}");
+        assert!(text(&out.stderr).contains(why), "send {name:?}: {}", text(&out.stderr));
+    }
+    let ps = run(vm(&store).arg("ps"));
+    assert_eq!(text(&ps.stdout).lines().count(), 1, "no process and no mailbox was made: {}", text(&ps.stdout));
+    let sender = program(
+        dir.path(),
+        "sender.scm",
+        "(import (scheme base) (scheme write))\n\
+         (display (guard (e (#t (error-object-message e))) (send (string->symbol \"a/b\") 1) 'sent))\n",
+    );
+    let out = run(vm(&store).args(["start", "--name", "sender"]).arg(&sender));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("holds a `/`"), "a Scheme send to a bad name raises: {}", text(&out.stdout));
+}

@@ -1,0 +1,230 @@
+//! How commands reach a store, tried as a hostile tester would: several commands creating the
+//! same new store at once, a store moved or replaced under a process that holds it or waits in
+//! it, and the files beside the store (the holder file) planted with links and FIFOs. Each test
+//! is named for the guarantee it defends; each runs in a temporary directory of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
+
+/// Waits for one message, prints it, ends.
+const ECHO_ONE: &str = "(import (scheme base) (scheme write))\n(write (receive))\n(newline)\n";
+
+fn vm(store: &Path) -> Command {
+    let mut command = Command::new(VM);
+    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("chenilles-vm runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write_program(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("write program");
+    path
+}
+
+/// Waits for `child` at most `limit`; kills it and fails if it takes longer.
+fn finish_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("{what} did not finish within {limit:?}; stderr: {}", text(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reads `child`'s stderr until a line holds `needle`, and keeps draining it in the background:
+/// the thread returned gives all of it once the child has ended.
+fn await_stderr_line(child: &mut Child, needle: &str, limit: Duration) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (found_tx, found_rx) = std::sync::mpsc::channel();
+    let wanted = needle.to_string();
+    let drain = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains(&wanted) {
+                let _ = found_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    found_rx.recv_timeout(limit).unwrap_or_else(|_| panic!("no stderr line holding {needle:?} within {limit:?}"));
+    drain
+}
+
+#[test]
+fn concurrent_creation_loses_nothing() {
+    // Each round: a store that does not exist yet, and at once two `start`s and two `send`s
+    // that all create it. Every command must succeed, and afterwards both processes must exist
+    // and each must receive its message: nothing acknowledged lost in a store nobody opens.
+    for round in 0..12 {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
+        let store = dir.path().join("new").join("store.redb");
+        let mut children = Vec::new();
+        for name in ["alice", "bob"] {
+            children.push((
+                format!("start {name}"),
+                vm(&store).args(["start", "--wait", "--exit-when-waiting", "--name", name]).arg(&program).spawn(),
+            ));
+            children
+                .push((format!("send {name}"), vm(&store).args(["send", name, &format!("(hello {name})")]).spawn()));
+        }
+        for (what, child) in children {
+            let out = finish_within(child.expect("spawn"), Duration::from_secs(60), &what);
+            assert!(out.status.success(), "round {round}: {what} failed: {}", text(&out.stderr));
+        }
+        let resumed = run(vm(&store).arg("resume"));
+        assert!(resumed.status.success(), "round {round}: resume: {}", text(&resumed.stderr));
+        for name in ["alice", "bob"] {
+            let out = run(vm(&store).args(["output", name]));
+            assert!(out.status.success(), "round {round}: output {name}: {}", text(&out.stderr));
+            assert_eq!(text(&out.stdout), format!("(hello {name})\n"), "round {round}: what {name} received");
+        }
+        let leftovers: Vec<String> = std::fs::read_dir(store.parent().expect("dir"))
+            .expect("list")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("creating"))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: temporary files left beside the store: {leftovers:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn holder_symlink_is_not_followed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
+    let store = dir.path().join("store.redb");
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").expect("write victim");
+    let holder = dir.path().join("store.redb.holder");
+    std::os::unix::fs::symlink(&victim, &holder).expect("plant a link");
+    let out = run(vm(&store).args(["start", "--exit-when-waiting", "--name", "p"]).arg(&program));
+    assert!(out.status.success(), "start: {}", text(&out.stderr));
+    for command in [&["ps"][..], &["inspect", "p"], &["send", "p", "1"], &["verify"], &["gc"]] {
+        std::fs::remove_file(&holder).expect("remove holder");
+        std::os::unix::fs::symlink(&victim, &holder).expect("plant a link");
+        let out = run(vm(&store).args(command));
+        assert!(out.status.success(), "{command:?}: {}", text(&out.stderr));
+        assert_eq!(
+            std::fs::read_to_string(&victim).expect("victim"),
+            "precious\n",
+            "{command:?} wrote through the link"
+        );
+        let metadata = std::fs::symlink_metadata(&holder).expect("holder");
+        assert!(metadata.file_type().is_file(), "{command:?}: the holder is a regular file of its own");
+    }
+}
+
+/// Starts a process that computes for a long while (holding the store), and waits until its
+/// first checkpoint is on disk.
+fn start_a_long_computation(dir: &Path, store: &Path) -> (Child, std::thread::JoinHandle<String>) {
+    let program = write_program(
+        dir,
+        "spin.scm",
+        "(import (scheme base) (scheme write))\n\
+         (define (spin n acc) (if (= n 0) acc (spin (- n 1) (+ acc 1))))\n\
+         (let loop ((i 0)) (when (< i 400) (spin 200000 0) (loop (+ i 1))))\n\
+         (display \"done\") (newline)\n",
+    );
+    let mut child = vm(store).args(["start", "--name", "spin"]).arg(&program).spawn().expect("start");
+    let stderr = await_stderr_line(&mut child, "started process spin", Duration::from_secs(30));
+    (child, stderr)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_locked_store_names_a_live_holder_and_never_blocks_on_the_holder_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let (mut holder_process, _) = start_a_long_computation(dir.path(), &store);
+    let holder = dir.path().join("store.redb.holder");
+    // A stale holder file naming a process that is gone: the loser must not name it.
+    std::fs::write(&holder, "pid 4000000000 (a process long gone)\n").expect("stale holder");
+    let out = run(vm(&store).args(["gc"]));
+    assert_eq!(out.status.code(), Some(1), "gc on a held store: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("is in use by"), "{stderr}");
+    assert!(!stderr.contains("4000000000"), "a dead holder was named: {stderr}");
+    // A FIFO planted as the holder file: reading it must not block the command.
+    std::fs::remove_file(&holder).expect("remove holder");
+    let fifo = Command::new("mkfifo").arg(&holder).status().expect("mkfifo");
+    assert!(fifo.success());
+    let child = vm(&store).args(["gc"]).spawn().expect("gc");
+    let out = finish_within(child, Duration::from_secs(20), "gc beside a FIFO holder");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("in use by another process"), "{}", text(&out.stderr));
+    let _ = holder_process.kill();
+    let _ = holder_process.wait();
+}
+
+#[test]
+fn a_store_moved_while_a_process_waits_is_not_replaced_by_a_new_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
+    let store = dir.path().join("store.redb");
+    let mut waiting = vm(&store).args(["start", "--name", "p"]).arg(&program).spawn().expect("start");
+    let stderr = await_stderr_line(&mut waiting, "waits for a message", Duration::from_secs(30));
+    let moved = dir.path().join("moved.redb");
+    std::fs::rename(&store, &moved).expect("move the store");
+    let out = finish_within(waiting, Duration::from_secs(20), "the waiting start");
+    let stderr = stderr.join().expect("stderr");
+    assert_eq!(out.status.code(), Some(1), "the waiting start must fail when its store is gone: {stderr}");
+    assert!(stderr.contains("was moved or deleted while process(es) p waited in it"), "{stderr}");
+    assert!(!store.exists(), "a new store was created in place of the moved one");
+    // The process waits in the moved store, whole.
+    let sent = run(vm(&moved).args(["send", "p", "found"]));
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let resumed = run(vm(&moved).arg("resume"));
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(text(&run(vm(&moved).args(["output", "p"])).stdout), "found\n");
+}
+
+#[test]
+fn a_store_replaced_under_a_running_process_is_not_written_as_a_ghost() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let (child, stderr) = start_a_long_computation(dir.path(), &store);
+    // Replace the store by another file while the process computes: its next checkpoint must
+    // fail loudly, not go to the unlinked file, and the file now at the path must be left alone.
+    let moved = dir.path().join("moved.redb");
+    std::fs::rename(&store, &moved).expect("move the store");
+    std::fs::write(&store, b"someone else's file").expect("replace");
+    let out = finish_within(child, Duration::from_secs(60), "the running start");
+    let stderr = stderr.join().expect("stderr");
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("moved, replaced or deleted"), "{stderr}");
+    assert_eq!(std::fs::read(&store).expect("replacement"), b"someone else's file");
+    // What it committed before is in the moved store, and goes on from there.
+    let resumed = run(vm(&moved).arg("resume"));
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    let output = run(vm(&moved).args(["output", "spin"]));
+    assert_eq!(
+        text(&output.stdout),
+        "done\n",
+        "output: {}; resume said: {}",
+        text(&output.stderr),
+        text(&resumed.stderr)
+    );
+}
