@@ -433,6 +433,10 @@ pub struct Process {
     checkpoint_speed: f64,
     /// The processes this one's checkpoints sent messages to since the host last asked.
     sent_to: Vec<String>,
+    /// Set by a resume until the first checkpoint: that checkpoint comes after the interval,
+    /// whatever its predicted cost, so that a process crashed again and again still gets
+    /// further each time (at most one interval of work is lost per crash).
+    restored: bool,
 }
 
 /// How a turn of [`Process::run_turn`] ended.
@@ -509,6 +513,7 @@ impl Process {
             crate::snapshot::restore(store, Hash(snapshot), Box::new(std::io::sink()), Box::new(std::io::stderr()))?;
         options.host.grants = record.grants.clone();
         let mut process = Process::in_memory(name, vm, snapshotter, record, Some(record_hash), options);
+        process.restored = true;
         process.adopt_vm(store)?;
         Ok(process)
     }
@@ -535,6 +540,7 @@ impl Process {
             written_since_store_gc: 0,
             last_checkpoint: Instant::now(),
             sent_to: Vec::new(),
+            restored: false,
         }
     }
 
@@ -618,13 +624,15 @@ impl Process {
     /// as it would be now (pages changed, stack changed, at the speed earlier ones wrote) would
     /// take at most the checkpoint share of the time since the last one. The second condition
     /// holds back the first checkpoint of a process that changed a large state quickly: pacing
-    /// after the fact (see [`paced_interval`]) only spaces the ones that follow.
+    /// after the fact (see [`paced_interval`]) only spaces the ones that follow. It does not hold
+    /// back the first checkpoint after a resume: a process that crashes every few hundred
+    /// milliseconds must still commit some work each time.
     fn periodic_checkpoint_due(&self) -> bool {
         let elapsed = self.last_checkpoint.elapsed();
         if elapsed < self.interval {
             return false;
         }
-        if self.options.reload_each_checkpoint {
+        if self.options.reload_each_checkpoint || self.restored {
             return true;
         }
         affordable(
@@ -763,6 +771,7 @@ impl Process {
         self.crash_if_asked(Window::AfterCommit)?;
         self.vm.rt.effects_committed = self.record.effect_count;
         self.sent_to.extend(sent_to);
+        self.restored = false;
         if let Some(watch) = &mut self.options.on_checkpoint {
             watch(&self.record);
         }

@@ -240,6 +240,44 @@ fn a_program_killed_every_half_second_still_finishes() {
     assert_eq!(text(&output_of(vm(&store).args(["output", "c"])).stdout), text(&expected.stdout));
 }
 
+#[test]
+fn a_program_killed_every_four_tenths_of_its_run_still_finishes() {
+    // Each interval of this program changes much of its heap, so its checkpoints are predicted
+    // costly and paced; a resume must still commit within the interval, or a process killed more
+    // often than its paced checkpoints never gets anywhere. Default pacing and none alike.
+    let program = programs_dir().join("generators.scm");
+    let expected = uninterrupted(&program, &[]);
+    for share in ["10", "100"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("store.redb");
+        let mut period = (expected.duration * 2 / 5).max(Duration::from_millis(100));
+        let mut rounds = 0;
+        let mut progress = Vec::new();
+        loop {
+            let recorded = ps_status(&store, "g") != "absent";
+            if !recorded && rounds > 0 {
+                period *= 2;
+            }
+            let child = match recorded {
+                false => vm(&store).args(["start", "--name", "g", "--checkpoint-share", share]).arg(&program).spawn(),
+                true => vm(&store).args(["resume", "--checkpoint-share", share, "g"]).spawn(),
+            }
+            .expect("chenilles-vm starts");
+            if let Some(code) = kill_after(child, period) {
+                assert_eq!(code, 0);
+                break;
+            }
+            rounds += 1;
+            let inspect = text(&output_of(vm(&store).args(["inspect", "g"])).stdout);
+            progress.push(inspect.lines().find(|l| l.starts_with("steps:")).unwrap_or("?").to_string());
+            assert!(rounds < 60, "share {share}: no progress after {rounds} kills every {period:?}: {progress:?}");
+        }
+        eprintln!("share {share}: finished after {rounds} kills every {period:?}: {progress:?}");
+        assert_eq!(ps_status(&store, "g"), "finished");
+        assert_eq!(text(&output_of(vm(&store).args(["output", "g"])).stdout), text(&expected.stdout));
+    }
+}
+
 /// Starts `program` as process `name` and kills it after `delay`; when the kill lands before the
 /// process is recorded in the store (a loaded machine), starts it again with twice the delay.
 fn start_and_kill(store: &Path, name: &str, program: &Path, mut delay: Duration) {
