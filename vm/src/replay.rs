@@ -51,16 +51,18 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     let effects = crate::durable::read_effects(store, newest)?;
     let output = crate::durable::read_output(store, newest)?;
     let replayed_output = SharedBuffer::default();
-    let (mut vm, mut snapshotter) = crate::snapshot::restore(
+    // Detached: the replay must not touch the files the process writes.
+    let (mut vm, mut snapshotter) = crate::snapshot::restore_detached(
         store,
         Hash(first.snapshot.unwrap_or_default()),
         Box::new(replayed_output.clone()),
-        Box::new(std::io::sink()),
     )?;
     let replayed_effects = effects.len() - first.effect_count as usize;
     vm.rt.replay = Some(effects.into_iter().skip(first.effect_count as usize).collect::<VecDeque<_>>());
     vm.rt.messaging.name = Some(name.to_string());
     vm.rt.jiffies_before_start = first.jiffies;
+    // The capabilities it was granted (its host calls come from the journal).
+    vm.rt.host.grants = newest.grants.clone();
 
     // The later checkpoints with a state to compare (a record rewritten only to note its echo
     // repeats its predecessor's snapshot).

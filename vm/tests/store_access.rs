@@ -228,3 +228,77 @@ fn a_store_replaced_under_a_running_process_is_not_written_as_a_ghost() {
         text(&resumed.stderr)
     );
 }
+
+/// Writes a file in two parts, waiting for a message between them (so it is checkpointed with
+/// the file open and half written).
+const WRITER: &str = "(import (scheme base) (scheme write) (scheme file))\n\
+    (define port (open-output-file \"out.txt\"))\n\
+    (write-string \"first part, written before the wait\\n\" port)\n\
+    (define go (receive))\n\
+    (write-string \"second part\\n\" port)\n\
+    (close-port port)\n\
+    (display \"wrote out.txt\") (newline)\n";
+
+const FIRST_PART: &str = "first part, written before the wait\n";
+
+fn start_writer(dir: &Path, store: &Path) {
+    let program = write_program(dir, "writer.scm", WRITER);
+    let out = run(vm(store)
+        .current_dir(dir)
+        .args(["start", "--exit-when-waiting", "--grant", "files", "--keep-history", "--name", "w"])
+        .arg(&program));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).expect("out.txt"), FIRST_PART);
+}
+
+#[test]
+fn an_output_file_changed_while_its_process_was_down_is_never_continued() {
+    for (damage, what) in
+        [("truncated", "fewer than"), ("edited", "not those the process wrote"), ("deleted", "it is gone")]
+    {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("store.redb");
+        start_writer(dir.path(), &store);
+        let file = dir.path().join("out.txt");
+        match damage {
+            "truncated" => std::fs::write(&file, "first").expect("truncate"),
+            "edited" => std::fs::write(&file, FIRST_PART.to_uppercase()).expect("edit"),
+            _ => std::fs::remove_file(&file).expect("delete"),
+        }
+        let before = std::fs::read(&file).ok();
+        assert!(run(vm(&store).args(["send", "w", "go"])).status.success());
+        let out = run(vm(&store).current_dir(dir.path()).arg("resume"));
+        assert_eq!(out.status.code(), Some(1), "{damage}: resume must refuse: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("out.txt is not what the process left"), "{damage}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(what), "{damage}: {}", text(&out.stderr));
+        assert_eq!(std::fs::read(&file).ok(), before, "{damage}: the refused file was left as it was");
+        // Put back what the process wrote, and it goes on, writing the file whole.
+        std::fs::write(&file, FIRST_PART).expect("put back");
+        let out = run(vm(&store).current_dir(dir.path()).arg("resume"));
+        assert!(out.status.success(), "{damage}: {}", text(&out.stderr));
+        assert_eq!(std::fs::read_to_string(&file).expect("file"), format!("{FIRST_PART}second part\n"));
+    }
+}
+
+#[test]
+fn reading_commands_never_touch_a_process_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    start_writer(dir.path(), &store);
+    let file = dir.path().join("out.txt");
+    // Longer than the checkpoint recorded (as while the process runs on), then gone: inspecting,
+    // verifying or replaying the process must neither cut the file nor make it again.
+    std::fs::write(&file, format!("{FIRST_PART}and more the process wrote since")).expect("grow");
+    let grown = std::fs::read(&file).expect("file");
+    for command in [&["inspect", "w"][..], &["verify"], &["verify", "--replay", "w"]] {
+        let out = run(vm(&store).current_dir(dir.path()).args(command));
+        assert!(out.status.success(), "{command:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(std::fs::read(&file).expect("file"), grown, "{command:?} changed the file");
+    }
+    std::fs::remove_file(&file).expect("delete");
+    for command in [&["inspect", "w"][..], &["verify"], &["verify", "--replay", "w"]] {
+        let out = run(vm(&store).current_dir(dir.path()).args(command));
+        assert!(out.status.success(), "{command:?}: {}{}", text(&out.stdout), text(&out.stderr));
+        assert!(!file.exists(), "{command:?} made the file again");
+    }
+}

@@ -370,12 +370,7 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     }
     if let Some(snapshot) = record.snapshot {
         say!(out, "snapshot:     {}", Hash(snapshot));
-        match chenilles_vm::snapshot::restore(
-            &store,
-            Hash(snapshot),
-            Box::new(std::io::sink()),
-            Box::new(std::io::sink()),
-        ) {
+        match chenilles_vm::snapshot::restore_detached(&store, Hash(snapshot), Box::new(std::io::sink())) {
             Ok((vm, _)) => {
                 let (backtrace, omitted) = vm.backtrace();
                 if backtrace.is_empty() {
@@ -471,12 +466,7 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
                         durable::read_output(&store, &record)?;
                         durable::read_effects(&store, &record)?;
                         if let Some(root) = record.snapshot {
-                            chenilles_vm::snapshot::restore(
-                                &store,
-                                Hash(root),
-                                Box::new(std::io::sink()),
-                                Box::new(std::io::sink()),
-                            )?;
+                            chenilles_vm::snapshot::restore_detached(&store, Hash(root), Box::new(std::io::sink()))?;
                         }
                         Ok(())
                     })

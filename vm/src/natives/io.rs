@@ -6,7 +6,7 @@ use super::Entries;
 use super::text::{char_arg, range_args};
 use crate::heap::{ConditionKind, Object};
 use crate::host::FILES;
-use crate::ports::Port;
+use crate::ports::{OutputFile, Port};
 use crate::printer::{Labels, Style};
 use crate::runtime::{NativeResult, Runtime, Throw};
 use crate::scheme_string::SchemeString;
@@ -55,6 +55,10 @@ pub const NATIVES: Entries = &[
     ("delete-file", 1, Some(1), |rt, a| {
         rt.host.require("delete-file", FILES)?;
         let path = rt.string_arg("delete-file", a[0])?;
+        if rt.replay.is_some() {
+            // A process replayed deletes nothing.
+            return Ok(Value::UNSPECIFIED);
+        }
         std::fs::remove_file(&path).map_err(|e| file_error(format!("cannot delete {path}: {e}"), a[0]))?;
         Ok(Value::UNSPECIFIED)
     }),
@@ -248,9 +252,14 @@ fn stdin_port(rt: &mut Runtime) -> Value {
 fn open_output_file(rt: &mut Runtime, who: &str, name: Value) -> NativeResult {
     rt.host.require(who, FILES)?;
     let path = rt.string_arg(who, name)?;
+    // A process replayed (`verify --replay`) must not touch the files the real one writes.
+    if rt.replay.is_some() {
+        let port = Port::FileOutput { path, file: OutputFile::nowhere() };
+        return Ok(rt.heap.alloc(Object::Port(Box::new(port))));
+    }
     match std::fs::File::create(&path) {
         Ok(file) => {
-            let port = Port::FileOutput { path, file: std::io::BufWriter::new(file) };
+            let port = Port::FileOutput { path, file: OutputFile::created(file) };
             Ok(rt.heap.alloc(Object::Port(Box::new(port))))
         }
         Err(e) => Err(file_error(format!("cannot open {path} for writing: {e}"), name)),

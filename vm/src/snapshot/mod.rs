@@ -25,6 +25,7 @@ use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::heap::{Heap, OBJECTS_PER_PAGE, Object};
 use crate::interp::{Frame, Vm};
+use crate::ports::FileAccess;
 use crate::runtime::{Limits, Runtime};
 use crate::symbols::Symbols;
 use crate::value::Value;
@@ -33,7 +34,7 @@ use stored::StoredObject;
 pub use tree::MerkleList;
 
 /// The version of the snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 /// Values per chunk of the stack, the globals and the constants (4000 bytes).
 const WORDS_PER_CHUNK: usize = 500;
 /// Frames per chunk of the frame stack.
@@ -505,14 +506,37 @@ fn read_words(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<
     Ok((tree, words))
 }
 
-/// Rebuilds the process whose snapshot root is `root`. Its output goes to `out` and `err`. Every
-/// blob is re-hashed as it is read, every image verified again, and every value checked against
-/// the tables it indexes, so a damaged snapshot is an error, never a process that misbehaves.
+/// Rebuilds the process whose snapshot root is `root`, to run it on. Its output goes to `out` and
+/// `err`; the files it was writing are reopened, checked to hold exactly what it wrote, and cut
+/// back to what the checkpoint recorded. Every blob is re-hashed as it is read, every image
+/// verified again, and every value checked against the tables it indexes, so a damaged snapshot
+/// is an error, never a process that misbehaves.
 pub fn restore(
     store: &dyn BlobStore,
     root_hash: Hash,
     out: Box<dyn std::io::Write>,
     err: Box<dyn std::io::Write>,
+) -> Result<(Vm, Snapshotter), SnapshotError> {
+    restore_with(store, root_hash, out, err, FileAccess::Reopen)
+}
+
+/// Rebuilds the process whose snapshot root is `root` to look at it or replay it, as [`restore`]
+/// does but leaving every file alone: its file ports write nowhere. Its output goes to `out`, its
+/// error output nowhere.
+pub fn restore_detached(
+    store: &dyn BlobStore,
+    root_hash: Hash,
+    out: Box<dyn std::io::Write>,
+) -> Result<(Vm, Snapshotter), SnapshotError> {
+    restore_with(store, root_hash, out, Box::new(std::io::sink()), FileAccess::Detached)
+}
+
+fn restore_with(
+    store: &dyn BlobStore,
+    root_hash: Hash,
+    out: Box<dyn std::io::Write>,
+    err: Box<dyn std::io::Write>,
+    files: FileAccess,
 ) -> Result<(Vm, Snapshotter), SnapshotError> {
     let root = read_root(store, root_hash)?;
     if root.version != SNAPSHOT_VERSION {
@@ -569,19 +593,20 @@ pub fn restore(
         page += 1;
         for object in stored.iter() {
             let id = objects.len() as u32;
-            let object = match stored::load_archived(object).map_err(|what| SnapshotError::BadObject { id, what })? {
-                stored::Loaded::Object(object) => object,
-                stored::Loaded::Chunked(kind, list) => {
-                    let (tree, chunks) = read_leaves(store, &list)?;
-                    snapshotter.large.insert(id, tree);
-                    let len = usize::try_from(list.items).unwrap_or(usize::MAX);
-                    let chunks = chunks.into_iter().map(|(_, payload)| payload).collect();
-                    stored::from_chunks(kind, chunks, len).ok_or_else(|| SnapshotError::BadObject {
-                        id,
-                        what: "its chunks do not make an object of its length".into(),
-                    })?
-                }
-            };
+            let object =
+                match stored::load_archived(object, files).map_err(|what| SnapshotError::BadObject { id, what })? {
+                    stored::Loaded::Object(object) => object,
+                    stored::Loaded::Chunked(kind, list) => {
+                        let (tree, chunks) = read_leaves(store, &list)?;
+                        snapshotter.large.insert(id, tree);
+                        let len = usize::try_from(list.items).unwrap_or(usize::MAX);
+                        let chunks = chunks.into_iter().map(|(_, payload)| payload).collect();
+                        stored::from_chunks(kind, chunks, len).ok_or_else(|| SnapshotError::BadObject {
+                            id,
+                            what: "its chunks do not make an object of its length".into(),
+                        })?
+                    }
+                };
             tables.check_object(id, &object)?;
             objects.push(object);
         }

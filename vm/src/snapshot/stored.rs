@@ -8,7 +8,7 @@ use rkyv::{Archive, Deserialize, Serialize};
 use crate::heap::{Condition, ConditionKind, Continuation, Object, RecordType};
 use crate::interp::Frame;
 use crate::natives::hashtables::{Equivalence, HashTable};
-use crate::ports::Port;
+use crate::ports::{FileAccess, OutputFile, Port};
 use crate::scheme_string::SchemeString;
 use crate::value::Value;
 
@@ -161,11 +161,13 @@ pub enum StoredPort {
         bytes: Vec<u8>,
         position: u64,
     },
-    /// An output file: its path and how long it was when the checkpoint flushed it. On resume it is
-    /// reopened and cut back to that length, so what the lost interval wrote is written once.
+    /// An output file: its path, how long it was when the checkpoint flushed it, and the blake3
+    /// hash of those bytes. On resume it is reopened, checked to begin with exactly those bytes,
+    /// and cut back to that length, so what the lost interval wrote is written once.
     FileOutput {
         path: String,
         length: u64,
+        digest: [u8; 32],
     },
     Closed {
         input: bool,
@@ -254,10 +256,8 @@ fn store_port(port: &mut Port) -> Result<StoredPort, std::io::Error> {
             StoredPort::BytesInput { bytes: bytes.clone(), position: *position as u64 }
         }
         Port::FileOutput { path, file } => {
-            use std::io::{Seek, Write};
-            file.flush()?;
-            let length = file.get_mut().stream_position()?;
-            StoredPort::FileOutput { path: path.clone(), length }
+            let (length, digest) = file.checkpoint()?;
+            StoredPort::FileOutput { path: path.clone(), length, digest }
         }
         Port::Closed { input } => StoredPort::Closed { input: *input },
     })
@@ -265,7 +265,7 @@ fn store_port(port: &mut Port) -> Result<StoredPort, std::io::Error> {
 
 /// The object a stored one stands for. Fails only where the stored form cannot be an object of
 /// this VM (a kind number out of range, a negative denominator, a file that cannot be reopened).
-pub fn load_object(stored: StoredObject) -> Result<Object, String> {
+pub fn load_object(stored: StoredObject, files: FileAccess) -> Result<Object, String> {
     Ok(match stored {
         StoredObject::Free => Object::Free(None),
         StoredObject::Pair(car, cdr) => Object::Pair(Value::from_bits(car), Value::from_bits(cdr)),
@@ -291,7 +291,7 @@ pub fn load_object(stored: StoredObject) -> Result<Object, String> {
             message,
             irritants: Value::from_bits(irritants),
         })),
-        StoredObject::Port(port) => Object::Port(Box::new(load_port(port)?)),
+        StoredObject::Port(port) => Object::Port(Box::new(load_port(port, files)?)),
         StoredObject::Continuation { stack, frames } => Object::Continuation(Box::new(Continuation {
             stack: values(&stack),
             frames: frames.into_iter().map(Frame::from).collect(),
@@ -327,7 +327,7 @@ fn archived_values<I: FromIterator<Value>>(words: &rkyv::vec::ArchivedVec<rkyv::
 /// deserializing it first: the common kinds are built straight from the archive, with one
 /// allocation each at most; the others are deserialized and loaded as [`load_object`] does.
 /// (A test checks that both make the same object of every common kind.)
-pub fn load_archived(stored: &ArchivedStoredObject) -> Result<Loaded, String> {
+pub fn load_archived(stored: &ArchivedStoredObject, files: FileAccess) -> Result<Loaded, String> {
     Ok(Loaded::Object(match stored {
         ArchivedStoredObject::Free => Object::Free(None),
         ArchivedStoredObject::Pair(car, cdr) => {
@@ -350,13 +350,13 @@ pub fn load_archived(stored: &ArchivedStoredObject) -> Result<Loaded, String> {
                 .map_err(|error| format!("it does not deserialize: {error}"))?;
             match stored {
                 StoredObject::Chunked { kind, list } => return Ok(Loaded::Chunked(kind, list)),
-                stored => load_object(stored)?,
+                stored => load_object(stored, files)?,
             }
         }
     }))
 }
 
-fn load_port(port: StoredPort) -> Result<Port, String> {
+fn load_port(port: StoredPort, files: FileAccess) -> Result<Port, String> {
     Ok(match port {
         StoredPort::Stdout => Port::Stdout,
         StoredPort::Stderr => Port::Stderr,
@@ -373,18 +373,9 @@ fn load_port(port: StoredPort) -> Result<Port, String> {
                 usize::try_from(position).ok().filter(|p| *p <= bytes.len()).ok_or("a port read past its end")?;
             Port::BytesInput { bytes, position }
         }
-        StoredPort::FileOutput { path, length } => {
-            use std::io::{Seek, SeekFrom};
-            let reopen = || -> std::io::Result<std::fs::File> {
-                let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(&path)?;
-                if file.metadata()?.len() > length {
-                    file.set_len(length)?;
-                }
-                file.seek(SeekFrom::End(0))?;
-                Ok(file)
-            };
-            let file = reopen().map_err(|e| format!("cannot reopen output file {path}: {e}"))?;
-            Port::FileOutput { path, file: std::io::BufWriter::new(file) }
+        StoredPort::FileOutput { path, length, digest } => {
+            let file = OutputFile::restore(&path, length, digest, files)?;
+            Port::FileOutput { path, file }
         }
         StoredPort::Closed { input } => Port::Closed { input },
     })
@@ -416,15 +407,17 @@ mod tests {
         for stored in cases {
             let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&stored).expect("serializes");
             let archived = rkyv::access::<ArchivedStoredObject, rkyv::rancor::Error>(&bytes).expect("a valid archive");
-            let Ok(Loaded::Object(fast)) = load_archived(archived) else { panic!("{stored:?} did not load") };
-            let reference = format!("{:?}", load_object(stored).expect("loads"));
+            let Ok(Loaded::Object(fast)) = load_archived(archived, FileAccess::Detached) else {
+                panic!("{stored:?} did not load")
+            };
+            let reference = format!("{:?}", load_object(stored, FileAccess::Detached).expect("loads"));
             assert_eq!(format!("{fast:?}"), reference);
         }
         // Both refuse a record whose type is not an object.
         let stored = StoredObject::Record { record_type: v(11), fields: vec![] };
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&stored).expect("serializes");
         let archived = rkyv::access::<ArchivedStoredObject, rkyv::rancor::Error>(&bytes).expect("a valid archive");
-        assert!(load_archived(archived).is_err());
-        assert!(load_object(stored).is_err());
+        assert!(load_archived(archived, FileAccess::Detached).is_err());
+        assert!(load_object(stored, FileAccess::Detached).is_err());
     }
 }
