@@ -284,6 +284,16 @@ pub trait BlobStore {
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError>;
     /// Every ref and its target, sorted by name.
     fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError>;
+    /// The refs whose names begin with `prefix` (and, given `after`, sort after it), sorted by
+    /// name: what a caller that files many refs under one prefix lists, at a cost in proportion
+    /// to what it finds, not to every ref of the store.
+    fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
+        Ok(self
+            .list_refs()?
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(prefix) && after.is_none_or(|after| name.as_str() > after))
+            .collect())
+    }
     /// The names of every blob held, sorted.
     fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError>;
     /// Re-hashes every blob and checks that every ref's target is held.

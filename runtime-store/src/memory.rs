@@ -1,6 +1,6 @@
 //! The in-memory backend: the reference semantics that the durable backend must match.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::reach::{self, Fetched};
 use crate::{Batch, BlobStore, GcReport, Hash, RefUpdate, RootsOf, StoreError, VerifyReport};
@@ -9,7 +9,7 @@ use crate::{Batch, BlobStore, GcReport, Hash, RefUpdate, RootsOf, StoreError, Ve
 #[derive(Default, Clone, Debug)]
 pub struct MemoryStore {
     blobs: HashMap<Hash, Vec<u8>>,
-    refs: HashMap<String, Hash>,
+    refs: BTreeMap<String, Hash>,
 }
 
 /// Checks one ref update against the ref's current value `actual`; `held` says whether a blob is
@@ -45,25 +45,44 @@ impl BlobStore for MemoryStore {
 
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
         let incoming: HashMap<Hash, Vec<u8>> = batch.puts.into_iter().map(|blob| (blob.hash, blob.bytes)).collect();
-        let mut refs = self.refs.clone();
+        // The batch's ref changes, checked in order against what the earlier ones left; applied
+        // only once all pass (a commit costs what it changes, not the number of refs).
+        let mut changed: HashMap<&str, Option<Hash>> = HashMap::new();
         for update in &batch.ref_updates {
-            apply_ref_update(update, refs.get(&update.name).copied(), |target| {
+            let actual = match changed.get(update.name.as_str()) {
+                Some(value) => *value,
+                None => self.refs.get(&update.name).copied(),
+            };
+            apply_ref_update(update, actual, |target| {
                 Ok(self.blobs.contains_key(target) || incoming.contains_key(target))
             })?;
-            match update.target {
-                Some(target) => refs.insert(update.name.clone(), target),
-                None => refs.remove(&update.name),
-            };
+            changed.insert(update.name.as_str(), update.target);
         }
         self.blobs.extend(incoming);
-        self.refs = refs;
+        for (name, target) in changed {
+            match target {
+                Some(target) => self.refs.insert(name.to_string(), target),
+                None => self.refs.remove(name),
+            };
+        }
         Ok(())
     }
 
     fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError> {
-        let mut refs: Vec<(String, Hash)> = self.refs.iter().map(|(n, h)| (n.clone(), *h)).collect();
-        refs.sort();
-        Ok(refs)
+        Ok(self.refs.iter().map(|(n, h)| (n.clone(), *h)).collect())
+    }
+
+    fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
+        let start = match after {
+            Some(after) => std::ops::Bound::Excluded(after),
+            None => std::ops::Bound::Included(prefix),
+        };
+        Ok(self
+            .refs
+            .range::<str, _>((start, std::ops::Bound::Unbounded))
+            .take_while(|(name, _)| name.starts_with(prefix))
+            .map(|(n, h)| (n.clone(), *h))
+            .collect())
     }
 
     fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError> {

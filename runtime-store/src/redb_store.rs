@@ -522,6 +522,26 @@ impl BlobStore for RedbStore {
         all_refs(&refs, &self.path)
     }
 
+    fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
+        let path = &self.path;
+        let txn = self.read_txn()?;
+        let table = txn.open_table(REFS).at(path)?;
+        let start = match after {
+            Some(after) => std::ops::Bound::Excluded(after),
+            None => std::ops::Bound::Included(prefix),
+        };
+        let mut refs = Vec::new();
+        for entry in table.range::<&str>((start, std::ops::Bound::Unbounded)).at(path)? {
+            let (name, value) = entry.at(path)?;
+            let name = name.value();
+            if !name.starts_with(prefix) {
+                break;
+            }
+            refs.push((name.to_string(), ref_value(name, value.value(), path)?));
+        }
+        Ok(refs)
+    }
+
     fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;

@@ -93,6 +93,26 @@ fn refs_are_listed_sorted_by_name(f: &mut dyn Fixture) {
     assert_eq!(names, ["", "alpha", "process/10/head", "process/2/head", "zeta"]);
 }
 
+fn refs_are_listed_by_prefix_and_after_a_name(f: &mut dyn Fixture) {
+    let a = put(f, b"a");
+    let mut batch = Batch::default();
+    for name in ["mailbox/bob", "mailbox/bob/01", "mailbox/bob/02", "mailbox/bob/03", "mailbox/bobby/01", "mailbox/bo"]
+    {
+        batch.set_ref(name, None, a);
+    }
+    f.store().commit(batch).unwrap();
+    f.reopen();
+    let names = |f: &mut dyn Fixture, prefix: &str, after: Option<&str>| -> Vec<String> {
+        f.store().list_refs_with_prefix(prefix, after).unwrap().into_iter().map(|r| r.0).collect()
+    };
+    assert_eq!(names(f, "mailbox/bob/", None), ["mailbox/bob/01", "mailbox/bob/02", "mailbox/bob/03"]);
+    assert_eq!(names(f, "mailbox/bob/", Some("mailbox/bob/01")), ["mailbox/bob/02", "mailbox/bob/03"]);
+    assert_eq!(names(f, "mailbox/bob/", Some("mailbox/bob/03")), Vec::<String>::new());
+    assert_eq!(names(f, "mailbox/bob", None).len(), 5);
+    assert_eq!(names(f, "nothing/", None), Vec::<String>::new());
+    assert_eq!(names(f, "", None).len(), 6);
+}
+
 fn what_a_commit_returned_from_survives_reopening(f: &mut dyn Fixture) {
     let mut batch = Batch::default();
     let pages: Vec<Hash> = (0..50u32).map(|i| batch.put(format!("page {i}").into_bytes())).collect();
@@ -131,6 +151,7 @@ for_each_backend!(
     a_ref_may_point_at_a_blob_put_in_the_same_batch,
     deleted_refs_are_gone_and_deletion_is_compare_and_swap,
     refs_are_listed_sorted_by_name,
+    refs_are_listed_by_prefix_and_after_a_name,
     what_a_commit_returned_from_survives_reopening,
     an_empty_batch_changes_nothing,
     a_sound_store_verifies_clean,

@@ -554,7 +554,7 @@ impl Process {
         rt.effects_committed = self.record.effect_count;
         rt.messaging.name = Some(self.name.clone());
         rt.messaging.received = self.record.received;
-        rt.messaging.refill(&crate::mailbox::read(store, &self.name)?.1);
+        rt.messaging.refill(store)?;
         rt.host = self.options.host.clone();
         Ok(())
     }
@@ -707,8 +707,7 @@ impl Process {
 
     /// Takes into the inbox the messages that arrived in the store since the process last looked.
     pub fn refill_inbox(&mut self, store: &dyn BlobStore) -> Result<(), DurableError> {
-        let (_, mailbox) = crate::mailbox::read(store, &self.name)?;
-        self.vm.rt.messaging.refill(&mailbox);
+        self.vm.rt.messaging.refill(store)?;
         Ok(())
     }
 

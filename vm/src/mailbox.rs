@@ -1,16 +1,19 @@
 //! Mailboxes: messages between the durable processes of one store, and from their host, delivered
 //! exactly once across crashes of either side.
 //!
-//! A process's mailbox is one blob under the ref `mailbox/NAME`: the messages sent to it that it has
-//! not received yet, each with a sequence number. Mailboxes exist apart from processes: a message
-//! may be sent to a process before it is started, and waits for it.
+//! In the store, a process's mailbox is its *head* under the ref `mailbox/NAME` (the sequence
+//! number the next message will get) and one ref per message not received yet,
+//! `mailbox/NAME/SEQ` (SEQ in 20 decimal digits, so that the refs sort in sequence order), naming
+//! the message's blob. A send adds one message ref and moves the head; a receipt deletes one
+//! message ref: each costs what it changes, however many messages wait. Mailboxes exist apart from
+//! processes: a message may be sent to a process before it is started, and waits for it.
 //! - `(send name datum)` puts the message in the sender's outbox; the sender's next checkpoint (at
-//!   once: a send is an effect) appends it to the receiver's mailbox in the same transaction as the
+//!   once: a send is an effect) adds it to the receiver's mailbox in the same transaction as the
 //!   sender's state. A crash before that commit loses the send together with the state that made
 //!   it, and the resumed sender makes it again: once.
 //! - `(receive)` takes the message whose sequence number is the process's `received` count and
 //!   counts it. The count is committed with the receiver's state (in its checkpoint record), and
-//!   that checkpoint drops the received messages from the mailbox. A crash before it loses the
+//!   that checkpoint deletes the received messages from the mailbox. A crash before it loses the
 //!   receipt with the state that followed it; the resumed receiver takes the same message again.
 //!
 //! Messages are data only: what `write` prints and `read` reads back (no procedures, ports or
@@ -25,10 +28,11 @@ use rkyv::{Archive, Deserialize, Serialize};
 use crate::snapshot::blob::{self, Kind};
 use crate::snapshot::{SnapshotError, read_stored, to_rkyv};
 
-/// The version of [`Mailbox`] blobs this build writes and reads.
-pub const MAILBOX_VERSION: u32 = 1;
+/// The version of mailbox heads (and of the layout above) this build writes and reads. Version 1
+/// kept every waiting message in one blob rewritten by each send.
+pub const MAILBOX_VERSION: u32 = 2;
 
-/// One message.
+/// One message (the payload of a [`Kind::Message`] blob).
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Message {
     /// Its place in the receiver's mailbox: 0 for the first message ever sent to it, then 1, …
@@ -39,38 +43,85 @@ pub struct Message {
     pub text: String,
 }
 
-/// The messages of one mailbox not yet received, oldest first.
-#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+/// A mailbox's head (the payload of a [`Kind::Mailbox`] blob).
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct Head {
+    version: u32,
+    /// The sequence number the next message will get.
+    next_seq: u64,
+}
+
+/// A mailbox as read: the messages not received yet, oldest first.
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct Mailbox {
-    pub version: u32,
     /// The sequence number the next message will get.
     pub next_seq: u64,
     pub messages: Vec<Message>,
 }
 
-/// The ref naming process `name`'s mailbox.
+/// The ref naming process `name`'s mailbox head.
 pub fn mailbox_ref(name: &str) -> String {
     format!("mailbox/{name}")
 }
 
-/// Reads the mailbox of process `name` (empty if nothing was ever sent to it), with its blob's hash.
-pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox), SnapshotError> {
+/// The prefix of the refs of process `name`'s waiting messages.
+fn messages_prefix(name: &str) -> String {
+    format!("mailbox/{name}/")
+}
+
+/// The ref naming message `seq` of process `name`'s mailbox.
+fn message_ref(name: &str, seq: u64) -> String {
+    format!("mailbox/{name}/{seq:020}")
+}
+
+/// The head of process `name`'s mailbox (a fresh one if nothing was ever sent to it), with its
+/// blob's hash.
+fn read_head(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, u64), SnapshotError> {
     let Some(hash) = store.get_ref(&mailbox_ref(name))? else {
-        return Ok((None, Mailbox { version: MAILBOX_VERSION, ..Mailbox::default() }));
+        return Ok((None, 0));
     };
-    let mailbox: Mailbox = read_stored(store, &hash, Kind::Mailbox, "a mailbox").map_err(|error| match error {
-        // Not a snapshot's blob: say only what is missing.
+    let head: Head = read_stored(store, &hash, Kind::Mailbox, "a mailbox head").map_err(not_a_snapshot)?;
+    if head.version != MAILBOX_VERSION {
+        return Err(SnapshotError::UnsupportedVersion { blob: hash, found: head.version, expected: MAILBOX_VERSION });
+    }
+    Ok((Some(hash), head.next_seq))
+}
+
+/// Mailbox blobs are not a snapshot's: a missing one is said as such.
+fn not_a_snapshot(error: SnapshotError) -> SnapshotError {
+    match error {
         SnapshotError::Missing(hash) => SnapshotError::Store(chenilles_store::StoreError::MissingBlob { hash }),
         other => other,
-    })?;
-    if mailbox.version != MAILBOX_VERSION {
-        return Err(SnapshotError::UnsupportedVersion {
-            blob: hash,
-            found: mailbox.version,
-            expected: MAILBOX_VERSION,
-        });
     }
-    Ok((Some(hash), mailbox))
+}
+
+/// The messages of process `name`'s mailbox numbered `from` or more, oldest first (reads only
+/// those).
+pub fn read_messages(store: &dyn BlobStore, name: &str, from: u64) -> Result<Vec<Message>, SnapshotError> {
+    let after = from.checked_sub(1).map(|seq| message_ref(name, seq));
+    let refs = store.list_refs_with_prefix(&messages_prefix(name), after.as_deref())?;
+    let mut messages = Vec::with_capacity(refs.len());
+    for (ref_name, hash) in refs {
+        let message: Message = read_stored(store, &hash, Kind::Message, "a message").map_err(not_a_snapshot)?;
+        if ref_name != message_ref(name, message.seq) {
+            return Err(SnapshotError::Malformed { blob: hash, what: format!("a message filed as {ref_name:?}") });
+        }
+        messages.push(message);
+    }
+    Ok(messages)
+}
+
+/// How many messages wait in process `name`'s mailbox (reads only their refs).
+pub fn waiting_count(store: &dyn BlobStore, name: &str) -> Result<usize, SnapshotError> {
+    Ok(store.list_refs_with_prefix(&messages_prefix(name), None)?.len())
+}
+
+/// Reads the mailbox of process `name` (empty if nothing was ever sent to it), with its head's
+/// hash.
+pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox), SnapshotError> {
+    let (head, next_seq) = read_head(store, name)?;
+    let messages = read_messages(store, name, 0)?;
+    Ok((head, Mailbox { next_seq, messages }))
 }
 
 /// What one commit changes in one mailbox.
@@ -78,13 +129,15 @@ pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox)
 pub struct MailboxChange {
     /// New messages: sender and text.
     pub append: Vec<(String, String)>,
-    /// Messages numbered below this were received: drop them.
+    /// Messages numbered from `received_from` up to (not including) `received_before` were
+    /// received: delete them.
+    pub received_from: u64,
     pub received_before: u64,
 }
 
-/// Stages `changes` (by receiver name) into `batch`, each mailbox moved from its current blob by
-/// compare-and-swap. A mailbox left as it is is not rewritten. Returns, for each mailbox appended
-/// to, the sequence number of its first new message.
+/// Stages `changes` (by receiver name) into `batch`: each new message as a ref of its own, the
+/// head moved by compare-and-swap, each received message's ref deleted (by compare-and-swap
+/// too). Returns, for each mailbox appended to, the sequence number of its first new message.
 pub fn stage(
     store: &dyn BlobStore,
     batch: &mut Batch,
@@ -92,21 +145,25 @@ pub fn stage(
 ) -> Result<BTreeMap<String, u64>, SnapshotError> {
     let mut first_seqs = BTreeMap::new();
     for (name, change) in changes {
-        let (current, mut mailbox) = read(store, &name)?;
-        let before = mailbox.messages.len();
-        mailbox.messages.retain(|m| m.seq >= change.received_before);
-        if change.append.is_empty() && mailbox.messages.len() == before {
+        for seq in change.received_from..change.received_before {
+            let name = message_ref(&name, seq);
+            if let Some(hash) = store.get_ref(&name)? {
+                batch.delete_ref(&name, hash);
+            }
+        }
+        if change.append.is_empty() {
             continue;
         }
-        if !change.append.is_empty() {
-            first_seqs.insert(name.clone(), mailbox.next_seq);
-        }
+        let (head, mut next_seq) = read_head(store, &name)?;
+        first_seqs.insert(name.clone(), next_seq);
         for (from, text) in change.append {
-            mailbox.messages.push(Message { seq: mailbox.next_seq, from, text });
-            mailbox.next_seq += 1;
+            let message = Message { seq: next_seq, from, text };
+            let hash = blob::put(batch, Kind::Message, &[], &to_rkyv(&message));
+            batch.set_ref(&message_ref(&name, next_seq), None, hash);
+            next_seq += 1;
         }
-        let hash = blob::put(batch, Kind::Mailbox, &[], &to_rkyv(&mailbox));
-        batch.set_ref(&mailbox_ref(&name), current, hash);
+        let new_head = blob::put(batch, Kind::Mailbox, &[], &to_rkyv(&Head { version: MAILBOX_VERSION, next_seq }));
+        batch.set_ref(&mailbox_ref(&name), head, new_head);
     }
     Ok(first_seqs)
 }
@@ -152,7 +209,7 @@ pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -
     crate::process_name::check(to)?;
     let text = message_text(datum)?;
     let mut batch = Batch::default();
-    let change = MailboxChange { append: vec![(from.to_string(), text)], received_before: 0 };
+    let change = MailboxChange { append: vec![(from.to_string(), text)], ..MailboxChange::default() };
     let first_seqs = stage(store, &mut batch, BTreeMap::from([(to.to_string(), change)]))?;
     store.commit(batch).map_err(SnapshotError::from)?;
     Ok(first_seqs.get(to).copied().unwrap_or_default())
@@ -187,9 +244,16 @@ pub struct Messaging {
 }
 
 impl Messaging {
-    /// Takes the messages of `mailbox` not received yet into the inbox.
-    pub fn refill(&mut self, mailbox: &Mailbox) {
-        self.inbox = mailbox.messages.iter().filter(|m| m.seq >= self.received).cloned().collect();
+    /// Takes into the inbox the messages of the process's mailbox not received yet that it does
+    /// not hold already (reading only those from the store).
+    pub fn refill(&mut self, store: &dyn BlobStore) -> Result<(), SnapshotError> {
+        let Some(name) = &self.name else {
+            return Ok(());
+        };
+        let from = self.inbox.back().map_or(self.received, |m| m.seq + 1).max(self.received);
+        let messages = read_messages(store, name, from)?;
+        self.inbox.extend(messages.into_iter().filter(|m| m.seq >= self.received));
+        Ok(())
     }
 
     /// The next message, if there is one, counted as received.
@@ -215,7 +279,9 @@ impl Messaging {
             changes.entry(to).or_default().append.push((name.clone(), text));
         }
         if self.received > committed_received {
-            changes.entry(name.clone()).or_default().received_before = self.received;
+            let change = changes.entry(name.clone()).or_default();
+            change.received_from = committed_received;
+            change.received_before = self.received;
         }
         changes
     }
@@ -236,7 +302,7 @@ mod tests {
         assert_eq!(send(&mut store, "bob", "(deposit 10)"), 0);
         assert_eq!(send(&mut store, "bob", "\"two\""), 1);
         let mut bob = Messaging { name: Some("bob".into()), ..Messaging::default() };
-        bob.refill(&read(&store, "bob").unwrap().1);
+        bob.refill(&store).unwrap();
         assert_eq!(bob.take().map(|m| m.text), Some("(deposit 10)".to_string()));
         // A checkpoint of bob drops what he received and keeps the rest.
         let mut batch = Batch::default();
@@ -247,7 +313,7 @@ mod tests {
         assert_eq!(send(&mut store, "bob", "three"), 2);
         // A resumed bob (received = 1) sees the rest, in order.
         let mut resumed = Messaging { name: Some("bob".into()), received: 1, ..Messaging::default() };
-        resumed.refill(&read(&store, "bob").unwrap().1);
+        resumed.refill(&store).unwrap();
         let texts: Vec<String> = std::iter::from_fn(|| resumed.take()).map(|m| m.text).collect();
         assert_eq!(texts, ["\"two\"", "three"]);
     }

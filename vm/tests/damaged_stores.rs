@@ -204,7 +204,7 @@ fn roles(refs: &BTreeMap<String, Hash>, blobs: &BTreeMap<Hash, Vec<u8>>) -> BTre
             continue;
         }
         let Ok(decoded) = decode(&hash, bytes) else { continue }; // a code image refers to nothing
-        let owner = from.rsplit('/').next().unwrap_or_default();
+        let owner = from.split('/').nth(1).unwrap_or_default();
         for (i, child) in decoded.children.iter().enumerate() {
             let child_kind = blobs.get(child).and_then(|b| decode(child, b).ok()).map(|d| d.kind);
             let child_role = match (decoded.kind, child_kind) {
@@ -239,7 +239,8 @@ fn roles(refs: &BTreeMap<String, Hash>, blobs: &BTreeMap<Hash, Vec<u8>>) -> BTre
             let kind = blobs.get(hash).and_then(|b| decode(hash, b).ok()).map(|d| d.kind);
             *role = match kind {
                 Some(Kind::Record) => format!("{role} record"),
-                Some(Kind::Mailbox) => format!("{role} mailbox blob"),
+                Some(Kind::Mailbox) => format!("{role} mailbox head"),
+                Some(Kind::Message) => format!("{role} waiting message"),
                 _ => role.clone(),
             };
         }
@@ -449,8 +450,8 @@ fn intact_processes(damage: &Damage) -> Vec<&'static str> {
     let touched = |process: &str| match damage {
         Damage::None => false,
         Damage::Flipped { .. } | Damage::Truncated => true,
-        Damage::Blob { owners } => owners.iter().any(|r| r.rsplit('/').next() == Some(process)),
-        Damage::Dangling { name } => name.rsplit('/').next() == Some(process),
+        Damage::Blob { owners } => owners.iter().any(|r| r.split('/').nth(1) == Some(process)),
+        Damage::Dangling { name } => name.split('/').nth(1) == Some(process),
     };
     PROCESSES.into_iter().filter(|p| !touched(p)).collect()
 }

@@ -276,8 +276,8 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
                 continue;
             }
         };
-        let mail = match chenilles_vm::mailbox::read(&store, &name) {
-            Ok((_, mailbox)) => mailbox.messages.len().to_string(),
+        let mail = match chenilles_vm::mailbox::waiting_count(&store, &name) {
+            Ok(count) => count.to_string(),
             Err(error) => {
                 note!("error: the mailbox of process {name} cannot be read: {error}");
                 code = ExitCode::FAILURE;

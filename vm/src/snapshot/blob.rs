@@ -38,13 +38,15 @@ pub enum Kind {
     Output = b'O',
     /// A segment of a process's effect journal.
     Effects = b'E',
-    /// A process's mailbox: the messages sent to it and not yet received.
+    /// A process's mailbox head: the sequence number its next message gets.
     Mailbox = b'M',
+    /// One message waiting in a mailbox.
+    Message = b'G',
 }
 
 impl Kind {
     fn from_byte(byte: u8) -> Option<Kind> {
-        [Kind::Node, Kind::Leaf, Kind::Root, Kind::Record, Kind::Output, Kind::Effects, Kind::Mailbox]
+        [Kind::Node, Kind::Leaf, Kind::Root, Kind::Record, Kind::Output, Kind::Effects, Kind::Mailbox, Kind::Message]
             .into_iter()
             .find(|k| *k as u8 == byte)
     }
