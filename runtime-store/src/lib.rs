@@ -68,7 +68,7 @@ use std::path::PathBuf;
 
 pub use memory::MemoryStore;
 pub use reach::missing_blobs;
-pub use redb_store::{FORMAT_VERSION, FileIdentity, MAGIC, RedbStore};
+pub use redb_store::{FORMAT_VERSION, FileIdentity, MAGIC, RedbStore, StoreWatch, in_guarded_operation};
 
 /// A blob's name: the blake3 hash of its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]

@@ -44,6 +44,9 @@ pub struct RedbStore {
     path: PathBuf,
     /// The file the handle holds (`None` on a simulated disk).
     identity: Option<FileIdentity>,
+    /// While `Some`, what redb writes is held back in memory (see `staged.rs`): a file opened
+    /// without checking every page is first written by the first commit or gc.
+    unpublished: std::sync::Mutex<Option<staged::Stage>>,
     db: Db,
 }
 
@@ -92,10 +95,24 @@ fn io_error(path: &Path, err: &std::io::Error) -> StoreError {
     StoreError::Io { path: path.to_path_buf(), cause: err.to_string() }
 }
 
-/// Runs `f`, turning a panic inside redb into a refusal: a last defence, since redb's own checks
-/// (which the open asks for) report damage as errors.
+thread_local! {
+    /// How many [`refuse_panics`] calls this thread is inside.
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this thread is inside a store operation whose panics become errors: a program's panic
+/// hook can stay silent for those (the error that follows says what happened).
+pub fn in_guarded_operation() -> bool {
+    GUARDED.with(|g| g.get() > 0)
+}
+
+/// Runs `f`, turning a panic inside redb into a refusal: a file damaged in a way redb's reads do
+/// not check (an open trusts a cleanly closed file) must give an error, never a panic.
 fn refuse_panics<T>(path: &Path, f: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get().saturating_sub(1)));
+    match outcome {
         Ok(result) => result,
         Err(payload) => {
             let message = payload
@@ -111,11 +128,35 @@ fn refuse_panics<T>(path: &Path, f: impl FnOnce() -> Result<T, StoreError>) -> R
     }
 }
 
-/// Opens the database on `backend`, checking every page and the meta table, and initializes it if
-/// it is empty.
-fn open_database(path: &Path, backend: impl redb::StorageBackend) -> Result<Database, StoreError> {
+/// How much of the file an open checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// The header and the meta table; every page only if the file was not closed cleanly (redb's
+    /// recovery verifies the checksums of every committed page before it trusts them). Costs what
+    /// the open reads, not the file's size.
+    Header,
+    /// The checksum of every page of the committed trees, whatever the last shutdown: reads the
+    /// whole file.
+    EveryPage,
+}
+
+/// Opens the database on `backend`, checking the meta table (and, with [`Check::EveryPage`], every
+/// page), and initializes it if it is empty.
+///
+/// Returns whether every page was checked (asked for, or done by the recovery of a file that was
+/// not closed cleanly: redb calls its repair callback then), or the file was new: then what the open
+/// wrote can reach the file at once.
+fn open_database(
+    path: &Path,
+    backend: impl redb::StorageBackend,
+    check: Check,
+) -> Result<(Database, bool), StoreError> {
     refuse_panics(path, || {
-        let db = builder(true).create_with_backend(backend).at(path)?;
+        let repaired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut builder = builder(check == Check::EveryPage);
+        let noted = repaired.clone();
+        builder.set_repair_callback(move |_| noted.store(true, std::sync::atomic::Ordering::Relaxed));
+        let db = builder.create_with_backend(backend).at(path)?;
         let fresh = {
             let txn = db.begin_read().at(path)?;
             let empty =
@@ -128,7 +169,8 @@ fn open_database(path: &Path, backend: impl redb::StorageBackend) -> Result<Data
         if fresh {
             initialize(path, &db)?;
         }
-        Ok(db)
+        let whole = check == Check::EveryPage || fresh || repaired.load(std::sync::atomic::Ordering::Relaxed);
+        Ok((db, whole))
     })
 }
 
@@ -309,6 +351,69 @@ impl FileIdentity {
     }
 }
 
+/// What `stat` says of a store file: the file, its length and its modification and change times.
+/// Any commit writes the file, so a stamp that has not changed, taken once the file's times have
+/// settled, says that nothing was committed, without opening the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    identity: FileIdentity,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    changed: (i64, i64),
+}
+
+impl FileStamp {
+    fn at(path: &Path) -> Option<FileStamp> {
+        let metadata = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.ctime(), metadata.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let changed = (0, 0);
+        Some(FileStamp {
+            identity: FileIdentity::of(&metadata),
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            changed,
+        })
+    }
+
+    /// Whether the file was modified long enough ago that a write now would show in its times
+    /// (file systems keep them at a coarse clock's granularity, a few milliseconds).
+    fn settled(&self) -> bool {
+        const SETTLED: std::time::Duration = std::time::Duration::from_secs(1);
+        self.modified.and_then(|m| m.elapsed().ok()).is_some_and(|age| age >= SETTLED)
+    }
+}
+
+/// Watches a store file for commits without opening it, for a host that let go of the store while
+/// its processes wait: [`StoreWatch::changed`] is one `stat` of the file. It may say "changed" when
+/// nothing was committed (in the second after any write, the file's times cannot tell), never the
+/// other way round.
+#[derive(Debug)]
+pub struct StoreWatch {
+    path: PathBuf,
+    last: Option<FileStamp>,
+}
+
+impl StoreWatch {
+    /// Starts watching `path` (the first [`StoreWatch::changed`] says "changed").
+    pub fn new(path: impl AsRef<Path>) -> StoreWatch {
+        StoreWatch { path: path.as_ref().to_path_buf(), last: None }
+    }
+
+    /// Whether the file may have been committed to since the last call: its stamp differs, or its
+    /// times have not settled yet. A file that is gone or replaced counts as changed.
+    pub fn changed(&mut self) -> bool {
+        let now = FileStamp::at(&self.path);
+        let same = now.is_some() && now == self.last && now.is_some_and(|stamp| stamp.settled());
+        self.last = now;
+        !same
+    }
+}
+
 /// How many times an open tries again when the file at its path changes under it.
 const OPEN_ATTEMPTS: usize = 64;
 
@@ -331,19 +436,21 @@ impl RedbStore {
     /// Opens the store at `path` for reading and writing, creating it if the file does not exist
     /// or is empty.
     ///
-    /// The whole file is checked first (redb verifies the checksum of every page; then the meta
-    /// table must hold the magic and format version [`FORMAT_VERSION`]). A file that fails is
-    /// refused with [`StoreError::NotAStore`], [`StoreError::UnsupportedVersion`] or
-    /// [`StoreError::Corrupt`] and is not written to. A store left by a crash is recovered to its
-    /// last complete commit. The check reads the whole file, so opening costs time in proportion
-    /// to the store's size.
+    /// The file is judged before anything is written to it: the meta table must hold the magic and
+    /// format version [`FORMAT_VERSION`], and a file that was not closed cleanly has the checksum
+    /// of every committed page verified by redb's recovery, which brings it back to its last
+    /// complete commit. A file that fails is refused with [`StoreError::NotAStore`],
+    /// [`StoreError::UnsupportedVersion`] or [`StoreError::Corrupt`] and is not written to. A
+    /// cleanly closed file is not read whole: opening costs what it reads, whatever the store's
+    /// size; damage elsewhere in it is found by the reads that meet it (blobs are re-hashed, a
+    /// failure inside redb is [`StoreError::Corrupt`]) or by [`RedbStore::open_checked`].
     ///
     /// Creation is exclusive: of several processes creating the same store at once, one store
     /// results and every one of them opens it (see `spec/store.md`, *Opening*).
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         for _ in 0..OPEN_ATTEMPTS {
-            match RedbStore::open_file(&path) {
+            match RedbStore::open_file(&path, Check::Header) {
                 Ok(store) => return Ok(store),
                 Err(Attempt::Missing) => {
                     create_exclusively(&path)?;
@@ -358,9 +465,20 @@ impl RedbStore {
     /// Opens the existing store at `path` for reading and writing, as [`RedbStore::open`] does, but
     /// never creates one: a missing file is [`StoreError::NotFound`].
     pub fn open_existing(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        RedbStore::open_existing_with(path.as_ref(), Check::Header)
+    }
+
+    /// Opens the existing store at `path` for reading and writing after checking the checksum of
+    /// every page of the file, as [`BlobStore::verify`] and `gc` want: costs a read of the whole
+    /// file. A file that fails is refused with [`StoreError::Corrupt`] and left as it was.
+    pub fn open_checked(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        RedbStore::open_existing_with(path.as_ref(), Check::EveryPage)
+    }
+
+    fn open_existing_with(path: &Path, check: Check) -> Result<RedbStore, StoreError> {
+        let path = path.to_path_buf();
         for _ in 0..OPEN_ATTEMPTS {
-            match RedbStore::open_file(&path) {
+            match RedbStore::open_file(&path, check) {
                 Ok(store) => return Ok(store),
                 Err(Attempt::Missing) => return Err(StoreError::NotFound { path }),
                 Err(Attempt::Replaced) => {}
@@ -373,7 +491,7 @@ impl RedbStore {
     /// One attempt: open the file at `path`, lock and judge it, and check that the path still
     /// names the file that was locked (another process may have renamed a file over it between
     /// the open and the lock). Nothing is written to a file that is refused or was replaced.
-    fn open_file(path: &Path) -> Result<RedbStore, Attempt> {
+    fn open_file(path: &Path, check: Check) -> Result<RedbStore, Attempt> {
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(Attempt::Missing),
@@ -381,16 +499,28 @@ impl RedbStore {
         };
         let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(path, &e))?);
         let (backend, stage) = staged::staged(file).map_err(|e| io_error(path, &e))?;
-        let db = open_database(path, backend)?;
+        let (db, judged_whole) = open_database(path, backend, check)?;
         if FileIdentity::at(path) != Some(identity) {
             // Dropped unpublished: whatever redb wrote while opening never reaches the file.
             drop(db);
             return Err(Attempt::Replaced);
         }
-        // Judged sound: let what redb wrote while opening (recovery, initialization) reach the
-        // file, and everything from now on go straight to it.
-        stage.publish().map_err(|e| io_error(path, &e))?;
-        Ok(RedbStore { path: path.to_path_buf(), identity: Some(identity), db: Db::Writable(db) })
+        // Judged sound (every page checked): let what redb wrote while opening (recovery,
+        // initialization) reach the file, and everything from now on go straight to it. A file
+        // trusted without reading it whole is not written until the first commit: a command
+        // that only reads, and fails on damage it meets, leaves the file as it was.
+        let unpublished = if judged_whole {
+            stage.publish().map_err(|e| io_error(path, &e))?;
+            None
+        } else {
+            Some(stage)
+        };
+        Ok(RedbStore {
+            path: path.to_path_buf(),
+            identity: Some(identity),
+            unpublished: std::sync::Mutex::new(unpublished),
+            db: Db::Writable(db),
+        })
     }
 
     /// Opens a store on a simulated disk, creating it if the disk is empty (for fault-injection
@@ -398,8 +528,8 @@ impl RedbStore {
     /// been written to by redb's recovery.
     pub fn open_simulated(disk: &crate::simulated::SimulatedDisk) -> Result<RedbStore, StoreError> {
         let path = PathBuf::from("<simulated disk>");
-        let db = open_database(&path, crate::simulated::Backend(disk.clone()))?;
-        Ok(RedbStore { path, identity: None, db: Db::Writable(db) })
+        let (db, _) = open_database(&path, crate::simulated::Backend(disk.clone()), Check::EveryPage)?;
+        Ok(RedbStore { path, identity: None, unpublished: std::sync::Mutex::new(None), db: Db::Writable(db) })
     }
 
     /// Opens the store at `path` read-only, for inspection; it may be open for writing in another
@@ -416,7 +546,7 @@ impl RedbStore {
             check_meta(&path, &db.begin_read().at(&path)?)?;
             Ok(db)
         })?;
-        Ok(RedbStore { path, identity, db: Db::ReadOnly(db) })
+        Ok(RedbStore { path, identity, unpublished: std::sync::Mutex::new(None), db: Db::ReadOnly(db) })
     }
 
     /// The file this store lives in.
@@ -463,6 +593,13 @@ impl RedbStore {
         {
             return Err(StoreError::Replaced { path: self.path.clone() });
         }
+        let mut unpublished = self.unpublished.lock().map_err(|_| StoreError::Backend {
+            path: self.path.clone(),
+            cause: "the store handle was poisoned by an earlier failure".to_string(),
+        })?;
+        if let Some(stage) = unpublished.take() {
+            stage.publish().map_err(|e| io_error(&self.path, &e))?;
+        }
         Ok(db)
     }
 }
@@ -489,20 +626,22 @@ fn apply_batch(path: &Path, txn: &WriteTransaction, batch: &Batch) -> Result<boo
     Ok(!batch.is_empty())
 }
 
-impl BlobStore for RedbStore {
-    fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+/// The store's operations, unguarded: [`BlobStore for RedbStore`] runs each under
+/// [`refuse_panics`].
+impl RedbStore {
+    fn get_unguarded(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;
         blob_from(&blobs, hash, &self.path)
     }
 
-    fn has(&self, hash: &Hash) -> Result<bool, StoreError> {
+    fn has_unguarded(&self, hash: &Hash) -> Result<bool, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;
         Ok(blobs.get(&hash.0[..]).at(&self.path)?.is_some())
     }
 
-    fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError> {
+    fn get_ref_unguarded(&self, name: &str) -> Result<Option<Hash>, StoreError> {
         let txn = self.read_txn()?;
         let refs = txn.open_table(REFS).at(&self.path)?;
         ref_from(&refs, name, &self.path)
@@ -510,19 +649,23 @@ impl BlobStore for RedbStore {
 
     /// One redb write transaction, committed with `Durability::Immediate` and two-phase commit:
     /// on disk when this returns. On any error nothing is written.
-    fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
+    fn commit_unguarded(&mut self, batch: Batch) -> Result<(), StoreError> {
         let txn = begin_write(self.writable()?, &self.path)?;
         let work = apply_batch(&self.path, &txn, &batch).map(|changed| ((), changed));
         finish(txn, &self.path, work)
     }
 
-    fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError> {
+    fn list_refs_unguarded(&self) -> Result<Vec<(String, Hash)>, StoreError> {
         let txn = self.read_txn()?;
         let refs = txn.open_table(REFS).at(&self.path)?;
         all_refs(&refs, &self.path)
     }
 
-    fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
+    fn list_refs_with_prefix_unguarded(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<(String, Hash)>, StoreError> {
         let path = &self.path;
         let txn = self.read_txn()?;
         let table = txn.open_table(REFS).at(path)?;
@@ -542,7 +685,7 @@ impl BlobStore for RedbStore {
         Ok(refs)
     }
 
-    fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError> {
+    fn blob_hashes_unguarded(&self) -> Result<BTreeSet<Hash>, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;
         let mut hashes = BTreeSet::new();
@@ -557,7 +700,7 @@ impl BlobStore for RedbStore {
         Ok(hashes)
     }
 
-    fn verify(&self) -> Result<VerifyReport, StoreError> {
+    fn verify_unguarded(&self) -> Result<VerifyReport, StoreError> {
         let path = &self.path;
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(path)?;
@@ -590,7 +733,7 @@ impl BlobStore for RedbStore {
     }
 
     /// One redb write transaction (committed only if something is removed).
-    fn gc(&mut self, roots_of: RootsOf<'_>) -> Result<GcReport, StoreError> {
+    fn gc_unguarded(&mut self, roots_of: RootsOf<'_>) -> Result<GcReport, StoreError> {
         let path = self.path.clone();
         let path = path.as_path();
         let txn = begin_write(self.writable()?, path)?;
@@ -627,7 +770,7 @@ impl BlobStore for RedbStore {
 
     /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the
     /// bundle inconsistent.
-    fn export_bundle(
+    fn export_bundle_unguarded(
         &self,
         refs: &[&str],
         roots_of: RootsOf<'_>,
@@ -647,6 +790,62 @@ impl BlobStore for RedbStore {
     }
 }
 
+/// Every operation runs under [`refuse_panics`]: an open trusts a cleanly closed file without
+/// reading it whole, so damage redb meets later must still be an error, never a panic.
+impl BlobStore for RedbStore {
+    fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        refuse_panics(&self.path, || self.get_unguarded(hash))
+    }
+
+    fn has(&self, hash: &Hash) -> Result<bool, StoreError> {
+        refuse_panics(&self.path, || self.has_unguarded(hash))
+    }
+
+    fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError> {
+        refuse_panics(&self.path, || self.get_ref_unguarded(name))
+    }
+
+    /// One redb write transaction, committed with `Durability::Immediate` and two-phase commit:
+    /// on disk when this returns. On any error nothing is written.
+    fn commit(&mut self, batch: Batch) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        refuse_panics(&path, || self.commit_unguarded(batch))
+    }
+
+    fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError> {
+        refuse_panics(&self.path, || self.list_refs_unguarded())
+    }
+
+    fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
+        refuse_panics(&self.path, || self.list_refs_with_prefix_unguarded(prefix, after))
+    }
+
+    fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError> {
+        refuse_panics(&self.path, || self.blob_hashes_unguarded())
+    }
+
+    fn verify(&self) -> Result<VerifyReport, StoreError> {
+        refuse_panics(&self.path, || self.verify_unguarded())
+    }
+
+    /// One redb write transaction (committed only if something is removed).
+    fn gc(&mut self, roots_of: RootsOf<'_>) -> Result<GcReport, StoreError> {
+        let path = self.path.clone();
+        refuse_panics(&path, || self.gc_unguarded(roots_of))
+    }
+
+    /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the
+    /// bundle inconsistent.
+    fn export_bundle(
+        &self,
+        refs: &[&str],
+        roots_of: RootsOf<'_>,
+        writer: &mut dyn Write,
+    ) -> Result<BundleSummary, StoreError> {
+        refuse_panics(&self.path, || self.export_bundle_unguarded(refs, roots_of, writer))
+    }
+}
+
 /// Creates a new, initialised store at `path` unless a file is already there, so that a crash at
 /// any instant leaves either no file at `path` or a complete store there, and so that of several
 /// processes creating the same store at once exactly one succeeds and the others find its store:
@@ -661,9 +860,15 @@ fn create_exclusively(path: &Path) -> Result<bool, StoreError> {
         let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(&temporary, &e))?);
         let (backend, stage) = staged::staged(file.try_clone().map_err(|e| io_error(&temporary, &e))?)
             .map_err(|e| io_error(&temporary, &e))?;
-        let db = open_database(&temporary, backend)?;
+        let (db, _) = open_database(&temporary, backend, Check::Header)?;
         stage.publish().map_err(|e| io_error(&temporary, &e))?;
-        RedbStore { path: temporary.clone(), identity: Some(identity), db: Db::Writable(db) }.close()?;
+        let store = RedbStore {
+            path: temporary.clone(),
+            identity: Some(identity),
+            unpublished: std::sync::Mutex::new(None),
+            db: Db::Writable(db),
+        };
+        store.close()?;
         file.sync_all().map_err(|e| io_error(&temporary, &e))
     })();
     let linked = built.and_then(|()| match std::fs::hard_link(&temporary, path) {

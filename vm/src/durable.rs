@@ -711,6 +711,13 @@ impl Process {
         Ok(())
     }
 
+    /// Whether `store` holds a message for this process that it has not taken into its inbox yet
+    /// (reads only refs).
+    pub fn has_new_mail_in(&self, store: &dyn BlobStore) -> Result<bool, DurableError> {
+        let from = self.vm.rt.messaging.next_unheld();
+        Ok(crate::mailbox::has_messages_from(store, &self.name, from)?)
+    }
+
     /// Whether a message is waiting to be received.
     pub fn has_mail(&self) -> bool {
         !self.vm.rt.messaging.inbox.is_empty()

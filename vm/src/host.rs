@@ -347,6 +347,21 @@ impl Host {
         self.store.take()
     }
 
+    /// Whether `store` (the store this host let go of, opened for reading, say) holds news for the
+    /// processes in memory: a process another program advanced, or a message a waiting process has
+    /// not taken yet. Reads only refs: what a waiting host looks at before it takes the store back.
+    pub fn has_news(&self, store: &dyn BlobStore) -> Result<bool, DurableError> {
+        for (name, hosted) in &self.processes {
+            if store.get_ref(&crate::durable::process_ref(name))? != hosted.process.record_hash() {
+                return Ok(true);
+            }
+            if hosted.waiting.is_some() && hosted.process.has_new_mail_in(store)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Takes the store back: processes that another program advanced meanwhile are reloaded from
     /// their newest checkpoint, and the others look at their mailboxes again.
     pub fn attach_store(&mut self, store: Box<dyn BlobStore>) -> Result<(), DurableError> {

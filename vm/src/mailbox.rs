@@ -111,6 +111,12 @@ pub fn read_messages(store: &dyn BlobStore, name: &str, from: u64) -> Result<Vec
     Ok(messages)
 }
 
+/// Whether process `name`'s mailbox holds a message numbered `from` or more (reads only refs).
+pub fn has_messages_from(store: &dyn BlobStore, name: &str, from: u64) -> Result<bool, SnapshotError> {
+    let after = from.checked_sub(1).map(|seq| message_ref(name, seq));
+    Ok(!store.list_refs_with_prefix(&messages_prefix(name), after.as_deref())?.is_empty())
+}
+
 /// How many messages wait in process `name`'s mailbox (reads only their refs).
 pub fn waiting_count(store: &dyn BlobStore, name: &str) -> Result<usize, SnapshotError> {
     Ok(store.list_refs_with_prefix(&messages_prefix(name), None)?.len())
@@ -250,10 +256,14 @@ impl Messaging {
         let Some(name) = &self.name else {
             return Ok(());
         };
-        let from = self.inbox.back().map_or(self.received, |m| m.seq + 1).max(self.received);
-        let messages = read_messages(store, name, from)?;
+        let messages = read_messages(store, name, self.next_unheld())?;
         self.inbox.extend(messages.into_iter().filter(|m| m.seq >= self.received));
         Ok(())
+    }
+
+    /// The sequence number of the first message the inbox does not hold yet.
+    pub fn next_unheld(&self) -> u64 {
+        self.inbox.back().map_or(self.received, |m| m.seq + 1).max(self.received)
     }
 
     /// The next message, if there is one, counted as received.

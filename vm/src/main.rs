@@ -164,6 +164,14 @@ struct DurableArgs {
 }
 
 fn main() -> ExitCode {
+    // A damaged store can make redb panic where its reads do not check the file; the store turns
+    // that into an error that says so, and the panic's own message would only confuse.
+    let report_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !chenilles_store::in_guarded_operation() {
+            report_panic(info);
+        }
+    }));
     let cli = Cli::parse();
     // The compiler recurses on nested source; give it a generous stack. Scheme code never uses it.
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || match cli.command {

@@ -317,23 +317,34 @@ fn two_processes_share_a_store() {
 fn a_second_vm_on_a_busy_store_is_told_who_holds_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store.redb");
-    let program = programs_dir().join("deep.scm");
+    // Computes for seconds: the store is held for writing all along.
+    let program = dir.path().join("spin.scm");
+    std::fs::write(
+        &program,
+        "(define (spin n) (if (> n 0) (spin (- n 1)) 0))\n(let loop ((i 0)) (if (< i 400) (begin (spin 200000) (loop (+ i 1)))))\n",
+    )
+    .expect("program");
     let mut first = vm(&store).args(["start", "--name", "first"]).arg(&program).spawn().unwrap();
     // Wait until the first one has created the store and holds it.
     let started = Instant::now();
     while !dir.path().join("store.redb.holder").exists() && started.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let second = output_of(vm(&store).arg("ps"));
-    let finished_first = first.try_wait().unwrap().is_some();
-    if !finished_first {
-        assert!(!second.status.success());
-        let message = text(&second.stderr);
-        assert!(message.contains("is in use by pid"), "{message}");
-        assert!(message.contains(&format!("pid {}", first.id())), "{message}");
+    // A second writer is refused, naming the holder.
+    let second = output_of(vm(&store).arg("gc"));
+    assert!(first.try_wait().unwrap().is_none(), "the first process ended before the second command ran");
+    assert!(!second.status.success());
+    let message = text(&second.stderr);
+    assert!(message.contains("is in use by pid"), "{message}");
+    assert!(message.contains(&format!("pid {}", first.id())), "{message}");
+    // Reading commands work beside the writer, read-only.
+    for command in [&["ps"][..], &["inspect", "first"], &["output", "first"], &["verify"]] {
+        let read = output_of(vm(&store).args(command));
+        assert!(read.status.success(), "{command:?} beside a writer: {}", text(&read.stderr));
     }
-    // With --wait, the second one waits its turn.
-    let waited = output_of(vm(&store).args(["ps", "--wait"]));
+    assert!(text(&output_of(vm(&store).arg("ps")).stdout).contains("first"));
+    // With --wait, the second writer waits its turn.
+    let waited = output_of(vm(&store).args(["gc", "--wait"]));
     assert!(waited.status.success(), "{}", text(&waited.stderr));
     first.wait().unwrap();
 }

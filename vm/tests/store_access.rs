@@ -133,7 +133,10 @@ fn holder_symlink_is_not_followed() {
             "{command:?} wrote through the link"
         );
         let metadata = std::fs::symlink_metadata(&holder).expect("holder");
-        assert!(metadata.file_type().is_file(), "{command:?}: the holder is a regular file of its own");
+        // Commands that write the store name themselves in a holder file of their own; those that
+        // only read it (ps, inspect) write nothing at all.
+        let writes = !matches!(command[0], "ps" | "inspect");
+        assert_eq!(metadata.file_type().is_file(), writes, "{command:?}: the holder file");
     }
 }
 
@@ -301,4 +304,39 @@ fn reading_commands_never_touch_a_process_files() {
         assert!(out.status.success(), "{command:?}: {}{}", text(&out.stdout), text(&out.stderr));
         assert!(!file.exists(), "{command:?} made the file again");
     }
+}
+
+/// The CPU time process `pid` has used, from `/proc/PID/stat` (utime + stime, in clock ticks).
+#[cfg(target_os = "linux")]
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // The command name, in parentheses, may hold spaces: count fields after it.
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_waiting_process_costs_nothing_and_wakes_for_its_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
+    let store = dir.path().join("store.redb");
+    let mut waiting = vm(&store).args(["start", "--name", "p"]).arg(&program).spawn().expect("start");
+    let stderr = await_stderr_line(&mut waiting, "waits for a message", Duration::from_secs(30));
+    // Let it settle into waiting, then watch it for three seconds: polls that reopened the store
+    // (or read it) would show. Clock ticks are hundredths of a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = cpu_ticks(waiting.id());
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(waiting.id()) - before;
+    assert!(used <= 6, "a waiting start used {used} hundredths of a second of CPU in 3 s");
+    // Other processes read and write the store meanwhile; the message wakes it.
+    assert!(run(vm(&store).arg("ps")).status.success());
+    let sent = Instant::now();
+    assert!(run(vm(&store).args(["send", "p", "wake-up"])).status.success());
+    let out = finish_within(waiting, Duration::from_secs(10), "the waiting start");
+    assert!(out.status.success(), "{}", stderr.join().expect("stderr"));
+    assert!(sent.elapsed() < Duration::from_secs(5), "the message took {:?} to wake it", sent.elapsed());
+    assert_eq!(text(&run(vm(&store).args(["output", "p"])).stdout), "wake-up\n");
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chenilles_store::{BlobStore, FileIdentity, Hash, RedbStore, StoreError};
+use chenilles_store::{BlobStore, FileIdentity, Hash, RedbStore, StoreError, StoreWatch};
 use chenilles_vm::durable::{self, DurableError, Options, Status};
 use chenilles_vm::host::Host;
 use chenilles_vm::mailbox::parse_message;
@@ -13,7 +13,7 @@ use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 
 use super::signals::{self, StopSignals};
-use super::store::{Create, open_existing, open_for_writing, reopen, store_path};
+use super::store::{Open, open_existing, open_for_reading, open_for_writing, reopen, store_path};
 use super::{Listing, exit_status};
 use crate::{DurableArgs, ProgramArgs, StoreArgs, prepare};
 use crate::{note, say};
@@ -51,8 +51,8 @@ fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Re
 const MAIL_POLL: Duration = Duration::from_millis(200);
 
 /// Runs the host's processes until each has ended: while they all wait for messages, the store is
-/// let go (so that `chenilles-vm send` can deliver one) and looked at again every [`MAIL_POLL`], or
-/// at the earliest deadline. With `--exit-when-waiting`, returns as soon as they all wait instead.
+/// let go (so that `chenilles-vm send` can deliver one) and watched ([`wait_for_news`]) until it
+/// holds news for them or the earliest deadline comes. With `--exit-when-waiting`, returns as soon as they all wait instead.
 /// The exit code is that of the last process that did not finish cleanly, if any.
 ///
 /// A first SIGINT or SIGTERM stops the processes at a checkpoint and returns `128 + signal`,
@@ -97,15 +97,8 @@ fn drive(
         }
         let waiting_names: Vec<String> = host.waiting().into_iter().map(|(name, _)| name).collect();
         drop(host.release_store());
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let until_deadline = host.next_deadline().map(|t| Duration::from_secs_f64((t - now.as_secs_f64()).max(0.0)));
-        let nap = until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL));
-        let woke = std::time::Instant::now() + nap;
-        while let Some(left) = woke.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) {
-            if let Some(signal) = signals.received() {
-                return stopped(&host, signal);
-            }
-            std::thread::sleep(left.min(SIGNAL_LOOK));
+        if let Err(code) = wait_for_news(&host, signals, store_args) {
+            return code;
         }
         let store = match reopen(store_args, identity, &waiting_names) {
             Ok(store) => store,
@@ -113,6 +106,42 @@ fn drive(
         };
         if let Err(error) = host.attach_store(Box::new(store)) {
             return fail(error);
+        }
+    }
+}
+
+/// Waits, without holding the store, until it may hold news for the host's waiting processes (a
+/// message, a process advanced by another program) or a deadline comes. Each [`MAIL_POLL`] costs
+/// one `stat` of the store file while nothing is committed; after a commit, a read-only look at
+/// the refs of the host's processes and mailboxes. `Err` is the exit code of a stop by a signal.
+fn wait_for_news(host: &Host, signals: &StopSignals, store_args: &StoreArgs) -> Result<(), ExitCode> {
+    let path = store_path(store_args);
+    let mut watch = StoreWatch::new(&path);
+    loop {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let until_deadline = host.next_deadline().map(|t| Duration::from_secs_f64((t - now.as_secs_f64()).max(0.0)));
+        let nap = until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL));
+        let woke = std::time::Instant::now() + nap;
+        while let Some(left) = woke.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) {
+            if let Some(signal) = signals.received() {
+                return Err(stopped(host, signal));
+            }
+            std::thread::sleep(left.min(SIGNAL_LOOK));
+        }
+        if until_deadline.is_some_and(|d| d <= nap) {
+            return Ok(());
+        }
+        if !watch.changed() {
+            continue;
+        }
+        // Something was committed: look, read-only (beside whoever writes it now), whether it
+        // concerns this host. Anything unexpected is left to the writable open to report.
+        match RedbStore::open_read_only(&path) {
+            Ok(store) => match host.has_news(&store) {
+                Ok(false) => continue,
+                Ok(true) | Err(_) => return Ok(()),
+            },
+            Err(_) => return Ok(()),
         }
     }
 }
@@ -162,7 +191,7 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
         Ok(image) => image,
         Err(code) => return code,
     };
-    let store = match open_for_writing(store_args, Create::Yes) {
+    let store = match open_for_writing(store_args, Open::OrCreate) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -224,7 +253,7 @@ pub fn send(store_args: &StoreArgs, name: &str, text: &str) -> ExitCode {
         }
     };
     // A `start` or `resume` waiting for this message lets the store go often: wait for it.
-    let mut store = match open_for_writing(&StoreArgs { store: store_args.store.clone(), wait: true }, Create::Yes) {
+    let mut store = match open_for_writing(&StoreArgs { store: store_args.store.clone(), wait: true }, Open::OrCreate) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -252,7 +281,7 @@ fn processes(store: &RedbStore) -> Result<Vec<ProcessRecord>, StoreError> {
 }
 
 pub fn ps(store_args: &StoreArgs) -> ExitCode {
-    let store = match open_existing(store_args) {
+    let store = match open_for_reading(store_args) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -302,7 +331,7 @@ fn record_of(store: &RedbStore, name: &str) -> Result<durable::Record, DurableEr
 }
 
 pub fn output(store_args: &StoreArgs, name: &str) -> ExitCode {
-    let store = match open_existing(store_args) {
+    let store = match open_for_reading(store_args) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -317,7 +346,7 @@ pub fn output(store_args: &StoreArgs, name: &str) -> ExitCode {
 }
 
 pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
-    let store = match open_existing(store_args) {
+    let store = match open_for_reading(store_args) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -386,7 +415,7 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
 }
 
 pub fn gc(store_args: &StoreArgs) -> ExitCode {
-    let mut store = match open_existing(store_args) {
+    let mut store = match open_for_writing(store_args, Open::Checked) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -422,9 +451,26 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
 }
 
 pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
-    let store = match open_existing(store_args) {
-        Ok(store) => store,
-        Err(code) => return code,
+    // Every page is checked when no other process writes the store; beside a writer, a read-only
+    // look checks everything but redb's page checksums, and says so.
+    let path = store_path(store_args);
+    let busy = matches!(RedbStore::open_existing(&path), Err(StoreError::Locked { .. }));
+    let store = if busy {
+        match open_for_reading(store_args) {
+            Ok(store) => {
+                note!(
+                    "chenilles-vm: the store is open for writing by another process: verifying its newest commit \
+                     read-only (page checksums are checked when no other process writes it)"
+                );
+                store
+            }
+            Err(code) => return code,
+        }
+    } else {
+        match open_for_writing(store_args, Open::Checked) {
+            Ok(store) => store,
+            Err(code) => return code,
+        }
     };
     let report = match store.verify() {
         Ok(report) => report,

@@ -36,32 +36,38 @@ const HOLDER_LOOK: Duration = Duration::from_millis(25);
 /// How often `--wait` tries again.
 const WAIT_RETRY: Duration = Duration::from_millis(100);
 
-/// Whether an open creates the store when there is none.
+/// How a command opens the store for writing.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Create {
-    Yes,
-    No,
+pub enum Open {
+    /// Create it if there is none (`start`, `send`).
+    OrCreate,
+    /// It must exist.
+    Existing,
+    /// It must exist, and every page of the file is checked first (`verify`, `gc`: they read it
+    /// all anyway).
+    Checked,
 }
 
-/// Opens the store for writing (creating it and its directory, with [`Create::Yes`]). When another
-/// process holds it, fails naming that process, or waits for it with `--wait`.
-pub fn open_for_writing(args: &StoreArgs, create: Create) -> Result<RedbStore, ExitCode> {
+/// Opens the store for writing (creating it and its directory, with [`Open::OrCreate`]). When
+/// another process holds it, fails naming that process, or waits for it with `--wait`.
+pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCode> {
     let path = store_path(args);
-    if create == Create::Yes
+    if how == Open::OrCreate
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(error) = std::fs::create_dir_all(dir)
     {
         eprintln!("error: cannot create {}: {error}", dir.display());
         return Err(ExitCode::FAILURE);
     }
-    if create == Create::No {
+    if how != Open::OrCreate {
         refuse_missing_or_empty(&path)?;
     }
     let mut patience = HOLDER_PATIENCE;
     loop {
-        let opened = match create {
-            Create::Yes => RedbStore::open(&path),
-            Create::No => RedbStore::open_existing(&path),
+        let opened = match how {
+            Open::OrCreate => RedbStore::open(&path),
+            Open::Existing => RedbStore::open_existing(&path),
+            Open::Checked => RedbStore::open_checked(&path),
         };
         match opened {
             Ok(store) => {
@@ -114,9 +120,27 @@ fn refuse_missing_or_empty(path: &Path) -> Result<(), ExitCode> {
     }
 }
 
-/// Opens an existing store for the commands that read it (and `gc`, `resume`): never creates one.
+/// Opens an existing store for writing (`resume`): never creates one.
 pub fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
-    open_for_writing(args, Create::No)
+    open_for_writing(args, Open::Existing)
+}
+
+/// Opens an existing store for a command that only reads it (`ps`, `output`, `inspect`):
+/// read-only, beside whatever process writes it (each read sees that writer's newest commit), on a
+/// read-only file system too, and without writing anything, not even the holder file. A store left
+/// by a crash is opened for writing once, to be recovered (that needs no other writer, and write
+/// access to the file).
+pub fn open_for_reading(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
+    let path = store_path(args);
+    refuse_missing_or_empty(&path)?;
+    match RedbStore::open_read_only(&path) {
+        Ok(store) => Ok(store),
+        Err(StoreError::NeedsRecovery { .. }) => open_existing(args),
+        Err(error) => {
+            crate::note!("error: {error}");
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Takes back the store a host let go of while its processes waited: the same file, never a new
