@@ -363,6 +363,10 @@ pub struct Options {
     /// without bound; 100 turns this pacing off. Checkpoints the program asks for (messages,
     /// effects, `(checkpoint)`) are never delayed.
     pub checkpoint_share: u32,
+    /// Checkpoint after every this many steps (calls, jumps and charged work), and at no other
+    /// periodic point: a deterministic interval, the same in every run, for tests that must restore
+    /// a process at many points of its computation. `None`: by time, as `checkpoint_every` says.
+    pub checkpoint_every_steps: Option<u64>,
     /// After each checkpoint, drop the process's memory, restore it from the store, and check that
     /// the restored state serializes to the same root (slow; for tests).
     pub reload_each_checkpoint: bool,
@@ -401,6 +405,7 @@ impl Default for Options {
         Options {
             checkpoint_every: DEFAULT_CHECKPOINT_INTERVAL,
             checkpoint_share: DEFAULT_CHECKPOINT_SHARE,
+            checkpoint_every_steps: None,
             reload_each_checkpoint: false,
             echo: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
@@ -437,6 +442,9 @@ pub struct Process {
     /// whatever its predicted cost, so that a process crashed again and again still gets
     /// further each time (at most one interval of work is lost per crash).
     restored: bool,
+    /// With [`Options::checkpoint_every_steps`]: the step count at which the next periodic
+    /// checkpoint comes.
+    next_step_checkpoint: u64,
 }
 
 /// How a turn of [`Process::run_turn`] ended.
@@ -541,6 +549,7 @@ impl Process {
             last_checkpoint: Instant::now(),
             sent_to: Vec::new(),
             restored: false,
+            next_step_checkpoint: 0,
         }
     }
 
@@ -581,7 +590,10 @@ impl Process {
     /// the program asked for one, or where it ends or waits for a message.
     pub fn run_turn(&mut self, store: &mut dyn BlobStore) -> Result<Turn, DurableError> {
         loop {
-            let slice_end = self.vm.steps.saturating_add(STEPS_PER_SLICE);
+            let mut slice_end = self.vm.steps.saturating_add(STEPS_PER_SLICE);
+            if self.options.checkpoint_every_steps.is_some() {
+                slice_end = slice_end.min(self.next_step_checkpoint.max(self.vm.steps + 1));
+            }
             self.vm.rt.yield_at = slice_end;
             let Some(result) = self.vm.resume_boot() else {
                 return self.finish(store, Status::Finished);
@@ -605,7 +617,11 @@ impl Process {
                         return Ok(Turn::Stopped);
                     }
                     let asked = self.vm.steps < slice_end;
-                    if asked || self.periodic_checkpoint_due() {
+                    let periodic = match self.options.checkpoint_every_steps {
+                        Some(_) => self.vm.steps >= self.next_step_checkpoint,
+                        None => self.periodic_checkpoint_due(),
+                    };
+                    if asked || periodic {
                         self.checkpoint(store, Status::Running)?;
                         return Ok(Turn::Checkpointed);
                     }
@@ -778,6 +794,9 @@ impl Process {
         self.vm.rt.effects_committed = self.record.effect_count;
         self.sent_to.extend(sent_to);
         self.restored = false;
+        if let Some(every) = self.options.checkpoint_every_steps {
+            self.next_step_checkpoint = self.vm.steps.saturating_add(every.max(1));
+        }
         if let Some(watch) = &mut self.options.on_checkpoint {
             watch(&self.record);
         }

@@ -149,6 +149,10 @@ struct DurableArgs {
     #[arg(long, value_name = "PERCENT", default_value_t = chenilles_vm::durable::DEFAULT_CHECKPOINT_SHARE,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     checkpoint_share: u32,
+    /// Checkpoint after every N steps (calls, loop iterations and charged work) instead of by time:
+    /// the same points in every run (for testing durability).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoint_every_steps: Option<u64>,
     /// After each checkpoint, reload the process from the store and check that it re-serializes
     /// to the same state (slow; for testing durability).
     #[arg(long)]

@@ -5,9 +5,13 @@
 //! Libraries in a `lib/` folder beside a program are on its library path.
 //!
 //! Each program runs twice: `run/NAME` in memory, and `durable/NAME` as a durable process started
-//! with `--checkpoint-every 1 --reload-each-checkpoint`, so that after every millisecond of
-//! computation comes a checkpoint, the process is thrown away and restored from the store, and the
-//! restored state must serialize to the same root. Both must print exactly the expected output.
+//! with `--checkpoint-every-steps N --reload-each-checkpoint`, N a sixteenth of the steps the
+//! program takes (learned from a first durable run), so that at some sixteen points of its
+//! computation, whatever the machine's speed, comes a checkpoint, the process is thrown away and
+//! restored from the store, and the restored state must serialize to the same root. Both must
+//! print exactly the expected output, and the durable run of a program that computes (at least
+//! [`COMPUTES`] steps) must have made at least [`MIN_CHECKPOINTS`] checkpoints; each durable run
+//! prints how many it made. A program that does not compile makes no process.
 //! See `tests/programs/README.md`.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +21,13 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// The fewest checkpoints the durable run of a program that computes must make.
+const MIN_CHECKPOINTS: u64 = 5;
+/// A program that takes this many steps computes (fewer: it mostly loads and prints, and the
+/// steps charged for loading its images come in one piece).
+const COMPUTES: u64 = 1000;
+/// How many points of its run a durable program is restored at, about.
+const RESTORES: u64 = 16;
 
 fn main() {
     let arguments = Arguments::from_args();
@@ -70,40 +81,45 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
         .map(|text| text.trim().parse::<i32>().map_err(|e| format!("bad .exit file: {e}")))
         .transpose()?;
 
-    // Libraries a program imports may live in a `lib/` folder beside it.
-    let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
-    let store = tempfile::tempdir()?;
-    match mode {
-        Mode::Run => command.arg("run"),
-        Mode::Durable => command.arg("start").arg("--store").arg(store.path().join("store.redb")).args([
-            "--checkpoint-every",
-            "1",
-            "--reload-each-checkpoint",
-        ]),
+    let scratch = tempfile::tempdir()?;
+    let output = match mode {
+        Mode::Run => run_program(program, &["run"])?,
+        Mode::Durable => {
+            // A first durable run says how many steps the program takes.
+            let first = scratch.path().join("first.redb");
+            run_program(program, &["start", "--name", "p", "--store", &first.display().to_string()])?;
+            let steps = if first.exists() { checkpoints_and_steps(&first)?.1 } else { 0 };
+            let every = (steps / RESTORES).max(1).to_string();
+            let store = scratch.path().join("store.redb");
+            let store_arg = store.display().to_string();
+            let output = run_program(
+                program,
+                &[
+                    "start",
+                    "--name",
+                    "p",
+                    "--store",
+                    &store_arg,
+                    "--checkpoint-every-steps",
+                    &every,
+                    "--reload-each-checkpoint",
+                ],
+            )?;
+            if store.exists() {
+                let (checkpoints, steps) = checkpoints_and_steps(&store)?;
+                let name = program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                eprintln!("durable {name}: {checkpoints} checkpoints in {steps} steps (one every {every})");
+                if steps >= COMPUTES && checkpoints < MIN_CHECKPOINTS {
+                    return Err(format!(
+                        "the durable run made {checkpoints} checkpoints in {steps} steps (one every {every}); \
+                         at least {MIN_CHECKPOINTS} were wanted"
+                    )
+                    .into());
+                }
+            }
+            output
+        }
     };
-    if let Ok(grants) = std::fs::read_to_string(program.with_extension("grant")) {
-        for grant in grants.split_whitespace() {
-            command.arg("--grant").arg(grant);
-        }
-    }
-    if let Some(lib) = program.parent().map(|dir| dir.join("lib")).filter(|lib| lib.is_dir()) {
-        command.arg("-L").arg(lib);
-    }
-    let mut child = command
-        .arg(program)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start chenilles-vm: {e}"))?;
-    let started = Instant::now();
-    while child.try_wait()?.is_none() {
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            return Err(format!("timed out after {TIMEOUT:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let output = child.wait_with_output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let code = output.status.code();
@@ -136,4 +152,54 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
         return Err(format!("exit code {code:?}, expected {expected}\nstderr:\n{stderr}").into());
     }
     Ok(())
+}
+
+/// Runs `chenilles-vm ARGS… PROGRAM` with the program's grants and library folder, within
+/// [`TIMEOUT`].
+fn run_program(program: &Path, args: &[&str]) -> Result<std::process::Output, Failed> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
+    command.args(args);
+    if let Ok(grants) = std::fs::read_to_string(program.with_extension("grant")) {
+        for grant in grants.split_whitespace() {
+            command.arg("--grant").arg(grant);
+        }
+    }
+    // Libraries a program imports may live in a `lib/` folder beside it.
+    if let Some(lib) = program.parent().map(|dir| dir.join("lib")).filter(|lib| lib.is_dir()) {
+        command.arg("-L").arg(lib);
+    }
+    let mut child = command
+        .arg(program)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start chenilles-vm: {e}"))?;
+    let started = Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            return Err(format!("timed out after {TIMEOUT:?}").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok(child.wait_with_output()?)
+}
+
+/// The checkpoints and steps that `inspect` reports for process `p` of `store`.
+fn checkpoints_and_steps(store: &Path) -> Result<(u64, u64), Failed> {
+    let out = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+        .args(["inspect", "p", "--store"])
+        .arg(store)
+        .output()
+        .map_err(|e| format!("cannot run inspect: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> Result<u64, Failed> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("inspect shows no {name}\n{text}{}", String::from_utf8_lossy(&out.stderr)).into())
+    };
+    Ok((field("checkpoints:")?, field("steps:")?))
 }

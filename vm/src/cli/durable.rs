@@ -165,15 +165,17 @@ fn stopped(host: &Host, signal: i32) -> ExitCode {
 fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals) -> Host {
     let mut host = Host::new(Box::new(store));
     let stop = signals.flag();
-    let (checkpoint_every, checkpoint_share, reload_each_checkpoint, keep_history) = (
+    let (checkpoint_every, checkpoint_share, checkpoint_every_steps, reload_each_checkpoint, keep_history) = (
         durable_args.checkpoint_every,
         durable_args.checkpoint_share,
+        durable_args.checkpoint_every_steps,
         durable_args.reload_each_checkpoint,
         durable_args.keep_history,
     );
     host.set_options(move |_| Options {
         checkpoint_every: Duration::from_millis(checkpoint_every),
         checkpoint_share,
+        checkpoint_every_steps,
         reload_each_checkpoint,
         keep_history,
         stop: Some(stop.clone()),
