@@ -249,6 +249,11 @@ pub struct GcReport {
     pub blobs_removed: u64,
     /// Total length of the removed blobs' bytes.
     pub bytes_removed: u64,
+    /// Total length of the kept blobs' bytes.
+    pub bytes_kept: u64,
+    /// For a store in a file that the gc compacted (its garbage had passed the threshold): the
+    /// file's length before and after.
+    pub compacted: Option<(u64, u64)>,
     /// Hashes that a reachable blob refers to but the store does not hold (sorted): a sign of an
     /// earlier loss, reported rather than hidden.
     pub missing: Vec<Hash>,

@@ -122,7 +122,9 @@ impl BlobStore for MemoryStore {
             GcReport { blobs_kept: reached.found.len() as u64, missing: reached.missing, ..GcReport::default() };
         self.blobs.retain(|hash, bytes| {
             let keep = reached.found.contains(hash);
-            if !keep {
+            if keep {
+                report.bytes_kept += bytes.len() as u64;
+            } else {
                 report.blobs_removed += 1;
                 report.bytes_removed += bytes.len() as u64;
             }

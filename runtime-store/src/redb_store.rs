@@ -414,6 +414,9 @@ impl StoreWatch {
     }
 }
 
+/// Garbage a store file may hold beyond twice its kept bytes before a gc compacts it.
+const COMPACTION_SLACK: u64 = 8 << 20;
+
 /// How many times an open tries again when the file at its path changes under it.
 const OPEN_ATTEMPTS: usize = 64;
 
@@ -754,7 +757,9 @@ impl RedbStore {
             for entry in blobs.iter().at(path)? {
                 let (key, value) = entry.at(path)?;
                 let reachable = Hash::from_slice(key.value()).is_some_and(|h| reached.found.contains(&h));
-                if !reachable {
+                if reachable {
+                    report.bytes_kept += value.value().len() as u64;
+                } else {
                     doomed.push(key.value().to_vec());
                     report.blobs_removed += 1;
                     report.bytes_removed += value.value().len() as u64;
@@ -765,7 +770,39 @@ impl RedbStore {
             }
             Ok((report, !doomed.is_empty()))
         })();
-        finish(txn, path, work)
+        let mut report = finish(txn, path, work)?;
+        report.compacted = self.compact_if_worthwhile(report.bytes_kept)?;
+        Ok(report)
+    }
+
+    /// Compacts the file when it is much larger than what it keeps: more than twice the kept
+    /// blobs' bytes plus [`COMPACTION_SLACK`] (redb reuses freed pages, but never gives them back
+    /// to the file system on its own). Returns the file's length before and after, or `None` when
+    /// it was not worth it or not possible now (a reader in another process holds an old
+    /// snapshot: the next gc tries again).
+    fn compact_if_worthwhile(&mut self, kept: u64) -> Result<Option<(u64, u64)>, StoreError> {
+        let Some(before) = std::fs::metadata(&self.path).ok().map(|m| m.len()) else {
+            return Ok(None);
+        };
+        if self.identity.is_none() || before <= kept.saturating_mul(2).saturating_add(COMPACTION_SLACK) {
+            return Ok(None);
+        }
+        self.writable()?;
+        let Db::Writable(db) = &mut self.db else {
+            return Ok(None);
+        };
+        match db.compact() {
+            Ok(_) => {}
+            Err(redb::CompactionError::TransactionInProgress) => return Ok(None),
+            Err(error) => {
+                return Err(StoreError::Backend {
+                    path: self.path.clone(),
+                    cause: format!("compaction failed: {error}"),
+                });
+            }
+        }
+        let after = std::fs::metadata(&self.path).map_err(|e| io_error(&self.path, &e))?.len();
+        Ok(Some((before, after)))
     }
 
     /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the

@@ -34,8 +34,19 @@ fn build(f: &mut dyn Fixture) -> Tree {
 fn gc_removes_exactly_the_unreachable_blobs(f: &mut dyn Fixture) {
     let tree = build(f);
     let garbage_bytes: u64 = tree.garbage.iter().map(|h| f.store().get(h).unwrap().unwrap().len() as u64).sum();
+    let kept_bytes: u64 = tree.reachable.iter().map(|h| f.store().get(h).unwrap().unwrap().len() as u64).sum();
     let report = f.store().gc(&roots_of).unwrap();
-    assert_eq!(report, GcReport { blobs_kept: 5, blobs_removed: 3, bytes_removed: garbage_bytes, missing: vec![] });
+    assert_eq!(
+        report,
+        GcReport {
+            blobs_kept: 5,
+            bytes_kept: kept_bytes,
+            blobs_removed: 3,
+            bytes_removed: garbage_bytes,
+            missing: vec![],
+            compacted: None
+        }
+    );
     f.reopen();
     let held = f.store().blob_hashes().unwrap();
     for hash in &tree.reachable {
@@ -110,4 +121,37 @@ fn gc_on_a_read_only_store_is_refused() {
     let path = f.path().unwrap();
     let mut reader = RedbStore::open_read_only(&path).unwrap();
     assert!(matches!(reader.gc(&roots_of), Err(StoreError::ReadOnly { .. })));
+}
+
+/// A file whose garbage passes the threshold is compacted by the gc, and keeps what it kept.
+#[test]
+fn a_gc_compacts_a_file_mostly_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let mut store = RedbStore::open(&path).unwrap();
+    let mut batch = Batch::default();
+    let live = batch.put(linked(b"live", &[]));
+    batch.set_ref("head", None, live);
+    store.commit(batch).unwrap();
+    for round in 0..10u32 {
+        let mut batch = Batch::default();
+        for i in 0..1000u32 {
+            let mut bytes = vec![7u8; 4000];
+            bytes[..8].copy_from_slice(&((u64::from(round) << 32) | u64::from(i)).to_le_bytes());
+            batch.put(bytes);
+        }
+        store.commit(batch).unwrap();
+    }
+    let report = store.gc(&roots_of).unwrap();
+    assert_eq!(report.blobs_removed, 10_000);
+    let (before, after) = report.compacted.expect("40 MB of garbage is worth compacting");
+    assert!(before > 40 << 20 && after < 4 << 20, "compacted from {before} to {after} bytes");
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), after);
+    // Nothing more to win: the next gc leaves the file alone.
+    assert_eq!(store.gc(&roots_of).unwrap().compacted, None);
+    drop(store);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.get_ref("head").unwrap(), Some(live));
+    assert!(store.get(&live).unwrap().is_some());
+    assert!(store.verify().unwrap().is_clean());
 }

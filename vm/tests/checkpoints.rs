@@ -140,3 +140,45 @@ fn symbols_made_between_checkpoints_are_all_restored() {
     let names = |vm: &chenilles_vm::Vm| vm.rt.symbols.names().map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(names(&restored), names(&machine.vm));
 }
+
+/// A long-lived process keeps a bounded store: its old checkpoints are garbage, collected as it
+/// goes, and the file is compacted when the garbage passes its threshold. 5,000 tiny checkpoints
+/// once made an 80 MB file for 79 KB of output.
+#[test]
+fn a_long_lived_process_keeps_a_bounded_store() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.redb");
+    let mut store = chenilles_store::RedbStore::open(&path).expect("open");
+    let mut machine = Machine::durable();
+    let source = "(import (scheme base) (scheme write))\n\
+        (define state (make-vector 64 0))\n\
+        (let loop ((i 0))\n\
+          (when (< i 5000)\n\
+            (vector-set! state (modulo i 64) i)\n\
+            (display i) (newline)\n\
+            (checkpoint)\n\
+            (loop (+ i 1))))\n";
+    let image = machine.compile("tiny.scm", source).unwrap_or_else(|e| panic!("{}", e.report()));
+    let largest = Rc::new(RefCell::new(0u64));
+    let seen = largest.clone();
+    let watched = path.clone();
+    let options = Options {
+        on_checkpoint: Some(Box::new(move |_: &Record| {
+            let size = std::fs::metadata(&watched).map(|m| m.len()).unwrap_or_default();
+            let mut largest = seen.borrow_mut();
+            *largest = (*largest).max(size);
+        })),
+        ..Options::silent()
+    };
+    let mut process = Process::start(&mut store, machine, "p", "tiny.scm", &image, options).expect("starts");
+    assert_eq!(process.run(&mut store).expect("runs"), Status::Finished);
+    assert_eq!(process.record().checkpoints, 5002);
+    drop(process);
+    drop(store);
+    let size = std::fs::metadata(&path).expect("size").len();
+    let largest = *largest.borrow();
+    // Measured: at most about 14 MB, back to 1-2 MB after each compaction (45 MB, never shrinking,
+    // before).
+    assert!(largest < 24 << 20, "the file grew to {largest} bytes while the process ran");
+    assert!(size < 12 << 20, "the file is {size} bytes after the process ended");
+}

@@ -426,11 +426,19 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
         Ok(report) => {
             say!(
                 out,
-                "kept {} blobs, removed {} ({} bytes)",
+                "kept {} blobs ({} bytes), removed {} ({} bytes)",
                 report.blobs_kept,
+                report.bytes_kept,
                 report.blobs_removed,
                 report.bytes_removed
             );
+            match report.compacted {
+                Some((before, after)) => say!(out, "compacted the file: {before} bytes before, {after} after"),
+                None => {
+                    let size = std::fs::metadata(store_path(store_args)).map(|m| m.len()).unwrap_or_default();
+                    say!(out, "the file: {size} bytes (not worth compacting)");
+                }
+            }
             if !report.missing.is_empty() {
                 say!(out, "missing (referred to but not held): {}", report.missing.len());
                 let names: Vec<String> = report.missing.iter().take(10).map(Hash::to_string).collect();
