@@ -170,7 +170,9 @@ def main():
                     timed(argv, cwd=cwd, env=env)  # the first run compiles
                 times, peaks, wrong = [], [], None
                 for _ in range(args.runs):
-                    result = timed(runner.prepare(program)[0], cwd=cwd, env=env)
+                    # Each run prepared afresh: a `start` gets a store of its own every time.
+                    argv, cwd, env = runner.prepare(program)
+                    result = timed(argv, cwd=cwd, env=env)
                     if result is None:
                         wrong = "failed"
                         break

@@ -32,7 +32,12 @@ fn run_programs(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 let mut machine = quiet_machine();
-                machine.run_image(&image).map_err(|e| e.report())
+                // Checked: a run that fails early would be measured as a fast one.
+                match machine.run_image(&image) {
+                    Ok(chenilles_vm::Outcome::Finished) => {}
+                    Ok(other) => panic!("benchmark {name} ended with {other:?}"),
+                    Err(error) => panic!("benchmark {name} failed: {}", error.report()),
+                }
             })
         });
     }
@@ -46,7 +51,14 @@ fn start_machine(c: &mut Criterion) {
 fn compile_programs(c: &mut Criterion) {
     let source =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples-scm/escrow.scm")).unwrap_or_default();
-    c.bench_function("compile escrow.scm", |b| b.iter(|| quiet_machine().compile("escrow.scm", &source).is_ok()));
+    assert!(!source.is_empty(), "examples-scm/escrow.scm is readable");
+    c.bench_function("compile escrow.scm", |b| {
+        b.iter(|| {
+            quiet_machine()
+                .compile("escrow.scm", &source)
+                .unwrap_or_else(|e| panic!("escrow.scm does not compile: {}", e.report()))
+        })
+    });
 }
 
 criterion_group!(benches, start_machine, run_programs, compile_programs);

@@ -22,10 +22,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A path named `name` in a scratch directory of this test process's own, made once with a
+/// unique name (a static is never dropped, so the directory stays behind, as a few small files),
+/// never a fixed name in the shared temporary directory that parallel runs would both use.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("chenilles-scc-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("temp dir")).path().join(name)
 }
 
 #[test]

@@ -420,6 +420,15 @@ const COMPACTION_SLACK: u64 = 8 << 20;
 /// How many times an open tries again when the file at its path changes under it.
 const OPEN_ATTEMPTS: usize = 64;
 
+/// What an open makes of an empty file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Empty {
+    /// A new store ([`RedbStore::open`]).
+    NewStore,
+    /// A truncated store, refused ([`RedbStore::open_existing`], [`RedbStore::open_checked`]).
+    Refused,
+}
+
 /// Why one attempt at opening an existing file did not give a store.
 enum Attempt {
     /// No file at the path.
@@ -453,7 +462,7 @@ impl RedbStore {
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         for _ in 0..OPEN_ATTEMPTS {
-            match RedbStore::open_file(&path, Check::Header) {
+            match RedbStore::open_file(&path, Check::Header, Empty::NewStore) {
                 Ok(store) => return Ok(store),
                 Err(Attempt::Missing) => {
                     create_exclusively(&path)?;
@@ -466,7 +475,8 @@ impl RedbStore {
     }
 
     /// Opens the existing store at `path` for reading and writing, as [`RedbStore::open`] does, but
-    /// never creates one: a missing file is [`StoreError::NotFound`].
+    /// never creates one: a missing file is [`StoreError::NotFound`], an empty one
+    /// [`StoreError::Corrupt`] (left as it is).
     pub fn open_existing(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         RedbStore::open_existing_with(path.as_ref(), Check::Header)
     }
@@ -481,7 +491,7 @@ impl RedbStore {
     fn open_existing_with(path: &Path, check: Check) -> Result<RedbStore, StoreError> {
         let path = path.to_path_buf();
         for _ in 0..OPEN_ATTEMPTS {
-            match RedbStore::open_file(&path, check) {
+            match RedbStore::open_file(&path, check, Empty::Refused) {
                 Ok(store) => return Ok(store),
                 Err(Attempt::Missing) => return Err(StoreError::NotFound { path }),
                 Err(Attempt::Replaced) => {}
@@ -494,13 +504,21 @@ impl RedbStore {
     /// One attempt: open the file at `path`, lock and judge it, and check that the path still
     /// names the file that was locked (another process may have renamed a file over it between
     /// the open and the lock). Nothing is written to a file that is refused or was replaced.
-    fn open_file(path: &Path, check: Check) -> Result<RedbStore, Attempt> {
+    fn open_file(path: &Path, check: Check, empty: Empty) -> Result<RedbStore, Attempt> {
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(Attempt::Missing),
             Err(error) => return Err(io_error(path, &error).into()),
         };
-        let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(path, &e))?);
+        let metadata = file.metadata().map_err(|e| io_error(path, &e))?;
+        if metadata.len() == 0 && empty == Empty::Refused {
+            // A store is never empty once made (it is created whole under another name).
+            return Err(Attempt::Refused(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                cause: "the file is empty, not a store (truncated?)".to_string(),
+            }));
+        }
+        let identity = FileIdentity::of(&metadata);
         let (backend, stage) = staged::staged(file).map_err(|e| io_error(path, &e))?;
         let (db, judged_whole) = open_database(path, backend, check)?;
         if FileIdentity::at(path) != Some(identity) {

@@ -63,6 +63,8 @@ pub const STORE_GC_BYTES: u64 = 16 << 20;
 /// pages, blobs rounded up to pages): counted towards [`STORE_GC_BYTES`], so that a process of
 /// many tiny checkpoints is collected too (5,000 checkpoints of 3.3 KB grew a file to 45 MB).
 const COMMIT_FILE_OVERHEAD: u64 = 8 << 10;
+/// The most a process's collections back off: [`STORE_GC_BYTES`] times this.
+const MAX_STORE_GC_BACKOFF: u64 = 64;
 /// The version of [`Record`]s this build writes and reads.
 pub const RECORD_VERSION: u32 = 2;
 /// The longest checkpoint a process asked to stop takes before it stops; a costlier one is
@@ -435,6 +437,9 @@ pub struct Process {
     pub last_capture: CaptureStats,
     /// Bytes written to the store since its last garbage collection.
     written_since_store_gc: u64,
+    /// How many times [`STORE_GC_BYTES`] the next collection waits for (doubled after each that
+    /// found little garbage).
+    store_gc_backoff: u64,
     /// When the last checkpoint was committed, and the longest stretch of computation before the next.
     last_checkpoint: Instant,
     interval: Duration,
@@ -550,6 +555,7 @@ impl Process {
             options,
             last_capture: CaptureStats::default(),
             written_since_store_gc: 0,
+            store_gc_backoff: 1,
             last_checkpoint: Instant::now(),
             sent_to: Vec::new(),
             restored: false,
@@ -811,14 +817,26 @@ impl Process {
         // What older checkpoints wrote and this one no longer refers to is garbage in the store.
         self.written_since_store_gc += self.record.bytes_written + COMMIT_FILE_OVERHEAD;
         let state_bytes = self.last_capture.pages as u64 * 2048;
-        if !self.record.status.is_running() || self.written_since_store_gc > STORE_GC_BYTES + 2 * state_bytes {
+        let threshold = STORE_GC_BYTES.saturating_mul(self.store_gc_backoff) + 2 * state_bytes;
+        if !self.record.status.is_running() || self.written_since_store_gc > threshold {
             // Housekeeping, after the checkpoint is committed and echoed: a store that will not be
             // collected (it holds a corrupt blob another process's ref reaches) does not stop this
             // process, whose state is whole.
-            if let Err(error) = store.gc(&blob::children_of) {
-                let _ =
-                    writeln!(self.options.err, "chenilles-vm: warning: the store was not garbage-collected: {error}");
-                let _ = self.options.err.flush();
+            match store.gc(&blob::children_of) {
+                // A collection that found little to remove (a process that keeps its history,
+                // say) waits twice as long for the next: collections then cost O(log) walks of
+                // the store, not one per threshold.
+                Ok(report) if report.bytes_removed < self.written_since_store_gc / 4 => {
+                    self.store_gc_backoff = (self.store_gc_backoff * 2).min(MAX_STORE_GC_BACKOFF);
+                }
+                Ok(_) => self.store_gc_backoff = 1,
+                Err(error) => {
+                    let _ = writeln!(
+                        self.options.err,
+                        "chenilles-vm: warning: the store was not garbage-collected: {error}"
+                    );
+                    let _ = self.options.err.flush();
+                }
             }
             self.written_since_store_gc = 0;
         }

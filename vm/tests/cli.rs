@@ -95,9 +95,11 @@ fn every_command_has_help() {
 #[test]
 fn the_repl_evaluates_entries_that_span_lines_and_keeps_definitions() {
     use std::io::Write;
+    // The REPL keeps its history in HOME: a directory of this test's own.
+    let home = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
         .arg("repl")
-        .env("HOME", std::env::temp_dir())
+        .env("HOME", home.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -83,17 +83,18 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
 
     let scratch = tempfile::tempdir()?;
     let output = match mode {
-        Mode::Run => run_program(program, &["run"])?,
+        Mode::Run => run_program(program, scratch.path(), &["run"])?,
         Mode::Durable => {
             // A first durable run says how many steps the program takes.
             let first = scratch.path().join("first.redb");
-            run_program(program, &["start", "--name", "p", "--store", &first.display().to_string()])?;
+            run_program(program, scratch.path(), &["start", "--name", "p", "--store", &first.display().to_string()])?;
             let steps = if first.exists() { checkpoints_and_steps(&first)?.1 } else { 0 };
             let every = (steps / RESTORES).max(1).to_string();
             let store = scratch.path().join("store.redb");
             let store_arg = store.display().to_string();
             let output = run_program(
                 program,
+                scratch.path(),
                 &[
                     "start",
                     "--name",
@@ -154,11 +155,12 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Runs `chenilles-vm ARGS… PROGRAM` with the program's grants and library folder, within
-/// [`TIMEOUT`].
-fn run_program(program: &Path, args: &[&str]) -> Result<std::process::Output, Failed> {
+/// Runs `chenilles-vm ARGS… PROGRAM` in directory `cwd` (a scratch directory of the test's own:
+/// files a program makes by relative names go there) with the program's grants and library
+/// folder, within [`TIMEOUT`].
+fn run_program(program: &Path, cwd: &Path, args: &[&str]) -> Result<std::process::Output, Failed> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
-    command.args(args);
+    command.current_dir(cwd).args(args);
     if let Ok(grants) = std::fs::read_to_string(program.with_extension("grant")) {
         for grant in grants.split_whitespace() {
             command.arg("--grant").arg(grant);

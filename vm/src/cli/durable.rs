@@ -13,7 +13,7 @@ use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 
 use super::signals::{self, StopSignals};
-use super::store::{Open, open_existing, open_for_reading, open_for_writing, reopen, store_path};
+use super::store::{Open, open_existing, open_for_reading, open_for_verifying, open_for_writing, reopen, store_path};
 use super::{Listing, exit_status};
 use crate::{DurableArgs, ProgramArgs, StoreArgs, prepare};
 use crate::{note, say};
@@ -463,24 +463,16 @@ pub fn gc(store_args: &StoreArgs) -> ExitCode {
 pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
     // Every page is checked when no other process writes the store; beside a writer, a read-only
     // look checks everything but redb's page checksums, and says so.
-    let path = store_path(store_args);
-    let busy = matches!(RedbStore::open_existing(&path), Err(StoreError::Locked { .. }));
-    let store = if busy {
-        match open_for_reading(store_args) {
-            Ok(store) => {
-                note!(
-                    "chenilles-vm: the store is open for writing by another process: verifying its newest commit \
-                     read-only (page checksums are checked when no other process writes it)"
-                );
-                store
-            }
-            Err(code) => return code,
+    let store = match open_for_verifying(store_args) {
+        Ok((store, false)) => store,
+        Ok((store, true)) => {
+            note!(
+                "chenilles-vm: the store is open for writing by another process: verifying its newest commit \
+                 read-only (page checksums are checked when no other process writes it)"
+            );
+            store
         }
-    } else {
-        match open_for_writing(store_args, Open::Checked) {
-            Ok(store) => store,
-            Err(code) => return code,
-        }
+        Err(code) => return code,
     };
     let report = match store.verify() {
         Ok(report) => report,

@@ -125,6 +125,25 @@ pub fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
     open_for_writing(args, Open::Existing)
 }
 
+/// Opens an existing store for `verify`: for writing, with every page checked, when no other
+/// process writes it; read-only beside a writer (then `true`: redb's page checksums cannot be
+/// checked).
+pub fn open_for_verifying(args: &StoreArgs) -> Result<(RedbStore, bool), ExitCode> {
+    let path = store_path(args);
+    refuse_missing_or_empty(&path)?;
+    match RedbStore::open_checked(&path) {
+        Ok(store) => {
+            write_holder(&path);
+            Ok((store, false))
+        }
+        Err(StoreError::Locked { .. }) => open_for_reading(args).map(|store| (store, true)),
+        Err(error) => {
+            crate::note!("error: {error}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
 /// Opens an existing store for a command that only reads it (`ps`, `output`, `inspect`):
 /// read-only, beside whatever process writes it (each read sees that writer's newest commit), on a
 /// read-only file system too, and without writing anything, not even the holder file. A store left
