@@ -2,36 +2,17 @@
 //! codes out of the byte range, and process names that cannot name a process. Each test runs in a
 //! temporary directory of its own.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
+mod common;
 
-fn vm(store: &Path) -> Command {
-    let mut command = Command::new(VM);
-    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().expect("chenilles-vm runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{run, text, vm, write_program as program};
 
 /// Runs `command` with a stdout whose reader is already gone: its first write fails with EPIPE.
 fn run_into_closed_pipe(command: &mut Command) -> Output {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
     command.stdout(writer).output().expect("chenilles-vm runs")
-}
-
-fn program(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, source).expect("write program");
-    path
 }
 
 /// Prints 200 KB (more than a pipe holds), then ends.

@@ -2,12 +2,13 @@
 //! `128 + signal` and a message saying how to resume; a second exits at once; either way the
 //! process resumes to exactly the output of an uninterrupted run.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
+mod common;
+
+use common::{await_stderr, run, text, vm};
 
 /// Computes for a few seconds, then prints `done`.
 const SPIN: &str = "(import (scheme base) (scheme write))\n\
@@ -15,51 +16,16 @@ const SPIN: &str = "(import (scheme base) (scheme write))\n\
     (let loop ((i 0)) (when (< i 400) (spin 200000 0) (loop (+ i 1))))\n\
     (display \"done\") (newline)\n";
 
-fn vm(store: &Path) -> Command {
-    let mut command = Command::new(VM);
-    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().expect("chenilles-vm runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn signal(child: &Child, name: &str) {
     let sent = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().expect("kill");
     assert!(sent.success(), "kill -{name}");
 }
 
-/// Starts `command` and reads its stderr until a line holds `needle`; the thread returned gives
-/// all of stderr once the child has ended.
+/// Starts `command` and reads its stderr until a line holds `needle` (see [`await_stderr`]).
 fn spawn_until(command: &mut Command, needle: Option<&str>) -> (Child, std::thread::JoinHandle<String>) {
     let mut child = command.spawn().expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
-    let wanted = needle.unwrap_or_default().to_string();
-    let drain = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains(&wanted) {
-                let _ = seen_tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    match needle {
-        Some(needle) => {
-            seen_rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no line holding {needle:?}"))
-        }
-        // Nothing to wait for: give it time to open the store and restore its process.
-        None => std::thread::sleep(Duration::from_millis(500)),
-    }
-    (child, drain)
+    let stderr = await_stderr(&mut child, needle, Duration::from_secs(30));
+    (child, stderr)
 }
 
 fn wait_within(mut child: Child, limit: Duration) -> std::process::ExitStatus {

@@ -3,73 +3,16 @@
 //! it, and the files beside the store (the holder file) planted with links and FIFOs. Each test
 //! is named for the guarantee it defends; each runs in a temporary directory of its own.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
+mod common;
+
+use common::{await_stderr, finish_within, run, text, vm, write_program};
 
 /// Waits for one message, prints it, ends.
 const ECHO_ONE: &str = "(import (scheme base) (scheme write))\n(write (receive))\n(newline)\n";
-
-fn vm(store: &Path) -> Command {
-    let mut command = Command::new(VM);
-    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.output().expect("chenilles-vm runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn write_program(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, source).expect("write program");
-    path
-}
-
-/// Waits for `child` at most `limit`; kills it and fails if it takes longer.
-fn finish_within(mut child: Child, limit: Duration, what: &str) -> Output {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!("{what} did not finish within {limit:?}; stderr: {}", text(&out.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Reads `child`'s stderr until a line holds `needle`, and keeps draining it in the background:
-/// the thread returned gives all of it once the child has ended.
-fn await_stderr_line(child: &mut Child, needle: &str, limit: Duration) -> std::thread::JoinHandle<String> {
-    let stderr = child.stderr.take().expect("piped stderr");
-    let (found_tx, found_rx) = std::sync::mpsc::channel();
-    let wanted = needle.to_string();
-    let drain = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if line.contains(&wanted) {
-                let _ = found_tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    found_rx.recv_timeout(limit).unwrap_or_else(|_| panic!("no stderr line holding {needle:?} within {limit:?}"));
-    drain
-}
 
 #[test]
 fn concurrent_creation_loses_nothing() {
@@ -152,7 +95,7 @@ fn start_a_long_computation(dir: &Path, store: &Path) -> (Child, std::thread::Jo
          (display \"done\") (newline)\n",
     );
     let mut child = vm(store).args(["start", "--name", "spin"]).arg(&program).spawn().expect("start");
-    let stderr = await_stderr_line(&mut child, "started process spin", Duration::from_secs(30));
+    let stderr = await_stderr(&mut child, Some("started process spin"), Duration::from_secs(30));
     (child, stderr)
 }
 
@@ -188,7 +131,7 @@ fn a_store_moved_while_a_process_waits_is_not_replaced_by_a_new_one() {
     let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
     let store = dir.path().join("store.redb");
     let mut waiting = vm(&store).args(["start", "--name", "p"]).arg(&program).spawn().expect("start");
-    let stderr = await_stderr_line(&mut waiting, "waits for a message", Duration::from_secs(30));
+    let stderr = await_stderr(&mut waiting, Some("waits for a message"), Duration::from_secs(30));
     let moved = dir.path().join("moved.redb");
     std::fs::rename(&store, &moved).expect("move the store");
     let out = finish_within(waiting, Duration::from_secs(20), "the waiting start");
@@ -323,7 +266,7 @@ fn a_waiting_process_costs_nothing_and_wakes_for_its_message() {
     let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
     let store = dir.path().join("store.redb");
     let mut waiting = vm(&store).args(["start", "--name", "p"]).arg(&program).spawn().expect("start");
-    let stderr = await_stderr_line(&mut waiting, "waits for a message", Duration::from_secs(30));
+    let stderr = await_stderr(&mut waiting, Some("waits for a message"), Duration::from_secs(30));
     // Let it settle into waiting, then watch it for three seconds: polls that reopened the store
     // (or read it) would show. Clock ticks are hundredths of a second.
     std::thread::sleep(Duration::from_millis(1500));

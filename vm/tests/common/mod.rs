@@ -1,0 +1,74 @@
+//! Helpers shared by the command-line tests that run `chenilles-vm` against a store of their own:
+//! a command on a store, its output, a program file, and waiting for a child within a limit or
+//! for a line on its stderr.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `chenilles-vm` on `store` (through `CHENILLES_STORE`), with no stdin and piped output.
+pub fn vm(store: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
+    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+}
+
+pub fn run(command: &mut Command) -> Output {
+    command.output().expect("chenilles-vm runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Writes `source` to `dir/name`; returns the path.
+pub fn write_program(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, source).expect("write program");
+    path
+}
+
+/// Waits for `child` at most `limit`; kills it and fails if it takes longer.
+pub fn finish_within(mut child: Child, limit: Duration, what: &str) -> Output {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!("{what} did not finish within {limit:?}; stderr: {}", text(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Reads `child`'s stderr until a line holds `needle` (with `None`, waits half a second instead,
+/// time enough to open a store and restore a process), and keeps draining it in the background:
+/// the thread returned gives all of it once the child has ended.
+pub fn await_stderr(child: &mut Child, needle: Option<&str>, limit: Duration) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (found_tx, found_rx) = std::sync::mpsc::channel();
+    let wanted = needle.unwrap_or_default().to_string();
+    let drain = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(&wanted) {
+                let _ = found_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    match needle {
+        Some(needle) => found_rx
+            .recv_timeout(limit)
+            .unwrap_or_else(|_| panic!("no stderr line holding {needle:?} within {limit:?}")),
+        None => std::thread::sleep(Duration::from_millis(500)),
+    }
+    drain
+}
