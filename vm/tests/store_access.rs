@@ -4,7 +4,7 @@
 //! is named for the guarantee it defends; each runs in a temporary directory of its own.
 
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -282,4 +282,39 @@ fn a_waiting_process_costs_nothing_and_wakes_for_its_message() {
     assert!(out.status.success(), "{}", stderr.join().expect("stderr"));
     assert!(sent.elapsed() < Duration::from_secs(5), "the message took {:?} to wake it", sent.elapsed());
     assert_eq!(text(&run(vm(&store).args(["output", "p"])).stdout), "wake-up\n");
+}
+
+/// Mounts a tmpfs at `dir` (this test runs as root, as the developers' machines and CI do).
+#[cfg(target_os = "linux")]
+fn mount(args: &[&str], dir: &Path) {
+    let status = Command::new("mount").args(args).arg(dir).status().expect("mount runs");
+    assert!(status.success(), "mount {args:?} {}: the test needs root", dir.display());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn reading_commands_work_on_a_read_only_file_system() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let program = write_program(dir.path(), "echo.scm", ECHO_ONE);
+    let store = dir.path().join("store.redb");
+    let out = run(vm(&store).args(["start", "--exit-when-waiting", "--name", "p"]).arg(&program));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(run(vm(&store).args(["send", "p", "queued"])).status.success());
+    let mounted = dir.path().join("ro");
+    std::fs::create_dir(&mounted).expect("mount point");
+    mount(&["-t", "tmpfs", "tmpfs"], &mounted);
+    let copy = mounted.join("store.redb");
+    std::fs::copy(&store, &copy).expect("copy");
+    mount(&["-o", "remount,ro"], &mounted);
+    let results: Vec<(String, Output)> = [&["ps"][..], &["inspect", "p"], &["output", "p"], &["verify"]]
+        .iter()
+        .map(|command| (command.join(" "), run(vm(&copy).args(*command))))
+        .collect();
+    let _ = Command::new("umount").arg(&mounted).status();
+    for (command, out) in results {
+        assert!(out.status.success(), "{command} on a read-only file system: {}", text(&out.stderr));
+        if command == "ps" {
+            assert!(text(&out.stdout).contains("waiting"), "{}", text(&out.stdout));
+        }
+    }
 }

@@ -13,7 +13,9 @@ use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 
 use super::signals::{self, StopSignals};
-use super::store::{Open, open_existing, open_for_reading, open_for_verifying, open_for_writing, reopen, store_path};
+use super::store::{
+    Open, Verifying, open_existing, open_for_reading, open_for_verifying, open_for_writing, reopen, store_path,
+};
 use super::{Listing, exit_status};
 use crate::{DurableArgs, ProgramArgs, StoreArgs, prepare};
 use crate::{note, say};
@@ -464,11 +466,18 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
     // Every page is checked when no other process writes the store; beside a writer, a read-only
     // look checks everything but redb's page checksums, and says so.
     let store = match open_for_verifying(store_args) {
-        Ok((store, false)) => store,
-        Ok((store, true)) => {
+        Ok((store, Verifying::EveryPage)) => store,
+        Ok((store, Verifying::BesideAWriter)) => {
             note!(
                 "chenilles-vm: the store is open for writing by another process: verifying its newest commit \
                  read-only (page checksums are checked when no other process writes it)"
+            );
+            store
+        }
+        Ok((store, Verifying::ReadOnlyFile)) => {
+            note!(
+                "chenilles-vm: the store cannot be written here: verifying it read-only (page checksums are \
+                 checked only where the file can be opened for writing)"
             );
             store
         }

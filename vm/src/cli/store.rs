@@ -125,18 +125,30 @@ pub fn open_existing(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
     open_for_writing(args, Open::Existing)
 }
 
-/// Opens an existing store for `verify`: for writing, with every page checked, when no other
-/// process writes it; read-only beside a writer (then `true`: redb's page checksums cannot be
-/// checked).
-pub fn open_for_verifying(args: &StoreArgs) -> Result<(RedbStore, bool), ExitCode> {
+/// How `verify` could open the store.
+pub enum Verifying {
+    /// For writing, every page checked.
+    EveryPage,
+    /// Read-only, beside another process that writes it: redb's page checksums cannot be checked.
+    BesideAWriter,
+    /// Read-only, since the file cannot be written (a read-only file system, no permission).
+    ReadOnlyFile,
+}
+
+/// Opens an existing store for `verify`: for writing, with every page checked, when it can; else
+/// read-only (beside a writer, or a file that cannot be written), saying which.
+pub fn open_for_verifying(args: &StoreArgs) -> Result<(RedbStore, Verifying), ExitCode> {
     let path = store_path(args);
     refuse_missing_or_empty(&path)?;
     match RedbStore::open_checked(&path) {
         Ok(store) => {
             write_holder(&path);
-            Ok((store, false))
+            Ok((store, Verifying::EveryPage))
         }
-        Err(StoreError::Locked { .. }) => open_for_reading(args).map(|store| (store, true)),
+        Err(StoreError::Locked { .. }) => open_for_reading(args).map(|store| (store, Verifying::BesideAWriter)),
+        Err(StoreError::Io { .. }) if std::fs::OpenOptions::new().write(true).open(&path).is_err() => {
+            open_for_reading(args).map(|store| (store, Verifying::ReadOnlyFile))
+        }
         Err(error) => {
             crate::note!("error: {error}");
             Err(ExitCode::FAILURE)
