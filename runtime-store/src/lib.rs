@@ -142,6 +142,15 @@ pub enum StoreError {
     BundleIo { cause: String },
 }
 
+/// Where a listing of refs by prefix starts: after `after`, or at `prefix` itself (both backends
+/// scan from here while names begin with `prefix`).
+pub(crate) fn prefix_start<'a>(prefix: &'a str, after: Option<&'a str>) -> std::ops::Bound<&'a str> {
+    match after {
+        Some(after) => std::ops::Bound::Excluded(after),
+        None => std::ops::Bound::Included(prefix),
+    }
+}
+
 /// One ref update of a [`Batch`]: move `name` from `expected` to `target` (`None`: delete it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RefUpdate {

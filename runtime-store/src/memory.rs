@@ -73,10 +73,7 @@ impl BlobStore for MemoryStore {
     }
 
     fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
-        let start = match after {
-            Some(after) => std::ops::Bound::Excluded(after),
-            None => std::ops::Bound::Included(prefix),
-        };
+        let start = crate::prefix_start(prefix, after);
         Ok(self
             .refs
             .range::<str, _>((start, std::ops::Bound::Unbounded))

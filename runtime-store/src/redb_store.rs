@@ -690,10 +690,7 @@ impl RedbStore {
         let path = &self.path;
         let txn = self.read_txn()?;
         let table = txn.open_table(REFS).at(path)?;
-        let start = match after {
-            Some(after) => std::ops::Bound::Excluded(after),
-            None => std::ops::Bound::Included(prefix),
-        };
+        let start = crate::prefix_start(prefix, after);
         let mut refs = Vec::new();
         for entry in table.range::<&str>((start, std::ops::Bound::Unbounded)).at(path)? {
             let (name, value) = entry.at(path)?;
