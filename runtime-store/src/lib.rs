@@ -56,6 +56,7 @@
 //! ```
 
 mod bundle;
+pub mod crash_point;
 mod memory;
 mod reach;
 mod redb_store;

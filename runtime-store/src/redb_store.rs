@@ -907,7 +907,9 @@ impl BlobStore for RedbStore {
 /// made durable. Returns whether this call made the store at `path`.
 fn create_exclusively(path: &Path) -> Result<bool, StoreError> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
-    let (temporary, file) = fresh_file_beside(path, &format!("{file_name}.creating"))?;
+    let prefix = format!("{file_name}.creating");
+    remove_abandoned_creations(path, &prefix);
+    let (temporary, file) = fresh_file_beside(path, &prefix)?;
     let built = (|| {
         let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(&temporary, &e))?);
         let (backend, stage) = staged::staged(file.try_clone().map_err(|e| io_error(&temporary, &e))?)
@@ -946,6 +948,42 @@ fn create_exclusively(path: &Path) -> Result<bool, StoreError> {
         let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     }
     Ok(created)
+}
+
+/// How old a `NAME.creating-…` file must be before a creation of `NAME` removes it: one left by a
+/// creator that crashed (building a store takes milliseconds; one that is still being built is
+/// never this old).
+const ABANDONED_CREATION_AGE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes the regular files beside `path` named `PREFIX-…` (a creator's temporary files, see
+/// [`fresh_file_beside`]) last changed over [`ABANDONED_CREATION_AGE`] ago, so that crashes while
+/// creating a store do not pile files up beside it. Anything it cannot read or remove stays.
+fn remove_abandoned_creations(path: &Path, prefix: &str) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{prefix}-");
+    for entry in entries.flatten() {
+        if !entry.file_name().to_str().is_some_and(|name| name.starts_with(&prefix)) {
+            continue;
+        }
+        // The entry itself, never what a link points at.
+        let Ok(metadata) = std::fs::symlink_metadata(entry.path()) else {
+            continue;
+        };
+        let abandoned = metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED_CREATION_AGE);
+        if metadata.file_type().is_file() && abandoned {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A new file beside `path`, named `PREFIX-PID-N`, created exclusively (`O_CREAT | O_EXCL`, which

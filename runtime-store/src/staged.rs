@@ -83,11 +83,11 @@ impl Stage {
         };
         let file = &self.0.file;
         let replayed = staging.log.iter().try_for_each(|op| match op {
-            Op::Write(offset, data) => file.write(*offset, data),
-            Op::SetLen(len) => file.set_len(*len),
-            Op::Sync => file.sync_data(),
+            Op::Write(offset, data) => write_through(file, *offset, data),
+            Op::SetLen(len) => set_len_through(file, *len),
+            Op::Sync => sync_through(file),
         });
-        let result = replayed.and_then(|()| file.sync_data());
+        let result = replayed.and_then(|()| sync_through(file));
         if result.is_err() {
             // The open fails; hold back whatever redb writes while it closes, as after a crash.
             let len = file.len().unwrap_or(0);
@@ -95,6 +95,25 @@ impl Stage {
         }
         result
     }
+}
+
+// The operations that reach the file, each counted by the crash point first.
+
+fn write_through(file: &FileBackend, offset: u64, data: &[u8]) -> io::Result<()> {
+    crate::crash_point::before_operation(|| {
+        let _ = file.write(offset, &data[..data.len() / 2]);
+    });
+    file.write(offset, data)
+}
+
+fn set_len_through(file: &FileBackend, len: u64) -> io::Result<()> {
+    crate::crash_point::before_operation(|| ());
+    file.set_len(len)
+}
+
+fn sync_through(file: &FileBackend) -> io::Result<()> {
+    crate::crash_point::before_operation(|| ());
+    file.sync_data()
 }
 
 fn out_of_range() -> io::Error {
@@ -155,7 +174,7 @@ impl StorageBackend for StagedFile {
         let mut state = self.0.state()?;
         let Some(staging) = &mut *state else {
             drop(state);
-            return self.0.file.set_len(len);
+            return set_len_through(&self.0.file, len);
         };
         staging.len = len;
         staging.base_visible = staging.base_visible.min(len);
@@ -167,7 +186,7 @@ impl StorageBackend for StagedFile {
         let mut state = self.0.state()?;
         let Some(staging) = &mut *state else {
             drop(state);
-            return self.0.file.sync_data();
+            return sync_through(&self.0.file);
         };
         if !matches!(staging.log.last(), Some(Op::Sync) | None) {
             staging.log.push(Op::Sync);
@@ -179,7 +198,7 @@ impl StorageBackend for StagedFile {
         let mut state = self.0.state()?;
         let Some(staging) = &mut *state else {
             drop(state);
-            return self.0.file.write(offset, data);
+            return write_through(&self.0.file, offset, data);
         };
         let end = offset
             .checked_add(data.len() as u64)

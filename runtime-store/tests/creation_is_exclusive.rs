@@ -74,3 +74,31 @@ fn a_handle_whose_file_was_replaced_refuses_to_write() {
     assert_eq!(store.get_ref("head").expect("ref"), Some(first));
     assert!(matches!(RedbStore::open_existing(&path), Err(StoreError::NotFound { .. })));
 }
+
+/// A creator killed while it built the store leaves its temporary file (`NAME.creating-…`); the
+/// next creation of that store removes such files once they are old enough that no creator can
+/// still be writing them, and leaves a recent one and other names alone.
+#[test]
+fn temporaries_of_crashed_creators_do_not_pile_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.redb");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let plant = |name: &str, age: Option<std::time::SystemTime>| {
+        let file = std::fs::File::create(dir.path().join(name)).expect("plant");
+        if let Some(time) = age {
+            file.set_modified(time).expect("age it");
+        }
+    };
+    plant("store.redb.creating-4242-abc0", Some(old));
+    plant("store.redb.creating-4243-abc1", None);
+    plant("other.redb.creating-4244-abc2", Some(old));
+    plant("notes.txt", Some(old));
+    drop(RedbStore::open(&path).expect("create"));
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["notes.txt", "other.redb.creating-4244-abc2", "store.redb", "store.redb.creating-4243-abc1"]);
+}

@@ -373,6 +373,14 @@ pub struct Options {
     /// periodic point: a deterministic interval, the same in every run, for tests that must restore
     /// a process at many points of its computation. `None`: by time, as `checkpoint_every` says.
     pub checkpoint_every_steps: Option<u64>,
+    /// Runs that write the same store every time: records carry no clock readings (their times
+    /// are 0) and the process's `current-jiffy` stands still, so that a program paced by
+    /// [`Options::checkpoint_every_steps`] that reads no other clock (`current-second` stays real)
+    /// makes the same commits, byte for byte, in every run. How the crash tests replay a kill at
+    /// an exact disk operation (`chenilles_store::crash_point`). Like the pacing, it holds for
+    /// the command given it: a resume without it has a real clock again (its jiffies going on from
+    /// where they stood).
+    pub reproducible: bool,
     /// After each checkpoint, drop the process's memory, restore it from the store, and check that
     /// the restored state serializes to the same root (slow; for tests).
     pub reload_each_checkpoint: bool,
@@ -412,6 +420,7 @@ impl Default for Options {
             checkpoint_every: DEFAULT_CHECKPOINT_INTERVAL,
             checkpoint_share: DEFAULT_CHECKPOINT_SHARE,
             checkpoint_every_steps: None,
+            reproducible: false,
             reload_each_checkpoint: false,
             echo: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
@@ -488,7 +497,7 @@ impl Process {
             return Err(DurableError::NameTaken(name.to_string()));
         }
         machine.queue_image(image)?;
-        let now = now_ms();
+        let now = if options.reproducible { 0 } else { now_ms() };
         let record = Record {
             version: RECORD_VERSION,
             name: name.to_string(),
@@ -570,6 +579,7 @@ impl Process {
         rt.out = Box::new(self.output.clone());
         rt.journaling = true;
         rt.jiffies_before_start = self.record.jiffies;
+        rt.clock_stands_still = self.options.reproducible;
         rt.effects_committed = self.record.effect_count;
         rt.messaging.name = Some(self.name.clone());
         rt.messaging.received = self.record.received;
@@ -792,7 +802,7 @@ impl Process {
         record.received = self.vm.rt.messaging.received;
         record.status = status;
         record.checkpoints += 1;
-        record.time_ms = now_ms();
+        record.time_ms = if self.options.reproducible { 0 } else { now_ms() };
         record.snapshot = snapshot.map(|h| h.0);
         record.jiffies = self.vm.rt.jiffies();
         record.steps = self.vm.steps;

@@ -72,6 +72,9 @@ impl crate::runtime::Runtime {
 
     /// Nanoseconds since the process started, counting only the time it ran: `current-jiffy`.
     pub fn jiffies(&self) -> i64 {
+        if self.clock_stands_still {
+            return self.jiffies_before_start;
+        }
         let elapsed = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
         self.jiffies_before_start.saturating_add(elapsed)
     }

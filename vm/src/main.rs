@@ -153,6 +153,11 @@ struct DurableArgs {
     /// the same points in every run (for testing durability).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     checkpoint_every_steps: Option<u64>,
+    /// Write the same store in every run: records carry no clock readings and `current-jiffy`
+    /// stands still; with --checkpoint-every-steps, a program that reads no other clock commits
+    /// the same bytes every time (for replaying crash tests).
+    #[arg(long, requires = "checkpoint_every_steps")]
+    reproducible: bool,
     /// After each checkpoint, reload the process from the store and check that it re-serializes
     /// to the same state (slow; for testing durability).
     #[arg(long)]
@@ -177,6 +182,9 @@ fn main() -> ExitCode {
         }
     }));
     let cli = Cli::parse();
+    if let Err(code) = cli::crash_on_purpose::arm_from_environment() {
+        return code;
+    }
     // The compiler recurses on nested source; give it a generous stack. Scheme code never uses it.
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || match cli.command {
         Command::Run { program } => run(program),
@@ -191,7 +199,10 @@ fn main() -> ExitCode {
         Command::Repl => repl(),
     });
     match worker.map(|handle| handle.join()) {
-        Ok(Ok(code)) => code,
+        Ok(Ok(code)) => {
+            cli::crash_on_purpose::report();
+            code
+        }
         _ => {
             note!("chenilles-vm: internal error");
             ExitCode::from(70)

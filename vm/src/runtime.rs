@@ -65,6 +65,8 @@ pub struct Runtime {
     /// `current-jiffy` at [`Runtime::started`]: 0 for a new process, the jiffies already run for a
     /// resumed one, so that jiffies never go back.
     pub jiffies_before_start: i64,
+    /// `current-jiffy` stays at [`Runtime::jiffies_before_start`] (a reproducible durable run).
+    pub clock_stands_still: bool,
     pub limits: Limits,
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
@@ -105,6 +107,7 @@ impl Runtime {
             stdin_port: None,
             started: std::time::Instant::now(),
             jiffies_before_start: 0,
+            clock_stands_still: false,
             limits: Limits::default(),
             command_line: Vec::new(),
             function_names: Vec::new(),

@@ -96,3 +96,20 @@ fn names_that_cannot_name_a_process_are_refused() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("holds a `/`"), "a Scheme send to a bad name raises: {}", text(&out.stdout));
 }
+
+/// The crash tests' variable, misspelt, stops a command before it touches the store.
+#[test]
+fn an_unreadable_crash_point_is_refused_before_anything_is_done() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let quiet = program(dir.path(), "quiet.scm", "(display 1)");
+    for value in ["twelve", "12:half", "-3", ""] {
+        let out = run(vm(&store).env("CHENILLES_CRASH_AT_DISK_OP", value).args(["start", "--name", "q"]).arg(&quiet));
+        assert_eq!(out.status.code(), Some(2), "{value:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("CHENILLES_CRASH_AT_DISK_OP"), "{value:?}: {}", text(&out.stderr));
+        assert!(!store.exists(), "{value:?}: a store was created");
+    }
+    let counted = run(vm(&store).env("CHENILLES_CRASH_AT_DISK_OP", "0").args(["start", "--name", "q"]).arg(&quiet));
+    assert!(counted.status.success(), "{}", text(&counted.stderr));
+    assert!(text(&counted.stderr).contains("disk operations on store files"), "{}", text(&counted.stderr));
+}

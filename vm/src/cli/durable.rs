@@ -167,10 +167,18 @@ fn stopped(host: &Host, signal: i32) -> ExitCode {
 fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals) -> Host {
     let mut host = Host::new(Box::new(store));
     let stop = signals.flag();
-    let (checkpoint_every, checkpoint_share, checkpoint_every_steps, reload_each_checkpoint, keep_history) = (
+    let (
+        checkpoint_every,
+        checkpoint_share,
+        checkpoint_every_steps,
+        reproducible,
+        reload_each_checkpoint,
+        keep_history,
+    ) = (
         durable_args.checkpoint_every,
         durable_args.checkpoint_share,
         durable_args.checkpoint_every_steps,
+        durable_args.reproducible,
         durable_args.reload_each_checkpoint,
         durable_args.keep_history,
     );
@@ -178,6 +186,7 @@ fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals)
         checkpoint_every: Duration::from_millis(checkpoint_every),
         checkpoint_share,
         checkpoint_every_steps,
+        reproducible,
         reload_each_checkpoint,
         keep_history,
         stop: Some(stop.clone()),

@@ -2,6 +2,7 @@
 //! speaks: listings on stdout that end quietly when their reader goes away, messages on stderr
 //! that never panic, exit codes that never turn a failure into success.
 
+pub mod crash_on_purpose;
 pub mod durable;
 mod listing;
 mod signals;

@@ -56,7 +56,7 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(error) = std::fs::create_dir_all(dir)
     {
-        eprintln!("error: cannot create {}: {error}", dir.display());
+        crate::note!("error: cannot create {}: {error}", dir.display());
         return Err(ExitCode::FAILURE);
     }
     if how != Open::OrCreate {
@@ -90,14 +90,14 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
                     Some(holder) if named => holder.text,
                     _ => "another process".to_string(),
                 };
-                eprintln!(
+                crate::note!(
                     "error: the store {} is in use by {holder}; wait for it to finish, or pass --wait",
                     path.display()
                 );
                 return Err(ExitCode::FAILURE);
             }
             Err(error) => {
-                eprintln!("error: {error}");
+                crate::note!("error: {error}");
                 return Err(ExitCode::FAILURE);
             }
         }
@@ -109,11 +109,14 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
 fn refuse_missing_or_empty(path: &Path) -> Result<(), ExitCode> {
     match std::fs::metadata(path) {
         Err(_) => {
-            eprintln!("error: there is no store at {} (start a process first, or pass --store)", path.display());
+            crate::note!("error: there is no store at {} (start a process first, or pass --store)", path.display());
             Err(ExitCode::FAILURE)
         }
         Ok(metadata) if metadata.len() == 0 => {
-            eprintln!("error: {}: the file is empty, not a store (truncated?); it was left as it is", path.display());
+            crate::note!(
+                "error: {}: the file is empty, not a store (truncated?); it was left as it is",
+                path.display()
+            );
             Err(ExitCode::FAILURE)
         }
         Ok(_) => Ok(()),
@@ -180,7 +183,7 @@ pub fn open_for_reading(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
 pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[String]) -> Result<RedbStore, ExitCode> {
     let path = store_path(args);
     let gone = |what: &str| {
-        eprintln!(
+        crate::note!(
             "error: the store {} {what} while process(es) {} waited in it; nothing was written. \
              Resume them from the store where it is now: chenilles-vm resume --store PATH",
             path.display(),
@@ -200,7 +203,7 @@ pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[Strin
             Err(StoreError::Locked { .. }) => std::thread::sleep(WAIT_RETRY),
             Err(StoreError::NotFound { .. }) => return Err(gone("was moved or deleted")),
             Err(error) => {
-                eprintln!("error: {error}");
+                crate::note!("error: {error}");
                 return Err(ExitCode::FAILURE);
             }
         }
