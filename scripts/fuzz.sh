@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes everything that reads bytes from outside, with cargo fuzz (libFuzzer), SECONDS per target
-# (default 20: the short run CI makes). Seeds come from the repository's programs (sources, and
+# (default 20; CI makes a shorter run, 10). Seeds come from the repository's programs (sources, and
 # images compiled from them); fuzz/regressions/TARGET/ holds inputs that once crashed or hung and
 # is run first. A crash, a panic or an input slower than 10 s fails the script; the input is left
 # in fuzz/artifacts/TARGET/.
@@ -17,7 +17,9 @@ targets=("$@")
 
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
-cargo build --release --bin chenilles-scc --bin chenilles-vm
+# The seeds are made with the dev build of the whole workspace, as `cargo test --workspace` builds
+# it (so after the tests, as in CI, this builds nothing; nothing is timed here).
+cargo build --workspace --all-targets --locked
 
 seeds="$(mktemp -d)"
 trap 'rm -rf "$seeds"' EXIT
@@ -25,16 +27,16 @@ mkdir -p "$seeds/source" "$seeds/image"
 for program in tests/programs/*/*.scm examples-scm/*.scm; do
   name="$(basename "$(dirname "$program")")-$(basename "$program" .scm)"
   cp "$program" "$seeds/source/$name.scm"
-  target/release/chenilles-scc compile "$program" -o "$seeds/image/$name.chb" >/dev/null 2>&1 || true
+  target/debug/chenilles-scc compile "$program" -o "$seeds/image/$name.chb" >/dev/null 2>&1 || true
 done
 
 # A small real store: one process that printed, one that waits with a message in its mailbox.
 mkdir -p "$seeds/store"
 printf '(display (list 1 2.5 "three"))' >"$seeds/printer.scm"
 printf '(display (receive))' >"$seeds/waiter.scm"
-target/release/chenilles-vm start --store "$seeds/store/seed.redb" "$seeds/printer.scm" >/dev/null 2>&1
-target/release/chenilles-vm start --exit-when-waiting --store "$seeds/store/seed.redb" "$seeds/waiter.scm" >/dev/null 2>&1
-target/release/chenilles-vm send --store "$seeds/store/seed.redb" waiter '(hello 42)' >/dev/null 2>&1
+target/debug/chenilles-vm start --store "$seeds/store/seed.redb" "$seeds/printer.scm" >/dev/null 2>&1
+target/debug/chenilles-vm start --exit-when-waiting --store "$seeds/store/seed.redb" "$seeds/waiter.scm" >/dev/null 2>&1
+target/debug/chenilles-vm send --store "$seeds/store/seed.redb" waiter '(hello 42)' >/dev/null 2>&1
 rm -f "$seeds/store/"*.holder
 
 (cd fuzz && cargo fuzz build --sanitizer none)
