@@ -15,11 +15,12 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(read compile run image snapshot store)
 
+# The seeds are made with the dev build of the whole workspace, as `cargo test --workspace` builds
+# it (so after the tests, as in CI, this builds little; nothing is timed here). Before
+# RUSTC_BOOTSTRAP is set: a change of it makes cargo rebuild everything.
+cargo build --workspace --all-targets --locked
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
-# The seeds are made with the dev build of the whole workspace, as `cargo test --workspace` builds
-# it (so after the tests, as in CI, this builds nothing; nothing is timed here).
-cargo build --workspace --all-targets --locked
 
 seeds="$(mktemp -d)"
 trap 'rm -rf "$seeds"' EXIT

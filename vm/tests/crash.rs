@@ -13,6 +13,8 @@
 //! how many runs of each program, each in a fresh store (the defaults are the short version CI
 //! runs; `scripts/crash-campaign.sh` runs the long one).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -662,11 +664,6 @@ fn deliver_with_kills(
     killed
 }
 
-/// What `mail/accumulator.scm` computes for message `n`.
-fn accumulator_work(n: u64) -> u64 {
-    (0..20000u64).map(|i| (i * n) % 7).sum()
-}
-
 #[test]
 fn messages_survive_kills_of_the_receiver() {
     let mut rng = fastrand::Rng::with_seed(seed());
@@ -674,13 +671,7 @@ fn messages_survive_kills_of_the_receiver() {
     let store = dir.path().join("store.redb");
     let mail = programs_dir().join("mail");
     let numbers: Vec<u64> = (1..=kills_per_program(6) as u64 * 2).collect();
-    let mut expected = String::new();
-    let mut total = 0;
-    for &n in &numbers {
-        total += n;
-        expected.push_str(&format!("(got {n} work {} total {total})\n", accumulator_work(n)));
-    }
-    expected.push_str(&format!("(total {total})\n"));
+    let expected = common::accumulator_output(&numbers);
     let messages: Vec<String> = numbers.iter().map(|n| n.to_string()).chain(["done".to_string()]).collect();
     let killed = deliver_with_kills(&store, "accumulator", &mail.join("accumulator.scm"), &[], &messages, &mut rng);
     assert_eq!(ps_status(&store, "accumulator"), "finished");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use common::{finish_within, run, text, vm};
+use common::{accumulator_output, finish_within, run, text, vm};
 
 fn mail_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/durable/mail")
@@ -22,11 +22,6 @@ fn mail_dir() -> PathBuf {
 fn signal(child: &Child, signal: &str) {
     let status = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
     assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {}", child.id());
-}
-
-/// What `mail/accumulator.scm` prints for message `n` (see crash.rs).
-fn accumulator_work(n: u64) -> u64 {
-    (0..20000u64).map(|i| (i * n) % 7).sum()
 }
 
 fn status_of(store: &Path, name: &str) -> String {
@@ -92,13 +87,7 @@ fn freeze_a_conversation(rng: &mut fastrand::Rng) {
     let store = dir.path().join("store.redb");
     let program = mail_dir().join("accumulator.scm");
     let numbers: Vec<u64> = (1..=10).collect();
-    let mut expected = String::new();
-    let mut total = 0;
-    for &n in &numbers {
-        total += n;
-        expected.push_str(&format!("(got {n} work {} total {total})\n", accumulator_work(n)));
-    }
-    expected.push_str(&format!("(total {total})\n"));
+    let expected = accumulator_output(&numbers);
 
     let limit = Duration::from_secs(60);
     // A host for the receiver: `start` while no commit has made the process (a host killed before

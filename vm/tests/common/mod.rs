@@ -72,3 +72,20 @@ pub fn await_stderr(child: &mut Child, needle: Option<&str>, limit: Duration) ->
     }
     drain
 }
+
+/// What `tests/durable/mail/accumulator.scm` computes for message `n`.
+pub fn accumulator_work(n: u64) -> u64 {
+    (0..20000u64).map(|i| (i * n) % 7).sum()
+}
+
+/// What `tests/durable/mail/accumulator.scm` prints when it is sent `numbers`, then `done`.
+pub fn accumulator_output(numbers: &[u64]) -> String {
+    let mut expected = String::new();
+    let mut total = 0;
+    for &n in numbers {
+        total += n;
+        expected.push_str(&format!("(got {n} work {} total {total})\n", accumulator_work(n)));
+    }
+    expected.push_str(&format!("(total {total})\n"));
+    expected
+}
