@@ -186,7 +186,11 @@ pub fn process_ref(name: &str) -> String {
     format!("process/{name}")
 }
 
-fn now_ms() -> u64 {
+/// The time a record carries (Unix milliseconds): none, 0, in a reproducible run.
+fn record_time_ms(options: &Options) -> u64 {
+    if options.reproducible {
+        return 0;
+    }
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -497,7 +501,7 @@ impl Process {
             return Err(DurableError::NameTaken(name.to_string()));
         }
         machine.queue_image(image)?;
-        let now = if options.reproducible { 0 } else { now_ms() };
+        let now = record_time_ms(&options);
         let record = Record {
             version: RECORD_VERSION,
             name: name.to_string(),
@@ -802,7 +806,7 @@ impl Process {
         record.received = self.vm.rt.messaging.received;
         record.status = status;
         record.checkpoints += 1;
-        record.time_ms = if self.options.reproducible { 0 } else { now_ms() };
+        record.time_ms = record_time_ms(&self.options);
         record.snapshot = snapshot.map(|h| h.0);
         record.jiffies = self.vm.rt.jiffies();
         record.steps = self.vm.steps;

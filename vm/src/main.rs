@@ -137,7 +137,7 @@ struct StoreArgs {
     wait: bool,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 struct DurableArgs {
     /// The longest stretch of pure computation between two checkpoints, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 100)]

@@ -25,18 +25,17 @@ pub fn arm_from_environment() -> Result<(), ExitCode> {
     };
     let value = value.to_string_lossy();
     let (number, torn) = match value.split_once(':') {
-        Some((number, "torn")) => (number, true),
-        Some(_) => ("", false),
-        None => (value.as_ref(), false),
+        Some((number, suffix)) => (number, Some(suffix)),
+        None => (value.as_ref(), None),
     };
-    let Ok(operation) = number.parse::<u64>() else {
+    let (Ok(operation), None | Some("torn")) = (number.parse::<u64>(), torn) else {
         crate::note!(
             "error: {VARIABLE} must be a disk operation number, optionally followed by ':torn' (got {value:?})"
         );
         return Err(ExitCode::from(2));
     };
     if operation > 0 {
-        crash_point::arm(CrashPoint { operation, torn, crash });
+        crash_point::arm(CrashPoint { operation, torn: torn.is_some(), crash });
     }
     Ok(())
 }

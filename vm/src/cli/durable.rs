@@ -167,28 +167,14 @@ fn stopped(host: &Host, signal: i32) -> ExitCode {
 fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals) -> Host {
     let mut host = Host::new(Box::new(store));
     let stop = signals.flag();
-    let (
-        checkpoint_every,
-        checkpoint_share,
-        checkpoint_every_steps,
-        reproducible,
-        reload_each_checkpoint,
-        keep_history,
-    ) = (
-        durable_args.checkpoint_every,
-        durable_args.checkpoint_share,
-        durable_args.checkpoint_every_steps,
-        durable_args.reproducible,
-        durable_args.reload_each_checkpoint,
-        durable_args.keep_history,
-    );
+    let args = durable_args.clone();
     host.set_options(move |_| Options {
-        checkpoint_every: Duration::from_millis(checkpoint_every),
-        checkpoint_share,
-        checkpoint_every_steps,
-        reproducible,
-        reload_each_checkpoint,
-        keep_history,
+        checkpoint_every: Duration::from_millis(args.checkpoint_every),
+        checkpoint_share: args.checkpoint_share,
+        checkpoint_every_steps: args.checkpoint_every_steps,
+        reproducible: args.reproducible,
+        reload_each_checkpoint: args.reload_each_checkpoint,
+        keep_history: args.keep_history,
         stop: Some(stop.clone()),
         ..Options::default()
     });
