@@ -7,8 +7,9 @@
 //! Nth operation, or, for a torn crash on a write, after writing the first half of its bytes. A
 //! program whose checkpoints are paced by its steps (`--checkpoint-every-steps`) makes the same
 //! operations in the same order every time, so a crash at N lands on the same byte of the same
-//! commit every time. The crash function is the binary's (the command-line VM kills itself with
-//! SIGKILL): the library only decides when.
+//! commit every time. What happens there is the binary's (the command-line VM kills itself with
+//! SIGKILL, or stops itself with SIGSTOP to show what others see beside a writer frozen there): the
+//! library only decides when.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +21,9 @@ pub struct CrashPoint {
     pub operation: u64,
     /// For a write: write the first half of its bytes, then crash.
     pub torn: bool,
-    /// What crashing means; it must not return.
-    pub crash: fn() -> !,
+    /// What happens there. A crash never returns; a pause returns once the process goes on, and
+    /// the operation is then made (after the torn half, for a torn one).
+    pub act: fn(),
 }
 
 static ARMED: OnceLock<CrashPoint> = OnceLock::new();
@@ -48,6 +50,6 @@ pub(crate) fn before_operation(tear: impl FnOnce()) {
         if point.torn {
             tear();
         }
-        (point.crash)();
+        (point.act)();
     }
 }

@@ -59,6 +59,7 @@ mod bundle;
 pub mod crash_point;
 mod memory;
 mod reach;
+mod reading_file;
 mod redb_store;
 pub mod simulated;
 mod staged;

@@ -16,6 +16,7 @@ use redb::{
 
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
+use crate::reading_file::{self, ReadingFile};
 use crate::{Batch, BlobStore, BundleSummary, GcReport, Hash, RootsOf, StoreError, VerifyReport, bundle, staged};
 
 /// The value of the meta table's `magic` entry: what says a redb file is a Chenilles store.
@@ -126,6 +127,28 @@ fn refuse_panics<T>(path: &Path, f: impl FnOnce() -> Result<T, StoreError>) -> R
             })
         }
     }
+}
+
+/// The most times a read is redone because a stopped writer it passed over ran meanwhile.
+const MOST_REDOS: u32 = 1000;
+
+/// Runs the read `f` under [`refuse_panics`], again while a stopped writer it went past without
+/// waiting (see `reading_file.rs`) ran before it ended: what it read may have changed under it.
+/// Reads of a writable handle never go past a writer, so this costs them one check.
+fn redo_if_disturbed<T>(path: &Path, f: impl Fn() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    for _ in 0..MOST_REDOS {
+        reading_file::begin();
+        let outcome = refuse_panics(path, &f);
+        if !reading_file::disturbed() {
+            return outcome;
+        }
+    }
+    Err(StoreError::Backend {
+        path: path.to_path_buf(),
+        cause: format!(
+            "a writer was stopped and continued {MOST_REDOS} times while this read went on beside it; try again"
+        ),
+    })
 }
 
 /// How much of the file an open checks.
@@ -562,8 +585,10 @@ impl RedbStore {
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let identity = FileIdentity::at(&path);
-        let db = refuse_panics(&path, || {
-            let db = builder(false).open_read_only(&path).at(&path)?;
+        let db = redo_if_disturbed(&path, || {
+            let file = std::fs::File::open(&path).map_err(|e| io_error(&path, &e))?;
+            let backend = ReadingFile::new(file).map_err(|e| io_error(&path, &e))?;
+            let db = builder(false).open_read_only_with_backend(backend).at(&path)?;
             check_meta(&path, &db.begin_read().at(&path)?)?;
             Ok(db)
         })?;
@@ -843,18 +868,19 @@ impl RedbStore {
 }
 
 /// Every operation runs under [`refuse_panics`]: an open trusts a cleanly closed file without
-/// reading it whole, so damage redb meets later must still be an error, never a panic.
+/// reading it whole, so damage redb meets later must still be an error, never a panic. Reads run
+/// under [`redo_if_disturbed`] too.
 impl BlobStore for RedbStore {
     fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
-        refuse_panics(&self.path, || self.get_unguarded(hash))
+        redo_if_disturbed(&self.path, || self.get_unguarded(hash))
     }
 
     fn has(&self, hash: &Hash) -> Result<bool, StoreError> {
-        refuse_panics(&self.path, || self.has_unguarded(hash))
+        redo_if_disturbed(&self.path, || self.has_unguarded(hash))
     }
 
     fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError> {
-        refuse_panics(&self.path, || self.get_ref_unguarded(name))
+        redo_if_disturbed(&self.path, || self.get_ref_unguarded(name))
     }
 
     /// One redb write transaction, committed with `Durability::Immediate` and two-phase commit:
@@ -865,19 +891,19 @@ impl BlobStore for RedbStore {
     }
 
     fn list_refs(&self) -> Result<Vec<(String, Hash)>, StoreError> {
-        refuse_panics(&self.path, || self.list_refs_unguarded())
+        redo_if_disturbed(&self.path, || self.list_refs_unguarded())
     }
 
     fn list_refs_with_prefix(&self, prefix: &str, after: Option<&str>) -> Result<Vec<(String, Hash)>, StoreError> {
-        refuse_panics(&self.path, || self.list_refs_with_prefix_unguarded(prefix, after))
+        redo_if_disturbed(&self.path, || self.list_refs_with_prefix_unguarded(prefix, after))
     }
 
     fn blob_hashes(&self) -> Result<BTreeSet<Hash>, StoreError> {
-        refuse_panics(&self.path, || self.blob_hashes_unguarded())
+        redo_if_disturbed(&self.path, || self.blob_hashes_unguarded())
     }
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
-        refuse_panics(&self.path, || self.verify_unguarded())
+        redo_if_disturbed(&self.path, || self.verify_unguarded())
     }
 
     /// One redb write transaction (committed only if something is removed).
@@ -894,7 +920,18 @@ impl BlobStore for RedbStore {
         roots_of: RootsOf<'_>,
         writer: &mut dyn Write,
     ) -> Result<BundleSummary, StoreError> {
-        refuse_panics(&self.path, || self.export_bundle_unguarded(refs, roots_of, writer))
+        // Written as it is read, so it cannot be redone: refused instead.
+        reading_file::begin();
+        let summary = refuse_panics(&self.path, || self.export_bundle_unguarded(refs, roots_of, writer))?;
+        if reading_file::disturbed() {
+            return Err(StoreError::Backend {
+                path: self.path.clone(),
+                cause: "a stopped writer this export went past without waiting ran before it ended: \
+                        the bundle may mix two states; export it again"
+                    .to_string(),
+            });
+        }
+        Ok(summary)
     }
 }
 
