@@ -51,8 +51,19 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// The staging state, `None` once published. While nothing is held back yet, the file's
+    /// length is read afresh: the backend is made before redb takes the file's lock, and until it
+    /// has, another process may still be growing or shrinking the file.
     fn state(&self) -> io::Result<MutexGuard<'_, Option<Staging>>> {
-        self.staging.lock().map_err(|_| io::Error::other("staging state poisoned by an earlier panic"))
+        let mut state =
+            self.staging.lock().map_err(|_| io::Error::other("staging state poisoned by an earlier panic"))?;
+        if let Some(staging) = &mut *state
+            && staging.log.is_empty()
+        {
+            let len = self.file.len()?;
+            *staging = Staging { base_len: len, len, base_visible: len, log: Vec::new() };
+        }
+        Ok(state)
     }
 }
 
@@ -273,6 +284,19 @@ mod tests {
         assert_eq!(&middle, b"45\0");
         assert!(backend.read(10, &mut [0; 3]).is_err());
         assert_eq!(std::fs::read(&path).unwrap(), b"0123456789");
+    }
+
+    /// The backend is made before the lock is taken: until it holds something back, it sees the
+    /// file as it is now, not as it was when it was made.
+    #[test]
+    fn until_a_write_is_held_back_the_file_is_seen_as_it_is() {
+        let (_dir, path) = scratch(b"0123");
+        let (backend, _stage) = staged(open(&path)).unwrap();
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_all(&backend), b"0123456789");
+        backend.write(0, b"!").unwrap();
+        std::fs::write(&path, b"01").unwrap();
+        assert_eq!(backend.len().unwrap(), 10, "once a write is held back, the base is the file it changed");
     }
 
     #[test]
