@@ -6,7 +6,7 @@
 //! `(checkpoint)` — the process commits a checkpoint in one store transaction:
 //! - the snapshot's new blobs (only what changed: see [`crate::snapshot`]);
 //! - the output written since the previous checkpoint, as a segment of the output journal;
-//! - the effects performed since then (see [`crate::journal`]), as a segment of the effect journal;
+//! - the effects performed since then (see [`crate::effects`]), as a segment of the effect journal;
 //! - a [`Record`] naming all of these, and the ref `process/NAME` moved to it by compare-and-swap.
 //!
 //! Output reaches the host's stdout only after the commit that journals it. A crash loses at most
@@ -26,9 +26,9 @@ use chenilles_compiler::bytecode::Image;
 use chenilles_store::{Batch, BlobStore, Hash, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::host::HostAccess;
+use crate::capabilities::HostAccess;
+use crate::effects::Effect;
 use crate::interp::{Trap, Vm};
-use crate::journal::Effect;
 use crate::snapshot::blob::{self, Kind};
 use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter, from_rkyv, read_stored, to_rkyv};
 use crate::{Machine, RunError};
@@ -135,7 +135,7 @@ pub struct Record {
     pub steps: u64,
     /// Messages received so far (see [`crate::mailbox`]).
     pub received: u64,
-    /// The host functions the process may call (see [`crate::host`]).
+    /// The capabilities the process was granted (see [`crate::capabilities`]).
     pub grants: Vec<String>,
     /// Once it has finished: the value of its last expression, in `write` syntax.
     pub result: Option<String>,
@@ -587,7 +587,7 @@ impl Process {
         rt.effects_committed = self.record.effect_count;
         rt.messaging.name = Some(self.name.clone());
         rt.messaging.received = self.record.received;
-        rt.messaging.refill(store)?;
+        crate::mailbox::refill(&mut rt.messaging, store)?;
         rt.host = self.options.host.clone();
         Ok(())
     }
@@ -747,7 +747,7 @@ impl Process {
 
     /// Takes into the inbox the messages that arrived in the store since the process last looked.
     pub fn refill_inbox(&mut self, store: &dyn BlobStore) -> Result<(), DurableError> {
-        self.vm.rt.messaging.refill(store)?;
+        crate::mailbox::refill(&mut self.vm.rt.messaging, store)?;
         Ok(())
     }
 
@@ -799,7 +799,7 @@ impl Process {
             record.effects = Some(blob::put(&mut batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
             record.effect_count += effects.len() as u64;
         }
-        let messages = self.vm.rt.messaging.drain_changes(self.record.received);
+        let messages = crate::mailbox::drain_changes(&mut self.vm.rt.messaging, self.record.received);
         let sent_to: Vec<String> =
             messages.iter().filter(|(_, change)| !change.append.is_empty()).map(|(to, _)| to.clone()).collect();
         crate::mailbox::stage(store, &mut batch, messages)?;

@@ -8,7 +8,7 @@
 //!
 //! The heap also keeps the write barrier of incremental checkpoints: every way to change an object
 //! ([`Heap::alloc`], [`Heap::get_mut`], collection) marks the object's page dirty, and a checkpoint
-//! writes only the dirty pages (see [`crate::snapshot`]).
+//! writes only the dirty pages (the durable layer's snapshots).
 
 use num_bigint::BigInt;
 
@@ -47,7 +47,7 @@ pub enum Object {
     /// A record type made by `define-record-type`.
     RecordType(Box<RecordType>),
     /// A hash table (SRFI 69).
-    HashTable(Box<crate::natives::hashtables::HashTable>),
+    HashTable(Box<crate::hash_table::HashTable>),
     /// An instance of a record type.
     Record {
         /// The object id of the record's type, a [`Object::RecordType`] (an id, not a
@@ -60,10 +60,20 @@ pub enum Object {
 // Every object takes one arena slot: keep the slot small.
 const _: () = assert!(std::mem::size_of::<Object>() == 24);
 
+/// One call in progress on the interpreter's stack, as a continuation keeps it.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub function: u32,
+    /// The next instruction (saved while the frame waits for a callee).
+    pub pc: u32,
+    /// Stack index of local 0; the closure sits just below.
+    pub base: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Continuation {
     pub stack: Vec<Value>,
-    pub frames: Vec<crate::interp::Frame>,
+    pub frames: Vec<Frame>,
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,8 @@
 //! use chenilles_store::MemoryStore;
 //! use chenilles_vm::Datum;
 //! use chenilles_vm::durable::Status;
-//! use chenilles_vm::host::{Host, HostKind};
+//! use chenilles_vm::capabilities::HostKind;
+//! use chenilles_vm::host::Host;
 //!
 //! let mut host = Host::new(Box::new(MemoryStore::default()));
 //! // A host function: pure, effectful (journaled, checkpointed before and after), or idempotent.
@@ -27,17 +28,14 @@
 //! assert_eq!(host.result("shop").unwrap().and_then(|d| d.as_i64()), Some(21));
 //! ```
 //!
-//! Capabilities: a process can call only the host functions it was granted when it was spawned:
-//! `host-call` of any other is an error naming the capability. The VM's own doors to the world are
-//! capabilities too ([`SYSTEM_CAPABILITIES`]): without `files` a process cannot open, test or delete
-//! a file (nor `load` one), without `environment` it cannot read environment variables. Nothing is
-//! granted by default. The grants are part of the process's record, so a resumed process has the
+//! Capabilities ([`crate::capabilities`]): a process can call only the host functions it was
+//! granted when it was spawned, and the grants are part of its record, so a resumed process has the
 //! same ones.
 //!
 //! Effects and crashes: a pure function is called as any procedure. An effectful one is called with
 //! a checkpoint just before the call (the request is committed) and one just after (the result is
 //! committed, and journaled): a completed call is never made again, but one in flight at a crash is
-//! made again when the process resumes. [`HostCall::key`] is the same both times, so an idempotent
+//! made again when the process resumes. [`crate::capabilities::HostCall::key`] is the same both times, so an idempotent
 //! function (a payment API taking an idempotency key, say) can recognize the repeat.
 
 use std::collections::BTreeMap;
@@ -48,91 +46,9 @@ use chenilles_reader::Datum;
 use chenilles_store::BlobStore;
 
 use crate::Machine;
+use crate::capabilities::{HostCall, HostFunction, HostKind};
 use crate::durable::{DurableError, Options, Process, Record, Status, Turn};
-use crate::mailbox::parse_message;
-
-/// How a host function may be called again after a crash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HostKind {
-    /// No effect: its result depends only on its arguments; not journaled.
-    Pure,
-    /// An effect: checkpointed before and after, journaled; repeated only if in flight at a crash.
-    Effect,
-    /// An effect that the host makes idempotent with [`HostCall::key`].
-    Idempotent,
-}
-
-impl HostKind {
-    /// Its name in Scheme (`%host-kind`).
-    pub fn word(self) -> &'static str {
-        match self {
-            HostKind::Pure => "pure",
-            HostKind::Effect => "effect",
-            HostKind::Idempotent => "idempotent",
-        }
-    }
-}
-
-/// The capabilities the VM itself defines, with what each opens. A host function is a capability
-/// named after itself; hosts should not register functions under these names.
-pub const SYSTEM_CAPABILITIES: &[(&str, &str)] = &[
-    (
-        FILES,
-        "the file system: open-input-file, open-output-file and their binary forms, file-exists?, \
-         delete-file, and what is built on them (load, with-input-from-file, call-with-output-file, …)",
-    ),
-    (ENVIRONMENT, "the host's environment variables: get-environment-variable, get-environment-variables"),
-];
-
-/// The capability of the file system (see [`SYSTEM_CAPABILITIES`]).
-pub const FILES: &str = "files";
-/// The capability of the environment variables (see [`SYSTEM_CAPABILITIES`]).
-pub const ENVIRONMENT: &str = "environment";
-
-/// One call of a host function.
-pub struct HostCall<'a> {
-    /// The calling process.
-    pub process: &'a str,
-    pub args: &'a [Datum],
-    /// `PROCESS/N`: this is the process's Nth effect. A call made again after a crash has the same key.
-    pub key: &'a str,
-}
-
-/// A host function: its arguments in, a datum or an error message (raised as a Scheme error) out.
-pub type HostFn = dyn Fn(&HostCall<'_>) -> Result<Datum, String>;
-
-#[derive(Clone)]
-pub struct HostFunction {
-    pub kind: HostKind,
-    pub call: Rc<HostFn>,
-}
-
-/// What a process may call: the names it was granted, and the functions the host offers.
-#[derive(Clone, Default)]
-pub struct HostAccess {
-    pub grants: Vec<String>,
-    pub functions: Rc<BTreeMap<String, HostFunction>>,
-}
-
-impl HostAccess {
-    /// Whether `capability` was granted.
-    pub fn has(&self, capability: &str) -> bool {
-        self.grants.iter().any(|g| g == capability)
-    }
-
-    /// Fails, naming the capability and what was granted, unless `capability` was granted.
-    /// `who` is the procedure that needs it.
-    pub fn require(&self, who: &str, capability: &str) -> Result<(), crate::runtime::Throw> {
-        if self.has(capability) {
-            return Ok(());
-        }
-        let granted = if self.grants.is_empty() { "none".to_string() } else { self.grants.join(", ") };
-        Err(crate::runtime::Throw::error(
-            format!("{who}: capability {capability} was not granted to this process (granted: {granted})"),
-            vec![],
-        ))
-    }
-}
+use crate::messaging::parse_message;
 
 /// A process the host has in memory, and whether it can run.
 struct Hosted {

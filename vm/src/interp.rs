@@ -18,11 +18,12 @@ use std::rc::Rc;
 
 use chenilles_compiler::bytecode::{Insn, VerifiedFunction};
 
-use crate::heap::{Condition, ConditionKind, Continuation, Object};
+use crate::heap::{Condition, ConditionKind, Continuation, Frame, Object};
 use crate::natives::{NativeKind, lists, natives, records, vectors};
 use crate::numbers::Op;
 use crate::printer::Style;
-use crate::runtime::{Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::Throw;
 
 use crate::value::Value;
 
@@ -99,15 +100,6 @@ pub struct LoadedImage {
     pub function_base: u32,
     /// The image file's bytes, kept by a durable process until a checkpoint has stored them.
     pub bytes: Option<Vec<u8>>,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Frame {
-    pub function: u32,
-    /// The next instruction (saved while the frame waits for a callee).
-    pub pc: u32,
-    /// Stack index of local 0; the closure sits just below.
-    pub base: u32,
 }
 
 /// One line of a Scheme backtrace.
@@ -716,7 +708,7 @@ impl Vm {
         }
         data.push(datum);
         let compiler = self.eval_compiler.get_or_insert_with(|| Box::new(chenilles_compiler::Compiler::new()));
-        compiler.may_include = self.rt.host.has(crate::host::FILES);
+        compiler.may_include = self.rt.host.has(crate::capabilities::FILES);
         let file = compiler.add_file("<eval>", "");
         let span = chenilles_reader::Span::new(file, 0, 0);
         let image = compiler

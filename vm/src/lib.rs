@@ -13,13 +13,16 @@
 //! assert!(error.report().starts_with("error: car: not a pair: ()"));
 //! ```
 
+pub mod capabilities;
 pub mod durable;
+pub mod effects;
+pub mod hash_table;
 pub mod heap;
 pub mod host;
 pub mod interp;
-pub mod journal;
 pub mod loader;
 pub mod mailbox;
+pub mod messaging;
 pub mod natives;
 pub mod numbers;
 pub mod ports;
@@ -30,6 +33,7 @@ pub mod runtime;
 pub mod scheme_string;
 pub mod snapshot;
 pub mod symbols;
+pub mod throw;
 pub mod value;
 
 use std::io::Write;
@@ -116,7 +120,7 @@ impl Machine {
     }
 
     /// A machine for a durable process: it keeps the bytes of every image it loads, for its
-    /// checkpoints to store (see [`durable::Process::start`]).
+    /// checkpoints to store.
     pub fn durable() -> Machine {
         Machine::build(Box::new(std::io::sink()), true)
     }

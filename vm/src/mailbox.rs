@@ -19,29 +19,19 @@
 //! Messages are data only: what `write` prints and `read` reads back (no procedures, ports or
 //! records). They are stored in `write` syntax, the form `chenilles-vm send` takes them in.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
-use chenilles_reader::{Datum, DatumKind};
+use chenilles_reader::Datum;
 use chenilles_store::{Batch, BlobStore, Hash};
 use rkyv::{Archive, Deserialize, Serialize};
 
+use crate::messaging::{Message, MessageError, Messaging, message_text};
 use crate::snapshot::blob::{self, Kind};
 use crate::snapshot::{SnapshotError, read_stored, to_rkyv};
 
 /// The version of mailbox heads (and of the layout above) this build writes and reads. Version 1
 /// kept every waiting message in one blob rewritten by each send.
 pub const MAILBOX_VERSION: u32 = 2;
-
-/// One message (the payload of a [`Kind::Message`] blob).
-#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct Message {
-    /// Its place in the receiver's mailbox: 0 for the first message ever sent to it, then 1, …
-    pub seq: u64,
-    /// The sending process's name, or `host` for a message from the host or the command line.
-    pub from: String,
-    /// The datum, in `write` syntax.
-    pub text: String,
-}
 
 /// A mailbox's head (the payload of a [`Kind::Mailbox`] blob).
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -174,41 +164,6 @@ pub fn stage(
     Ok(first_seqs)
 }
 
-/// Why a datum cannot be a message.
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum MessageError {
-    #[error("messages are data (numbers, strings, symbols, lists, vectors, bytevectors, characters, booleans)")]
-    NotData,
-    #[error("the message text is not one datum: {0}")]
-    Unreadable(String),
-}
-
-/// The stored text of a message: `datum` in `write` syntax, once it is checked to be plain data.
-pub fn message_text(datum: &Datum) -> Result<String, MessageError> {
-    fn plain(datum: &Datum) -> bool {
-        match &datum.kind {
-            DatumKind::Special(_) => false,
-            DatumKind::List { items, tail } => items.iter().all(plain) && tail.as_deref().is_none_or(plain),
-            DatumKind::Vector(items) => items.iter().all(plain),
-            _ => true,
-        }
-    }
-    if plain(datum) { Ok(datum.to_string()) } else { Err(MessageError::NotData) }
-}
-
-/// Reads the text of a message (from the command line or a mailbox) back into its datum (without
-/// source spans).
-pub fn parse_message(text: &str) -> Result<Datum, MessageError> {
-    let data = chenilles_reader::read_all(text, 0).map_err(|e| MessageError::Unreadable(e.message))?;
-    match <[Datum; 1]>::try_from(data) {
-        Ok([datum]) => {
-            message_text(&datum)?;
-            Ok(datum.without_spans())
-        }
-        Err(data) => Err(MessageError::Unreadable(format!("{} data where one was expected", data.len()))),
-    }
-}
-
 /// Delivers one message to process `to`'s mailbox, from the host, in a commit of its own. Returns
 /// its sequence number.
 pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -> Result<u64, DeliveryError> {
@@ -232,74 +187,40 @@ pub enum DeliveryError {
     Store(#[from] SnapshotError),
 }
 
-/// A process's messaging state in memory: its name, what it has received, what it has sent since its
-/// last checkpoint, and whether it waits for a message.
-#[derive(Debug, Default)]
-pub struct Messaging {
-    /// The process's name; `None` for a program run without a store, which has no mailbox.
-    pub name: Option<String>,
-    /// Messages received so far: the sequence number of the next one to take.
-    pub received: u64,
-    /// Messages of the mailbox not received yet, as last read from the store.
-    pub inbox: VecDeque<Message>,
-    /// Messages sent since the last checkpoint: receiver and text.
-    pub outbox: Vec<(String, String)>,
-    /// Set by `(receive)` when the inbox is empty: the process waits for a message, until this
-    /// deadline (in `current-second` seconds) if there is one.
-    pub waiting: Option<Option<f64>>,
+/// Takes into `messaging`'s inbox the messages of the process's mailbox not received yet that it does
+/// not hold already (reading only those from the store).
+pub fn refill(messaging: &mut Messaging, store: &dyn BlobStore) -> Result<(), SnapshotError> {
+    let Some(name) = &messaging.name else {
+        return Ok(());
+    };
+    let messages = read_messages(store, name, messaging.next_unheld())?;
+    messaging.inbox.extend(messages.into_iter().filter(|m| m.seq >= messaging.received));
+    Ok(())
 }
 
-impl Messaging {
-    /// Takes into the inbox the messages of the process's mailbox not received yet that it does
-    /// not hold already (reading only those from the store).
-    pub fn refill(&mut self, store: &dyn BlobStore) -> Result<(), SnapshotError> {
-        let Some(name) = &self.name else {
-            return Ok(());
-        };
-        let messages = read_messages(store, name, self.next_unheld())?;
-        self.inbox.extend(messages.into_iter().filter(|m| m.seq >= self.received));
-        Ok(())
+/// The mailbox changes a checkpoint commits: the outbox (drained), and dropping what was
+/// received since the last checkpoint (`committed_received` messages were already dropped; when
+/// nothing more was received, the process's own mailbox is not even read).
+pub fn drain_changes(messaging: &mut Messaging, committed_received: u64) -> BTreeMap<String, MailboxChange> {
+    let mut changes: BTreeMap<String, MailboxChange> = BTreeMap::new();
+    let Some(name) = &messaging.name else {
+        return changes;
+    };
+    for (to, text) in messaging.outbox.drain(..) {
+        changes.entry(to).or_default().append.push((name.clone(), text));
     }
-
-    /// The sequence number of the first message the inbox does not hold yet.
-    pub fn next_unheld(&self) -> u64 {
-        self.inbox.back().map_or(self.received, |m| m.seq + 1).max(self.received)
+    if messaging.received > committed_received {
+        let change = changes.entry(name.clone()).or_default();
+        change.received_from = committed_received;
+        change.received_before = messaging.received;
     }
-
-    /// The next message, if there is one, counted as received.
-    pub fn take(&mut self) -> Option<Message> {
-        while let Some(message) = self.inbox.pop_front() {
-            if message.seq == self.received {
-                self.received += 1;
-                return Some(message);
-            }
-        }
-        None
-    }
-
-    /// The mailbox changes a checkpoint commits: the outbox (drained), and dropping what was
-    /// received since the last checkpoint (`committed_received` messages were already dropped; when
-    /// nothing more was received, the process's own mailbox is not even read).
-    pub fn drain_changes(&mut self, committed_received: u64) -> BTreeMap<String, MailboxChange> {
-        let mut changes: BTreeMap<String, MailboxChange> = BTreeMap::new();
-        let Some(name) = &self.name else {
-            return changes;
-        };
-        for (to, text) in self.outbox.drain(..) {
-            changes.entry(to).or_default().append.push((name.clone(), text));
-        }
-        if self.received > committed_received {
-            let change = changes.entry(name.clone()).or_default();
-            change.received_from = committed_received;
-            change.received_before = self.received;
-        }
-        changes
-    }
+    changes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::messaging::parse_message;
     use chenilles_store::MemoryStore;
 
     fn send(store: &mut MemoryStore, to: &str, text: &str) -> u64 {
@@ -312,28 +233,19 @@ mod tests {
         assert_eq!(send(&mut store, "bob", "(deposit 10)"), 0);
         assert_eq!(send(&mut store, "bob", "\"two\""), 1);
         let mut bob = Messaging { name: Some("bob".into()), ..Messaging::default() };
-        bob.refill(&store).unwrap();
+        refill(&mut bob, &store).unwrap();
         assert_eq!(bob.take().map(|m| m.text), Some("(deposit 10)".to_string()));
         // A checkpoint of bob drops what he received and keeps the rest.
         let mut batch = Batch::default();
-        stage(&store, &mut batch, bob.drain_changes(0)).unwrap();
+        stage(&store, &mut batch, drain_changes(&mut bob, 0)).unwrap();
         store.commit(batch).unwrap();
         let (_, mailbox) = read(&store, "bob").unwrap();
         assert_eq!(mailbox.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);
         assert_eq!(send(&mut store, "bob", "three"), 2);
         // A resumed bob (received = 1) sees the rest, in order.
         let mut resumed = Messaging { name: Some("bob".into()), received: 1, ..Messaging::default() };
-        resumed.refill(&store).unwrap();
+        refill(&mut resumed, &store).unwrap();
         let texts: Vec<String> = std::iter::from_fn(|| resumed.take()).map(|m| m.text).collect();
         assert_eq!(texts, ["\"two\"", "three"]);
-    }
-
-    #[test]
-    fn only_data_can_be_sent() {
-        assert!(parse_message("(a #u8(1 2) #(x 1.5) #\\a \"s\")").is_ok());
-        assert_eq!(parse_message("#!eof").unwrap_err(), MessageError::NotData);
-        assert!(matches!(parse_message("(unclosed"), Err(MessageError::Unreadable(_))));
-        assert!(matches!(parse_message("1 2"), Err(MessageError::Unreadable(_))));
-        assert!(matches!(parse_message(""), Err(MessageError::Unreadable(_))));
     }
 }

@@ -226,7 +226,7 @@ pub fn library_path(program: &std::path::Path, mut dirs: Vec<PathBuf>) -> Vec<Pa
 
 /// One of the VM's own capabilities (the CLI offers no host functions).
 fn parse_capability(text: &str) -> Result<String, String> {
-    let known = chenilles_vm::host::SYSTEM_CAPABILITIES;
+    let known = chenilles_vm::capabilities::SYSTEM_CAPABILITIES;
     if known.iter().any(|(name, _)| *name == text) {
         Ok(text.to_string())
     } else {
@@ -318,7 +318,7 @@ fn repl() -> ExitCode {
     let mut machine = Machine::new();
     // The person typing is the program's author: the REPL grants every capability.
     machine.vm.rt.host.grants =
-        chenilles_vm::host::SYSTEM_CAPABILITIES.iter().map(|(name, _)| name.to_string()).collect();
+        chenilles_vm::capabilities::SYSTEM_CAPABILITIES.iter().map(|(name, _)| name.to_string()).collect();
     let mut pending = String::new();
     let mut entry = 0;
     println!("Chenilles Scheme {} — Ctrl-D to leave", env!("CARGO_PKG_VERSION"));

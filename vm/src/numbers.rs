@@ -12,7 +12,8 @@ use num_rational::BigRational;
 use num_traits::{One, ToPrimitive, Zero};
 
 use crate::heap::Object;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 /// The longest vector, string, bytevector or list a single call may make.

@@ -6,7 +6,8 @@ use std::fmt::Write;
 use crate::heap::Object;
 use crate::numbers::{integer_to_string, ratio_to_string, real_to_string};
 use crate::ports::Port;
-use crate::runtime::{Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::Throw;
 use crate::value::{ObjId, Value};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,33 +1,15 @@
-//! The runtime state native procedures work on — heap, symbols, output sinks — and [`Throw`], how a
-//! native procedure reports an error, a `raise` or an exit.
+//! The runtime state native procedures work on: heap, symbols, output sinks, limits, the process's
+//! capabilities, messaging state and effects.
 
 use std::io::Write;
 
-use crate::heap::{ConditionKind, Heap, Object};
+use crate::effects::{Effect, EffectResult};
+use crate::heap::{Heap, Object};
 use crate::ports::Port;
 use crate::scheme_string::SchemeString;
 use crate::symbols::Symbols;
+use crate::throw::Throw;
 use crate::value::Value;
-
-/// How a native procedure leaves other than by returning a value.
-#[derive(Debug)]
-pub enum Throw {
-    /// Raise a new error object.
-    Error { kind: ConditionKind, message: String, irritants: Vec<Value> },
-    /// A resource limit was exceeded: the program stops, and no handler can catch it.
-    Limit(String),
-    /// End the program with an uncaught raise of this object (`raise` with no handler installed).
-    Raise(Value),
-    /// End the program with an exit code (`exit`).
-    Exit(i32),
-}
-
-impl Throw {
-    /// An error the VM raises (the program's own `error` calls make [`ConditionKind::Error`]s).
-    pub fn error(message: impl Into<String>, irritants: Vec<Value>) -> Throw {
-        Throw::Error { kind: ConditionKind::Runtime, message: message.into(), irritants }
-    }
-}
 
 /// Resource limits a host sets on a program (`--max-steps`, `--max-heap`, `--max-depth`).
 /// Exceeding one stops the program with an error no Scheme handler can catch.
@@ -44,9 +26,6 @@ pub struct Limits {
     /// Frames on the stack at once (non-tail calls in progress).
     pub max_depth: Option<usize>,
 }
-
-/// What native procedures return.
-pub type NativeResult = Result<Value, Throw>;
 
 /// Everything but the interpreter's stacks.
 pub struct Runtime {
@@ -79,17 +58,17 @@ pub struct Runtime {
     /// `checkpoint` procedure sets it to 0.
     pub yield_at: u64,
     /// Results of effects (the clock) since the last checkpoint, for the effect journal.
-    pub effects: Vec<crate::journal::Effect>,
+    pub effects: Vec<Effect>,
     /// Whether effects are journaled (durable processes) or only performed.
     pub journaling: bool,
     /// Effects committed by the process's checkpoints so far (numbers the next effect).
     pub effects_committed: u64,
-    /// The process's mailbox, outbox and name (see [`crate::mailbox`]).
-    pub messaging: crate::mailbox::Messaging,
-    /// The host functions the process was granted (see [`crate::host`]).
-    pub host: crate::host::HostAccess,
+    /// The process's name, inbox and outbox (see [`crate::messaging`]).
+    pub messaging: crate::messaging::Messaging,
+    /// The capabilities the process was granted (see [`crate::capabilities`]).
+    pub host: crate::capabilities::HostAccess,
     /// While the process is replayed: the journaled effects still to come, in order.
-    pub replay: Option<std::collections::VecDeque<crate::journal::Effect>>,
+    pub replay: Option<std::collections::VecDeque<Effect>>,
 }
 
 impl Runtime {
@@ -116,8 +95,8 @@ impl Runtime {
             effects: Vec::new(),
             journaling: false,
             effects_committed: 0,
-            messaging: crate::mailbox::Messaging::default(),
-            host: crate::host::HostAccess::default(),
+            messaging: crate::messaging::Messaging::default(),
+            host: crate::capabilities::HostAccess::default(),
             replay: None,
         }
     }
@@ -176,5 +155,46 @@ impl Runtime {
     pub fn flush(&mut self) {
         let _ = self.out.flush();
         let _ = self.err.flush();
+    }
+}
+
+/// Effects: recorded for the journal, or taken from it while the process is replayed.
+impl Runtime {
+    /// Records an effect's result if this process journals its effects.
+    pub fn journal(&mut self, name: &str, result: EffectResult) {
+        if self.journaling {
+            self.effects.push(Effect { name: name.to_string(), result });
+        }
+    }
+
+    /// Performs the effect `name` and journals its result — or, while the process is replayed
+    /// (`chenilles-vm verify --replay`), takes the result from the journal instead. A replay that
+    /// asks for another effect than the journal holds has diverged: the program stops.
+    pub fn effect(
+        &mut self,
+        name: &str,
+        perform: impl FnOnce(&mut Self) -> Result<EffectResult, Throw>,
+    ) -> Result<EffectResult, Throw> {
+        if let Some(replay) = &mut self.replay {
+            return match replay.pop_front() {
+                Some(effect) if effect.name == name => Ok(effect.result),
+                Some(effect) => Err(Throw::Limit(format!(
+                    "replay diverged: the program performed {name}, the journal holds {effect}"
+                ))),
+                None => Err(Throw::Limit(format!("replay diverged: {name} was performed after the journal's end"))),
+            };
+        }
+        let result = perform(self)?;
+        self.journal(name, result.clone());
+        Ok(result)
+    }
+
+    /// Nanoseconds since the process started, counting only the time it ran: `current-jiffy`.
+    pub fn jiffies(&self) -> i64 {
+        if self.clock_stands_still {
+            return self.jiffies_before_start;
+        }
+        let elapsed = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        self.jiffies_before_start.saturating_add(elapsed)
     }
 }

@@ -6,8 +6,9 @@ use std::rc::Rc;
 
 use chenilles_store::{BlobStore, MemoryStore};
 use chenilles_vm::Datum;
+use chenilles_vm::capabilities::HostKind;
 use chenilles_vm::durable::{Options, Status};
-use chenilles_vm::host::{Host, HostKind};
+use chenilles_vm::host::Host;
 
 /// A host over a fresh in-memory store whose processes' output is discarded (it stays in their
 /// output journals) and which checkpoints at every slice.

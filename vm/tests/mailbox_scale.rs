@@ -9,7 +9,7 @@ use chenilles_vm::mailbox::{self, MailboxChange};
 
 /// A message of about 200 bytes.
 fn message(i: usize) -> Datum {
-    chenilles_vm::mailbox::parse_message(&format!("(payment {i} \"{}\")", "x".repeat(180))).expect("a datum")
+    chenilles_vm::messaging::parse_message(&format!("(payment {i} \"{}\")", "x".repeat(180))).expect("a datum")
 }
 
 #[test]

@@ -5,8 +5,8 @@
 
 use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
 use chenilles_vm::durable::{self, Options, Record, Status, process_ref};
+use chenilles_vm::effects::{Effect, EffectResult};
 use chenilles_vm::host::Host;
-use chenilles_vm::journal::{Effect, EffectResult};
 use chenilles_vm::replay::{Replay, replay};
 use chenilles_vm::snapshot::blob::{self, Kind};
 

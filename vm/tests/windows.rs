@@ -11,8 +11,9 @@ use std::rc::Rc;
 
 use chenilles_store::{BlobStore, MemoryStore};
 use chenilles_vm::Datum;
+use chenilles_vm::capabilities::HostKind;
 use chenilles_vm::durable::{DurableError, Options, SharedBuffer, Status, Window};
-use chenilles_vm::host::{Host, HostKind};
+use chenilles_vm::host::Host;
 
 const PROGRAM: &str = r#"
     (define (charge n)

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chenilles_store::{BlobStore, FileIdentity, Hash, RedbStore, StoreError, StoreWatch};
 use chenilles_vm::durable::{self, DurableError, Options, Status};
 use chenilles_vm::host::Host;
-use chenilles_vm::mailbox::parse_message;
+use chenilles_vm::messaging::parse_message;
 use chenilles_vm::snapshot::blob::children_of;
 use chenilles_vm::{Machine, render_backtrace};
 

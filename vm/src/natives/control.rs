@@ -1,12 +1,13 @@
 //! Equivalence predicates, booleans, procedures, errors and the process context.
 
-use crate::journal::EffectResult;
+use crate::effects::EffectResult;
 use num_traits::ToPrimitive;
 
 use super::Entries;
+use crate::capabilities::ENVIRONMENT;
 use crate::heap::{Condition, ConditionKind, Object};
-use crate::host::ENVIRONMENT;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

@@ -5,10 +5,11 @@
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
+use crate::effects::EffectResult;
 use crate::heap::Object;
-use crate::journal::EffectResult;
 use crate::natives::Entries;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

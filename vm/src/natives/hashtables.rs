@@ -5,93 +5,15 @@
 //! [`HashTable`]), so in the same order in every run, before and after a resume; the hash function
 //! (SipHash-1-3 with fixed keys) is fixed too, so stored hashes stay valid. The procedures taking Scheme callbacks are in `stdlib-scm/hashtables.scm`.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use super::Entries;
+use crate::hash_table::{Equivalence, HashTable};
 use crate::heap::Object;
 use crate::numbers::Num;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
-
-/// Which equivalence a table uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Equivalence {
-    Eq,
-    Eqv,
-    Equal,
-    String,
-    StringCi,
-}
-
-#[derive(Clone, Debug)]
-pub struct HashTable {
-    pub equivalence: Equivalence,
-    /// The entries as `(hash, key, value)`, in the order every iteration uses: insertion order,
-    /// where a deletion moves the last entry into the hole. The order depends only on the program's
-    /// operations, never on object ids or collection timing, so it is the same in every run and
-    /// after a resume.
-    entries: Vec<(u64, Value, Value)>,
-    /// For each hash, the positions of its entries in `entries`.
-    index: HashMap<u64, Vec<usize>>,
-}
-
-impl HashTable {
-    pub fn new(equivalence: Equivalence) -> HashTable {
-        HashTable { equivalence, entries: Vec::new(), index: HashMap::new() }
-    }
-
-    /// A table of `entries` (hash, key, value), in that order.
-    pub fn from_entries(equivalence: Equivalence, entries: Vec<(u64, Value, Value)>) -> HashTable {
-        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (position, (hash, _, _)) in entries.iter().enumerate() {
-            index.entry(*hash).or_default().push(position);
-        }
-        HashTable { equivalence, entries, index }
-    }
-
-    pub fn entries(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
-        self.entries.iter().map(|(_, k, v)| (*k, *v))
-    }
-
-    /// The entries with their hashes, in iteration order.
-    pub fn hashed_entries(&self) -> &[(u64, Value, Value)] {
-        &self.entries
-    }
-
-    pub fn count(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// The positions of the entries whose key hashes to `hash`.
-    fn candidates(&self, hash: u64) -> &[usize] {
-        self.index.get(&hash).map_or(&[], Vec::as_slice)
-    }
-
-    fn insert(&mut self, hash: u64, key: Value, value: Value) {
-        self.index.entry(hash).or_default().push(self.entries.len());
-        self.entries.push((hash, key, value));
-    }
-
-    fn remove(&mut self, position: usize) {
-        let (hash, _, _) = self.entries.swap_remove(position);
-        let moved_from = self.entries.len();
-        if let Some(positions) = self.index.get_mut(&hash) {
-            positions.retain(|p| *p != position);
-            if positions.is_empty() {
-                self.index.remove(&hash);
-            }
-        }
-        if position < moved_from {
-            let moved_hash = self.entries[position].0;
-            if let Some(positions) = self.index.get_mut(&moved_hash) {
-                for p in positions.iter_mut().filter(|p| **p == moved_from) {
-                    *p = position;
-                }
-            }
-        }
-    }
-}
 
 pub const NATIVES: Entries = &[
     ("%make-hash-table", 1, Some(1), |rt, a| {
@@ -109,7 +31,7 @@ pub const NATIVES: Entries = &[
         let position = find(rt, a[0], hash, a[1]);
         let Some(Object::HashTable(t)) = rt.heap.get_mut(a[0]) else { unreachable!("checked above") };
         match position {
-            Some(i) => t.entries[i].2 = a[2],
+            Some(i) => t.set_value(i, a[2]),
             None => t.insert(hash, a[1], a[2]),
         }
         Ok(Value::UNSPECIFIED)
@@ -213,7 +135,7 @@ fn find(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<usize> {
     let Some(Object::HashTable(t)) = rt.heap.get(t) else {
         return None;
     };
-    t.candidates(hash).iter().copied().find(|&i| same_key(rt, t.equivalence, t.entries[i].1, key))
+    t.candidates(hash).iter().copied().find(|&i| same_key(rt, t.equivalence, t.hashed_entries()[i].1, key))
 }
 
 fn lookup(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<Value> {
@@ -221,7 +143,7 @@ fn lookup(rt: &Runtime, t: Value, hash: u64, key: Value) -> Option<Value> {
     let Some(Object::HashTable(t)) = rt.heap.get(t) else {
         return None;
     };
-    Some(t.entries[index].2)
+    Some(t.hashed_entries()[index].2)
 }
 
 /// `(hash obj [bound])` and friends.

@@ -4,12 +4,13 @@ use chenilles_reader::{Datum, DatumKind};
 
 use super::Entries;
 use super::text::{char_arg, range_args};
+use crate::capabilities::FILES;
 use crate::heap::{ConditionKind, Object};
-use crate::host::FILES;
 use crate::ports::{OutputFile, Port};
 use crate::printer::{Labels, Style};
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
 use crate::scheme_string::SchemeString;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

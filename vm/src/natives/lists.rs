@@ -2,7 +2,8 @@
 
 use super::Entries;
 use crate::heap::Object;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

@@ -1,14 +1,15 @@
 //! Messages and host calls: `send`, `process-name`, and the primitives under `receive` and
 //! `host-call` (defined in `stdlib-scm/processes.scm`). Both are effects: each asks for a checkpoint
 //! at the next safepoint, so that a message sent or received, or a host call's result, is committed
-//! before the process goes on (see [`crate::mailbox`] and [`crate::host`]).
+//! before the process goes on (see [`crate::messaging`] and [`crate::capabilities`]).
 
-use crate::host::HostKind;
-use crate::journal::EffectResult;
-use crate::mailbox::{message_text, parse_message};
+use crate::capabilities::HostKind;
+use crate::effects::EffectResult;
+use crate::messaging::{message_text, parse_message};
 use crate::natives::Entries;
 use crate::natives::io::{datum_value, value_datum};
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[
@@ -101,14 +102,15 @@ fn wait(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 }
 
 /// The host function named by `v`: its name, itself and its kind, if this process was granted it.
-type Granted = (String, std::rc::Rc<crate::host::HostFn>, HostKind);
+type Granted = (String, std::rc::Rc<crate::capabilities::HostFn>, HostKind);
 
 fn granted(rt: &Runtime, v: Value) -> Result<Granted, Throw> {
     let name = name_arg(rt, "host-call", v)?;
     if rt.replay.is_some() && !rt.host.functions.contains_key(&name) {
         // A replay without the host: the call was allowed when it was made, and its result is in
         // the journal (a pure function's is not: its replay diverges).
-        let unavailable: std::rc::Rc<crate::host::HostFn> = std::rc::Rc::new(|_| Err("the host is not here".into()));
+        let unavailable: std::rc::Rc<crate::capabilities::HostFn> =
+            std::rc::Rc::new(|_| Err("the host is not here".into()));
         return Ok((name, unavailable, HostKind::Effect));
     }
     if let Err(Throw::Error { kind, message, .. }) = rt.host.require("host-call", &name) {
@@ -127,7 +129,7 @@ fn host_call(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     let process = rt.messaging.name.clone().unwrap_or_default();
     // The effect's number is the same every time a resumed process makes this call again.
     let key = format!("{process}/{}", rt.effects_committed + rt.effects.len() as u64);
-    let call = crate::host::HostCall { process: &process, args: &args, key: &key };
+    let call = crate::capabilities::HostCall { process: &process, args: &args, key: &key };
     let result = match kind {
         HostKind::Pure => function(&call).map_err(|message| Throw::error(format!("{name}: {message}"), vec![]))?,
         HostKind::Effect | HostKind::Idempotent => {

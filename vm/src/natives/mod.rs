@@ -14,7 +14,8 @@ pub mod records;
 pub mod text;
 pub mod vectors;
 
-use crate::runtime::{NativeResult, Runtime};
+use crate::runtime::Runtime;
+use crate::throw::NativeResult;
 use crate::value::Value;
 
 pub type NativeFn = fn(&mut Runtime, &[Value]) -> NativeResult;

@@ -11,7 +11,8 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::Entries;
 use crate::numbers::{Num, Op, compare_nums, exact_to_string, to_f64};
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

@@ -4,8 +4,9 @@ use std::cmp::Ordering;
 
 use super::Entries;
 use crate::heap::Object;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
 use crate::scheme_string::SchemeString;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

@@ -3,7 +3,8 @@
 use super::Entries;
 use super::text::range_args;
 use crate::heap::Object;
-use crate::runtime::{NativeResult, Runtime, Throw};
+use crate::runtime::Runtime;
+use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
 
 pub const NATIVES: Entries = &[

@@ -23,8 +23,9 @@ use chenilles_compiler::bytecode::{Image, Insn, verify};
 use chenilles_store::{Batch, BlobStore, Hash, HashedBlob, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
+use crate::heap::Frame;
 use crate::heap::{Heap, OBJECTS_PER_PAGE, Object};
-use crate::interp::{Frame, Vm};
+use crate::interp::Vm;
 use crate::ports::FileAccess;
 use crate::runtime::{Limits, Runtime};
 use crate::symbols::Symbols;

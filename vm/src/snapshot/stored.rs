@@ -5,9 +5,9 @@
 use num_bigint::BigInt;
 use rkyv::{Archive, Deserialize, Serialize};
 
+use crate::hash_table::{Equivalence, HashTable};
+use crate::heap::Frame;
 use crate::heap::{Condition, ConditionKind, Continuation, Object, RecordType};
-use crate::interp::Frame;
-use crate::natives::hashtables::{Equivalence, HashTable};
 use crate::ports::{FileAccess, OutputFile, Port};
 use crate::scheme_string::SchemeString;
 use crate::value::Value;

@@ -1,13 +1,15 @@
-//! The effect journal: what a durable process learned from outside (the clock, for now) between two
-//! checkpoints. Each checkpoint commits the effects since the previous one together with the state
-//! that depends on them, so after a crash the resumed process never sees an effect whose result was
-//! lost while its consequences were kept. An effect in flight at the crash (performed, but not yet
-//! committed) is performed again on resume: at-least-once, like every effect of a durable process.
-//! `spec/snapshot.md` describes the journal's stored form.
+//! Effects: what a process learns from outside (the clock, a generated key, a message, a host
+//! function's answer), recorded with its result so that a durable process can commit it with the
+//! state that depends on it, and so that a replay can take the result from the record instead of
+//! performing it again. The runtime records and replays them ([`crate::runtime::Runtime::effect`]);
+//! the durable layer commits them as the effect journal (`spec/snapshot.md` describes its stored
+//! form): after a crash the resumed process never sees an effect whose result was lost while its
+//! consequences were kept, and an effect in flight at the crash (performed, not yet committed) is
+//! performed again on resume: at-least-once, like every effect of a durable process.
 
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::runtime::Throw;
+use crate::throw::Throw;
 
 /// One performed effect and its result.
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -37,46 +39,6 @@ impl std::fmt::Display for Effect {
             EffectResult::Secret(bytes) => write!(f, "({}) => ({} secret bytes)", self.name, bytes.len()),
             EffectResult::Nothing => write!(f, "({}) => nothing", self.name),
         }
-    }
-}
-
-impl crate::runtime::Runtime {
-    /// Records an effect's result if this process journals its effects.
-    pub fn journal(&mut self, name: &str, result: EffectResult) {
-        if self.journaling {
-            self.effects.push(Effect { name: name.to_string(), result });
-        }
-    }
-
-    /// Performs the effect `name` and journals its result — or, while the process is replayed
-    /// (`chenilles-vm verify --replay`), takes the result from the journal instead. A replay that
-    /// asks for another effect than the journal holds has diverged: the program stops.
-    pub fn effect(
-        &mut self,
-        name: &str,
-        perform: impl FnOnce(&mut Self) -> Result<EffectResult, Throw>,
-    ) -> Result<EffectResult, Throw> {
-        if let Some(replay) = &mut self.replay {
-            return match replay.pop_front() {
-                Some(effect) if effect.name == name => Ok(effect.result),
-                Some(effect) => Err(Throw::Limit(format!(
-                    "replay diverged: the program performed {name}, the journal holds {effect}"
-                ))),
-                None => Err(Throw::Limit(format!("replay diverged: {name} was performed after the journal's end"))),
-            };
-        }
-        let result = perform(self)?;
-        self.journal(name, result.clone());
-        Ok(result)
-    }
-
-    /// Nanoseconds since the process started, counting only the time it ran: `current-jiffy`.
-    pub fn jiffies(&self) -> i64 {
-        if self.clock_stands_still {
-            return self.jiffies_before_start;
-        }
-        let elapsed = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
-        self.jiffies_before_start.saturating_add(elapsed)
     }
 }
 

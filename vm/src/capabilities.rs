@@ -1,0 +1,97 @@
+//! Capabilities: what a process may reach beyond its own computation. A host function is a
+//! capability named after itself; the VM's own doors to the world are capabilities too
+//! ([`SYSTEM_CAPABILITIES`]): without `files` a process cannot open, test or delete a file (nor
+//! `load` one), without `environment` it cannot read environment variables. Nothing is granted by
+//! default: `host-call` of a function not granted, or a procedure whose capability was not, is an
+//! error naming the capability. The machine checks grants ([`HostAccess`]); who grants them (a
+//! program embedding the VM, the command line's `--grant`) is above it.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use chenilles_reader::Datum;
+
+use crate::throw::Throw;
+
+/// How a host function may be called again after a crash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    /// No effect: its result depends only on its arguments; not journaled.
+    Pure,
+    /// An effect: checkpointed before and after, journaled; repeated only if in flight at a crash.
+    Effect,
+    /// An effect that the host makes idempotent with [`HostCall::key`].
+    Idempotent,
+}
+
+impl HostKind {
+    /// Its name in Scheme (`%host-kind`).
+    pub fn word(self) -> &'static str {
+        match self {
+            HostKind::Pure => "pure",
+            HostKind::Effect => "effect",
+            HostKind::Idempotent => "idempotent",
+        }
+    }
+}
+
+/// The capabilities the VM itself defines, with what each opens. A host function is a capability
+/// named after itself; hosts should not register functions under these names.
+pub const SYSTEM_CAPABILITIES: &[(&str, &str)] = &[
+    (
+        FILES,
+        "the file system: open-input-file, open-output-file and their binary forms, file-exists?, \
+         delete-file, and what is built on them (load, with-input-from-file, call-with-output-file, …)",
+    ),
+    (ENVIRONMENT, "the host's environment variables: get-environment-variable, get-environment-variables"),
+];
+
+/// The capability of the file system (see [`SYSTEM_CAPABILITIES`]).
+pub const FILES: &str = "files";
+/// The capability of the environment variables (see [`SYSTEM_CAPABILITIES`]).
+pub const ENVIRONMENT: &str = "environment";
+
+/// One call of a host function.
+pub struct HostCall<'a> {
+    /// The calling process.
+    pub process: &'a str,
+    pub args: &'a [Datum],
+    /// `PROCESS/N`: this is the process's Nth effect. A call made again after a crash has the same key.
+    pub key: &'a str,
+}
+
+/// A host function: its arguments in, a datum or an error message (raised as a Scheme error) out.
+pub type HostFn = dyn Fn(&HostCall<'_>) -> Result<Datum, String>;
+
+#[derive(Clone)]
+pub struct HostFunction {
+    pub kind: HostKind,
+    pub call: Rc<HostFn>,
+}
+
+/// What a process may call: the names it was granted, and the functions the host offers.
+#[derive(Clone, Default)]
+pub struct HostAccess {
+    pub grants: Vec<String>,
+    pub functions: Rc<BTreeMap<String, HostFunction>>,
+}
+
+impl HostAccess {
+    /// Whether `capability` was granted.
+    pub fn has(&self, capability: &str) -> bool {
+        self.grants.iter().any(|g| g == capability)
+    }
+
+    /// Fails, naming the capability and what was granted, unless `capability` was granted.
+    /// `who` is the procedure that needs it.
+    pub fn require(&self, who: &str, capability: &str) -> Result<(), Throw> {
+        if self.has(capability) {
+            return Ok(());
+        }
+        let granted = if self.grants.is_empty() { "none".to_string() } else { self.grants.join(", ") };
+        Err(Throw::error(
+            format!("{who}: capability {capability} was not granted to this process (granted: {granted})"),
+            vec![],
+        ))
+    }
+}
