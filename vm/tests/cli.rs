@@ -1,8 +1,12 @@
 //! The `chenilles-vm` command line as a user meets it: exit codes, what goes to stdout and stderr, and
 //! the exact text of diagnostics and backtraces (insta snapshots). Fixtures live in `tests/cli/`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::text;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cli")
@@ -15,10 +19,6 @@ fn vm(args: &[&str]) -> Output {
         .current_dir(fixtures())
         .output()
         .expect("chenilles-vm starts")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

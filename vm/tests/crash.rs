@@ -15,28 +15,16 @@
 
 mod common;
 
+use common::{run, status_of, text, vm};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
 
 fn programs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/durable")
-}
-
-fn vm(store: &Path) -> Command {
-    let mut command = Command::new(VM);
-    command.env("CHENILLES_STORE", store).stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
-fn output_of(command: &mut Command) -> Output {
-    command.output().expect("chenilles-vm runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// What an uninterrupted run prints and how it ends, and how long it takes.
@@ -48,7 +36,7 @@ struct Expected {
 
 fn uninterrupted(program: &Path, args: &[String]) -> Expected {
     let started = Instant::now();
-    let output = output_of(Command::new(VM).arg("run").arg(program).args(args));
+    let output = run(Command::new(VM).arg("run").arg(program).args(args));
     Expected { stdout: output.stdout, code: output.status.code(), duration: started.elapsed() }
 }
 
@@ -122,10 +110,7 @@ fn files_with_extension(dir: &Path, extension: &str) -> Vec<PathBuf> {
 }
 
 fn seed() -> u64 {
-    let seed =
-        std::env::var("CHENILLES_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
-    eprintln!("crash harness seed: {seed} (CHENILLES_CRASH_SEED={seed} replays it)");
-    seed
+    common::seed("CHENILLES_CRASH_SEED", "crash harness")
 }
 
 fn kills_per_program(default: usize) -> usize {
@@ -140,15 +125,6 @@ fn status_word(code: Option<i32>) -> String {
         Some(n) => format!("exited({n})"),
         None => "killed".into(),
     }
-}
-
-fn ps_status(store: &Path, name: &str) -> String {
-    let ps = text(&output_of(vm(store).arg("ps")).stdout);
-    ps.lines()
-        .find(|line| line.split_whitespace().next() == Some(name))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .unwrap_or("absent")
-        .to_string()
 }
 
 /// Starts `program` as process `name`, kills it `kills` times at random instants (the start, then
@@ -177,7 +153,7 @@ fn crash_and_check(
         let delay = Duration::from_micros(rng.u64(0..span));
         // Half the runs checkpoint every 5 ms, half are paced by their checkpoints' cost.
         let share = if rng.bool() { "100" } else { "10" };
-        let status = ps_status(store, name);
+        let status = status_of(store, name);
         let child = match status.as_str() {
             "absent" => vm(store)
                 .args(["start", "--name", name, "--checkpoint-every", "5", "--checkpoint-share", share])
@@ -205,7 +181,7 @@ fn crash_and_check(
             }
             Some(code) => {
                 ended = Some(code);
-                if attempt > 0 && ps_status(store, name) == "running" {
+                if attempt > 0 && status_of(store, name) == "running" {
                     panic!("{name}: the process exited ({code}) but is still marked running");
                 }
             }
@@ -213,13 +189,13 @@ fn crash_and_check(
     }
     // Let it finish.
     for _ in 0..3 {
-        match ps_status(store, name).as_str() {
+        match status_of(store, name).as_str() {
             "absent" => {
-                let out = output_of(vm(store).args(["start", "--name", name]).arg(program).args(args));
+                let out = run(vm(store).args(["start", "--name", name]).arg(program).args(args));
                 ended = out.status.code();
             }
             "running" => {
-                let out = output_of(vm(store).args(["resume", name]));
+                let out = run(vm(store).args(["resume", name]));
                 assert!(out.status.success() || expected.code != Some(0), "resume failed: {}", text(&out.stderr));
                 ended = out.status.code();
             }
@@ -231,16 +207,16 @@ fn crash_and_check(
     if ended.is_some() {
         assert_eq!(ended, expected.code, "{name}: the exit code of the command that saw the process end");
     }
-    let status = ps_status(store, name);
+    let status = status_of(store, name);
     assert_eq!(status, status_word(expected.code), "{name}: how the process ended");
-    let journal = output_of(vm(store).args(["output", name]));
+    let journal = run(vm(store).args(["output", name]));
     assert!(journal.status.success(), "output: {}", text(&journal.stderr));
     assert_eq!(
         text(&journal.stdout),
         text(&expected.stdout),
         "{name}: the output journal after {killed} kills differs from an uninterrupted run"
     );
-    let verify = output_of(vm(store).arg("verify"));
+    let verify = run(vm(store).arg("verify"));
     assert!(verify.status.success(), "verify: {}", text(&verify.stdout));
     (killed, at_commits)
 }
@@ -290,10 +266,10 @@ fn disk_operations(stderr: &[u8]) -> Option<u64> {
 /// The checkpoints and steps that `inspect` shows for process `name` (none before its first
 /// commit).
 fn checkpoints_and_steps(store: &Path, name: &str) -> Option<(u64, u64)> {
-    if ps_status(store, name) == "absent" {
+    if status_of(store, name) == "absent" {
         return None;
     }
-    let out = output_of(vm(store).args(["inspect", name]));
+    let out = run(vm(store).args(["inspect", name]));
     let shown = text(&out.stdout);
     let field = |label: &str| {
         shown
@@ -342,14 +318,14 @@ fn crash_at_disk_operations(
         };
         let mut command = vm(store);
         command.env("CHENILLES_CRASH_AT_DISK_OP", &crash_at);
-        if ps_status(store, "p") == "absent" {
+        if status_of(store, "p") == "absent" {
             command
                 .args(["start", "--name", "p", "--reproducible", "--checkpoint-every-steps", &interval])
                 .arg(program);
         } else {
             command.args(["resume", "--reproducible", "--checkpoint-every-steps", &interval, "p"]);
         }
-        let out = output_of(&mut command);
+        let out = run(&mut command);
         let ended = out.status.code();
         if ended.is_none() {
             done += crash_at.split(':').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
@@ -360,9 +336,9 @@ fn crash_at_disk_operations(
             crash_at,
             ended,
             checkpoints_and_steps: checkpoints_and_steps(store, "p"),
-            journal_bytes: output_of(vm(store).args(["output", "p"])).stdout.len(),
+            journal_bytes: run(vm(store).args(["output", "p"])).stdout.len(),
         });
-        if !matches!(ps_status(store, "p").as_str(), "running" | "absent") {
+        if !matches!(status_of(store, "p").as_str(), "running" | "absent") {
             break;
         }
     }
@@ -389,31 +365,29 @@ fn crashes_at_chosen_disk_operations_replay_exactly() {
         // checkpoints about every twelfth of them.
         let dir = tempfile::tempdir().expect("temp dir");
         let store = dir.path().join("steps.redb");
-        output_of(vm(&store).args(["start", "--name", "p", "--checkpoint-every-steps", "1000000000000"]).arg(&program));
+        run(vm(&store).args(["start", "--name", "p", "--checkpoint-every-steps", "1000000000000"]).arg(&program));
         let steps = checkpoints_and_steps(&store, "p").map_or(0, |(_, steps)| steps);
         let interval = (steps / 12).max(1000);
         let store = dir.path().join("operations.redb");
-        let clean = output_of(
-            vm(&store)
-                .env("CHENILLES_CRASH_AT_DISK_OP", "0")
-                .args(["start", "--name", "p", "--reproducible", "--checkpoint-every-steps", &interval.to_string()])
-                .arg(&program),
-        );
+        let clean = run(vm(&store)
+            .env("CHENILLES_CRASH_AT_DISK_OP", "0")
+            .args(["start", "--name", "p", "--reproducible", "--checkpoint-every-steps", &interval.to_string()])
+            .arg(&program));
         let operations = disk_operations(&clean.stderr).unwrap_or_else(|| panic!("{name}: {}", text(&clean.stderr)));
         let sequence_seed = rng.u64(..);
         let mut runs = Vec::new();
-        for run in ["first", "second"] {
-            let store = dir.path().join(format!("{run}.redb"));
+        for attempt in ["first", "second"] {
+            let store = dir.path().join(format!("{attempt}.redb"));
             let landed = crash_at_disk_operations(&program, &store, interval, operations, sequence_seed, crashes);
             let last = landed.last().expect("one command at least");
             // (A command killed after the process's last commit saw no ending to report.)
             if last.ended.is_some() {
                 assert_eq!(last.ended, expected.code, "{name}: how the last command ended, {landed:#?}");
             }
-            assert_eq!(ps_status(&store, "p"), status_word(expected.code), "{name}: how the process ended");
-            let journal = output_of(vm(&store).args(["output", "p"]));
+            assert_eq!(status_of(&store, "p"), status_word(expected.code), "{name}: how the process ended");
+            let journal = run(vm(&store).args(["output", "p"]));
             assert_eq!(text(&journal.stdout), text(&expected.stdout), "{name}: the output journal, {landed:#?}");
-            let verify = output_of(vm(&store).arg("verify"));
+            let verify = run(vm(&store).arg("verify"));
             assert!(verify.status.success(), "{name}: verify: {}", text(&verify.stdout));
             runs.push(landed);
         }
@@ -439,7 +413,7 @@ fn a_program_killed_every_half_second_still_finishes() {
         // A kill can land before `start` has recorded the process (a loaded machine, a debug
         // build): then there is nothing to resume, and the process is started again with more
         // time before the next kill.
-        let recorded = ps_status(&store, "c") != "absent";
+        let recorded = status_of(&store, "c") != "absent";
         if !recorded && rounds > 0 {
             period *= 2;
         }
@@ -458,8 +432,8 @@ fn a_program_killed_every_half_second_still_finishes() {
         rounds += 1;
         assert!(rounds < 100, "no progress after {rounds} kills");
     }
-    assert_eq!(ps_status(&store, "c"), "finished");
-    assert_eq!(text(&output_of(vm(&store).args(["output", "c"])).stdout), text(&expected.stdout));
+    assert_eq!(status_of(&store, "c"), "finished");
+    assert_eq!(text(&run(vm(&store).args(["output", "c"])).stdout), text(&expected.stdout));
 }
 
 #[test]
@@ -476,7 +450,7 @@ fn a_program_killed_every_four_tenths_of_its_run_still_finishes() {
         let mut rounds = 0;
         let mut progress = Vec::new();
         loop {
-            let recorded = ps_status(&store, "g") != "absent";
+            let recorded = status_of(&store, "g") != "absent";
             if !recorded && rounds > 0 {
                 period *= 2;
             }
@@ -490,13 +464,13 @@ fn a_program_killed_every_four_tenths_of_its_run_still_finishes() {
                 break;
             }
             rounds += 1;
-            let inspect = text(&output_of(vm(&store).args(["inspect", "g"])).stdout);
+            let inspect = text(&run(vm(&store).args(["inspect", "g"])).stdout);
             progress.push(inspect.lines().find(|l| l.starts_with("steps:")).unwrap_or("?").to_string());
             assert!(rounds < 60, "share {share}: no progress after {rounds} kills every {period:?}: {progress:?}");
         }
         eprintln!("share {share}: finished after {rounds} kills every {period:?}: {progress:?}");
-        assert_eq!(ps_status(&store, "g"), "finished");
-        assert_eq!(text(&output_of(vm(&store).args(["output", "g"])).stdout), text(&expected.stdout));
+        assert_eq!(status_of(&store, "g"), "finished");
+        assert_eq!(text(&run(vm(&store).args(["output", "g"])).stdout), text(&expected.stdout));
     }
 }
 
@@ -510,7 +484,7 @@ fn start_and_kill(store: &Path, name: &str, program: &Path, mut delay: Duration)
             .spawn()
             .expect("chenilles-vm starts");
         kill_after(child, delay);
-        if ps_status(store, name) != "absent" {
+        if status_of(store, name) != "absent" {
             return;
         }
         delay *= 2;
@@ -527,11 +501,11 @@ fn two_processes_share_a_store() {
     start_and_kill(&store, "a", &a, expected_a.duration / 3);
     start_and_kill(&store, "b", &b, expected_b.duration / 3);
     // One resume goes on with both.
-    let resumed = output_of(vm(&store).arg("resume"));
+    let resumed = run(vm(&store).arg("resume"));
     assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     for (name, expected) in [("a", &expected_a), ("b", &expected_b)] {
-        assert_eq!(ps_status(&store, name), "finished", "{name}");
-        assert_eq!(text(&output_of(vm(&store).args(["output", name])).stdout), text(&expected.stdout), "{name}");
+        assert_eq!(status_of(&store, name), "finished", "{name}");
+        assert_eq!(text(&run(vm(&store).args(["output", name])).stdout), text(&expected.stdout), "{name}");
     }
 }
 
@@ -553,7 +527,7 @@ fn a_second_vm_on_a_busy_store_is_told_who_holds_it() {
         std::thread::sleep(Duration::from_millis(5));
     }
     // A second writer is refused, naming the holder.
-    let second = output_of(vm(&store).arg("gc"));
+    let second = run(vm(&store).arg("gc"));
     assert!(first.try_wait().unwrap().is_none(), "the first process ended before the second command ran");
     assert!(!second.status.success());
     let message = text(&second.stderr);
@@ -561,12 +535,12 @@ fn a_second_vm_on_a_busy_store_is_told_who_holds_it() {
     assert!(message.contains(&format!("pid {}", first.id())), "{message}");
     // Reading commands work beside the writer, read-only.
     for command in [&["ps"][..], &["inspect", "first"], &["output", "first"], &["verify"]] {
-        let read = output_of(vm(&store).args(command));
+        let read = run(vm(&store).args(command));
         assert!(read.status.success(), "{command:?} beside a writer: {}", text(&read.stderr));
     }
-    assert!(text(&output_of(vm(&store).arg("ps")).stdout).contains("first"));
+    assert!(text(&run(vm(&store).arg("ps")).stdout).contains("first"));
     // With --wait, the second writer waits its turn.
-    let waited = output_of(vm(&store).args(["gc", "--wait"]));
+    let waited = run(vm(&store).args(["gc", "--wait"]));
     assert!(waited.status.success(), "{}", text(&waited.stderr));
     first.wait().unwrap();
 }
@@ -602,13 +576,14 @@ fn a_store_copied_mid_run_is_recovered_or_refused_clearly() {
     copies.push(at_rest);
     let mut recovered = 0;
     for copy in &copies {
-        let resumed = output_of(vm(copy).arg("resume"));
+        let resumed = run(vm(copy).arg("resume"));
         let stderr = text(&resumed.stderr);
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(resumed.status.code().is_some(), "killed by a signal: {stderr}");
-        let status = ps_status(copy, "p");
+        // (A refused copy is refused by `ps` too: ask only a copy that resumed.)
+        let status = if resumed.status.success() { status_of(copy, "p") } else { String::new() };
         if resumed.status.success() && status == "finished" {
-            assert_eq!(text(&output_of(vm(copy).args(["output", "p"])).stdout), text(&expected.stdout));
+            assert_eq!(text(&run(vm(copy).args(["output", "p"])).stdout), text(&expected.stdout));
             recovered += 1;
         } else if resumed.status.success() && status == "absent" {
             // Copied before the process's first commit: the store as it was then, with no process.
@@ -635,9 +610,9 @@ fn deliver_with_kills(
 ) -> usize {
     let mut killed = 0;
     for message in messages {
-        let sent = output_of(vm(store).args(["send", name, message]));
+        let sent = run(vm(store).args(["send", name, message]));
         assert!(sent.status.success(), "send: {}", text(&sent.stderr));
-        let child = match ps_status(store, name).as_str() {
+        let child = match status_of(store, name).as_str() {
             "absent" => vm(store)
                 .args(["start", "--name", name, "--checkpoint-every", "5", "--checkpoint-share", "100"])
                 .arg(program)
@@ -653,10 +628,10 @@ fn deliver_with_kills(
             killed += 1;
         }
     }
-    let finish = match ps_status(store, name).as_str() {
+    let finish = match status_of(store, name).as_str() {
         "finished" => None,
-        "absent" => Some(output_of(vm(store).args(["start", "--name", name]).arg(program).args(args))),
-        _ => Some(output_of(vm(store).args(["resume", name]))),
+        "absent" => Some(run(vm(store).args(["start", "--name", name]).arg(program).args(args))),
+        _ => Some(run(vm(store).args(["resume", name]))),
     };
     if let Some(out) = finish {
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -674,13 +649,13 @@ fn messages_survive_kills_of_the_receiver() {
     let expected = common::accumulator_output(&numbers);
     let messages: Vec<String> = numbers.iter().map(|n| n.to_string()).chain(["done".to_string()]).collect();
     let killed = deliver_with_kills(&store, "accumulator", &mail.join("accumulator.scm"), &[], &messages, &mut rng);
-    assert_eq!(ps_status(&store, "accumulator"), "finished");
-    assert_eq!(text(&output_of(vm(&store).args(["output", "accumulator"])).stdout), expected);
-    let observer = output_of(vm(&store).arg("start").arg(mail.join("observer.scm")));
+    assert_eq!(status_of(&store, "accumulator"), "finished");
+    assert_eq!(text(&run(vm(&store).args(["output", "accumulator"])).stdout), expected);
+    let observer = run(vm(&store).arg("start").arg(mail.join("observer.scm")));
     assert!(observer.status.success(), "{}", text(&observer.stderr));
     let acks: String = numbers.iter().map(|n| format!("(ack {n})\n")).collect();
-    assert_eq!(text(&output_of(vm(&store).args(["output", "observer"])).stdout), acks + "done\n");
-    let ps = text(&output_of(vm(&store).arg("ps")).stdout);
+    assert_eq!(text(&run(vm(&store).args(["output", "observer"])).stdout), acks + "done\n");
+    let ps = text(&run(vm(&store).arg("ps")).stdout);
     assert!(ps.lines().skip(1).all(|line| line.split_whitespace().nth(5) == Some("0")), "mail left over:\n{ps}");
     eprintln!("{killed} kills of the receiver, every message received and acknowledged once");
 }
@@ -726,14 +701,14 @@ fn examples_survive_kills() {
         let store = scratch.path().join("store.redb");
         let name = scenario.program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let killed = if scenario.messages.is_empty() {
-            let run = output_of(Command::new(VM).arg("run").arg(&scenario.program).args(&scenario.args));
+            let run = run(Command::new(VM).arg("run").arg(&scenario.program).args(&scenario.args));
             assert_eq!(text(&run.stdout), scenario.expected, "{}: run", path.display());
             crash_and_check(&scenario.program, &scenario.args, &name, &store, kills_per_program(6), &mut rng).0
         } else {
             deliver_with_kills(&store, &name, &scenario.program, &scenario.args, &scenario.messages, &mut rng)
         };
-        assert_eq!(ps_status(&store, &name), "finished", "{}", path.display());
-        let journal = text(&output_of(vm(&store).args(["output", &name])).stdout);
+        assert_eq!(status_of(&store, &name), "finished", "{}", path.display());
+        let journal = text(&run(vm(&store).args(["output", &name])).stdout);
         assert_eq!(journal, scenario.expected, "{}: the output journal after {killed} kills", path.display());
         eprintln!("{}: {killed} kills", path.display());
     }
@@ -754,7 +729,7 @@ fn the_host_example_survives_kills() {
     let dir = tempfile::tempdir().expect("temp dir");
     let example = host_example();
     let started = Instant::now();
-    let uninterrupted = output_of(Command::new(&example).arg(dir.path().join("clean")));
+    let uninterrupted = run(Command::new(&example).arg(dir.path().join("clean")));
     let span = started.elapsed().as_micros() as u64;
     assert!(uninterrupted.status.success(), "{}", text(&uninterrupted.stderr));
     let work = dir.path().join("killed");
@@ -767,7 +742,7 @@ fn the_host_example_survives_kills() {
             Some(code) => panic!("the host example failed with {code}"),
         }
     }
-    let last = output_of(Command::new(&example).arg(&work));
+    let last = run(Command::new(&example).arg(&work));
     assert!(last.status.success(), "{}", text(&last.stderr));
     let last = text(&last.stdout);
     assert!(last.contains("host: bob finished with (paid 60 40)"), "{last}");

@@ -18,6 +18,8 @@
 //! flipped bits (default 40); `CHENILLES_DAMAGE_VERBOSE=1` prints every command's result on every
 //! copy.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -295,10 +297,7 @@ fn copies() -> usize {
 }
 
 fn seed() -> u64 {
-    let seed =
-        std::env::var("CHENILLES_DAMAGE_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
-    eprintln!("damaged stores seed: {seed} (CHENILLES_DAMAGE_SEED={seed} replays it)");
-    seed
+    common::seed("CHENILLES_DAMAGE_SEED", "damaged stores")
 }
 
 /// Where the bytes of each blob lie in the file, for blobs stored whole exactly once in it.

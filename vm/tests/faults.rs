@@ -9,6 +9,8 @@
 //! campaign in the README sets it to 1: every operation of every program. `CHENILLES_FAULT_SEED`
 //! replays a run; the seed is printed.
 
+mod common;
+
 use std::path::Path;
 
 use chenilles_store::RedbStore;
@@ -97,10 +99,7 @@ fn outcome(host: &mut Host, case: &Case) -> Vec<(String, Vec<u8>)> {
 }
 
 fn seed() -> u64 {
-    let seed =
-        std::env::var("CHENILLES_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
-    eprintln!("fault campaign seed: {seed} (CHENILLES_FAULT_SEED={seed} replays it)");
-    seed
+    common::seed("CHENILLES_FAULT_SEED", "fault campaign")
 }
 
 #[test]

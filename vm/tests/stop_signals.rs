@@ -2,24 +2,18 @@
 //! `128 + signal` and a message saying how to resume; a second exits at once; either way the
 //! process resumes to exactly the output of an uninterrupted run.
 
-use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{await_stderr, run, text, vm};
+use common::{await_stderr, run, signal, status_of, text, vm};
 
 /// Computes for a few seconds, then prints `done`.
 const SPIN: &str = "(import (scheme base) (scheme write))\n\
     (define (spin n acc) (if (= n 0) acc (spin (- n 1) (+ acc 1))))\n\
     (let loop ((i 0)) (when (< i 400) (spin 200000 0) (loop (+ i 1))))\n\
     (display \"done\") (newline)\n";
-
-fn signal(child: &Child, name: &str) {
-    let sent = Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().expect("kill");
-    assert!(sent.success(), "kill -{name}");
-}
 
 /// Starts `command` and reads its stderr until a line holds `needle` (see [`await_stderr`]).
 fn spawn_until(command: &mut Command, needle: Option<&str>) -> (Child, std::thread::JoinHandle<String>) {
@@ -37,14 +31,6 @@ fn wait_within(mut child: Child, limit: Duration) -> std::process::ExitStatus {
         assert!(started.elapsed() < limit, "did not exit within {limit:?} of the signal");
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-fn status_of(store: &Path, name: &str) -> String {
-    let ps = text(&run(vm(store).arg("ps")).stdout);
-    ps.lines()
-        .find(|line| line.split_whitespace().next() == Some(name))
-        .and_then(|line| line.split_whitespace().nth(1).map(String::from))
-        .unwrap_or_else(|| "absent".into())
 }
 
 #[test]

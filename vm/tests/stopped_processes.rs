@@ -16,31 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use common::{accumulator_output, finish_within, run, text, vm};
+use common::{accumulator_output, finish_within, run, signal, status_of, text, vm};
 
 fn mail_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/durable/mail")
-}
-
-/// Sends `signal` (a name `kill` knows: STOP, CONT, KILL) to `child`.
-fn signal(child: &Child, signal: &str) {
-    let status = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
-    assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {}", child.id());
-}
-
-fn status_of(store: &Path, name: &str) -> String {
-    let ps = run(vm(store).arg("ps"));
-    if text(&ps.stderr).contains("there is no store") {
-        return "absent".to_string();
-    }
-    assert!(ps.status.success(), "ps: {}", text(&ps.stderr));
-    let listing = text(&ps.stdout);
-    listing
-        .lines()
-        .find(|line| line.split_whitespace().next() == Some(name))
-        .and_then(|line| line.split_whitespace().nth(1))
-        .unwrap_or("absent")
-        .to_string()
 }
 
 /// Reading commands started while a command is frozen (`ps`, and `output` of the receiver).

@@ -1,6 +1,6 @@
-//! Helpers shared by the command-line tests that run `chenilles-vm` against a store of their own:
-//! a command on a store, its output, a program file, and waiting for a child within a limit or
-//! for a line on its stderr.
+//! Helpers shared by the VM's integration tests: a `chenilles-vm` command on a store of the test's
+//! own, its output, a program file, a process's status as `ps` lists it, signals, waiting for a
+//! child within a limit or for a line on its stderr, and the seed of a randomized test.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -88,4 +88,34 @@ pub fn accumulator_output(numbers: &[u64]) -> String {
     }
     expected.push_str(&format!("(total {total})\n"));
     expected
+}
+
+/// The seed of a randomized test: the value of `variable` when it is set (to replay a run), else
+/// a fresh one; printed either way, with how to replay it.
+pub fn seed(variable: &str, what: &str) -> u64 {
+    let seed = std::env::var(variable).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("{what} seed: {seed} ({variable}={seed} replays it)");
+    seed
+}
+
+/// Sends `signal` (a name `kill` knows: STOP, CONT, KILL, TERM, INT) to `child`.
+pub fn signal(child: &Child, signal: &str) {
+    let sent = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {}", child.id());
+}
+
+/// The status `ps` lists for process `name` in `store` (`waiting`, `finished`, …), or `absent`
+/// when it lists none or there is no store yet; `ps` failing otherwise fails the test.
+pub fn status_of(store: &Path, name: &str) -> String {
+    let ps = run(vm(store).arg("ps"));
+    if text(&ps.stderr).contains("there is no store") {
+        return "absent".to_string();
+    }
+    assert!(ps.status.success(), "ps: {}", text(&ps.stderr));
+    text(&ps.stdout)
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .unwrap_or("absent")
+        .to_string()
 }
