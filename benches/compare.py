@@ -11,7 +11,7 @@ store each run), Guile 3 (`guile --r7rs`, compiled: one warm-up run compiles it)
 (`scheme --script`, on a copy without the `import` line) and Steel (`steel`). Missing peers are
 installed when possible (Debian packages guile-3.0 and chezscheme; the crate steel-interpreter);
 those that cannot be are skipped with a note. Every run's output is compared with NAME.out first:
-a wrong answer is reported and its time not used. Not part of CI; the README quotes its table.
+a wrong answer is reported and its time not used. Not part of CI; `docs/history.md` keeps its tables, the README its latest ratios.
 """
 
 import argparse

@@ -6,7 +6,7 @@
 //! must equal the clean run's.
 //!
 //! CI covers every `CHENILLES_FAULT_STRIDE`th operation (default 15, from a seeded offset); the
-//! campaign in the README sets it to 1: every operation of every program. `CHENILLES_FAULT_SEED`
+//! campaign (`scripts/fault-campaign.sh`) sets it to 1: every operation of every program. `CHENILLES_FAULT_SEED`
 //! replays a run; the seed is printed.
 
 mod common;
