@@ -167,7 +167,7 @@ pub enum DurableError {
     NoSuchProcess(String),
     #[error(transparent)]
     BadName(#[from] crate::process_name::NameError),
-    #[error("a process named {0:?} already exists in the store (choose another name with --name)")]
+    #[error("a process named {0:?} already exists in the store")]
     NameTaken(String),
     #[error("process {name:?}: malformed record: {what}")]
     BadRecord { name: String, what: String },

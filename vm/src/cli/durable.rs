@@ -202,8 +202,13 @@ pub fn start(store_args: &StoreArgs, name: Option<String>, durable_args: &Durabl
     let mut host = host_for(store, durable_args, &signals);
     let program_text = program.display().to_string();
     let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
-    if let Err(error) = host.spawn(&name, &program_text, machine, &image, &grants) {
-        return fail(error);
+    match host.spawn(&name, &program_text, machine, &image, &grants) {
+        Ok(()) => {}
+        Err(error @ DurableError::NameTaken(_)) => {
+            note!("error: {error} (choose another name with --name)");
+            return ExitCode::FAILURE;
+        }
+        Err(error) => return fail(error),
     }
     note!("chenilles-vm: started process {name} in {}", store_path(store_args).display());
     drive(host, identity, &signals, store_args, durable_args)

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 fn main() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../stdlib-scm");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-scm");
     println!("cargo::rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("stdlib-scm/ is readable")

@@ -126,7 +126,8 @@ impl Object {
             }
     }
 
-    pub(crate) fn for_each_reference(&self, mut visit: impl FnMut(Value)) {
+    /// Calls `visit` with every value this object refers to.
+    pub fn for_each_reference(&self, mut visit: impl FnMut(Value)) {
         match self {
             Object::Pair(car, cdr) => {
                 visit(*car);
@@ -180,14 +181,17 @@ const MIN_COLLECTION_BYTES: usize = 8 << 20;
 pub const OBJECTS_PER_PAGE: usize = 64;
 
 pub struct Heap {
-    pub(crate) objects: Vec<Object>,
+    /// Every slot, live or free, by object id (snapshots store them page by page).
+    pub objects: Vec<Object>,
     marks: Vec<u64>,
     /// One bit per page: set when an object of the page changed since the last checkpoint.
     dirty: Vec<u64>,
-    pub(crate) free_list: Option<ObjId>,
-    pub(crate) live_objects: usize,
+    /// The first free slot, if any.
+    pub free_list: Option<ObjId>,
+    /// How many slots hold live objects.
+    pub live_objects: usize,
     /// Bytes allocated since the last collection.
-    pub(crate) allocated: usize,
+    pub allocated: usize,
     /// Bytes found live by the last collection (set with [`Heap::set_live_bytes`]).
     live_bytes: usize,
     /// What may be allocated before the next collection: derived from `live_bytes`.
@@ -305,7 +309,7 @@ impl Heap {
     }
 
     /// The slots of page `page`, for flushing the file ports it holds before it is written.
-    pub(crate) fn page_mut(&mut self, page: usize) -> &mut [Object] {
+    pub fn page_mut(&mut self, page: usize) -> &mut [Object] {
         let start = (page * OBJECTS_PER_PAGE).min(self.objects.len());
         let end = (start + OBJECTS_PER_PAGE).min(self.objects.len());
         &mut self.objects[start..end]
@@ -415,7 +419,7 @@ impl Heap {
     }
 
     /// Records what a collection found live, and so when the next one comes.
-    pub(crate) fn set_live_bytes(&mut self, live_bytes: usize) {
+    pub fn set_live_bytes(&mut self, live_bytes: usize) {
         self.live_bytes = live_bytes;
         self.collection_allowance = MIN_COLLECTION_BYTES.max(live_bytes / 2);
     }
@@ -443,7 +447,7 @@ impl Heap {
     /// Links every free slot into the free list, in ascending order. The free list is always the
     /// ascending list of all free slots (allocation takes its head), so the links carry no
     /// information a snapshot needs to keep: it stores free slots without them and relinks them.
-    pub(crate) fn relink_free_slots(&mut self) {
+    pub fn relink_free_slots(&mut self) {
         self.free_list = None;
         for id in (0..self.objects.len()).rev() {
             if let Object::Free(next) = &mut self.objects[id] {

@@ -27,7 +27,7 @@ pub const NATIVES: Entries = &[
     ("%host-call", 2, Some(2), host_call),
 ];
 
-const NO_MAILBOX: &str = "this program runs without a store, so it has no mailbox (start it with chenilles-vm start)";
+const NO_MAILBOX: &str = "this program runs without a store, so it has no mailbox (a durable process has one)";
 
 /// A process name given as a string or a symbol.
 fn name_arg(rt: &Runtime, who: &str, v: Value) -> Result<String, Throw> {

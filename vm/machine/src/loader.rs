@@ -40,7 +40,7 @@ impl Vm {
 
     /// Adds a verified image's code to the process, with its constants already made and its
     /// globals already linked (by [`Vm::load_image`], or by a restored snapshot).
-    pub(crate) fn install_image(
+    pub fn install_image(
         &mut self,
         image: &Image,
         functions: Vec<chenilles_compiler::bytecode::VerifiedFunction>,

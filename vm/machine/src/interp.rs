@@ -126,25 +126,32 @@ pub enum Trap {
 /// The interpreter state of one process.
 pub struct Vm {
     pub rt: Runtime,
-    pub(crate) stack: Vec<Value>,
-    pub(crate) frames: Vec<Frame>,
-    pub(crate) functions: Vec<Rc<LoadedFunction>>,
-    pub(crate) images: Vec<LoadedImage>,
-    pub(crate) globals: Vec<Value>,
+    /// The value stack: every frame's closure, locals and operands.
+    pub stack: Vec<Value>,
+    /// The calls in progress, innermost last.
+    pub frames: Vec<Frame>,
+    /// Every loaded function, by process-wide function index.
+    pub functions: Vec<Rc<LoadedFunction>>,
+    /// The images loaded into the process, in load order.
+    pub images: Vec<LoadedImage>,
+    /// The global variables' values, by slot.
+    pub globals: Vec<Value>,
     /// The symbol naming each global slot.
-    pub(crate) global_names: Vec<Value>,
-    pub(crate) global_slots: std::collections::HashMap<Value, u32>,
+    pub global_names: Vec<Value>,
+    /// The slot of each global, by the symbol naming it.
+    pub global_slots: std::collections::HashMap<Value, u32>,
     /// The most frames ever live at once (proper tail calls keep this flat).
     pub peak_frames: usize,
     /// Calls and backward jumps so far (see [`crate::runtime::Limits::max_steps`]).
     pub steps: u64,
     /// The compiler `eval` uses, made on first use.
-    pub(crate) eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
+    pub eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
     /// Stack slots below this index, and frames below this index, have not changed since the last
     /// checkpoint: only the top frame writes to the stack, so returns lower these marks and
     /// nothing else needs to (see [`Vm::return_from_frame`]). 0 when unknown.
-    pub(crate) clean_stack: usize,
-    pub(crate) clean_frames: usize,
+    pub clean_stack: usize,
+    /// Like `clean_stack`, for the frames.
+    pub clean_frames: usize,
     /// Whether loaded images keep their bytes, for a durable process's checkpoints to store.
     pub keep_image_bytes: bool,
     /// Entry functions of loaded images still to run, in order (a durable process's boot list:
@@ -237,14 +244,14 @@ impl Vm {
     }
 
     /// Forgets which parts of the stacks are unchanged since the last checkpoint.
-    pub(crate) fn forget_clean_marks(&mut self) {
+    pub fn forget_clean_marks(&mut self) {
         self.clean_stack = 0;
         self.clean_frames = 0;
     }
 
     /// Marks the stacks as they are now as written by a checkpoint: everything but the top frame,
     /// which goes on changing.
-    pub(crate) fn mark_stacks_clean(&mut self) {
+    pub fn mark_stacks_clean(&mut self) {
         self.clean_stack = self.frames.last().map_or(0, |top| top.base as usize - 1);
         self.clean_frames = self.frames.len().saturating_sub(1);
     }
