@@ -51,7 +51,7 @@ pub enum Object {
     /// An instance of a record type.
     Record {
         /// The object id of the record's type, a [`Object::RecordType`] (an id, not a
-        /// [`Value`], keeps a record in 24 bytes; [`Object::record_type`] gives the value).
+        /// [`Value`], keeps a record in 24 bytes).
         record_type: ObjId,
         fields: Box<[Value]>,
     },

@@ -30,7 +30,7 @@ use crate::value::Value;
 /// A function of a loaded image.
 pub struct LoadedFunction {
     pub code: VerifiedFunction,
-    /// `code.insns` with superinstructions (see [`chenilles_compiler::bytecode::quicken`]): what
+    /// `code.insns` with superinstructions (see [`chenilles_compiler::bytecode::quicken()`]): what
     /// the interpreter runs. Same length and meaning index by index.
     pub quick: Box<[Insn]>,
     /// Index of its image in [`Vm::images`].
@@ -148,7 +148,7 @@ pub struct Vm {
     pub eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
     /// Stack slots below this index, and frames below this index, have not changed since the last
     /// checkpoint: only the top frame writes to the stack, so returns lower these marks and
-    /// nothing else needs to (see [`Vm::return_from_frame`]). 0 when unknown.
+    /// nothing else needs to (see `Vm::return_from_frame`). 0 when unknown.
     pub clean_stack: usize,
     /// Like `clean_stack`, for the frames.
     pub clean_frames: usize,
