@@ -2,7 +2,8 @@
 """Runs the benchmark programs under Chenilles VM and its peers, and prints one table of medians,
 peak memory and ratios.
 
-    python3 benches/compare.py [--runs N] [--no-install] [--only NAME,...] [DIR ...]
+    python3 benches/compare.py [--runs N] [--no-install] [--only NAME,...] [--runners NAME,...]
+                               [--baseline PATH/TO/chenilles-vm] [DIR ...]
 
 DIR defaults to ../shared/bench-scm (next to the repository), plus $R7RS_BENCHMARKS if it is set
 (a directory of the public r7rs-benchmarks suite's programs, with NAME.out files beside them).
@@ -11,7 +12,9 @@ store each run), Guile 3 (`guile --r7rs`, compiled: one warm-up run compiles it)
 (`scheme --script`, on a copy without the `import` line) and Steel (`steel`). Missing peers are
 installed when possible (Debian packages guile-3.0 and chezscheme; the crate steel-interpreter);
 those that cannot be are skipped with a note. Every run's output is compared with NAME.out first:
-a wrong answer is reported and its time not used. Not part of CI; `docs/history.md` keeps its tables, the README its latest ratios.
+a wrong answer is reported and its time not used. `--baseline BIN` also runs another build of
+`chenilles-vm` (say, the commit before a change) as `baseline run` and `baseline start`, and adds
+the ratios of this build to it: before and after in one table. Not part of CI; `docs/history.md` keeps its tables, the README its latest ratios.
 """
 
 import argparse
@@ -110,6 +113,19 @@ def runners(args, scratch):
         ensure("time-for-peaks", "(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time")
     found.append(Runner("chenilles run", chenilles_run))
     found.append(Runner("chenilles start", chenilles_start))
+    if args.baseline:
+        baseline = str(Path(args.baseline).resolve())
+
+        def baseline_run(program):
+            return [baseline, "run", str(program)], None, None
+
+        def baseline_start(program):
+            counter[0] += 1
+            env = dict(os.environ, CHENILLES_STORE=str(scratch / f"store-{counter[0]}.redb"))
+            return [baseline, "start", str(program)], None, env
+
+        found.append(Runner("baseline run", baseline_run))
+        found.append(Runner("baseline start", baseline_start))
     install = not args.no_install
     apt = "(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq {}"
     guile = ensure("guile", apt.format("guile-3.0") if install else None)
@@ -146,6 +162,7 @@ def main():
     parser.add_argument("--no-install", action="store_true")
     parser.add_argument("--only", default="", help="programs to run, by name, comma-separated")
     parser.add_argument("--runners", default="", help="runners to use (e.g. guile,steel), comma-separated")
+    parser.add_argument("--baseline", default="", help="another chenilles-vm binary to compare this build with")
     parser.add_argument("dirs", nargs="*")
     args = parser.parse_args()
     dirs = [Path(d) for d in args.dirs] or [ROOT.parent / "shared" / "bench-scm"]
@@ -185,10 +202,18 @@ def main():
                 table[(program.stem, runner.name)] = wrong or (statistics.median(times), max(peaks))
                 note(f"{program.stem} / {runner.name}: {table[(program.stem, runner.name)]}")
         names = [r.name for r in all_runners]
-        header = ["program"] + [f"{n} s (MiB)" for n in names] + ["run/guile", "start/run", "run/steel", "run/chez"]
+        pairs = [
+            ("run/guile", "chenilles run", "guile"),
+            ("start/run", "chenilles start", "chenilles run"),
+            ("run/steel", "chenilles run", "steel"),
+            ("run/chez", "chenilles run", "chez"),
+        ]
+        if args.baseline:
+            pairs += [("run/baseline", "chenilles run", "baseline run"), ("start/baseline", "chenilles start", "baseline start")]
+        header = ["program"] + [f"{n} s (MiB)" for n in names] + [key for key, _, _ in pairs]
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
-        ratios = {"run/guile": [], "start/run": [], "run/steel": [], "run/chez": []}
+        ratios = {key: [] for key, _, _ in pairs}
 
         def ratio(program, a, b, key):
             x, y = table.get((program, a)), table.get((program, b))
@@ -202,15 +227,10 @@ def main():
             for name in names:
                 cell = table.get((program, name))
                 cells.append(f"{cell[0]:.3f} ({cell[1] / 1024:.0f})" if isinstance(cell, tuple) else str(cell))
-            cells += [
-                ratio(program, "chenilles run", "guile", "run/guile"),
-                ratio(program, "chenilles start", "chenilles run", "start/run"),
-                ratio(program, "chenilles run", "steel", "run/steel"),
-                ratio(program, "chenilles run", "chez", "run/chez"),
-            ]
+            cells += [ratio(program, a, b, key) for key, a, b in pairs]
             print("| " + " | ".join(cells) + " |")
         geo = ["**geometric mean**"] + [""] * len(names)
-        for key in ["run/guile", "start/run", "run/steel", "run/chez"]:
+        for key, _, _ in pairs:
             values = ratios[key]
             geo.append(f"**{math.exp(sum(map(math.log, values)) / len(values)):.2f}**" if values else "-")
         print("| " + " | ".join(geo) + " |")
