@@ -64,7 +64,7 @@ impl ReadingFile {
     fn still_stopped(&self, range: Range) -> Option<Vec<StoppedProcess>> {
         let last = self.last_stopped.lock().unwrap_or_else(PoisonError::into_inner);
         let (held, holders) = last.as_ref()?;
-        let unchanged = *held == range && holders.iter().all(|seen| stopped(seen.pid).as_ref() == Some(seen));
+        let unchanged = *held == range && holders.iter().all(StoppedProcess::has_not_run);
         unchanged.then(|| holders.clone())
     }
 
@@ -172,6 +172,13 @@ struct StoppedProcess {
     threads: Vec<(u32, u64)>,
 }
 
+impl StoppedProcess {
+    /// Whether the process is still stopped and none of its threads has run since it was seen.
+    fn has_not_run(&self) -> bool {
+        stopped(self.pid).as_ref() == Some(self)
+    }
+}
+
 thread_local! {
     /// The stopped writers this thread's reads passed over since [`begin`].
     static PASSED: RefCell<Vec<StoppedProcess>> = const { RefCell::new(Vec::new()) };
@@ -185,7 +192,7 @@ pub(crate) fn begin() {
 /// Whether a stopped writer that a read on this thread passed over since [`begin`] has run since
 /// (or ended): what the read saw may have changed under it.
 pub(crate) fn disturbed() -> bool {
-    PASSED.with(|passed| passed.borrow().iter().any(|seen| stopped(seen.pid).as_ref() != Some(seen)))
+    PASSED.with(|passed| !passed.borrow().iter().all(StoppedProcess::has_not_run))
 }
 
 /// The processes holding a lock that conflicts with a shared one on `range` of the file `id`, if

@@ -1,8 +1,12 @@
 //! `chenilles-scc` as a user meets it: compile, check, disassemble and assemble, and the images it
 //! writes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::text;
 
 use chenilles_compiler::bytecode::{FORMAT_VERSION, Image, OLDEST_READABLE_VERSION, image_hash};
 
@@ -16,10 +20,6 @@ fn scc(args: &[&str]) -> Output {
         .current_dir(fixtures())
         .output()
         .expect("chenilles-scc starts")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A path named `name` in a scratch directory of this test process's own, made once with a
