@@ -6,10 +6,10 @@
 //! criterion only measures time. Last, the collector's pause on that heap.
 //! `cargo bench -p chenilles-benches --bench checkpoint`.
 
+use chenilles_durable::{self as snapshot, Snapshotter};
+use chenilles_machine::heap::Object;
+use chenilles_machine::{Machine, Value};
 use chenilles_store::{Batch, BlobStore, MemoryStore, RedbStore};
-use chenilles_vm::heap::Object;
-use chenilles_vm::snapshot::{self, Snapshotter};
-use chenilles_vm::{Machine, Value};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const BUILD: &str = "

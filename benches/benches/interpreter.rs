@@ -34,7 +34,7 @@ fn run_programs(c: &mut Criterion) {
                 let mut machine = quiet_machine();
                 // Checked: a run that fails early would be measured as a fast one.
                 match machine.run_image(&image) {
-                    Ok(chenilles_vm::Outcome::Finished) => {}
+                    Ok(chenilles_machine::Outcome::Finished) => {}
                     Ok(other) => panic!("benchmark {name} ended with {other:?}"),
                     Err(error) => panic!("benchmark {name} failed: {}", error.report()),
                 }

@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::time::Instant;
 
+use chenilles_durable::Host;
+use chenilles_machine::Datum;
 use chenilles_store::{Batch, BlobStore, RedbStore, StoreWatch};
-use chenilles_vm::host::Host;
-use chenilles_vm::{Datum, durable, mailbox};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// Fills the store at `path` with `megabytes` of 4 KiB blobs (in commits of 4 MB) and one waiting
@@ -56,10 +56,10 @@ fn scale(c: &mut Criterion) {
     group.bench_function("ps (open read-only, list processes and mailboxes)", |b| {
         b.iter(|| {
             let store = RedbStore::open_read_only(&path).expect("open");
-            let processes = durable::list_processes(&store).expect("list");
+            let processes = chenilles_durable::list_processes(&store).expect("list");
             assert_eq!(processes.len(), 1);
             for (name, _) in &processes {
-                mailbox::waiting_count(&store, name).expect("mailbox");
+                chenilles_durable::waiting_count(&store, name).expect("mailbox");
             }
         });
     });
@@ -67,7 +67,7 @@ fn scale(c: &mut Criterion) {
     group.bench_function("send (open, deliver, close)", |b| {
         b.iter(|| {
             let mut store = RedbStore::open_existing(&path).expect("open");
-            mailbox::deliver(&mut store, "other", "host", &Datum::from(sent)).expect("deliver");
+            chenilles_durable::deliver(&mut store, "other", "host", &Datum::from(sent)).expect("deliver");
             sent += 1;
         });
     });
@@ -80,7 +80,11 @@ fn scale(c: &mut Criterion) {
     });
     group.finish();
     let store = RedbStore::open_read_only(&path).expect("open");
-    assert_eq!(mailbox::waiting_count(&store, "other").expect("count"), sent as usize, "every send was delivered");
+    assert_eq!(
+        chenilles_durable::waiting_count(&store, "other").expect("count"),
+        sent as usize,
+        "every send was delivered"
+    );
     let _ = store.list_refs().expect("refs");
 }
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use chenilles_compiler::bytecode::{Image, verify};
-use chenilles_vm::Machine;
+use chenilles_machine::Machine;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

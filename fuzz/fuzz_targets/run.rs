@@ -2,7 +2,7 @@
 //! with a Scheme error or is stopped by a limit; the VM never panics.
 #![no_main]
 
-use chenilles_vm::Machine;
+use chenilles_machine::Machine;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use chenilles_fuzz::{Seed, replace_hash, seed};
 use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
-use chenilles_vm::durable::{Options, Process};
+use chenilles_durable::{Options, Process};
 use libfuzzer_sys::fuzz_target;
 
 static SEED: OnceLock<Seed> = OnceLock::new();
@@ -64,6 +64,6 @@ fuzz_target!(|edits: &[u8]| {
         return;
     }
     let Ok(mut process) = Process::resume(&mut store, "p", Options::silent()) else { return };
-    process.vm.rt.limits = chenilles_fuzz::LIMITS;
+    process.set_limits(chenilles_fuzz::LIMITS);
     let _ = process.run(&mut store);
 });

@@ -4,7 +4,7 @@
 
 use chenilles_store::simulated::SimulatedDisk;
 use chenilles_store::{BlobStore, MemoryStore, RedbStore};
-use chenilles_vm::snapshot::blob::children_of;
+use chenilles_durable::blob::children_of;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
@@ -15,7 +15,7 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(mut store) = RedbStore::open_simulated(&disk) else { return };
     if let Ok(refs) = store.list_refs() {
         for (name, _) in refs {
-            let _ = chenilles_vm::durable::list_processes(&store);
+            let _ = chenilles_durable::list_processes(&store);
             let _ = store.get_ref(&name);
         }
     }

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use chenilles_store::{Batch, Hash, MemoryStore};
-use chenilles_vm::durable::Options;
-use chenilles_vm::durable::{process_ref, read_record, stage_record};
-use chenilles_vm::host::Host;
-use chenilles_vm::runtime::Limits;
-use chenilles_vm::snapshot::blob::children_of;
+use chenilles_durable::Options;
+use chenilles_durable::{process_ref, read_record, stage_record};
+use chenilles_durable::Host;
+use chenilles_machine::runtime::Limits;
+use chenilles_durable::blob::children_of;
 
 /// Small enough that every fuzzed program stops within a fraction of a second.
 pub const LIMITS: Limits = Limits { max_steps: Some(200_000), max_heap: Some(32 << 20), max_depth: Some(10_000) };
@@ -49,7 +49,7 @@ pub fn seed() -> Seed {
     host.spawn_source("p", "seed.scm", SEED_PROGRAM, &[]).expect("the seed program starts");
     host.run().expect("the seed program runs until it waits");
     // A message waits in its mailbox: a resumed process goes on and finishes.
-    chenilles_vm::mailbox::deliver(host.store(), "p", "fuzz", &chenilles_vm::Datum::from(7))
+    chenilles_durable::deliver(host.store(), "p", "fuzz", &chenilles_machine::Datum::from(7))
         .expect("the message is delivered");
     let store = host.store();
     // The record's clock readings are the only bytes that differ from run to run: fix them, so

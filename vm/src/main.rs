@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chenilles_compiler::bytecode::Image;
-use chenilles_vm::printer::Style;
-use chenilles_vm::{Machine, Outcome, RunError, Value};
+use chenilles_machine::printer::Style;
+use chenilles_machine::{Machine, Outcome, RunError, Value};
 use clap::{Parser, Subcommand};
 
 mod cli;
@@ -122,8 +122,12 @@ struct ProgramArgs {
 }
 
 impl ProgramArgs {
-    fn limits(&self) -> chenilles_vm::runtime::Limits {
-        chenilles_vm::runtime::Limits { max_steps: self.max_steps, max_heap: self.max_heap, max_depth: self.max_depth }
+    fn limits(&self) -> chenilles_machine::runtime::Limits {
+        chenilles_machine::runtime::Limits {
+            max_steps: self.max_steps,
+            max_heap: self.max_heap,
+            max_depth: self.max_depth,
+        }
     }
 }
 
@@ -146,7 +150,7 @@ struct DurableArgs {
     /// checkpoint (a large heap much changed) comes later than --checkpoint-every, and so does
     /// the one after it, so that durability slows the program by at most this share. 100: never
     /// later.
-    #[arg(long, value_name = "PERCENT", default_value_t = chenilles_vm::durable::DEFAULT_CHECKPOINT_SHARE,
+    #[arg(long, value_name = "PERCENT", default_value_t = chenilles_durable::DEFAULT_CHECKPOINT_SHARE,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     checkpoint_share: u32,
     /// Checkpoint after every N steps (calls, loop iterations and charged work) instead of by time:
@@ -226,7 +230,7 @@ pub fn library_path(program: &std::path::Path, mut dirs: Vec<PathBuf>) -> Vec<Pa
 
 /// One of the VM's own capabilities (the CLI offers no host functions).
 fn parse_capability(text: &str) -> Result<String, String> {
-    let known = chenilles_vm::capabilities::SYSTEM_CAPABILITIES;
+    let known = chenilles_machine::capabilities::SYSTEM_CAPABILITIES;
     if known.iter().any(|(name, _)| *name == text) {
         Ok(text.to_string())
     } else {
@@ -318,7 +322,7 @@ fn repl() -> ExitCode {
     let mut machine = Machine::new();
     // The person typing is the program's author: the REPL grants every capability.
     machine.vm.rt.host.grants =
-        chenilles_vm::capabilities::SYSTEM_CAPABILITIES.iter().map(|(name, _)| name.to_string()).collect();
+        chenilles_machine::capabilities::SYSTEM_CAPABILITIES.iter().map(|(name, _)| name.to_string()).collect();
     let mut pending = String::new();
     let mut entry = 0;
     println!("Chenilles Scheme {} — Ctrl-D to leave", env!("CARGO_PKG_VERSION"));

@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use chenilles_durable::{Options, Process, Record, SharedBuffer, Status};
+use chenilles_machine::Machine;
 use chenilles_store::{BlobStore, MemoryStore};
-use chenilles_vm::Machine;
-use chenilles_vm::durable::{Options, Process, Record, SharedBuffer, Status};
 
 /// Runs `source` as a durable process in a memory store; returns every record committed.
 fn checkpoints_of(source: &str) -> (Vec<Record>, String, MemoryStore) {
@@ -92,9 +92,9 @@ fn a_finished_process_leaves_no_state_behind_after_gc() {
 
 #[test]
 fn two_snapshots_are_compared_down_to_the_first_differing_object() {
+    use chenilles_durable::{Snapshotter, first_difference};
+    use chenilles_machine::heap::Object;
     use chenilles_store::Batch;
-    use chenilles_vm::heap::Object;
-    use chenilles_vm::snapshot::{Snapshotter, first_difference};
     let mut machine = Machine::durable();
     let image = machine.compile("t.scm", "(define p (list 1 2 3)) p").expect("compiles");
     let Ok(Ok(p)) = machine.eval_image(&image) else { panic!("runs") };
@@ -103,7 +103,7 @@ fn two_snapshots_are_compared_down_to_the_first_differing_object() {
     let (a, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
     store.commit(batch).expect("commits");
     if let Some(Object::Pair(car, _)) = machine.vm.rt.heap.get_mut(p) {
-        *car = chenilles_vm::Value::fixnum(42).expect("fits");
+        *car = chenilles_machine::Value::fixnum(42).expect("fits");
     }
     let mut batch = Batch::default();
     let (b, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
@@ -116,8 +116,8 @@ fn two_snapshots_are_compared_down_to_the_first_differing_object() {
 
 #[test]
 fn symbols_made_between_checkpoints_are_all_restored() {
+    use chenilles_durable::{Snapshotter, restore};
     use chenilles_store::Batch;
-    use chenilles_vm::snapshot::{Snapshotter, restore};
     let mut machine = Machine::durable();
     let image = machine.compile("t.scm", "'a").expect("compiles");
     let Ok(Ok(_)) = machine.eval_image(&image) else { panic!("runs") };
@@ -137,7 +137,7 @@ fn symbols_made_between_checkpoints_are_all_restored() {
     }
     let root = root.expect("captured");
     let (restored, _) = restore(&store, root, Box::new(std::io::sink()), Box::new(std::io::sink())).expect("restores");
-    let names = |vm: &chenilles_vm::Vm| vm.rt.symbols.names().map(str::to_owned).collect::<Vec<_>>();
+    let names = |vm: &chenilles_machine::Vm| vm.rt.symbols.names().map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(names(&restored), names(&machine.vm));
 }
 

@@ -27,8 +27,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use chenilles_durable::blob::{Kind, decode};
 use chenilles_store::{BlobStore, Hash, RedbStore};
-use chenilles_vm::snapshot::blob::{Kind, decode};
 
 const VM: &str = env!("CARGO_BIN_EXE_chenilles-vm");
 /// The longest any one command may take on any copy.

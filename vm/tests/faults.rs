@@ -13,10 +13,10 @@ mod common;
 
 use std::path::Path;
 
+use chenilles_durable::Host;
+use chenilles_durable::{DurableError, Options, Status};
 use chenilles_store::RedbStore;
 use chenilles_store::simulated::{Fault, SimulatedDisk};
-use chenilles_vm::durable::{DurableError, Options, Status};
-use chenilles_vm::host::Host;
 
 /// Small programs of the data-driven suite, chosen to cover continuations, deep stacks, bignums,
 /// dynamic state, hash tables, records, ports and mutation; plus a conversation between two

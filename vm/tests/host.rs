@@ -1,14 +1,14 @@
-//! The embedding API (`chenilles_vm::host`): processes spawned by a host, talking to each other and
+//! The embedding API (`chenilles_durable::Host`): processes spawned by a host, talking to each other and
 //! to the host through mailboxes and host functions, and resumed by a new host after a restart.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use chenilles_durable::Host;
+use chenilles_durable::{Options, Status};
+use chenilles_machine::Datum;
+use chenilles_machine::capabilities::HostKind;
 use chenilles_store::{BlobStore, MemoryStore};
-use chenilles_vm::Datum;
-use chenilles_vm::capabilities::HostKind;
-use chenilles_vm::durable::{Options, Status};
-use chenilles_vm::host::Host;
 
 /// A host over a fresh in-memory store whose processes' output is discarded (it stays in their
 /// output journals) and which checkpoints at every slice.
@@ -127,7 +127,7 @@ fn a_completed_effect_is_not_repeated_after_a_restart() {
     assert_eq!(*calls.borrow(), ["buyer/0 10", "buyer/3 20"], "each payment made once, each with its own key");
     assert_eq!(host.result("buyer").unwrap().map(|d| d.to_string()), Some("(paid go paid)".to_string()));
     let record = host.status("buyer").unwrap();
-    let journal: Vec<String> = chenilles_vm::durable::read_effects(host.store(), &record)
+    let journal: Vec<String> = chenilles_durable::read_effects(host.store(), &record)
         .unwrap()
         .iter()
         .map(|effect| effect.to_string())
@@ -139,8 +139,8 @@ fn a_completed_effect_is_not_repeated_after_a_restart() {
 fn a_process_over_its_limits_fails_alone() {
     let mut host = quiet_host(Box::new(MemoryStore::default()));
     let limited = |max_steps: Option<u64>, max_depth: Option<usize>| {
-        let mut machine = chenilles_vm::Machine::durable();
-        machine.vm.rt.limits = chenilles_vm::runtime::Limits { max_steps, max_heap: None, max_depth };
+        let mut machine = chenilles_machine::Machine::durable();
+        machine.vm.rt.limits = chenilles_machine::runtime::Limits { max_steps, max_heap: None, max_depth };
         machine
     };
     for (name, source, machine) in [
@@ -171,11 +171,11 @@ fn a_record_whose_echo_mark_is_past_its_output_is_refused_not_sliced() {
     host.spawn_source("talker", "talker.scm", "(display \"hello\") (receive)", &[]).unwrap();
     host.run().unwrap();
     let store = host.store();
-    let head = store.get_ref(&chenilles_vm::durable::process_ref("talker")).unwrap().unwrap();
-    let mut record = chenilles_vm::durable::read_record(store, "talker", head).unwrap();
+    let head = store.get_ref(&chenilles_durable::process_ref("talker")).unwrap().unwrap();
+    let mut record = chenilles_durable::read_record(store, "talker", head).unwrap();
     record.echoed = record.output_len + 1000;
     let mut batch = chenilles_store::Batch::default();
-    chenilles_vm::durable::stage_record(&mut batch, &mut record, Some(head));
+    chenilles_durable::stage_record(&mut batch, &mut record, Some(head));
     store.commit(batch).unwrap();
     let store = host.release_store().unwrap();
     let mut restarted = quiet_host(store);

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 
-use chenilles_vm::{Machine, Outcome};
+use chenilles_machine::{Machine, Outcome};
 
 /// An output sink the test can read after the machine has written to it.
 #[derive(Clone, Default)]
@@ -86,7 +86,7 @@ fn exact_integers_overflow_into_bignums_and_never_wrap() {
 
 #[test]
 fn record_operations_on_parameters_and_free_variables_run_without_a_frame() {
-    use chenilles_vm::interp::Shortcut;
+    use chenilles_machine::interp::Shortcut;
     let source = "(import (scheme base))
         (define (make-getter t k w) (lambda (r) (%record-ref r t k w)))
         (define (make-setter t k w) (lambda (r v) (%record-set! r t k v w)))

@@ -1,14 +1,14 @@
-//! The determinism check (`chenilles_vm::replay`): a process that kept its history, replayed from
+//! The determinism check (`chenilles_durable::replay`): a process that kept its history, replayed from
 //! its first checkpoint with its journaled effects, reaches every later recorded root hash and
 //! ends as it did; a journal that no longer matches the run is found at the checkpoint that first
 //! depends on it, naming what differs.
 
+use chenilles_durable::Host;
+use chenilles_durable::blob::{self, Kind};
+use chenilles_durable::{self, Options, Record, Status, process_ref};
+use chenilles_durable::{Replay, replay};
+use chenilles_machine::effects::{Effect, EffectResult};
 use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
-use chenilles_vm::durable::{self, Options, Record, Status, process_ref};
-use chenilles_vm::effects::{Effect, EffectResult};
-use chenilles_vm::host::Host;
-use chenilles_vm::replay::{Replay, replay};
-use chenilles_vm::snapshot::blob::{self, Kind};
 
 /// Random numbers (effects) kept in a growing vector, printed as they come, over many checkpoints.
 const RANDOM: &str = r#"
@@ -42,8 +42,8 @@ fn replays_reach_every_recorded_state() {
     // Messages and a receive with a timeout: the receipts and the clock are journaled too.
     host.spawn_source("listener", "listener.scm", "(list (receive) (receive) (receive 0.01 'none))", &[]).unwrap();
     host.run().unwrap();
-    host.send("listener", &chenilles_vm::Datum::symbol("hello")).unwrap();
-    host.send("listener", &chenilles_vm::Datum::from(42)).unwrap();
+    host.send("listener", &chenilles_machine::Datum::symbol("hello")).unwrap();
+    host.send("listener", &chenilles_machine::Datum::from(42)).unwrap();
     host.run().unwrap();
     while !host.waiting().is_empty() {
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -63,8 +63,8 @@ fn replays_reach_every_recorded_state() {
 /// the newest record name the changed journal.
 fn tamper(store: &mut dyn BlobStore, name: &str, index: usize) -> Record {
     let head = store.get_ref(&process_ref(name)).unwrap().unwrap();
-    let mut record = durable::read_record(store, name, head).unwrap();
-    let mut effects = durable::read_effects(store, &record).unwrap();
+    let mut record = chenilles_durable::read_record(store, name, head).unwrap();
+    let mut effects = chenilles_durable::read_effects(store, &record).unwrap();
     let Effect { result: EffectResult::Integer(n), .. } = &mut effects[index] else { panic!("{:?}", effects[index]) };
     *n += 1;
     let mut batch = Batch::default();

@@ -6,10 +6,10 @@
 //! the same root (checked by the reload itself), and the process must print exactly what an
 //! in-memory run prints.
 
+use chenilles_durable::Host;
+use chenilles_durable::{Options, Status};
+use chenilles_machine::Datum;
 use chenilles_store::MemoryStore;
-use chenilles_vm::Datum;
-use chenilles_vm::durable::{Options, Status};
-use chenilles_vm::host::Host;
 use proptest::prelude::*;
 
 fn leaf() -> impl Strategy<Value = Datum> {
@@ -71,8 +71,8 @@ fn program(data: &Datum) -> String {
 }
 
 fn in_memory(source: &str) -> String {
-    let output = chenilles_vm::durable::SharedBuffer::default();
-    let mut machine = chenilles_vm::Machine::with_output(Box::new(output.clone()));
+    let output = chenilles_durable::SharedBuffer::default();
+    let mut machine = chenilles_machine::Machine::with_output(Box::new(output.clone()));
     machine.run_source("data.scm", source).map_err(|e| e.report()).expect("the program runs in memory");
     machine.vm.rt.flush();
     String::from_utf8(output.contents()).expect("UTF-8 output")

@@ -9,11 +9,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use chenilles_durable::Host;
+use chenilles_durable::{DurableError, Options, SharedBuffer, Status, Window};
+use chenilles_machine::Datum;
+use chenilles_machine::capabilities::HostKind;
 use chenilles_store::{BlobStore, MemoryStore};
-use chenilles_vm::Datum;
-use chenilles_vm::capabilities::HostKind;
-use chenilles_vm::durable::{DurableError, Options, SharedBuffer, Status, Window};
-use chenilles_vm::host::Host;
 
 const PROGRAM: &str = r#"
     (define (charge n)

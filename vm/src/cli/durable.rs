@@ -5,12 +5,12 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chenilles_durable::Host;
+use chenilles_durable::blob::children_of;
+use chenilles_durable::{DurableError, Options, Status};
+use chenilles_machine::messaging::parse_message;
+use chenilles_machine::{Machine, render_backtrace};
 use chenilles_store::{BlobStore, FileIdentity, Hash, RedbStore, StoreError, StoreWatch};
-use chenilles_vm::durable::{self, DurableError, Options, Status};
-use chenilles_vm::host::Host;
-use chenilles_vm::messaging::parse_message;
-use chenilles_vm::snapshot::blob::children_of;
-use chenilles_vm::{Machine, render_backtrace};
 
 use super::signals::{self, StopSignals};
 use super::store::{
@@ -42,7 +42,7 @@ fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Re
     let stem = program.file_stem().map_or_else(|| "process".to_string(), |s| s.to_string_lossy().into_owned());
     let mut name = stem.clone();
     let mut n = 1;
-    while store.get_ref(&durable::process_ref(&name))?.is_some() {
+    while store.get_ref(&chenilles_durable::process_ref(&name))?.is_some() {
         n += 1;
         name = format!("{stem}-{n}");
     }
@@ -261,7 +261,7 @@ pub fn send(store_args: &StoreArgs, name: &str, text: &str) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     };
-    match chenilles_vm::mailbox::deliver(&mut store, name, "host", &datum) {
+    match chenilles_durable::deliver(&mut store, name, "host", &datum) {
         Ok(seq) => {
             note!("chenilles-vm: delivered message {seq} to {name}");
             ExitCode::SUCCESS
@@ -276,7 +276,7 @@ fn process_names(store: &RedbStore) -> Result<Vec<String>, StoreError> {
 }
 
 /// A process's name, and its newest record or why that record cannot be read.
-type ProcessRecord = (String, Result<durable::Record, DurableError>);
+type ProcessRecord = (String, Result<chenilles_durable::Record, DurableError>);
 
 /// Every process of the store with its newest record, or why that record cannot be read: one
 /// damaged process does not hide the others.
@@ -309,7 +309,7 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
                 continue;
             }
         };
-        let mail = match chenilles_vm::mailbox::waiting_count(&store, &name) {
+        let mail = match chenilles_durable::waiting_count(&store, &name) {
             Ok(count) => count.to_string(),
             Err(error) => {
                 note!("error: the mailbox of process {name} cannot be read: {error}");
@@ -329,9 +329,11 @@ pub fn ps(store_args: &StoreArgs) -> ExitCode {
     out.finish(code)
 }
 
-fn record_of(store: &RedbStore, name: &str) -> Result<durable::Record, DurableError> {
-    let hash = store.get_ref(&durable::process_ref(name))?.ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
-    durable::read_record(store, name, hash)
+fn record_of(store: &RedbStore, name: &str) -> Result<chenilles_durable::Record, DurableError> {
+    let hash = store
+        .get_ref(&chenilles_durable::process_ref(name))?
+        .ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
+    chenilles_durable::read_record(store, name, hash)
 }
 
 pub fn output(store_args: &StoreArgs, name: &str) -> ExitCode {
@@ -339,7 +341,7 @@ pub fn output(store_args: &StoreArgs, name: &str) -> ExitCode {
         Ok(store) => store,
         Err(code) => return code,
     };
-    match record_of(&store, name).and_then(|record| durable::read_output(&store, &record)) {
+    match record_of(&store, name).and_then(|record| chenilles_durable::read_output(&store, &record)) {
         Ok(bytes) => {
             let mut out = Listing::default();
             out.write(&bytes);
@@ -378,7 +380,7 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     say!(out, "steps:        {}", record.steps);
     say!(out, "output:       {} bytes ({} echoed)", record.output_len, record.echoed);
     say!(out, "effects:      {}", record.effect_count);
-    match durable::read_effects(&store, &record) {
+    match chenilles_durable::read_effects(&store, &record) {
         Ok(effects) => {
             for effect in effects.iter().rev().take(5).rev() {
                 say!(out, "              {effect}");
@@ -386,7 +388,7 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
         }
         Err(error) => say!(out, "              the effect journal cannot be read: {error}"),
     }
-    match chenilles_vm::mailbox::read(&store, name) {
+    match chenilles_durable::read_mailbox(&store, name) {
         Ok((_, mailbox)) => {
             say!(out, "mailbox:      {} received, {} waiting", record.received, mailbox.messages.len());
             for message in mailbox.messages.iter().take(5) {
@@ -403,7 +405,7 @@ pub fn inspect(store_args: &StoreArgs, name: &str) -> ExitCode {
     }
     if let Some(snapshot) = record.snapshot {
         say!(out, "snapshot:     {}", Hash(snapshot));
-        match chenilles_vm::snapshot::restore_detached(&store, Hash(snapshot), Box::new(std::io::sink())) {
+        match chenilles_durable::restore_detached(&store, Hash(snapshot), Box::new(std::io::sink())) {
             Ok((vm, _)) => {
                 let (backtrace, omitted) = vm.backtrace();
                 if backtrace.is_empty() {
@@ -520,10 +522,10 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
             for (name, record) in processes {
                 let problem = record
                     .and_then(|record| {
-                        durable::read_output(&store, &record)?;
-                        durable::read_effects(&store, &record)?;
+                        chenilles_durable::read_output(&store, &record)?;
+                        chenilles_durable::read_effects(&store, &record)?;
                         if let Some(root) = record.snapshot {
-                            chenilles_vm::snapshot::restore_detached(&store, Hash(root), Box::new(std::io::sink()))?;
+                            chenilles_durable::restore_detached(&store, Hash(root), Box::new(std::io::sink()))?;
                         }
                         Ok(())
                     })
@@ -548,13 +550,17 @@ pub fn verify(store_args: &StoreArgs, replay: Option<&str>) -> ExitCode {
         }
     }
     if let Some(name) = replay {
-        match chenilles_vm::replay::replay(&store, name) {
-            Ok(chenilles_vm::replay::Replay::Same { checkpoints, effects }) => say!(
+        match chenilles_durable::replay(&store, name) {
+            Ok(chenilles_durable::Replay::Same { checkpoints, effects }) => say!(
                 out,
                 "replay of {name}: {checkpoints} checkpoints and the ending reproduced, with {effects} journaled effects"
             ),
-            Ok(chenilles_vm::replay::Replay::Diverged { checkpoint, what }) => {
+            Ok(chenilles_durable::Replay::Diverged { checkpoint, what }) => {
                 say!(out, "replay of {name}: diverged at checkpoint {checkpoint}: {what}");
+                damaged = true;
+            }
+            Err(error @ DurableError::NoHistory(_)) => {
+                say!(out, "replay of {name}: {error} (start it with --keep-history to replay it)");
                 damaged = true;
             }
             Err(error) => {

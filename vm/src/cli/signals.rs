@@ -35,7 +35,7 @@ impl StopSignals {
         signals
     }
 
-    /// The flag a signal sets, for [`chenilles_vm::durable::Options::stop`].
+    /// The flag a signal sets, for [`chenilles_durable::Options::stop`].
     pub fn flag(&self) -> Arc<AtomicBool> {
         self.requested.clone()
     }

@@ -4,10 +4,10 @@
 //!
 //! ```
 //! use chenilles_store::MemoryStore;
-//! use chenilles_vm::Datum;
-//! use chenilles_vm::durable::Status;
-//! use chenilles_vm::capabilities::HostKind;
-//! use chenilles_vm::host::Host;
+//! use chenilles_machine::Datum;
+//! use chenilles_durable::Status;
+//! use chenilles_machine::capabilities::HostKind;
+//! use chenilles_durable::Host;
 //!
 //! let mut host = Host::new(Box::new(MemoryStore::default()));
 //! // A host function: pure, effectful (journaled, checkpointed before and after), or idempotent.
@@ -28,14 +28,14 @@
 //! assert_eq!(host.result("shop").unwrap().and_then(|d| d.as_i64()), Some(21));
 //! ```
 //!
-//! Capabilities ([`crate::capabilities`]): a process can call only the host functions it was
+//! Capabilities ([`chenilles_machine::capabilities`]): a process can call only the host functions it was
 //! granted when it was spawned, and the grants are part of its record, so a resumed process has the
 //! same ones.
 //!
 //! Effects and crashes: a pure function is called as any procedure. An effectful one is called with
 //! a checkpoint just before the call (the request is committed) and one just after (the result is
 //! committed, and journaled): a completed call is never made again, but one in flight at a crash is
-//! made again when the process resumes. [`crate::capabilities::HostCall::key`] is the same both times, so an idempotent
+//! made again when the process resumes. [`chenilles_machine::capabilities::HostCall::key`] is the same both times, so an idempotent
 //! function (a payment API taking an idempotency key, say) can recognize the repeat.
 
 use std::collections::BTreeMap;
@@ -45,10 +45,10 @@ use chenilles_compiler::bytecode::Image;
 use chenilles_reader::Datum;
 use chenilles_store::BlobStore;
 
-use crate::Machine;
-use crate::capabilities::{HostCall, HostFunction, HostKind};
-use crate::durable::{DurableError, Options, Process, Record, Status, Turn};
-use crate::messaging::parse_message;
+use crate::process::{DurableError, Options, Process, Record, Status, Turn};
+use chenilles_machine::Machine;
+use chenilles_machine::capabilities::{HostCall, HostFunction, HostKind};
+use chenilles_machine::messaging::parse_message;
 
 /// A process the host has in memory, and whether it can run.
 struct Hosted {
@@ -70,6 +70,7 @@ fn seconds_now() -> f64 {
 }
 
 impl Host {
+    /// A host over `store`, running no process yet.
     pub fn new(store: Box<dyn BlobStore>) -> Host {
         Host {
             store: Some(store),
@@ -147,14 +148,14 @@ impl Host {
     /// Loads every unfinished process of the store that is not in memory yet; returns their names.
     pub fn resume_all(&mut self) -> Result<Vec<String>, DurableError> {
         let mut resumed = Vec::new();
-        for (name, record) in crate::durable::list_processes(self.store())? {
+        for (name, record) in crate::process::list_processes(self.store())? {
             if record.status.is_running() && !self.processes.contains_key(&name) {
                 self.resume(&name)?;
                 resumed.push(name);
             } else if !record.status.is_running() && record.echoed < record.output_len {
                 // It ended, and a crash came before the host saw its last output.
                 let mut echo = (self.options)(&name).echo;
-                crate::durable::echo_pending(self.store(), &name, &mut *echo)?;
+                crate::process::echo_pending(self.store(), &name, &mut *echo)?;
             }
         }
         Ok(resumed)
@@ -164,7 +165,7 @@ impl Host {
     /// ended or waits for a message that has not come (and whose deadline has not passed). Returns
     /// the processes that ended, and how.
     ///
-    /// A process asked to stop ([`crate::durable::Options::stop`]) ends the run at once, after its
+    /// A process asked to stop ([`crate::process::Options::stop`]) ends the run at once, after its
     /// checkpoint.
     pub fn run(&mut self) -> Result<Vec<(String, Status)>, DurableError> {
         let mut ended = Vec::new();
@@ -268,7 +269,7 @@ impl Host {
     /// not taken yet. Reads only refs: what a waiting host looks at before it takes the store back.
     pub fn has_news(&self, store: &dyn BlobStore) -> Result<bool, DurableError> {
         for (name, hosted) in &self.processes {
-            if store.get_ref(&crate::durable::process_ref(name))? != hosted.process.record_hash() {
+            if store.get_ref(&crate::process::process_ref(name))? != hosted.process.record_hash() {
                 return Ok(true);
             }
             if hosted.waiting.is_some() && hosted.process.has_new_mail_in(store)? {
@@ -284,12 +285,12 @@ impl Host {
         self.store = Some(store);
         let names: Vec<String> = self.processes.keys().cloned().collect();
         for name in names {
-            let head = self.store().get_ref(&crate::durable::process_ref(&name))?;
+            let head = self.store().get_ref(&crate::process::process_ref(&name))?;
             let moved = self.processes.get(&name).is_some_and(|h| h.process.record_hash() != head);
             if moved {
                 self.processes.remove(&name);
                 let running = match head {
-                    Some(hash) => crate::durable::read_record(self.store(), &name, hash)?.status.is_running(),
+                    Some(hash) => crate::process::read_record(self.store(), &name, hash)?.status.is_running(),
                     None => false,
                 };
                 if running {
@@ -306,9 +307,9 @@ impl Host {
     pub fn status(&mut self, name: &str) -> Result<Record, DurableError> {
         let hash = self
             .store()
-            .get_ref(&crate::durable::process_ref(name))?
+            .get_ref(&crate::process::process_ref(name))?
             .ok_or_else(|| DurableError::NoSuchProcess(name.to_string()))?;
-        crate::durable::read_record(self.store(), name, hash)
+        crate::process::read_record(self.store(), name, hash)
     }
 
     /// The value of process `name`'s last expression, once it has finished.
@@ -323,6 +324,6 @@ impl Host {
     /// Everything process `name` has written to its output port, exactly once.
     pub fn output(&mut self, name: &str) -> Result<Vec<u8>, DurableError> {
         let record = self.status(name)?;
-        crate::durable::read_output(self.store(), &record)
+        crate::process::read_output(self.store(), &record)
     }
 }

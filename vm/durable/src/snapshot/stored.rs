@@ -5,12 +5,12 @@
 use num_bigint::BigInt;
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::hash_table::{Equivalence, HashTable};
-use crate::heap::Frame;
-use crate::heap::{Condition, ConditionKind, Continuation, Object, RecordType};
-use crate::ports::{FileAccess, OutputFile, Port};
-use crate::scheme_string::SchemeString;
-use crate::value::Value;
+use chenilles_machine::hash_table::{Equivalence, HashTable};
+use chenilles_machine::heap::Frame;
+use chenilles_machine::heap::{Condition, ConditionKind, Continuation, Object, RecordType};
+use chenilles_machine::ports::{FileAccess, OutputFile, Port};
+use chenilles_machine::scheme_string::SchemeString;
+use chenilles_machine::value::Value;
 
 #[derive(Archive, Serialize, Deserialize, Debug, PartialEq)]
 pub enum StoredObject {
@@ -191,7 +191,7 @@ fn words(values: &[Value]) -> Vec<u64> {
 }
 
 /// The object id a stored record's type word names (records store it as a value's bits).
-fn record_type_id(bits: u64) -> Result<crate::value::ObjId, String> {
+fn record_type_id(bits: u64) -> Result<chenilles_machine::value::ObjId, String> {
     Value::from_bits(bits).as_object().ok_or_else(|| "a record whose type is not an object".to_string())
 }
 

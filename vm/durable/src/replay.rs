@@ -10,18 +10,28 @@ use std::collections::VecDeque;
 
 use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
 
-use crate::durable::{
+use crate::process::{
     COLLECT_BEFORE_CHECKPOINT_BYTES, DurableError, Record, SharedBuffer, Status, process_ref, read_record,
 };
-use crate::interp::Trap;
+use chenilles_machine::interp::Trap;
 
 /// What a replay found.
 #[derive(Debug, PartialEq)]
 pub enum Replay {
     /// Every checkpoint compared equal, and the replay ended as the process did.
-    Same { checkpoints: usize, effects: usize },
+    Same {
+        /// The checkpoints compared.
+        checkpoints: usize,
+        /// The journaled effects the replay was given.
+        effects: usize,
+    },
     /// The first place where the replay differs from the record.
-    Diverged { checkpoint: u64, what: String },
+    Diverged {
+        /// The first checkpoint that differs.
+        checkpoint: u64,
+        /// What differs there.
+        what: String,
+    },
 }
 
 /// The records of process `name`, oldest first (the whole chain, if it kept its history).
@@ -40,16 +50,13 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     let records = history(store, name)?;
     let newest = records.last().ok_or_else(|| DurableError::NoSuchProcess(name.into()))?;
     if !newest.keeps_history {
-        return Err(DurableError::BadRecord {
-            name: name.into(),
-            what: "it did not keep its history (start it with --keep-history to replay it)".into(),
-        });
+        return Err(DurableError::NoHistory(name.into()));
     }
     let Some(first) = records.iter().find(|r| r.snapshot.is_some()) else {
         return Ok(Replay::Same { checkpoints: 0, effects: 0 });
     };
-    let effects = crate::durable::read_effects(store, newest)?;
-    let output = crate::durable::read_output(store, newest)?;
+    let effects = crate::process::read_effects(store, newest)?;
+    let output = crate::process::read_output(store, newest)?;
     let replayed_output = SharedBuffer::default();
     // Detached: the replay must not touch the files the process writes.
     let (mut vm, mut snapshotter) = crate::snapshot::restore_detached(

@@ -23,14 +23,14 @@ use chenilles_compiler::bytecode::{Image, Insn, verify};
 use chenilles_store::{Batch, BlobStore, Hash, HashedBlob, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::heap::Frame;
-use crate::heap::{Heap, OBJECTS_PER_PAGE, Object};
-use crate::interp::Vm;
-use crate::ports::FileAccess;
-use crate::runtime::{Limits, Runtime};
-use crate::symbols::Symbols;
-use crate::value::Value;
 use blob::Kind;
+use chenilles_machine::heap::Frame;
+use chenilles_machine::heap::{Heap, OBJECTS_PER_PAGE, Object};
+use chenilles_machine::interp::Vm;
+use chenilles_machine::ports::FileAccess;
+use chenilles_machine::runtime::{Limits, Runtime};
+use chenilles_machine::symbols::Symbols;
+use chenilles_machine::value::Value;
 use stored::StoredObject;
 pub use tree::MerkleList;
 
@@ -46,26 +46,63 @@ const SYMBOLS_PER_CHUNK: usize = 256;
 /// Why a snapshot could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A blob the snapshot names is not in the store.
     #[error("snapshot blob {0} is missing from the store")]
     Missing(Hash),
+    /// A blob does not decode as what it should be.
     #[error("snapshot blob {blob} is malformed: {what}")]
-    Malformed { blob: Hash, what: String },
+    Malformed {
+        /// The blob.
+        blob: Hash,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// A blob has a format version this build does not read.
     #[error("snapshot blob {blob} has format version {found}; this build reads version {expected}")]
-    UnsupportedVersion { blob: Hash, found: u32, expected: u32 },
+    UnsupportedVersion {
+        /// The blob.
+        blob: Hash,
+        /// Its version.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// The snapshot was made by a build whose table of native procedures differs from this one's.
     #[error(
-        "the snapshot was made by a VM with other native procedures (a different build of chenilles-vm); it cannot be resumed by this one"
+        "the snapshot was made by a VM with other native procedures (a different build); it cannot be resumed by this one"
     )]
     OtherNatives,
+    /// A code image of the snapshot does not load (or fails verification).
     #[error("code image {hash} of the snapshot does not load: {error}")]
-    Image { hash: Hash, error: String },
+    Image {
+        /// The image.
+        hash: Hash,
+        /// Why it does not load.
+        error: String,
+    },
+    /// A heap object of the snapshot cannot be rebuilt.
     #[error("object {id} of the snapshot cannot be restored: {what}")]
-    BadObject { id: u32, what: String },
+    BadObject {
+        /// The object's id.
+        id: u32,
+        /// Why.
+        what: String,
+    },
+    /// A stored value points at an object, symbol or native that the snapshot does not have.
     #[error("the snapshot's {what} refers to something that does not exist ({value:?})")]
-    Dangling { what: String, value: Value },
+    Dangling {
+        /// Where the value is.
+        what: String,
+        /// The value.
+        value: Value,
+    },
+    /// An open file port's position could not be read.
     #[error("a file port could not be saved: {0}")]
     FilePort(std::io::Error),
+    /// An image was loaded without keeping its bytes, so it cannot be stored.
     #[error("image {0} of the process was loaded without its bytes, so it cannot be stored")]
     ImageBytesLost(u32),
 }
@@ -161,7 +198,7 @@ pub struct Snapshotter {
 /// The hash of the native procedure table: a snapshot only resumes on a VM with the same one.
 pub fn natives_fingerprint() -> [u8; 32] {
     let mut hasher = blake3::Hasher::new();
-    for def in crate::natives::natives() {
+    for def in chenilles_machine::natives::natives() {
         hasher.update(format!("{} {} {:?}\n", def.name, def.min_args, def.max_args).as_bytes());
     }
     *hasher.finalize().as_bytes()
@@ -223,6 +260,7 @@ where
 }
 
 impl Snapshotter {
+    /// A snapshotter that has written nothing yet: its first capture writes every page.
     pub fn new() -> Snapshotter {
         Snapshotter { all_pages_dirty: true, ..Snapshotter::default() }
     }
@@ -584,7 +622,8 @@ fn restore_with(
     let mut page = 0;
     // Each object's values are checked as it is built, while it is in the cache. (A wrong
     // `arena_len` is caught below: the heap must hold exactly that many objects.)
-    let tables = Tables { objects: arena_len, symbols: symbols.len(), natives: crate::natives::natives().len() };
+    let tables =
+        Tables { objects: arena_len, symbols: symbols.len(), natives: chenilles_machine::natives::natives().len() };
     for_each_leaf(store, &tree, true, |hash, payload| {
         let stored = access_rkyv::<rkyv::vec::ArchivedVec<stored::ArchivedStoredObject>>(hash, payload, &mut buffer)?;
         let last_page = (page + 1) * OBJECTS_PER_PAGE >= arena_len;
@@ -745,8 +784,11 @@ impl Tables {
 /// [`Tables::check_object`] as each page is read.)
 fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
     let heap = &vm.rt.heap;
-    let tables =
-        Tables { objects: heap.arena_len(), symbols: vm.rt.symbols.len(), natives: crate::natives::natives().len() };
+    let tables = Tables {
+        objects: heap.arena_len(),
+        symbols: vm.rt.symbols.len(),
+        natives: chenilles_machine::natives::natives().len(),
+    };
     let symbols = tables.symbols;
     let check = |what: &str, v: Value| -> Result<(), SnapshotError> {
         if tables.admit(v) { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }

@@ -25,9 +25,9 @@ use chenilles_reader::Datum;
 use chenilles_store::{Batch, BlobStore, Hash};
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::messaging::{Message, MessageError, Messaging, message_text};
 use crate::snapshot::blob::{self, Kind};
 use crate::snapshot::{SnapshotError, read_stored, to_rkyv};
+use chenilles_machine::messaging::{Message, MessageError, Messaging, message_text};
 
 /// The version of mailbox heads (and of the layout above) this build writes and reads. Version 1
 /// kept every waiting message in one blob rewritten by each send.
@@ -46,6 +46,7 @@ struct Head {
 pub struct Mailbox {
     /// The sequence number the next message will get.
     pub next_seq: u64,
+    /// The messages not received yet, oldest first.
     pub messages: Vec<Message>,
 }
 
@@ -114,7 +115,7 @@ pub fn waiting_count(store: &dyn BlobStore, name: &str) -> Result<usize, Snapsho
 
 /// Reads the mailbox of process `name` (empty if nothing was ever sent to it), with its head's
 /// hash.
-pub fn read(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox), SnapshotError> {
+pub fn read_mailbox(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, Mailbox), SnapshotError> {
     let (head, next_seq) = read_head(store, name)?;
     let messages = read_messages(store, name, 0)?;
     Ok((head, Mailbox { next_seq, messages }))
@@ -167,7 +168,7 @@ pub fn stage(
 /// Delivers one message to process `to`'s mailbox, from the host, in a commit of its own. Returns
 /// its sequence number.
 pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -> Result<u64, DeliveryError> {
-    crate::process_name::check(to)?;
+    chenilles_machine::process_name::check(to)?;
     let text = message_text(datum)?;
     let mut batch = Batch::default();
     let change = MailboxChange { append: vec![(from.to_string(), text)], ..MailboxChange::default() };
@@ -179,10 +180,13 @@ pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -
 /// Why a message could not be delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
+    /// The addressee's name cannot name a process.
     #[error(transparent)]
-    Name(#[from] crate::process_name::NameError),
+    Name(#[from] chenilles_machine::process_name::NameError),
+    /// The message is not data a message may carry.
     #[error(transparent)]
     Message(#[from] MessageError),
+    /// The store failed, or holds a malformed mailbox.
     #[error(transparent)]
     Store(#[from] SnapshotError),
 }
@@ -220,7 +224,7 @@ pub fn drain_changes(messaging: &mut Messaging, committed_received: u64) -> BTre
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messaging::parse_message;
+    use chenilles_machine::messaging::parse_message;
     use chenilles_store::MemoryStore;
 
     fn send(store: &mut MemoryStore, to: &str, text: &str) -> u64 {
@@ -239,7 +243,7 @@ mod tests {
         let mut batch = Batch::default();
         stage(&store, &mut batch, drain_changes(&mut bob, 0)).unwrap();
         store.commit(batch).unwrap();
-        let (_, mailbox) = read(&store, "bob").unwrap();
+        let (_, mailbox) = read_mailbox(&store, "bob").unwrap();
         assert_eq!(mailbox.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);
         assert_eq!(send(&mut store, "bob", "three"), 2);
         // A resumed bob (received = 1) sees the rest, in order.
@@ -247,5 +251,32 @@ mod tests {
         refill(&mut resumed, &store).unwrap();
         let texts: Vec<String> = std::iter::from_fn(|| resumed.take()).map(|m| m.text).collect();
         assert_eq!(texts, ["\"two\"", "three"]);
+    }
+
+    /// A mailbox costs what changes in it: a send writes one message and a head, whatever the
+    /// number of messages waiting; the file grows with the messages, not with their square.
+    #[test]
+    fn a_send_costs_its_message_however_many_wait() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("store.redb");
+        let mut store = chenilles_store::RedbStore::open(&path).expect("open");
+        let message = |i: usize| parse_message(&format!("(payment {i} \"{}\")", "x".repeat(180))).expect("a datum");
+        let waiting = 4000;
+        for i in 0..waiting {
+            assert_eq!(deliver(&mut store, "bob", "host", &message(i)).expect("deliver"), i as u64);
+        }
+        // One more send stages two blobs (the message and the head) and two ref changes.
+        let mut batch = Batch::default();
+        let change = MailboxChange { append: vec![("host".into(), "(one more)".into())], ..MailboxChange::default() };
+        let first = stage(&store, &mut batch, [("bob".to_string(), change)].into()).expect("stage");
+        assert_eq!(first.get("bob"), Some(&(waiting as u64)));
+        assert_eq!(batch.blob_count(), 2, "a send writes its message and the head, not the mailbox");
+        assert!(batch.blob_bytes() < 1024, "a send of a short message writes {} bytes", batch.blob_bytes());
+        drop(store);
+        let size = std::fs::metadata(&path).expect("size").len();
+        // Each 200-byte message takes a ref and a blob (redb rounds small entries up): about 1 KB.
+        assert!(size < 16 << 20, "{waiting} messages of 200 bytes made a file of {size} bytes");
+        let reopened = chenilles_store::RedbStore::open(&path).expect("open");
+        assert_eq!(waiting_count(&reopened, "bob").expect("count"), waiting);
     }
 }

@@ -22,11 +22,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use chenilles_durable::Host;
+use chenilles_durable::{DurableError, Status};
+use chenilles_machine::Datum;
+use chenilles_machine::capabilities::{HostCall, HostKind};
 use chenilles_store::RedbStore;
-use chenilles_vm::Datum;
-use chenilles_vm::capabilities::{HostCall, HostKind};
-use chenilles_vm::durable::{DurableError, Status};
-use chenilles_vm::host::Host;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 /// What both parties share: the state format and signing of data.

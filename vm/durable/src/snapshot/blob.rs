@@ -18,6 +18,7 @@ use chenilles_store::{Batch, Hash};
 
 use super::SnapshotError;
 
+/// The first four bytes of every blob the VM writes.
 pub const MAGIC: [u8; 4] = *b"CHNS";
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 12;
@@ -72,8 +73,11 @@ pub fn put(batch: &mut Batch, kind: Kind, children: &[Hash], payload: &[u8]) -> 
 
 /// A decoded envelope, borrowing the blob's bytes.
 pub struct Decoded<'a> {
+    /// What the blob holds.
     pub kind: Kind,
+    /// The blobs it points to.
     pub children: Vec<Hash>,
+    /// Its own bytes.
     pub payload: &'a [u8],
 }
 

@@ -6,7 +6,7 @@
 //! `(checkpoint)` — the process commits a checkpoint in one store transaction:
 //! - the snapshot's new blobs (only what changed: see [`crate::snapshot`]);
 //! - the output written since the previous checkpoint, as a segment of the output journal;
-//! - the effects performed since then (see [`crate::effects`]), as a segment of the effect journal;
+//! - the effects performed since then (see [`chenilles_machine::effects`]), as a segment of the effect journal;
 //! - a [`Record`] naming all of these, and the ref `process/NAME` moved to it by compare-and-swap.
 //!
 //! Output reaches the host's stdout only after the commit that journals it. A crash loses at most
@@ -26,12 +26,12 @@ use chenilles_compiler::bytecode::Image;
 use chenilles_store::{Batch, BlobStore, Hash, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
-use crate::capabilities::HostAccess;
-use crate::effects::Effect;
-use crate::interp::{Trap, Vm};
 use crate::snapshot::blob::{self, Kind};
 use crate::snapshot::{CaptureStats, SnapshotError, Snapshotter, from_rkyv, read_stored, to_rkyv};
-use crate::{Machine, RunError};
+use chenilles_machine::capabilities::HostAccess;
+use chenilles_machine::effects::Effect;
+use chenilles_machine::interp::{Trap, Vm};
+use chenilles_machine::{Machine, RunError};
 
 /// Interpreter steps between two looks at the clock.
 pub const STEPS_PER_SLICE: u64 = 1000;
@@ -77,16 +77,23 @@ pub enum Status {
     /// Not finished: `resume` goes on with it.
     Running,
     /// Not finished, and waiting for a message (until this `current-second` deadline, if any).
-    Waiting { until: Option<f64> },
+    Waiting {
+        /// The `current-second` at which it resumes even without a message.
+        until: Option<f64>,
+    },
     /// It ran to its end.
     Finished,
     /// It called `exit` with this code.
     Exited(i32),
     /// It stopped on an uncaught error; the report is the message and the Scheme backtrace.
-    Failed { report: String },
+    Failed {
+        /// The error message and the Scheme backtrace.
+        report: String,
+    },
 }
 
 impl Status {
+    /// Whether the process has not ended (running or waiting): `resume` goes on with it.
     pub fn is_running(&self) -> bool {
         matches!(self, Status::Running | Status::Waiting { .. })
     }
@@ -106,28 +113,35 @@ impl Status {
 /// A process's checkpoint record: what `process/NAME` points at.
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Record {
+    /// The record format's version.
     pub version: u32,
+    /// The process's name.
     pub name: String,
     /// The program, as given to `start`.
     pub program: String,
+    /// How the process stood at this checkpoint.
     pub status: Status,
     /// Checkpoints committed so far, this one included.
     pub checkpoints: u64,
-    /// When the process was started and when this checkpoint was taken (Unix milliseconds).
+    /// When the process was started (Unix milliseconds).
     pub started_ms: u64,
+    /// When this checkpoint was taken (Unix milliseconds).
     pub time_ms: u64,
     /// The snapshot root (none once the process has ended: its state is no longer needed).
     pub snapshot: Option<[u8; 32]>,
-    /// Bytes this checkpoint added to the store, and heap pages it wrote.
+    /// Bytes this checkpoint added to the store.
     pub bytes_written: u64,
+    /// Heap pages this checkpoint wrote.
     pub pages_written: u64,
-    /// The newest output journal segment, the journal's total length, and how much of it has been
-    /// written to the host's stdout.
+    /// The newest output journal segment.
     pub output: Option<[u8; 32]>,
+    /// The output journal's total length in bytes.
     pub output_len: u64,
+    /// How much of the output journal has been written to the host's stdout.
     pub echoed: u64,
-    /// The newest effect journal segment and the number of effects journaled.
+    /// The newest effect journal segment.
     pub effects: Option<[u8; 32]>,
+    /// The number of effects journaled.
     pub effect_count: u64,
     /// `current-jiffy` at this checkpoint.
     pub jiffies: i64,
@@ -135,7 +149,7 @@ pub struct Record {
     pub steps: u64,
     /// Messages received so far (see [`crate::mailbox`]).
     pub received: u64,
-    /// The capabilities the process was granted (see [`crate::capabilities`]).
+    /// The capabilities the process was granted (see [`chenilles_machine::capabilities`]).
     pub grants: Vec<String>,
     /// Once it has finished: the value of its last expression, in `write` syntax.
     pub result: Option<String>,
@@ -155,30 +169,68 @@ impl Record {
 /// Why a durable operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DurableError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A snapshot could not be written or read back.
     #[error("{0}")]
     Snapshot(#[from] SnapshotError),
+    /// The program could not be compiled or loaded.
     #[error("{}", .0.report().trim_end())]
     Program(#[from] RunError),
+    /// A message could not be delivered.
     #[error(transparent)]
     Delivery(#[from] crate::mailbox::DeliveryError),
+    /// No process of this name is in the store.
     #[error("there is no process named {0:?} in the store")]
     NoSuchProcess(String),
+    /// The name cannot name a process.
     #[error(transparent)]
-    BadName(#[from] crate::process_name::NameError),
+    BadName(#[from] chenilles_machine::process_name::NameError),
+    /// A process of this name is already in the store.
     #[error("a process named {0:?} already exists in the store")]
     NameTaken(String),
+    /// A process's record could not be read.
     #[error("process {name:?}: malformed record: {what}")]
-    BadRecord { name: String, what: String },
+    BadRecord {
+        /// The process.
+        name: String,
+        /// What is wrong with its record.
+        what: String,
+    },
+    /// The process did not keep its history ([`Options::keep_history`]), so it cannot be replayed.
+    #[error("process {0:?} did not keep its history, so it cannot be replayed")]
+    NoHistory(String),
+    /// The process has ended; there is nothing to resume.
     #[error("process {name:?} has ended ({status}); there is nothing to resume")]
-    Ended { name: String, status: String },
+    Ended {
+        /// The process.
+        name: String,
+        /// How it ended ([`Status::word`]).
+        status: String,
+    },
+    /// A crash asked for by [`Options::crash_at`] (tests of the windows around a commit).
     #[error("crash injected {window:?} checkpoint {checkpoint}")]
-    InjectedCrash { window: Window, checkpoint: u64 },
+    InjectedCrash {
+        /// Where, around the commit.
+        window: Window,
+        /// The checkpoint's number.
+        checkpoint: u64,
+    },
+    /// With [`Options::reload_each_checkpoint`]: a checkpoint read back is not the state that was written.
     #[error(
         "reload check failed at checkpoint {checkpoint}: the restored state re-serializes to {reloaded}, not {written}: {difference}"
     )]
-    ReloadMismatch { checkpoint: u64, written: Hash, reloaded: Hash, difference: String },
+    ReloadMismatch {
+        /// The checkpoint's number.
+        checkpoint: u64,
+        /// The snapshot root written.
+        written: Hash,
+        /// The root of the state restored from it, captured again.
+        reloaded: Hash,
+        /// The first difference between the two.
+        difference: String,
+    },
 }
 
 /// The ref naming a process's newest record.
@@ -412,7 +464,7 @@ pub struct Options {
 
 impl Options {
     /// Options for a host that reads its processes' output from their journals
-    /// ([`crate::host::Host::output`]): nothing is echoed, error reports stay in the records.
+    /// ([`crate::Host::output`]): nothing is echoed, error reports stay in the records.
     pub fn silent() -> Options {
         Options { echo: Box::new(std::io::sink()), err: Box::new(std::io::sink()), ..Options::default() }
     }
@@ -439,8 +491,8 @@ impl Default for Options {
 
 /// A durable process in memory, with what it last committed.
 pub struct Process {
-    pub name: String,
-    pub vm: Vm,
+    pub(crate) name: String,
+    pub(crate) vm: Vm,
     snapshotter: Snapshotter,
     record: Record,
     record_hash: Option<Hash>,
@@ -496,7 +548,7 @@ impl Process {
         image: &Image,
         options: Options,
     ) -> Result<Process, DurableError> {
-        crate::process_name::check(name)?;
+        chenilles_machine::process_name::check(name)?;
         if store.get_ref(&process_ref(name))?.is_some() {
             return Err(DurableError::NameTaken(name.to_string()));
         }
@@ -592,6 +644,12 @@ impl Process {
         Ok(())
     }
 
+    /// Sets the limits (steps, heap, depth) the rest of the run is held to; they are part of the
+    /// state, so the next checkpoint keeps them.
+    pub fn set_limits(&mut self, limits: chenilles_machine::runtime::Limits) {
+        self.vm.rt.limits = limits;
+    }
+
     /// The newest committed record.
     pub fn record(&self) -> &Record {
         &self.record
@@ -625,7 +683,7 @@ impl Process {
             match result {
                 Ok(value) => {
                     if self.vm.boot.is_empty() {
-                        self.record.result = Some(self.vm.rt.to_text(value, crate::printer::Style::Write));
+                        self.record.result = Some(self.vm.rt.to_text(value, chenilles_machine::printer::Style::Write));
                     }
                 }
                 Err(Trap::Yield) => {
@@ -845,10 +903,7 @@ impl Process {
                 }
                 Ok(_) => self.store_gc_backoff = 1,
                 Err(error) => {
-                    let _ = writeln!(
-                        self.options.err,
-                        "chenilles-vm: warning: the store was not garbage-collected: {error}"
-                    );
+                    let _ = writeln!(self.options.err, "warning: the store was not garbage-collected: {error}");
                     let _ = self.options.err.flush();
                 }
             }
