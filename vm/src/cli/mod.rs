@@ -1,12 +1,16 @@
-//! The parts of the `chenilles-vm` binary beyond `run` and the REPL, and how every command
-//! speaks: listings on stdout that end quietly when their reader goes away, messages on stderr
-//! that never panic, exit codes that never turn a failure into success.
+//! What the commands of `chenilles-vm` share: their common arguments, setting up a program,
+//! reaching the store, driving processes, and how every command speaks: listings on stdout that
+//! end quietly when their reader goes away, messages on stderr that never panic, exit codes that
+//! never turn a failure into success.
 
+pub mod args;
 pub mod crash_on_purpose;
-pub mod durable;
+pub mod driving;
 mod listing;
-mod signals;
-mod store;
+pub mod program;
+pub mod records;
+pub mod signals;
+pub mod store;
 
 pub use listing::Listing;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chenilles_store::{FileIdentity, RedbStore, StoreError};
 
-use crate::StoreArgs;
+use super::args::StoreArgs;
 
 /// The store's path: `--store`, else `CHENILLES_STORE`, else `.chenilles/store.redb`.
 pub fn store_path(args: &StoreArgs) -> PathBuf {

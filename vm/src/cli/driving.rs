@@ -1,0 +1,160 @@
+//! Running a store's processes for `start` and `resume`: the host and its options, the loop that
+//! lets the store go while every process waits, stops by signal, and exit codes.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chenilles_durable::{DurableError, Host, Options, Status};
+use chenilles_store::{FileIdentity, RedbStore, StoreWatch};
+
+use super::args::{DurableArgs, StoreArgs};
+use super::exit_status;
+use super::signals::{self, StopSignals};
+use super::store::{reopen, store_path};
+use crate::note;
+
+pub fn fail(error: DurableError) -> ExitCode {
+    note!("error: {error}");
+    ExitCode::FAILURE
+}
+
+/// The exit code of a process that ended with `status`.
+fn exit_code(status: &Status) -> ExitCode {
+    match status {
+        Status::Running | Status::Waiting { .. } | Status::Finished => ExitCode::SUCCESS,
+        Status::Exited(code) => exit_status(*code),
+        Status::Failed { .. } => ExitCode::FAILURE,
+    }
+}
+
+/// How often a `start` or `resume` whose processes all wait for messages looks at the store again.
+const MAIL_POLL: Duration = Duration::from_millis(200);
+
+/// Runs the host's processes until each has ended: while they all wait for messages, the store is
+/// let go (so that `chenilles-vm send` can deliver one) and watched ([`wait_for_news`]) until it
+/// holds news for them or the earliest deadline comes. With `--exit-when-waiting`, returns as soon as they all wait instead.
+/// The exit code is that of the last process that did not finish cleanly, if any.
+///
+/// A first SIGINT or SIGTERM stops the processes at a checkpoint and returns `128 + signal`,
+/// saying how to go on.
+pub fn drive(
+    mut host: Host,
+    identity: Option<FileIdentity>,
+    signals: &StopSignals,
+    store_args: &StoreArgs,
+    durable_args: &DurableArgs,
+) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    let mut announced: Vec<String> = Vec::new();
+    loop {
+        let ended = match host.run() {
+            Ok(ended) => ended,
+            Err(error) => return fail(error),
+        };
+        if let Some(signal) = signals.received() {
+            return stopped(&host, signal);
+        }
+        for (_, status) in ended {
+            if !matches!(status, Status::Finished) {
+                code = exit_code(&status);
+            }
+        }
+        let waiting = host.waiting();
+        if waiting.is_empty() {
+            return code;
+        }
+        for (name, until) in &waiting {
+            if !announced.contains(name) {
+                let until = until.map_or(String::new(), |t| format!(" (at most until {t:.3}, Unix time)"));
+                note!(
+                    "chenilles-vm: process {name} waits for a message{until}; deliver one with: chenilles-vm send {name} DATUM"
+                );
+            }
+        }
+        announced = waiting.into_iter().map(|(name, _)| name).collect();
+        if durable_args.exit_when_waiting {
+            return code;
+        }
+        let waiting_names: Vec<String> = host.waiting().into_iter().map(|(name, _)| name).collect();
+        drop(host.release_store());
+        if let Err(code) = wait_for_news(&host, signals, store_args) {
+            return code;
+        }
+        let store = match reopen(store_args, identity, &waiting_names) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        if let Err(error) = host.attach_store(Box::new(store)) {
+            return fail(error);
+        }
+    }
+}
+
+/// Waits, without holding the store, until it may hold news for the host's waiting processes (a
+/// message, a process advanced by another program) or a deadline comes. Each [`MAIL_POLL`] costs
+/// one `stat` of the store file while nothing is committed; after a commit, a read-only look at
+/// the refs of the host's processes and mailboxes. `Err` is the exit code of a stop by a signal.
+fn wait_for_news(host: &Host, signals: &StopSignals, store_args: &StoreArgs) -> Result<(), ExitCode> {
+    let path = store_path(store_args);
+    let mut watch = StoreWatch::new(&path);
+    loop {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let until_deadline = host.next_deadline().map(|t| Duration::from_secs_f64((t - now.as_secs_f64()).max(0.0)));
+        let nap = until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL));
+        let woke = std::time::Instant::now() + nap;
+        while let Some(left) = woke.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) {
+            if let Some(signal) = signals.received() {
+                return Err(stopped(host, signal));
+            }
+            std::thread::sleep(left.min(SIGNAL_LOOK));
+        }
+        if until_deadline.is_some_and(|d| d <= nap) {
+            return Ok(());
+        }
+        if !watch.changed() {
+            continue;
+        }
+        // Something was committed: look, read-only (beside whoever writes it now), whether it
+        // concerns this host. Anything unexpected is left to the writable open to report.
+        match RedbStore::open_read_only(&path) {
+            Ok(store) => match host.has_news(&store) {
+                Ok(false) => continue,
+                Ok(true) | Err(_) => return Ok(()),
+            },
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// How often a waiting command looks for a stop signal.
+const SIGNAL_LOOK: Duration = Duration::from_millis(20);
+
+/// Says that the processes stopped at their checkpoints and how to go on; the exit code of a
+/// command ended by `signal`.
+fn stopped(host: &Host, signal: i32) -> ExitCode {
+    let names = host.names();
+    let which = if names.is_empty() { "nothing was running".to_string() } else { names.join(", ") };
+    note!(
+        "chenilles-vm: stopped by {}: {which} saved at the last checkpoint; go on with: chenilles-vm resume {}",
+        signals::name(signal),
+        names.join(" ")
+    );
+    ExitCode::from((128 + signal).clamp(0, 255) as u8)
+}
+
+pub fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals) -> Host {
+    let mut host = Host::new(Box::new(store));
+    let stop = signals.flag();
+    let args = durable_args.clone();
+    host.set_options(move |_| Options {
+        checkpoint_every: Duration::from_millis(args.checkpoint_every),
+        checkpoint_share: args.checkpoint_share,
+        checkpoint_every_steps: args.checkpoint_every_steps,
+        reproducible: args.reproducible,
+        reload_each_checkpoint: args.reload_each_checkpoint,
+        keep_history: args.keep_history,
+        stop: Some(stop.clone()),
+        ..Options::default()
+    });
+    host
+}

@@ -1,0 +1,12 @@
+//! One module per subcommand of `chenilles-vm`, each with its arguments and its `execute`.
+
+pub mod gc;
+pub mod inspect;
+pub mod output;
+pub mod ps;
+pub mod repl;
+pub mod resume;
+pub mod run;
+pub mod send;
+pub mod start;
+pub mod verify;

@@ -1,0 +1,59 @@
+//! `chenilles-vm resume`: unfinished processes from their last checkpoints, run to their ends.
+
+use std::process::ExitCode;
+
+use chenilles_durable::DurableError;
+
+use crate::cli::args::{DurableArgs, StoreArgs};
+use crate::cli::driving::{drive, fail, host_for};
+use crate::cli::records::process_names;
+use crate::cli::signals::StopSignals;
+use crate::cli::store::open_existing;
+use crate::note;
+
+#[derive(clap::Args)]
+pub struct Resume {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    durable: DurableArgs,
+    /// The processes to resume.
+    names: Vec<String>,
+}
+
+impl Resume {
+    pub fn execute(self) -> ExitCode {
+        let Resume { store: store_args, durable: durable_args, names } = self;
+        let signals = StopSignals::install();
+        let store = match open_existing(&store_args) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        let all = names.is_empty();
+        let names = if all {
+            match process_names(&store) {
+                Ok(names) => names,
+                Err(error) => return fail(error.into()),
+            }
+        } else {
+            names
+        };
+        let identity = store.identity();
+        let mut host = host_for(store, &durable_args, &signals);
+        // A process that cannot be resumed (its state is damaged) is reported, and the others go on.
+        let mut failed = false;
+        for name in names {
+            match host.resume(&name) {
+                Ok(()) => {}
+                Err(DurableError::Ended { .. }) if all => {}
+                Err(error @ DurableError::Ended { .. }) => note!("chenilles-vm: {error}"),
+                Err(error) => {
+                    note!("error: process {name} cannot be resumed: {error}");
+                    failed = true;
+                }
+            }
+        }
+        let code = drive(host, identity, &signals, &store_args, &durable_args);
+        if failed { ExitCode::FAILURE } else { code }
+    }
+}

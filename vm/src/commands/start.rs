@@ -1,0 +1,79 @@
+//! `chenilles-vm start`: a new durable process, run to its end (or until it waits).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use chenilles_durable::DurableError;
+use chenilles_machine::Machine;
+use chenilles_store::{BlobStore, RedbStore, StoreError};
+
+use crate::cli::args::{DurableArgs, ProgramArgs, StoreArgs};
+use crate::cli::driving::{drive, fail, host_for};
+use crate::cli::program::prepare;
+use crate::cli::signals::StopSignals;
+use crate::cli::store::{Open, open_for_writing, store_path};
+use crate::note;
+
+#[derive(clap::Args)]
+pub struct Start {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The process's name (default: the program's file name, made unique).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    #[command(flatten)]
+    durable: DurableArgs,
+    #[command(flatten)]
+    program: ProgramArgs,
+}
+
+/// A name for a new process: `wanted`, or the program's file stem made unique in the store.
+fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Result<String, StoreError> {
+    if let Some(name) = wanted {
+        return Ok(name);
+    }
+    let stem = program.file_stem().map_or_else(|| "process".to_string(), |s| s.to_string_lossy().into_owned());
+    let mut name = stem.clone();
+    let mut n = 1;
+    while store.get_ref(&chenilles_durable::process_ref(&name))?.is_some() {
+        n += 1;
+        name = format!("{stem}-{n}");
+    }
+    Ok(name)
+}
+
+impl Start {
+    pub fn execute(self) -> ExitCode {
+        let Start { store: store_args, name, durable: durable_args, program: args } = self;
+        let signals = StopSignals::install();
+        let program = args.program.clone();
+        let grants = args.grant.clone();
+        let mut machine = Machine::durable();
+        let image = match prepare(&mut machine, args) {
+            Ok(image) => image,
+            Err(code) => return code,
+        };
+        let store = match open_for_writing(&store_args, Open::OrCreate) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        let name = match process_name(&store, name, &program) {
+            Ok(name) => name,
+            Err(error) => return fail(error.into()),
+        };
+        let identity = store.identity();
+        let mut host = host_for(store, &durable_args, &signals);
+        let program_text = program.display().to_string();
+        let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+        match host.spawn(&name, &program_text, machine, &image, &grants) {
+            Ok(()) => {}
+            Err(error @ DurableError::NameTaken(_)) => {
+                note!("error: {error} (choose another name with --name)");
+                return ExitCode::FAILURE;
+            }
+            Err(error) => return fail(error),
+        }
+        note!("chenilles-vm: started process {name} in {}", store_path(&store_args).display());
+        drive(host, identity, &signals, &store_args, &durable_args)
+    }
+}
