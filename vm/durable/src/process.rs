@@ -682,7 +682,7 @@ impl Process {
             };
             match result {
                 Ok(value) => {
-                    if self.vm.boot.is_empty() {
+                    if self.vm.boot_is_done() {
                         self.record.result = Some(self.vm.rt.to_text(value, chenilles_machine::printer::Style::Write));
                     }
                 }

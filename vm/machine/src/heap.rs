@@ -180,23 +180,39 @@ const MIN_COLLECTION_BYTES: usize = 8 << 20;
 /// Objects per page: the unit a checkpoint writes. Object `id` lives in page `id / OBJECTS_PER_PAGE`.
 pub const OBJECTS_PER_PAGE: usize = 64;
 
-pub struct Heap {
-    /// Every slot, live or free, by object id (snapshots store them page by page).
-    pub objects: Vec<Object>,
-    marks: Vec<u64>,
-    /// One bit per page: set when an object of the page changed since the last checkpoint.
-    dirty: Vec<u64>,
-    /// The first free slot, if any.
-    pub free_list: Option<ObjId>,
+/// What a heap counts, beyond its objects: kept by snapshots, so that a restored heap collects
+/// at the same points as the original.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeapCounters {
     /// How many slots hold live objects.
     pub live_objects: usize,
     /// Bytes allocated since the last collection.
     pub allocated: usize,
+    /// Bytes found live by the last collection.
+    pub live_bytes: usize,
+    /// Collections so far.
+    pub collections: u64,
+}
+
+/// The heap: an arena of objects with stable ids, the write barrier's dirty pages, and the
+/// collector.
+pub struct Heap {
+    /// Every slot, live or free, by object id (snapshots store them page by page).
+    pub(crate) objects: Vec<Object>,
+    marks: Vec<u64>,
+    /// One bit per page: set when an object of the page changed since the last checkpoint.
+    dirty: Vec<u64>,
+    /// The first free slot, if any.
+    pub(crate) free_list: Option<ObjId>,
+    /// How many slots hold live objects.
+    pub(crate) live_objects: usize,
+    /// Bytes allocated since the last collection.
+    pub(crate) allocated: usize,
     /// Bytes found live by the last collection (set with [`Heap::set_live_bytes`]).
     live_bytes: usize,
     /// What may be allocated before the next collection: derived from `live_bytes`.
     collection_allowance: usize,
-    pub collections: u64,
+    pub(crate) collections: u64,
     /// Work done on the heap since the interpreter last counted a step, for the step limit:
     /// steps charged by natives whose work grows with their data, and bytes allocated.
     charged_steps: std::cell::Cell<u64>,
@@ -442,6 +458,28 @@ impl Heap {
     /// Slots in the arena, live or free: the heap's size in objects.
     pub fn arena_len(&self) -> usize {
         self.objects.len()
+    }
+
+    /// A heap of `objects` (free slots included), going on from `counters`; the free list is
+    /// relinked. For [`crate::state::HeapBuilder`], which checks the objects first.
+    pub(crate) fn from_objects(objects: Vec<Object>, counters: HeapCounters) -> Heap {
+        let mut heap = Heap { objects, ..Heap::new() };
+        heap.relink_free_slots();
+        heap.live_objects = counters.live_objects;
+        heap.allocated = counters.allocated;
+        heap.set_live_bytes(counters.live_bytes);
+        heap.collections = counters.collections;
+        heap
+    }
+
+    /// The counters a snapshot keeps, so that a restored heap collects when this one would.
+    pub fn counters(&self) -> HeapCounters {
+        HeapCounters {
+            live_objects: self.live_objects,
+            allocated: self.allocated,
+            live_bytes: self.live_bytes,
+            collections: self.collections,
+        }
     }
 
     /// Links every free slot into the free list, in ascending order. The free list is always the

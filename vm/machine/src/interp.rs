@@ -127,36 +127,36 @@ pub enum Trap {
 pub struct Vm {
     pub rt: Runtime,
     /// The value stack: every frame's closure, locals and operands.
-    pub stack: Vec<Value>,
+    pub(crate) stack: Vec<Value>,
     /// The calls in progress, innermost last.
-    pub frames: Vec<Frame>,
+    pub(crate) frames: Vec<Frame>,
     /// Every loaded function, by process-wide function index.
-    pub functions: Vec<Rc<LoadedFunction>>,
+    pub(crate) functions: Vec<Rc<LoadedFunction>>,
     /// The images loaded into the process, in load order.
-    pub images: Vec<LoadedImage>,
+    pub(crate) images: Vec<LoadedImage>,
     /// The global variables' values, by slot.
-    pub globals: Vec<Value>,
+    pub(crate) globals: Vec<Value>,
     /// The symbol naming each global slot.
-    pub global_names: Vec<Value>,
+    pub(crate) global_names: Vec<Value>,
     /// The slot of each global, by the symbol naming it.
-    pub global_slots: std::collections::HashMap<Value, u32>,
+    pub(crate) global_slots: std::collections::HashMap<Value, u32>,
     /// The most frames ever live at once (proper tail calls keep this flat).
     pub peak_frames: usize,
     /// Calls and backward jumps so far (see [`crate::runtime::Limits::max_steps`]).
     pub steps: u64,
     /// The compiler `eval` uses, made on first use.
-    pub eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
+    pub(crate) eval_compiler: Option<Box<chenilles_compiler::Compiler>>,
     /// Stack slots below this index, and frames below this index, have not changed since the last
     /// checkpoint: only the top frame writes to the stack, so returns lower these marks and
     /// nothing else needs to (see `Vm::return_from_frame`). 0 when unknown.
-    pub clean_stack: usize,
+    pub(crate) clean_stack: usize,
     /// Like `clean_stack`, for the frames.
-    pub clean_frames: usize,
+    pub(crate) clean_frames: usize,
     /// Whether loaded images keep their bytes, for a durable process's checkpoints to store.
-    pub keep_image_bytes: bool,
+    pub(crate) keep_image_bytes: bool,
     /// Entry functions of loaded images still to run, in order (a durable process's boot list:
     /// the libraries' bodies, then the program's).
-    pub boot: std::collections::VecDeque<u32>,
+    pub(crate) boot: std::collections::VecDeque<u32>,
 }
 
 /// The result of dispatching a call.
@@ -241,6 +241,12 @@ impl Vm {
         let entry = self.boot.pop_front()?;
         let closure = self.closure_of(entry);
         Some(self.call_thunk(closure))
+    }
+
+    /// Whether the boot list has run to its end: the value [`Vm::resume_boot`] just returned is
+    /// the program's last.
+    pub fn boot_is_done(&self) -> bool {
+        self.boot.is_empty()
     }
 
     /// Forgets which parts of the stacks are unchanged since the last checkpoint.

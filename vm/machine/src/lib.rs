@@ -31,6 +31,7 @@ pub mod printer;
 pub mod process_name;
 pub mod runtime;
 pub mod scheme_string;
+pub mod state;
 pub mod symbols;
 pub mod throw;
 pub mod value;

@@ -19,16 +19,16 @@ pub mod blob;
 pub mod stored;
 pub mod tree;
 
-use chenilles_compiler::bytecode::{Image, Insn, verify};
+use chenilles_compiler::bytecode::{Image, verify};
 use chenilles_store::{Batch, BlobStore, Hash, HashedBlob, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
 use blob::Kind;
-use chenilles_machine::heap::Frame;
-use chenilles_machine::heap::{Heap, OBJECTS_PER_PAGE, Object};
+use chenilles_machine::heap::{Frame, HeapCounters, OBJECTS_PER_PAGE};
 use chenilles_machine::interp::Vm;
 use chenilles_machine::ports::FileAccess;
-use chenilles_machine::runtime::{Limits, Runtime};
+use chenilles_machine::runtime::Limits;
+use chenilles_machine::state::{ConsolePorts, HeapBuilder, ImageParts, StateError, StateParts, StateView};
 use chenilles_machine::symbols::Symbols;
 use chenilles_machine::value::Value;
 use stored::StoredObject;
@@ -287,12 +287,13 @@ impl Snapshotter {
     /// fails, this snapshotter must not be used again (its memory of what is stored is wrong).
     pub fn capture(&mut self, vm: &mut Vm, batch: &mut Batch) -> Result<(Hash, CaptureStats), SnapshotError> {
         let mut stats = CaptureStats::default();
+        let state = StateView::of(vm);
         // Work charged but not yet counted is not part of the state: a process restored from this
         // snapshot has none, so the one that goes on from here drops it too (at a yield there is
         // none; before the first slice, loading the program's images has charged some).
-        vm.rt.heap.take_work();
+        state.heap.take_work();
         // The heap: only dirty pages are serialized.
-        let heap = &mut vm.rt.heap;
+        let heap = &mut *state.heap;
         let old_leaves = self.heap.leaves().to_vec();
         let mut leaves = Vec::with_capacity(heap.page_count());
         // Pages past the new end of the arena leave the snapshot.
@@ -362,7 +363,7 @@ impl Snapshotter {
 
         // Symbols only grow: a chunk that was full when last written never changes; the rest
         // (the last chunk written, if it was partly full, and new ones) are written again.
-        let table = &vm.rt.symbols;
+        let table = state.symbols;
         let old = self.symbols.leaves();
         let unchanged = (self.symbols_written / SYMBOLS_PER_CHUNK).min(old.len());
         let mut symbol_leaves: Vec<Hash> = old[..unchanged].to_vec();
@@ -375,22 +376,22 @@ impl Snapshotter {
         self.symbols_written = table.len();
 
         let old = self.globals.leaves().to_vec();
-        let leaves = word_chunks(vm.globals.iter().map(|v| v.bits()), batch, &old, 0);
-        let globals = list_ref(self.globals.update(leaves, batch), vm.globals.len());
+        let leaves = word_chunks(state.globals.iter().map(|v| v.bits()), batch, &old, 0);
+        let globals = list_ref(self.globals.update(leaves, batch), state.globals.len());
         let old = self.global_names.leaves().to_vec();
-        let leaves = word_chunks(vm.global_names.iter().map(|v| v.bits()), batch, &old, 0);
-        let global_names = list_ref(self.global_names.update(leaves, batch), vm.global_names.len());
+        let leaves = word_chunks(state.global_names.iter().map(|v| v.bits()), batch, &old, 0);
+        let global_names = list_ref(self.global_names.update(leaves, batch), state.global_names.len());
         // The stacks: chunks wholly below the interpreter's clean marks are as last written.
         let old = self.stack.leaves().to_vec();
-        let stack_leaves = word_chunks(vm.stack.iter().map(|v| v.bits()), batch, &old, vm.clean_stack);
-        let stack = list_ref(self.stack.update(stack_leaves, batch), vm.stack.len());
+        let stack_leaves = word_chunks(state.stack.iter().map(|v| v.bits()), batch, &old, state.clean_stack);
+        let stack = list_ref(self.stack.update(stack_leaves, batch), state.stack.len());
         let old = self.frames.leaves().to_vec();
-        let frame_leaves: Vec<Hash> = vm
+        let frame_leaves: Vec<Hash> = state
             .frames
             .chunks(FRAMES_PER_CHUNK)
             .enumerate()
             .map(|(i, chunk)| match old.get(i) {
-                Some(hash) if (i + 1) * FRAMES_PER_CHUNK <= vm.clean_frames => *hash,
+                Some(hash) if (i + 1) * FRAMES_PER_CHUNK <= state.clean_frames => *hash,
                 old => {
                     let payload: Vec<u8> =
                         chunk.iter().flat_map(|f| [f.function, f.pc, f.base]).flat_map(u32::to_le_bytes).collect();
@@ -398,12 +399,11 @@ impl Snapshotter {
                 }
             })
             .collect();
-        let frames = list_ref(self.frames.update(frame_leaves, batch), vm.frames.len());
-        vm.mark_stacks_clean();
+        let frames = list_ref(self.frames.update(frame_leaves, batch), state.frames.len());
 
         // Images are immutable once loaded: each is stored once.
-        for index in self.images.len()..vm.images.len() {
-            let image = &vm.images[index];
+        for index in self.images.len()..state.images.len() {
+            let image = &state.images[index];
             let bytes = image.bytes.clone().ok_or(SnapshotError::ImageBytesLost(index as u32))?;
             let hash = batch.put(bytes);
             let mut list = MerkleList::default();
@@ -415,33 +415,34 @@ impl Snapshotter {
             self.images.push(StoredImage { hash: hash.0, constants, globals });
         }
 
-        let rt = &vm.rt;
+        let counters = state.heap.counters();
         let root = SnapshotRoot {
             version: SNAPSHOT_VERSION,
             natives: natives_fingerprint(),
             heap: heap_root,
-            arena_len: rt.heap.arena_len() as u64,
-            live_objects: rt.heap.live_objects as u64,
-            allocated: rt.heap.allocated as u64,
-            live_bytes: rt.heap.live_bytes() as u64,
-            collections: rt.heap.collections,
+            arena_len: state.heap.arena_len() as u64,
+            live_objects: counters.live_objects as u64,
+            allocated: counters.allocated as u64,
+            live_bytes: counters.live_bytes as u64,
+            collections: counters.collections,
             symbols,
             globals,
             global_names,
             stack,
             frames,
             images: self.images.clone(),
-            boot: vm.boot.iter().copied().collect(),
-            stdout_port: rt.stdout_port.bits(),
-            stderr_port: rt.stderr_port.bits(),
-            stdin_port: rt.stdin_port.map(Value::bits),
-            command_line: rt.command_line.clone(),
-            max_steps: rt.limits.max_steps,
-            max_heap: rt.limits.max_heap.map(|n| n as u64),
-            max_depth: rt.limits.max_depth.map(|n| n as u64),
-            steps: vm.steps,
-            peak_frames: vm.peak_frames as u64,
+            boot: state.boot.iter().copied().collect(),
+            stdout_port: state.ports.stdout.bits(),
+            stderr_port: state.ports.stderr.bits(),
+            stdin_port: state.ports.stdin.map(Value::bits),
+            command_line: state.command_line.to_vec(),
+            max_steps: state.limits.max_steps,
+            max_heap: state.limits.max_heap.map(|n| n as u64),
+            max_depth: state.limits.max_depth.map(|n| n as u64),
+            steps: state.steps,
+            peak_frames: state.peak_frames as u64,
         };
+        vm.mark_stacks_clean();
         let hash = blob::put(batch, Kind::Root, &root.children(), &to_rkyv(&root));
         Ok((hash, stats))
     }
@@ -589,6 +590,16 @@ fn restore_with(
         return Err(SnapshotError::OtherNatives);
     }
     let malformed = |what: &str| SnapshotError::Malformed { blob: root_hash, what: what.to_string() };
+    // What the machine finds wrong with the parts, in the snapshot's words.
+    let state_error = |error: StateError| match error {
+        StateError::Dangling { what, value } => SnapshotError::Dangling { what, value },
+        StateError::BadObject { id, what } => SnapshotError::BadObject { id, what },
+        StateError::Image { index, what } => match root.images.get(index) {
+            Some(image) => SnapshotError::Image { hash: Hash(image.hash), error: what },
+            None => malformed(&what),
+        },
+        StateError::Inconsistent(what) => malformed(&what),
+    };
     let mut snapshotter = Snapshotter::default();
 
     // Symbols.
@@ -617,13 +628,11 @@ fn restore_with(
     snapshotter.free_pages = tree.leaves().iter().filter(|h| **h == free_page).count();
     snapshotter.free_page = Some(free_page);
     let arena_len = usize::try_from(root.arena_len).unwrap_or(usize::MAX);
-    let mut objects = Vec::with_capacity(arena_len.min(tree.leaves().len() * OBJECTS_PER_PAGE));
+    // Each object's values are checked as it is built, while it is in the cache. (A wrong
+    // `arena_len` is caught too: the heap must hold exactly that many objects.)
+    let mut objects = HeapBuilder::new(arena_len, symbols.len(), tree.leaves().len() * OBJECTS_PER_PAGE);
     let mut buffer = rkyv::util::AlignedVec::<16>::new();
     let mut page = 0;
-    // Each object's values are checked as it is built, while it is in the cache. (A wrong
-    // `arena_len` is caught below: the heap must hold exactly that many objects.)
-    let tables =
-        Tables { objects: arena_len, symbols: symbols.len(), natives: chenilles_machine::natives::natives().len() };
     for_each_leaf(store, &tree, true, |hash, payload| {
         let stored = access_rkyv::<rkyv::vec::ArchivedVec<stored::ArchivedStoredObject>>(hash, payload, &mut buffer)?;
         let last_page = (page + 1) * OBJECTS_PER_PAGE >= arena_len;
@@ -647,54 +656,28 @@ fn restore_with(
                         })?
                     }
                 };
-            tables.check_object(id, &object)?;
-            objects.push(object);
+            objects.push(object).map_err(state_error)?;
         }
         Ok(())
     })?;
     snapshotter.heap = tree;
-    if objects.len() as u64 != root.arena_len {
-        return Err(malformed("the heap does not hold its count of objects"));
-    }
-    let mut heap = Heap::new();
-    heap.objects = objects;
-    heap.relink_free_slots();
-    heap.live_objects = root.live_objects as usize;
-    heap.allocated = root.allocated as usize;
-    heap.set_live_bytes(root.live_bytes as usize);
-    heap.collections = root.collections;
+    let heap = objects
+        .finish(HeapCounters {
+            live_objects: root.live_objects as usize,
+            allocated: root.allocated as usize,
+            live_bytes: root.live_bytes as usize,
+            collections: root.collections,
+        })
+        .map_err(state_error)?;
 
-    let mut rt = Runtime::new(out, err);
-    rt.heap = heap;
-    rt.symbols = symbols;
-    rt.stdout_port = Value::from_bits(root.stdout_port);
-    rt.stderr_port = Value::from_bits(root.stderr_port);
-    rt.stdin_port = root.stdin_port.map(Value::from_bits);
-    rt.command_line = root.command_line.clone();
-    rt.limits = Limits {
-        max_steps: root.max_steps,
-        max_heap: root.max_heap.map(|n| n as usize),
-        max_depth: root.max_depth.map(|n| n as usize),
-    };
-    rt.heap.clear_dirty();
-
-    let mut vm = Vm::new(rt);
-    // Images loaded from now on (by `eval`) are stored by the next checkpoint.
-    vm.keep_image_bytes = true;
     let (tree, words) = read_words(store, &root.global_names)?;
     snapshotter.global_names = tree;
-    vm.global_names = words.into_iter().map(Value::from_bits).collect();
+    let global_names = words.into_iter().map(Value::from_bits).collect();
     let (tree, words) = read_words(store, &root.globals)?;
     snapshotter.globals = tree;
-    vm.globals = words.into_iter().map(Value::from_bits).collect();
-    if vm.globals.len() != vm.global_names.len() {
-        return Err(malformed("the globals and their names differ in number"));
-    }
-    vm.global_slots = vm.global_names.iter().enumerate().map(|(slot, name)| (*name, slot as u32)).collect();
-    if vm.global_slots.len() != vm.global_names.len() {
-        return Err(malformed("two globals have the same name"));
-    }
+    let globals = words.into_iter().map(Value::from_bits).collect();
 
+    let mut images = Vec::with_capacity(root.images.len());
     for stored in &root.images {
         let hash = Hash(stored.hash);
         let image_bytes = fetch(store, &hash)?;
@@ -703,159 +686,58 @@ fn restore_with(
         let functions = verify(&image).map_err(|e| image_error(e.to_string()))?;
         let (_, constants) = read_words(store, &stored.constants)?;
         let (_, globals) = read_words(store, &stored.globals)?;
-        if constants.len() != image.constants.len() || globals.len() != image.globals.len() {
-            return Err(image_error("the snapshot's constants or globals do not match the image".into()));
-        }
-        let globals: Vec<u32> = globals.into_iter().map(|g| u32::try_from(g).unwrap_or(u32::MAX)).collect();
-        if globals.iter().any(|g| *g as usize >= vm.globals.len()) {
-            return Err(image_error("the image links to a global slot that does not exist".into()));
-        }
+        let globals = globals.into_iter().map(|g| u32::try_from(g).unwrap_or(u32::MAX)).collect();
         let constants = constants.into_iter().map(Value::from_bits).collect();
-        vm.install_image(&image, functions, constants, globals, None);
+        images.push(ImageParts { image, functions, constants, globals });
     }
     snapshotter.images = root.images.clone();
 
     let (tree, words) = read_words(store, &root.stack)?;
     snapshotter.stack = tree;
-    vm.stack = words.into_iter().map(Value::from_bits).collect();
+    let stack = words.into_iter().map(Value::from_bits).collect();
     let (tree, leaves) = read_leaves(store, &root.frames)?;
     snapshotter.frames = tree;
+    let mut frames = Vec::new();
     for (hash, payload) in leaves {
         if payload.len() % 12 != 0 {
             return Err(SnapshotError::Malformed { blob: hash, what: "a chunk of frames of a wrong length".into() });
         }
         let word = |c: &[u8], i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
-        vm.frames.extend(payload.chunks_exact(12).map(|c| Frame {
+        frames.extend(payload.chunks_exact(12).map(|c| Frame {
             function: word(c, 0),
             pc: word(c, 4),
             base: word(c, 8),
         }));
     }
-    if vm.frames.len() as u64 != root.frames.items {
+    if frames.len() as u64 != root.frames.items {
         return Err(malformed("the frame stack does not hold its count of frames"));
     }
-    vm.boot = root.boot.iter().copied().collect();
-    vm.steps = root.steps;
-    vm.peak_frames = root.peak_frames as usize;
-    check_references(&vm)?;
-    vm.mark_stacks_clean();
-    // Rebuilding the heap is not the program's work: it resumes with nothing charged, as the
-    // original had when this checkpoint was captured.
-    vm.rt.heap.take_work();
+    let parts = StateParts {
+        symbols,
+        heap,
+        ports: ConsolePorts {
+            stdout: Value::from_bits(root.stdout_port),
+            stderr: Value::from_bits(root.stderr_port),
+            stdin: root.stdin_port.map(Value::from_bits),
+        },
+        command_line: root.command_line.clone(),
+        limits: Limits {
+            max_steps: root.max_steps,
+            max_heap: root.max_heap.map(|n| n as usize),
+            max_depth: root.max_depth.map(|n| n as usize),
+        },
+        global_names,
+        globals,
+        images,
+        stack,
+        frames,
+        boot: root.boot.clone(),
+        steps: root.steps,
+        peak_frames: root.peak_frames as usize,
+    };
+    // The machine checks that the parts fit: every value, link and frame.
+    let vm = parts.into_vm(out, err).map_err(state_error)?;
     Ok((vm, snapshotter))
-}
-
-/// How many objects, symbols and natives a restored process has: what its values may index.
-#[derive(Clone, Copy)]
-struct Tables {
-    objects: usize,
-    symbols: usize,
-    natives: usize,
-}
-
-impl Tables {
-    /// Whether `v` is well formed and refers to an object, symbol or native that exists.
-    fn admit(self, v: Value) -> bool {
-        v.is_well_formed()
-            && v.as_object().is_none_or(|id| (id as usize) < self.objects)
-            && v.as_symbol().is_none_or(|i| (i as usize) < self.symbols)
-            && v.as_native().is_none_or(|i| (i as usize) < self.natives)
-    }
-
-    /// Checks every value heap object `id` holds.
-    fn check_object(self, id: u32, object: &Object) -> Result<(), SnapshotError> {
-        // The first bad reference, named only if there is one.
-        let mut bad = None;
-        object.for_each_reference(|v| {
-            if bad.is_none() && !self.admit(v) {
-                bad = Some(v);
-            }
-        });
-        match bad {
-            None => Ok(()),
-            Some(value) => Err(SnapshotError::Dangling { what: format!("object {id}"), value }),
-        }
-    }
-}
-
-/// Checks that every value of a restored process outside the heap refers to an object, symbol,
-/// native or function that exists, that every closure's function exists, and that every frame
-/// lies within its function and the stack. (The values heap objects hold are checked with
-/// [`Tables::check_object`] as each page is read.)
-fn check_references(vm: &Vm) -> Result<(), SnapshotError> {
-    let heap = &vm.rt.heap;
-    let tables = Tables {
-        objects: heap.arena_len(),
-        symbols: vm.rt.symbols.len(),
-        natives: chenilles_machine::natives::natives().len(),
-    };
-    let symbols = tables.symbols;
-    let check = |what: &str, v: Value| -> Result<(), SnapshotError> {
-        if tables.admit(v) { Ok(()) } else { Err(SnapshotError::Dangling { what: what.to_string(), value: v }) }
-    };
-    // Every frame but a running stack's top one waits for a call to return (to an instruction
-    // after the one that called: a call, or a failed instruction whose error handler was called),
-    // with the operands below the call on its operand stack and the callee's closure and
-    // arguments (the next frame) above. The top frame of the running stack stopped at a yield
-    // point: a call or a jump, which it runs again, with exactly the operands the verifier
-    // computed for it. Anything else would let a damaged snapshot pop what is not there.
-    let check_frames = |what: &str, frames: &[Frame], stack_len: usize, running: bool| -> Result<(), SnapshotError> {
-        let mut previous_base = 0;
-        for (i, frame) in frames.iter().enumerate() {
-            let function = vm.functions.get(frame.function as usize);
-            let top = running && i + 1 == frames.len();
-            // Where this frame's operands end: the next frame's closure slot, or the stack's end.
-            let operands_end = frames.get(i + 1).map_or(Some(stack_len), |next| (next.base as usize).checked_sub(1));
-            let fits = function.is_some_and(|f| {
-                let pc = frame.pc as usize;
-                let operands_start = frame.base as usize + f.code.locals as usize;
-                let operands = operands_end.and_then(|end| end.checked_sub(operands_start));
-                let height = f.code.heights.get(pc).copied().flatten().map(|h| h as usize);
-                let resumes_properly = if top {
-                    matches!(
-                        f.code.insns.get(pc),
-                        Some(Insn::Call { .. } | Insn::TailCall { .. } | Insn::Jump { .. } | Insn::JumpIfFalse { .. })
-                    ) && operands == height
-                } else {
-                    pc >= 1 && height.is_some() && operands.map(|n| n + 1) == height
-                };
-                pc < f.code.insns.len() && resumes_properly && frame.base as usize >= 1
-            });
-            if !fits || frame.base < previous_base {
-                return Err(SnapshotError::Dangling {
-                    what: what.to_string(),
-                    value: Value::small(frame.function as usize),
-                });
-            }
-            previous_base = frame.base;
-        }
-        Ok(())
-    };
-    for (id, object) in heap.objects.iter().enumerate() {
-        match object {
-            Object::Closure { function, .. } if *function as usize >= vm.functions.len() => {
-                return Err(SnapshotError::BadObject {
-                    id: id as u32,
-                    what: "a closure of a function that does not exist".into(),
-                });
-            }
-            Object::Continuation(k) => check_frames(&format!("continuation {id}"), &k.frames, k.stack.len(), false)?,
-            _ => {}
-        }
-    }
-    for v in vm.globals.iter().chain(&vm.stack).chain(vm.images.iter().flat_map(|i| i.constants.iter())) {
-        check("process", *v)?;
-    }
-    for v in [vm.rt.stdout_port, vm.rt.stderr_port].into_iter().chain(vm.rt.stdin_port) {
-        check("console ports", v)?;
-    }
-    if vm.global_names.iter().any(|n| n.as_symbol().is_none_or(|i| i as usize >= symbols)) {
-        return Err(SnapshotError::Dangling { what: "global names".into(), value: Value::UNSPECIFIED });
-    }
-    if vm.boot.iter().any(|f| *f as usize >= vm.functions.len()) {
-        return Err(SnapshotError::Dangling { what: "boot list".into(), value: Value::UNSPECIFIED });
-    }
-    check_frames("frame stack", &vm.frames, vm.stack.len(), true)
 }
 
 /// Reads the root payload of snapshot `hash` (for inspection).
