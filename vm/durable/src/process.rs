@@ -489,6 +489,33 @@ impl Default for Options {
     }
 }
 
+/// What a checkpoint stages before its commit.
+struct StagedCheckpoint {
+    /// The record to commit.
+    record: Record,
+    /// The snapshot root, for a process that goes on.
+    snapshot: Option<Hash>,
+    /// The output since the last checkpoint, echoed once committed.
+    new_output: Vec<u8>,
+    /// The processes the checkpoint delivers messages to.
+    sent_to: Vec<String>,
+}
+
+/// Captures `vm` as a checkpoint does: first collecting garbage if enough was allocated since the
+/// last collection (see [`COLLECT_BEFORE_CHECKPOINT_BYTES`]), so that a checkpoint does not write
+/// pages full of dead objects. A replay captures through this too, to reach the same roots.
+pub(crate) fn capture_for_checkpoint(
+    vm: &mut Vm,
+    snapshotter: &mut Snapshotter,
+    batch: &mut Batch,
+) -> Result<(Hash, CaptureStats), SnapshotError> {
+    let heap = &vm.rt.heap;
+    if heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES.max(heap.live_bytes() / 8) {
+        vm.collect_garbage();
+    }
+    snapshotter.capture(vm, batch)
+}
+
 /// A durable process in memory, with what it last committed.
 pub struct Process {
     pub(crate) name: String,
@@ -831,12 +858,26 @@ impl Process {
     pub fn checkpoint(&mut self, store: &mut dyn BlobStore, status: Status) -> Result<(), DurableError> {
         let began = Instant::now();
         let mut batch = Batch::default();
+        let staged = self.stage_checkpoint(store, &mut batch, status)?;
+        self.crash_if_asked(Window::BeforeCommit)?;
+        self.commit_record(store, batch, staged.record)?;
+        self.crash_if_asked(Window::AfterCommit)?;
+        self.after_commit(staged.new_output, staged.sent_to);
+        self.collect_store_if_due(store);
+        self.pace_after_checkpoint(store, staged.snapshot, began)
+    }
+
+    /// Stages into `batch` what a checkpoint with `status` commits: the snapshot (for a process
+    /// that goes on), the new output and effects as journal segments, the mailbox changes, and
+    /// the record naming them all.
+    fn stage_checkpoint(
+        &mut self,
+        store: &dyn BlobStore,
+        batch: &mut Batch,
+        status: Status,
+    ) -> Result<StagedCheckpoint, DurableError> {
         let snapshot = if status.is_running() {
-            let heap = &self.vm.rt.heap;
-            if heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES.max(heap.live_bytes() / 8) {
-                self.vm.collect_garbage();
-            }
-            let (root, stats) = self.snapshotter.capture(&mut self.vm, &mut batch)?;
+            let (root, stats) = capture_for_checkpoint(&mut self.vm, &mut self.snapshotter, batch)?;
             self.last_capture = stats;
             Some(root)
         } else {
@@ -848,19 +889,19 @@ impl Process {
         record.echoed = record.output_len;
         if !new_output.is_empty() {
             let previous: Vec<Hash> = record.output.map(Hash).into_iter().collect();
-            record.output = Some(blob::put(&mut batch, Kind::Output, &previous, &new_output).0);
+            record.output = Some(blob::put(batch, Kind::Output, &previous, &new_output).0);
             record.output_len += new_output.len() as u64;
         }
         let effects = std::mem::take(&mut self.vm.rt.effects);
         if !effects.is_empty() {
             let previous: Vec<Hash> = record.effects.map(Hash).into_iter().collect();
-            record.effects = Some(blob::put(&mut batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
+            record.effects = Some(blob::put(batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
             record.effect_count += effects.len() as u64;
         }
         let messages = crate::mailbox::drain_changes(&mut self.vm.rt.messaging, self.record.received);
         let sent_to: Vec<String> =
             messages.iter().filter(|(_, change)| !change.append.is_empty()).map(|(to, _)| to.clone()).collect();
-        crate::mailbox::stage(store, &mut batch, messages)?;
+        crate::mailbox::stage(store, batch, messages)?;
         record.received = self.vm.rt.messaging.received;
         record.status = status;
         record.checkpoints += 1;
@@ -870,9 +911,12 @@ impl Process {
         record.steps = self.vm.steps;
         record.pages_written = self.last_capture.pages_written as u64;
         record.bytes_written = batch.blob_bytes() as u64;
-        self.crash_if_asked(Window::BeforeCommit)?;
-        self.commit_record(store, batch, record)?;
-        self.crash_if_asked(Window::AfterCommit)?;
+        Ok(StagedCheckpoint { record, snapshot, new_output, sent_to })
+    }
+
+    /// After a checkpoint's commit: the counters that go on from it, the watcher, and the output
+    /// echoed (only now that it is journaled).
+    fn after_commit(&mut self, new_output: Vec<u8>, sent_to: Vec<String>) {
         self.vm.rt.effects_committed = self.record.effect_count;
         self.sent_to.extend(sent_to);
         self.restored = false;
@@ -886,6 +930,11 @@ impl Process {
             let _ = self.options.echo.write_all(&new_output);
             let _ = self.options.echo.flush();
         }
+    }
+
+    /// Collects the store's garbage when enough was written since the last collection (see
+    /// [`STORE_GC_BYTES`]), or when the process has ended.
+    fn collect_store_if_due(&mut self, store: &mut dyn BlobStore) {
         // What older checkpoints wrote and this one no longer refers to is garbage in the store.
         self.written_since_store_gc += self.record.bytes_written + COMMIT_FILE_OVERHEAD;
         let state_bytes = self.last_capture.pages as u64 * 2048;
@@ -909,6 +958,16 @@ impl Process {
             }
             self.written_since_store_gc = 0;
         }
+    }
+
+    /// Sets when the next periodic checkpoint comes, from what the one begun at `began` cost; with
+    /// [`Options::reload_each_checkpoint`], first reloads the process from `snapshot`.
+    fn pace_after_checkpoint(
+        &mut self,
+        store: &mut dyn BlobStore,
+        snapshot: Option<Hash>,
+        began: Instant,
+    ) -> Result<(), DurableError> {
         if self.options.reload_each_checkpoint
             && let Some(written) = snapshot
         {
@@ -937,16 +996,7 @@ impl Process {
         let mut batch = Batch::default();
         let (reloaded, _) = snapshotter.forgetful_copy().capture(&mut vm, &mut batch)?;
         if reloaded != written {
-            // Put the re-serialized state beside the written one, to name where they part.
-            let mut overlay = chenilles_store::MemoryStore::default();
-            let difference = overlay
-                .commit(batch)
-                .map_err(DurableError::from)
-                .and_then(|()| {
-                    let both = crate::snapshot::Overlay { first: &overlay, then: &*store };
-                    Ok(crate::snapshot::first_difference(&both, written, reloaded)?)
-                })
-                .unwrap_or_else(|e| format!("(the states could not be compared: {e})"));
+            let difference = crate::snapshot::difference_from_uncommitted(&*store, batch, written, reloaded);
             return Err(DurableError::ReloadMismatch {
                 checkpoint: self.record.checkpoints,
                 written,

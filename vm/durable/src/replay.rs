@@ -8,11 +8,9 @@
 
 use std::collections::VecDeque;
 
-use chenilles_store::{Batch, BlobStore, Hash, MemoryStore};
+use chenilles_store::{Batch, BlobStore, Hash};
 
-use crate::process::{
-    COLLECT_BEFORE_CHECKPOINT_BYTES, DurableError, Record, SharedBuffer, Status, process_ref, read_record,
-};
+use crate::process::{DurableError, Record, SharedBuffer, Status, capture_for_checkpoint, process_ref, read_record};
 use chenilles_machine::interp::Trap;
 
 /// What a replay found.
@@ -105,24 +103,11 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
                 Err(_) => return diverged(target.checkpoints, "the replay ended before this checkpoint".into()),
             }
         }
-        // As the checkpoint did: collect first if enough was allocated.
-        let heap = &vm.rt.heap;
-        if heap.allocated_since_collection() > COLLECT_BEFORE_CHECKPOINT_BYTES.max(heap.live_bytes() / 8) {
-            vm.collect_garbage();
-        }
         let mut batch = Batch::default();
-        let (root, _) = snapshotter.capture(&mut vm, &mut batch)?;
+        let (root, _) = capture_for_checkpoint(&mut vm, &mut snapshotter, &mut batch)?;
         let recorded = Hash(target.snapshot.unwrap_or_default());
         if root != recorded {
-            let mut overlay = MemoryStore::default();
-            let what = overlay
-                .commit(batch)
-                .map_err(DurableError::from)
-                .and_then(|()| {
-                    let both = crate::snapshot::Overlay { first: &overlay, then: store };
-                    Ok(crate::snapshot::first_difference(&both, recorded, root)?)
-                })
-                .unwrap_or_else(|e| format!("(the states could not be compared: {e})"));
+            let what = crate::snapshot::difference_from_uncommitted(store, batch, recorded, root);
             return diverged(
                 target.checkpoints,
                 format!("the replayed state is {root}, the recorded one {recorded}: {what}"),

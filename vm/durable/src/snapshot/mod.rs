@@ -24,8 +24,9 @@ use chenilles_store::{Batch, BlobStore, Hash, HashedBlob, StoreError};
 use rkyv::{Archive, Deserialize, Serialize};
 
 use blob::Kind;
+use chenilles_machine::heap::Heap;
 use chenilles_machine::heap::{Frame, HeapCounters, OBJECTS_PER_PAGE};
-use chenilles_machine::interp::Vm;
+use chenilles_machine::interp::{LoadedImage, Vm};
 use chenilles_machine::ports::FileAccess;
 use chenilles_machine::runtime::Limits;
 use chenilles_machine::state::{ConsolePorts, HeapBuilder, ImageParts, StateError, StateParts, StateView};
@@ -221,6 +222,14 @@ fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]
         .collect()
 }
 
+/// Updates `list` to hold `values` in chunks, writing the chunks not wholly below index `clean`
+/// (unchanged since `list` was last updated) to `batch`; returns the list.
+fn capture_values(list: &mut MerkleList, values: &[Value], clean: usize, batch: &mut Batch) -> ListRef {
+    let old = list.leaves().to_vec();
+    let leaves = word_chunks(values.iter().map(|v| v.bits()), batch, &old, clean);
+    list_ref(list.update(leaves, batch), values.len())
+}
+
 /// The hash of a heap page of free slots only.
 fn free_page_hash() -> Hash {
     let free: Vec<StoredObject> = (0..OBJECTS_PER_PAGE).map(|_| StoredObject::Free).collect();
@@ -292,8 +301,55 @@ impl Snapshotter {
         // snapshot has none, so the one that goes on from here drops it too (at a yield there is
         // none; before the first slice, loading the program's images has charged some).
         state.heap.take_work();
-        // The heap: only dirty pages are serialized.
-        let heap = &mut *state.heap;
+        let heap_root = self.capture_heap(state.heap, batch, &mut stats)?;
+        let symbols = self.capture_symbols(state.symbols, batch);
+        let globals = capture_values(&mut self.globals, state.globals, 0, batch);
+        let global_names = capture_values(&mut self.global_names, state.global_names, 0, batch);
+        // The stacks: chunks wholly below the interpreter's clean marks are as last written.
+        let stack = capture_values(&mut self.stack, state.stack, state.clean_stack, batch);
+        let frames = self.capture_frames(state.frames, state.clean_frames, batch);
+        self.capture_images(state.images, batch)?;
+        let counters = state.heap.counters();
+        let root = SnapshotRoot {
+            version: SNAPSHOT_VERSION,
+            natives: natives_fingerprint(),
+            heap: heap_root,
+            arena_len: state.heap.arena_len() as u64,
+            live_objects: counters.live_objects as u64,
+            allocated: counters.allocated as u64,
+            live_bytes: counters.live_bytes as u64,
+            collections: counters.collections,
+            symbols,
+            globals,
+            global_names,
+            stack,
+            frames,
+            images: self.images.clone(),
+            boot: state.boot.iter().copied().collect(),
+            stdout_port: state.ports.stdout.bits(),
+            stderr_port: state.ports.stderr.bits(),
+            stdin_port: state.ports.stdin.map(Value::bits),
+            command_line: state.command_line.to_vec(),
+            max_steps: state.limits.max_steps,
+            max_heap: state.limits.max_heap.map(|n| n as u64),
+            max_depth: state.limits.max_depth.map(|n| n as u64),
+            steps: state.steps,
+            peak_frames: state.peak_frames as u64,
+        };
+        vm.mark_stacks_clean();
+        let hash = blob::put(batch, Kind::Root, &root.children(), &to_rkyv(&root));
+        Ok((hash, stats))
+    }
+
+    /// Adds the heap's dirty pages (and the chunk lists of large objects on them) to `batch`;
+    /// returns the heap's list, with the pages counted in `stats`. Clears the dirty marks.
+    fn capture_heap(
+        &mut self,
+        heap: &mut Heap,
+        batch: &mut Batch,
+        stats: &mut CaptureStats,
+    ) -> Result<ListRef, SnapshotError> {
+        // Only dirty pages are serialized.
         let old_leaves = self.heap.leaves().to_vec();
         let mut leaves = Vec::with_capacity(heap.page_count());
         // Pages past the new end of the arena leave the snapshot.
@@ -359,11 +415,13 @@ impl Snapshotter {
         self.forget_large_beyond(arena_len);
         heap.clear_dirty();
         self.all_pages_dirty = false;
-        let heap_root = list_ref(self.heap.update(leaves, batch), heap.page_count());
+        Ok(list_ref(self.heap.update(leaves, batch), heap.page_count()))
+    }
 
-        // Symbols only grow: a chunk that was full when last written never changes; the rest
-        // (the last chunk written, if it was partly full, and new ones) are written again.
-        let table = state.symbols;
+    /// Adds the symbol table's new chunks to `batch`; returns its list. Symbols only grow: a chunk
+    /// that was full when last written never changes; the rest (the last chunk written, if it was
+    /// partly full, and new ones) are written again.
+    fn capture_symbols(&mut self, table: &Symbols, batch: &mut Batch) -> ListRef {
         let old = self.symbols.leaves();
         let unchanged = (self.symbols_written / SYMBOLS_PER_CHUNK).min(old.len());
         let mut symbol_leaves: Vec<Hash> = old[..unchanged].to_vec();
@@ -372,26 +430,19 @@ impl Snapshotter {
             let chunk: Vec<String> = chunk.iter().map(|s| s.to_string()).collect();
             symbol_leaves.push(leaf(batch, old.get(unchanged + i), &to_rkyv(&chunk)));
         }
-        let symbols = list_ref(self.symbols.update(symbol_leaves, batch), table.len());
         self.symbols_written = table.len();
+        list_ref(self.symbols.update(symbol_leaves, batch), table.len())
+    }
 
-        let old = self.globals.leaves().to_vec();
-        let leaves = word_chunks(state.globals.iter().map(|v| v.bits()), batch, &old, 0);
-        let globals = list_ref(self.globals.update(leaves, batch), state.globals.len());
-        let old = self.global_names.leaves().to_vec();
-        let leaves = word_chunks(state.global_names.iter().map(|v| v.bits()), batch, &old, 0);
-        let global_names = list_ref(self.global_names.update(leaves, batch), state.global_names.len());
-        // The stacks: chunks wholly below the interpreter's clean marks are as last written.
-        let old = self.stack.leaves().to_vec();
-        let stack_leaves = word_chunks(state.stack.iter().map(|v| v.bits()), batch, &old, state.clean_stack);
-        let stack = list_ref(self.stack.update(stack_leaves, batch), state.stack.len());
+    /// Adds the frame stack's changed chunks to `batch`; returns its list. Chunks wholly below
+    /// the interpreter's clean mark are as last written.
+    fn capture_frames(&mut self, frames: &[Frame], clean_frames: usize, batch: &mut Batch) -> ListRef {
         let old = self.frames.leaves().to_vec();
-        let frame_leaves: Vec<Hash> = state
-            .frames
+        let frame_leaves: Vec<Hash> = frames
             .chunks(FRAMES_PER_CHUNK)
             .enumerate()
             .map(|(i, chunk)| match old.get(i) {
-                Some(hash) if (i + 1) * FRAMES_PER_CHUNK <= state.clean_frames => *hash,
+                Some(hash) if (i + 1) * FRAMES_PER_CHUNK <= clean_frames => *hash,
                 old => {
                     let payload: Vec<u8> =
                         chunk.iter().flat_map(|f| [f.function, f.pc, f.base]).flat_map(u32::to_le_bytes).collect();
@@ -399,52 +450,22 @@ impl Snapshotter {
                 }
             })
             .collect();
-        let frames = list_ref(self.frames.update(frame_leaves, batch), state.frames.len());
+        list_ref(self.frames.update(frame_leaves, batch), frames.len())
+    }
 
-        // Images are immutable once loaded: each is stored once.
-        for index in self.images.len()..state.images.len() {
-            let image = &state.images[index];
+    /// Adds to `batch` the images loaded since the last capture (images are immutable once loaded:
+    /// each is stored once).
+    fn capture_images(&mut self, images: &[LoadedImage], batch: &mut Batch) -> Result<(), SnapshotError> {
+        for (index, image) in images.iter().enumerate().skip(self.images.len()) {
             let bytes = image.bytes.clone().ok_or(SnapshotError::ImageBytesLost(index as u32))?;
             let hash = batch.put(bytes);
-            let mut list = MerkleList::default();
-            let leaves = word_chunks(image.constants.iter().map(|v| v.bits()), batch, &[], 0);
-            let constants = list_ref(list.update(leaves, batch), image.constants.len());
+            let constants = capture_values(&mut MerkleList::default(), &image.constants, 0, batch);
             let mut list = MerkleList::default();
             let leaves = word_chunks(image.globals.iter().map(|g| u64::from(*g)), batch, &[], 0);
             let globals = list_ref(list.update(leaves, batch), image.globals.len());
             self.images.push(StoredImage { hash: hash.0, constants, globals });
         }
-
-        let counters = state.heap.counters();
-        let root = SnapshotRoot {
-            version: SNAPSHOT_VERSION,
-            natives: natives_fingerprint(),
-            heap: heap_root,
-            arena_len: state.heap.arena_len() as u64,
-            live_objects: counters.live_objects as u64,
-            allocated: counters.allocated as u64,
-            live_bytes: counters.live_bytes as u64,
-            collections: counters.collections,
-            symbols,
-            globals,
-            global_names,
-            stack,
-            frames,
-            images: self.images.clone(),
-            boot: state.boot.iter().copied().collect(),
-            stdout_port: state.ports.stdout.bits(),
-            stderr_port: state.ports.stderr.bits(),
-            stdin_port: state.ports.stdin.map(Value::bits),
-            command_line: state.command_line.to_vec(),
-            max_steps: state.limits.max_steps,
-            max_heap: state.limits.max_heap.map(|n| n as u64),
-            max_depth: state.limits.max_depth.map(|n| n as u64),
-            steps: state.steps,
-            peak_frames: state.peak_frames as u64,
-        };
-        vm.mark_stacks_clean();
-        let hash = blob::put(batch, Kind::Root, &root.children(), &to_rkyv(&root));
-        Ok((hash, stats))
+        Ok(())
     }
 }
 
@@ -589,128 +610,23 @@ fn restore_with(
     if root.natives != natives_fingerprint() {
         return Err(SnapshotError::OtherNatives);
     }
-    let malformed = |what: &str| SnapshotError::Malformed { blob: root_hash, what: what.to_string() };
-    // What the machine finds wrong with the parts, in the snapshot's words.
-    let state_error = |error: StateError| match error {
-        StateError::Dangling { what, value } => SnapshotError::Dangling { what, value },
-        StateError::BadObject { id, what } => SnapshotError::BadObject { id, what },
-        StateError::Image { index, what } => match root.images.get(index) {
-            Some(image) => SnapshotError::Image { hash: Hash(image.hash), error: what },
-            None => malformed(&what),
-        },
-        StateError::Inconsistent(what) => malformed(&what),
-    };
+    let root = &root;
     let mut snapshotter = Snapshotter::default();
-
-    // Symbols.
-    let (tree, leaves) = read_leaves(store, &root.symbols)?;
-    snapshotter.symbols = tree;
-    let mut names = Vec::new();
-    let chunks = leaves.len();
-    for (i, (hash, payload)) in leaves.into_iter().enumerate() {
-        let chunk = from_rkyv::<Vec<String>>(&hash, &payload)?;
-        // Every chunk but the last is full: the next capture relies on it.
-        if chunk.len() > SYMBOLS_PER_CHUNK || (chunk.len() < SYMBOLS_PER_CHUNK && i + 1 < chunks) {
-            return Err(malformed("a chunk of the symbol table holds the wrong number of symbols"));
-        }
-        names.extend(chunk);
-    }
-    if names.len() as u64 != root.symbols.items {
-        return Err(malformed("the symbol table does not hold its count of symbols"));
-    }
-    snapshotter.symbols_written = names.len();
-    let symbols = Symbols::from_names(names).ok_or_else(|| malformed("a symbol appears twice in the symbol table"))?;
-
-    // The heap. Each page is checked and read in place as it comes, and its objects built
-    // straight from it.
-    let tree = MerkleList::read(store, Hash(root.heap.root))?;
-    let free_page = free_page_hash();
-    snapshotter.free_pages = tree.leaves().iter().filter(|h| **h == free_page).count();
-    snapshotter.free_page = Some(free_page);
-    let arena_len = usize::try_from(root.arena_len).unwrap_or(usize::MAX);
-    // Each object's values are checked as it is built, while it is in the cache. (A wrong
-    // `arena_len` is caught too: the heap must hold exactly that many objects.)
-    let mut objects = HeapBuilder::new(arena_len, symbols.len(), tree.leaves().len() * OBJECTS_PER_PAGE);
-    let mut buffer = rkyv::util::AlignedVec::<16>::new();
-    let mut page = 0;
-    for_each_leaf(store, &tree, true, |hash, payload| {
-        let stored = access_rkyv::<rkyv::vec::ArchivedVec<stored::ArchivedStoredObject>>(hash, payload, &mut buffer)?;
-        let last_page = (page + 1) * OBJECTS_PER_PAGE >= arena_len;
-        if stored.len() > OBJECTS_PER_PAGE || (stored.len() < OBJECTS_PER_PAGE && !last_page) {
-            return Err(SnapshotError::Malformed { blob: *hash, what: "a heap page of the wrong size".into() });
-        }
-        page += 1;
-        for object in stored.iter() {
-            let id = objects.len() as u32;
-            let object =
-                match stored::load_archived(object, files).map_err(|what| SnapshotError::BadObject { id, what })? {
-                    stored::Loaded::Object(object) => object,
-                    stored::Loaded::Chunked(kind, list) => {
-                        let (tree, chunks) = read_leaves(store, &list)?;
-                        snapshotter.large.insert(id, tree);
-                        let len = usize::try_from(list.items).unwrap_or(usize::MAX);
-                        let chunks = chunks.into_iter().map(|(_, payload)| payload).collect();
-                        stored::from_chunks(kind, chunks, len).ok_or_else(|| SnapshotError::BadObject {
-                            id,
-                            what: "its chunks do not make an object of its length".into(),
-                        })?
-                    }
-                };
-            objects.push(object).map_err(state_error)?;
-        }
-        Ok(())
-    })?;
-    snapshotter.heap = tree;
-    let heap = objects
-        .finish(HeapCounters {
-            live_objects: root.live_objects as usize,
-            allocated: root.allocated as usize,
-            live_bytes: root.live_bytes as usize,
-            collections: root.collections,
-        })
-        .map_err(state_error)?;
-
-    let (tree, words) = read_words(store, &root.global_names)?;
+    let symbols = snapshotter.restore_symbols(store, root_hash, root)?;
+    let heap = snapshotter.restore_heap(store, root_hash, root, symbols.len(), files)?;
+    let (tree, global_names) = read_values(store, &root.global_names)?;
     snapshotter.global_names = tree;
-    let global_names = words.into_iter().map(Value::from_bits).collect();
-    let (tree, words) = read_words(store, &root.globals)?;
+    let (tree, globals) = read_values(store, &root.globals)?;
     snapshotter.globals = tree;
-    let globals = words.into_iter().map(Value::from_bits).collect();
-
-    let mut images = Vec::with_capacity(root.images.len());
-    for stored in &root.images {
-        let hash = Hash(stored.hash);
-        let image_bytes = fetch(store, &hash)?;
-        let image_error = |error: String| SnapshotError::Image { hash, error };
-        let image = Image::from_bytes(&image_bytes).map_err(|e| image_error(e.to_string()))?;
-        let functions = verify(&image).map_err(|e| image_error(e.to_string()))?;
-        let (_, constants) = read_words(store, &stored.constants)?;
-        let (_, globals) = read_words(store, &stored.globals)?;
-        let globals = globals.into_iter().map(|g| u32::try_from(g).unwrap_or(u32::MAX)).collect();
-        let constants = constants.into_iter().map(Value::from_bits).collect();
-        images.push(ImageParts { image, functions, constants, globals });
-    }
+    let images = read_images(store, &root.images)?;
     snapshotter.images = root.images.clone();
-
-    let (tree, words) = read_words(store, &root.stack)?;
+    let (tree, stack) = read_values(store, &root.stack)?;
     snapshotter.stack = tree;
-    let stack = words.into_iter().map(Value::from_bits).collect();
-    let (tree, leaves) = read_leaves(store, &root.frames)?;
+    let (tree, frames) = read_frames(store, &root.frames)?;
     snapshotter.frames = tree;
-    let mut frames = Vec::new();
-    for (hash, payload) in leaves {
-        if payload.len() % 12 != 0 {
-            return Err(SnapshotError::Malformed { blob: hash, what: "a chunk of frames of a wrong length".into() });
-        }
-        let word = |c: &[u8], i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
-        frames.extend(payload.chunks_exact(12).map(|c| Frame {
-            function: word(c, 0),
-            pc: word(c, 4),
-            base: word(c, 8),
-        }));
-    }
     if frames.len() as u64 != root.frames.items {
-        return Err(malformed("the frame stack does not hold its count of frames"));
+        let what = "the frame stack does not hold its count of frames".to_string();
+        return Err(SnapshotError::Malformed { blob: root_hash, what });
     }
     let parts = StateParts {
         symbols,
@@ -736,8 +652,153 @@ fn restore_with(
         peak_frames: root.peak_frames as usize,
     };
     // The machine checks that the parts fit: every value, link and frame.
-    let vm = parts.into_vm(out, err).map_err(state_error)?;
+    let vm = parts.into_vm(out, err).map_err(|e| state_error(root_hash, root, e))?;
     Ok((vm, snapshotter))
+}
+
+/// What the machine finds wrong with a snapshot's parts, in the snapshot's words.
+fn state_error(root_hash: Hash, root: &SnapshotRoot, error: StateError) -> SnapshotError {
+    let malformed = |what: String| SnapshotError::Malformed { blob: root_hash, what };
+    match error {
+        StateError::Dangling { what, value } => SnapshotError::Dangling { what, value },
+        StateError::BadObject { id, what } => SnapshotError::BadObject { id, what },
+        StateError::Image { index, what } => match root.images.get(index) {
+            Some(image) => SnapshotError::Image { hash: Hash(image.hash), error: what },
+            None => malformed(what),
+        },
+        StateError::Inconsistent(what) => malformed(what),
+    }
+}
+
+impl Snapshotter {
+    /// Reads the symbol table of snapshot `root`, remembering its list for the next capture.
+    fn restore_symbols(
+        &mut self,
+        store: &dyn BlobStore,
+        root_hash: Hash,
+        root: &SnapshotRoot,
+    ) -> Result<Symbols, SnapshotError> {
+        let malformed = |what: &str| SnapshotError::Malformed { blob: root_hash, what: what.to_string() };
+        let (tree, leaves) = read_leaves(store, &root.symbols)?;
+        self.symbols = tree;
+        let mut names = Vec::new();
+        let chunks = leaves.len();
+        for (i, (hash, payload)) in leaves.into_iter().enumerate() {
+            let chunk = from_rkyv::<Vec<String>>(&hash, &payload)?;
+            // Every chunk but the last is full: the next capture relies on it.
+            if chunk.len() > SYMBOLS_PER_CHUNK || (chunk.len() < SYMBOLS_PER_CHUNK && i + 1 < chunks) {
+                return Err(malformed("a chunk of the symbol table holds the wrong number of symbols"));
+            }
+            names.extend(chunk);
+        }
+        if names.len() as u64 != root.symbols.items {
+            return Err(malformed("the symbol table does not hold its count of symbols"));
+        }
+        self.symbols_written = names.len();
+        Symbols::from_names(names).ok_or_else(|| malformed("a symbol appears twice in the symbol table"))
+    }
+
+    /// Reads the heap of snapshot `root` (whose values may name `symbols` symbols), remembering its
+    /// lists for the next capture. Each page is checked and read in place as it comes, and its
+    /// objects built straight from it.
+    fn restore_heap(
+        &mut self,
+        store: &dyn BlobStore,
+        root_hash: Hash,
+        root: &SnapshotRoot,
+        symbols: usize,
+        files: FileAccess,
+    ) -> Result<Heap, SnapshotError> {
+        let tree = MerkleList::read(store, Hash(root.heap.root))?;
+        let free_page = free_page_hash();
+        self.free_pages = tree.leaves().iter().filter(|h| **h == free_page).count();
+        self.free_page = Some(free_page);
+        let arena_len = usize::try_from(root.arena_len).unwrap_or(usize::MAX);
+        // Each object's values are checked as it is built, while it is in the cache. (A wrong
+        // `arena_len` is caught too: the heap must hold exactly that many objects.)
+        let mut objects = HeapBuilder::new(arena_len, symbols, tree.leaves().len() * OBJECTS_PER_PAGE);
+        let mut buffer = rkyv::util::AlignedVec::<16>::new();
+        let mut page = 0;
+        for_each_leaf(store, &tree, true, |hash, payload| {
+            let stored =
+                access_rkyv::<rkyv::vec::ArchivedVec<stored::ArchivedStoredObject>>(hash, payload, &mut buffer)?;
+            let last_page = (page + 1) * OBJECTS_PER_PAGE >= arena_len;
+            if stored.len() > OBJECTS_PER_PAGE || (stored.len() < OBJECTS_PER_PAGE && !last_page) {
+                return Err(SnapshotError::Malformed { blob: *hash, what: "a heap page of the wrong size".into() });
+            }
+            page += 1;
+            for object in stored.iter() {
+                let id = objects.len() as u32;
+                let object =
+                    match stored::load_archived(object, files).map_err(|what| SnapshotError::BadObject { id, what })? {
+                        stored::Loaded::Object(object) => object,
+                        stored::Loaded::Chunked(kind, list) => {
+                            let (tree, chunks) = read_leaves(store, &list)?;
+                            self.large.insert(id, tree);
+                            let len = usize::try_from(list.items).unwrap_or(usize::MAX);
+                            let chunks = chunks.into_iter().map(|(_, payload)| payload).collect();
+                            stored::from_chunks(kind, chunks, len).ok_or_else(|| SnapshotError::BadObject {
+                                id,
+                                what: "its chunks do not make an object of its length".into(),
+                            })?
+                        }
+                    };
+                objects.push(object).map_err(|e| state_error(root_hash, root, e))?;
+            }
+            Ok(())
+        })?;
+        self.heap = tree;
+        objects
+            .finish(HeapCounters {
+                live_objects: root.live_objects as usize,
+                allocated: root.allocated as usize,
+                live_bytes: root.live_bytes as usize,
+                collections: root.collections,
+            })
+            .map_err(|e| state_error(root_hash, root, e))
+    }
+}
+
+/// Reads a list of values.
+fn read_values(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<Value>), SnapshotError> {
+    let (tree, words) = read_words(store, list)?;
+    Ok((tree, words.into_iter().map(Value::from_bits).collect()))
+}
+
+/// Reads the loaded images: each image verified again, with its constants and global links.
+fn read_images(store: &dyn BlobStore, stored_images: &[StoredImage]) -> Result<Vec<ImageParts>, SnapshotError> {
+    let mut images = Vec::with_capacity(stored_images.len());
+    for stored in stored_images {
+        let hash = Hash(stored.hash);
+        let image_bytes = fetch(store, &hash)?;
+        let image_error = |error: String| SnapshotError::Image { hash, error };
+        let image = Image::from_bytes(&image_bytes).map_err(|e| image_error(e.to_string()))?;
+        let functions = verify(&image).map_err(|e| image_error(e.to_string()))?;
+        let (_, constants) = read_words(store, &stored.constants)?;
+        let (_, globals) = read_words(store, &stored.globals)?;
+        let globals = globals.into_iter().map(|g| u32::try_from(g).unwrap_or(u32::MAX)).collect();
+        let constants = constants.into_iter().map(Value::from_bits).collect();
+        images.push(ImageParts { image, functions, constants, globals });
+    }
+    Ok(images)
+}
+
+/// Reads the frame stack (its count is the caller's to check).
+fn read_frames(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<Frame>), SnapshotError> {
+    let (tree, leaves) = read_leaves(store, list)?;
+    let mut frames = Vec::new();
+    for (hash, payload) in leaves {
+        if payload.len() % 12 != 0 {
+            return Err(SnapshotError::Malformed { blob: hash, what: "a chunk of frames of a wrong length".into() });
+        }
+        let word = |c: &[u8], i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+        frames.extend(payload.chunks_exact(12).map(|c| Frame {
+            function: word(c, 0),
+            pc: word(c, 4),
+            base: word(c, 8),
+        }));
+    }
+    Ok((tree, frames))
 }
 
 /// Reads the root payload of snapshot `hash` (for inspection).
@@ -798,6 +859,17 @@ impl BlobStore for Overlay<'_> {
     fn gc(&mut self, _: chenilles_store::RootsOf<'_>) -> Result<chenilles_store::GcReport, StoreError> {
         Err(StoreError::ReadOnly { path: "overlay".into() })
     }
+}
+
+/// Where snapshot `b`, serialized into `batch` but not committed, differs from snapshot `a` of
+/// `store`, in words (or why the two could not be compared): the batch is put beside the store.
+pub(crate) fn difference_from_uncommitted(store: &dyn BlobStore, batch: Batch, a: Hash, b: Hash) -> String {
+    let mut overlay = chenilles_store::MemoryStore::default();
+    overlay
+        .commit(batch)
+        .map_err(SnapshotError::from)
+        .and_then(|()| first_difference(&Overlay { first: &overlay, then: store }, a, b))
+        .unwrap_or_else(|e| format!("(the states could not be compared: {e})"))
 }
 
 /// Where two snapshots differ, in words: the first differing part of the root, and for the heap
