@@ -521,9 +521,12 @@ fn a_second_vm_on_a_busy_store_is_told_who_holds_it() {
     )
     .expect("program");
     let mut first = vm(&store).args(["start", "--name", "first"]).arg(&program).spawn().unwrap();
-    // Wait until the first one has created the store and holds it.
+    // Wait until the first one has created the store, holds it, and has committed its first
+    // checkpoint (the holder file is written before the process's record).
     let started = Instant::now();
-    while !dir.path().join("store.redb.holder").exists() && started.elapsed() < Duration::from_secs(20) {
+    let committed = || text(&run(vm(&store).arg("ps")).stdout).contains("first");
+    while !(dir.path().join("store.redb.holder").exists() && committed()) && started.elapsed() < Duration::from_secs(20)
+    {
         std::thread::sleep(Duration::from_millis(5));
     }
     // A second writer is refused, naming the holder.

@@ -710,7 +710,11 @@ impl Process {
             match result {
                 Ok(value) => {
                     if self.vm.boot_is_done() {
-                        self.record.result = Some(self.vm.rt.to_text(value, chenilles_machine::printer::Style::Write));
+                        self.record.result = Some(chenilles_machine::printer::to_text(
+                            &self.vm.rt,
+                            value,
+                            chenilles_machine::printer::Style::Write,
+                        ));
                     }
                 }
                 Err(Trap::Yield) => {

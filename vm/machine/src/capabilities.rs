@@ -55,6 +55,7 @@ pub const ENVIRONMENT: &str = "environment";
 pub struct HostCall<'a> {
     /// The calling process.
     pub process: &'a str,
+    /// The arguments, as data.
     pub args: &'a [Datum],
     /// `PROCESS/N`: this is the process's Nth effect. A call made again after a crash has the same key.
     pub key: &'a str,
@@ -63,16 +64,21 @@ pub struct HostCall<'a> {
 /// A host function: its arguments in, a datum or an error message (raised as a Scheme error) out.
 pub type HostFn = dyn Fn(&HostCall<'_>) -> Result<Datum, String>;
 
+/// A function the host offers, and how a process calls it.
 #[derive(Clone)]
 pub struct HostFunction {
+    /// Whether its calls are effects (journaled) or queries.
     pub kind: HostKind,
+    /// The function.
     pub call: Rc<HostFn>,
 }
 
 /// What a process may call: the names it was granted, and the functions the host offers.
 #[derive(Clone, Default)]
 pub struct HostAccess {
+    /// The capabilities granted (host function names and the VM's own, such as `files`).
     pub grants: Vec<String>,
+    /// The host functions on offer, by name.
     pub functions: Rc<BTreeMap<String, HostFunction>>,
 }
 

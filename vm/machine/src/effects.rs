@@ -16,13 +16,18 @@ use crate::throw::Throw;
 pub struct Effect {
     /// The procedure that performed it (`current-second`, `current-jiffy`).
     pub name: String,
+    /// What it returned.
     pub result: EffectResult,
 }
 
+/// The result of an effect, as the journal keeps it.
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub enum EffectResult {
+    /// An exact integer that fits 64 bits.
     Integer(i64),
+    /// A flonum.
     Real(f64),
+    /// A text (a larger integer in decimal, or a host function's datum in `write` syntax).
     Text(String),
     /// A secret (a generated key): kept for replay, never printed.
     Secret(Vec<u8>),
@@ -48,6 +53,7 @@ impl EffectResult {
         Throw::Limit(format!("replay diverged: {who} found {self:?} in the journal"))
     }
 
+    /// The result as a real, or an error saying the journal does not fit.
     pub fn real(&self, who: &str) -> Result<f64, Throw> {
         match self {
             EffectResult::Real(x) => Ok(*x),
@@ -55,6 +61,7 @@ impl EffectResult {
         }
     }
 
+    /// The result as an exact integer, or an error saying the journal does not fit.
     pub fn integer(&self, who: &str) -> Result<num_bigint::BigInt, Throw> {
         match self {
             EffectResult::Integer(n) => Ok((*n).into()),
@@ -63,6 +70,7 @@ impl EffectResult {
         }
     }
 
+    /// The result as a text (none: nothing was received), or an error saying the journal does not fit.
     pub fn text(&self, who: &str) -> Result<Option<&str>, Throw> {
         match self {
             EffectResult::Text(text) => Ok(Some(text)),
@@ -71,6 +79,7 @@ impl EffectResult {
         }
     }
 
+    /// The result as a secret, or an error saying the journal does not fit.
     pub fn secret(&self, who: &str) -> Result<&[u8], Throw> {
         match self {
             EffectResult::Secret(bytes) => Ok(bytes),

@@ -9,16 +9,22 @@ use crate::value::Value;
 /// Which equivalence a table uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Equivalence {
+    /// `eq?` keys.
     Eq,
+    /// `eqv?` keys.
     Eqv,
+    /// `equal?` keys.
     Equal,
+    /// Keys compared as strings (`string=?`).
     String,
+    /// Keys compared as strings, ignoring case (`string-ci=?`).
     StringCi,
 }
 
 /// A hash table's contents: its entries in iteration order, indexed by hash.
 #[derive(Clone, Debug)]
 pub struct HashTable {
+    /// How keys are compared.
     pub equivalence: Equivalence,
     /// The entries as `(hash, key, value)`, in the order every iteration uses: insertion order,
     /// where a deletion moves the last entry into the hole. The order depends only on the program's
@@ -30,6 +36,7 @@ pub struct HashTable {
 }
 
 impl HashTable {
+    /// An empty table comparing keys by `equivalence`.
     pub fn new(equivalence: Equivalence) -> HashTable {
         HashTable { equivalence, entries: Vec::new(), index: HashMap::new() }
     }
@@ -43,6 +50,7 @@ impl HashTable {
         HashTable { equivalence, entries, index }
     }
 
+    /// The entries, in the order that depends only on the operations done on the table.
     pub fn entries(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
         self.entries.iter().map(|(_, k, v)| (*k, *v))
     }
@@ -52,6 +60,7 @@ impl HashTable {
         &self.entries
     }
 
+    /// How many entries the table holds.
     pub fn count(&self) -> usize {
         self.entries.len()
     }

@@ -21,24 +21,33 @@ use crate::value::{ObjId, Value};
 pub enum Object {
     /// A free slot; the payload is the next free slot, if any.
     Free(Option<ObjId>),
+    /// A pair: its car and cdr.
     Pair(Value, Value),
     /// A mutable cell holding an assigned, captured variable.
     Box(Value),
+    /// A procedure: a function of a loaded image and the values of its free variables.
     Closure {
+        /// The function's process-wide index.
         function: u32,
+        /// The values of its free variables.
         free: Box<[Value]>,
     },
     /// Strings, vectors and bytevectors never change length: boxed slices keep an object in
     /// 24 bytes (a `Vec` would make every object 32).
     String(SchemeString),
+    /// A vector.
     Vector(Box<[Value]>),
+    /// A bytevector.
     Bytevector(Box<[u8]>),
+    /// An exact integer beyond the fixnums.
     Bignum(Box<BigInt>),
     /// An exact ratio whose denominator is not 1.
     Ratnum(Box<num_rational::BigRational>),
+    /// An inexact real.
     Flonum(f64),
     /// An error object: a message, a list of irritants, and what kind of error it is.
     Condition(Box<Condition>),
+    /// A port.
     Port(Box<Port>),
     /// A continuation captured by `call/cc`: copies of the value stack and the frames.
     Continuation(Box<Continuation>),
@@ -53,6 +62,7 @@ pub enum Object {
         /// The object id of the record's type, a [`Object::RecordType`] (an id, not a
         /// [`Value`], keeps a record in 24 bytes).
         record_type: ObjId,
+        /// The field values, in the type's order.
         fields: Box<[Value]>,
     },
 }
@@ -63,6 +73,7 @@ const _: () = assert!(std::mem::size_of::<Object>() == 24);
 /// One call in progress on the interpreter's stack, as a continuation keeps it.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
+    /// The function running, by process-wide index.
     pub function: u32,
     /// The next instruction (saved while the frame waits for a callee).
     pub pc: u32,
@@ -70,26 +81,36 @@ pub struct Frame {
     pub base: u32,
 }
 
+/// What `call/cc` captured: the value stack and the frames at that point.
 #[derive(Debug, Clone)]
 pub struct Continuation {
+    /// The value stack.
     pub stack: Vec<Value>,
+    /// The calls in progress, innermost last.
     pub frames: Vec<Frame>,
 }
 
+/// A record type: its name and its fields.
 #[derive(Debug, Clone)]
 pub struct RecordType {
+    /// The name `define-record-type` gave it.
     pub name: String,
     /// Field names, as symbols.
     pub fields: Vec<Value>,
 }
 
+/// An error object.
 #[derive(Debug, Clone)]
 pub struct Condition {
+    /// What kind of error it is.
     pub kind: ConditionKind,
+    /// The message.
     pub message: String,
+    /// The irritants, as a list.
     pub irritants: Value,
 }
 
+/// What kind of error a condition is (what `error-object?`, `file-error?`, `read-error?` see).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConditionKind {
     /// Raised by the program with `error`.
@@ -226,6 +247,7 @@ impl Default for Heap {
 }
 
 impl Heap {
+    /// An empty heap.
     pub fn new() -> Heap {
         Heap {
             objects: Vec::new(),
@@ -262,6 +284,7 @@ impl Heap {
         self.charged_steps.take().saturating_add(bytes.div_ceil(64))
     }
 
+    /// Allocates `object`, reusing a free slot if there is one (its page is marked dirty).
     pub fn alloc(&mut self, object: Object) -> Value {
         let footprint = object.footprint();
         self.alloc_sized(object, footprint)
@@ -440,6 +463,7 @@ impl Heap {
         self.collection_allowance = MIN_COLLECTION_BYTES.max(live_bytes / 2);
     }
 
+    /// How many slots hold live objects.
     pub fn object_count(&self) -> usize {
         self.live_objects
     }

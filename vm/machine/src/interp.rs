@@ -19,7 +19,9 @@ use std::rc::Rc;
 use chenilles_compiler::bytecode::{Insn, VerifiedFunction};
 
 use crate::heap::{Condition, ConditionKind, Continuation, Frame, Object};
+use crate::loader::Loader;
 use crate::natives::{NativeKind, lists, natives, records, vectors};
+use crate::numbers::Numbers;
 use crate::numbers::Op;
 use crate::printer::Style;
 use crate::runtime::Runtime;
@@ -29,6 +31,7 @@ use crate::value::Value;
 
 /// A function of a loaded image.
 pub struct LoadedFunction {
+    /// The function as the verifier returned it.
     pub code: VerifiedFunction,
     /// `code.insns` with superinstructions (see [`chenilles_compiler::bytecode::quicken()`]): what
     /// the interpreter runs. Same length and meaning index by index.
@@ -47,6 +50,7 @@ pub struct LoadedFunction {
 }
 
 impl LoadedFunction {
+    /// A function of image `image` whose constants are `constants`, ready to run.
     pub fn new(code: VerifiedFunction, quick: Box<[Insn]>, image: u32, constants: Rc<[Value]>) -> LoadedFunction {
         let shortcut = Shortcut::of(&code);
         let plain = code.optional == 0 && !code.rest && shortcut.is_none();
@@ -64,9 +68,15 @@ impl LoadedFunction {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shortcut {
     /// `(lambda (r) (%record-ref r type index who))`; the free-variable slots of type, index, who.
-    RecordRef { free: [u32; 3] },
+    RecordRef {
+        /// The free-variable slots of the type, the index and the name.
+        free: [u32; 3],
+    },
     /// `(lambda (r v) (%record-set! r type index v who))`; the same three slots.
-    RecordSet { free: [u32; 3] },
+    RecordSet {
+        /// The free-variable slots of the type, the index and the name.
+        free: [u32; 3],
+    },
 }
 
 impl Shortcut {
@@ -91,8 +101,11 @@ impl Shortcut {
 
 /// An image's run-time tables.
 pub struct LoadedImage {
+    /// The image's name (its program or library).
     pub name: String,
+    /// The source files its positions refer to.
     pub files: Vec<String>,
+    /// Its constants as values.
     pub constants: Rc<[Value]>,
     /// For each global name of the image, the process's global slot.
     pub globals: Vec<u32>,
@@ -105,6 +118,7 @@ pub struct LoadedImage {
 /// One line of a Scheme backtrace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BacktraceEntry {
+    /// The function's name.
     pub function: String,
     /// `file:line:col`, when known.
     pub position: Option<String>,
@@ -114,7 +128,14 @@ pub struct BacktraceEntry {
 #[derive(Debug)]
 pub enum Trap {
     /// An uncaught `raise` or error.
-    Uncaught { payload: Value, backtrace: Vec<BacktraceEntry>, frames_omitted: usize },
+    Uncaught {
+        /// What was raised.
+        payload: Value,
+        /// Where: the innermost frames and the outermost.
+        backtrace: Vec<BacktraceEntry>,
+        /// How many frames between them the backtrace leaves out.
+        frames_omitted: usize,
+    },
     /// `(exit code)`.
     Exit(i32),
     /// The host asked for control back ([`Runtime::yield_at`] was reached): the process stopped at
@@ -125,6 +146,7 @@ pub enum Trap {
 
 /// The interpreter state of one process.
 pub struct Vm {
+    /// Everything but the interpreter's stacks: heap, symbols, ports, limits, effects.
     pub rt: Runtime,
     /// The value stack: every frame's closure, locals and operands.
     pub(crate) stack: Vec<Value>,
@@ -185,6 +207,32 @@ const BACKTRACE_HEAD: usize = 20;
 const BACKTRACE_TAIL: usize = 5;
 
 impl Vm {
+    /// A process with every native procedure bound and nothing else loaded.
+    pub fn new(rt: Runtime) -> Vm {
+        let mut vm = Vm {
+            rt,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            functions: Vec::new(),
+            images: Vec::new(),
+            globals: Vec::new(),
+            global_names: Vec::new(),
+            global_slots: std::collections::HashMap::new(),
+            peak_frames: 0,
+            steps: 0,
+            eval_compiler: None,
+            clean_stack: 0,
+            clean_frames: 0,
+            keep_image_bytes: false,
+            boot: std::collections::VecDeque::new(),
+        };
+        for (index, def) in crate::natives::natives().iter().enumerate() {
+            let slot = vm.global_slot(def.name) as usize;
+            vm.globals[slot] = Value::native(index as u32);
+        }
+        vm
+    }
+
     /// The global slot for `name`, created unbound if new.
     pub fn global_slot(&mut self, name: &str) -> u32 {
         let symbol = self.rt.symbols.intern(name);
@@ -586,7 +634,7 @@ impl Vm {
                     }
                     Insn::IsEqv {} => {
                         let (b, a) = (self.pop(), self.pop());
-                        let holds = self.rt.eqv(a, b);
+                        let holds = crate::natives::control::eqv(&self.rt, a, b);
                         self.test_result(holds, insns, &mut pc);
                         Ok(())
                     }
@@ -1213,14 +1261,14 @@ impl Vm {
                     let runtime = condition.kind == ConditionKind::Runtime;
                     let separator = if i == 0 && runtime && !text.is_empty() { ": " } else { " " };
                     text.push_str(separator);
-                    text.push_str(&self.rt.to_text(*irritant, Style::Write));
+                    text.push_str(&crate::printer::to_text(&self.rt, *irritant, Style::Write));
                 }
                 if condition.kind == ConditionKind::File {
                     text.insert_str(0, "file error: ");
                 }
                 text
             }
-            _ => format!("uncaught exception: {}", self.rt.to_text(payload, Style::Write)),
+            _ => format!("uncaught exception: {}", crate::printer::to_text(&self.rt, payload, Style::Write)),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! and [`Machine`], which compiles and runs programs in memory. It knows nothing of stores,
 //! processes or command lines: what it needs of the world (effects to record, capabilities to
 //! check, messages to take and send) is plain data it defines ([`effects`], [`capabilities`],
-//! [`messaging`]), which the durable layer (`chenilles-vm`) fills and commits.
+//! [`messaging`]), which the durable layer (`chenilles-durable`) fills and commits.
 //!
 //! ```
 //! use chenilles_machine::{Machine, Outcome};
@@ -17,15 +17,17 @@
 //! assert!(error.report().starts_with("error: car: not a pair: ()"));
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod capabilities;
 pub mod effects;
 pub mod hash_table;
 pub mod heap;
 pub mod interp;
-pub mod loader;
+mod loader;
 pub mod messaging;
-pub mod natives;
-pub mod numbers;
+mod natives;
+mod numbers;
 pub mod ports;
 pub mod printer;
 pub mod process_name;
@@ -33,7 +35,7 @@ pub mod runtime;
 pub mod scheme_string;
 pub mod state;
 pub mod symbols;
-pub mod throw;
+mod throw;
 pub mod value;
 
 use std::io::Write;
@@ -41,8 +43,11 @@ use std::io::Write;
 use chenilles_compiler::bytecode::Image;
 use chenilles_compiler::{CompileError, Compiler};
 
+use crate::loader::Loader;
+
 pub use crate::interp::{BacktraceEntry, Trap, Vm};
 pub use crate::loader::LoadError;
+pub use crate::natives::natives_fingerprint;
 pub use crate::runtime::Runtime;
 pub use crate::value::Value;
 pub use chenilles_reader::Datum;
@@ -65,11 +70,19 @@ pub enum RunError {
     /// The source did not compile; the text is the rendered diagnostic.
     #[error("{0}")]
     Compile(String, CompileError),
+    /// The program did not load.
     #[error("{0}")]
     Load(#[from] LoadError),
     /// An uncaught Scheme error.
     #[error("error: {message}")]
-    Uncaught { message: String, backtrace: Vec<BacktraceEntry>, frames_omitted: usize },
+    Uncaught {
+        /// The error's message, as `display` prints it.
+        message: String,
+        /// Where: the innermost frames and the outermost.
+        backtrace: Vec<BacktraceEntry>,
+        /// How many frames between them the backtrace leaves out.
+        frames_omitted: usize,
+    },
 }
 
 impl RunError {
@@ -100,7 +113,9 @@ pub fn render_backtrace(backtrace: &[BacktraceEntry], frames_omitted: usize) -> 
 
 /// A VM with the standard library loaded, and the compiler that feeds it.
 pub struct Machine {
+    /// The interpreter and its runtime.
     pub vm: Vm,
+    /// The compiler, with the library path and the libraries compiled so far.
     pub compiler: Compiler,
     /// Directories where library images (`HASH.chb`) of precompiled programs are looked for.
     pub image_dirs: Vec<std::path::PathBuf>,
@@ -152,6 +167,7 @@ impl Machine {
         self.run_image(&image)
     }
 
+    /// Compiles source `text` (`name` names it in messages).
     pub fn compile(&mut self, name: &str, text: &str) -> Result<Image, RunError> {
         self.compiler.compile_source(name, text).map_err(|error| RunError::Compile(self.compiler.render(&error), error))
     }
@@ -264,33 +280,5 @@ fn run_loaded(vm: &mut Vm, image: &Image) -> Result<Value, Stop> {
             Err(Stop::Error(RunError::Uncaught { message: vm.describe_payload(payload), backtrace, frames_omitted }))
         }
         Err(Trap::Yield) => unreachable!("the loop above goes on after every yield"),
-    }
-}
-
-impl Vm {
-    /// A process with every native procedure bound and nothing else loaded.
-    pub fn new(rt: Runtime) -> Vm {
-        let mut vm = Vm {
-            rt,
-            stack: Vec::new(),
-            frames: Vec::new(),
-            functions: Vec::new(),
-            images: Vec::new(),
-            globals: Vec::new(),
-            global_names: Vec::new(),
-            global_slots: std::collections::HashMap::new(),
-            peak_frames: 0,
-            steps: 0,
-            eval_compiler: None,
-            clean_stack: 0,
-            clean_frames: 0,
-            keep_image_bytes: false,
-            boot: std::collections::VecDeque::new(),
-        };
-        for (index, def) in natives::natives().iter().enumerate() {
-            let slot = vm.global_slot(def.name) as usize;
-            vm.globals[slot] = Value::native(index as u32);
-        }
-        vm
     }
 }

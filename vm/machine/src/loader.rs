@@ -7,26 +7,61 @@ use num_bigint::BigInt;
 
 use crate::heap::Object;
 use crate::interp::{LoadedFunction, LoadedImage, Vm};
+use crate::numbers::Numbers;
 use crate::value::Value;
 
 /// Why an image could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The image file is malformed.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// The image does not pass the verifier.
     #[error("the image does not verify: {0}")]
     Verify(#[from] VerifyError),
+    /// A library the image imports is not where images are looked for.
     #[error("library {name} (image {hash}.chb) is needed but was not found beside the program or on the library path")]
-    MissingLibrary { name: String, hash: String },
+    MissingLibrary {
+        /// The library's name.
+        name: String,
+        /// The hash of the image the program was compiled against.
+        hash: String,
+    },
     #[error(
         "library image {path} does not hash to its name: it is corrupt or not the image the program was compiled against"
     )]
-    LibraryHashMismatch { path: String },
+    /// A library image is not the one its name promises.
+    LibraryHashMismatch {
+        /// The image file.
+        path: String,
+    },
 }
 
-impl Vm {
+/// Loading images into a process: verified, quickened, constants made values, globals linked by
+/// name. (An extension trait: `Vm` methods that belong with the loader.)
+pub(crate) trait Loader {
     /// Verifies `image` and adds its code and constants to the process; returns the image's index.
-    pub fn load_image(&mut self, image: &Image) -> Result<u32, LoadError> {
+    fn load_image(&mut self, image: &Image) -> Result<u32, LoadError>;
+    /// Adds a verified image's code to the process, with its constants already made and its
+    /// globals already linked (by [`Vm::load_image`], or by a restored snapshot).
+    fn install_image(
+        &mut self,
+        image: &Image,
+        functions: Vec<chenilles_compiler::bytecode::VerifiedFunction>,
+        constants: Vec<Value>,
+        globals: Vec<u32>,
+        bytes: Option<Vec<u8>>,
+    ) -> u32;
+    /// A closure with no free variables of process-wide function `function` (an image's entry).
+    fn closure_of(&mut self, function: u32) -> Value;
+    /// The closure of a loaded image's entry function.
+    fn entry_closure(&mut self, image_index: u32, entry: u32) -> Value;
+    /// Verified constants refer only to earlier ones, which `earlier` holds.
+    fn constant_value(&mut self, constant: &Constant, earlier: &[Value]) -> Value;
+}
+
+impl Loader for Vm {
+    fn load_image(&mut self, image: &Image) -> Result<u32, LoadError> {
         let functions = verify(image)?;
         let mut constants = Vec::with_capacity(image.constants.len());
         for constant in &image.constants {
@@ -38,9 +73,7 @@ impl Vm {
         Ok(self.install_image(image, functions, constants, globals, bytes))
     }
 
-    /// Adds a verified image's code to the process, with its constants already made and its
-    /// globals already linked (by [`Vm::load_image`], or by a restored snapshot).
-    pub fn install_image(
+    fn install_image(
         &mut self,
         image: &Image,
         functions: Vec<chenilles_compiler::bytecode::VerifiedFunction>,
@@ -68,18 +101,15 @@ impl Vm {
         image_index
     }
 
-    /// A closure with no free variables of process-wide function `function` (an image's entry).
-    pub fn closure_of(&mut self, function: u32) -> Value {
+    fn closure_of(&mut self, function: u32) -> Value {
         self.rt.heap.alloc(Object::Closure { function, free: Box::new([]) })
     }
 
-    /// The closure of a loaded image's entry function.
-    pub fn entry_closure(&mut self, image_index: u32, entry: u32) -> Value {
+    fn entry_closure(&mut self, image_index: u32, entry: u32) -> Value {
         let function = self.images[image_index as usize].function_base + entry;
         self.rt.heap.alloc(Object::Closure { function, free: Box::new([]) })
     }
 
-    /// Verified constants refer only to earlier ones, which `earlier` holds.
     fn constant_value(&mut self, constant: &Constant, earlier: &[Value]) -> Value {
         let earlier_value = |i: &u32| earlier.get(*i as usize).copied().unwrap_or(Value::UNSPECIFIED);
         match constant {

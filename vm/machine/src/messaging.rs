@@ -22,8 +22,10 @@ pub struct Message {
 /// Why a datum cannot be a message.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MessageError {
+    /// The datum holds what is not data (a procedure, a port, a record).
     #[error("messages are data (numbers, strings, symbols, lists, vectors, bytevectors, characters, booleans)")]
     NotData,
+    /// The text does not read as exactly one datum.
     #[error("the message text is not one datum: {0}")]
     Unreadable(String),
 }

@@ -56,16 +56,52 @@ impl Num {
     }
 }
 
-impl Runtime {
-    pub fn is_number(&self, v: Value) -> bool {
+/// The numbers of a runtime's heap: taking them and the arguments of natives apart, making them,
+/// and the generic arithmetic. (An extension trait: these are `Runtime` methods that belong with
+/// the numeric tower rather than in `runtime.rs`.)
+pub(crate) trait Numbers {
+    /// Whether `v` is a number.
+    fn is_number(&self, v: Value) -> bool;
+    /// Whether `v` is an exact integer.
+    fn is_exact_integer(&self, v: Value) -> bool;
+    /// `v` as a number of the tower, if it is one.
+    fn num(&self, v: Value) -> Option<Num>;
+    /// Argument `v` of `who` as a number, or the error saying it is not one.
+    fn num_arg(&self, who: &str, v: Value) -> Result<Num, Throw>;
+    /// An integer argument: an exact integer, or a flonum with an integral value.
+    fn int_arg(&self, who: &str, v: Value) -> Result<BigInt, Throw>;
+    /// A non-negative fixnum argument usable as an index or count.
+    fn index_arg(&self, who: &str, v: Value) -> Result<usize, Throw>;
+    /// The length of a new vector, string, bytevector or list: at most [`MAX_OBJECT_LENGTH`], so
+    /// that a request no machine could satisfy is an error rather than an abort.
+    fn size_arg(&self, who: &str, v: Value) -> Result<usize, Throw>;
+    /// The value of exact integer `n`: a fixnum if it fits, else a bignum.
+    fn make_int(&mut self, n: BigInt) -> Value;
+    /// The value of real `x` (a flonum).
+    fn make_real(&mut self, x: f64) -> Value;
+    /// The value of number `n`, in its canonical representation.
+    fn make_num(&mut self, n: Num) -> Value;
+    /// `a op b` for any two numbers.
+    fn arith(&mut self, who: &str, op: Op, a: Value, b: Value) -> NativeResult;
+    /// Numeric comparison of two numbers (`None` when a NaN is involved). Exact and inexact numbers
+    /// compare exactly, as the report asks for transitivity.
+    fn compare(&self, who: &str, a: Value, b: Value) -> Result<Option<Ordering>, Throw>;
+    /// `eqv?` on numbers: same exactness and equal.
+    fn numbers_eqv(&self, a: Value, b: Value) -> bool;
+    /// Integer division in the R7RS flavours; `floor` selects floor/ rather than truncate/.
+    fn divide(&mut self, who: &str, a: Value, b: Value, floor: bool) -> Result<(Value, Value), Throw>;
+}
+
+impl Numbers for Runtime {
+    fn is_number(&self, v: Value) -> bool {
         v.is_fixnum() || matches!(self.heap.get(v), Some(Object::Bignum(_) | Object::Ratnum(_) | Object::Flonum(_)))
     }
 
-    pub fn is_exact_integer(&self, v: Value) -> bool {
+    fn is_exact_integer(&self, v: Value) -> bool {
         v.is_fixnum() || matches!(self.heap.get(v), Some(Object::Bignum(_)))
     }
 
-    pub fn num(&self, v: Value) -> Option<Num> {
+    fn num(&self, v: Value) -> Option<Num> {
         if let Some(n) = v.as_fixnum() {
             return Some(Num::Int(BigInt::from(n)));
         }
@@ -77,12 +113,11 @@ impl Runtime {
         }
     }
 
-    pub fn num_arg(&self, who: &str, v: Value) -> Result<Num, Throw> {
+    fn num_arg(&self, who: &str, v: Value) -> Result<Num, Throw> {
         self.num(v).ok_or_else(|| self.type_error(who, "a number", v))
     }
 
-    /// An integer argument: an exact integer, or a flonum with an integral value.
-    pub fn int_arg(&self, who: &str, v: Value) -> Result<BigInt, Throw> {
+    fn int_arg(&self, who: &str, v: Value) -> Result<BigInt, Throw> {
         match self.num(v) {
             Some(Num::Int(n)) => Ok(n),
             Some(Num::Real(x)) if x.fract() == 0.0 && x.is_finite() => {
@@ -92,17 +127,14 @@ impl Runtime {
         }
     }
 
-    /// A non-negative fixnum argument usable as an index or count.
-    pub fn index_arg(&self, who: &str, v: Value) -> Result<usize, Throw> {
+    fn index_arg(&self, who: &str, v: Value) -> Result<usize, Throw> {
         match v.as_fixnum() {
             Some(n) if n >= 0 => Ok(n as usize),
             _ => Err(self.type_error(who, "an exact non-negative integer", v)),
         }
     }
 
-    /// The length of a new vector, string, bytevector or list: at most [`MAX_OBJECT_LENGTH`], so
-    /// that a request no machine could satisfy is an error rather than an abort.
-    pub fn size_arg(&self, who: &str, v: Value) -> Result<usize, Throw> {
+    fn size_arg(&self, who: &str, v: Value) -> Result<usize, Throw> {
         let n = self.index_arg(who, v)?;
         if n > MAX_OBJECT_LENGTH {
             return Err(Throw::error(format!("{who}: length too large (the limit is {MAX_OBJECT_LENGTH})"), vec![v]));
@@ -115,7 +147,7 @@ impl Runtime {
         Ok(n)
     }
 
-    pub fn make_int(&mut self, n: BigInt) -> Value {
+    fn make_int(&mut self, n: BigInt) -> Value {
         match n.to_i64().and_then(Value::fixnum) {
             Some(v) => v,
             None => {
@@ -130,11 +162,11 @@ impl Runtime {
         }
     }
 
-    pub fn make_real(&mut self, x: f64) -> Value {
+    fn make_real(&mut self, x: f64) -> Value {
         self.heap.alloc(Object::Flonum(x))
     }
 
-    pub fn make_num(&mut self, n: Num) -> Value {
+    fn make_num(&mut self, n: Num) -> Value {
         match n {
             Num::Int(n) => self.make_int(n),
             Num::Rat(r) if r.denom().is_one() => self.make_int(r.to_integer()),
@@ -143,8 +175,7 @@ impl Runtime {
         }
     }
 
-    /// `a op b` for any two numbers.
-    pub fn arith(&mut self, who: &str, op: Op, a: Value, b: Value) -> NativeResult {
+    fn arith(&mut self, who: &str, op: Op, a: Value, b: Value) -> NativeResult {
         let (x, y) = (self.num_arg(who, a)?, self.num_arg(who, b)?);
         let result = match (&x, &y) {
             (Num::Int(x), Num::Int(y)) if op != Op::Div => Num::Int(match op {
@@ -179,9 +210,7 @@ impl Runtime {
         Ok(self.make_num(result))
     }
 
-    /// Numeric comparison of two numbers (`None` when a NaN is involved). Exact and inexact numbers
-    /// compare exactly, as the report asks for transitivity.
-    pub fn compare(&self, who: &str, a: Value, b: Value) -> Result<Option<Ordering>, Throw> {
+    fn compare(&self, who: &str, a: Value, b: Value) -> Result<Option<Ordering>, Throw> {
         if let (Some(x), Some(y)) = (a.as_fixnum(), b.as_fixnum()) {
             return Ok(Some(x.cmp(&y)));
         }
@@ -189,8 +218,7 @@ impl Runtime {
         Ok(compare_nums(&x, &y))
     }
 
-    /// `eqv?` on numbers: same exactness and equal.
-    pub fn numbers_eqv(&self, a: Value, b: Value) -> bool {
+    fn numbers_eqv(&self, a: Value, b: Value) -> bool {
         match (self.num(a), self.num(b)) {
             (Some(Num::Int(x)), Some(Num::Int(y))) => x == y,
             (Some(Num::Rat(x)), Some(Num::Rat(y))) => x == y,
@@ -199,8 +227,7 @@ impl Runtime {
         }
     }
 
-    /// Integer division in the R7RS flavours; `floor` selects floor/ rather than truncate/.
-    pub fn divide(&mut self, who: &str, a: Value, b: Value, floor: bool) -> Result<(Value, Value), Throw> {
+    fn divide(&mut self, who: &str, a: Value, b: Value, floor: bool) -> Result<(Value, Value), Throw> {
         // Fixnums, the common case, without big integers.
         if let (Some(x), Some(y)) = (a.as_fixnum(), b.as_fixnum())
             && y != 0

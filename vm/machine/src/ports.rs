@@ -3,13 +3,17 @@
 /// A port object's state. The console ports write through the runtime's output sinks.
 #[derive(Debug)]
 pub enum Port {
+    /// The standard output port.
     Stdout,
+    /// The standard error port.
     Stderr,
     /// `open-output-string`: the text written so far.
     StringOutput(String),
     /// `open-input-string`: the characters and the read position.
     StringInput {
+        /// The characters.
         chars: Vec<char>,
+        /// The read position.
         position: usize,
         /// Whether `read` has met `#!fold-case` (and not `#!no-fold-case` since) in this port.
         fold_case: bool,
@@ -18,25 +22,32 @@ pub enum Port {
     BytesOutput(Vec<u8>),
     /// `open-input-bytevector`.
     BytesInput {
+        /// The bytes.
         bytes: Vec<u8>,
+        /// The read position.
         position: usize,
     },
     /// `open-output-file`.
     FileOutput {
+        /// The file's path, as given.
         path: String,
+        /// The file, and what was written to it.
         file: OutputFile,
     },
     /// A closed port of either direction.
     Closed {
+        /// Whether it was an input port.
         input: bool,
     },
 }
 
 impl Port {
+    /// Whether it is (or was, closed) an input port.
     pub fn is_input(&self) -> bool {
         matches!(self, Port::StringInput { .. } | Port::BytesInput { .. } | Port::Closed { input: true })
     }
 
+    /// Whether it is (or was, closed) an output port.
     pub fn is_output(&self) -> bool {
         matches!(
             self,
@@ -49,6 +60,7 @@ impl Port {
         )
     }
 
+    /// Whether it is a textual port (not a bytevector port).
     pub fn is_textual(&self) -> bool {
         !matches!(self, Port::BytesInput { .. } | Port::BytesOutput(_))
     }

@@ -10,6 +10,7 @@ use crate::runtime::Runtime;
 use crate::throw::Throw;
 use crate::value::{ObjId, Value};
 
+/// How a value is printed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     /// `display`: strings and characters as their contents.
@@ -21,38 +22,36 @@ pub enum Style {
 /// Nesting deeper than this prints as `...` rather than risk the Rust stack.
 const MAX_DEPTH: usize = 10_000;
 
-impl Runtime {
-    /// `display` or `write` text; circular structure is written with datum labels (`#0=`, `#0#`).
-    pub fn to_text(&self, v: Value, style: Style) -> String {
-        self.to_text_labelled(v, style, Labels::Cycles)
-    }
+/// The `display` or `write` text of `v`; circular structure is written with datum labels (`#0=`, `#0#`).
+pub fn to_text(rt: &Runtime, v: Value, style: Style) -> String {
+    to_text_labelled(rt, v, style, Labels::Cycles)
+}
 
-    /// The text of `v`, labelling what `labels` asks for.
-    pub fn to_text_labelled(&self, v: Value, style: Style, labels: Labels) -> String {
-        self.text_within(v, style, labels, usize::MAX)
-    }
+/// The text of `v`, labelling what `labels` asks for.
+pub fn to_text_labelled(rt: &Runtime, v: Value, style: Style, labels: Labels) -> String {
+    text_within(rt, v, style, labels, usize::MAX)
+}
 
-    /// The text a program prints: like [`Runtime::to_text_labelled`], but under `--max-heap` a
-    /// text longer than the limit is a heap-limit error, found as soon as the text passes it. (A
-    /// structure that shares its parts prints each share in full: a few thousand pairs can stand
-    /// for more text than memory holds.)
-    pub fn program_text(&self, v: Value, style: Style, labels: Labels) -> Result<String, Throw> {
-        let limit = self.limits.max_heap.unwrap_or(usize::MAX);
-        let text = self.text_within(v, style, labels, limit);
-        if text.len() > limit {
-            return Err(Throw::Limit(format!(
-                "heap limit exceeded: the text being written is longer than the limit of {limit} bytes"
-            )));
-        }
-        Ok(text)
+/// The text a program prints: like [`to_text_labelled`], but under `--max-heap` a
+/// text longer than the limit is a heap-limit error, found as soon as the text passes it. (A
+/// structure that shares its parts prints each share in full: a few thousand pairs can stand
+/// for more text than memory holds.)
+pub fn program_text(rt: &Runtime, v: Value, style: Style, labels: Labels) -> Result<String, Throw> {
+    let limit = rt.limits.max_heap.unwrap_or(usize::MAX);
+    let text = text_within(rt, v, style, labels, limit);
+    if text.len() > limit {
+        return Err(Throw::Limit(format!(
+            "heap limit exceeded: the text being written is longer than the limit of {limit} bytes"
+        )));
     }
+    Ok(text)
+}
 
-    fn text_within(&self, v: Value, style: Style, labels: Labels, limit: usize) -> String {
-        let mut printer = Printer { rt: self, labels: find_labels(self, v, labels), next_label: 0, limit };
-        let mut out = String::new();
-        printer.print(v, style, &mut out, 0);
-        out
-    }
+fn text_within(rt: &Runtime, v: Value, style: Style, labels: Labels, limit: usize) -> String {
+    let mut printer = Printer { rt, labels: find_labels(rt, v, labels), next_label: 0, limit };
+    let mut out = String::new();
+    printer.print(v, style, &mut out, 0);
+    out
 }
 
 /// Which objects get datum labels.

@@ -7,12 +7,16 @@ pub const MAX_NAME_BYTES: usize = 200;
 /// Why a string cannot name a process.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NameError {
+    /// The name is empty.
     #[error("a process name cannot be empty")]
     Empty,
+    /// The name holds a control character.
     #[error("the process name {0:?} holds a control character")]
     Control(String),
+    /// The name holds a `/`.
     #[error("the process name {0:?} holds a `/`")]
     Slash(String),
+    /// The name is too long.
     #[error("the process name {name:?} is longer than {MAX_NAME_BYTES} bytes", name = .0.chars().take(40).collect::<String>())]
     TooLong(String),
 }

@@ -29,13 +29,17 @@ pub struct Limits {
 
 /// Everything but the interpreter's stacks.
 pub struct Runtime {
+    /// The heap.
     pub heap: Heap,
+    /// The symbol table.
     pub symbols: Symbols,
     /// Where the standard output port writes.
     pub out: Box<dyn Write>,
     /// Where the standard error port writes.
     pub err: Box<dyn Write>,
+    /// The standard output port (an object of the heap).
     pub stdout_port: Value,
+    /// The standard error port (an object of the heap).
     pub stderr_port: Value,
     /// The standard input port, made on first use from the whole of stdin.
     pub stdin_port: Option<Value>,
@@ -46,6 +50,7 @@ pub struct Runtime {
     pub jiffies_before_start: i64,
     /// `current-jiffy` stays at [`Runtime::jiffies_before_start`] (a reproducible durable run).
     pub clock_stands_still: bool,
+    /// The limits the program runs under.
     pub limits: Limits,
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
@@ -72,6 +77,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// A runtime with an empty heap (but for the console ports) writing to `out` and `err`.
     pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Runtime {
         let mut heap = Heap::new();
         let stdout_port = heap.alloc(Object::Port(Box::new(Port::Stdout)));
@@ -111,10 +117,12 @@ impl Runtime {
         Throw::error(format!("{who}: not {expected}"), vec![got])
     }
 
+    /// A new string holding `text`.
     pub fn new_string(&mut self, text: &str) -> Value {
         self.heap.alloc(Object::String(SchemeString::from_text(text)))
     }
 
+    /// The string `v` is, if it is one.
     pub fn string(&self, v: Value) -> Option<&SchemeString> {
         match self.heap.get(v) {
             Some(Object::String(s)) => Some(s),
@@ -129,6 +137,7 @@ impl Runtime {
         Ok(string.to_string())
     }
 
+    /// Whether `v` can be called.
     pub fn is_procedure(&self, v: Value) -> bool {
         v.as_native().is_some() || matches!(self.heap.get(v), Some(Object::Closure { .. } | Object::Continuation(_)))
     }
@@ -152,14 +161,14 @@ impl Runtime {
         }
     }
 
+    /// Flushes the output sinks.
     pub fn flush(&mut self) {
         let _ = self.out.flush();
         let _ = self.err.flush();
     }
-}
 
-/// Effects: recorded for the journal, or taken from it while the process is replayed.
-impl Runtime {
+    // Effects: recorded for the journal, or taken from it while the process is replayed.
+
     /// Records an effect's result if this process journals its effects.
     pub fn journal(&mut self, name: &str, result: EffectResult) {
         if self.journaling {

@@ -15,6 +15,7 @@ const _: () = assert!(std::mem::size_of::<SchemeString>() == 16);
 /// The first character a narrow string cannot hold.
 const WIDE: u32 = 0x100;
 
+/// A Scheme string's characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemeString {
     /// Every character is below U+0100; byte `b` is character U+00`b`.
@@ -35,6 +36,7 @@ fn narrow_byte(c: char) -> u8 {
 }
 
 impl SchemeString {
+    /// The string of `chars`.
     pub fn from_chars(chars: impl IntoIterator<Item = char>) -> SchemeString {
         let chars = chars.into_iter();
         let mut bytes = Vec::with_capacity(chars.size_hint().0);
@@ -50,6 +52,7 @@ impl SchemeString {
         SchemeString::Narrow(bytes.into())
     }
 
+    /// The string of `text`'s characters.
     pub fn from_text(text: &str) -> SchemeString {
         if text.is_ascii() {
             return SchemeString::Narrow(text.as_bytes().into());
@@ -85,6 +88,7 @@ impl SchemeString {
         }
     }
 
+    /// Its length in characters.
     pub fn len(&self) -> usize {
         match self {
             SchemeString::Narrow(bytes) => bytes.len(),
@@ -92,6 +96,7 @@ impl SchemeString {
         }
     }
 
+    /// Whether it holds no character.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -104,6 +109,7 @@ impl SchemeString {
         }
     }
 
+    /// Character `k`, if there is one.
     pub fn get(&self, k: usize) -> Option<char> {
         match self {
             SchemeString::Narrow(bytes) => bytes.get(k).map(|&b| char::from(b)),
@@ -119,6 +125,7 @@ impl SchemeString {
         }
     }
 
+    /// Its characters, in order.
     pub fn chars(&self) -> Chars<'_> {
         self.chars_in(0, self.len())
     }
@@ -200,7 +207,9 @@ impl Hash for SchemeString {
 /// The characters of a string, front to back or back to front.
 #[derive(Clone)]
 pub enum Chars<'a> {
+    /// Over a string of Latin-1 characters, one byte each.
     Narrow(std::slice::Iter<'a, u8>),
+    /// Over a string with wider characters.
     Wide(std::slice::Iter<'a, char>),
 }
 

@@ -10,6 +10,7 @@ use chenilles_compiler::bytecode::{Image, Insn, VerifiedFunction};
 
 use crate::heap::{Frame, Heap, HeapCounters, Object};
 use crate::interp::{LoadedImage, Vm};
+use crate::loader::Loader;
 use crate::runtime::{Limits, Runtime};
 use crate::symbols::Symbols;
 use crate::value::Value;

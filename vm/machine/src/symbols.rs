@@ -16,6 +16,7 @@ use hashbrown::HashTable;
 
 use crate::value::Value;
 
+/// The symbol table: every symbol's name, by index.
 #[derive(Default)]
 pub struct Symbols {
     /// Every name, one after another, in index order.
@@ -28,6 +29,7 @@ pub struct Symbols {
 }
 
 impl Symbols {
+    /// The symbol named `name`, made if new.
     pub fn intern(&mut self, name: &str) -> Value {
         if let Some(i) = self.find(name) {
             return Value::symbol(i);
@@ -80,10 +82,12 @@ impl Symbols {
         self.text.len() + self.ends.len() * 12
     }
 
+    /// How many symbols there are.
     pub fn len(&self) -> usize {
         self.ends.len()
     }
 
+    /// Whether there is no symbol.
     pub fn is_empty(&self) -> bool {
         self.ends.len() == 0
     }

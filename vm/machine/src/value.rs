@@ -16,6 +16,7 @@ use std::fmt;
 /// A heap object's stable id.
 pub type ObjId = u32;
 
+/// A Scheme value in one 64-bit word: a tag in the low 3 bits (fixnum, object id, character, symbol, immediate, native procedure) and the payload above.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Value(u64);
 
@@ -34,13 +35,19 @@ const fn immediate(n: u64) -> Value {
 
 /// The smallest and largest fixnums.
 pub const FIXNUM_MIN: i64 = -(1 << 60);
+/// The largest fixnum.
 pub const FIXNUM_MAX: i64 = (1 << 60) - 1;
 
 impl Value {
+    /// The empty list.
     pub const NIL: Value = immediate(0);
+    /// `#f`.
     pub const FALSE: Value = immediate(1);
+    /// `#t`.
     pub const TRUE: Value = immediate(2);
+    /// What a procedure without a useful value returns.
     pub const UNSPECIFIED: Value = immediate(3);
+    /// The end-of-file object.
     pub const EOF: Value = immediate(4);
     /// The value of a missing `#!optional` argument.
     pub const DEFAULT: Value = immediate(5);
@@ -58,22 +65,27 @@ impl Value {
         Value((n as u64) << TAG_BITS)
     }
 
+    /// `#t` or `#f`.
     pub fn boolean(b: bool) -> Value {
         if b { Value::TRUE } else { Value::FALSE }
     }
 
+    /// The value naming heap object `id`.
     pub fn object(id: ObjId) -> Value {
         Value((u64::from(id) << TAG_BITS) | TAG_OBJECT)
     }
 
+    /// Character `c`.
     pub fn character(c: char) -> Value {
         Value((u64::from(u32::from(c)) << TAG_BITS) | TAG_CHAR)
     }
 
+    /// Symbol number `index` of the symbol table.
     pub fn symbol(index: u32) -> Value {
         Value((u64::from(index) << TAG_BITS) | TAG_SYMBOL)
     }
 
+    /// Native procedure number `index` of the natives' table.
     pub fn native(index: u32) -> Value {
         Value((u64::from(index) << TAG_BITS) | TAG_NATIVE)
     }
@@ -111,34 +123,42 @@ impl Value {
         Value(bits as u64)
     }
 
+    /// Its integer, if it is a fixnum.
     pub fn as_fixnum(self) -> Option<i64> {
         (self.tag() == TAG_FIXNUM).then_some((self.0 as i64) >> TAG_BITS)
     }
 
+    /// Whether it is a fixnum.
     pub fn is_fixnum(self) -> bool {
         self.tag() == TAG_FIXNUM
     }
 
+    /// The object id, if it names a heap object.
     pub fn as_object(self) -> Option<ObjId> {
         (self.tag() == TAG_OBJECT).then_some((self.0 >> TAG_BITS) as ObjId)
     }
 
+    /// The character, if it is one.
     pub fn as_char(self) -> Option<char> {
         if self.tag() == TAG_CHAR { char::from_u32((self.0 >> TAG_BITS) as u32) } else { None }
     }
 
+    /// The symbol's index, if it is a symbol.
     pub fn as_symbol(self) -> Option<u32> {
         (self.tag() == TAG_SYMBOL).then_some((self.0 >> TAG_BITS) as u32)
     }
 
+    /// The native procedure's index, if it is one.
     pub fn as_native(self) -> Option<u32> {
         (self.tag() == TAG_NATIVE).then_some((self.0 >> TAG_BITS) as u32)
     }
 
+    /// Whether it is `#f`.
     pub fn is_false(self) -> bool {
         self == Value::FALSE
     }
 
+    /// Whether it is anything but `#f` (Scheme's truth).
     pub fn is_true(self) -> bool {
         self != Value::FALSE
     }

@@ -57,7 +57,7 @@ pub fn execute() -> ExitCode {
         match machine.eval_image(&image) {
             Ok(Ok(value)) => {
                 if value != Value::UNSPECIFIED {
-                    println!("{}", machine.vm.rt.to_text(value, Style::Write));
+                    println!("{}", chenilles_machine::printer::to_text(&machine.vm.rt, value, Style::Write));
                 }
             }
             Ok(Err(code)) => return exit_status(code),

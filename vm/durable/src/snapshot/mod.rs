@@ -196,15 +196,6 @@ pub struct Snapshotter {
     all_pages_dirty: bool,
 }
 
-/// The hash of the native procedure table: a snapshot only resumes on a VM with the same one.
-pub fn natives_fingerprint() -> [u8; 32] {
-    let mut hasher = blake3::Hasher::new();
-    for def in chenilles_machine::natives::natives() {
-        hasher.update(format!("{} {} {:?}\n", def.name, def.min_args, def.max_args).as_bytes());
-    }
-    *hasher.finalize().as_bytes()
-}
-
 /// The leaves of a list of words, putting those that changed. The first `clean` words are known
 /// unchanged since `old` was written: their chunks are not serialized again.
 fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash], clean: usize) -> Vec<Hash> {
@@ -312,7 +303,7 @@ impl Snapshotter {
         let counters = state.heap.counters();
         let root = SnapshotRoot {
             version: SNAPSHOT_VERSION,
-            natives: natives_fingerprint(),
+            natives: chenilles_machine::natives_fingerprint(),
             heap: heap_root,
             arena_len: state.heap.arena_len() as u64,
             live_objects: counters.live_objects as u64,
@@ -607,7 +598,7 @@ fn restore_with(
             expected: SNAPSHOT_VERSION,
         });
     }
-    if root.natives != natives_fingerprint() {
+    if root.natives != chenilles_machine::natives_fingerprint() {
         return Err(SnapshotError::OtherNatives);
     }
     let root = &root;

@@ -1,6 +1,7 @@
 //! Equivalence predicates, booleans, procedures, errors and the process context.
 
 use crate::effects::EffectResult;
+use crate::numbers::Numbers;
 use num_traits::ToPrimitive;
 
 use super::Entries;
@@ -12,8 +13,8 @@ use crate::value::Value;
 
 pub const NATIVES: Entries = &[
     ("eq?", 2, Some(2), |_, a| Ok(Value::boolean(a[0] == a[1]))),
-    ("eqv?", 2, Some(2), |rt, a| Ok(Value::boolean(rt.eqv(a[0], a[1])))),
-    ("equal?", 2, Some(2), |rt, a| Ok(Value::boolean(rt.equal(a[0], a[1])))),
+    ("eqv?", 2, Some(2), |rt, a| Ok(Value::boolean(eqv(rt, a[0], a[1])))),
+    ("equal?", 2, Some(2), |rt, a| Ok(Value::boolean(equal(rt, a[0], a[1])))),
     ("not", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::FALSE))),
     ("boolean?", 1, Some(1), |_, a| Ok(Value::boolean(a[0] == Value::TRUE || a[0] == Value::FALSE))),
     ("boolean=?", 2, None, boolean_eq),
@@ -113,7 +114,7 @@ fn error(rt: &mut Runtime, args: &[Value]) -> NativeResult {
     let (message, irritants) = match args.split_first() {
         Some((message, irritants)) => match rt.string(*message) {
             Some(text) => (text.to_string(), irritants.to_vec()),
-            None => (rt.to_text(*message, crate::printer::Style::Display), irritants.to_vec()),
+            None => (crate::printer::to_text(rt, *message, crate::printer::Style::Display), irritants.to_vec()),
         },
         None => (String::from("error"), Vec::new()),
     };
@@ -164,58 +165,57 @@ fn command_line(rt: &mut Runtime, _: &[Value]) -> NativeResult {
     Ok(rt.heap.list(items.into_iter()))
 }
 
-impl Runtime {
-    pub fn eqv(&self, a: Value, b: Value) -> bool {
-        if a == b {
-            return true;
-        }
-        match (self.heap.get(a), self.heap.get(b)) {
-            (Some(Object::Bignum(x)), Some(Object::Bignum(y))) => x == y,
-            (Some(Object::Ratnum(x)), Some(Object::Ratnum(y))) => x == y,
-            (Some(Object::Flonum(_)), Some(Object::Flonum(_))) => self.numbers_eqv(a, b),
-            (Some(Object::String(x)), Some(Object::String(y))) => x.is_empty() && y.is_empty(),
-            (Some(Object::Vector(x)), Some(Object::Vector(y))) => x.is_empty() && y.is_empty(),
-            (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) => x.is_empty() && y.is_empty(),
-            _ => false,
-        }
+/// Whether `a` and `b` are `eqv?`.
+pub fn eqv(rt: &Runtime, a: Value, b: Value) -> bool {
+    if a == b {
+        return true;
     }
+    match (rt.heap.get(a), rt.heap.get(b)) {
+        (Some(Object::Bignum(x)), Some(Object::Bignum(y))) => x == y,
+        (Some(Object::Ratnum(x)), Some(Object::Ratnum(y))) => x == y,
+        (Some(Object::Flonum(_)), Some(Object::Flonum(_))) => rt.numbers_eqv(a, b),
+        (Some(Object::String(x)), Some(Object::String(y))) => x.is_empty() && y.is_empty(),
+        (Some(Object::Vector(x)), Some(Object::Vector(y))) => x.is_empty() && y.is_empty(),
+        (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) => x.is_empty() && y.is_empty(),
+        _ => false,
+    }
+}
 
-    /// `equal?`: structural equality, iterative so that long lists cannot exhaust the Rust stack.
-    pub fn equal(&self, a: Value, b: Value) -> bool {
-        let mut work = vec![(a, b)];
-        let mut budget = 4 * self.heap.object_count() + 16;
-        let mut visited = 0;
-        let equal = self.equal_within(&mut work, &mut budget, &mut visited);
-        self.heap.charge(visited);
-        equal
-    }
+/// `equal?`: structural equality, iterative so that long lists cannot exhaust the Rust stack.
+pub fn equal(rt: &Runtime, a: Value, b: Value) -> bool {
+    let mut work = vec![(a, b)];
+    let mut budget = 4 * rt.heap.object_count() + 16;
+    let mut visited = 0;
+    let equal = equal_within(rt, &mut work, &mut budget, &mut visited);
+    rt.heap.charge(visited);
+    equal
+}
 
-    fn equal_within(&self, work: &mut Vec<(Value, Value)>, budget: &mut usize, visited: &mut u64) -> bool {
-        while let Some((a, b)) = work.pop() {
-            *visited += 1;
-            if self.eqv(a, b) {
-                continue;
-            }
-            if *budget == 0 {
-                // Only circular structure gets here; call it unequal rather than loop forever.
-                return false;
-            }
-            *budget -= 1;
-            match (self.heap.get(a), self.heap.get(b)) {
-                (Some(Object::Pair(a1, a2)), Some(Object::Pair(b1, b2))) => {
-                    work.push((*a2, *b2));
-                    work.push((*a1, *b1));
-                }
-                (Some(Object::Vector(x)), Some(Object::Vector(y))) if x.len() == y.len() => {
-                    work.extend(x.iter().copied().zip(y.iter().copied()).rev());
-                }
-                (Some(Object::String(x)), Some(Object::String(y))) if x == y => *visited += x.len() as u64 / 16,
-                (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) if x == y => *visited += x.len() as u64 / 64,
-                _ => return false,
-            }
+fn equal_within(rt: &Runtime, work: &mut Vec<(Value, Value)>, budget: &mut usize, visited: &mut u64) -> bool {
+    while let Some((a, b)) = work.pop() {
+        *visited += 1;
+        if eqv(rt, a, b) {
+            continue;
         }
-        true
+        if *budget == 0 {
+            // Only circular structure gets here; call it unequal rather than loop forever.
+            return false;
+        }
+        *budget -= 1;
+        match (rt.heap.get(a), rt.heap.get(b)) {
+            (Some(Object::Pair(a1, a2)), Some(Object::Pair(b1, b2))) => {
+                work.push((*a2, *b2));
+                work.push((*a1, *b1));
+            }
+            (Some(Object::Vector(x)), Some(Object::Vector(y))) if x.len() == y.len() => {
+                work.extend(x.iter().copied().zip(y.iter().copied()).rev());
+            }
+            (Some(Object::String(x)), Some(Object::String(y))) if x == y => *visited += x.len() as u64 / 16,
+            (Some(Object::Bytevector(x)), Some(Object::Bytevector(y))) if x == y => *visited += x.len() as u64 / 64,
+            _ => return false,
+        }
     }
+    true
 }
 
 /// A uniform exact integer in [0, n), from the operating system's generator (by rejection).

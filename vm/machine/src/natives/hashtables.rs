@@ -11,6 +11,7 @@ use super::Entries;
 use crate::hash_table::{Equivalence, HashTable};
 use crate::heap::Object;
 use crate::numbers::Num;
+use crate::numbers::Numbers;
 use crate::runtime::Runtime;
 use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
@@ -118,8 +119,8 @@ fn contains(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 fn same_key(rt: &Runtime, equivalence: Equivalence, a: Value, b: Value) -> bool {
     match equivalence {
         Equivalence::Eq => a == b,
-        Equivalence::Eqv => rt.eqv(a, b),
-        Equivalence::Equal => rt.equal(a, b),
+        Equivalence::Eqv => super::control::eqv(rt, a, b),
+        Equivalence::Equal => super::control::equal(rt, a, b),
         Equivalence::String => rt.string(a).is_some() && rt.string(a) == rt.string(b),
         Equivalence::StringCi => match (rt.string(a), rt.string(b)) {
             (Some(x), Some(y)) => {

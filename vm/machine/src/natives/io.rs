@@ -6,6 +6,7 @@ use super::Entries;
 use super::text::{char_arg, range_args};
 use crate::capabilities::FILES;
 use crate::heap::{ConditionKind, Object};
+use crate::numbers::Numbers;
 use crate::ports::{OutputFile, Port};
 use crate::printer::{Labels, Style};
 use crate::runtime::Runtime;
@@ -220,12 +221,12 @@ fn emit(rt: &mut Runtime, port: Option<&Value>, text: &str) -> NativeResult {
 }
 
 fn print_labelled(rt: &mut Runtime, args: &[Value], labels: Labels) -> NativeResult {
-    let text = rt.program_text(args[0], Style::Write, labels)?;
+    let text = crate::printer::program_text(rt, args[0], Style::Write, labels)?;
     emit(rt, args.get(1), &text)
 }
 
 fn print(rt: &mut Runtime, args: &[Value], style: Style) -> NativeResult {
-    let text = rt.program_text(args[0], style, Labels::Cycles)?;
+    let text = crate::printer::program_text(rt, args[0], style, Labels::Cycles)?;
     emit(rt, args.get(1), &text)
 }
 

@@ -2,6 +2,7 @@
 
 use super::Entries;
 use crate::heap::Object;
+use crate::numbers::Numbers;
 use crate::runtime::Runtime;
 use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
@@ -26,9 +27,9 @@ pub const NATIVES: Entries = &[
     ("list-tail", 2, Some(2), list_tail),
     ("list-ref", 2, Some(2), list_ref),
     ("memq", 2, Some(2), |rt, a| member_by(rt, "memq", a[0], a[1], |_, x, y| x == y)),
-    ("memv", 2, Some(2), |rt, a| member_by(rt, "memv", a[0], a[1], Runtime::eqv)),
+    ("memv", 2, Some(2), |rt, a| member_by(rt, "memv", a[0], a[1], super::control::eqv)),
     ("assq", 2, Some(2), |rt, a| assoc_by(rt, "assq", a[0], a[1], |_, x, y| x == y)),
-    ("assv", 2, Some(2), |rt, a| assoc_by(rt, "assv", a[0], a[1], Runtime::eqv)),
+    ("assv", 2, Some(2), |rt, a| assoc_by(rt, "assv", a[0], a[1], super::control::eqv)),
     ("make-list", 1, Some(2), make_list),
     ("list-copy", 1, Some(1), list_copy),
     ("last-pair", 1, Some(1), last_pair),

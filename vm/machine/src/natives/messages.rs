@@ -8,6 +8,7 @@ use crate::effects::EffectResult;
 use crate::messaging::{message_text, parse_message};
 use crate::natives::Entries;
 use crate::natives::io::{datum_value, value_datum};
+use crate::numbers::Numbers;
 use crate::runtime::Runtime;
 use crate::throw::{NativeResult, Throw};
 use crate::value::Value;

@@ -45,6 +45,16 @@ const fn plain(name: &'static str, min_args: usize, max_args: Option<usize>, f: 
     NativeDef { name, min_args, max_args, kind: NativeKind::Plain(f) }
 }
 
+/// The hash of the native procedure table (names and arities, in order): a snapshot names natives
+/// by their index, so it only resumes on a machine with the same table.
+pub fn natives_fingerprint() -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    for def in natives() {
+        hasher.update(format!("{} {} {:?}\n", def.name, def.min_args, def.max_args).as_bytes());
+    }
+    *hasher.finalize().as_bytes()
+}
+
 /// Every native procedure. The order is part of nothing persistent: values refer to natives by index
 /// only in memory.
 pub fn natives() -> &'static [NativeDef] {

@@ -10,6 +10,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use super::Entries;
+use crate::numbers::Numbers;
 use crate::numbers::{Num, Op, compare_nums, exact_to_string, to_f64};
 use crate::runtime::Runtime;
 use crate::throw::{NativeResult, Throw};

@@ -3,6 +3,7 @@
 
 use super::Entries;
 use crate::heap::{Object, RecordType};
+use crate::numbers::Numbers;
 use crate::runtime::Runtime;
 use crate::throw::{NativeResult, Throw};
 use crate::value::Value;

@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 
 use super::Entries;
 use crate::heap::Object;
+use crate::numbers::Numbers;
 use crate::runtime::Runtime;
 use crate::scheme_string::SchemeString;
 use crate::throw::{NativeResult, Throw};

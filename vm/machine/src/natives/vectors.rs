@@ -3,6 +3,7 @@
 use super::Entries;
 use super::text::range_args;
 use crate::heap::Object;
+use crate::numbers::Numbers;
 use crate::runtime::Runtime;
 use crate::throw::{NativeResult, Throw};
 use crate::value::Value;
