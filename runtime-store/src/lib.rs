@@ -54,6 +54,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![deny(missing_docs)]
 
 mod bundle;
 pub mod crash_point;
@@ -77,6 +78,7 @@ pub use redb_store::{FORMAT_VERSION, FileIdentity, MAGIC, RedbStore, StoreWatch,
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {
+    /// The name of a blob of `bytes`.
     pub fn of(bytes: &[u8]) -> Hash {
         Hash(*blake3::hash(bytes).as_bytes())
     }
@@ -99,49 +101,135 @@ impl std::fmt::Display for Hash {
 /// Everything that can go wrong. Errors about a file name its path and say what was found.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum StoreError {
+    /// A compare-and-swap failed: the ref is not where the batch expected it.
     #[error("ref {name:?} is at {actual:?}, not at the expected {expected:?}")]
-    RefConflict { name: String, expected: Option<Hash>, actual: Option<Hash> },
+    RefConflict {
+        /// The ref.
+        name: String,
+        /// Where the batch expected it.
+        expected: Option<Hash>,
+        /// Where it is.
+        actual: Option<Hash>,
+    },
+    /// A ref would point at a blob the store does not hold.
     #[error("ref {name:?} would point at blob {target}, which the store does not hold")]
-    DanglingRef { name: String, target: Hash },
+    DanglingRef {
+        /// The ref.
+        name: String,
+        /// The blob it would point at.
+        target: Hash,
+    },
+    /// A blob's bytes do not hash to its name.
     #[error("blob {hash} is corrupt: its bytes do not hash to its name")]
-    CorruptBlob { hash: Hash },
+    CorruptBlob {
+        /// The blob.
+        hash: Hash,
+    },
+    /// A blob is referred to but not held.
     #[error("blob {hash} is referred to but the store does not hold it")]
-    MissingBlob { hash: Hash },
+    MissingBlob {
+        /// The blob.
+        hash: Hash,
+    },
+    /// No ref has this name.
     #[error("there is no ref named {name:?}")]
-    NoSuchRef { name: String },
+    NoSuchRef {
+        /// The name.
+        name: String,
+    },
+    /// The file has a store format this build does not read.
     #[error(
         "{path}: store format version {found} is not supported (this build reads version {expected})",
         path = .path.display()
     )]
-    UnsupportedVersion { path: PathBuf, found: u32, expected: u32 },
+    UnsupportedVersion {
+        /// The store file.
+        path: PathBuf,
+        /// Its format version.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
+    /// The file is not a Chenilles store.
     #[error("{path}: not a Chenilles store: {cause}", path = .path.display())]
-    NotAStore { path: PathBuf, cause: String },
+    NotAStore {
+        /// The file.
+        path: PathBuf,
+        /// What was found.
+        cause: String,
+    },
+    /// The store is damaged and was refused (nothing was written to it).
     #[error("{path}: the store is damaged and was refused: {cause}", path = .path.display())]
-    Corrupt { path: PathBuf, cause: String },
+    Corrupt {
+        /// The store file.
+        path: PathBuf,
+        /// What is damaged.
+        cause: String,
+    },
+    /// The store was not closed cleanly; a writable open recovers it.
     #[error(
         "{path}: the store was not closed cleanly and must be opened for writing once to recover",
         path = .path.display()
     )]
-    NeedsRecovery { path: PathBuf },
+    NeedsRecovery {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// Another process or handle has the store open for writing.
     #[error("{path}: the store is open for writing in another process or handle", path = .path.display())]
-    Locked { path: PathBuf },
+    Locked {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// The store was opened read-only.
     #[error("{path}: the store was opened read-only", path = .path.display())]
-    ReadOnly { path: PathBuf },
+    ReadOnly {
+        /// The store file.
+        path: PathBuf,
+    },
+    /// There is no store at the path.
     #[error("{path}: there is no store there", path = .path.display())]
-    NotFound { path: PathBuf },
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The store file was moved, replaced or deleted while open.
     #[error(
         "{path}: the store file was moved, replaced or deleted while it was open; nothing more is written to it",
         path = .path.display()
     )]
-    Replaced { path: PathBuf },
+    Replaced {
+        /// The path it was opened at.
+        path: PathBuf,
+    },
+    /// An operating-system error.
     #[error("{path}: {cause}", path = .path.display())]
-    Io { path: PathBuf, cause: String },
+    Io {
+        /// The store file.
+        path: PathBuf,
+        /// The error.
+        cause: String,
+    },
+    /// The storage engine failed.
     #[error("{path}: storage failure: {cause}", path = .path.display())]
-    Backend { path: PathBuf, cause: String },
+    Backend {
+        /// The store file.
+        path: PathBuf,
+        /// What it said.
+        cause: String,
+    },
+    /// A bundle was refused.
     #[error("bundle refused: {cause}")]
-    BadBundle { cause: String },
+    BadBundle {
+        /// Why.
+        cause: String,
+    },
+    /// A bundle could not be written.
     #[error("bundle could not be written: {cause}")]
-    BundleIo { cause: String },
+    BundleIo {
+        /// Why.
+        cause: String,
+    },
 }
 
 /// Where a listing of refs by prefix starts: after `after`, or at `prefix` itself (both backends
@@ -181,10 +269,12 @@ pub struct HashedBlob {
 }
 
 impl HashedBlob {
+    /// `bytes`, hashed once.
     pub fn new(bytes: Vec<u8>) -> HashedBlob {
         HashedBlob { hash: Hash::of(&bytes), bytes }
     }
 
+    /// The blob's name.
     pub fn hash(&self) -> Hash {
         self.hash
     }
@@ -295,6 +385,7 @@ pub trait BlobStore {
     fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
     /// Whether the store holds a blob named `hash` (without reading or re-hashing it).
     fn has(&self, hash: &Hash) -> Result<bool, StoreError>;
+    /// The blob ref `name` points at, if it exists.
     fn get_ref(&self, name: &str) -> Result<Option<Hash>, StoreError>;
     /// Applies a batch atomically: if any ref update conflicts or dangles, nothing changes.
     fn commit(&mut self, batch: Batch) -> Result<(), StoreError>;

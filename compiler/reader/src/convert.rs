@@ -24,6 +24,7 @@ impl Datum {
         Datum::new(kind, Span::default())
     }
 
+    /// The symbol `name`.
     pub fn symbol(name: impl Into<String>) -> Datum {
         Datum::of(DatumKind::Symbol(name.into()))
     }
@@ -33,6 +34,7 @@ impl Datum {
         Datum::of(DatumKind::List { items: items.into_iter().collect(), tail: None })
     }
 
+    /// A vector of `items`.
     pub fn vector(items: impl IntoIterator<Item = Datum>) -> Datum {
         Datum::of(DatumKind::Vector(items.into_iter().collect()))
     }
@@ -78,6 +80,7 @@ impl Datum {
         }
     }
 
+    /// The bytes, if it is a bytevector.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
             DatumKind::Bytevector(bytes) => Some(bytes),
@@ -85,6 +88,7 @@ impl Datum {
         }
     }
 
+    /// The boolean, if it is one.
     pub fn as_bool(&self) -> Option<bool> {
         match &self.kind {
             DatumKind::Boolean(b) => Some(*b),

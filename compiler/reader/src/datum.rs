@@ -9,12 +9,16 @@ pub type FileId = u32;
 /// A half-open byte range `start..end` in one source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Span {
+    /// The source file.
     pub file: FileId,
+    /// The first byte.
     pub start: u32,
+    /// The byte after the last.
     pub end: u32,
 }
 
 impl Span {
+    /// The span `start..end` of `file`.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
         Span { file, start: start as u32, end: end as u32 }
     }
@@ -40,19 +44,28 @@ pub enum Number {
 /// One datum without its span.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DatumKind {
+    /// `#t` or `#f`.
     Boolean(bool),
+    /// A number.
     Number(Number),
+    /// A character.
     Character(char),
+    /// A string.
     String(String),
+    /// A symbol, by name.
     Symbol(String),
+    /// A bytevector.
     Bytevector(Vec<u8>),
     /// `(a b c)` has `tail: None`; `(a b . c)` has `tail: Some(c)`. `items` is never empty when a tail
     /// is present. `()` is `List { items: [], tail: None }`. The reader never makes a `tail` that is itself
     /// a list: `(a . (b))` reads as `(a b)`.
     List {
+        /// The elements.
         items: Vec<Datum>,
+        /// What follows the dot, if anything.
         tail: Option<Box<Datum>>,
     },
+    /// A vector.
     Vector(Vec<Datum>),
     /// `#!name` other than the `#!fold-case` / `#!no-fold-case` directives, e.g. `#!optional`, `#!eof`.
     Special(String),
@@ -61,15 +74,19 @@ pub enum DatumKind {
 /// A datum and where it was read from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Datum {
+    /// The datum.
     pub kind: DatumKind,
+    /// Where it was read from.
     pub span: Span,
 }
 
 impl Datum {
+    /// `kind`, read at `span`.
     pub fn new(kind: DatumKind, span: Span) -> Datum {
         Datum { kind, span }
     }
 
+    /// The symbol's name, if it is a symbol.
     pub fn as_symbol(&self) -> Option<&str> {
         match &self.kind {
             DatumKind::Symbol(s) => Some(s),

@@ -15,6 +15,7 @@
 //!
 //! [`Datum`] implements [`std::fmt::Display`] in `write` syntax; what it prints reads back as an equal
 //! datum (see [`Datum::eq_ignoring_spans`]).
+#![deny(missing_docs)]
 
 mod convert;
 mod datum;
@@ -44,8 +45,11 @@ pub enum ReadErrorKind {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ReadError {
+    /// What kind of error.
     pub kind: ReadErrorKind,
+    /// The message, for people.
     pub message: String,
+    /// Where.
     pub span: Span,
 }
 
