@@ -9,20 +9,21 @@
 //! time and macros defined earlier stay defined. The [`bytecode`] module — instruction set, image format,
 //! verifier, disassembler — is shared with the VM. This crate never depends on the VM.
 
-pub mod analysis;
+mod analysis;
 pub mod bytecode;
-pub mod codegen;
-pub mod diagnostics;
-pub mod expand;
-pub mod ir;
-pub mod library;
-pub mod syntax;
-pub mod syntax_rules;
+mod codegen;
+mod diagnostics;
+mod expand;
+mod ir;
+mod library;
+mod syntax;
+mod syntax_rules;
 
 use chenilles_reader::{Datum, FileId, Span};
 
 pub use bytecode::{Image, LibraryRef};
 pub use diagnostics::{CompileError, SourceFiles};
+pub use expand::FEATURES;
 
 use crate::expand::{Expander, TopLevel};
 use crate::syntax::Sx;

@@ -30,8 +30,7 @@ pub const NATIVES: Entries = &[
     ("emergency-exit", 0, Some(1), exit),
     ("command-line", 0, Some(0), command_line),
     ("features", 0, Some(0), |rt, _| {
-        let features: Vec<Value> =
-            chenilles_compiler::expand::FEATURES.iter().map(|name| rt.symbols.intern(name)).collect();
+        let features: Vec<Value> = chenilles_compiler::FEATURES.iter().map(|name| rt.symbols.intern(name)).collect();
         Ok(rt.heap.list(features.into_iter()))
     }),
     ("get-environment-variable", 1, Some(1), |rt, a| {
