@@ -9,13 +9,16 @@ use codespan_reporting::term;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct CompileError {
+    /// What is wrong, for people.
     pub message: String,
+    /// Where.
     pub span: Span,
     /// True when the source ended inside a datum (a REPL asks for more input).
     pub incomplete: bool,
 }
 
 impl CompileError {
+    /// The error `message` at `span`.
     pub fn new(message: impl Into<String>, span: Span) -> CompileError {
         CompileError { message: message.into(), span, incomplete: false }
     }
@@ -39,6 +42,7 @@ pub struct SourceFiles {
 }
 
 impl SourceFiles {
+    /// Adds source file `name` holding `text`; returns its id.
     pub fn add(&mut self, name: &str, text: &str) -> FileId {
         let id = self.files.add(name.to_string(), text.to_string());
         let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
@@ -46,6 +50,7 @@ impl SourceFiles {
         id as FileId
     }
 
+    /// The name of file `file` (`?` if there is none).
     pub fn name(&self, file: FileId) -> &str {
         self.files.get(file as usize).map_or("?", |f| f.name().as_str())
     }

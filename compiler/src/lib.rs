@@ -8,6 +8,7 @@
 //! A [`Compiler`] keeps the top-level environment between units, so a REPL can compile one entry at a
 //! time and macros defined earlier stay defined. The [`bytecode`] module — instruction set, image format,
 //! verifier, disassembler — is shared with the VM. This crate never depends on the VM.
+#![deny(missing_docs)]
 
 mod analysis;
 pub mod bytecode;
@@ -33,6 +34,7 @@ pub const PRELUDE_SOURCE: &str = include_str!("../../stdlib-scm/syntax.scm");
 
 /// A compilation session: source files seen so far and the top-level environment.
 pub struct Compiler {
+    /// The source files seen so far.
     pub files: SourceFiles,
     top: TopLevel,
     /// Directories searched for library files, in order.

@@ -28,30 +28,114 @@ const COMMENT_LIMIT: usize = 60;
 /// Why a text is not assembly. Lines are numbered from 1.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AsmError {
+    /// A line does not parse.
     #[error("line {line}: {message}")]
-    Syntax { line: usize, message: String },
+    Syntax {
+        /// The line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Something else was expected.
     #[error("line {line}: expected {expected}, found {found}")]
-    Expected { line: usize, expected: String, found: String },
+    Expected {
+        /// The line.
+        line: usize,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+    /// A directive this format does not have.
     #[error("line {line}: unknown directive `{directive}`")]
-    UnknownDirective { line: usize, directive: String },
+    UnknownDirective {
+        /// The line.
+        line: usize,
+        /// The directive.
+        directive: String,
+    },
+    /// A constant of a kind this format does not have.
     #[error("line {line}: unknown constant kind `{kind}`")]
-    UnknownConstantKind { line: usize, kind: String },
+    UnknownConstantKind {
+        /// The line.
+        line: usize,
+        /// The kind.
+        kind: String,
+    },
+    /// A mnemonic no instruction has.
     #[error("line {line}: unknown instruction `{mnemonic}`")]
-    UnknownInstruction { line: usize, mnemonic: String },
+    UnknownInstruction {
+        /// The line.
+        line: usize,
+        /// The mnemonic.
+        mnemonic: String,
+    },
+    /// An instruction with the wrong number of operands.
     #[error("line {line}: `{mnemonic}` takes {expected} operand(s) ({names}), not {found}")]
-    OperandCount { line: usize, mnemonic: String, names: String, expected: usize, found: usize },
+    OperandCount {
+        /// The line.
+        line: usize,
+        /// The mnemonic.
+        mnemonic: String,
+        /// The operands' names.
+        names: String,
+        /// What was expected.
+        expected: usize,
+        /// What was found.
+        found: usize,
+    },
+    /// An index out of order.
     #[error("line {line}: expected `{directive} {expected}`, found `{directive} {found}`: indices count up from 0")]
-    OutOfSequence { line: usize, directive: &'static str, expected: usize, found: u32 },
+    OutOfSequence {
+        /// The line.
+        line: usize,
+        /// The directive.
+        directive: &'static str,
+        /// What was expected.
+        expected: usize,
+        /// What was found.
+        found: u32,
+    },
+    /// A directive given twice.
     #[error("line {line}: a second `{directive}` (the first is on line {first_line})")]
-    Duplicate { line: usize, directive: &'static str, first_line: usize },
+    Duplicate {
+        /// The line.
+        line: usize,
+        /// The directive.
+        directive: &'static str,
+        /// The line of the first.
+        first_line: usize,
+    },
+    /// Code before the first function.
     #[error("line {line}: {what} before the first `.function`")]
-    OutsideFunction { line: usize, what: &'static str },
+    OutsideFunction {
+        /// The line.
+        line: usize,
+        /// What came.
+        what: &'static str,
+    },
+    /// An instruction whose label is not its index.
     #[error("line {line}: instruction {pc} of its function is labelled {label}")]
-    WrongLabel { line: usize, label: u32, pc: usize },
+    WrongLabel {
+        /// The line.
+        line: usize,
+        /// The label.
+        label: u32,
+        /// The instruction's index.
+        pc: usize,
+    },
+    /// A function with both instruction lines and a `.code` line.
     #[error("line {line}: a function's code is either instructions or one `.code` line, not both")]
-    MixedCode { line: usize },
+    MixedCode {
+        /// The line.
+        line: usize,
+    },
+    /// A directive every image needs is missing.
     #[error("the text has no `{directive}` directive")]
-    Missing { directive: &'static str },
+    Missing {
+        /// The directive.
+        directive: &'static str,
+    },
 }
 
 impl AsmError {

@@ -84,50 +84,81 @@ pub struct Position {
     pub column: u32,
 }
 
-/// A literal or quoted datum.
-#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub enum Constant {
-    Unspecified,
-    /// The end-of-file object.
-    Eof,
-    /// The value of a missing `#!optional` argument.
-    Default,
-    Nil,
-    Boolean(bool),
-    /// An exact integer that fits in 61 bits (a fixnum).
-    Fixnum(i64),
-    /// Any other exact integer: two's-complement, little-endian bytes.
-    Integer(Vec<u8>),
-    /// An exact ratio in lowest terms, both parts two's-complement little-endian, denominator > 1.
-    Rational {
-        numerator: Vec<u8>,
-        denominator: Vec<u8>,
-    },
-    /// A flonum.
-    Real(f64),
-    /// A Unicode scalar value.
-    Character(u32),
-    String(String),
-    Symbol(String),
-    Bytevector(Vec<u8>),
-    /// A list of earlier constants, proper when `tail` is a `Nil` constant.
-    List {
-        items: Vec<u32>,
-        tail: u32,
-    },
-    /// A vector of earlier constants.
-    Vector(Vec<u32>),
+pub use constant::Constant;
+
+// `Constant` has a module of its own only so that the allow below excuses rkyv's derive, which
+// gives the generated `ConstantResolver` the struct variants' fields without their docs (every
+// item of `Constant` itself is documented).
+#[allow(missing_docs)]
+mod constant {
+    use rkyv::{Archive, Deserialize, Serialize};
+
+    /// A literal or quoted datum.
+    #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+    pub enum Constant {
+        /// The unspecified value.
+        Unspecified,
+        /// The end-of-file object.
+        Eof,
+        /// The value of a missing `#!optional` argument.
+        Default,
+        /// The empty list.
+        Nil,
+        /// `#t` or `#f`.
+        Boolean(bool),
+        /// An exact integer that fits in 61 bits (a fixnum).
+        Fixnum(i64),
+        /// Any other exact integer: two's-complement, little-endian bytes.
+        Integer(Vec<u8>),
+        /// An exact ratio in lowest terms, both parts two's-complement little-endian, denominator > 1.
+        Rational {
+            /// The numerator.
+            numerator: Vec<u8>,
+            /// The denominator.
+            denominator: Vec<u8>,
+        },
+        /// A flonum.
+        Real(f64),
+        /// A Unicode scalar value.
+        Character(u32),
+        /// A string.
+        String(String),
+        /// A symbol, by name.
+        Symbol(String),
+        /// A bytevector.
+        Bytevector(Vec<u8>),
+        /// A list of earlier constants, proper when `tail` is a `Nil` constant.
+        List {
+            /// The elements, as indices of earlier constants.
+            items: Vec<u32>,
+            /// The tail, as the index of an earlier constant.
+            tail: u32,
+        },
+        /// A vector of earlier constants.
+        Vector(Vec<u32>),
+    }
 }
 
 /// Why a file is not a readable image.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
+    /// The file is shorter than an image header.
     #[error("not a Chenilles image: the file is only {0} bytes long")]
     TooShort(usize),
+    /// The file does not start with the image magic bytes.
     #[error("not a Chenilles image: the file does not start with the image magic bytes")]
     BadMagic,
+    /// The image has a format version this build does not read.
     #[error("image format version {found} is not supported: this build reads versions {oldest} to {newest}")]
-    WrongVersion { found: u32, oldest: u32, newest: u32 },
+    WrongVersion {
+        /// The image's version.
+        found: u32,
+        /// The oldest version this build reads.
+        oldest: u32,
+        /// The newest.
+        newest: u32,
+    },
+    /// The image does not decode.
     #[error("malformed image: {0}")]
     Malformed(String),
 }

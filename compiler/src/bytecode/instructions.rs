@@ -53,10 +53,20 @@ pub enum Flow {
 /// Why a byte sequence is not an instruction.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// A byte that is no instruction's opcode.
     #[error("unknown opcode 0x{opcode:02x} at byte {offset}")]
-    UnknownOpcode { opcode: u8, offset: usize },
+    UnknownOpcode {
+        /// The byte.
+        opcode: u8,
+        /// Its offset in the code.
+        offset: usize,
+    },
+    /// An instruction cut short by the end of the code.
     #[error("instruction at byte {offset} is cut short by the end of the code")]
-    Truncated { offset: usize },
+    Truncated {
+        /// Its offset in the code.
+        offset: usize,
+    },
 }
 
 macro_rules! instructions {
@@ -68,7 +78,7 @@ macro_rules! instructions {
         /// One decoded instruction. See the module documentation for the notation.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Insn {
-            $( $(#[doc = $doc])* $name { $($op: u32),* }, )*
+            $( $(#[doc = $doc])* $name { $(#[doc = concat!("The `", stringify!($op), "` operand.")] $op: u32),* }, )*
         }
 
         impl Insn {

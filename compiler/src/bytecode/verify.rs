@@ -13,18 +13,26 @@ use super::instructions::{DecodeError, Flow, Insn, OperandKind, decode_all};
 /// A function whose code has been decoded and verified.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedFunction {
+    /// Its name, for backtraces.
     pub name: String,
+    /// How many arguments it requires.
     pub required: u32,
+    /// How many `#!optional` ones it takes besides.
     pub optional: u32,
+    /// Whether it takes a rest list.
     pub rest: bool,
+    /// Its local slots (arguments included).
     pub locals: u32,
+    /// How many free variables its closures hold.
     pub free: u32,
     /// The largest operand-stack height any path reaches.
     pub max_stack: u32,
     /// The operand-stack height before each instruction (`None` where no path reaches it): a
     /// restored frame's operand stack must match it.
     pub heights: Vec<Option<u32>>,
+    /// Its instructions.
     pub insns: Vec<Insn>,
+    /// The source position of each instruction.
     pub positions: Vec<Position>,
 }
 
@@ -39,12 +47,28 @@ impl VerifiedFunction {
 /// Why an image was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// A function does not verify.
     #[error("function {function} ({name}): {reason}")]
-    Function { function: usize, name: String, reason: String },
+    Function {
+        /// The function's index.
+        function: usize,
+        /// Its name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// A constant does not verify.
     #[error("constant {index}: {reason}")]
-    Constant { index: usize, reason: String },
+    Constant {
+        /// The constant's index.
+        index: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The entry function does not exist.
     #[error("entry function {0} does not exist")]
     NoEntry(u32),
+    /// The entry function takes arguments.
     #[error("entry function must take no arguments and close over nothing")]
     BadEntry,
 }
