@@ -43,7 +43,7 @@ pub(crate) trait Loader {
     /// Verifies `image` and adds its code and constants to the process; returns the image's index.
     fn load_image(&mut self, image: &Image) -> Result<u32, LoadError>;
     /// Adds a verified image's code to the process, with its constants already made and its
-    /// globals already linked (by [`Vm::load_image`], or by a restored snapshot).
+    /// globals already linked (by [`Loader::load_image`], or by [`crate::state::StateParts::into_vm`]).
     fn install_image(
         &mut self,
         image: &Image,

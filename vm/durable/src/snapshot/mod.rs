@@ -216,9 +216,20 @@ fn word_chunks(words: impl Iterator<Item = u64>, batch: &mut Batch, old: &[Hash]
 /// Updates `list` to hold `values` in chunks, writing the chunks not wholly below index `clean`
 /// (unchanged since `list` was last updated) to `batch`; returns the list.
 fn capture_values(list: &mut MerkleList, values: &[Value], clean: usize, batch: &mut Batch) -> ListRef {
+    capture_words(list, values.iter().map(|v| v.bits()), clean, batch)
+}
+
+/// [`capture_values`] for any words.
+fn capture_words(
+    list: &mut MerkleList,
+    words: impl ExactSizeIterator<Item = u64>,
+    clean: usize,
+    batch: &mut Batch,
+) -> ListRef {
+    let len = words.len();
     let old = list.leaves().to_vec();
-    let leaves = word_chunks(values.iter().map(|v| v.bits()), batch, &old, clean);
-    list_ref(list.update(leaves, batch), values.len())
+    let leaves = word_chunks(words, batch, &old, clean);
+    list_ref(list.update(leaves, batch), len)
 }
 
 /// The hash of a heap page of free slots only.
@@ -451,9 +462,8 @@ impl Snapshotter {
             let bytes = image.bytes.clone().ok_or(SnapshotError::ImageBytesLost(index as u32))?;
             let hash = batch.put(bytes);
             let constants = capture_values(&mut MerkleList::default(), &image.constants, 0, batch);
-            let mut list = MerkleList::default();
-            let leaves = word_chunks(image.globals.iter().map(|g| u64::from(*g)), batch, &[], 0);
-            let globals = list_ref(list.update(leaves, batch), image.globals.len());
+            let globals =
+                capture_words(&mut MerkleList::default(), image.globals.iter().map(|g| u64::from(*g)), 0, batch);
             self.images.push(StoredImage { hash: hash.0, constants, globals });
         }
         Ok(())
