@@ -16,6 +16,7 @@
 //! failed with its error report (a failed process is not resumed again).
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -489,6 +490,15 @@ impl Default for Options {
     }
 }
 
+/// Where the effects of a process brought back from the store come from.
+pub(crate) enum Effects {
+    /// Performed and journaled: the process runs on.
+    Performed,
+    /// Taken from the journal, these in order: the process is replayed (see [`crate::replay`]); its
+    /// files are left alone.
+    Replayed(VecDeque<Effect>),
+}
+
 /// What a checkpoint stages before its commit.
 struct StagedCheckpoint {
     /// The record to commit.
@@ -520,10 +530,10 @@ pub(crate) fn capture_for_checkpoint(
 pub struct Process {
     pub(crate) name: String,
     pub(crate) vm: Vm,
-    snapshotter: Snapshotter,
+    pub(crate) snapshotter: Snapshotter,
     record: Record,
     record_hash: Option<Hash>,
-    output: SharedBuffer,
+    pub(crate) output: SharedBuffer,
     options: Options,
     /// Bytes and pages the last checkpoint wrote.
     pub last_capture: CaptureStats,
@@ -606,7 +616,7 @@ impl Process {
             keeps_history: options.keep_history,
         };
         let mut process = Process::in_memory(name, machine.vm, Snapshotter::new(), record, None, options);
-        process.adopt_vm(store)?;
+        process.adopt_vm(store, Effects::Performed)?;
         process.checkpoint(store, Status::Running)?;
         Ok(process)
     }
@@ -615,15 +625,37 @@ impl Process {
     /// crash came between the commit and the echo) is echoed now.
     pub fn resume(store: &mut dyn BlobStore, name: &str, mut options: Options) -> Result<Process, DurableError> {
         let (record_hash, record) = echo_pending(store, name, &mut *options.echo)?;
-        let Some(snapshot) = record.snapshot.filter(|_| record.status.is_running()) else {
+        if !record.status.is_running() {
             return Err(DurableError::Ended { name: name.into(), status: record.status.word() });
+        }
+        Process::restored(store, record, Some(record_hash), options, Effects::Performed)
+    }
+
+    /// Rebuilds a process from the snapshot `record` names (its newest record for a resume, the
+    /// first of its history for a replay) and connects it as [`Process::adopt_vm`] does, with the
+    /// grants it was started with. The one path by which a process comes back from the store.
+    pub(crate) fn restored(
+        store: &dyn BlobStore,
+        record: Record,
+        record_hash: Option<Hash>,
+        mut options: Options,
+        effects: Effects,
+    ) -> Result<Process, DurableError> {
+        let Some(snapshot) = record.snapshot.map(Hash) else {
+            return Err(DurableError::Ended { name: record.name.clone(), status: record.status.word() });
         };
-        let (vm, snapshotter) =
-            crate::snapshot::restore(store, Hash(snapshot), Box::new(std::io::sink()), Box::new(std::io::stderr()))?;
+        let (vm, snapshotter) = match effects {
+            Effects::Performed => {
+                crate::snapshot::restore(store, snapshot, Box::new(std::io::sink()), Box::new(std::io::stderr()))?
+            }
+            // A replay must not touch the files the process writes.
+            Effects::Replayed(_) => crate::snapshot::restore_detached(store, snapshot, Box::new(std::io::sink()))?,
+        };
         options.host.grants = record.grants.clone();
-        let mut process = Process::in_memory(name, vm, snapshotter, record, Some(record_hash), options);
+        let name = record.name.clone();
+        let mut process = Process::in_memory(&name, vm, snapshotter, record, record_hash, options);
         process.restored = true;
-        process.adopt_vm(store)?;
+        process.adopt_vm(store, effects)?;
         Ok(process)
     }
 
@@ -656,8 +688,10 @@ impl Process {
     }
 
     /// Connects `self.vm` (new, or just restored) to this process: its output, its journals, its
-    /// mailbox as the store holds it now, and the host functions it was granted.
-    fn adopt_vm(&mut self, store: &dyn BlobStore) -> Result<(), DurableError> {
+    /// effects (performed, or fed back from the journal by a replay), its mailbox as the store holds
+    /// it now (a replay reads none: what it receives is in the journal), and the host functions it
+    /// was granted.
+    fn adopt_vm(&mut self, store: &dyn BlobStore, effects: Effects) -> Result<(), DurableError> {
         let rt = &mut self.vm.rt;
         rt.out = Box::new(self.output.clone());
         rt.journaling = true;
@@ -666,7 +700,10 @@ impl Process {
         rt.effects_committed = self.record.effect_count;
         rt.messaging.name = Some(self.name.clone());
         rt.messaging.received = self.record.received;
-        crate::mailbox::refill(&mut rt.messaging, store)?;
+        match effects {
+            Effects::Performed => crate::mailbox::refill(&mut rt.messaging, store)?,
+            Effects::Replayed(journaled) => rt.replay = Some(journaled),
+        }
         rt.host = self.options.host.clone();
         Ok(())
     }
@@ -1011,7 +1048,7 @@ impl Process {
         vm.rt.heap.clear_dirty();
         self.vm = vm;
         self.snapshotter = snapshotter;
-        self.adopt_vm(store)
+        self.adopt_vm(store, Effects::Performed)
     }
 }
 

@@ -10,7 +10,9 @@ use std::collections::VecDeque;
 
 use chenilles_store::{Batch, BlobStore, Hash};
 
-use crate::process::{DurableError, Record, SharedBuffer, Status, capture_for_checkpoint, process_ref, read_record};
+use crate::process::{
+    DurableError, Effects, Options, Process, Record, Status, capture_for_checkpoint, process_ref, read_record,
+};
 use chenilles_machine::interp::Trap;
 
 /// What a replay found.
@@ -55,19 +57,11 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     };
     let effects = crate::process::read_effects(store, newest)?;
     let output = crate::process::read_output(store, newest)?;
-    let replayed_output = SharedBuffer::default();
-    // Detached: the replay must not touch the files the process writes.
-    let (mut vm, mut snapshotter) = crate::snapshot::restore_detached(
-        store,
-        Hash(first.snapshot.unwrap_or_default()),
-        Box::new(replayed_output.clone()),
-    )?;
-    let replayed_effects = effects.len() - first.effect_count as usize;
-    vm.rt.replay = Some(effects.into_iter().skip(first.effect_count as usize).collect::<VecDeque<_>>());
-    vm.rt.messaging.name = Some(name.to_string());
-    vm.rt.jiffies_before_start = first.jiffies;
-    // The capabilities it was granted (its host calls come from the journal).
-    vm.rt.host.grants = newest.grants.clone();
+    // Restored as a resume restores it, its effects fed back from the journal (its host calls too:
+    // the host functions need not be here).
+    let replayed_effects = effects.len().saturating_sub(first.effect_count as usize);
+    let journaled = effects.into_iter().skip(first.effect_count as usize).collect::<VecDeque<_>>();
+    let mut process = Process::restored(store, first.clone(), None, Options::silent(), Effects::Replayed(journaled))?;
 
     // The later checkpoints with a state to compare (a record rewritten only to note its echo
     // repeats its predecessor's snapshot).
@@ -81,19 +75,19 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     for target in &targets {
         // Run to the target's step count, where the process was checkpointed.
         loop {
-            vm.rt.yield_at = target.steps;
-            let Some(result) = vm.resume_boot() else {
+            process.vm.rt.yield_at = target.steps;
+            let Some(result) = process.vm.resume_boot() else {
                 return diverged(target.checkpoints, "the replay ended before this checkpoint".into());
             };
             match result {
                 Ok(_) => continue,
                 Err(Trap::Yield) => {
-                    vm.rt.messaging.waiting = None;
-                    vm.rt.messaging.outbox.clear();
-                    if vm.steps == target.steps {
+                    process.vm.rt.messaging.waiting = None;
+                    process.vm.rt.messaging.outbox.clear();
+                    if process.vm.steps == target.steps {
                         break;
                     }
-                    if vm.steps > target.steps {
+                    if process.vm.steps > target.steps {
                         return diverged(
                             target.checkpoints,
                             format!("the replay went past step {} without stopping there", target.steps),
@@ -104,7 +98,7 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
             }
         }
         let mut batch = Batch::default();
-        let (root, _) = capture_for_checkpoint(&mut vm, &mut snapshotter, &mut batch)?;
+        let (root, _) = capture_for_checkpoint(&mut process.vm, &mut process.snapshotter, &mut batch)?;
         let recorded = Hash(target.snapshot.unwrap_or_default());
         if root != recorded {
             let what = crate::snapshot::difference_from_uncommitted(store, batch, recorded, root);
@@ -117,16 +111,16 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     // A process that has ended: run the replay to its end too, and compare how both ended.
     let mut ended = newest.status.is_running().then(|| newest.status.clone());
     while ended.is_none() {
-        vm.rt.yield_at = u64::MAX;
-        let Some(result) = vm.resume_boot() else {
+        process.vm.rt.yield_at = u64::MAX;
+        let Some(result) = process.vm.resume_boot() else {
             ended = Some(Status::Finished);
             continue;
         };
         match result {
             Ok(_) => {}
             Err(Trap::Yield) => {
-                vm.rt.messaging.waiting = None;
-                vm.rt.messaging.outbox.clear();
+                process.vm.rt.messaging.waiting = None;
+                process.vm.rt.messaging.outbox.clear();
             }
             Err(Trap::Exit(code)) => ended = Some(Status::Exited(code)),
             Err(Trap::Uncaught { .. }) => ended = Some(Status::Failed { report: String::new() }),
@@ -137,8 +131,8 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     if ended.word() != newest.status.word() {
         return diverged(last, format!("the replay ended {}, the process {}", ended.word(), newest.status.word()));
     }
-    vm.rt.flush();
-    let replayed = replayed_output.contents();
+    process.vm.rt.flush();
+    let replayed = process.output.contents();
     let journaled = &output[first.output_len as usize..];
     if newest.status.is_running() && !journaled.starts_with(&replayed)
         || !newest.status.is_running() && *replayed != *journaled
