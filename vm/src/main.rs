@@ -3,13 +3,19 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod cli;
 mod commands;
 
 #[derive(Parser)]
-#[command(name = "chenilles-vm", version, about = "The Chenilles durable Scheme VM")]
+#[command(
+    name = "chenilles-vm",
+    version,
+    about = "The Chenilles durable Scheme VM",
+    after_help = "`chenilles-vm PROG.scm ARGS…` is short for `chenilles-vm run PROG.scm ARGS…`, so that a \
+                  script can begin with `#!/usr/bin/env chenilles-vm`."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,6 +46,26 @@ enum Command {
     Verify(commands::verify::Verify),
     /// An interactive read-eval-print loop with line editing and history.
     Repl,
+    /// Print a completion script for a shell, e.g. `chenilles-vm completions bash >
+    /// ~/.local/share/bash-completion/completions/chenilles-vm`.
+    Completions(commands::completions::Completions),
+}
+
+/// The command line, with `chenilles-vm FILE ARGS…` read as `chenilles-vm run FILE ARGS…` when
+/// FILE is not a subcommand and names a program (a `.scm` or `.chb` file, or any file that exists):
+/// what a `#!/usr/bin/env chenilles-vm` script's kernel call looks like.
+fn command_line() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(first) = args.get(1) {
+        let path = std::path::Path::new(first);
+        let is_subcommand =
+            Cli::command().get_subcommands().any(|c| c.get_name() == first.as_os_str()) || first.as_os_str() == "help";
+        let looks_like_program = path.extension().is_some_and(|e| e == "scm" || e == "chb") || path.is_file();
+        if !is_subcommand && !first.to_string_lossy().starts_with('-') && looks_like_program {
+            args.insert(1, "run".into());
+        }
+    }
+    args
 }
 
 fn main() -> ExitCode {
@@ -51,13 +77,17 @@ fn main() -> ExitCode {
             report_panic(info);
         }
     }));
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches_from(command_line());
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     if let Err(code) = cli::crash_on_purpose::arm_from_environment() {
         return code;
     }
     // The compiler recurses on nested source; give it a generous stack. Scheme code never uses it.
     let worker = std::thread::Builder::new().stack_size(512 << 20).spawn(move || match cli.command {
-        Command::Run(command) => command.execute(),
+        Command::Run(command) => command.execute(matches.subcommand_matches("run")),
         Command::Start(command) => command.execute(),
         Command::Resume(command) => command.execute(),
         Command::Send(command) => command.execute(),
@@ -67,6 +97,7 @@ fn main() -> ExitCode {
         Command::Gc(command) => command.execute(),
         Command::Verify(command) => command.execute(),
         Command::Repl => commands::repl::execute(),
+        Command::Completions(command) => command.execute(Cli::command()),
     });
     match worker.map(|handle| handle.join()) {
         Ok(Ok(code)) => {
@@ -77,5 +108,26 @@ fn main() -> ExitCode {
             note!("chenilles-vm: internal error");
             ExitCode::from(70)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every argument of every subcommand says what it is for in `--help`.
+    #[test]
+    fn every_argument_is_described() {
+        let cli = super::Cli::command();
+        let mut undescribed = Vec::new();
+        for command in cli.get_subcommands() {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    undescribed.push(format!("{} {id}", command.get_name()));
+                }
+            }
+        }
+        assert!(undescribed.is_empty(), "arguments without help: {undescribed:?}");
     }
 }

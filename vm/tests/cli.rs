@@ -175,3 +175,116 @@ fn a_granted_capability_opens_its_door_and_only_that_one() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("file-exists?: capability files was not granted to this process"));
 }
+
+/// Runs `chenilles-vm` in the fixtures folder with `input` on its standard input.
+fn vm_with_input(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+        .args(args)
+        .current_dir(fixtures())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("chenilles-vm starts");
+    child.stdin.take().expect("piped stdin").write_all(input).expect("chenilles-vm reads its input");
+    child.wait_with_output().expect("chenilles-vm ends")
+}
+
+#[test]
+fn run_evaluates_e_and_p_expressions_in_the_order_given_in_one_machine() {
+    let out = vm(&[
+        "run",
+        "-p",
+        "(+ 1 2)",
+        "-e",
+        "(define x 6)",
+        "-p",
+        "(* x 7)",
+        "--print",
+        "'(a \"b\")",
+        "-e",
+        "(display 'end)",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "3\n42\n(a \"b\")\nend");
+    let out = vm(&["run", "-e", "(exit 4)", "-p", "'never"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(4), String::new()));
+    let out = vm(&["run", "-p", "(car '())"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: car: not a pair"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn run_dash_reads_the_program_from_standard_input() {
+    let out = vm_with_input(&["run", "-", "x", "y"], b"(write (command-line)) (exit 3)");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "(\"-\" \"x\" \"y\")");
+    let out = vm_with_input(&["run", "-"], b"(display \"unclosed");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("<stdin>"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_script_runs_by_its_file_name_and_through_a_shebang_line() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = dir.path().join("greet");
+    std::fs::write(&script, "#!/usr/bin/env chenilles-vm\n(display (cadr (command-line)))\n").expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = vm(&[script.to_str().expect("utf-8 path"), "there"]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "there".to_string()), "{}", text(&out.stderr));
+    let bin = Path::new(env!("CARGO_BIN_EXE_chenilles-vm")).parent().expect("bin dir");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new(&script).arg("shebang").env("PATH", path).output().expect("the script runs");
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "shebang".to_string()), "{}", text(&out.stderr));
+    // A misspelled subcommand is still one, with clap's suggestion, not a missing file.
+    let out = vm(&["stat"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("'start'"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_missing_capability_says_which_flag_grants_it() {
+    let out = vm(&["run", "-e", "(open-input-file \"args.scm\")"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.ends_with("hint: run again with --grant files\n"), "{stderr}");
+    let out = vm(&["run", "--grant", "files", "-e", "(open-input-file \"args.scm\")"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn completion_scripts_name_every_subcommand() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = vm(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for command in ["run", "start", "resume", "send", "inspect", "verify", "repl"] {
+            assert!(script.contains(command), "{shell} completions lack {command}");
+        }
+    }
+    assert_eq!(vm(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn help_texts() {
+    let subcommands =
+        ["run", "start", "resume", "send", "ps", "output", "inspect", "gc", "verify", "repl", "completions"];
+    // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
+    let help = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+            .args(args)
+            .env("COLUMNS", "100")
+            .env_remove("CHENILLES_STORE")
+            .output()
+            .expect("chenilles-vm starts")
+    };
+    let mut all = text(&help(&["--help"]).stdout);
+    for command in subcommands {
+        let out = help(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        all.push_str(&format!("\n===== chenilles-vm {command} --help\n{}", text(&out.stdout)));
+    }
+    insta::assert_snapshot!(all);
+}

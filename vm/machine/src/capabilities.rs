@@ -95,9 +95,17 @@ impl HostAccess {
             return Ok(());
         }
         let granted = if self.grants.is_empty() { "none".to_string() } else { self.grants.join(", ") };
-        Err(Throw::error(
-            format!("{who}: capability {capability} was not granted to this process (granted: {granted})"),
-            vec![],
-        ))
+        Err(Throw::error(format!("{who}: capability {capability}{NOT_GRANTED}{granted})"), vec![]))
     }
+}
+
+/// What an error message says after the capability's name when a process lacks it.
+const NOT_GRANTED: &str = " was not granted to this process (granted: ";
+
+/// The capability an error message (as [`HostAccess::require`] words it) says was missing, so
+/// that a host can say how to grant it.
+pub fn missing_capability(message: &str) -> Option<&str> {
+    let (_, after) = message.split_once(": capability ")?;
+    let (capability, _) = after.split_once(NOT_GRANTED)?;
+    Some(capability)
 }

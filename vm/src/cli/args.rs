@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-/// The program to run, where its libraries are, and the limits it runs under.
+/// Where a program's libraries are, the limits it runs under and the capabilities it is granted.
 #[derive(clap::Args)]
-pub struct ProgramArgs {
+pub struct MachineArgs {
     /// A directory to search for libraries (`(a b)` is `DIR/a/b.sld`) and library images; may be
     /// repeated. CHENILLES_LIBRARY_PATH (colon-separated) adds more; the program's own directory
     /// is always searched.
@@ -25,14 +25,9 @@ pub struct ProgramArgs {
     /// is granted by default; a durable process keeps the grants it was started with.
     #[arg(long, value_name = "CAPABILITY", value_delimiter = ',', value_parser = parse_capability)]
     pub grant: Vec<String>,
-    /// The program: PROG.scm or PROG.chb.
-    pub program: PathBuf,
-    /// Arguments the program sees in (command-line).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
 }
 
-impl ProgramArgs {
+impl MachineArgs {
     pub fn limits(&self) -> chenilles_machine::runtime::Limits {
         chenilles_machine::runtime::Limits {
             max_steps: self.max_steps,
@@ -42,10 +37,22 @@ impl ProgramArgs {
     }
 }
 
+/// The program to run, as a file, and what it runs with.
+#[derive(clap::Args)]
+pub struct ProgramArgs {
+    #[command(flatten)]
+    pub machine: MachineArgs,
+    /// The program: PROG.scm or PROG.chb, or `-` to read its source from standard input.
+    pub program: PathBuf,
+    /// Arguments the program sees in (command-line).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
 #[derive(clap::Args)]
 pub struct StoreArgs {
-    /// The store (default: CHENILLES_STORE, or .chenilles/store.redb in the current directory).
-    #[arg(long, value_name = "PATH")]
+    /// The store [default: .chenilles/store.redb in the current directory].
+    #[arg(long, value_name = "PATH", env = "CHENILLES_STORE")]
     pub store: Option<PathBuf>,
     /// When another chenilles-vm holds the store, wait for it instead of failing.
     #[arg(long)]

@@ -14,12 +14,9 @@ use chenilles_store::{FileIdentity, RedbStore, StoreError};
 
 use super::args::StoreArgs;
 
-/// The store's path: `--store`, else `CHENILLES_STORE`, else `.chenilles/store.redb`.
+/// The store's path: `--store` (or `CHENILLES_STORE`, which clap reads), else `.chenilles/store.redb`.
 pub fn store_path(args: &StoreArgs) -> PathBuf {
-    args.store
-        .clone()
-        .or_else(|| std::env::var_os("CHENILLES_STORE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(".chenilles/store.redb"))
+    args.store.clone().unwrap_or_else(|| PathBuf::from(".chenilles/store.redb"))
 }
 
 /// The file beside the store that names the process holding it.

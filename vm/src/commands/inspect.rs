@@ -17,6 +17,7 @@ use crate::say;
 pub struct Inspect {
     #[command(flatten)]
     store: StoreArgs,
+    /// The process to show.
     name: String,
 }
 

@@ -12,6 +12,7 @@ use crate::cli::store::open_for_reading;
 pub struct Output {
     #[command(flatten)]
     store: StoreArgs,
+    /// The process whose output to print.
     name: String,
 }
 

@@ -32,7 +32,11 @@ fn process_name(store: &RedbStore, wanted: Option<String>, program: &Path) -> Re
     if let Some(name) = wanted {
         return Ok(name);
     }
-    let stem = program.file_stem().map_or_else(|| "process".to_string(), |s| s.to_string_lossy().into_owned());
+    let stem = match program.file_stem() {
+        _ if crate::cli::program::is_stdin(program) => "stdin".to_string(),
+        Some(stem) => stem.to_string_lossy().into_owned(),
+        None => "process".to_string(),
+    };
     let mut name = stem.clone();
     let mut n = 1;
     while store.get_ref(&chenilles_durable::process_ref(&name))?.is_some() {
@@ -47,7 +51,7 @@ impl Start {
         let Start { store: store_args, name, durable: durable_args, program: args } = self;
         let signals = StopSignals::install();
         let program = args.program.clone();
-        let grants = args.grant.clone();
+        let grants = args.machine.grant.clone();
         let mut machine = Machine::durable();
         let image = match prepare(&mut machine, args) {
             Ok(image) => image,
@@ -63,7 +67,7 @@ impl Start {
         };
         let identity = store.identity();
         let mut host = host_for(store, &durable_args, &signals);
-        let program_text = program.display().to_string();
+        let program_text = crate::cli::program::program_name(&program);
         let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
         match host.spawn(&name, &program_text, machine, &image, &grants) {
             Ok(()) => {}
