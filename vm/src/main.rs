@@ -45,7 +45,7 @@ enum Command {
     /// Re-hash every blob of the store and check every ref.
     Verify(commands::verify::Verify),
     /// An interactive read-eval-print loop with line editing and history.
-    Repl,
+    Repl(commands::repl::Repl),
     /// Print a completion script for a shell, e.g. `chenilles-vm completions bash >
     /// ~/.local/share/bash-completion/completions/chenilles-vm`.
     Completions(commands::completions::Completions),
@@ -96,7 +96,7 @@ fn main() -> ExitCode {
         Command::Inspect(command) => command.execute(),
         Command::Gc(command) => command.execute(),
         Command::Verify(command) => command.execute(),
-        Command::Repl => commands::repl::execute(),
+        Command::Repl(command) => command.execute(),
         Command::Completions(command) => command.execute(Cli::command()),
     });
     match worker.map(|handle| handle.join()) {

@@ -280,6 +280,22 @@ impl Vm {
         result
     }
 
+    /// The names of the global variables defined so far (what a REPL completes).
+    pub fn global_variable_names(&self) -> Vec<String> {
+        self.global_names.iter().filter_map(|name| self.rt.symbols.name(*name)).map(str::to_string).collect()
+    }
+
+    /// Gives up the computation [`Vm::call_thunk`] started at the top level and that stopped with
+    /// [`Trap::Yield`] (a person interrupted it): its continuation is dropped, as an uncaught error
+    /// drops it, and its backtrace returned (innermost first, and how many frames it leaves out).
+    pub fn abandon(&mut self) -> (Vec<BacktraceEntry>, usize) {
+        let backtrace = self.backtrace();
+        self.frames.clear();
+        self.stack.clear();
+        self.forget_clean_marks();
+        backtrace
+    }
+
     /// Goes on with a durable process: continues the interrupted thunk, or starts the next entry of
     /// the boot list; `None` once there is nothing left to run.
     pub fn resume_boot(&mut self) -> Option<Result<Value, Trap>> {

@@ -39,6 +39,8 @@ mod throw;
 pub mod value;
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chenilles_compiler::bytecode::Image;
 use chenilles_compiler::{CompileError, Compiler};
@@ -73,6 +75,14 @@ pub enum RunError {
     /// The program did not load.
     #[error("{0}")]
     Load(#[from] LoadError),
+    /// The program was interrupted ([`Machine::interrupt`]) and given up.
+    #[error("interrupted")]
+    Interrupted {
+        /// Where it was: the innermost frames and the outermost.
+        backtrace: Vec<BacktraceEntry>,
+        /// How many frames between them the backtrace leaves out.
+        frames_omitted: usize,
+    },
     /// An uncaught Scheme error.
     #[error("error: {message}")]
     Uncaught {
@@ -93,6 +103,9 @@ impl RunError {
             RunError::Load(error) => format!("error: {error}\n"),
             RunError::Uncaught { message, backtrace, frames_omitted } => {
                 format!("error: {message}\n{}", render_backtrace(backtrace, *frames_omitted))
+            }
+            RunError::Interrupted { backtrace, frames_omitted } => {
+                format!("interrupted\n{}", render_backtrace(backtrace, *frames_omitted))
             }
         }
     }
@@ -121,7 +134,14 @@ pub struct Machine {
     pub image_dirs: Vec<std::path::PathBuf>,
     /// The library images already loaded into the process, by hash.
     loaded_libraries: std::collections::HashSet<[u8; 32]>,
+    /// Set (by a signal handler, say) to interrupt what the machine runs: it stops within
+    /// [`INTERRUPT_CHECK_STEPS`] steps with [`RunError::Interrupted`], and the flag is cleared.
+    /// A native blocked in a read is not interrupted until it returns.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
+
+/// How many steps a machine with an [`Machine::interrupt`] flag runs between two looks at it.
+pub const INTERRUPT_CHECK_STEPS: u64 = 100_000;
 
 impl Machine {
     /// A machine whose standard output goes to the process's stdout.
@@ -149,7 +169,7 @@ impl Machine {
                 Ok(image) => image,
                 Err(error) => panic!("the built-in library {name} is unreadable: {error}"),
             };
-            if let Err(error) = run_loaded(&mut vm, &stdlib) {
+            if let Err(error) = run_loaded(&mut vm, &stdlib, None) {
                 panic!("the built-in library {name} failed to load: {}", error.report());
             }
         }
@@ -158,6 +178,7 @@ impl Machine {
             compiler: Compiler::new(),
             image_dirs: Vec::new(),
             loaded_libraries: std::collections::HashSet::new(),
+            interrupt: None,
         }
     }
 
@@ -180,7 +201,7 @@ impl Machine {
             }
             let library_image = self.find_library_image(library).map_err(|e| Stop::Error(e.into()))?;
             self.load_libraries(&library_image)?;
-            run_loaded(&mut self.vm, &library_image)?;
+            run_loaded(&mut self.vm, &library_image, None)?;
             self.loaded_libraries.insert(library.hash);
         }
         Ok(())
@@ -224,7 +245,8 @@ impl Machine {
 
     /// Loads and runs an image.
     pub fn run_image(&mut self, image: &Image) -> Result<Outcome, RunError> {
-        let result = self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image));
+        let result =
+            self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image, self.interrupt.as_deref()));
         self.vm.rt.flush();
         result.map(|_| Outcome::Finished).or_else(|error| match error {
             Stop::Exit(code) => Ok(Outcome::Exited(code)),
@@ -234,7 +256,8 @@ impl Machine {
 
     /// Runs an image and gives back the value of its last expression (for the REPL).
     pub fn eval_image(&mut self, image: &Image) -> Result<Result<Value, i32>, RunError> {
-        let result = self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image));
+        let result =
+            self.load_libraries(image).and_then(|()| run_loaded(&mut self.vm, image, self.interrupt.as_deref()));
         self.vm.rt.flush();
         match result {
             Ok(v) => Ok(Ok(v)),
@@ -264,15 +287,29 @@ impl Stop {
     }
 }
 
-fn run_loaded(vm: &mut Vm, image: &Image) -> Result<Value, Stop> {
+fn run_loaded(vm: &mut Vm, image: &Image, interrupt: Option<&AtomicBool>) -> Result<Value, Stop> {
     let index = vm.load_image(image).map_err(|e| Stop::Error(e.into()))?;
     let entry = vm.entry_closure(index, image.entry);
+    // With an interrupt flag, yield every so often to look at it.
+    let next_look = |vm: &Vm| match interrupt {
+        Some(_) => vm.steps.saturating_add(INTERRUPT_CHECK_STEPS),
+        None => u64::MAX,
+    };
+    vm.rt.yield_at = next_look(vm);
     let mut result = vm.call_thunk(entry);
     // A yield asked for by `(checkpoint)`: nothing to save in memory, so go straight on.
     while let Err(Trap::Yield) = result {
-        vm.rt.yield_at = u64::MAX;
+        if let Some(flag) = interrupt
+            && flag.swap(false, Ordering::Relaxed)
+        {
+            let (backtrace, frames_omitted) = vm.abandon();
+            vm.rt.yield_at = u64::MAX;
+            return Err(Stop::Error(RunError::Interrupted { backtrace, frames_omitted }));
+        }
+        vm.rt.yield_at = next_look(vm);
         result = vm.continue_thunk();
     }
+    vm.rt.yield_at = u64::MAX;
     match result {
         Ok(value) => Ok(value),
         Err(Trap::Exit(code)) => Err(Stop::Exit(code)),
