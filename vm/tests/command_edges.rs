@@ -113,3 +113,23 @@ fn an_unreadable_crash_point_is_refused_before_anything_is_done() {
     assert!(counted.status.success(), "{}", text(&counted.stderr));
     assert!(text(&counted.stderr).contains("disk operations on store files"), "{}", text(&counted.stderr));
 }
+
+#[test]
+fn a_message_to_no_process_or_an_ended_one_is_refused_unless_sent_ahead() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("store.redb");
+    let out = run(vm(&store).args(["send", "nosuch", "(x)"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no process is named nosuch"), "{}", text(&out.stderr));
+    let ps = run(vm(&store).arg("ps"));
+    assert!(!text(&ps.stdout).contains("nosuch"), "a refused message makes no mailbox: {}", text(&ps.stdout));
+    // Sent ahead, the message waits for the process started later under that name.
+    let out = run(vm(&store).args(["send", "--ahead", "greeter", "\"ahead\""]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let greeter = program(dir.path(), "greeter.scm", "(display (receive))");
+    let out = run(vm(&store).args(["start", "--name", "greeter"]).arg(&greeter));
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "ahead".to_string()), "{}", text(&out.stderr));
+    let out = run(vm(&store).args(["send", "greeter", "again"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("process greeter has ended (finished)"), "{}", text(&out.stderr));
+}

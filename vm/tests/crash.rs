@@ -613,7 +613,8 @@ fn deliver_with_kills(
 ) -> usize {
     let mut killed = 0;
     for message in messages {
-        let sent = run(vm(store).args(["send", name, message]));
+        // The first messages come before the process is started: delivered ahead of it.
+        let sent = run(vm(store).args(["send", "--ahead", name, message]));
         assert!(sent.status.success(), "send: {}", text(&sent.stderr));
         let child = match status_of(store, name).as_str() {
             "absent" => vm(store)

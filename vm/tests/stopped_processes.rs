@@ -88,7 +88,8 @@ fn freeze_a_conversation(rng: &mut fastrand::Rng) {
     let mut host = start_host();
     let (mut frozen_hosts, mut frozen_senders, mut killed_frozen) = (0, 0, 0);
     for &n in &numbers {
-        let mut sender = vm(&store).args(["send", "accumulator", &n.to_string()]).spawn().expect("send starts");
+        let mut sender =
+            vm(&store).args(["send", "--ahead", "accumulator", &n.to_string()]).spawn().expect("send starts");
         std::thread::sleep(Duration::from_micros(rng.u64(0..80_000)));
         let freeze_the_sender = rng.u32(0..3) == 0 && sender.try_wait().expect("wait").is_none();
         let victim = if freeze_the_sender { &sender } else { &host };

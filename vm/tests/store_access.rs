@@ -29,8 +29,10 @@ fn concurrent_creation_loses_nothing() {
                 format!("start {name}"),
                 vm(&store).args(["start", "--wait", "--exit-when-waiting", "--name", name]).arg(&program).spawn(),
             ));
-            children
-                .push((format!("send {name}"), vm(&store).args(["send", name, &format!("(hello {name})")]).spawn()));
+            children.push((
+                format!("send {name}"),
+                vm(&store).args(["send", "--ahead", name, &format!("(hello {name})")]).spawn(),
+            ));
         }
         for (what, child) in children {
             let out = finish_within(child.expect("spawn"), Duration::from_secs(60), &what);
