@@ -71,6 +71,7 @@ use std::path::PathBuf;
 
 pub use memory::MemoryStore;
 pub use reach::missing_blobs;
+pub use reading_file::writers_of;
 pub use redb_store::{FORMAT_VERSION, FileIdentity, MAGIC, RedbStore, StoreWatch, in_guarded_operation};
 
 /// A blob's name: the blake3 hash of its bytes.

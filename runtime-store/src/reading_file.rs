@@ -211,6 +211,24 @@ fn stopped_holders(_: (u64, u64), _: Range) -> Option<Vec<StoppedProcess>> {
     None
 }
 
+/// The processes other than this one that hold the store file at `path` open for writing (an
+/// exclusive lock on some part of it: a writer holds one for as long as it has the store open), as
+/// `/proc` tells; `None` where that cannot be known (another system, a file that cannot be read).
+#[cfg(target_os = "linux")]
+pub fn writers_of(path: &std::path::Path) -> Option<Vec<u32>> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    std::path::Path::new("/proc/self/fdinfo")
+        .is_dir()
+        .then(|| exclusive_holders((metadata.dev(), metadata.ino()), (Bound::Unbounded, Bound::Unbounded)))
+}
+
+/// The processes that hold a store open for writing: not known on this system.
+#[cfg(not(target_os = "linux"))]
+pub fn writers_of(_: &std::path::Path) -> Option<Vec<u32>> {
+    None
+}
+
 /// The processes (other than this one) with the file `id` open under an exclusive lock that
 /// overlaps `range`, as `/proc/PID/fdinfo` lists each open file's locks. Processes this one may
 /// not inspect are not found.

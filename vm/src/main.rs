@@ -32,8 +32,14 @@ enum Command {
     /// named) and run them to their ends.
     Resume(commands::resume::Resume),
     /// Deliver a message (a datum in `write` syntax, e.g. '(deposit alice 100)') to a process's
-    /// mailbox. The process need not be running: the message waits for it.
+    /// mailbox. The process need not be running (the message waits for it), but must not have
+    /// ended.
     Send(commands::send::Send),
+    /// Cancel an unfinished process: it ends where its last checkpoint left it, its journals and
+    /// unread messages kept. Stop the host that runs it first.
+    Cancel(commands::cancel::Cancel),
+    /// Remove ended processes from the store, with their mailboxes and what only they used.
+    Rm(commands::rm::Rm),
     /// List the store's processes and their status.
     Ps(commands::ps::Ps),
     /// Print a process's output journal: everything it wrote, exactly once, byte for byte.
@@ -91,6 +97,8 @@ fn main() -> ExitCode {
         Command::Start(command) => command.execute(),
         Command::Resume(command) => command.execute(),
         Command::Send(command) => command.execute(),
+        Command::Cancel(command) => command.execute(),
+        Command::Rm(command) => command.execute(),
         Command::Ps(command) => command.execute(),
         Command::Output(command) => command.execute(),
         Command::Inspect(command) => command.execute(),

@@ -141,7 +141,7 @@ fn hostile_programs_are_stopped_by_their_limits_and_cannot_catch_it() {
 fn a_bad_size_is_a_usage_error() {
     let out = vm(&["run", "--max-heap", "12Q", "spin.scm"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown size unit"));
+    assert!(text(&out.stderr).contains("`12Q` is not a size"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -269,8 +269,21 @@ fn completion_scripts_name_every_subcommand() {
 
 #[test]
 fn help_texts() {
-    let subcommands =
-        ["run", "start", "resume", "send", "ps", "output", "inspect", "gc", "verify", "repl", "completions"];
+    let subcommands = [
+        "run",
+        "start",
+        "resume",
+        "send",
+        "cancel",
+        "rm",
+        "ps",
+        "output",
+        "inspect",
+        "gc",
+        "verify",
+        "repl",
+        "completions",
+    ];
     // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
     let help = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))

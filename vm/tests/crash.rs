@@ -160,7 +160,7 @@ fn crash_and_check(
                 .arg(program)
                 .args(args)
                 .spawn(),
-            "running" => {
+            "running" | "interrupted" => {
                 vm(store).args(["resume", "--checkpoint-every", "5", "--checkpoint-share", share, name]).spawn()
             }
             _ => break,
@@ -181,7 +181,7 @@ fn crash_and_check(
             }
             Some(code) => {
                 ended = Some(code);
-                if attempt > 0 && status_of(store, name) == "running" {
+                if attempt > 0 && matches!(status_of(store, name).as_str(), "running" | "interrupted") {
                     panic!("{name}: the process exited ({code}) but is still marked running");
                 }
             }
@@ -194,7 +194,7 @@ fn crash_and_check(
                 let out = run(vm(store).args(["start", "--name", name]).arg(program).args(args));
                 ended = out.status.code();
             }
-            "running" => {
+            "running" | "interrupted" => {
                 let out = run(vm(store).args(["resume", name]));
                 assert!(out.status.success() || expected.code != Some(0), "resume failed: {}", text(&out.stderr));
                 ended = out.status.code();
@@ -338,7 +338,7 @@ fn crash_at_disk_operations(
             checkpoints_and_steps: checkpoints_and_steps(store, "p"),
             journal_bytes: run(vm(store).args(["output", "p"])).stdout.len(),
         });
-        if !matches!(status_of(store, "p").as_str(), "running" | "absent") {
+        if !matches!(status_of(store, "p").as_str(), "running" | "interrupted" | "absent") {
             break;
         }
     }
@@ -622,7 +622,7 @@ fn deliver_with_kills(
                 .arg(program)
                 .args(args)
                 .spawn(),
-            "running" | "waiting" => {
+            "running" | "interrupted" | "waiting" => {
                 vm(store).args(["resume", "--checkpoint-every", "5", "--checkpoint-share", "100", name]).spawn()
             }
             other => panic!("{name} is {other} before its last message"),

@@ -455,10 +455,20 @@ fn intact_processes(damage: &Damage) -> Vec<&'static str> {
     PROCESSES.into_iter().filter(|p| !touched(p)).collect()
 }
 
-/// Replaces the copy's path and the names of blobs by placeholders, to compare runs and to group
-/// messages.
+/// Replaces the copy's path, the names of blobs and how long ago a date was (`inspect` says "UTC,
+/// 1s ago") by placeholders, to compare runs and to group messages.
 fn normalize(text: &str, path: &Path) -> String {
     let text = text.replace(&path.display().to_string(), "STORE");
+    let text: String = text
+        .split_inclusive('\n')
+        .map(|line| match line.split_once(" UTC, ") {
+            Some((date, after)) => {
+                let rest = after.find(',').map_or(if line.ends_with('\n') { "\n" } else { "" }, |at| &after[at..]);
+                format!("{date} UTC, WHEN{rest}")
+            }
+            None => line.to_string(),
+        })
+        .collect();
     let mut out = String::with_capacity(text.len());
     let mut hex = String::new();
     for c in text.chars().chain(std::iter::once(' ')) {

@@ -280,27 +280,32 @@ impl Host {
     }
 
     /// Takes the store back: processes that another program advanced meanwhile are reloaded from
-    /// their newest checkpoint, and the others look at their mailboxes again.
-    pub fn attach_store(&mut self, store: Box<dyn BlobStore>) -> Result<(), DurableError> {
+    /// their newest checkpoint, and the others look at their mailboxes again. Returns the
+    /// processes that another program ended meanwhile (cancelled them, say), and how; they are
+    /// no longer in memory.
+    pub fn attach_store(&mut self, store: Box<dyn BlobStore>) -> Result<Vec<(String, Status)>, DurableError> {
         self.store = Some(store);
+        let mut ended = Vec::new();
         let names: Vec<String> = self.processes.keys().cloned().collect();
         for name in names {
             let head = self.store().get_ref(&crate::process::process_ref(&name))?;
             let moved = self.processes.get(&name).is_some_and(|h| h.process.record_hash() != head);
             if moved {
                 self.processes.remove(&name);
-                let running = match head {
-                    Some(hash) => crate::process::read_record(self.store(), &name, hash)?.status.is_running(),
-                    None => false,
+                let status = match head {
+                    Some(hash) => crate::process::read_record(self.store(), &name, hash)?.status,
+                    None => Status::Cancelled { reason: "its record was removed from the store".into() },
                 };
-                if running {
+                if status.is_running() {
                     self.resume(&name)?;
+                } else {
+                    ended.push((name, status));
                 }
             } else {
                 self.refill(&name)?;
             }
         }
-        Ok(())
+        Ok(ended)
     }
 
     /// The newest record of process `name`.

@@ -16,17 +16,19 @@
 #![deny(missing_docs)]
 
 mod host;
+mod lifecycle;
 mod mailbox;
 mod process;
 mod replay;
 mod snapshot;
 
 pub use host::Host;
+pub use lifecycle::{Cancelled, Removed, cancel, remove};
 pub use mailbox::{DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};
 pub use process::{
     CheckpointWatcher, CrashHook, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINT_SHARE, DurableError, Options,
     Process, Record, STEPS_PER_SLICE, SharedBuffer, Status, Turn, Window, list_processes, process_ref, read_effects,
-    read_output, read_record, stage_record,
+    read_output, read_output_from, read_record, stage_record,
 };
 pub use replay::{Replay, replay};
 /// The blob format every stored object has: a kind, the hashes it points to, a payload.

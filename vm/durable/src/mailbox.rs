@@ -177,6 +177,19 @@ pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -
     Ok(first_seqs.get(to).copied().unwrap_or_default())
 }
 
+/// Stages into `batch` the deletion of process `name`'s whole mailbox: its head and every message
+/// still in it, each by compare-and-swap. Returns how many messages it held.
+pub(crate) fn stage_removal(store: &dyn BlobStore, batch: &mut Batch, name: &str) -> Result<usize, SnapshotError> {
+    if let Some(head) = store.get_ref(&mailbox_ref(name))? {
+        batch.delete_ref(&mailbox_ref(name), head);
+    }
+    let messages = store.list_refs_with_prefix(&messages_prefix(name), None)?;
+    for (message, target) in &messages {
+        batch.delete_ref(message, *target);
+    }
+    Ok(messages.len())
+}
+
 /// Why a message could not be delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {

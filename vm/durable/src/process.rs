@@ -91,6 +91,12 @@ pub enum Status {
         /// The error message and the Scheme backtrace.
         report: String,
     },
+    /// It was cancelled from outside ([`crate::cancel`]) where its last checkpoint had left it.
+    /// (Last of the variants: records written before it existed read as they were.)
+    Cancelled {
+        /// Why, as the canceller said it (may be empty).
+        reason: String,
+    },
 }
 
 impl Status {
@@ -107,6 +113,7 @@ impl Status {
             Status::Finished => "finished".into(),
             Status::Exited(code) => format!("exited({code})"),
             Status::Failed { .. } => "failed".into(),
+            Status::Cancelled { .. } => "cancelled".into(),
         }
     }
 }
@@ -202,6 +209,14 @@ pub enum DurableError {
     /// The process did not keep its history ([`Options::keep_history`]), so it cannot be replayed.
     #[error("process {0:?} did not keep its history, so it cannot be replayed")]
     NoHistory(String),
+    /// The process has not ended, and what was asked needs it ended (removing it).
+    #[error("process {name:?} has not ended ({status}): cancel it first")]
+    NotEnded {
+        /// The process.
+        name: String,
+        /// How it stands ([`Status::word`]).
+        status: String,
+    },
     /// The process has ended; there is nothing to resume.
     #[error("process {name:?} has ended ({status}); there is nothing to resume")]
     Ended {
@@ -244,6 +259,11 @@ fn record_time_ms(options: &Options) -> u64 {
     if options.reproducible {
         return 0;
     }
+    record_time_ms_now()
+}
+
+/// Now, in Unix milliseconds, as records carry it.
+pub(crate) fn record_time_ms_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -312,6 +332,41 @@ pub fn read_output(store: &dyn BlobStore, record: &Record) -> Result<Vec<u8>, Du
             name: record.name.clone(),
             what: format!("the output journal holds {} bytes, the record says {}", output.len(), record.output_len),
         });
+    }
+    Ok(output)
+}
+
+/// The output journal of a record from byte `from` on: reads only the segments that hold those
+/// bytes (newest first, back to the one where `from` falls), so following a process's output costs
+/// what it wrote since, not all it ever wrote.
+pub fn read_output_from(store: &dyn BlobStore, record: &Record, from: u64) -> Result<Vec<u8>, DurableError> {
+    let bad = |what: String| DurableError::BadRecord { name: record.name.clone(), what };
+    let mut segments = Vec::new();
+    let mut end = record.output_len;
+    let mut next = record.output.map(Hash);
+    while end > from {
+        let Some(hash) = next else {
+            return Err(bad(format!(
+                "the output journal ends before byte {end}, the record says {}",
+                record.output_len
+            )));
+        };
+        let bytes = store.get(&hash)?.ok_or(StoreError::MissingBlob { hash })?;
+        let decoded = blob::decode(&hash, &bytes)?;
+        if decoded.kind != Kind::Output || decoded.children.len() > 1 {
+            return Err(SnapshotError::Malformed { blob: hash, what: "not an output journal segment".into() }.into());
+        }
+        let start = end.checked_sub(decoded.payload.len() as u64).ok_or_else(|| {
+            bad(format!("the output journal holds more than the {} bytes the record says", record.output_len))
+        })?;
+        segments.push((start, decoded.payload.to_vec()));
+        next = decoded.children.first().copied();
+        end = start;
+    }
+    let mut output = Vec::new();
+    for (start, payload) in segments.into_iter().rev() {
+        let skip = from.saturating_sub(start).min(payload.len() as u64) as usize;
+        output.extend_from_slice(&payload[skip..]);
     }
     Ok(output)
 }

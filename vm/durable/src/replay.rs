@@ -108,8 +108,10 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
             );
         }
     }
-    // A process that has ended: run the replay to its end too, and compare how both ended.
-    let mut ended = newest.status.is_running().then(|| newest.status.clone());
+    // A process that has ended: run the replay to its end too, and compare how both ended. One
+    // that goes on, or that was cancelled, is compared only up to its last checkpoint.
+    let cut_short = newest.status.is_running() || matches!(newest.status, Status::Cancelled { .. });
+    let mut ended = cut_short.then(|| newest.status.clone());
     while ended.is_none() {
         process.vm.rt.yield_at = u64::MAX;
         let Some(result) = process.vm.resume_boot() else {
@@ -134,9 +136,7 @@ pub fn replay(store: &dyn BlobStore, name: &str) -> Result<Replay, DurableError>
     process.vm.rt.flush();
     let replayed = process.output.contents();
     let journaled = &output[first.output_len as usize..];
-    if newest.status.is_running() && !journaled.starts_with(&replayed)
-        || !newest.status.is_running() && *replayed != *journaled
-    {
+    if cut_short && !journaled.starts_with(&replayed) || !cut_short && *replayed != *journaled {
         let at = replayed.iter().zip(journaled).take_while(|(a, b)| a == b).count();
         return diverged(
             last,

@@ -14,8 +14,9 @@ pub struct MachineArgs {
     /// Stop the program after this many procedure calls and loop iterations.
     #[arg(long, value_name = "N")]
     pub max_steps: Option<u64>,
-    /// Stop the program when its live heap exceeds this size (bytes; K, M or G suffixes).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    /// Stop the program when its live heap exceeds this size: bytes, or with a unit, as 512MiB
+    /// or 1.5GiB (powers of 1024), 64K or 1.5G (powers of 1000).
+    #[arg(long, value_name = "SIZE", value_parser = super::present::parse_size)]
     pub max_heap: Option<usize>,
     /// Stop the program when more than this many calls are nested.
     #[arg(long, value_name = "N")]
@@ -103,21 +104,4 @@ fn parse_capability(text: &str) -> Result<String, String> {
         let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
         Err(format!("unknown capability `{text}`: the capabilities are {}", names.join(", ")))
     }
-}
-
-/// `123`, `64K`, `512M`, `2G` (powers of 1024).
-fn parse_size(text: &str) -> Result<usize, String> {
-    let (digits, unit) = match text.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c.to_ascii_uppercase()),
-        _ => (text, 'B'),
-    };
-    let factor: usize = match unit {
-        'B' => 1,
-        'K' => 1 << 10,
-        'M' => 1 << 20,
-        'G' => 1 << 30,
-        other => return Err(format!("unknown size unit `{other}`: use K, M or G")),
-    };
-    let n: usize = digits.parse().map_err(|_| format!("`{text}` is not a size"))?;
-    n.checked_mul(factor).ok_or_else(|| format!("`{text}` is too large"))
 }

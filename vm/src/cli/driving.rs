@@ -10,7 +10,7 @@ use chenilles_store::{FileIdentity, RedbStore, StoreWatch};
 use super::args::{DurableArgs, StoreArgs};
 use super::exit_status;
 use super::signals::{self, StopSignals};
-use super::store::{reopen, store_path};
+use super::store::{announce_runs, reopen, store_path};
 use crate::note;
 
 pub fn fail(error: DurableError) -> ExitCode {
@@ -23,7 +23,7 @@ fn exit_code(status: &Status) -> ExitCode {
     match status {
         Status::Running | Status::Waiting { .. } | Status::Finished => ExitCode::SUCCESS,
         Status::Exited(code) => exit_status(*code),
-        Status::Failed { .. } => ExitCode::FAILURE,
+        Status::Failed { .. } | Status::Cancelled { .. } => ExitCode::FAILURE,
     }
 }
 
@@ -46,6 +46,8 @@ pub fn drive(
 ) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     let mut announced: Vec<String> = Vec::new();
+    // Say which processes this host runs, for `ps` (it holds the store's lock now).
+    announce_runs(store_args, &host.names());
     loop {
         let ended = match host.run() {
             Ok(ended) => ended,
@@ -54,7 +56,14 @@ pub fn drive(
         if let Some(signal) = signals.received() {
             return stopped(&host, signal);
         }
-        for (_, status) in ended {
+        for (name, status) in ended {
+            if let Status::Failed { report } = &status
+                && let Some(capability) = chenilles_machine::capabilities::missing_capability(report)
+            {
+                note!(
+                    "hint: process {name} keeps the grants it was started with: start it again with --grant {capability}"
+                );
+            }
             if !matches!(status, Status::Finished) {
                 code = exit_code(&status);
             }
@@ -75,7 +84,7 @@ pub fn drive(
         if durable_args.exit_when_waiting {
             return code;
         }
-        let waiting_names: Vec<String> = host.waiting().into_iter().map(|(name, _)| name).collect();
+        let waiting_names = host.names();
         drop(host.release_store());
         if let Err(code) = wait_for_news(&host, signals, store_args) {
             return code;
@@ -84,8 +93,14 @@ pub fn drive(
             Ok(store) => store,
             Err(code) => return code,
         };
-        if let Err(error) = host.attach_store(Box::new(store)) {
-            return fail(error);
+        match host.attach_store(Box::new(store)) {
+            Ok(ended_elsewhere) => {
+                for (name, status) in ended_elsewhere {
+                    note!("chenilles-vm: process {name} was ended by another command meanwhile: {}", status.word());
+                    code = exit_code(&status);
+                }
+            }
+            Err(error) => return fail(error),
         }
     }
 }
@@ -142,11 +157,59 @@ fn stopped(host: &Host, signal: i32) -> ExitCode {
     ExitCode::from((128 + signal).clamp(0, 255) as u8)
 }
 
-pub fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals) -> Host {
+/// How the host's processes' output reaches stdout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// As each process writes it.
+    Plain,
+    /// Each line after its process's name (`alice | …`): several processes on a terminal.
+    Prefixed,
+}
+
+impl Echo {
+    /// Prefixed when `processes` run and interleave on a terminal.
+    pub fn for_processes(processes: usize) -> Echo {
+        use std::io::IsTerminal;
+        if processes > 1 && std::io::stdout().is_terminal() { Echo::Prefixed } else { Echo::Plain }
+    }
+}
+
+/// Writes each line of a process's output after its name, so that interleaved lines of several
+/// processes can be told apart.
+struct Prefixed {
+    prefix: Vec<u8>,
+    at_line_start: bool,
+}
+
+impl std::io::Write for Prefixed {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut text = Vec::with_capacity(bytes.len() + self.prefix.len());
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            if self.at_line_start {
+                text.extend_from_slice(&self.prefix);
+            }
+            text.extend_from_slice(line);
+            self.at_line_start = line.ends_with(b"\n");
+        }
+        // One write per chunk: a line of one process is not cut by another's.
+        std::io::stdout().lock().write_all(&text)?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
+    }
+}
+
+pub fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals, echo: Echo) -> Host {
     let mut host = Host::new(Box::new(store));
     let stop = signals.flag();
     let args = durable_args.clone();
-    host.set_options(move |_| Options {
+    host.set_options(move |name| Options {
+        echo: match echo {
+            Echo::Plain => Box::new(std::io::stdout()),
+            Echo::Prefixed => Box::new(Prefixed { prefix: format!("{name} | ").into_bytes(), at_line_start: true }),
+        },
         checkpoint_every: Duration::from_millis(args.checkpoint_every),
         checkpoint_share: args.checkpoint_share,
         checkpoint_every_steps: args.checkpoint_every_steps,

@@ -40,6 +40,20 @@ impl Listing {
         }
     }
 
+    /// Whether the listing still writes (its reader has not gone away).
+    pub fn is_open(&self) -> bool {
+        !self.stopped
+    }
+
+    /// Flushes what was written so far (a listing that goes on, as `output --follow`).
+    pub fn flush(&mut self) {
+        if !self.stopped
+            && let Err(error) = self.out.flush()
+        {
+            self.stop(error);
+        }
+    }
+
     fn stop(&mut self, error: std::io::Error) {
         self.stopped = true;
         if error.kind() != ErrorKind::BrokenPipe {

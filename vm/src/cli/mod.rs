@@ -7,8 +7,10 @@ pub mod args;
 pub mod crash_on_purpose;
 pub mod driving;
 mod listing;
+pub mod present;
 pub mod program;
 pub mod records;
+pub mod report;
 pub mod signals;
 pub mod store;
 

@@ -68,7 +68,7 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
         };
         match opened {
             Ok(store) => {
-                write_holder(&path);
+                write_holder(&path, &[]);
                 return Ok(store);
             }
             Err(StoreError::Locked { .. }) if args.wait => std::thread::sleep(WAIT_RETRY),
@@ -142,7 +142,7 @@ pub fn open_for_verifying(args: &StoreArgs) -> Result<(RedbStore, Verifying), Ex
     refuse_missing_or_empty(&path)?;
     match RedbStore::open_checked(&path) {
         Ok(store) => {
-            write_holder(&path);
+            write_holder(&path, &[]);
             Ok((store, Verifying::EveryPage))
         }
         Err(StoreError::Locked { .. }) => open_for_reading(args).map(|store| (store, Verifying::BesideAWriter)),
@@ -194,7 +194,7 @@ pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[Strin
                 return Err(gone("was replaced by another file"));
             }
             Ok(store) => {
-                write_holder(&path);
+                write_holder(&path, waiting);
                 return Ok(store);
             }
             Err(StoreError::Locked { .. }) => std::thread::sleep(WAIT_RETRY),
@@ -207,13 +207,17 @@ pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[Strin
     }
 }
 
-/// Names this process in the holder file. Called only while holding the store's lock. The text
-/// goes to a fresh file (created exclusively, so a planted link is not followed) renamed over the
-/// holder file (which replaces a link there, never its target). The holder file is advice for
-/// people: failing to write it stops nothing.
-fn write_holder(store: &Path) {
+/// Names this process in the holder file, and the processes it runs (`runs NAME` lines: `ps`
+/// shows a process left running by a host that is gone as `interrupted`). Called only while
+/// holding the store's lock. The text goes to a fresh file (created exclusively, so a planted link
+/// is not followed) renamed over the holder file (which replaces a link there, never its target).
+/// The holder file is advice: failing to write it stops nothing.
+fn write_holder(store: &Path, runs: &[String]) {
     let holder = holder_path(store);
-    let text = format!("pid {} ({})\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
+    let mut text = format!("pid {} ({})\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
+    for name in runs {
+        text.push_str(&format!("runs {name}\n"));
+    }
     let mut temporary = holder.as_os_str().to_owned();
     temporary.push(format!(".{}.{}", std::process::id(), nanos()));
     let temporary = PathBuf::from(temporary);
@@ -228,6 +232,57 @@ fn write_holder(store: &Path) {
     }
 }
 
+/// Says in the holder file which processes this command runs now (it holds the store's lock).
+pub fn announce_runs(args: &StoreArgs, names: &[String]) {
+    write_holder(&store_path(args), names);
+}
+
+/// Whether a host runs process `name` of the store now, as far as can be told: a process whose
+/// record says it runs, but that no live host runs, was interrupted (its host was killed, or
+/// stopped by a signal) and goes on with `resume`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driven {
+    /// A live host holds the store and runs it (or may: it has not said which it runs yet).
+    Yes,
+    /// No live host runs it.
+    No,
+    /// This system does not tell which processes hold a file.
+    Unknown,
+}
+
+/// Who holds the store for writing now, read once for a listing.
+pub struct Drivers {
+    /// `None`: cannot be known here; else the pids holding the store open for writing.
+    writers: Option<Vec<u32>>,
+    holder: Option<Holder>,
+}
+
+impl Drivers {
+    /// Looks at who holds the store at `args`'s path.
+    pub fn look(args: &StoreArgs) -> Drivers {
+        let path = store_path(args);
+        let writers = chenilles_store::writers_of(&path);
+        let holder = writers.as_ref().filter(|w| !w.is_empty()).and_then(|_| read_holder(&path));
+        Drivers { writers, holder }
+    }
+
+    /// Whether a live host runs process `name`.
+    pub fn drive(&self, name: &str) -> Driven {
+        let Some(writers) = &self.writers else { return Driven::Unknown };
+        if writers.is_empty() {
+            return Driven::No;
+        }
+        match &self.holder {
+            // The holder file names the writer and says what it runs.
+            Some(holder) if writers.contains(&holder.pid) && !holder.runs.is_empty() => {
+                if holder.runs.iter().any(|run| run == name) { Driven::Yes } else { Driven::No }
+            }
+            // A writer that has not said (yet) what it runs: it may run this one.
+            _ => Driven::Yes,
+        }
+    }
+}
+
 fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
@@ -235,12 +290,14 @@ fn nanos() -> u128 {
 /// What the holder file says.
 struct Holder {
     pid: u32,
-    /// Its text, control characters replaced.
+    /// Its first line, control characters replaced.
     text: String,
+    /// The processes it says the holder runs.
+    runs: Vec<String>,
 }
 
-/// The longest holder file read.
-const HOLDER_LIMIT: u64 = 1024;
+/// The longest holder file read (its first line, and a line per process run).
+const HOLDER_LIMIT: u64 = 1 << 20;
 
 /// Reads the holder file: not through a symlink, not from anything but a regular file (a FIFO
 /// planted there would block), at most [`HOLDER_LIMIT`] bytes.
@@ -258,10 +315,12 @@ fn read_holder(store: &Path) -> Option<Holder> {
     }
     let mut bytes = Vec::new();
     file.take(HOLDER_LIMIT).read_to_end(&mut bytes).ok()?;
-    let text: String =
-        String::from_utf8_lossy(&bytes).trim().chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let all = String::from_utf8_lossy(&bytes);
+    let mut lines = all.lines();
+    let text: String = lines.next()?.trim().chars().map(|c| if c.is_control() { '?' } else { c }).collect();
     let pid = text.strip_prefix("pid ")?.split_whitespace().next()?.parse().ok()?;
-    Some(Holder { pid, text })
+    let runs = lines.filter_map(|line| line.strip_prefix("runs ")).map(String::from).collect();
+    Some(Holder { pid, text, runs })
 }
 
 /// Whether process `pid` exists (on systems without `/proc`, assumed).

@@ -8,6 +8,7 @@ use chenilles_store::{BlobStore, Hash};
 use crate::cli::Listing;
 use crate::cli::args::StoreArgs;
 use crate::cli::driving::fail;
+use crate::cli::present::size;
 use crate::cli::store::{Open, open_for_writing, store_path};
 use crate::{note, say};
 
@@ -27,19 +28,31 @@ impl Gc {
         let mut out = Listing::default();
         match store.gc(&children_of) {
             Ok(report) => {
+                // Blobs are counted by their contents' bytes; the file also holds space that
+                // earlier checkpoints freed, which only compaction gives back: both are said.
                 say!(
                     out,
-                    "kept {} blobs ({} bytes), removed {} ({} bytes)",
-                    report.blobs_kept,
-                    report.bytes_kept,
-                    report.blobs_removed,
-                    report.bytes_removed
+                    "removed {} no process needs ({}); kept {} ({})",
+                    blobs(report.blobs_removed),
+                    size(report.bytes_removed),
+                    blobs(report.blobs_kept),
+                    size(report.bytes_kept)
                 );
                 match report.compacted {
-                    Some((before, after)) => say!(out, "compacted the file: {before} bytes before, {after} after"),
+                    Some((before, after)) => say!(
+                        out,
+                        "compacted the file from {} to {}: {} freed on disk",
+                        size(before),
+                        size(after),
+                        size(before.saturating_sub(after))
+                    ),
                     None => {
-                        let size = std::fs::metadata(store_path(store_args)).map(|m| m.len()).unwrap_or_default();
-                        say!(out, "the file: {size} bytes (not worth compacting)");
+                        let length = std::fs::metadata(store_path(store_args)).map(|m| m.len()).unwrap_or_default();
+                        say!(
+                            out,
+                            "the file stays {} (not worth compacting: space freed inside it is reused)",
+                            size(length)
+                        );
                     }
                 }
                 if !report.missing.is_empty() {
@@ -62,4 +75,9 @@ impl Gc {
             Err(error) => fail(error.into()),
         }
     }
+}
+
+/// `1 blob`, `12 blobs`.
+fn blobs(count: u64) -> String {
+    if count == 1 { "1 blob".to_string() } else { format!("{count} blobs") }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand of `chenilles-vm`, each with its arguments and its `execute`.
 
+pub mod cancel;
 pub mod completions;
 pub mod gc;
 pub mod inspect;
@@ -7,6 +8,7 @@ pub mod output;
 pub mod ps;
 pub mod repl;
 pub mod resume;
+pub mod rm;
 pub mod run;
 pub mod send;
 pub mod start;

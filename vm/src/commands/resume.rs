@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use chenilles_durable::DurableError;
 
 use crate::cli::args::{DurableArgs, StoreArgs};
-use crate::cli::driving::{drive, fail, host_for};
-use crate::cli::records::process_names;
+use crate::cli::driving::{Echo, drive, fail, host_for};
+use crate::cli::records::{self, process_names};
 use crate::cli::signals::StopSignals;
 use crate::cli::store::open_existing;
 use crate::note;
@@ -39,7 +39,15 @@ impl Resume {
             names
         };
         let identity = store.identity();
-        let mut host = host_for(store, &durable_args, &signals);
+        // Several processes' lines interleave: on a terminal, each says whose it is.
+        let unfinished = match records::processes(&store) {
+            Ok(records) => records
+                .iter()
+                .filter(|(name, record)| names.contains(name) && record.as_ref().is_ok_and(|r| r.status.is_running()))
+                .count(),
+            Err(error) => return fail(error.into()),
+        };
+        let mut host = host_for(store, &durable_args, &signals, Echo::for_processes(unfinished));
         // A process that cannot be resumed (its state is damaged) is reported, and the others go on.
         let mut failed = false;
         for name in names {

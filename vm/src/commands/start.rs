@@ -8,7 +8,7 @@ use chenilles_machine::Machine;
 use chenilles_store::{BlobStore, RedbStore, StoreError};
 
 use crate::cli::args::{DurableArgs, ProgramArgs, StoreArgs};
-use crate::cli::driving::{drive, fail, host_for};
+use crate::cli::driving::{Echo, drive, fail, host_for};
 use crate::cli::program::prepare;
 use crate::cli::signals::StopSignals;
 use crate::cli::store::{Open, open_for_writing, store_path};
@@ -66,7 +66,7 @@ impl Start {
             Err(error) => return fail(error.into()),
         };
         let identity = store.identity();
-        let mut host = host_for(store, &durable_args, &signals);
+        let mut host = host_for(store, &durable_args, &signals, Echo::Plain);
         let program_text = crate::cli::program::program_name(&program);
         let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
         match host.spawn(&name, &program_text, machine, &image, &grants) {

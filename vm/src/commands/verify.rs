@@ -110,6 +110,7 @@ impl Verify {
                 damaged = true;
             }
         }
+        let mut not_replayed = false;
         if let Some(name) = &replay {
             match chenilles_durable::replay(&store, name) {
                 Ok(chenilles_durable::Replay::Same { checkpoints, effects }) => say!(
@@ -120,9 +121,15 @@ impl Verify {
                     say!(out, "replay of {name}: diverged at checkpoint {checkpoint}: {what}");
                     damaged = true;
                 }
+                // Nothing to replay is not damage: the store is judged as it is, and the command
+                // fails since what was asked could not be done.
                 Err(error @ DurableError::NoHistory(_)) => {
-                    say!(out, "replay of {name}: {error} (start it with --keep-history to replay it)");
-                    damaged = true;
+                    note!("error: {error} (start it with --keep-history to replay it)");
+                    not_replayed = true;
+                }
+                Err(error @ DurableError::NoSuchProcess(_)) => {
+                    note!("error: cannot replay: {error}");
+                    not_replayed = true;
                 }
                 Err(error) => {
                     say!(out, "replay of {name}: {error}");
@@ -135,7 +142,7 @@ impl Verify {
             out.finish(ExitCode::FAILURE)
         } else {
             say!(out, "the store is intact");
-            out.finish(ExitCode::SUCCESS)
+            out.finish(if not_replayed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
     }
 }
