@@ -1,9 +1,12 @@
-//! Compile errors and the source files they point into, rendered rustc-style by codespan-reporting.
+//! Compile errors and warnings and the source files they point into, rendered rustc-style by
+//! codespan-reporting, in colour when asked.
 
 use chenilles_reader::{FileId, ReadError, Span};
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term;
+
+use crate::warnings::Warning;
 
 /// An error found while reading, expanding or compiling, with the span it concerns.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +42,8 @@ impl From<ReadError> for CompileError {
 pub struct SourceFiles {
     files: SimpleFiles<String, String>,
     line_starts: Vec<Vec<usize>>,
+    /// Whether diagnostics are rendered with ANSI colours (for a terminal).
+    colour: bool,
 }
 
 impl SourceFiles {
@@ -73,15 +78,46 @@ impl SourceFiles {
         format!("{}:{line}:{column}", self.name(span.file))
     }
 
+    /// Makes diagnostics render with ANSI colours (`true`, for a terminal) or as plain text.
+    pub fn set_colour(&mut self, colour: bool) {
+        self.colour = colour;
+    }
+
     /// The error as rustc-style text: `error: message`, ` --> file:line:col`, the line and a caret.
     pub fn render(&self, error: &CompileError) -> String {
-        let file = error.span.file as usize;
-        let len = self.files.get(file).map_or(0, |f| f.source().len());
-        let start = (error.span.start as usize).min(len);
-        let end = (error.span.end as usize).clamp(start, len);
-        let diagnostic =
-            Diagnostic::error().with_message(&error.message).with_labels(vec![Label::primary(file, start..end)]);
-        term::emit_into_string(&term::Config::default(), &self.files, &diagnostic)
-            .unwrap_or_else(|_| format!("error: {}\n  --> {}\n", error.message, self.describe(error.span)))
+        let diagnostic = Diagnostic::error()
+            .with_message(&error.message)
+            .with_labels(vec![Label::primary(error.span.file as usize, self.range(error.span))]);
+        self.emit(&diagnostic)
+            .unwrap_or_else(|| format!("error: {}\n  --> {}\n", error.message, self.describe(error.span)))
+    }
+
+    /// The warning as rustc-style text: `warning: message`, ` --> file:line:col`, the line with
+    /// the span underlined and labelled, and `= help: ...` when there is a suggestion.
+    pub fn render_warning(&self, warning: &Warning) -> String {
+        let label = Label::primary(warning.span.file as usize, self.range(warning.span)).with_message(&warning.label);
+        let diagnostic = Diagnostic::warning()
+            .with_message(&warning.message)
+            .with_labels(vec![label])
+            .with_notes(warning.help.iter().map(|help| format!("help: {help}")).collect());
+        self.emit(&diagnostic)
+            .unwrap_or_else(|| format!("warning: {}\n  --> {}\n", warning.message, self.describe(warning.span)))
+    }
+
+    /// A span's byte range, within its file.
+    fn range(&self, span: Span) -> std::ops::Range<usize> {
+        let len = self.files.get(span.file as usize).map_or(0, |f| f.source().len());
+        let start = (span.start as usize).min(len);
+        start..(span.end as usize).clamp(start, len)
+    }
+
+    fn emit(&self, diagnostic: &Diagnostic<usize>) -> Option<String> {
+        let config = term::Config::default();
+        if !self.colour {
+            return term::emit_into_string(&config, &self.files, diagnostic).ok();
+        }
+        let mut ansi = term::termcolor::Ansi::new(Vec::new());
+        term::emit_to_write_style(&mut ansi, &config, &self.files, diagnostic).ok()?;
+        String::from_utf8(ansi.into_inner()).ok()
     }
 }

@@ -19,12 +19,14 @@ mod ir;
 mod library;
 mod syntax;
 mod syntax_rules;
+mod warnings;
 
 use chenilles_reader::{Datum, FileId, Span};
 
 pub use bytecode::{Image, LibraryRef};
 pub use diagnostics::{CompileError, SourceFiles};
 pub use expand::FEATURES;
+pub use warnings::{Arity, Environment, Warning, closest_name};
 
 use crate::expand::{Expander, TopLevel};
 use crate::syntax::Sx;
@@ -42,6 +44,11 @@ pub struct Compiler {
     /// Whether `include` may read files. A compiler that `eval` runs for a program not granted
     /// the file system refuses it: the program would read any file through its own source.
     pub may_include: bool,
+    /// The globals bound before a program runs; when set, compiling a unit also checks it against
+    /// them and adds its [`Warning`]s to [`Compiler::warnings`].
+    pub environment: Option<Environment>,
+    /// The warnings of the units compiled so far (the caller takes them).
+    pub warnings: Vec<Warning>,
 }
 
 impl Default for Compiler {
@@ -58,6 +65,8 @@ impl Compiler {
             top: TopLevel::new(),
             library_path: Vec::new(),
             may_include: true,
+            environment: None,
+            warnings: Vec::new(),
         };
         if let Err(error) = compiler.compile_source("stdlib-scm/syntax.scm", PRELUDE_SOURCE) {
             // The prelude is part of this binary; a test keeps it compiling.
@@ -107,13 +116,28 @@ impl Compiler {
             }
         }
         self.top.used_libraries.clear();
+        let defined_before = self.defined_globals();
         let mut expander = Expander::new(&mut self.top);
         let body = expander.expand_top_level(&program, span)?;
         let vars = std::mem::take(&mut expander.vars);
         let used = std::mem::take(&mut self.top.used_libraries);
+        self.warn(&body, defined_before.as_ref());
         let mut image = self.generate(name, body, vars);
         image.libraries = self.library_refs(&used);
         Ok(image)
+    }
+
+    /// The globals the units compiled so far define or assign, when warnings are wanted.
+    fn defined_globals(&self) -> Option<std::collections::HashSet<syntax::Symbol>> {
+        self.environment.as_ref().map(|_| self.top.user_globals.clone())
+    }
+
+    /// Adds the warnings of a unit just expanded into `body` (see [`Compiler::environment`]).
+    fn warn(&mut self, body: &ir::Expr, defined_before: Option<&std::collections::HashSet<syntax::Symbol>>) {
+        if let (Some(environment), Some(before)) = (&self.environment, defined_before) {
+            let found = warnings::check(body, environment, &self.top.user_globals, before);
+            self.warnings.extend(found);
+        }
     }
 
     fn generate(&self, name: &str, mut body: ir::Expr, mut vars: Vec<ir::Var>) -> Image {
@@ -264,11 +288,13 @@ impl Compiler {
             }
         }
         let saved_used = std::mem::take(&mut self.top.used_libraries);
+        let defined_before = self.defined_globals();
         let mut expander = Expander::new(&mut self.top);
         let expanded = expander.expand_library(&name, &items[2..], form.span);
         let vars = std::mem::take(&mut expander.vars);
         let requires = std::mem::replace(&mut self.top.used_libraries, saved_used);
         let (body, exports) = expanded?;
+        self.warn(&body, defined_before.as_ref());
         let mut image = self.generate(&name, body, vars);
         image.libraries = self.library_refs(&requires);
         let hash = *bytecode::image_hash(&image.to_bytes()).as_bytes();
@@ -280,6 +306,11 @@ impl Compiler {
     /// The rustc-style rendering of an error from this session.
     pub fn render(&self, error: &CompileError) -> String {
         self.files.render(error)
+    }
+
+    /// The rustc-style rendering of a warning from this session.
+    pub fn render_warning(&self, warning: &Warning) -> String {
+        self.files.render_warning(warning)
     }
 }
 

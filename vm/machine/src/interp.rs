@@ -23,7 +23,7 @@ use crate::loader::Loader;
 use crate::natives::{NativeKind, lists, natives, records, vectors};
 use crate::numbers::Numbers;
 use crate::numbers::Op;
-use crate::printer::Style;
+use crate::printer::{Bounds, Style};
 use crate::runtime::Runtime;
 use crate::throw::Throw;
 
@@ -203,6 +203,11 @@ enum Next {
     Return(Value),
 }
 
+/// The message of the error a reference to an unbound global raises (its irritant: the name).
+const UNBOUND: &str = "unbound variable";
+/// The message of the error a `set!` of an unbound global raises.
+const SET_UNBOUND: &str = "set!: unbound variable";
+
 const BACKTRACE_HEAD: usize = 20;
 const BACKTRACE_TAIL: usize = 5;
 
@@ -378,7 +383,7 @@ impl Vm {
                         let slot = self.images[image].globals[g as usize] as usize;
                         let v = self.globals[slot];
                         if v == Value::UNDEFINED {
-                            Err(Throw::error("unbound variable", vec![self.global_names[slot]]))
+                            Err(Throw::error(UNBOUND, vec![self.global_names[slot]]))
                         } else {
                             self.stack.push(v);
                             Ok(())
@@ -387,7 +392,7 @@ impl Vm {
                     Insn::GlobalSlot { s } => {
                         let v = self.globals[s as usize];
                         if v == Value::UNDEFINED {
-                            Err(Throw::error("unbound variable", vec![self.global_names[s as usize]]))
+                            Err(Throw::error(UNBOUND, vec![self.global_names[s as usize]]))
                         } else {
                             self.stack.push(v);
                             Ok(())
@@ -397,7 +402,7 @@ impl Vm {
                         let slot = self.images[image].globals[g as usize] as usize;
                         let v = self.pop();
                         if self.globals[slot] == Value::UNDEFINED {
-                            Err(Throw::error("set!: unbound variable", vec![self.global_names[slot]]))
+                            Err(Throw::error(SET_UNBOUND, vec![self.global_names[slot]]))
                         } else {
                             self.globals[slot] = v;
                             Ok(())
@@ -1277,15 +1282,81 @@ impl Vm {
                     let runtime = condition.kind == ConditionKind::Runtime;
                     let separator = if i == 0 && runtime && !text.is_empty() { ": " } else { " " };
                     text.push_str(separator);
-                    text.push_str(&crate::printer::to_text(&self.rt, *irritant, Style::Write));
+                    text.push_str(&crate::printer::to_text_bounded(&self.rt, *irritant, Style::Write, Bounds::MESSAGE));
                 }
                 if condition.kind == ConditionKind::File {
                     text.insert_str(0, "file error: ");
                 }
+                let unbound = condition.kind == ConditionKind::Runtime
+                    && (condition.message == UNBOUND || condition.message == SET_UNBOUND);
+                if let (true, [name]) = (unbound, irritants.as_slice())
+                    && let Some(suggestion) = self.rt.symbols.name(*name).and_then(|name| self.bound_name_like(name))
+                {
+                    text.push_str(&format!(" (did you mean `{suggestion}`?)"));
+                }
                 text
             }
-            _ => format!("uncaught exception: {}", crate::printer::to_text(&self.rt, payload, Style::Write)),
+            _ => format!(
+                "uncaught exception: {}",
+                crate::printer::to_text_bounded(&self.rt, payload, Style::Write, Bounds::MESSAGE)
+            ),
         }
+    }
+
+    /// The bound global closest to `name`, if one is close enough to be what was meant.
+    fn bound_name_like(&self, name: &str) -> Option<String> {
+        let bound = self
+            .global_names
+            .iter()
+            .zip(&self.globals)
+            .filter(|(_, value)| **value != Value::UNDEFINED)
+            .filter_map(|(symbol, _)| self.rt.symbols.name(*symbol))
+            // Library-qualified globals (`(a b) name`) and internal ones are not names a program writes.
+            .filter(|candidate| !candidate.contains(' ') && !candidate.starts_with('%'));
+        let mut bound: Vec<&str> = bound.collect();
+        bound.sort_unstable();
+        chenilles_compiler::closest_name(name, bound).map(str::to_string)
+    }
+
+    /// The globals bound now, and the arities of the procedures among them that no loaded code
+    /// assigns with `set!`: what programs compiled for this process are checked against.
+    pub fn environment(&self) -> chenilles_compiler::Environment {
+        let mut assigned = std::collections::HashSet::new();
+        for function in &self.functions {
+            let Some(image) = self.images.get(function.image as usize) else {
+                continue;
+            };
+            for insn in &function.code.insns {
+                if let Insn::SetGlobal { g } = insn
+                    && let Some(slot) = image.globals.get(*g as usize)
+                {
+                    assigned.insert(*slot);
+                }
+            }
+        }
+        let mut environment = chenilles_compiler::Environment::new();
+        for (slot, (&value, &symbol)) in self.globals.iter().zip(&self.global_names).enumerate() {
+            let Some(name) = self.rt.symbols.name(symbol).filter(|_| value != Value::UNDEFINED) else {
+                continue;
+            };
+            let arity = if assigned.contains(&(slot as u32)) { None } else { self.arity_of(value) };
+            environment.bind(name, arity);
+        }
+        environment
+    }
+
+    /// How many arguments procedure `value` takes (`None` if it is not a procedure).
+    fn arity_of(&self, value: Value) -> Option<chenilles_compiler::Arity> {
+        if let Some(index) = value.as_native() {
+            let def = natives().get(index as usize)?;
+            return Some(chenilles_compiler::Arity { min: def.min_args, max: def.max_args });
+        }
+        let Some(Object::Closure { function, .. }) = self.rt.heap.get(value) else {
+            return None;
+        };
+        let code = &self.functions.get(*function as usize)?.code;
+        let (required, optional) = (code.required as usize, code.optional as usize);
+        Some(chenilles_compiler::Arity { min: required, max: (!code.rest).then_some(required + optional) })
     }
 }
 

@@ -188,9 +188,22 @@ impl Machine {
         self.run_image(&image)
     }
 
-    /// Compiles source `text` (`name` names it in messages).
+    /// Compiles source `text` (`name` names it in messages). Its warnings, checked against the
+    /// globals the machine binds now ([`Machine::environment`]), are left in the compiler's
+    /// `warnings` (those of earlier compilations are dropped).
     pub fn compile(&mut self, name: &str, text: &str) -> Result<Image, RunError> {
-        self.compiler.compile_source(name, text).map_err(|error| RunError::Compile(self.compiler.render(&error), error))
+        self.compiler.warnings.clear();
+        self.compiler.environment = Some(self.environment());
+        let compiled = self.compiler.compile_source(name, text);
+        self.compiler.environment = None;
+        compiled.map_err(|error| RunError::Compile(self.compiler.render(&error), error))
+    }
+
+    /// The globals this machine binds now (natives, the standard library, what earlier programs
+    /// defined), with the arities of the procedures that nothing loaded reassigns: what the
+    /// compiler's warnings check a program against.
+    pub fn environment(&self) -> chenilles_compiler::Environment {
+        self.vm.environment()
     }
 
     /// Loads and runs the library images `image` needs that are not loaded yet, in order.

@@ -1,4 +1,5 @@
-//! The printer: `display` and `write` text of values, with R7RS escaping for `write`.
+//! The printer: `display` and `write` text of values, with R7RS escaping for `write`, in full or
+//! within [`Bounds`] (what messages show of a value: `#(7 7 7 …)`).
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -21,6 +22,54 @@ pub enum Style {
 
 /// Nesting deeper than this prints as `...` rather than risk the Rust stack.
 const MAX_DEPTH: usize = 10_000;
+
+/// How much of a value a message shows: past these bounds the printer writes `…` in place of the
+/// rest, as Guile does in its error messages. Only the text is shortened, never the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// The most elements printed of one list, vector, bytevector or record.
+    pub items: usize,
+    /// The deepest nesting printed: a list or vector deeper than this is `…`.
+    pub depth: usize,
+    /// About the longest text, in bytes: no element starts past it, a string is cut at it, and the
+    /// whole text never passes it by more than its closing brackets and one `…`.
+    pub length: usize,
+}
+
+impl Bounds {
+    /// The bounds of values in error messages, backtraces' reports and `chenilles-vm inspect`.
+    pub const MESSAGE: Bounds = Bounds { items: 32, depth: 8, length: 400 };
+}
+
+/// The text of `v` within `bounds` (circular structure labelled as [`to_text`] does).
+pub fn to_text_bounded(rt: &Runtime, v: Value, style: Style, bounds: Bounds) -> String {
+    let mut printer = Printer {
+        rt,
+        labels: find_labels(rt, v, Labels::Cycles),
+        next_label: 0,
+        limit: usize::MAX,
+        bounds: Some(bounds),
+    };
+    let mut out = String::new();
+    printer.print(v, style, &mut out, 0);
+    // Only an atom of its own (a huge number) can take the text this far past the bound.
+    let hard_limit = bounds.length.saturating_add(4 * bounds.depth + 8);
+    if out.len() > hard_limit {
+        out.truncate(out.floor_char_boundary(bounds.length));
+        out.push('…');
+    }
+    out
+}
+
+/// Text `text` (printed earlier, in full) cut at `length` bytes with a `…`, for a message.
+pub fn truncate_text(text: &str, length: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= length {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut cut = text[..text.floor_char_boundary(length)].to_string();
+    cut.push('…');
+    std::borrow::Cow::Owned(cut)
+}
 
 /// The `display` or `write` text of `v`; circular structure is written with datum labels (`#0=`, `#0#`).
 pub fn to_text(rt: &Runtime, v: Value, style: Style) -> String {
@@ -48,7 +97,7 @@ pub fn program_text(rt: &Runtime, v: Value, style: Style, labels: Labels) -> Res
 }
 
 fn text_within(rt: &Runtime, v: Value, style: Style, labels: Labels, limit: usize) -> String {
-    let mut printer = Printer { rt, labels: find_labels(rt, v, labels), next_label: 0, limit };
+    let mut printer = Printer { rt, labels: find_labels(rt, v, labels), next_label: 0, limit, bounds: None };
     let mut out = String::new();
     printer.print(v, style, &mut out, 0);
     out
@@ -73,6 +122,8 @@ struct Printer<'r> {
     next_label: usize,
     /// Printing stops once the text is longer than this.
     limit: usize,
+    /// What a bounded printing shows (see [`to_text_bounded`]); `None` prints everything.
+    bounds: Option<Bounds>,
 }
 
 /// Finds the pairs and vectors to label by a depth-first walk without recursion.
@@ -149,6 +200,32 @@ impl Printer<'_> {
         }
     }
 
+    /// In a bounded printing, whether the element `index` of a sequence is past the bounds: then
+    /// `…` has been written in its place and the sequence ends there.
+    fn elided(&self, index: usize, out: &mut String) -> bool {
+        let Some(bounds) = self.bounds else {
+            return false;
+        };
+        if index < bounds.items && out.len() < bounds.length {
+            return false;
+        }
+        if index > 0 {
+            out.push(' ');
+        }
+        out.push('…');
+        true
+    }
+
+    /// In a bounded printing, whether a compound value at `depth` is too deep to print (then `…`
+    /// has been written in its place).
+    fn too_deep(&self, depth: usize, out: &mut String) -> bool {
+        if self.bounds.is_some_and(|bounds| depth > bounds.depth) {
+            out.push('…');
+            return true;
+        }
+        false
+    }
+
     fn print(&mut self, v: Value, style: Style, out: &mut String, depth: usize) {
         if out.len() > self.limit {
             return;
@@ -194,6 +271,18 @@ impl Printer<'_> {
             out.push_str("#<invalid>");
             return;
         };
+        let compound = matches!(
+            object,
+            Object::Pair(..)
+                | Object::Vector(_)
+                | Object::Bytevector(_)
+                | Object::Condition(_)
+                | Object::Values(_)
+                | Object::Record { .. }
+        );
+        if compound && self.too_deep(depth, out) {
+            return;
+        }
         match object {
             Object::Pair(..) => {
                 if !self.label(v, out) {
@@ -204,6 +293,9 @@ impl Printer<'_> {
             Object::Vector(items) => {
                 out.push_str("#(");
                 for (i, item) in items.iter().enumerate() {
+                    if self.elided(i, out) {
+                        break;
+                    }
                     if i > 0 {
                         out.push(' ');
                     }
@@ -215,11 +307,21 @@ impl Printer<'_> {
                 Style::Display => {
                     let _ = write!(out, "{string}");
                 }
-                Style::Write => write_string_literal(string.chars(), out),
+                Style::Write => match self.bounds {
+                    Some(bounds) if string.len() > bounds.length.saturating_sub(out.len()) => {
+                        let room = bounds.length.saturating_sub(out.len());
+                        write_string_literal(string.chars().take(room), out);
+                        out.insert(out.len() - 1, '…');
+                    }
+                    _ => write_string_literal(string.chars(), out),
+                },
             },
             Object::Bytevector(bytes) => {
                 out.push_str("#u8(");
                 for (i, b) in bytes.iter().enumerate() {
+                    if self.elided(i, out) {
+                        break;
+                    }
                     if i > 0 {
                         out.push(' ');
                     }
@@ -239,7 +341,10 @@ impl Printer<'_> {
             Object::Box(_) => out.push_str("#<box>"),
             Object::Condition(c) => {
                 let _ = write!(out, "#<error {:?}", c.message);
-                for irritant in self.rt.heap.list_items(c.irritants).unwrap_or_default() {
+                for (i, irritant) in self.rt.heap.list_items(c.irritants).unwrap_or_default().into_iter().enumerate() {
+                    if self.elided(i + 1, out) {
+                        break;
+                    }
                     out.push(' ');
                     self.print(irritant, Style::Write, out, depth + 1);
                 }
@@ -260,7 +365,10 @@ impl Printer<'_> {
             Object::HashTable(_) => out.push_str("#<hash-table>"),
             Object::Values(values) => {
                 out.push_str("#<values");
-                for v in values.iter() {
+                for (i, v) in values.iter().enumerate() {
+                    if self.elided(i + 1, out) {
+                        break;
+                    }
                     out.push(' ');
                     self.print(*v, style, out, depth + 1);
                 }
@@ -275,7 +383,10 @@ impl Printer<'_> {
                     _ => "record".to_string(),
                 };
                 let _ = write!(out, "#<{name}");
-                for v in fields.iter() {
+                for (i, v) in fields.iter().enumerate() {
+                    if self.elided(i + 1, out) {
+                        break;
+                    }
                     out.push(' ');
                     self.print(*v, style, out, depth + 1);
                 }
@@ -289,7 +400,13 @@ impl Printer<'_> {
         let mut first = true;
         // A proper list has at most as many pairs as the heap has objects; more means a cycle.
         let mut budget = self.rt.heap.object_count() + 1;
+        let mut index = 0;
         while let Some((car, cdr)) = self.rt.heap.pair(v) {
+            if self.elided(index, out) {
+                out.push(')');
+                return;
+            }
+            index += 1;
             if budget == 0 {
                 out.push_str(" ...");
                 break;

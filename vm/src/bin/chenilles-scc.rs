@@ -8,6 +8,9 @@ use chenilles_compiler::Compiler;
 use chenilles_compiler::bytecode::{self, Image, asm, disasm};
 use clap::{Parser, Subcommand};
 
+#[path = "../cli/colour.rs"]
+mod colour;
+
 #[derive(Parser)]
 #[command(name = "chenilles-scc", version, about = "The Chenilles Scheme compiler")]
 struct Cli {
@@ -30,7 +33,7 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Report errors in PROG.scm without writing anything.
+    /// Report errors and warnings in PROG.scm without writing anything (warnings alone exit 0).
     Check {
         /// A directory to search for libraries; may be repeated.
         #[arg(short = 'L', value_name = "DIR")]
@@ -177,6 +180,9 @@ fn compiler_for(source: &Path, mut dirs: Vec<PathBuf>) -> Compiler {
     dirs.push(source.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf());
     let mut compiler = Compiler::new();
     compiler.library_path = dirs;
+    // Warnings are checked against what a process binds before a program runs.
+    compiler.environment = Some(chenilles_machine::Machine::with_output(Box::new(std::io::sink())).environment());
+    compiler.files.set_colour(colour::stderr_wants_colour());
     compiler
 }
 
@@ -185,7 +191,7 @@ fn read_image(path: &Path) -> Result<Image, String> {
     Image::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
-/// Compiles a file, printing any error rustc-style.
+/// Compiles a file, printing its warnings and any error rustc-style.
 fn compile(compiler: &mut Compiler, source: &Path) -> Option<Image> {
     let text = match std::fs::read(source) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -200,7 +206,9 @@ fn compile(compiler: &mut Compiler, source: &Path) -> Option<Image> {
             return None;
         }
     };
-    match compiler.compile_source(&source.display().to_string(), &text) {
+    let compiled = compiler.compile_source(&source.display().to_string(), &text);
+    colour::print_warnings(compiler);
+    match compiled {
         Ok(image) => Some(image),
         Err(error) => {
             eprint!("{}", compiler.render(&error));

@@ -4,6 +4,7 @@
 //! never turn a failure into success.
 
 pub mod args;
+pub mod colour;
 pub mod crash_on_purpose;
 pub mod driving;
 mod listing;

@@ -1,5 +1,5 @@
 //! Setting a machine up for the program a command names: its library path, limits, grants and
-//! command line; reading or compiling it; reporting its errors.
+//! command line; reading or compiling it; reporting its warnings and errors.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -69,7 +69,10 @@ pub fn prepare(machine: &mut Machine, args: ProgramArgs) -> Result<Image, ExitCo
             note!("error: {} is neither UTF-8 Scheme source nor a Chenilles image", program_name(program));
             return Err(ExitCode::FAILURE);
         };
-        machine.compile(&program_name(program), &text).map_err(report)
+        machine.compiler.files.set_colour(super::colour::stderr_wants_colour());
+        let image = machine.compile(&program_name(program), &text).map_err(report)?;
+        super::colour::print_warnings(&machine.compiler);
+        Ok(image)
     } else {
         Image::from_bytes(&bytes).map_err(|error| {
             note!("error: {}: {error}", program_name(program));

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::SystemTime;
 
 use chenilles_durable::{Record, Status};
+use chenilles_machine::printer::{Bounds, truncate_text};
 use chenilles_machine::render_backtrace;
 use chenilles_store::{Hash, RedbStore};
 use serde::Serialize;
@@ -114,13 +115,14 @@ impl Inspect {
             Ok((_, mailbox)) => {
                 say!(out, "mailbox:      {} received, {} waiting", record.received, mailbox.messages.len());
                 for message in mailbox.messages.iter().take(SHOWN) {
-                    say!(out, "              #{} from {}: {}", message.seq, message.from, message.text);
+                    let text = truncate_text(&message.text, Bounds::MESSAGE.length);
+                    say!(out, "              #{} from {}: {text}", message.seq, message.from);
                 }
             }
             Err(error) => say!(out, "mailbox:      unreadable: {error}"),
         }
         if let Some(result) = &record.result {
-            say!(out, "result:       {result}");
+            say!(out, "result:       {}", truncate_text(result, Bounds::MESSAGE.length));
         }
         match &record.status {
             Status::Failed { report } => out.write(report.as_bytes()),

@@ -1,0 +1,15 @@
+; Derived forms and user macros expand to code with no unbound names of their own.
+(define-syntax swap!
+  (syntax-rules () ((_ a b) (let ((tmp a)) (set! a b) (set! b tmp)))))
+(define x 1)
+(define y 2)
+(swap! x y)
+(let loop ((i 0))
+  (when (< i 3)
+    (cond ((= i 1) (display "one"))
+          (else (display i)))
+    (loop (+ i 1))))
+(do ((i 0 (+ i 1))) ((= i 2)) (display (case i ((0) 'zero) (else 'other))))
+(display (and x (or y #f)))
+(display `(1 ,x ,@(list y)))
+(dispaly "typo in a macro's body")

@@ -1,0 +1,13 @@
+; Calls with a wrong number of arguments to procedures certainly known.
+(define (area width height) (* width height))
+(define (greet name . titles) (cons name titles))
+(define (opt a #!optional b) a)
+(area 3)
+(area 3 4 5)
+(greet)
+(greet "ada" "countess" "dr")
+(car '(1) '(2))
+(cons 1)
+(opt 1)
+(opt 1 2 3)
+(list)
