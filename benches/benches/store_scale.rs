@@ -33,7 +33,7 @@ fn build(path: &Path, megabytes: usize) {
         store.commit(batch).expect("commit");
     }
     let mut host = Host::new(Box::new(store));
-    host.spawn_source("waiter", "waiter.scm", "(display (receive))", &[]).expect("spawn");
+    host.spawn("waiter").source("waiter.scm", "(display (receive))").start().expect("spawn");
     host.run().expect("run");
     drop(host);
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();

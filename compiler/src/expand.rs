@@ -9,9 +9,8 @@
 //! up first among the bindings that bound that very identifier, then, failing that, as its original in
 //! the macro's definition environment.
 
-use std::cell::RefCell;
 use std::collections::{HashSet, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chenilles_reader::{DatumKind, Span};
 
@@ -24,52 +23,61 @@ type Result<T> = std::result::Result<T, CompileError>;
 
 /// One level of lexical scope.
 pub struct Scope {
-    entries: RefCell<Vec<(Ident, Binding)>>,
+    entries: Mutex<Vec<(Ident, Binding)>>,
     parent: Option<Env>,
     /// Every scope of one compiler, so that the compiler can break their cycles when it goes.
-    family: Rc<ScopeFamily>,
+    family: Arc<ScopeFamily>,
     /// `(import (prefix <standard library> p))`: a plain identifier starting with `p` that is bound
     /// nowhere means the rest of its name in the given environment.
-    prefixes: RefCell<Vec<(String, Env)>>,
+    prefixes: Mutex<Vec<(String, Env)>>,
 }
 
 /// A chain of scopes, innermost first.
-pub type Env = Rc<Scope>;
+pub type Env = Arc<Scope>;
 
 /// The scopes of one compiler. Scopes and macros refer to each other (a macro's definition
 /// environment binds the macro; renamed identifiers carry environments), so reference counting
 /// alone never frees them: when its compiler goes, the family empties every scope it still has.
 #[derive(Default)]
 pub struct ScopeFamily {
-    scopes: RefCell<Vec<std::rc::Weak<Scope>>>,
+    scopes: Mutex<Vec<std::sync::Weak<Scope>>>,
+}
+
+/// The lock of a scope's tables. A compiler runs on one thread at a time (the locks make it `Send`,
+/// not shared), and no lock is held across a call that could take it again; a panic while one
+/// was held leaves a table that was only appended to or emptied, so a poisoned lock is taken as
+/// it is.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl ScopeFamily {
     fn adopt(&self, scope: &Env) {
-        let mut scopes = self.scopes.borrow_mut();
+        let mut scopes = locked(&self.scopes);
         // Forget the scopes already freed whenever the list has doubled since it was last pruned.
         if scopes.len() == scopes.capacity() {
             scopes.retain(|weak| weak.strong_count() > 0);
         }
-        scopes.push(Rc::downgrade(scope));
+        scopes.push(Arc::downgrade(scope));
     }
 
     /// Empties every scope still alive, which breaks the cycles between scopes and macros.
     pub fn break_cycles(&self) {
-        for scope in self.scopes.take().iter().filter_map(std::rc::Weak::upgrade) {
-            scope.entries.take();
-            scope.prefixes.take();
+        let scopes = std::mem::take(&mut *locked(&self.scopes));
+        for scope in scopes.iter().filter_map(std::sync::Weak::upgrade) {
+            drop(std::mem::take(&mut *locked(&scope.entries)));
+            drop(std::mem::take(&mut *locked(&scope.prefixes)));
         }
     }
 }
 
 impl Scope {
-    pub fn top(family: &Rc<ScopeFamily>) -> Env {
-        let scope = Rc::new(Scope {
-            entries: RefCell::new(Vec::new()),
+    pub fn top(family: &Arc<ScopeFamily>) -> Env {
+        let scope = Arc::new(Scope {
+            entries: Mutex::new(Vec::new()),
             parent: None,
             family: family.clone(),
-            prefixes: RefCell::new(Vec::new()),
+            prefixes: Mutex::new(Vec::new()),
         });
         family.adopt(&scope);
         for (name, special) in SPECIAL_FORMS {
@@ -79,35 +87,35 @@ impl Scope {
     }
 
     pub fn child(parent: &Env) -> Env {
-        let scope = Rc::new(Scope {
-            entries: RefCell::new(Vec::new()),
+        let scope = Arc::new(Scope {
+            entries: Mutex::new(Vec::new()),
             parent: Some(parent.clone()),
             family: parent.family.clone(),
-            prefixes: RefCell::new(Vec::new()),
+            prefixes: Mutex::new(Vec::new()),
         });
         parent.family.adopt(&scope);
         scope
     }
 
     pub fn bind(&self, id: Ident, binding: Binding) {
-        self.entries.borrow_mut().push((id, binding));
+        locked(&self.entries).push((id, binding));
     }
 
     fn lookup_here(&self, id: &Ident) -> Option<Binding> {
-        self.entries.borrow().iter().rev().find(|(bound, _)| bound.same(id)).map(|(_, b)| b.clone())
+        locked(&self.entries).iter().rev().find(|(bound, _)| bound.same(id)).map(|(_, b)| b.clone())
     }
 
     pub fn add_prefix(&self, prefix: String, env: Env) {
-        self.prefixes.borrow_mut().push((prefix, env));
+        locked(&self.prefixes).push((prefix, env));
     }
 
     fn binds_here(&self, id: &Ident) -> bool {
-        self.entries.borrow().iter().any(|(bound, _)| bound.same(id))
+        locked(&self.entries).iter().any(|(bound, _)| bound.same(id))
     }
 
     /// Forgets the syntactic bindings of `name` in this scope (a top-level `define` overrides them).
     pub fn unbind(&self, name: &str) {
-        self.entries.borrow_mut().retain(|(bound, _)| &**bound.name() != name);
+        locked(&self.entries).retain(|(bound, _)| &**bound.name() != name);
     }
 }
 
@@ -115,7 +123,7 @@ impl Scope {
 #[derive(Clone)]
 pub enum Binding {
     Special(Special),
-    Macro(Rc<SyntaxRules>),
+    Macro(Arc<SyntaxRules>),
     Local(VarId),
     Global(Symbol),
 }
@@ -125,7 +133,7 @@ impl Binding {
     pub fn same(&self, other: &Binding) -> bool {
         match (self, other) {
             (Binding::Special(a), Binding::Special(b)) => a == b,
-            (Binding::Macro(a), Binding::Macro(b)) => Rc::ptr_eq(a, b),
+            (Binding::Macro(a), Binding::Macro(b)) => Arc::ptr_eq(a, b),
             (Binding::Local(a), Binding::Local(b)) => a == b,
             (Binding::Global(a), Binding::Global(b)) => a == b,
             _ => false,
@@ -212,7 +220,7 @@ pub struct TopLevel {
     /// The special forms and the prelude's macros: what every library starts from.
     pub prelude: Env,
     /// User libraries compiled so far, by name as written, e.g. `(contracts ledger)`.
-    pub libraries: std::collections::HashMap<String, Rc<crate::library::LibraryInfo>>,
+    pub libraries: std::collections::HashMap<String, Arc<crate::library::LibraryInfo>>,
     /// The user libraries the unit being compiled imports, in the order it imported them.
     pub used_libraries: Vec<String>,
     /// The special forms alone, never redefined: what compiler-inserted keywords resolve in.
@@ -220,12 +228,12 @@ pub struct TopLevel {
     pub user_globals: HashSet<Symbol>,
     pub next_stamp: u32,
     /// Every scope made for this top level (see [`ScopeFamily`]).
-    family: Rc<ScopeFamily>,
+    family: Arc<ScopeFamily>,
 }
 
 impl TopLevel {
     pub fn new() -> TopLevel {
-        let family = Rc::new(ScopeFamily::default());
+        let family = Arc::new(ScopeFamily::default());
         TopLevel {
             env: Scope::top(&family),
             prelude: Scope::top(&family),
@@ -311,7 +319,9 @@ impl<'a> Expander<'a> {
     fn resolve_prefixed(&self, id: &Ident, env: &Env) -> Option<Binding> {
         let mut scope = Some(env);
         while let Some(s) = scope {
-            for (prefix, library_env) in s.prefixes.borrow().iter() {
+            // A copy: resolving in a library's scope may look at this scope's prefixes again.
+            let prefixes = locked(&s.prefixes).clone();
+            for (prefix, library_env) in prefixes.iter() {
                 if let Some(rest) = id.name().strip_prefix(prefix.as_str())
                     && !rest.is_empty()
                 {
@@ -871,7 +881,7 @@ impl<'a> Expander<'a> {
         }
     }
 
-    pub(crate) fn parse_define_syntax(&mut self, form: &Sx, env: &Env) -> Result<(Ident, Rc<SyntaxRules>)> {
+    pub(crate) fn parse_define_syntax(&mut self, form: &Sx, env: &Env) -> Result<(Ident, Arc<SyntaxRules>)> {
         match form.list() {
             Some([_, name, spec]) if name.id().is_some() => {
                 let id = name.id().cloned().unwrap_or_else(|| Ident::plain(""));
@@ -885,14 +895,14 @@ impl<'a> Expander<'a> {
         }
     }
 
-    fn parse_transformer(&mut self, spec: &Sx, env: &Env, name: &str) -> Result<Rc<SyntaxRules>> {
+    fn parse_transformer(&mut self, spec: &Sx, env: &Env, name: &str) -> Result<Arc<SyntaxRules>> {
         let spec = self.expand_head(spec.clone(), env)?;
         let is_syntax_rules = spec.list().and_then(|items| items.first()).and_then(|h| self.special_of(h, env))
             == Some(Special::SyntaxRules);
         if !is_syntax_rules {
             return Err(CompileError::new("a macro transformer must be a `syntax-rules` form", spec.span));
         }
-        SyntaxRules::parse(&spec, env, name).map(Rc::new)
+        SyntaxRules::parse(&spec, env, name).map(Arc::new)
     }
 
     // ---- Quasiquote ----------------------------------------------------------------------------------

@@ -299,7 +299,7 @@ impl Compiler {
         image.libraries = self.library_refs(&requires);
         let hash = *bytecode::image_hash(&image.to_bytes()).as_bytes();
         let info = library::LibraryInfo { name: name.clone(), exports, image, hash, requires };
-        self.top.libraries.insert(name, std::rc::Rc::new(info));
+        self.top.libraries.insert(name, std::sync::Arc::new(info));
         Ok(())
     }
 
@@ -331,8 +331,8 @@ mod tests {
         let program = "(define-syntax twice (syntax-rules () ((_ e) (begin e e)))) \
                        (let-syntax ((once (syntax-rules () ((_ e) e)))) (twice (once 1)))";
         compiler.compile_source("t.scm", program).expect("the program compiles");
-        let prelude = std::rc::Rc::downgrade(&compiler.top.prelude);
-        let program_env = std::rc::Rc::downgrade(&compiler.top.env);
+        let prelude = std::sync::Arc::downgrade(&compiler.top.prelude);
+        let program_env = std::sync::Arc::downgrade(&compiler.top.env);
         drop(compiler);
         assert_eq!(prelude.strong_count(), 0, "the prelude's environment outlived its compiler");
         assert_eq!(program_env.strong_count(), 0, "the program's environment outlived its compiler");

@@ -6,18 +6,18 @@
 //! identifiers of the same name.
 
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chenilles_reader::{Datum, DatumKind, Number, Span};
 
 use crate::expand::Env;
 
 /// An interned-by-value symbol name.
-pub type Symbol = Rc<str>;
+pub type Symbol = Arc<str>;
 
 /// An identifier in syntax. Cheap to clone.
 #[derive(Clone)]
-pub struct Ident(Rc<IdentData>);
+pub struct Ident(Arc<IdentData>);
 
 enum IdentData {
     Plain(Symbol),
@@ -26,11 +26,11 @@ enum IdentData {
 
 impl Ident {
     pub fn plain(name: &str) -> Ident {
-        Ident(Rc::new(IdentData::Plain(name.into())))
+        Ident(Arc::new(IdentData::Plain(name.into())))
     }
 
     pub fn renamed(original: Ident, env: Env, stamp: u32) -> Ident {
-        Ident(Rc::new(IdentData::Renamed { original, env, stamp }))
+        Ident(Arc::new(IdentData::Renamed { original, env, stamp }))
     }
 
     /// The symbol this identifier was written as, with every renaming stripped.
@@ -54,7 +54,7 @@ impl Ident {
         match (&*self.0, &*other.0) {
             (IdentData::Plain(a), IdentData::Plain(b)) => a == b,
             (IdentData::Renamed { stamp: a, .. }, IdentData::Renamed { stamp: b, .. }) => {
-                a == b && Rc::ptr_eq(&self.0, &other.0)
+                a == b && Arc::ptr_eq(&self.0, &other.0)
             }
             _ => false,
         }

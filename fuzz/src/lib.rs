@@ -46,12 +46,12 @@ pub const SEED_PROGRAM: &str = r#"
 pub fn seed() -> Seed {
     let mut host = Host::new(Box::new(MemoryStore::default()));
     host.set_options(|_| Options { checkpoint_every: Duration::from_secs(3600), ..Options::silent() });
-    host.spawn_source("p", "seed.scm", SEED_PROGRAM, &[]).expect("the seed program starts");
+    host.spawn("p").source("seed.scm", SEED_PROGRAM).start().expect("the seed program starts");
     host.run().expect("the seed program runs until it waits");
     // A message waits in its mailbox: a resumed process goes on and finishes.
-    chenilles_durable::deliver(host.store(), "p", "fuzz", &chenilles_machine::Datum::from(7))
+    chenilles_durable::deliver(host.store().expect("the host has its store"), "p", "fuzz", &chenilles_machine::Datum::from(7))
         .expect("the message is delivered");
-    let store = host.store();
+    let store = host.store().expect("the host has its store");
     // The record's clock readings are the only bytes that differ from run to run: fix them, so
     // that an input does the same damage every time it is run.
     let head = store.get_ref(&process_ref("p")).expect("a ref").expect("the process's record");

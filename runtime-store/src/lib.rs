@@ -379,7 +379,7 @@ pub type RootsOf<'a> = &'a dyn Fn(&[u8]) -> Vec<Hash>;
 
 /// What every store backend offers. Both backends give the same answers to the same calls;
 /// `tests/redb_behaves_like_memory.rs` checks it.
-pub trait BlobStore {
+pub trait BlobStore: Send + Sync {
     /// The blob named `hash`. A backend whose bytes may have been damaged since they were
     /// committed (a file) re-hashes them on the way out: [`StoreError::CorruptBlob`] if they no
     /// longer match.

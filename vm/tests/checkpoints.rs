@@ -2,8 +2,8 @@
 //! small checkpoint, whatever the heap's size — for many small objects and for one large vector,
 //! string or bytevector alike. And a restored process is the process that was saved.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use chenilles_durable::{Options, Process, Record, SharedBuffer, Status};
 use chenilles_machine::Machine;
@@ -14,21 +14,21 @@ fn checkpoints_of(source: &str) -> (Vec<Record>, String, MemoryStore) {
     let mut store = MemoryStore::default();
     let mut machine = Machine::durable();
     let image = machine.compile("test.scm", source).expect("compiles");
-    let records = Rc::new(RefCell::new(Vec::new()));
+    let records = Arc::new(Mutex::new(Vec::new()));
     let seen = records.clone();
     let echo = SharedBuffer::default();
     let options = Options {
         // Only explicit (checkpoint) calls and the end checkpoint.
         checkpoint_every: std::time::Duration::from_secs(3600),
         echo: Box::new(echo.clone()),
-        on_checkpoint: Some(Box::new(move |r: &Record| seen.borrow_mut().push(r.clone()))),
+        on_checkpoint: Some(Box::new(move |r: &Record| seen.lock().unwrap().push(r.clone()))),
         ..Options::default()
     };
     let mut process = Process::start(&mut store, machine, "p", "test.scm", &image, options).expect("starts");
     assert_eq!(process.run(&mut store).expect("runs"), Status::Finished);
     let output = String::from_utf8_lossy(&echo.contents()).into_owned();
     drop(process);
-    let records = records.borrow().clone();
+    let records = records.lock().unwrap().clone();
     (records, output, store)
 }
 
@@ -159,13 +159,13 @@ fn a_long_lived_process_keeps_a_bounded_store() {
             (checkpoint)\n\
             (loop (+ i 1))))\n";
     let image = machine.compile("tiny.scm", source).unwrap_or_else(|e| panic!("{}", e.report()));
-    let largest = Rc::new(RefCell::new(0u64));
+    let largest = Arc::new(Mutex::new(0u64));
     let seen = largest.clone();
     let watched = path.clone();
     let options = Options {
         on_checkpoint: Some(Box::new(move |_: &Record| {
             let size = std::fs::metadata(&watched).map(|m| m.len()).unwrap_or_default();
-            let mut largest = seen.borrow_mut();
+            let mut largest = seen.lock().unwrap();
             *largest = (*largest).max(size);
         })),
         ..Options::silent()
@@ -176,7 +176,7 @@ fn a_long_lived_process_keeps_a_bounded_store() {
     drop(process);
     drop(store);
     let size = std::fs::metadata(&path).expect("size").len();
-    let largest = *largest.borrow();
+    let largest = *largest.lock().unwrap();
     // Measured: at most about 14 MB, back to 1-2 MB after each compaction (45 MB, never shrinking,
     // before).
     assert!(largest < 24 << 20, "the file grew to {largest} bytes while the process ran");

@@ -77,7 +77,7 @@ fn run_case(host: &mut Host, case: &Case) -> Result<(), DurableError> {
     host.resume_all()?;
     for (name, source) in case {
         if matches!(host.status(name), Err(DurableError::NoSuchProcess(_))) {
-            host.spawn_source(name, &format!("{name}.scm"), source, &[])?;
+            host.spawn(name).source(format!("{name}.scm"), source).start()?;
         }
     }
     host.run()?;
@@ -152,7 +152,7 @@ fn a_crash_at_any_disk_operation_changes_nothing_a_program_ends_with() {
                     got.iter().map(|(s, o)| (s, String::from_utf8_lossy(o))).collect::<Vec<_>>(),
                     expected.iter().map(|(s, o)| (s, String::from_utf8_lossy(o))).collect::<Vec<_>>(),
                 );
-                let report = host.store().verify().expect("verify");
+                let report = host.store().expect("the host has its store").verify().expect("verify");
                 assert!(report.is_clean(), "{label}: {fault:?}: {report:?}");
             }
         }

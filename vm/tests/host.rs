@@ -1,8 +1,8 @@
 //! The embedding API (`chenilles_durable::Host`): processes spawned by a host, talking to each other and
 //! to the host through mailboxes and host functions, and resumed by a new host after a restart.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use chenilles_durable::Host;
 use chenilles_durable::{Options, Status};
@@ -41,8 +41,8 @@ fn two_processes_exchange_messages_until_both_finish() {
             (if (eq? message 'stop)
                 count
                 (begin (send 'ping (list 'pong (cadr message))) (loop (+ count 1))))))"#;
-    host.spawn_source("ping", "ping.scm", ping, &[]).unwrap();
-    host.spawn_source("pong", "pong.scm", pong, &[]).unwrap();
+    host.spawn("ping").source("ping.scm", ping).start().unwrap();
+    host.spawn("pong").source("pong.scm", pong).start().unwrap();
     let ended = host.run().unwrap();
     assert_eq!(ended.len(), 2, "{ended:?}");
     assert_eq!(output(&mut host, "ping"), "(pong 0)\n(pong 1)\n(pong 2)\n(pong 3)\n(pong 4)\n");
@@ -54,7 +54,7 @@ fn two_processes_exchange_messages_until_both_finish() {
 fn a_message_sent_before_the_process_exists_waits_for_it() {
     let mut host = quiet_host(Box::new(MemoryStore::default()));
     host.send("late", &Datum::list([Datum::symbol("hello"), Datum::from("world")])).unwrap();
-    host.spawn_source("late", "late.scm", "(receive)", &[]).unwrap();
+    host.spawn("late").source("late.scm", "(receive)").start().unwrap();
     host.run().unwrap();
     let result = host.result("late").unwrap().expect("finished with a value");
     assert_eq!(result.to_string(), "(hello \"world\")");
@@ -63,7 +63,7 @@ fn a_message_sent_before_the_process_exists_waits_for_it() {
 #[test]
 fn a_receive_with_a_timeout_gives_its_default_when_nothing_comes() {
     let mut host = quiet_host(Box::new(MemoryStore::default()));
-    host.spawn_source("t", "t.scm", "(receive 0.05 'nothing)", &[]).unwrap();
+    host.spawn("t").source("t.scm", "(receive 0.05 'nothing)").start().unwrap();
     host.run().unwrap();
     // The process waits with a deadline; running again once it has passed wakes it.
     if !host.waiting().is_empty() {
@@ -87,7 +87,7 @@ fn only_granted_host_functions_can_be_called() {
         (display (host-call 'double (expt 2 100))) (newline)
         (display (guard (e (#t (error-object-message e))) (host-call 'double 'x))) (newline)
         (host-call 'launch)"#;
-    host.spawn_source("p", "p.scm", program, &["double"]).unwrap();
+    host.spawn("p").source("p.scm", program).grant(["double"]).start().unwrap();
     host.run().unwrap();
     let record = host.status("p").unwrap();
     let Status::Failed { report } = &record.status else { panic!("expected a failure, got {:?}", record.status) };
@@ -98,11 +98,11 @@ fn only_granted_host_functions_can_be_called() {
 #[test]
 fn a_completed_effect_is_not_repeated_after_a_restart() {
     // The provider counts its calls outside the store.
-    let calls = Rc::new(RefCell::new(Vec::<String>::new()));
-    let register = |host: &mut Host, calls: &Rc<RefCell<Vec<String>>>| {
+    let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+    let register = |host: &mut Host, calls: &Arc<Mutex<Vec<String>>>| {
         let calls = calls.clone();
         host.register("pay", HostKind::Idempotent, move |call| {
-            calls.borrow_mut().push(format!("{} {}", call.key, call.args[0]));
+            calls.lock().unwrap().push(format!("{} {}", call.key, call.args[0]));
             Ok(Datum::symbol("paid"))
         });
     };
@@ -112,9 +112,9 @@ fn a_completed_effect_is_not_repeated_after_a_restart() {
         (list first second (host-call 'pay 20))"#;
     let mut host = quiet_host(Box::new(MemoryStore::default()));
     register(&mut host, &calls);
-    host.spawn_source("buyer", "buyer.scm", program, &["pay"]).unwrap();
+    host.spawn("buyer").source("buyer.scm", program).grant(["pay"]).start().unwrap();
     host.run().unwrap();
-    assert_eq!(*calls.borrow(), ["buyer/0 10"]);
+    assert_eq!(*calls.lock().unwrap(), ["buyer/0 10"]);
     // The host goes away while the process waits; a new one over the same store resumes it.
     let store = host.release_store().expect("the host holds its store");
     drop(host);
@@ -124,10 +124,10 @@ fn a_completed_effect_is_not_repeated_after_a_restart() {
     host.send("buyer", &Datum::symbol("go")).unwrap();
     host.run().unwrap();
     // Between the payments come two more effects: `receive` found nothing, then `go`.
-    assert_eq!(*calls.borrow(), ["buyer/0 10", "buyer/3 20"], "each payment made once, each with its own key");
+    assert_eq!(*calls.lock().unwrap(), ["buyer/0 10", "buyer/3 20"], "each payment made once, each with its own key");
     assert_eq!(host.result("buyer").unwrap().map(|d| d.to_string()), Some("(paid go paid)".to_string()));
     let record = host.status("buyer").unwrap();
-    let journal: Vec<String> = chenilles_durable::read_effects(host.store(), &record)
+    let journal: Vec<String> = chenilles_durable::read_effects(host.store().unwrap(), &record)
         .unwrap()
         .iter()
         .map(|effect| effect.to_string())
@@ -150,7 +150,7 @@ fn a_process_over_its_limits_fails_alone() {
     ] {
         let mut machine = machine;
         let image = machine.compile(&format!("{name}.scm"), source).unwrap();
-        host.spawn(name, name, machine, &image, &[]).unwrap();
+        host.spawn(name).image(name, machine, &image).start().unwrap();
     }
     let ended = host.run().unwrap();
     assert_eq!(ended.len(), 3);
@@ -168,9 +168,9 @@ fn a_record_whose_echo_mark_is_past_its_output_is_refused_not_sliced() {
     // Found by the snapshot fuzz target: resuming such a record sliced the output journal out of
     // range and panicked.
     let mut host = quiet_host(Box::new(MemoryStore::default()));
-    host.spawn_source("talker", "talker.scm", "(display \"hello\") (receive)", &[]).unwrap();
+    host.spawn("talker").source("talker.scm", "(display \"hello\") (receive)").start().unwrap();
     host.run().unwrap();
-    let store = host.store();
+    let store = host.store().unwrap();
     let head = store.get_ref(&chenilles_durable::process_ref("talker")).unwrap().unwrap();
     let mut record = chenilles_durable::read_record(store, "talker", head).unwrap();
     record.echoed = record.output_len + 1000;
@@ -181,4 +181,105 @@ fn a_record_whose_echo_mark_is_past_its_output_is_refused_not_sliced() {
     let mut restarted = quiet_host(store);
     let error = restarted.resume("talker").expect_err("a damaged record is refused").to_string();
     assert!(error.contains("bytes of output were echoed"), "{error}");
+}
+
+/// A host function's typed error is raised in the process as a Scheme error it can catch.
+#[test]
+fn a_host_functions_error_is_a_scheme_error_the_process_can_catch() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    host.register("lookup", HostKind::Pure, |call| match call.args.first().and_then(|d| d.as_i64()) {
+        Some(n) if n >= 0 => Ok(Datum::from(n * 2)),
+        _ => Err(chenilles_machine::capabilities::HostError::new("a non-negative integer, please")),
+    });
+    let program = "(import (scheme base))
+        (guard (e ((error-object? e) (error-object-message e)))
+          (host-call 'lookup -1))";
+    host.spawn("asker").source("asker.scm", program).grant(["lookup"]).start().unwrap();
+    host.run().unwrap();
+    let result = host.result("asker").unwrap().map(|d| d.to_string());
+    assert_eq!(result.as_deref(), Some("\"lookup: a non-negative integer, please\""));
+}
+
+#[test]
+fn statuses_display_as_words_and_times_are_system_times() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    host.spawn("sleeper").source("sleeper.scm", "(receive 60 'nothing)").start().unwrap();
+    host.run().unwrap();
+    let record = host.status("sleeper").unwrap();
+    assert_eq!(record.status.to_string(), "waiting");
+    assert!(record.started_at() >= before && record.checkpointed_at() >= record.started_at());
+    let deadline = host.next_deadline().expect("a deadline");
+    let left = deadline.duration_since(std::time::SystemTime::now()).expect("in the future");
+    assert!(left > std::time::Duration::from_secs(50) && left <= std::time::Duration::from_secs(60), "{left:?}");
+    assert_eq!(record.status.deadline(), Some(deadline));
+    assert_eq!(Status::Exited(3).to_string(), "exited(3)");
+}
+
+#[test]
+fn a_released_store_is_an_error_not_a_panic_and_a_spawn_needs_a_program() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let store = host.release_store().expect("the store");
+    assert!(matches!(host.store(), Err(chenilles_durable::DurableError::StoreReleased)));
+    assert!(matches!(host.status("x"), Err(chenilles_durable::DurableError::StoreReleased)));
+    assert!(matches!(
+        host.spawn("x").source("x.scm", "1").start(),
+        Err(chenilles_durable::DurableError::StoreReleased)
+    ));
+    host.attach_store(store).unwrap();
+    assert!(matches!(host.spawn("x").start(), Err(chenilles_durable::DurableError::NoProgram(_))));
+    assert!(host.spawn("x").source("x.scm", "1").start().is_ok());
+}
+
+/// A host moves to another thread, and an async runtime drives it on a blocking task, a round
+/// at a time, with messages sent between rounds.
+#[test]
+fn a_host_moves_between_threads_and_an_async_runtime_drives_it() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let program =
+        "(import (scheme base)) (let loop ((sum 0)) (let ((n (receive))) (if (eq? n 'done) sum (loop (+ sum n)))))";
+    host.spawn("sum").source("sum.scm", program).start().unwrap();
+    let mut host = std::thread::spawn(move || {
+        host.run().unwrap();
+        host
+    })
+    .join()
+    .expect("the thread ran the host");
+    assert_eq!(host.status("sum").unwrap().status.to_string(), "waiting");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("a runtime");
+    let total = runtime.block_on(async move {
+        for n in 1..=10 {
+            host.send("sum", &Datum::from(n)).unwrap();
+            host = tokio::task::spawn_blocking(move || {
+                while host.run_round().unwrap().more {}
+                host
+            })
+            .await
+            .expect("the blocking task ran");
+        }
+        host.send("sum", &Datum::symbol("done")).unwrap();
+        let (host, ended) = tokio::task::spawn_blocking(move || {
+            let ended = host.run().unwrap();
+            (host, ended)
+        })
+        .await
+        .expect("the blocking task ran");
+        assert_eq!(ended, vec![("sum".to_string(), Status::Finished)]);
+        let mut host = host;
+        host.result("sum").unwrap().and_then(|d| d.as_i64())
+    });
+    assert_eq!(total, Some(55));
+}
+
+#[test]
+fn a_host_cancels_a_waiting_process() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    host.spawn("idle").source("idle.scm", "(receive)").start().unwrap();
+    host.run().unwrap();
+    let cancelled = host.cancel("idle", "no longer needed").unwrap();
+    assert_eq!(cancelled.record.status, Status::Cancelled { reason: "no longer needed".into() });
+    assert!(host.names().is_empty(), "it left memory");
+    assert!(host.run().unwrap().is_empty());
+    assert!(matches!(host.resume("idle"), Err(chenilles_durable::DurableError::Ended { .. })));
 }

@@ -1,19 +1,19 @@
 //! Properties of the machine that output alone cannot show: constant space for tail calls, recursion
 //! bounded only by memory, a heap that stays small under heavy allocation, bignums that never wrap.
 
-use std::cell::RefCell;
 use std::io::Write;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use chenilles_machine::{Machine, Outcome};
 
 /// An output sink the test can read after the machine has written to it.
 #[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
+struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
+        self.0.lock().unwrap().extend_from_slice(bytes);
         Ok(bytes.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -26,7 +26,7 @@ fn run(source: &str) -> (Machine, String) {
     let mut machine = Machine::with_output(Box::new(out.clone()));
     let outcome = machine.run_source("test.scm", source);
     assert!(matches!(outcome, Ok(Outcome::Finished)), "{:?}", outcome.map_err(|e| e.report()));
-    let text = String::from_utf8_lossy(&out.0.borrow()).into_owned();
+    let text = String::from_utf8_lossy(&out.0.lock().unwrap()).into_owned();
     (machine, text)
 }
 

@@ -21,12 +21,16 @@ fn a_receiver_takes_every_message_once_in_order_and_leaves_none() {
            (if (= i {count}) (begin (write (list sum in-order)) (newline))\n\
                (let ((m (receive))) (loop (+ i 1) (+ sum m) (and in-order (= m i))))))"
     );
-    host.spawn_source("sum", "sum.scm", &program, &[]).expect("spawn");
+    host.spawn("sum").source("sum.scm", &program).start().expect("spawn");
     host.run().expect("run");
     let expected = count * (count - 1) / 2;
     assert_eq!(String::from_utf8(host.output("sum").expect("output")).expect("utf-8"), format!("({expected} #t)\n"));
-    assert_eq!(waiting_count(host.store(), "sum").expect("count"), 0, "every received message was deleted");
-    let refs = host.store().list_refs().expect("refs");
+    assert_eq!(
+        waiting_count(host.store().expect("store"), "sum").expect("count"),
+        0,
+        "every received message was deleted"
+    );
+    let refs = host.store().expect("store").list_refs().expect("refs");
     assert_eq!(
         refs.iter().filter(|(name, _)| name.starts_with("mailbox/")).count(),
         1,

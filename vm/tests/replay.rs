@@ -37,10 +37,10 @@ fn replays_reach_every_recorded_state() {
     let mut host = history_host();
     let counter =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/durable/counter.scm")).unwrap();
-    host.spawn_source("counter", "counter.scm", &counter, &[]).unwrap();
-    host.spawn_source("random", "random.scm", RANDOM, &[]).unwrap();
+    host.spawn("counter").source("counter.scm", &counter).start().unwrap();
+    host.spawn("random").source("random.scm", RANDOM).start().unwrap();
     // Messages and a receive with a timeout: the receipts and the clock are journaled too.
-    host.spawn_source("listener", "listener.scm", "(list (receive) (receive) (receive 0.01 'none))", &[]).unwrap();
+    host.spawn("listener").source("listener.scm", "(list (receive) (receive) (receive 0.01 'none))").start().unwrap();
     host.run().unwrap();
     host.send("listener", &chenilles_machine::Datum::symbol("hello")).unwrap();
     host.send("listener", &chenilles_machine::Datum::from(42)).unwrap();
@@ -51,7 +51,7 @@ fn replays_reach_every_recorded_state() {
     }
     for name in ["counter", "random", "listener"] {
         assert_eq!(host.status(name).unwrap().status, Status::Finished, "{name}");
-        match replay(host.store(), name).unwrap() {
+        match replay(host.store().unwrap(), name).unwrap() {
             Replay::Same { checkpoints, .. } => assert!(checkpoints >= 2, "{name}: {checkpoints} checkpoints"),
             diverged => panic!("{name}: {diverged:?}"),
         }
@@ -82,10 +82,10 @@ fn tamper(store: &mut dyn BlobStore, name: &str, index: usize) -> Record {
 #[test]
 fn a_journal_that_no_longer_matches_the_run_is_found() {
     let mut host = history_host();
-    host.spawn_source("random", "random.scm", RANDOM, &[]).unwrap();
+    host.spawn("random").source("random.scm", RANDOM).start().unwrap();
     host.run().unwrap();
-    tamper(host.store(), "random", 20);
-    match replay(host.store(), "random").unwrap() {
+    tamper(host.store().unwrap(), "random", 20);
+    match replay(host.store().unwrap(), "random").unwrap() {
         Replay::Diverged { checkpoint, what } => {
             assert!(checkpoint > 1, "found at checkpoint {checkpoint}");
             assert!(what.contains("the replayed state is"), "{what}");

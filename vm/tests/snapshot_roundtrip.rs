@@ -86,7 +86,7 @@ fn durably(source: &str) -> String {
         reload_each_checkpoint: true,
         ..Options::silent()
     });
-    host.spawn_source("data", "data.scm", source, &[]).expect("the program starts");
+    host.spawn("data").source("data.scm", source).start().expect("the program starts");
     host.run().expect("every restored state serializes to the root it was restored from");
     let record = host.status("data").expect("a record");
     assert_eq!(record.status, Status::Finished);

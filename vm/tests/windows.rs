@@ -6,8 +6,8 @@
 //! only the one in flight at the crash may be, with the same idempotency key. The output journal
 //! holds everything once; the host's echo at least once.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use chenilles_durable::Host;
 use chenilles_durable::{DurableError, Options, SharedBuffer, Status, Window};
@@ -27,10 +27,10 @@ const PROGRAM: &str = r#"
     (list total (charge 30))"#;
 
 /// The provider's log of calls: key and amount, in call order.
-type Calls = Rc<RefCell<Vec<(String, i64)>>>;
+type Calls = Arc<Mutex<Vec<(String, i64)>>>;
 
 /// A window the hook saw: which, and the effects committed when it came.
-type Seen = Rc<RefCell<Vec<(Window, u64)>>>;
+type Seen = Arc<Mutex<Vec<(Window, u64)>>>;
 
 /// A host over `store` with the `charge` function; crashes at the `crash_at`th window (counting
 /// from 0) if asked, recording the windows it sees.
@@ -39,7 +39,7 @@ fn host(store: Box<dyn BlobStore>, calls: &Calls, echo: &SharedBuffer, seen: &Se
     let log = calls.clone();
     host.register("charge", HostKind::Idempotent, move |call| {
         let amount = call.args[0].as_i64().ok_or("expected an amount")?;
-        log.borrow_mut().push((call.key.to_string(), amount));
+        log.lock().unwrap().push((call.key.to_string(), amount));
         Ok(Datum::from(amount * 100))
     });
     let (echo, seen) = (echo.clone(), seen.clone());
@@ -49,8 +49,8 @@ fn host(store: Box<dyn BlobStore>, calls: &Calls, echo: &SharedBuffer, seen: &Se
             echo: Box::new(echo.clone()),
             err: Box::new(std::io::sink()),
             crash_at: Some(Box::new(move |window, record| {
-                seen.borrow_mut().push((window, record.effect_count));
-                crash_at == Some(seen.borrow().len() - 1)
+                seen.lock().unwrap().push((window, record.effect_count));
+                crash_at == Some(seen.lock().unwrap().len() - 1)
             })),
             ..Options::default()
         }
@@ -67,33 +67,33 @@ fn every_crash_window_around_effects_keeps_the_documented_semantics() {
     // The uninterrupted run: its windows, calls and output.
     let (calls, echo, seen) = (Calls::default(), SharedBuffer::default(), Seen::default());
     let mut clean = host(Box::new(MemoryStore::default()), &calls, &echo, &seen, None);
-    clean.spawn_source("buyer", "buyer.scm", PROGRAM, &["charge"]).unwrap();
+    clean.spawn("buyer").source("buyer.scm", PROGRAM).grant(["charge"]).start().unwrap();
     clean.run().unwrap();
     assert_eq!(clean.status("buyer").unwrap().status, Status::Finished);
     let expected_output = clean.output("buyer").unwrap();
-    let expected_calls = calls.borrow().clone();
+    let expected_calls = calls.lock().unwrap().clone();
     assert_eq!(expected_calls, [("buyer/0".to_string(), 10), ("buyer/1".to_string(), 20), ("buyer/2".to_string(), 30)]);
-    let windows = seen.borrow().len();
+    let windows = seen.lock().unwrap().len();
     assert!(windows >= 12, "{windows} windows: a checkpoint before and after each call, and more");
 
     let mut repeated = 0;
     for crash_at in 0..windows {
         let (calls, echo, seen) = (Calls::default(), SharedBuffer::default(), Seen::default());
         let mut first = host(Box::new(MemoryStore::default()), &calls, &echo, &seen, Some(crash_at));
-        let started = first.spawn_source("buyer", "buyer.scm", PROGRAM, &["charge"]);
+        let started = first.spawn("buyer").source("buyer.scm", PROGRAM).grant(["charge"]).start();
         let crashed = match started {
             Err(error) => error,
             Ok(()) => first.run().expect_err("the crash comes"),
         };
-        let (window, committed) = seen.borrow()[crash_at];
+        let (window, committed) = seen.lock().unwrap()[crash_at];
         assert!(matches!(crashed, DurableError::InjectedCrash { window: w, .. } if w == window), "{crashed}");
-        let calls_before_crash = calls.borrow().len();
+        let calls_before_crash = calls.lock().unwrap().len();
         // The machine died: what was in memory is gone. A new host resumes from the store.
         let store = first.release_store().expect("the store");
         drop(first);
         let mut second = host(store, &calls, &echo, &seen, None);
         if second.resume_all().unwrap().is_empty() && second.status("buyer").is_err() {
-            second.spawn_source("buyer", "buyer.scm", PROGRAM, &["charge"]).unwrap();
+            second.spawn("buyer").source("buyer.scm", PROGRAM).grant(["charge"]).start().unwrap();
         }
         second.run().unwrap();
         let what = format!("crash at window {crash_at} ({window:?}, {committed} effects committed)");
@@ -102,7 +102,7 @@ fn every_crash_window_around_effects_keeps_the_documented_semantics() {
 
         // Effects, counted at the provider: each key as in the clean run, with the same amount;
         // a completed one (committed before the crash) once; at most the one in flight twice.
-        let calls = calls.borrow();
+        let calls = calls.lock().unwrap();
         let mut keys: Vec<&(String, i64)> = calls.iter().collect();
         keys.dedup();
         assert_eq!(keys.into_iter().cloned().collect::<Vec<_>>(), expected_calls, "{what}: {calls:?}");

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use chenilles_durable::Host;
 use chenilles_durable::{DurableError, Status};
 use chenilles_machine::Datum;
-use chenilles_machine::capabilities::{HostCall, HostKind};
+use chenilles_machine::capabilities::{HostCall, HostError, HostKind};
 use chenilles_store::RedbStore;
 use ed25519_dalek::{Signature, VerifyingKey};
 
@@ -103,14 +103,14 @@ fn script() -> Vec<(&'static str, Datum)> {
 
 /// The host function `settle`: checks both signatures on the final state and records the payout in
 /// the ledger once per call key.
-fn settle(ledger: &Path, call: &HostCall<'_>) -> Result<Datum, String> {
+fn settle(ledger: &Path, call: &HostCall<'_>) -> Result<Datum, HostError> {
     let [state, alice_signature, bob_signature, alice_key, bob_key] = call.args else {
         return Err("expected a state, two signatures and two keys".into());
     };
     let text = state.to_string();
     for (signature, key, who) in [(alice_signature, alice_key, "alice"), (bob_signature, bob_key, "bob")] {
         let key = key.as_bytes().and_then(|k| <[u8; 32]>::try_from(k).ok()).ok_or("a key is not 32 bytes")?;
-        let key = VerifyingKey::from_bytes(&key).map_err(|e| e.to_string())?;
+        let key = VerifyingKey::from_bytes(&key).map_err(|e| HostError::from_error(&e))?;
         let signature =
             signature.as_bytes().and_then(|s| <[u8; 64]>::try_from(s).ok()).ok_or("a signature is not 64 bytes")?;
         key.verify_strict(text.as_bytes(), &Signature::from_bytes(&signature))
@@ -122,8 +122,12 @@ fn settle(ledger: &Path, call: &HostCall<'_>) -> Result<Datum, String> {
     let existing = std::fs::read_to_string(ledger).unwrap_or_default();
     if !existing.lines().any(|l| l.split_whitespace().next() == Some(call.key)) {
         use std::io::Write;
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(ledger).map_err(|e| e.to_string())?;
-        file.write_all(line.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| e.to_string())?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(ledger)
+            .map_err(|e| HostError::from_error(&e))?;
+        file.write_all(line.as_bytes()).and_then(|()| file.sync_all()).map_err(|e| HostError::from_error(&e))?;
         println!("host: ledger: alice receives {alice}, bob receives {bob}");
     } else {
         println!("host: settlement {} was already in the ledger", call.key);
@@ -145,7 +149,10 @@ fn run(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     for (name, party, grants) in [("alice", ALICE, &[][..]), ("bob", BOB, &["settle"][..])] {
         if matches!(host.status(name), Err(DurableError::NoSuchProcess(_))) {
             println!("host: spawning {name}");
-            host.spawn_source(name, &format!("{name}.scm"), &format!("{COMMON}{party}"), grants)?;
+            host.spawn(name)
+                .source(format!("{name}.scm"), format!("{COMMON}{party}"))
+                .grant(grants.iter().copied())
+                .start()?;
         }
     }
     host.run()?;

@@ -18,15 +18,20 @@
 //! let program = r#"
 //!     (define quantity (receive))                 ; waits, durably, for a message
 //!     (* quantity (host-call 'price 'apple))"#;
-//! host.spawn_source("shop", "shop.scm", program, &["price"]).unwrap();
-//! host.run().unwrap();
-//! assert!(matches!(host.status("shop").unwrap().status, Status::Waiting { until: None }));
+//! host.spawn("shop").source("shop.scm", program).grant(["price"]).start()?;
+//! host.run()?;
+//! assert!(matches!(host.status("shop")?.status, Status::Waiting { until: None }));
 //!
-//! host.send("shop", &Datum::from(7)).unwrap();
-//! host.run().unwrap();
-//! assert_eq!(host.status("shop").unwrap().status, Status::Finished);
-//! assert_eq!(host.result("shop").unwrap().and_then(|d| d.as_i64()), Some(21));
+//! host.send("shop", &Datum::from(7))?;
+//! host.run()?;
+//! assert_eq!(host.status("shop")?.status.to_string(), "finished");
+//! assert_eq!(host.result("shop")?.and_then(|d| d.as_i64()), Some(21));
+//! # Ok::<(), chenilles_durable::DurableError>(())
 //! ```
+//!
+//! A host and its processes are `Send`: a host can be moved to a worker thread, or driven from an
+//! async runtime on a blocking task (`tokio::task::spawn_blocking`), [`Host::run_round`] at a
+//! time when the caller wants to interleave other work.
 //!
 //! Capabilities ([`chenilles_machine::capabilities`]): a process can call only the host functions it was
 //! granted when it was spawned, and the grants are part of its record, so a resumed process has the
@@ -39,7 +44,8 @@
 //! function (a payment API taking an idempotency key, say) can recognize the repeat.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use chenilles_compiler::bytecode::Image;
 use chenilles_reader::Datum;
@@ -47,7 +53,7 @@ use chenilles_store::BlobStore;
 
 use crate::process::{DurableError, Options, Process, Record, Status, Turn};
 use chenilles_machine::Machine;
-use chenilles_machine::capabilities::{HostCall, HostFunction, HostKind};
+use chenilles_machine::capabilities::{HostCall, HostError, HostFunction, HostKind};
 use chenilles_machine::messaging::parse_message;
 
 /// A process the host has in memory, and whether it can run.
@@ -60,13 +66,79 @@ struct Hosted {
 /// A store and the durable processes running in it.
 pub struct Host {
     store: Option<Box<dyn BlobStore>>,
-    functions: Rc<BTreeMap<String, HostFunction>>,
+    functions: Arc<BTreeMap<String, HostFunction>>,
     processes: BTreeMap<String, Hosted>,
-    options: Box<dyn FnMut(&str) -> Options>,
+    options: Box<dyn FnMut(&str) -> Options + Send>,
 }
 
 fn seconds_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+}
+
+/// What one [`Host::run_round`] did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Round {
+    /// The processes that ended in this round, and how.
+    pub ended: Vec<(String, Status)>,
+    /// Whether a process can run now: call [`Host::run_round`] again.
+    pub more: bool,
+    /// Whether a process was asked to stop ([`crate::process::Options::stop`]) and stopped.
+    pub stopped: bool,
+}
+
+/// What a process is spawned from (see [`Spawn`]).
+enum Program<'a> {
+    None,
+    Source { file: String, text: String },
+    Image { program: String, machine: Box<Machine>, image: &'a Image },
+}
+
+/// A process about to be spawned: [`Host::spawn`] names it, [`Spawn::source`] or [`Spawn::image`]
+/// says what it runs, [`Spawn::grant`] what it may call, and [`Spawn::start`] commits its first
+/// checkpoint.
+#[must_use = "a process is spawned only by `start`"]
+pub struct Spawn<'h, 'a> {
+    host: &'h mut Host,
+    name: String,
+    program: Program<'a>,
+    grants: Vec<String>,
+}
+
+impl<'a> Spawn<'_, 'a> {
+    /// Runs Scheme source `text`, compiled now (`file` names it in messages and backtraces).
+    pub fn source(mut self, file: impl Into<String>, text: impl Into<String>) -> Self {
+        self.program = Program::Source { file: file.into(), text: text.into() };
+        self
+    }
+
+    /// Runs `image`, compiled by `machine` (which must come from [`Machine::durable`]);
+    /// `program` names it in the record.
+    pub fn image(mut self, program: impl Into<String>, machine: Machine, image: &'a Image) -> Self {
+        self.program = Program::Image { program: program.into(), machine: Box::new(machine), image };
+        self
+    }
+
+    /// Grants the process capabilities: host functions by name, or the VM's own (`files`,
+    /// `environment`). May be called more than once; the grants add up.
+    pub fn grant<S: Into<String>>(mut self, capabilities: impl IntoIterator<Item = S>) -> Self {
+        self.grants.extend(capabilities.into_iter().map(Into::into));
+        self
+    }
+
+    /// Starts the process: its first checkpoint is committed before this returns.
+    pub fn start(self) -> Result<(), DurableError> {
+        let Spawn { host, name, program, grants } = self;
+        let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+        match program {
+            Program::None => Err(DurableError::NoProgram(name)),
+            Program::Source { file, text } => {
+                let mut machine = Machine::durable();
+                let image = machine.compile(&file, &text)?;
+                host.start_process(&name, &file, machine, &image, &grants)
+            }
+            Program::Image { program, machine, image } => host.start_process(&name, &program, *machine, image, &grants),
+        }
+    }
 }
 
 impl Host {
@@ -74,32 +146,34 @@ impl Host {
     pub fn new(store: Box<dyn BlobStore>) -> Host {
         Host {
             store: Some(store),
-            functions: Rc::default(),
+            functions: Arc::default(),
             processes: BTreeMap::new(),
             options: Box::new(|_| Options::default()),
         }
     }
 
     /// Sets how each process is run (checkpoint interval, where its output is echoed, …), by name.
-    pub fn set_options(&mut self, options: impl FnMut(&str) -> Options + 'static) {
+    pub fn set_options(&mut self, options: impl FnMut(&str) -> Options + Send + 'static) {
         self.options = Box::new(options);
     }
 
-    /// Offers a host function to the processes spawned or resumed from now on.
+    /// Offers a host function to the processes spawned or resumed from now on. Its error is
+    /// raised in the calling process as a Scheme error.
     pub fn register(
         &mut self,
         name: &str,
         kind: HostKind,
-        call: impl Fn(&HostCall<'_>) -> Result<Datum, String> + 'static,
+        call: impl Fn(&HostCall<'_>) -> Result<Datum, HostError> + Send + Sync + 'static,
     ) {
-        Rc::make_mut(&mut self.functions).insert(name.to_string(), HostFunction { kind, call: Rc::new(call) });
+        Arc::make_mut(&mut self.functions).insert(name.to_string(), HostFunction { kind, call: Arc::new(call) });
     }
 
-    /// The store (for reading records and journals).
-    pub fn store(&mut self) -> &mut dyn BlobStore {
+    /// The store (for reading records and journals); an error once it was released
+    /// ([`Host::release_store`]) until one is attached again.
+    pub fn store(&mut self) -> Result<&mut dyn BlobStore, DurableError> {
         match &mut self.store {
-            Some(store) => store.as_mut(),
-            None => panic!("the host's store is released; attach one first"),
+            Some(store) => Ok(store.as_mut()),
+            None => Err(DurableError::StoreReleased),
         }
     }
 
@@ -110,16 +184,19 @@ impl Host {
         options
     }
 
-    /// Compiles `source` and starts it as a process named `name`, granted the host functions `grants`.
-    pub fn spawn_source(&mut self, name: &str, file: &str, source: &str, grants: &[&str]) -> Result<(), DurableError> {
-        let mut machine = Machine::durable();
-        let image = machine.compile(file, source)?;
-        self.spawn(name, file, machine, &image, grants)
+    /// Spawns a process named `name`: say what it runs and what it may call, then start it.
+    ///
+    /// ```
+    /// # use chenilles_durable::Host;
+    /// # let mut host = Host::new(Box::new(chenilles_store::MemoryStore::default()));
+    /// host.spawn("greeter").source("greeter.scm", "(display 'hello)").start()?;
+    /// # Ok::<(), chenilles_durable::DurableError>(())
+    /// ```
+    pub fn spawn<'a>(&mut self, name: &str) -> Spawn<'_, 'a> {
+        Spawn { host: self, name: name.to_string(), program: Program::None, grants: Vec::new() }
     }
 
-    /// Starts `image` (compiled by `machine`, which must come from [`Machine::durable`]) as a process
-    /// named `name`; its first checkpoint is committed before this returns.
-    pub fn spawn(
+    fn start_process(
         &mut self,
         name: &str,
         program: &str,
@@ -128,7 +205,7 @@ impl Host {
         grants: &[&str],
     ) -> Result<(), DurableError> {
         let options = self.options_for(name, grants);
-        let process = Process::start(self.store(), machine, name, program, image, options)?;
+        let process = Process::start(self.store()?, machine, name, program, image, options)?;
         self.processes.insert(name.to_string(), Hosted { process, waiting: None });
         Ok(())
     }
@@ -136,7 +213,7 @@ impl Host {
     /// Loads the unfinished process `name` from its newest checkpoint.
     pub fn resume(&mut self, name: &str) -> Result<(), DurableError> {
         let options = self.options_for(name, &[]);
-        let process = Process::resume(self.store(), name, options)?;
+        let process = Process::resume(self.store()?, name, options)?;
         let waiting = match &process.record().status {
             Status::Waiting { until } if !process.has_mail() => Some(*until),
             _ => None,
@@ -148,14 +225,14 @@ impl Host {
     /// Loads every unfinished process of the store that is not in memory yet; returns their names.
     pub fn resume_all(&mut self) -> Result<Vec<String>, DurableError> {
         let mut resumed = Vec::new();
-        for (name, record) in crate::process::list_processes(self.store())? {
+        for (name, record) in crate::process::list_processes(self.store()?)? {
             if record.status.is_running() && !self.processes.contains_key(&name) {
                 self.resume(&name)?;
                 resumed.push(name);
             } else if !record.status.is_running() && record.echoed < record.output_len {
                 // It ended, and a crash came before the host saw its last output.
                 let mut echo = (self.options)(&name).echo;
-                crate::process::echo_pending(self.store(), &name, &mut *echo)?;
+                crate::process::echo_pending(self.store()?, &name, &mut *echo)?;
             }
         }
         Ok(resumed)
@@ -169,44 +246,56 @@ impl Host {
     /// checkpoint.
     pub fn run(&mut self) -> Result<Vec<(String, Status)>, DurableError> {
         let mut ended = Vec::new();
-        let mut stopped = false;
         loop {
-            self.wake_due();
-            let runnable: Vec<String> =
-                self.processes.iter().filter(|(_, h)| h.waiting.is_none()).map(|(n, _)| n.clone()).collect();
-            if runnable.is_empty() {
+            let round = self.run_round()?;
+            ended.extend(round.ended);
+            if !round.more || round.stopped {
                 return Ok(ended);
             }
-            for name in runnable {
-                let Some(mut hosted) = self.processes.remove(&name) else { continue };
-                let turn = hosted.process.run_turn(self.store());
-                let sent_to = hosted.process.take_sent_to();
-                match turn? {
-                    Turn::Checkpointed => {
-                        self.processes.insert(name, hosted);
-                    }
-                    Turn::Waiting(until) => {
-                        // A message may have come while it ran: look again.
-                        hosted.process.refill_inbox(self.store())?;
-                        hosted.waiting = (!hosted.process.has_mail()).then_some(until);
-                        self.processes.insert(name, hosted);
-                    }
-                    Turn::Ended(status) => ended.push((name, status)),
-                    Turn::Stopped => {
-                        self.processes.insert(name.clone(), hosted);
-                        stopped = true;
-                    }
+        }
+    }
+
+    /// Runs one round: a turn (up to a checkpoint) of each process that can run now. A caller
+    /// that interleaves other work (an async task, a UI) calls it again while
+    /// [`Round::more`] says there is more to do, and otherwise waits for a message or until
+    /// [`Host::next_deadline`].
+    pub fn run_round(&mut self) -> Result<Round, DurableError> {
+        let mut round = Round::default();
+        self.wake_due();
+        let runnable: Vec<String> =
+            self.processes.iter().filter(|(_, h)| h.waiting.is_none()).map(|(n, _)| n.clone()).collect();
+        for name in runnable {
+            let Some(mut hosted) = self.processes.remove(&name) else { continue };
+            let turn = hosted.process.run_turn(self.store()?);
+            let sent_to = hosted.process.take_sent_to();
+            match turn? {
+                Turn::Checkpointed => {
+                    self.processes.insert(name, hosted);
                 }
-                for to in sent_to {
-                    self.refill(&to)?;
+                Turn::Waiting(until) => {
+                    // A message may have come while it ran: look again.
+                    hosted.process.refill_inbox(self.store()?)?;
+                    hosted.waiting = (!hosted.process.has_mail()).then_some(until);
+                    self.processes.insert(name, hosted);
                 }
-                if stopped {
-                    // Asked to stop: the other processes are at committed checkpoints (turns
-                    // end at one), so the host stops here; a later `run` goes on.
-                    return Ok(ended);
+                Turn::Ended(status) => round.ended.push((name, status)),
+                Turn::Stopped => {
+                    self.processes.insert(name.clone(), hosted);
+                    round.stopped = true;
                 }
             }
+            for to in sent_to {
+                self.refill(&to)?;
+            }
+            if round.stopped {
+                // Asked to stop: the other processes are at committed checkpoints (turns
+                // end at one), so the host stops here; a later `run` goes on.
+                return Ok(round);
+            }
         }
+        self.wake_due();
+        round.more = self.processes.values().any(|h| h.waiting.is_none());
+        Ok(round)
     }
 
     /// Makes runnable the waiting processes whose deadline has passed.
@@ -227,7 +316,7 @@ impl Host {
         let Some(mut hosted) = self.processes.remove(name) else {
             return Ok(());
         };
-        let result = hosted.process.refill_inbox(self.store());
+        let result = hosted.process.refill_inbox(self.store()?);
         if hosted.process.has_mail() {
             hosted.waiting = None;
         }
@@ -238,7 +327,7 @@ impl Host {
     /// Delivers `datum` to process `name`'s mailbox (committed before this returns); returns its
     /// sequence number. The process need not exist yet: the message waits for it.
     pub fn send(&mut self, to: &str, datum: &Datum) -> Result<u64, DurableError> {
-        let seq = crate::mailbox::deliver(self.store(), to, "host", datum)?;
+        let seq = crate::mailbox::deliver(self.store()?, to, "host", datum)?;
         self.refill(to)?;
         Ok(seq)
     }
@@ -249,13 +338,21 @@ impl Host {
     }
 
     /// The processes in memory that wait for a message, with their deadlines.
-    pub fn waiting(&self) -> Vec<(String, Option<f64>)> {
-        self.processes.iter().filter_map(|(name, h)| h.waiting.map(|until| (name.clone(), until))).collect()
+    pub fn waiting(&self) -> Vec<(String, Option<SystemTime>)> {
+        self.processes
+            .iter()
+            .filter_map(|(name, h)| h.waiting.map(|until| (name.clone(), until.and_then(crate::process::unix_seconds))))
+            .collect()
     }
 
-    /// The earliest deadline of a waiting process, in `current-second` seconds.
-    pub fn next_deadline(&self) -> Option<f64> {
-        self.processes.values().filter_map(|h| h.waiting.flatten()).reduce(f64::min)
+    /// The earliest deadline of a waiting process: when the next `run` has work even without a
+    /// message.
+    pub fn next_deadline(&self) -> Option<SystemTime> {
+        self.processes
+            .values()
+            .filter_map(|h| h.waiting.flatten())
+            .reduce(f64::min)
+            .and_then(crate::process::unix_seconds)
     }
 
     /// Gives up the store (to let another program use it while every process waits); the host
@@ -288,12 +385,12 @@ impl Host {
         let mut ended = Vec::new();
         let names: Vec<String> = self.processes.keys().cloned().collect();
         for name in names {
-            let head = self.store().get_ref(&crate::process::process_ref(&name))?;
+            let head = self.store()?.get_ref(&crate::process::process_ref(&name))?;
             let moved = self.processes.get(&name).is_some_and(|h| h.process.record_hash() != head);
             if moved {
                 self.processes.remove(&name);
                 let status = match head {
-                    Some(hash) => crate::process::read_record(self.store(), &name, hash)?.status,
+                    Some(hash) => crate::process::read_record(self.store()?, &name, hash)?.status,
                     None => Status::Cancelled { reason: "its record was removed from the store".into() },
                 };
                 if status.is_running() {
@@ -308,13 +405,21 @@ impl Host {
         Ok(ended)
     }
 
+    /// Cancels the unfinished process `name` ([`crate::cancel`]): it ends where its last
+    /// checkpoint left it, and leaves memory.
+    pub fn cancel(&mut self, name: &str, reason: &str) -> Result<crate::Cancelled, DurableError> {
+        let cancelled = crate::lifecycle::cancel(self.store()?, name, reason)?;
+        self.processes.remove(name);
+        Ok(cancelled)
+    }
+
     /// The newest record of process `name`.
     pub fn status(&mut self, name: &str) -> Result<Record, DurableError> {
         let hash = self
-            .store()
+            .store()?
             .get_ref(&crate::process::process_ref(name))?
             .ok_or_else(|| DurableError::NoSuchProcess(name.to_string()))?;
-        crate::process::read_record(self.store(), name, hash)
+        crate::process::read_record(self.store()?, name, hash)
     }
 
     /// The value of process `name`'s last expression, once it has finished.
@@ -329,6 +434,16 @@ impl Host {
     /// Everything process `name` has written to its output port, exactly once.
     pub fn output(&mut self, name: &str) -> Result<Vec<u8>, DurableError> {
         let record = self.status(name)?;
-        crate::process::read_output(self.store(), &record)
+        crate::process::read_output(self.store()?, &record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A host, its processes and its store can move to another thread.
+    #[test]
+    fn a_host_is_send() {
+        fn send<T: Send>() {}
+        send::<super::Host>();
     }
 }

@@ -8,7 +8,7 @@
 //! use chenilles_store::MemoryStore;
 //!
 //! let mut host = Host::new(Box::new(MemoryStore::default()));
-//! host.spawn_source("greeter", "greeter.scm", "(display (string-append \"hello, \" (receive)))", &[]).unwrap();
+//! host.spawn("greeter").source("greeter.scm", "(display (string-append \"hello, \" (receive)))").start().unwrap();
 //! host.send("greeter", &chenilles_reader::Datum::from("world")).unwrap();
 //! assert_eq!(host.run().unwrap(), vec![("greeter".to_string(), Status::Finished)]);
 //! assert_eq!(host.output("greeter").unwrap(), b"hello, world");
@@ -22,7 +22,7 @@ mod process;
 mod replay;
 mod snapshot;
 
-pub use host::Host;
+pub use host::{Host, Round, Spawn};
 pub use lifecycle::{Cancelled, Removed, cancel, remove};
 pub use mailbox::{DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};
 pub use process::{

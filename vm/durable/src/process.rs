@@ -15,12 +15,10 @@
 //! A process ends with a last checkpoint recording how it ended: finished, exited with a code, or
 //! failed with its error report (a failed process is not resumed again).
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Write;
-use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chenilles_compiler::bytecode::Image;
@@ -99,7 +97,22 @@ pub enum Status {
     },
 }
 
+impl std::fmt::Display for Status {
+    /// The status's word ([`Status::word`]): `running`, `exited(3)`, `cancelled`, …
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.word())
+    }
+}
+
 impl Status {
+    /// For a process waiting with a deadline: when it resumes even without a message.
+    pub fn deadline(&self) -> Option<SystemTime> {
+        match self {
+            Status::Waiting { until: Some(seconds) } => unix_seconds(*seconds),
+            _ => None,
+        }
+    }
+
     /// Whether the process has not ended (running or waiting): `resume` goes on with it.
     pub fn is_running(&self) -> bool {
         matches!(self, Status::Running | Status::Waiting { .. })
@@ -168,7 +181,24 @@ pub struct Record {
     pub keeps_history: bool,
 }
 
+/// The moment `seconds` after the Unix epoch (`None` for a value no clock reads: negative, not
+/// finite, or past what `SystemTime` holds).
+pub(crate) fn unix_seconds(seconds: f64) -> Option<SystemTime> {
+    let since = std::time::Duration::try_from_secs_f64(seconds).ok()?;
+    UNIX_EPOCH.checked_add(since)
+}
+
 impl Record {
+    /// When the process was started (the stored form is [`Record::started_ms`]).
+    pub fn started_at(&self) -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_millis(self.started_ms)
+    }
+
+    /// When this checkpoint was taken (the stored form is [`Record::time_ms`]).
+    pub fn checkpointed_at(&self) -> SystemTime {
+        UNIX_EPOCH + std::time::Duration::from_millis(self.time_ms)
+    }
+
     fn children(&self) -> Vec<Hash> {
         [self.snapshot, self.output, self.effects, self.previous].into_iter().flatten().map(Hash).collect()
     }
@@ -209,6 +239,13 @@ pub enum DurableError {
     /// The process did not keep its history ([`Options::keep_history`]), so it cannot be replayed.
     #[error("process {0:?} did not keep its history, so it cannot be replayed")]
     NoHistory(String),
+    /// A process was spawned without saying what it runs ([`crate::Spawn::source`] or
+    /// [`crate::Spawn::image`]).
+    #[error("process {0:?} was spawned with no program: give it a source or an image")]
+    NoProgram(String),
+    /// The host has let go of its store ([`crate::Host::release_store`]) and has none to use.
+    #[error("the host has no store: it was released, and no store was attached since")]
+    StoreReleased,
     /// The process has not ended, and what was asked needs it ended (removing it).
     #[error("process {name:?} has not ended ({status}): cancel it first")]
     NotEnded {
@@ -414,23 +451,28 @@ pub fn echo_pending(
 /// Bytes written through any of its clones, kept in memory: what a process writes between two
 /// checkpoints, or what a host or a test captures of the echo.
 #[derive(Clone, Default)]
-pub struct SharedBuffer(Rc<RefCell<Vec<u8>>>);
+pub struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
 
 impl SharedBuffer {
     /// Everything written so far, leaving the buffer empty.
     pub fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.0.borrow_mut())
+        std::mem::take(&mut *self.bytes())
+    }
+
+    fn bytes(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // The buffer is only appended to and taken whole: a panic elsewhere leaves it whole.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A copy of everything written so far.
     pub fn contents(&self) -> Vec<u8> {
-        self.0.borrow().clone()
+        self.bytes().clone()
     }
 }
 
 impl Write for SharedBuffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(bytes);
+        self.bytes().extend_from_slice(bytes);
         Ok(bytes.len())
     }
 
@@ -440,7 +482,7 @@ impl Write for SharedBuffer {
 }
 
 /// A function called with each checkpoint record as it is committed.
-pub type CheckpointWatcher = Box<dyn FnMut(&Record)>;
+pub type CheckpointWatcher = Box<dyn FnMut(&Record) + Send>;
 
 /// A named point of the checkpoint protocol where a test can crash a process (see
 /// [`Options::crash_at`]).
@@ -454,7 +496,7 @@ pub enum Window {
 
 /// Decides, at each window, whether the process crashes there; it is given the newest committed
 /// record.
-pub type CrashHook = Box<dyn FnMut(Window, &Record) -> bool>;
+pub type CrashHook = Box<dyn FnMut(Window, &Record) -> bool + Send>;
 
 /// The computation to run before the next periodic checkpoint, after one that took `cost`: at
 /// least `every`, and long enough that checkpoints take at most `share` percent of the time.
@@ -497,9 +539,9 @@ pub struct Options {
     /// the restored state serializes to the same root (slow; for tests).
     pub reload_each_checkpoint: bool,
     /// Where committed output is echoed (the host's stdout).
-    pub echo: Box<dyn Write>,
+    pub echo: Box<dyn Write + Send>,
     /// Where error reports go.
-    pub err: Box<dyn Write>,
+    pub err: Box<dyn Write + Send>,
     /// Called with each record just committed (for hosts and benchmarks that watch checkpoints).
     pub on_checkpoint: Option<CheckpointWatcher>,
     /// The host functions on offer, and those a new process is granted (a resumed process keeps the

@@ -7,7 +7,7 @@
 //! program embedding the VM, the command line's `--grant`) is above it.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chenilles_reader::Datum;
 
@@ -61,8 +61,44 @@ pub struct HostCall<'a> {
     pub key: &'a str,
 }
 
-/// A host function: its arguments in, a datum or an error message (raised as a Scheme error) out.
-pub type HostFn = dyn Fn(&HostCall<'_>) -> Result<Datum, String>;
+/// Why a host function refused or failed a call: raised in the calling process as a Scheme error
+/// whose message is `NAME: MESSAGE`, which the process may catch. An effectful call that fails is
+/// journaled as failed, as a result would be: it is not made again on resume.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HostError {
+    /// What went wrong, for the program and for people.
+    pub message: String,
+}
+
+impl HostError {
+    /// A host error saying `message`.
+    pub fn new(message: impl Into<String>) -> HostError {
+        HostError { message: message.into() }
+    }
+
+    /// A host error from any error of the host's (an I/O error, a client library's), its
+    /// `Display` as the message.
+    pub fn from_error(error: &dyn std::error::Error) -> HostError {
+        HostError::new(error.to_string())
+    }
+}
+
+impl From<String> for HostError {
+    fn from(message: String) -> HostError {
+        HostError::new(message)
+    }
+}
+
+impl From<&str> for HostError {
+    fn from(message: &str) -> HostError {
+        HostError::new(message)
+    }
+}
+
+/// A host function: its arguments in, a datum or a [`HostError`] (raised as a Scheme error) out.
+/// `Send + Sync`, so that a host and its processes can move to another thread.
+pub type HostFn = dyn Fn(&HostCall<'_>) -> Result<Datum, HostError> + Send + Sync;
 
 /// A function the host offers, and how a process calls it.
 #[derive(Clone)]
@@ -70,7 +106,7 @@ pub struct HostFunction {
     /// Whether its calls are effects (journaled) or queries.
     pub kind: HostKind,
     /// The function.
-    pub call: Rc<HostFn>,
+    pub call: Arc<HostFn>,
 }
 
 /// What a process may call: the names it was granted, and the functions the host offers.
@@ -79,7 +115,7 @@ pub struct HostAccess {
     /// The capabilities granted (host function names and the VM's own, such as `files`).
     pub grants: Vec<String>,
     /// The host functions on offer, by name.
-    pub functions: Rc<BTreeMap<String, HostFunction>>,
+    pub functions: Arc<BTreeMap<String, HostFunction>>,
 }
 
 impl HostAccess {

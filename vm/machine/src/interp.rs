@@ -14,7 +14,7 @@
 //! stack to the frame's closure slot and leaves the result there. No Scheme call ever recurses on the
 //! Rust stack, so recursion depth is bounded by memory alone, and a continuation is plain data.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chenilles_compiler::bytecode::{Insn, VerifiedFunction};
 
@@ -29,6 +29,45 @@ use crate::throw::Throw;
 
 use crate::value::Value;
 
+/// How many of the functions run lately [`Vm::execute`] keeps at hand.
+const RECENT_FUNCTIONS: usize = 4;
+
+/// The functions the interpreter ran lately, each held by a clone of its `Arc` (the table may
+/// grow, and move, while one runs: `eval` and `load` add functions), so that going back and
+/// forth between a few functions costs no atomic reference counting. Replaced round-robin.
+#[derive(Default)]
+struct RecentFunctions {
+    slots: Vec<(u32, Arc<LoadedFunction>)>,
+    /// The slot of the function returned last: a recursion asks for it again.
+    last: usize,
+    next: usize,
+}
+
+impl RecentFunctions {
+    /// Function `index` of `functions` (which the verifier and the loader keep in range).
+    #[inline]
+    fn get(&mut self, index: u32, functions: &[Arc<LoadedFunction>]) -> &LoadedFunction {
+        if self.slots.get(self.last).is_some_and(|(i, _)| *i == index) {
+            return &self.slots[self.last].1;
+        }
+        let slot = match self.slots.iter().position(|(i, _)| *i == index) {
+            Some(slot) => slot,
+            None if self.slots.len() < RECENT_FUNCTIONS => {
+                self.slots.push((index, functions[index as usize].clone()));
+                self.slots.len() - 1
+            }
+            None => {
+                let slot = self.next;
+                self.next = (self.next + 1) % RECENT_FUNCTIONS;
+                self.slots[slot] = (index, functions[index as usize].clone());
+                slot
+            }
+        };
+        self.last = slot;
+        &self.slots[slot].1
+    }
+}
+
 /// A function of a loaded image.
 pub struct LoadedFunction {
     /// The function as the verifier returned it.
@@ -39,7 +78,7 @@ pub struct LoadedFunction {
     /// Index of its image in [`Vm::images`].
     pub image: u32,
     /// Its image's constants (shared with [`LoadedImage::constants`]).
-    pub constants: Rc<[Value]>,
+    pub constants: Arc<[Value]>,
     /// Set when the whole function is one record operation, run without a frame.
     pub shortcut: Option<Shortcut>,
     /// The argument count of a call that enters a frame at once (its required count, for a
@@ -51,7 +90,7 @@ pub struct LoadedFunction {
 
 impl LoadedFunction {
     /// A function of image `image` whose constants are `constants`, ready to run.
-    pub fn new(code: VerifiedFunction, quick: Box<[Insn]>, image: u32, constants: Rc<[Value]>) -> LoadedFunction {
+    pub fn new(code: VerifiedFunction, quick: Box<[Insn]>, image: u32, constants: Arc<[Value]>) -> LoadedFunction {
         let shortcut = Shortcut::of(&code);
         let plain = code.optional == 0 && !code.rest && shortcut.is_none();
         let frame_argc = if plain { code.required } else { u32::MAX };
@@ -106,7 +145,7 @@ pub struct LoadedImage {
     /// The source files its positions refer to.
     pub files: Vec<String>,
     /// Its constants as values.
-    pub constants: Rc<[Value]>,
+    pub constants: Arc<[Value]>,
     /// For each global name of the image, the process's global slot.
     pub globals: Vec<u32>,
     /// Index in [`Vm::functions`] of the image's function 0.
@@ -153,7 +192,7 @@ pub struct Vm {
     /// The calls in progress, innermost last.
     pub(crate) frames: Vec<Frame>,
     /// Every loaded function, by process-wide function index.
-    pub(crate) functions: Vec<Rc<LoadedFunction>>,
+    pub(crate) functions: Vec<Arc<LoadedFunction>>,
     /// The images loaded into the process, in load order.
     pub(crate) images: Vec<LoadedImage>,
     /// The global variables' values, by slot.
@@ -343,16 +382,14 @@ impl Vm {
     }
 
     fn execute(&mut self, stop_depth: usize) -> Result<Value, Trap> {
-        // The running function, kept across frames: a call or return within one function (a
-        // recursion) reloads only the frame's pc and base.
-        let mut current: Option<(u32, Rc<LoadedFunction>)> = None;
+        // The functions run lately, kept across frames: a call or return between them (a
+        // recursion, a caller and its callees) reloads only the frame's pc and base, and touches
+        // no reference count.
+        let mut recent = RecentFunctions::default();
         'frames: loop {
             let frame_index = self.frames.len() - 1;
             let Frame { function: index, mut pc, base } = self.frames[frame_index];
-            let function: &LoadedFunction = match &current {
-                Some((running, function)) if *running == index => function,
-                _ => &current.insert((index, self.functions[index as usize].clone())).1,
-            };
+            let function: &LoadedFunction = recent.get(index, &self.functions);
             let image = function.image as usize;
             let insns: &[Insn] = &function.quick;
             let constants: &[Value] = &function.constants;

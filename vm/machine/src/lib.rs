@@ -150,7 +150,7 @@ impl Machine {
     }
 
     /// A machine whose standard output goes to `out`.
-    pub fn with_output(out: Box<dyn Write>) -> Machine {
+    pub fn with_output(out: Box<dyn Write + Send>) -> Machine {
         Machine::build(out, false)
     }
 
@@ -160,7 +160,7 @@ impl Machine {
         Machine::build(Box::new(std::io::sink()), true)
     }
 
-    fn build(out: Box<dyn Write>, keep_image_bytes: bool) -> Machine {
+    fn build(out: Box<dyn Write + Send>, keep_image_bytes: bool) -> Machine {
         let rt = Runtime::new(out, Box::new(std::io::stderr()));
         let mut vm = Vm::new(rt);
         vm.keep_image_bytes = keep_image_bytes;

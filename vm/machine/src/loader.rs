@@ -1,6 +1,6 @@
 //! Loading images into a process: verification, constants made into values, globals linked by name.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use chenilles_compiler::bytecode::{Constant, Image, ImageError, VerifyError, verify};
 use num_bigint::BigInt;
@@ -83,12 +83,12 @@ impl Loader for Vm {
     ) -> u32 {
         let image_index = self.images.len() as u32;
         let function_base = self.functions.len() as u32;
-        let constants: Rc<[Value]> = constants.into();
+        let constants: Arc<[Value]> = constants.into();
         for code in functions {
             self.rt.function_names.push(code.name.as_str().into());
             self.rt.function_arities.push((code.required as usize, code.optional as usize, code.rest));
             let quick = chenilles_compiler::bytecode::quicken(&code.insns, |g| globals[g as usize]).into_boxed_slice();
-            self.functions.push(Rc::new(LoadedFunction::new(code, quick, image_index, constants.clone())));
+            self.functions.push(Arc::new(LoadedFunction::new(code, quick, image_index, constants.clone())));
         }
         self.images.push(LoadedImage {
             name: image.name.clone(),

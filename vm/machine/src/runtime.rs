@@ -34,9 +34,9 @@ pub struct Runtime {
     /// The symbol table.
     pub symbols: Symbols,
     /// Where the standard output port writes.
-    pub out: Box<dyn Write>,
+    pub out: Box<dyn Write + Send>,
     /// Where the standard error port writes.
-    pub err: Box<dyn Write>,
+    pub err: Box<dyn Write + Send>,
     /// The standard output port (an object of the heap).
     pub stdout_port: Value,
     /// The standard error port (an object of the heap).
@@ -55,7 +55,7 @@ pub struct Runtime {
     /// `(command-line)`: the program name, then its arguments.
     pub command_line: Vec<String>,
     /// The name of every loaded function, by process-wide function index (for printing closures).
-    pub function_names: Vec<std::rc::Rc<str>>,
+    pub function_names: Vec<std::sync::Arc<str>>,
     /// `(required, optional, rest)` of every loaded function, by process-wide function index.
     pub function_arities: Vec<(usize, usize, bool)>,
     /// When the step count reaches this, the interpreter stops at the next safepoint and returns
@@ -78,7 +78,7 @@ pub struct Runtime {
 
 impl Runtime {
     /// A runtime with an empty heap (but for the console ports) writing to `out` and `err`.
-    pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Runtime {
+    pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Runtime {
         let mut heap = Heap::new();
         let stdout_port = heap.alloc(Object::Port(Box::new(Port::Stdout)));
         let stderr_port = heap.alloc(Object::Port(Box::new(Port::Stderr)));

@@ -246,7 +246,7 @@ impl StateParts {
     /// frame (of the stack and of each continuation) within its function and the stack, at a
     /// point where the interpreter can go on. Images loaded later keep their bytes (a durable
     /// process stores them at its next checkpoint).
-    pub fn into_vm(self, out: Box<dyn Write>, err: Box<dyn Write>) -> Result<Vm, StateError> {
+    pub fn into_vm(self, out: Box<dyn Write + Send>, err: Box<dyn Write + Send>) -> Result<Vm, StateError> {
         let inconsistent = |what: &str| StateError::Inconsistent(what.to_string());
         let mut rt = Runtime::new(out, err);
         rt.heap = self.heap;

@@ -74,7 +74,10 @@ pub fn drive(
         }
         for (name, until) in &waiting {
             if !announced.contains(name) {
-                let until = until.map_or(String::new(), |t| format!(" (at most until {t:.3}, Unix time)"));
+                let until = until.map_or(String::new(), |t| {
+                    let ms = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+                    format!(" (at most until {})", super::present::moment(ms, std::time::SystemTime::now()))
+                });
                 note!(
                     "chenilles-vm: process {name} waits for a message{until}; deliver one with: chenilles-vm send {name} DATUM"
                 );
@@ -113,8 +116,8 @@ fn wait_for_news(host: &Host, signals: &StopSignals, store_args: &StoreArgs) -> 
     let path = store_path(store_args);
     let mut watch = StoreWatch::new(&path);
     loop {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        let until_deadline = host.next_deadline().map(|t| Duration::from_secs_f64((t - now.as_secs_f64()).max(0.0)));
+        let until_deadline =
+            host.next_deadline().map(|t| t.duration_since(std::time::SystemTime::now()).unwrap_or_default());
         let nap = until_deadline.map_or(MAIL_POLL, |d| d.min(MAIL_POLL));
         let woke = std::time::Instant::now() + nap;
         while let Some(left) = woke.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) {

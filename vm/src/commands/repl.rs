@@ -2,11 +2,9 @@
 //! history saved as you go, Ctrl-C that interrupts the running expression, and meta-commands
 //! (`,help`).
 
-use std::cell::Cell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -55,14 +53,14 @@ fn history_path() -> Option<PathBuf> {
 /// that the prompt does not overwrite output left without its newline.
 struct LineTracking {
     out: std::io::Stdout,
-    at_line_start: Rc<Cell<bool>>,
+    at_line_start: Arc<AtomicBool>,
 }
 
 impl Write for LineTracking {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let n = self.out.write(bytes)?;
         if let Some(last) = bytes[..n].last() {
-            self.at_line_start.set(*last == b'\n');
+            self.at_line_start.store(*last == b'\n', Ordering::Relaxed);
         }
         Ok(n)
     }
@@ -165,7 +163,7 @@ impl Highlighter for SchemeHelper {
 struct Session {
     machine: Machine,
     interrupt: Arc<AtomicBool>,
-    at_line_start: Rc<Cell<bool>>,
+    at_line_start: Arc<AtomicBool>,
     entry: usize,
 }
 
@@ -177,7 +175,7 @@ enum Next {
 
 impl Repl {
     pub fn execute(self) -> ExitCode {
-        let at_line_start = Rc::new(Cell::new(true));
+        let at_line_start = Arc::new(AtomicBool::new(true));
         let out = LineTracking { out: std::io::stdout(), at_line_start: at_line_start.clone() };
         let mut machine = Machine::with_output(Box::new(out));
         set_up(&mut machine, self.machine, std::path::Path::new("./repl"), vec!["repl".to_string()]);
@@ -211,7 +209,7 @@ impl Repl {
                 names: session.completions(),
                 brackets: MatchingBracketHighlighter::new(),
             }));
-            if !session.at_line_start.replace(true) {
+            if !session.at_line_start.swap(true, Ordering::Relaxed) {
                 println!();
             }
             let prompt = if pending.is_empty() { "> " } else { "… " };
@@ -307,7 +305,7 @@ impl Session {
         match self.machine.eval_image(&image) {
             Ok(Ok(value)) => {
                 if print_value && value != Value::UNSPECIFIED {
-                    if !self.at_line_start.replace(true) {
+                    if !self.at_line_start.swap(true, Ordering::Relaxed) {
                         println!();
                     }
                     println!("{}", chenilles_machine::printer::to_text(&self.machine.vm.rt, value, Style::Write));
@@ -315,7 +313,7 @@ impl Session {
             }
             Ok(Err(code)) => return Next::Leave(exit_status(code)),
             Err(error @ RunError::Interrupted { .. }) => {
-                if !self.at_line_start.replace(true) {
+                if !self.at_line_start.swap(true, Ordering::Relaxed) {
                     println!();
                 }
                 note_text!(error.report());

@@ -68,8 +68,7 @@ impl Start {
         let identity = store.identity();
         let mut host = host_for(store, &durable_args, &signals, Echo::Plain);
         let program_text = crate::cli::program::program_name(&program);
-        let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
-        match host.spawn(&name, &program_text, machine, &image, &grants) {
+        match host.spawn(&name).image(program_text, machine, &image).grant(grants).start() {
             Ok(()) => {}
             Err(error @ DurableError::NameTaken(_)) => {
                 note!("error: {error} (choose another name with --name)");

@@ -576,8 +576,8 @@ fn read_words(store: &dyn BlobStore, list: &ListRef) -> Result<(MerkleList, Vec<
 pub fn restore(
     store: &dyn BlobStore,
     root_hash: Hash,
-    out: Box<dyn std::io::Write>,
-    err: Box<dyn std::io::Write>,
+    out: Box<dyn std::io::Write + Send>,
+    err: Box<dyn std::io::Write + Send>,
 ) -> Result<(Vm, Snapshotter), SnapshotError> {
     restore_with(store, root_hash, out, err, FileAccess::Reopen)
 }
@@ -588,7 +588,7 @@ pub fn restore(
 pub fn restore_detached(
     store: &dyn BlobStore,
     root_hash: Hash,
-    out: Box<dyn std::io::Write>,
+    out: Box<dyn std::io::Write + Send>,
 ) -> Result<(Vm, Snapshotter), SnapshotError> {
     restore_with(store, root_hash, out, Box::new(std::io::sink()), FileAccess::Detached)
 }
@@ -596,8 +596,8 @@ pub fn restore_detached(
 fn restore_with(
     store: &dyn BlobStore,
     root_hash: Hash,
-    out: Box<dyn std::io::Write>,
-    err: Box<dyn std::io::Write>,
+    out: Box<dyn std::io::Write + Send>,
+    err: Box<dyn std::io::Write + Send>,
     files: FileAccess,
 ) -> Result<(Vm, Snapshotter), SnapshotError> {
     let root = read_root(store, root_hash)?;

@@ -103,15 +103,15 @@ fn wait(rt: &mut Runtime, a: &[Value]) -> NativeResult {
 }
 
 /// The host function named by `v`: its name, itself and its kind, if this process was granted it.
-type Granted = (String, std::rc::Rc<crate::capabilities::HostFn>, HostKind);
+type Granted = (String, std::sync::Arc<crate::capabilities::HostFn>, HostKind);
 
 fn granted(rt: &Runtime, v: Value) -> Result<Granted, Throw> {
     let name = name_arg(rt, "host-call", v)?;
     if rt.replay.is_some() && !rt.host.functions.contains_key(&name) {
         // A replay without the host: the call was allowed when it was made, and its result is in
         // the journal (a pure function's is not: its replay diverges).
-        let unavailable: std::rc::Rc<crate::capabilities::HostFn> =
-            std::rc::Rc::new(|_| Err("the host is not here".into()));
+        let unavailable: std::sync::Arc<crate::capabilities::HostFn> =
+            std::sync::Arc::new(|_| Err("the host is not here".into()));
         return Ok((name, unavailable, HostKind::Effect));
     }
     if let Err(Throw::Error { kind, message, .. }) = rt.host.require("host-call", &name) {
