@@ -19,6 +19,7 @@ mod ir;
 mod library;
 mod syntax;
 mod syntax_rules;
+mod unexpand;
 mod warnings;
 
 use chenilles_reader::{Datum, FileId, Span};
@@ -26,6 +27,7 @@ use chenilles_reader::{Datum, FileId, Span};
 pub use bytecode::{Image, LibraryRef};
 pub use diagnostics::{CompileError, SourceFiles};
 pub use expand::FEATURES;
+pub use unexpand::Expansion;
 pub use warnings::{Arity, Environment, Warning, closest_name};
 
 use crate::expand::{Expander, TopLevel};
@@ -125,6 +127,31 @@ impl Compiler {
         let mut image = self.generate(name, body, vars);
         image.libraries = self.library_refs(&used);
         Ok(image)
+    }
+
+    /// Reads the forms of `text` (`name` names it in messages) and expands them to core forms
+    /// against the top level as it stands, with the macros defined so far: what they mean,
+    /// without compiling them. Nothing of the session changes but the files it knows: the
+    /// definitions and macros the forms make are forgotten once expanded. An `import` of a user
+    /// library is expanded only if the library is compiled already.
+    pub fn expand(&mut self, name: &str, text: &str) -> Result<Expansion, CompileError> {
+        let file = self.files.add(name, text);
+        let data = chenilles_reader::read_all(text, file)?;
+        let span = Span::new(file, 0, text.len());
+        let forms: Vec<Sx> = data.iter().map(Sx::from_datum).collect();
+        // The forms get a scope of their own over the top level, and what they would record of
+        // the session is put back.
+        let top_env = self.top.env.clone();
+        let user_globals = self.top.user_globals.clone();
+        let used_libraries = std::mem::take(&mut self.top.used_libraries);
+        self.top.env = expand::Scope::child(&top_env);
+        let mut expander = Expander::new(&mut self.top);
+        let expanded = expander.expand_top_level(&forms, span);
+        let vars = std::mem::take(&mut expander.vars);
+        self.top.env = top_env;
+        self.top.user_globals = user_globals;
+        self.top.used_libraries = used_libraries;
+        Ok(Expansion::new(&expanded?, &vars))
     }
 
     /// The globals the units compiled so far define or assign, when warnings are wanted.

@@ -1,6 +1,7 @@
 //! The REPL as a person at a terminal meets it, through a pseudo-terminal: interrupting a loop
-//! with Ctrl-C, completing a name with Tab, entries over several lines, meta-commands, output left
-//! without a newline, the history file, and leaving with a second Ctrl-C.
+//! with Ctrl-C, completing a name with Tab, entries over several lines, meta-commands (among them
+//! `,describe` and `,expand`), output left without a newline, the history file, and leaving with
+//! a second Ctrl-C.
 
 use std::process::Command;
 
@@ -77,7 +78,10 @@ fn meta_commands_and_output_without_a_newline() {
     let file = dir.path().join("defs.scm");
     std::fs::write(&file, "(define (triple x) (* 3 x))").expect("write");
     let mut session = repl(state.path(), &[]);
-    assert!(entry(&mut session, ",help").contains(",disassemble EXPR"), "the meta-commands are listed");
+    let help = entry(&mut session, ",help");
+    for command in [",disassemble EXPR", ",describe EXPR", ",expand EXPR"] {
+        assert!(help.contains(command), "the meta-commands are listed: {help:?}");
+    }
     assert!(entry(&mut session, ",time (triple-less 1)").contains("unbound variable"));
     entry(&mut session, &format!(",load {}", file.display()));
     let shown = entry(&mut session, ",time (triple 14)");
@@ -88,6 +92,59 @@ fn meta_commands_and_output_without_a_newline() {
     assert!(entry(&mut session, ",frob").contains("unknown meta-command ,frob"));
     type_line(&mut session, "(exit 3)");
     session.exp_eof().expect("exit leaves");
+}
+
+#[test]
+fn describe_says_what_a_value_is() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut session = repl(state.path(), &[]);
+    let shown = entry(&mut session, ",describe car");
+    assert!(shown.contains("type: procedure\r\n  name: car\r\n  arity: 1 argument\r\n"), "{shown:?}");
+    entry(&mut session, "(define (pick a #!optional b . more) (if (default-object? b) a b))");
+    let shown = entry(&mut session, ",describe pick");
+    assert!(shown.contains("name: pick\r\n  arity: 1 required, 1 optional, a rest list\r\n"), "{shown:?}");
+    assert!(shown.contains("defined at: repl-2:1\r\n"), "where it is defined: {shown:?}");
+    entry(&mut session, "(define-record-type point (make-point x y) point? (x point-x) (y point-y))");
+    let shown = entry(&mut session, ",d (make-point 1 (list 2 3))");
+    assert!(
+        shown.contains("type: record\r\n  record type: point\r\n  field x: 1\r\n  field y: (2 3)\r\n"),
+        "{shown:?}"
+    );
+    let shown = entry(&mut session, ",d (make-vector 50 0)");
+    // Shown bounded: 16 elements, then an ellipsis (which the pseudo-terminal's reader gives as bytes).
+    let sixteen = format!("#({}", "0 ".repeat(16));
+    assert!(shown.contains(&sixteen) && !shown.contains(&format!("{sixteen}0")), "{shown:?}");
+    assert!(shown.contains("type: vector\r\n  length: 50\r\n"), "{shown:?}");
+    // Bad input is reported, and the REPL goes on.
+    assert!(entry(&mut session, ",describe (car '())").contains("car: not a pair"));
+    assert!(entry(&mut session, ",describe (car").contains("error"));
+    assert!(entry(&mut session, ",describe").contains("needs an expression"));
+    assert!(entry(&mut session, "(point-x (make-point 41 0))").contains("41"), "the REPL goes on");
+    type_line(&mut session, ",quit");
+    session.exp_eof().expect(",quit leaves");
+}
+
+#[test]
+fn expand_shows_core_forms_with_the_session_s_macros() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut session = repl(state.path(), &[]);
+    entry(&mut session, "(define-syntax swap! (syntax-rules () ((_ a b) (let ((tmp a)) (set! a b) (set! b tmp)))))");
+    let shown = entry(&mut session, ",expand (swap! p q)");
+    assert!(shown.contains("(let ((tmp p)) (set! p q) (set! q tmp))\r\n"), "{shown:?}");
+    // Hygiene: the macro's `tmp` is not the user's.
+    let shown = entry(&mut session, ",exp (let ((tmp 1)) (swap! tmp q))");
+    assert!(shown.contains("(let ((tmp 1)) (let ((tmp.1 tmp)) (set! tmp q) (set! q tmp.1)))"), "{shown:?}");
+    assert!(entry(&mut session, ",expand (unless #f 1)").contains("(if #f #f (begin 1))"));
+    // Expanding defines nothing.
+    entry(&mut session, ",expand (define never-defined 1)");
+    assert!(entry(&mut session, "never-defined").contains("unbound variable"));
+    // Bad input is reported, and the REPL goes on.
+    assert!(entry(&mut session, ",expand (let ((x 1)) x").contains("error"));
+    assert!(entry(&mut session, ",expand (if)").contains("bad `if` syntax"));
+    assert!(entry(&mut session, ",expand").contains("needs an expression"));
+    assert!(entry(&mut session, "(let ((p 1) (q 2)) (swap! p q) (list p q))").contains("(2 1)"));
+    type_line(&mut session, ",quit");
+    session.exp_eof().expect(",quit leaves");
 }
 
 #[test]
@@ -111,4 +168,20 @@ fn grants_and_the_library_path_are_given_as_run_takes_them() {
     assert!(entry(&mut session, "(file-exists? \"/\")").contains("#t"), "granted");
     type_line(&mut session, ",q");
     session.exp_eof().expect("leaves");
+}
+
+#[test]
+fn max_steps_bounds_each_entry_not_the_session() {
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut session = repl(state.path(), &["--max-steps", "300000"]);
+    entry(&mut session, "(define (count n) (if (> n 0) (count (- n 1)) 'done))");
+    // Each entry takes about 200,000 steps: together they pass the limit, each alone does not.
+    for _ in 0..3 {
+        let out = entry(&mut session, "(count 200000)");
+        assert!(out.contains("done") && !out.contains("limit"), "{out:?}");
+    }
+    let over = entry(&mut session, "(count 400000)");
+    assert!(over.contains("step limit exceeded"), "{over:?}");
+    let after = entry(&mut session, "(count 10)");
+    assert!(after.contains("done"), "the REPL goes on: {after:?}");
 }

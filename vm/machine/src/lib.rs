@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod capabilities;
+pub mod describe;
 pub mod effects;
 pub mod hash_table;
 pub mod heap;
@@ -47,6 +48,7 @@ use chenilles_compiler::{CompileError, Compiler};
 
 use crate::loader::Loader;
 
+pub use crate::describe::Description;
 pub use crate::interp::{BacktraceEntry, Trap, Vm};
 pub use crate::loader::LoadError;
 pub use crate::natives::natives_fingerprint;
@@ -204,6 +206,12 @@ impl Machine {
     /// compiler's warnings check a program against.
     pub fn environment(&self) -> chenilles_compiler::Environment {
         self.vm.environment()
+    }
+
+    /// What `value` (a value of this machine's process) is: its type and the essentials of it
+    /// (see [`describe::describe`]).
+    pub fn describe(&self, value: Value) -> Description {
+        describe::describe(&self.vm, value)
     }
 
     /// Loads and runs the library images `image` needs that are not loaded yet, in order.

@@ -1,6 +1,6 @@
 //! `chenilles-vm repl`: read, evaluate, print, with line editing, completion of bound names,
 //! history saved as you go, Ctrl-C that interrupts the running expression, and meta-commands
-//! (`,help`).
+//! (`,help` lists them; `,describe` and `,expand` ask the machine and the compiler).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,6 +35,8 @@ pub struct Repl {
 const META_HELP: &str = "\
 ,help              this list
 ,time EXPR         evaluate EXPR and say how long it took
+,describe EXPR     evaluate EXPR and say what its value is: type, arity, fields, length
+,expand EXPR       EXPR with its macros expanded, as core forms (nothing is defined)
 ,disassemble EXPR  the bytecode EXPR compiles to
 ,load FILE         evaluate the file's forms here (the REPL reads it, whatever was granted)
 ,quit              leave (Ctrl-D does too)
@@ -274,9 +276,9 @@ impl Session {
             "quit" | "q" => return Next::Leave(ExitCode::SUCCESS),
             "time" | "t" => {
                 let started = Instant::now();
-                let steps = self.machine.vm.steps;
+                self.machine.vm.steps = 0;
                 let next = self.evaluate(argument, true);
-                let steps = self.machine.vm.steps.saturating_sub(steps);
+                let steps = self.machine.vm.steps;
                 println!(";; {:.6} s, {steps} steps", started.elapsed().as_secs_f64());
                 return next;
             }
@@ -284,6 +286,8 @@ impl Session {
                 Ok(text) => return self.evaluate(&text, false),
                 Err(error) => note!("error: cannot read {argument}: {error}"),
             },
+            "describe" | "d" => return self.describe(argument),
+            "expand" | "exp" => self.expand(argument),
             "disassemble" | "x" => self.disassemble(argument),
             _ => note!("error: unknown meta-command ,{command} (,help lists them)"),
         }
@@ -292,37 +296,75 @@ impl Session {
 
     /// Compiles and runs `text`, printing its value if `print_value`.
     fn evaluate(&mut self, text: &str, print_value: bool) -> Next {
+        match self.value_of(text) {
+            Ok(value) => {
+                if print_value && value != Value::UNSPECIFIED {
+                    println!("{}", chenilles_machine::printer::to_text(&self.machine.vm.rt, value, Style::Write));
+                }
+                Next::Prompt
+            }
+            Err(next) => next,
+        }
+    }
+
+    /// Compiles and runs `text` and gives its value, on a line of its own; or reports why there
+    /// is none and says what the loop does next.
+    fn value_of(&mut self, text: &str) -> Result<Value, Next> {
         self.entry += 1;
         let name = format!("repl-{}", self.entry);
         let image = match self.machine.compiler.compile_source(&name, text) {
             Ok(image) => image,
             Err(error) => {
                 note_text!(self.machine.compiler.render(&error));
-                return Next::Prompt;
+                return Err(Next::Prompt);
             }
         };
         self.interrupt.store(false, Ordering::Relaxed);
-        match self.machine.eval_image(&image) {
-            Ok(Ok(value)) => {
-                if print_value && value != Value::UNSPECIFIED {
-                    if !self.at_line_start.swap(true, Ordering::Relaxed) {
-                        println!();
-                    }
-                    println!("{}", chenilles_machine::printer::to_text(&self.machine.vm.rt, value, Style::Write));
-                }
-            }
-            Ok(Err(code)) => return Next::Leave(exit_status(code)),
+        // Each entry has the whole of --max-steps: the count starts again at every entry.
+        self.machine.vm.steps = 0;
+        let result = self.machine.eval_image(&image);
+        if !self.at_line_start.swap(true, Ordering::Relaxed) {
+            println!();
+        }
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(code)) => Err(Next::Leave(exit_status(code))),
             Err(error @ RunError::Interrupted { .. }) => {
-                if !self.at_line_start.swap(true, Ordering::Relaxed) {
-                    println!();
-                }
                 note_text!(error.report());
+                Err(Next::Prompt)
             }
             Err(error) => {
                 crate::cli::program::report(error);
+                Err(Next::Prompt)
             }
         }
-        Next::Prompt
+    }
+
+    /// `,describe EXPR`: evaluates EXPR and says what its value is.
+    fn describe(&mut self, text: &str) -> Next {
+        if text.is_empty() {
+            note!("error: ,describe needs an expression: ,describe EXPR");
+            return Next::Prompt;
+        }
+        match self.value_of(text) {
+            Ok(value) => {
+                print!("{}", self.machine.describe(value));
+                Next::Prompt
+            }
+            Err(next) => next,
+        }
+    }
+
+    /// `,expand EXPR`: EXPR's macros expanded against the session's, printed as core forms.
+    fn expand(&mut self, text: &str) {
+        if text.is_empty() {
+            note!("error: ,expand needs an expression: ,expand EXPR");
+            return;
+        }
+        match self.machine.compiler.expand("expand", text) {
+            Ok(expansion) => print!("{expansion}"),
+            Err(error) => note_text!(self.machine.compiler.render(&error)),
+        }
     }
 
     fn disassemble(&mut self, text: &str) {

@@ -1,0 +1,3 @@
+(cond ((assv 2 '((1 . one) (2 . two))) => cdr)
+      ((> 3 2) 'greater)
+      (else 'other))

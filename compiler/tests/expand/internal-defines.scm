@@ -1,0 +1,4 @@
+(define (f x)
+  (define y (* x 2))
+  (define (g z) (+ y z))
+  (g 1))
