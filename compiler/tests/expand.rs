@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use chenilles_compiler::Compiler;
 
 fn expansion_of(path: &Path) -> String {
@@ -20,21 +22,7 @@ fn expansion_of(path: &Path) -> String {
 
 #[test]
 fn expansions_match_their_snapshots() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expand");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/expand exists")
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "scm"))
-        .collect();
-    cases.sort();
-    assert!(!cases.is_empty(), "no cases in {}", dir.display());
-    for case in cases {
-        let name = case.file_stem().and_then(|s| s.to_str()).unwrap_or("case").to_string();
-        insta::with_settings!({ input_file => &case, prepend_module_to_snapshot => true }, {
-            insta::assert_snapshot!(name, expansion_of(&case));
-        });
-    }
+    common::each_case_matches_its_snapshot("expand", expansion_of);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::{run, text, vm, write_program};
@@ -168,7 +168,7 @@ fn the_repositorys_programs_get_no_false_warnings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut programs = Vec::new();
     for dir in ["examples-scm", "stdlib-scm", "tests/durable", "tests/examples", "tests/programs"] {
-        collect(&root.join(dir), &mut programs);
+        programs.extend(common::scheme_programs(&root.join(dir)));
     }
     assert!(programs.len() > 100, "found only {} programs", programs.len());
     let mut warned = Vec::new();
@@ -181,18 +181,4 @@ fn the_repositorys_programs_get_no_false_warnings() {
         }
     }
     assert!(warned.is_empty(), "{} programs warned:\n{}", warned.len(), warned.concat());
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out);
-        } else if path.extension().is_some_and(|e| e == "scm") && !path.components().any(|c| c.as_os_str() == "lib") {
-            out.push(path);
-        }
-    }
 }

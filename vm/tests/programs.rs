@@ -14,11 +14,13 @@
 //! prints how many it made. A program that does not compile makes no process.
 //! See `tests/programs/README.md`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+
+mod common;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 /// The fewest checkpoints the durable run of a program that computes must make.
@@ -32,9 +34,7 @@ const RESTORES: u64 = 16;
 fn main() {
     let arguments = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/programs");
-    let mut programs = Vec::new();
-    collect(&root, &mut programs);
-    programs.sort();
+    let programs = common::scheme_programs(&root);
     let trials = programs
         .into_iter()
         .flat_map(|path| {
@@ -47,23 +47,6 @@ fn main() {
         })
         .collect();
     libtest_mimic::run(&arguments, trials).exit();
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            // `lib/` folders hold libraries and included files, not programs.
-            if !path.ends_with("lib") {
-                collect(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "scm") {
-            out.push(path);
-        }
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -119,3 +119,27 @@ pub fn status_of(store: &Path, name: &str) -> String {
         .unwrap_or("absent")
         .to_string()
 }
+
+/// The Scheme programs under `dir`, at any depth, sorted; `lib/` folders hold libraries and
+/// included files, not programs, and are skipped.
+pub fn scheme_programs(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("lib") {
+                    walk(&path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "scm") {
+                out.push(path);
+            }
+        }
+    }
+    let mut programs = Vec::new();
+    walk(dir, &mut programs);
+    programs.sort();
+    programs
+}
