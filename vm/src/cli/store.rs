@@ -261,8 +261,17 @@ impl Drivers {
     /// Looks at who holds the store at `args`'s path.
     pub fn look(args: &StoreArgs) -> Drivers {
         let path = store_path(args);
-        let writers = chenilles_store::writers_of(&path);
-        let holder = writers.as_ref().filter(|w| !w.is_empty()).and_then(|_| read_holder(&path));
+        let mut writers = chenilles_store::writers_of(&path);
+        let holder = read_holder(&path);
+        // /proc shows only the processes this one may inspect: a live holder whose open files
+        // cannot be read (another user's) may hold the store unseen, so nothing can be told.
+        if writers.as_ref().is_some_and(Vec::is_empty)
+            && let Some(holder) = &holder
+            && alive(holder.pid)
+            && std::fs::read_dir(Path::new("/proc").join(holder.pid.to_string()).join("fd")).is_err()
+        {
+            writers = None;
+        }
         Drivers { writers, holder }
     }
 
