@@ -867,9 +867,9 @@ impl RedbStore {
     }
 }
 
-/// Every operation runs under [`refuse_panics`]: an open trusts a cleanly closed file without
+/// Every operation runs under `refuse_panics`: an open trusts a cleanly closed file without
 /// reading it whole, so damage redb meets later must still be an error, never a panic. Reads run
-/// under [`redo_if_disturbed`] too.
+/// under `redo_if_disturbed` too.
 impl BlobStore for RedbStore {
     fn get(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         redo_if_disturbed(&self.path, || self.get_unguarded(hash))

@@ -1,6 +1,6 @@
 //! The reader: Scheme source text to spanned [`Datum`]s.
 //!
-//! A [logos] lexer turns the text into tokens and a [lalrpop] grammar builds data from them; every datum
+//! A logos lexer turns the text into tokens and a lalrpop grammar builds data from them; every datum
 //! keeps the byte span it was read from, so later stages can name `file:line:col`.
 //!
 //! The syntax is R7RS-small's external representation (section 7.1.2), with these choices:

@@ -168,7 +168,7 @@ pub struct Record {
     pub jiffies: i64,
     /// Steps (calls and loop iterations) run so far.
     pub steps: u64,
-    /// Messages received so far (see [`crate::mailbox`]).
+    /// Messages received so far (see [`crate::Mailbox`]).
     pub received: u64,
     /// The capabilities the process was granted (see [`chenilles_machine::capabilities`]).
     pub grants: Vec<String>,

@@ -75,7 +75,7 @@ pub struct LoadedFunction {
     /// `code.insns` with superinstructions (see [`chenilles_compiler::bytecode::quicken()`]): what
     /// the interpreter runs. Same length and meaning index by index.
     pub quick: Box<[Insn]>,
-    /// Index of its image in [`Vm::images`].
+    /// Index of its image in `Vm::images`.
     pub image: u32,
     /// Its image's constants (shared with [`LoadedImage::constants`]).
     pub constants: Arc<[Value]>,
@@ -148,7 +148,7 @@ pub struct LoadedImage {
     pub constants: Arc<[Value]>,
     /// For each global name of the image, the process's global slot.
     pub globals: Vec<u32>,
-    /// Index in [`Vm::functions`] of the image's function 0.
+    /// Index in `Vm::functions` of the image's function 0.
     pub function_base: u32,
     /// The image file's bytes, kept by a durable process until a checkpoint has stored them.
     pub bytes: Option<Vec<u8>>,
