@@ -148,6 +148,13 @@ fn fold(rt: &mut Runtime, who: &str, op: Op, unit: Value, args: &[Value]) -> Nat
 /// `-` and `/`: with one argument, the inverse of it; with more, the first combined with the rest.
 fn inverse_fold(rt: &mut Runtime, who: &str, op: Op, unit: Value, args: &[Value]) -> NativeResult {
     match args {
+        // (- x) is x negated, not 0 - x: (- 0.0) is -0.0.
+        [only]
+            if op == Op::Sub
+                && let Some(minus_one) = Value::fixnum(-1) =>
+        {
+            rt.arith(who, Op::Mul, minus_one, *only)
+        }
         [only] => rt.arith(who, op, unit, *only),
         [first, rest @ ..] => {
             let mut acc = *first;
