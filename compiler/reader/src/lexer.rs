@@ -44,7 +44,7 @@ pub fn is_delimiter(c: char) -> bool {
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
 #[logos(error = RawError)]
 #[logos(skip r"\s+")]
-#[logos(skip(r";[^\n]*", allow_greedy = true))]
+#[logos(skip(r";[^\n\r]*", allow_greedy = true))]
 pub enum Raw {
     #[token("(")]
     Open,

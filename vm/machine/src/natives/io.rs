@@ -419,10 +419,16 @@ fn read_line(rt: &mut Runtime, args: &[Value]) -> NativeResult {
             if *position >= chars.len() {
                 return Ok(Value::EOF);
             }
+            // A line ends at LF, CR or CRLF, as R7RS's read-line says.
             let rest = &chars[*position..];
-            let end = rest.iter().position(|&c| c == '\n').unwrap_or(rest.len());
+            let end = rest.iter().position(|&c| c == '\n' || c == '\r').unwrap_or(rest.len());
             let line: String = rest[..end].iter().collect();
-            *position += (end + 1).min(rest.len());
+            let ending = match rest.get(end..end + 2) {
+                Some(['\r', '\n']) => 2,
+                _ if end < rest.len() => 1,
+                _ => 0,
+            };
+            *position += end + ending;
             line
         }
         _ => return Err(rt.type_error("read-line", "a textual input port", port)),

@@ -1,0 +1,13 @@
+(import (scheme base) (scheme write))
+; read-line ends a line at LF, CR and CRLF.
+(define (lines text)
+  (let ((port (open-input-string text)))
+    (let loop ((acc '()))
+      (let ((line (read-line port)))
+        (if (eof-object? line) (reverse acc) (loop (cons line acc)))))))
+(display (list 'case1 (lines "abc\rdef"))) (newline)
+(display (list 'case2 (lines "abc\r\ndef\r\n"))) (newline)
+(display (list 'case3 (lines "a\n\rb\r\rc"))) (newline)
+(display (list 'case4 (lines "one\ntwo"))) (newline)
+(display (list 'case5 (lines "\r\n"))) (newline)
+(write (list 'case6 (lines ""))) (newline)
