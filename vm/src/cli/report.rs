@@ -17,7 +17,7 @@ pub fn status_word(status: &Status, driven: Driven) -> String {
 }
 
 /// One process as `ps --json` lists it, and as `inspect --json` begins.
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 pub struct ProcessSummary {
     /// The process's name.
     pub name: String,
@@ -100,19 +100,8 @@ impl ProcessSummary {
         ProcessSummary {
             name: name.to_string(),
             status: "damaged".to_string(),
-            exit_code: None,
-            cancel_reason: None,
-            waiting_until: None,
-            program: None,
-            checkpoints: None,
-            started_unix_ms: None,
-            last_checkpoint_unix_ms: None,
-            steps: None,
-            output_bytes: None,
-            messages_received: None,
-            messages_waiting: None,
-            grants: None,
             error: Some(error),
+            ..ProcessSummary::default()
         }
     }
 }

@@ -6,7 +6,7 @@ use chenilles_durable::DurableError;
 
 use crate::cli::args::{DurableArgs, StoreArgs};
 use crate::cli::driving::{Echo, drive, fail, host_for};
-use crate::cli::records::{self, process_names};
+use crate::cli::records;
 use crate::cli::signals::StopSignals;
 use crate::cli::store::open_existing;
 use crate::note;
@@ -30,23 +30,18 @@ impl Resume {
             Err(code) => return code,
         };
         let all = names.is_empty();
-        let names = if all {
-            match process_names(&store) {
-                Ok(names) => names,
-                Err(error) => return fail(error.into()),
-            }
-        } else {
-            names
-        };
-        let identity = store.identity();
-        // Several processes' lines interleave: on a terminal, each says whose it is.
-        let unfinished = match records::processes(&store) {
-            Ok(records) => records
-                .iter()
-                .filter(|(name, record)| names.contains(name) && record.as_ref().is_ok_and(|r| r.status.is_running()))
-                .count(),
+        // Every record, read once: the names to resume when none is given, and how many of them
+        // have not ended (several processes' lines interleave: on a terminal, each says whose).
+        let records = match records::processes(&store) {
+            Ok(records) => records,
             Err(error) => return fail(error.into()),
         };
+        let names = if all { records.iter().map(|(name, _)| name.clone()).collect() } else { names };
+        let unfinished = records
+            .iter()
+            .filter(|(name, record)| names.contains(name) && record.as_ref().is_ok_and(|r| r.status.is_running()))
+            .count();
+        let identity = store.identity();
         let mut host = host_for(store, &durable_args, &signals, Echo::for_processes(unfinished));
         // A process that cannot be resumed (its state is damaged) is reported, and the others go on.
         let mut failed = false;
