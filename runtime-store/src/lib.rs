@@ -58,10 +58,12 @@
 
 mod bundle;
 pub mod crash_point;
+mod keys;
 mod memory;
 mod reach;
 mod reading_file;
 mod redb_store;
+mod sealing;
 pub mod simulated;
 mod staged;
 
@@ -69,10 +71,14 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+pub use keys::{Credential, KdfParams, NewSlot, SlotInfo, StoreKey, Unlock};
 pub use memory::MemoryStore;
 pub use reach::missing_blobs;
 pub use reading_file::writers_of;
-pub use redb_store::{FORMAT_VERSION, FileIdentity, MAGIC, RedbStore, StoreWatch, in_guarded_operation};
+pub use redb_store::{
+    ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION, FileIdentity, Header, MAGIC, Mode, RedbStore, StoreWatch,
+    in_guarded_operation,
+};
 
 /// A blob's name: the blake3 hash of its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -140,7 +146,7 @@ pub enum StoreError {
     },
     /// The file has a store format this build does not read.
     #[error(
-        "{path}: store format version {found} is not supported (this build reads version {expected})",
+        "{path}: store format version {found} is not supported (this build reads versions 1 to {expected})",
         path = .path.display()
     )]
     UnsupportedVersion {
@@ -148,7 +154,7 @@ pub enum StoreError {
         path: PathBuf,
         /// Its format version.
         found: u32,
-        /// The version this build reads.
+        /// The newest version this build reads (it reads every version from 1).
         expected: u32,
     },
     /// The file is not a Chenilles store.
@@ -218,6 +224,48 @@ pub enum StoreError {
         path: PathBuf,
         /// What it said.
         cause: String,
+    },
+    /// The store is encrypted and nothing that opens it was offered.
+    #[error(
+        "{path}: the store is encrypted; unlock it with {methods}",
+        path = .path.display()
+    )]
+    KeyNeeded {
+        /// The store file.
+        path: PathBuf,
+        /// Its unlocking methods, for people ("a password or the ssh-agent key SHA256:…").
+        methods: String,
+    },
+    /// Nothing offered opens any key slot of the store; nothing was written.
+    #[error("{path}: {tried} opens none of the store's key slots", path = .path.display())]
+    WrongKey {
+        /// The store file.
+        path: PathBuf,
+        /// What was offered, without its secret ("the password given").
+        tried: String,
+    },
+    /// An encrypted store's entry fails authentication: altered, moved from another entry,
+    /// replaced by an older one or sealed under another key. Nothing was written.
+    #[error("{path}: {what} fails authentication: the file was altered", path = .path.display())]
+    Tampered {
+        /// The store file.
+        path: PathBuf,
+        /// Which entry ("blob 1f2e…", "the ref table", "the state record").
+        what: String,
+    },
+    /// A key slot could not be made, read or used.
+    #[error("{path}: {cause}", path = .path.display())]
+    KeySlot {
+        /// The store file.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
+    /// A store was to be made where a file already is.
+    #[error("{path}: a file is already there; nothing was written", path = .path.display())]
+    AlreadyExists {
+        /// The path.
+        path: PathBuf,
     },
     /// A bundle was refused.
     #[error("bundle refused: {cause}")]
@@ -333,12 +381,19 @@ pub struct VerifyReport {
     pub dangling_refs: Vec<(String, Hash)>,
     /// Entries that cannot be decoded at all (a key or ref value of the wrong length), described.
     pub malformed: Vec<String>,
+    /// In an encrypted store, entries that fail authentication (altered, moved from another
+    /// entry, sealed under another key), and a ref table that does not match the sealed state
+    /// record (a ref removed, added or replaced by an older value), described.
+    pub tampered: Vec<String>,
 }
 
 impl VerifyReport {
     /// Whether nothing is wrong.
     pub fn is_clean(&self) -> bool {
-        self.corrupt_blobs.is_empty() && self.dangling_refs.is_empty() && self.malformed.is_empty()
+        self.corrupt_blobs.is_empty()
+            && self.dangling_refs.is_empty()
+            && self.malformed.is_empty()
+            && self.tampered.is_empty()
     }
 }
 

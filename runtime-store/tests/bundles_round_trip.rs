@@ -102,7 +102,7 @@ fn exporting_a_missing_ref_or_a_store_missing_a_blob_is_refused(f: &mut dyn Fixt
     assert_eq!(f.store().export_bundle(&["broken"], &roots_of, &mut sink), Err(StoreError::MissingBlob { hash: lost }));
 }
 
-for_each_backend!(
+for_each_plain_backend!(
     a_bundle_carries_its_refs_and_all_they_reach,
     a_bundle_of_one_ref_carries_only_what_it_reaches,
     the_same_state_gives_the_same_bundle_bytes,
@@ -177,4 +177,17 @@ fn a_forged_length_does_not_allocate_ahead_of_the_data() {
     bundle.extend_from_slice(&[0; 32]);
     bundle.extend_from_slice(&u64::from(u32::MAX).to_le_bytes());
     assert_refused_and_nothing_imported(&bundle, &mut MemoryStore::default(), "forged length");
+}
+
+#[test]
+fn an_encrypted_store_writes_no_bundle_in_clear() {
+    let mut f = common::Encrypted::new();
+    let mut batch = Batch::default();
+    let blob = batch.put(b"secret".to_vec());
+    batch.set_ref("head", None, blob);
+    f.store().commit(batch).unwrap();
+    let mut out = Vec::new();
+    let error = f.store().export_bundle(&["head"], &common::no_roots, &mut out).unwrap_err();
+    assert!(matches!(error, StoreError::BundleIo { .. }), "{error}");
+    assert!(out.is_empty(), "nothing was written");
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chenilles_store::{Batch, BlobStore, FORMAT_VERSION, Hash, RedbStore, StoreError};
+use chenilles_store::{Batch, BlobStore, ENCRYPTED_FORMAT_VERSION, Hash, RedbStore, StoreError};
 use common::{META, edit_raw, linked, roots_of};
 
 /// What a store held after one of its commits: refs, and every blob's bytes.
@@ -251,15 +251,22 @@ fn an_unknown_format_version_is_refused_untouched() {
     let path = dir.path().join("store.redb");
     RedbStore::open(&path).unwrap().close().unwrap();
     edit_raw(&path, |txn| {
-        txn.open_table(META).unwrap().insert("format_version", &(FORMAT_VERSION + 1).to_le_bytes()[..]).unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert("format_version", &(ENCRYPTED_FORMAT_VERSION + 1).to_le_bytes()[..])
+            .unwrap();
     });
     let before = std::fs::read(&path).unwrap();
     let error = RedbStore::open(&path).unwrap_err();
     assert_eq!(
         error,
-        StoreError::UnsupportedVersion { path: path.clone(), found: FORMAT_VERSION + 1, expected: FORMAT_VERSION }
+        StoreError::UnsupportedVersion {
+            path: path.clone(),
+            found: ENCRYPTED_FORMAT_VERSION + 1,
+            expected: ENCRYPTED_FORMAT_VERSION
+        }
     );
-    assert!(error.to_string().contains("version 2"), "{error}");
+    assert!(error.to_string().contains("version 3"), "{error}");
     assert_eq!(RedbStore::open_read_only(&path).unwrap_err(), error, "read-only opens refuse it too");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }

@@ -3,7 +3,10 @@
 //! was in flight, never a part of one.
 //!
 //! The test re-runs its own binary as the writer (`crash_child_writer`, which does nothing unless
-//! `CHENILLES_CRASH_STORE` is set), kills it at a random instant, and checks the store; 40 times.
+//! `CHENILLES_CRASH_STORE` is set), kills it at a random instant, and checks the store; 40 times,
+//! on a plain store and on an encrypted one.
+
+mod common;
 
 use std::io::Read;
 use std::path::Path;
@@ -13,6 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 use chenilles_store::{Batch, BlobStore, Hash, RedbStore};
 
 const STORE_VAR: &str = "CHENILLES_CRASH_STORE";
+/// Set for a writer of an encrypted store (opened with the tests' password).
+const ENCRYPTED_VAR: &str = "CHENILLES_CRASH_ENCRYPTED";
 const KILLS: usize = 40;
 
 /// The blob of commit `i`: 4 KiB naming `i` and the commit before it, so that a store holds a
@@ -62,7 +67,10 @@ fn crash_child_writer() {
     let Some(path) = std::env::var_os(STORE_VAR) else {
         return;
     };
-    let mut store = RedbStore::open(Path::new(&path)).unwrap();
+    let mut store = match std::env::var_os(ENCRYPTED_VAR) {
+        Some(_) => common::open_encrypted(Path::new(&path)),
+        None => RedbStore::open(Path::new(&path)).unwrap(),
+    };
     let mut head = store.get_ref("head").unwrap();
     let mut next = match head {
         Some(h) => u64::from_le_bytes(store.get(&h).unwrap().unwrap()[..8].try_into().unwrap()) + 1,
@@ -98,6 +106,18 @@ fn a_killed_writer_leaves_exactly_a_prefix_of_its_commits() {
     if std::env::var_os(STORE_VAR).is_some() {
         return;
     }
+    killed_writer(false);
+}
+
+#[test]
+fn a_killed_writer_of_an_encrypted_store_leaves_exactly_a_prefix_of_its_commits() {
+    if std::env::var_os(STORE_VAR).is_some() {
+        return;
+    }
+    killed_writer(true);
+}
+
+fn killed_writer(encrypted: bool) {
     let seed = std::env::var("CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -106,13 +126,20 @@ fn a_killed_writer_leaves_exactly_a_prefix_of_its_commits() {
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
+    if encrypted {
+        common::create_encrypted(&path).close().unwrap();
+    }
     let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
     let mut acknowledged: Option<u64> = None;
     let mut kills_mid_commit = 0;
     let mut kills_before_any_ack = 0;
     for kill in 0..KILLS {
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        if encrypted {
+            command.env(ENCRYPTED_VAR, "1");
+        }
+        let mut child = command
             .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
             .env(STORE_VAR, &path)
             .stdout(Stdio::piped())
@@ -137,7 +164,7 @@ fn a_killed_writer_leaves_exactly_a_prefix_of_its_commits() {
             None => kills_before_any_ack += 1,
         }
 
-        let store = RedbStore::open(&path).unwrap();
+        let store = if encrypted { common::open_encrypted(&path) } else { RedbStore::open(&path).unwrap() };
         let report = store.verify().unwrap();
         assert!(report.is_clean(), "kill {kill}: {report:?}");
         let head = check_chain(&store);

@@ -1,13 +1,15 @@
 //! Model-based: any sequence of commits (puts, ref moves and deletions, right or wrong), gcs and
-//! reopenings gives the same answers and the same state on `RedbStore` as on `MemoryStore`, and
-//! never loses a blob that the refs reach.
+//! reopenings gives the same answers and the same state on `RedbStore`, plain and encrypted, as
+//! on `MemoryStore`, and never loses a blob that the refs reach.
 
 mod common;
 
 use std::collections::BTreeSet;
 
+use std::path::Path;
+
 use chenilles_store::{Batch, BlobStore, Hash, MemoryStore, RedbStore};
-use common::{linked, roots_of};
+use common::{create_encrypted, linked, open_encrypted, roots_of};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -52,7 +54,7 @@ fn expect() -> impl Strategy<Value = Expect> {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    let name = 0u8..4;
+    let name = 0u8..NAMES.len() as u8;
     prop_oneof![
         4 => (any::<u8>(), prop::collection::vec(any::<Index>(), 0..3))
             .prop_map(|(payload, children)| Step::Put { payload, children }),
@@ -92,7 +94,7 @@ fn batches(steps: &[Step], model: &MemoryStore, known: &mut Vec<Hash>) -> (Batch
                 last_put = Some(hash);
             }
             Step::SetRef { name, expected, target } => {
-                let name = format!("ref/{name}");
+                let name = NAMES[usize::from(*name)].to_string();
                 let expected = expectation(expected, &name, model, known);
                 let target = match target {
                     Target::LastPut => last_put.unwrap_or_else(|| Hash::of(b"no put yet")),
@@ -102,7 +104,7 @@ fn batches(steps: &[Step], model: &MemoryStore, known: &mut Vec<Hash>) -> (Batch
                 b.set_ref(&name, expected, target);
             }
             Step::DeleteRef { name, expected } => {
-                let name = format!("ref/{name}");
+                let name = NAMES[usize::from(*name)].to_string();
                 let expected = expectation(expected, &name, model, known).unwrap_or_else(|| Hash::of(b"absent"));
                 a.delete_ref(&name, expected);
                 b.delete_ref(&name, expected);
@@ -133,17 +135,53 @@ fn reachable(store: &dyn BlobStore) -> BTreeSet<Hash> {
     seen
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+/// Ref names whose prefixes nest and overlap (an encrypted store lists prefixes by segment).
+const NAMES: [&str; 7] =
+    ["ref/0", "ref/1", "ref/1/x", "refs", "mailbox/a/messages/0001", "mailbox/a/messages/0002", "mailbox/ab"];
 
-    #[test]
-    fn redb_gives_the_same_answers_as_memory(ops in prop::collection::vec(op(), 1..30)) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("model.redb");
-        let mut redb = RedbStore::open(&path).unwrap();
-        let mut model = MemoryStore::default();
+/// Prefixes at and between segment boundaries.
+const PREFIXES: [&str; 10] = [
+    "",
+    "ref",
+    "ref/",
+    "ref/1",
+    "ref/1/",
+    "mailbox/a/",
+    "mailbox/a",
+    "mailbox/a/messages/",
+    "mailbox/a/messages/0",
+    "zzz",
+];
+
+fn same_prefix_listings(model: &MemoryStore, redb: &RedbStore) -> Result<(), TestCaseError> {
+    for prefix in PREFIXES {
+        let listed = model.list_refs_with_prefix(prefix, None).unwrap();
+        prop_assert_eq!(&listed, &redb.list_refs_with_prefix(prefix, None).unwrap(), "prefix {:?}", prefix);
+        if let Some((first, _)) = listed.first() {
+            prop_assert_eq!(
+                model.list_refs_with_prefix(prefix, Some(first)).unwrap(),
+                redb.list_refs_with_prefix(prefix, Some(first)).unwrap(),
+                "prefix {:?} after {:?}",
+                prefix,
+                first
+            );
+        }
+    }
+    Ok(())
+}
+
+fn same_answers_as_memory(
+    ops: &[Op],
+    create: fn(&Path) -> RedbStore,
+    open: fn(&Path) -> RedbStore,
+) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.redb");
+    let mut redb = create(&path);
+    let mut model = MemoryStore::default();
+    {
         let mut known = Vec::new();
-        for op in &ops {
+        for op in ops {
             match op {
                 Op::Commit(steps) => {
                     let (a, b) = batches(steps, &model, &mut known);
@@ -152,10 +190,11 @@ proptest! {
                 Op::Gc => prop_assert_eq!(model.gc(&roots_of), redb.gc(&roots_of)),
                 Op::Reopen => {
                     redb.close().unwrap();
-                    redb = RedbStore::open(&path).unwrap();
+                    redb = open(&path);
                 }
             }
             prop_assert_eq!(model.list_refs().unwrap(), redb.list_refs().unwrap());
+            same_prefix_listings(&model, &redb)?;
             prop_assert_eq!(model.blob_hashes().unwrap(), redb.blob_hashes().unwrap());
             for hash in reachable(&model) {
                 prop_assert_eq!(model.get(&hash).unwrap(), redb.get(&hash).unwrap());
@@ -163,5 +202,21 @@ proptest! {
         }
         prop_assert!(redb.verify().unwrap().is_clean());
         prop_assert_eq!(model.verify().unwrap(), redb.verify().unwrap());
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn redb_gives_the_same_answers_as_memory(ops in prop::collection::vec(op(), 1..30)) {
+        let open = |path: &Path| RedbStore::open(path).unwrap();
+        same_answers_as_memory(&ops, open, open)?;
+    }
+
+    #[test]
+    fn an_encrypted_store_gives_the_same_answers_as_memory(ops in prop::collection::vec(op(), 1..30)) {
+        same_answers_as_memory(&ops, create_encrypted, open_encrypted)?;
     }
 }

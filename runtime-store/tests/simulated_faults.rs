@@ -1,10 +1,12 @@
 //! A store on a simulated disk that crashes at each of its writes and syncs in turn (keeping a
 //! seeded random subset of the unsynced writes, the last one possibly torn) reopens to exactly the
 //! commits acknowledged before the crash, and at most the one in flight; a failed operation that
-//! is not a crash leaves a store that reopens the same way.
+//! is not a crash leaves a store that reopens the same way. Plain and encrypted stores alike.
+
+mod common;
 
 use chenilles_store::simulated::{Fault, SimulatedDisk};
-use chenilles_store::{Batch, BlobStore, Hash, RedbStore};
+use chenilles_store::{Batch, BlobStore, Hash, RedbStore, StoreError, Unlock};
 
 const COMMITS: u64 = 6;
 
@@ -20,15 +22,22 @@ fn commit(store: &mut RedbStore, i: u64, previous: Option<Hash>) -> Result<Hash,
 /// A disk holding a new, empty store, its operations counted from zero. (Creating a store on a
 /// real disk is atomic — `RedbStore::open` builds it beside and renames it — so the crashes that
 /// matter come after.)
-fn disk_with_store() -> SimulatedDisk {
+fn disk_with_store(encrypted: bool) -> SimulatedDisk {
     let disk = SimulatedDisk::new();
-    drop(RedbStore::open_simulated(&disk).expect("a new store"));
+    let slot = common::test_slot();
+    let create = encrypted.then_some(&slot);
+    drop(RedbStore::open_simulated_with(&disk, create, &Unlock::none()).expect("a new store"));
     disk.copy()
+}
+
+/// Opens the store on `disk`, with the tests' password.
+fn open(disk: &SimulatedDisk) -> Result<RedbStore, StoreError> {
+    RedbStore::open_simulated_with(disk, None, &common::test_unlock())
 }
 
 /// Runs the commits on `disk` until one fails; returns how many were acknowledged.
 fn run(disk: &SimulatedDisk) -> u64 {
-    let Ok(mut store) = RedbStore::open_simulated(disk) else { return 0 };
+    let Ok(mut store) = open(disk) else { return 0 };
     let mut head = None;
     for i in 0..COMMITS {
         match commit(&mut store, i, head) {
@@ -50,18 +59,27 @@ fn head_commit(store: &RedbStore) -> Option<u64> {
 
 #[test]
 fn a_crash_at_any_operation_recovers_to_a_prefix_of_the_commits() {
-    let clean = disk_with_store();
+    crash_at_any_operation(false);
+}
+
+#[test]
+fn a_crash_at_any_operation_of_an_encrypted_store_recovers_to_a_prefix_of_the_commits() {
+    crash_at_any_operation(true);
+}
+
+fn crash_at_any_operation(encrypted: bool) {
+    let clean = disk_with_store(encrypted);
     assert_eq!(run(&clean), COMMITS);
     let operations = clean.operations();
     assert!(operations > 10, "{operations} operations");
     for at in 1..=operations {
         for fault in [Fault::CrashAt(at), Fault::TearAt(at)] {
-            let disk = disk_with_store();
+            let disk = disk_with_store(encrypted);
             disk.inject(fault);
             let acknowledged = run(&disk);
             for seed in 0..4 {
                 let recovered = disk.after_crash(seed);
-                let store = RedbStore::open_simulated(&recovered)
+                let store = open(&recovered)
                     .unwrap_or_else(|e| panic!("{fault:?}, seed {seed}: the store does not reopen: {e}"));
                 let head = head_commit(&store).map_or(0, |n| n + 1);
                 assert!(
@@ -76,14 +94,22 @@ fn a_crash_at_any_operation_recovers_to_a_prefix_of_the_commits() {
 
 #[test]
 fn a_failed_operation_leaves_a_store_that_reopens() {
-    let clean = disk_with_store();
+    failed_operation(false);
+}
+
+#[test]
+fn a_failed_operation_of_an_encrypted_store_leaves_a_store_that_reopens() {
+    failed_operation(true);
+}
+
+fn failed_operation(encrypted: bool) {
+    let clean = disk_with_store(encrypted);
     run(&clean);
     for at in 1..=clean.operations() {
-        let disk = disk_with_store();
+        let disk = disk_with_store(encrypted);
         disk.inject(Fault::FailAt(at));
         let acknowledged = run(&disk);
-        let store = RedbStore::open_simulated(&disk.copy())
-            .unwrap_or_else(|e| panic!("failure at {at}: the store does not reopen: {e}"));
+        let store = open(&disk.copy()).unwrap_or_else(|e| panic!("failure at {at}: the store does not reopen: {e}"));
         let head = head_commit(&store).map_or(0, |n| n + 1);
         assert!(
             head == acknowledged || head == acknowledged + 1,

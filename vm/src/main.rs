@@ -50,6 +50,8 @@ enum Command {
     Gc(commands::gc::Gc),
     /// Re-hash every blob of the store and check every ref.
     Verify(commands::verify::Verify),
+    /// Make a store, and manage the keys of an encrypted one.
+    Store(commands::store::Store),
     /// An interactive read-eval-print loop with line editing and history.
     Repl(commands::repl::Repl),
     /// Print a completion script for a shell, e.g. `chenilles-vm completions bash >
@@ -104,6 +106,7 @@ fn main() -> ExitCode {
         Command::Inspect(command) => command.execute(),
         Command::Gc(command) => command.execute(),
         Command::Verify(command) => command.execute(),
+        Command::Store(command) => command.execute(),
         Command::Repl(command) => command.execute(),
         Command::Completions(command) => command.execute(Cli::command()),
     });

@@ -284,6 +284,9 @@ fn help_texts() {
         "verify",
         "repl",
         "completions",
+        "store",
+        "store init",
+        "store add-key",
     ];
     // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
     let help = |args: &[&str]| {
@@ -296,7 +299,9 @@ fn help_texts() {
     };
     let mut all = text(&help(&["--help"]).stdout);
     for command in subcommands {
-        let out = help(&[command, "--help"]);
+        let mut args: Vec<&str> = command.split(' ').collect();
+        args.push("--help");
+        let out = help(&args);
         assert_eq!(out.status.code(), Some(0), "{command}");
         all.push_str(&format!("\n===== chenilles-vm {command} --help\n{}", text(&out.stdout)));
     }

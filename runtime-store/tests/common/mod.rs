@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chenilles_store::{BlobStore, Hash, MemoryStore, RedbStore};
+use chenilles_store::{BlobStore, Hash, KdfParams, MemoryStore, Mode, NewSlot, RedbStore, Unlock};
 
 /// A store under test, which can be closed and opened again.
 pub trait Fixture {
@@ -69,10 +69,90 @@ impl Fixture for Redb {
     }
 }
 
+/// The password of the encrypted stores of the tests.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Argon2id parameters that cost next to nothing: the tests open many stores.
+pub fn quick_kdf() -> KdfParams {
+    KdfParams { memory_kib: 64, passes: 1, lanes: 1 }
+}
+
+/// The first key slot of the tests' encrypted stores.
+pub fn test_slot() -> NewSlot {
+    NewSlot::Password { password: PASSWORD.to_string().into(), params: quick_kdf() }
+}
+
+/// What opens the tests' encrypted stores.
+pub fn test_unlock() -> Unlock {
+    Unlock::password(PASSWORD.to_string().into())
+}
+
+/// Makes an encrypted store at `path`.
+pub fn create_encrypted(path: &Path) -> RedbStore {
+    RedbStore::create_encrypted(path, &test_slot()).unwrap()
+}
+
+/// Opens the encrypted store at `path` for writing.
+pub fn open_encrypted(path: &Path) -> RedbStore {
+    RedbStore::open_with(path, Mode::Existing, &test_unlock()).unwrap()
+}
+
+/// An encrypted store in a file, unlocked by [`PASSWORD`].
+pub struct Encrypted {
+    store: Option<RedbStore>,
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Encrypted {
+    pub fn new() -> Encrypted {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        Encrypted { store: Some(create_encrypted(&path)), path, _dir: dir }
+    }
+
+    /// Closes the store and runs `f` on its file, then reopens it.
+    pub fn with_file_closed(&mut self, f: impl FnOnce(&Path)) {
+        self.store.take().unwrap().close().unwrap();
+        f(&self.path);
+        self.store = Some(open_encrypted(&self.path));
+    }
+}
+
+impl Fixture for Encrypted {
+    fn store(&mut self) -> &mut dyn BlobStore {
+        self.store.as_mut().unwrap()
+    }
+    fn reopen(&mut self) {
+        self.store.take().unwrap().close().unwrap();
+        self.store = Some(open_encrypted(&self.path));
+    }
+    fn path(&self) -> Option<PathBuf> {
+        Some(self.path.clone())
+    }
+}
+
 /// Generates, for each named generic test `fn name(f: &mut dyn Fixture)`, one `#[test]` per backend:
-/// `memory::name` and `redb::name`.
+/// `memory::name`, `redb::name` and `encrypted::name`.
 #[macro_export]
 macro_rules! for_each_backend {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $( #[test] fn $test() { super::$test(&mut $crate::common::Memory::new()) } )*
+        }
+        mod redb {
+            $( #[test] fn $test() { super::$test(&mut $crate::common::Redb::new()) } )*
+        }
+        mod encrypted {
+            $( #[test] fn $test() { super::$test(&mut $crate::common::Encrypted::new()) } )*
+        }
+    };
+}
+
+/// [`for_each_backend`] without the encrypted store: for what only plain stores do (bundles in
+/// clear).
+#[macro_export]
+macro_rules! for_each_plain_backend {
     ($($test:ident),* $(,)?) => {
         mod memory {
             $( #[test] fn $test() { super::$test(&mut $crate::common::Memory::new()) } )*

@@ -50,7 +50,7 @@ pub struct ProgramArgs {
     pub args: Vec<String>,
 }
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct StoreArgs {
     /// The store [default: .chenilles/store.redb in the current directory].
     #[arg(long, value_name = "PATH", env = "CHENILLES_STORE")]
@@ -58,6 +58,8 @@ pub struct StoreArgs {
     /// When another chenilles-vm holds the store, wait for it instead of failing.
     #[arg(long)]
     pub wait: bool,
+    #[command(flatten)]
+    pub unlock: super::unlocking::UnlockArgs,
 }
 
 #[derive(clap::Args, Clone)]

@@ -134,7 +134,7 @@ fn wait_for_news(host: &Host, signals: &StopSignals, store_args: &StoreArgs) -> 
         }
         // Something was committed: look, read-only (beside whoever writes it now), whether it
         // concerns this host. Anything unexpected is left to the writable open to report.
-        match RedbStore::open_read_only(&path) {
+        match RedbStore::open_with(&path, chenilles_store::Mode::ReadOnly, &super::unlocking::known()) {
             Ok(store) => match host.has_news(&store) {
                 Ok(false) => continue,
                 Ok(true) | Err(_) => return Ok(()),

@@ -14,6 +14,7 @@ pub mod records;
 pub mod report;
 pub mod signals;
 pub mod store;
+pub mod unlocking;
 
 pub use listing::Listing;
 

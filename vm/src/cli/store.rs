@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chenilles_store::{FileIdentity, RedbStore, StoreError};
+use chenilles_store::{Credential, FileIdentity, Mode, RedbStore, StoreError, Unlock};
 
 use super::args::StoreArgs;
+use super::unlocking;
 
 /// The store's path: `--store` (or `CHENILLES_STORE`, which clap reads), else `.chenilles/store.redb`.
 pub fn store_path(args: &StoreArgs) -> PathBuf {
@@ -32,6 +33,46 @@ const HOLDER_PATIENCE: Duration = Duration::from_millis(500);
 const HOLDER_LOOK: Duration = Duration::from_millis(25);
 /// How often `--wait` tries again.
 const WAIT_RETRY: Duration = Duration::from_millis(100);
+
+/// How many times a password asked on the terminal may be wrong.
+const PASSWORD_TRIES: usize = 3;
+
+/// Opens the store at `path` as `mode` says, with what the command's flags offer; an encrypted
+/// store they do not open is unlocked by a password asked on the terminal, when there is one.
+/// The key is remembered, so that the command opens the store again without asking.
+pub fn open_store(args: &StoreArgs, path: &Path, mode: Mode) -> Result<RedbStore, Failure> {
+    let mut unlock = unlocking::offered(&args.unlock).map_err(Failure::Exit)?;
+    let mut asked = 0;
+    loop {
+        match RedbStore::open_with(path, mode, &unlock) {
+            Ok(store) => {
+                unlocking::remember(store.key());
+                return Ok(store);
+            }
+            Err(error @ (StoreError::KeyNeeded { .. } | StoreError::WrongKey { .. }))
+                if asked < PASSWORD_TRIES && unlocking::can_ask() =>
+            {
+                if asked > 0 {
+                    crate::note!("{error}");
+                }
+                asked += 1;
+                let Some(password) = unlocking::ask(&format!("Password for {}: ", path.display())) else {
+                    return Err(Failure::Store(error));
+                };
+                unlock = Unlock::none().with(Credential::Password(password));
+            }
+            Err(error) => return Err(Failure::Store(error)),
+        }
+    }
+}
+
+/// Why [`open_store`] gave no store.
+pub enum Failure {
+    /// The store refused (or could not be unlocked).
+    Store(StoreError),
+    /// The command's own arguments failed (an unreadable password file), already said.
+    Exit(ExitCode),
+}
 
 /// How a command opens the store for writing.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -61,10 +102,15 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
     }
     let mut patience = HOLDER_PATIENCE;
     loop {
-        let opened = match how {
-            Open::OrCreate => RedbStore::open(&path),
-            Open::Existing => RedbStore::open_existing(&path),
-            Open::Checked => RedbStore::open_checked(&path),
+        let mode = match how {
+            Open::OrCreate => Mode::OrCreate,
+            Open::Existing => Mode::Existing,
+            Open::Checked => Mode::Checked,
+        };
+        let opened = match open_store(args, &path, mode) {
+            Err(Failure::Exit(code)) => return Err(code),
+            Err(Failure::Store(error)) => Err(error),
+            Ok(store) => Ok(store),
         };
         match opened {
             Ok(store) => {
@@ -140,7 +186,12 @@ pub enum Verifying {
 pub fn open_for_verifying(args: &StoreArgs) -> Result<(RedbStore, Verifying), ExitCode> {
     let path = store_path(args);
     refuse_missing_or_empty(&path)?;
-    match RedbStore::open_checked(&path) {
+    let opened = match open_store(args, &path, Mode::Checked) {
+        Err(Failure::Exit(code)) => return Err(code),
+        Err(Failure::Store(error)) => Err(error),
+        Ok(store) => Ok(store),
+    };
+    match opened {
         Ok(store) => {
             write_holder(&path, &[]);
             Ok((store, Verifying::EveryPage))
@@ -164,10 +215,11 @@ pub fn open_for_verifying(args: &StoreArgs) -> Result<(RedbStore, Verifying), Ex
 pub fn open_for_reading(args: &StoreArgs) -> Result<RedbStore, ExitCode> {
     let path = store_path(args);
     refuse_missing_or_empty(&path)?;
-    match RedbStore::open_read_only(&path) {
+    match open_store(args, &path, Mode::ReadOnly) {
         Ok(store) => Ok(store),
-        Err(StoreError::NeedsRecovery { .. }) => open_existing(args),
-        Err(error) => {
+        Err(Failure::Exit(code)) => Err(code),
+        Err(Failure::Store(StoreError::NeedsRecovery { .. })) => open_existing(args),
+        Err(Failure::Store(error)) => {
             crate::note!("error: {error}");
             Err(ExitCode::FAILURE)
         }
@@ -189,7 +241,12 @@ pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[Strin
         ExitCode::FAILURE
     };
     loop {
-        match RedbStore::open_existing(&path) {
+        let opened = match open_store(args, &path, Mode::Existing) {
+            Err(Failure::Exit(code)) => return Err(code),
+            Err(Failure::Store(error)) => Err(error),
+            Ok(store) => Ok(store),
+        };
+        match opened {
             Ok(store) if identity.is_some() && store.identity() != identity => {
                 return Err(gone("was replaced by another file"));
             }

@@ -12,4 +12,5 @@ pub mod rm;
 pub mod run;
 pub mod send;
 pub mod start;
+pub mod store;
 pub mod verify;

@@ -36,11 +36,10 @@ impl Send {
             }
         };
         // A `start` or `resume` waiting for this message lets the store go often: wait for it.
-        let mut store =
-            match open_for_writing(&StoreArgs { store: store_args.store.clone(), wait: true }, Open::OrCreate) {
-                Ok(store) => store,
-                Err(code) => return code,
-            };
+        let mut store = match open_for_writing(&StoreArgs { wait: true, ..store_args.clone() }, Open::OrCreate) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
         // A message to a process that is not there, or has ended, would never be read: most
         // likely a misspelled name.
         if let Err(error) = chenilles_machine::process_name::check(&name) {

@@ -1,6 +1,8 @@
-//! The durable backend: a store in one redb file. `spec/store.md` describes the file.
+//! The durable backend: a store in one redb file, plain or encrypted. `spec/store.md` describes
+//! the file.
 //!
-//! redb appears only in this module and in `staged.rs`; the rest of the crate and its users see
+//! redb appears only in this module, in `sealed.rs` (the tables of an encrypted store) and in
+//! `staged.rs`; the rest of the crate and its users see
 //! [`RedbStore`] and [`StoreError`], so that a change of redb's API (5.0 is announced) stays here.
 
 use std::collections::BTreeSet;
@@ -8,12 +10,14 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use redb::{
     Builder, ConcurrencyMode, Database, Durability, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, ReadableTable,
     TableDefinition, TableHandle, WriteTransaction,
 };
 
+use crate::keys::{NewSlot, SlotInfo, StoreKey, Unlock};
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
 use crate::reading_file::{self, ReadingFile};
@@ -21,15 +25,71 @@ use crate::{Batch, BlobStore, BundleSummary, GcReport, Hash, RootsOf, StoreError
 
 /// The value of the meta table's `magic` entry: what says a redb file is a Chenilles store.
 pub const MAGIC: &[u8] = b"chenilles-store";
-/// The store format this build reads and writes (the meta table's `format_version`). A store of
-/// any other version is refused with [`StoreError::UnsupportedVersion`].
+/// The format of a plain store (the meta table's `format_version`), which this build reads and
+/// writes. A store of a version other than this one and [`ENCRYPTED_FORMAT_VERSION`] is refused
+/// with [`StoreError::UnsupportedVersion`].
 pub const FORMAT_VERSION: u32 = 1;
+/// The format of an encrypted store, which this build reads and writes too.
+pub const ENCRYPTED_FORMAT_VERSION: u32 = 2;
 
 const BLOBS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("blobs");
 const REFS: TableDefinition<&str, &[u8]> = TableDefinition::new("refs");
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// An encrypted store's refs: keyed path pieces → sealed name and target.
+const SEALED_REFS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sealed_refs");
+/// An encrypted store's key slots: slot number (u32 big-endian) → slot.
+const KEY_SLOTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key_slots");
 const META_MAGIC: &str = "magic";
 const META_VERSION: &str = "format_version";
+const META_ENCRYPTION: &str = "encryption";
+const META_STATE: &str = "state";
+
+mod sealed;
+
+/// How a store file lays its tables out, as its meta table says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// Format version 1: blobs and refs as they are.
+    Plain,
+    /// Format version 2: everything sealed under the keys of the store `store_id`.
+    Encrypted { store_id: [u8; 16] },
+}
+
+/// What a new store file is made as.
+#[derive(Clone, Copy)]
+enum Init<'a> {
+    Plain,
+    Encrypted { first: &'a NewSlot, key: &'a StoreKey },
+}
+
+/// How [`RedbStore::open_with`] opens a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// For writing, made (plain) if there is none: [`RedbStore::open`].
+    OrCreate,
+    /// For writing; it must exist: [`RedbStore::open_existing`].
+    Existing,
+    /// For writing, every page checked first: [`RedbStore::open_checked`].
+    Checked,
+    /// For reading, beside any writer: [`RedbStore::open_read_only`].
+    ReadOnly,
+}
+
+/// What the clear header of a store file says, read without any key: [`RedbStore::header`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The store's format version: [`FORMAT_VERSION`] (plain) or [`ENCRYPTED_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// An encrypted store's key slots (none for a plain store).
+    pub slots: Vec<SlotInfo>,
+}
+
+impl Header {
+    /// Whether the store is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.format_version == ENCRYPTED_FORMAT_VERSION
+    }
+}
 
 enum Db {
     Writable(Database),
@@ -49,11 +109,17 @@ pub struct RedbStore {
     /// without checking every page is first written by the first commit or gc.
     unpublished: std::sync::Mutex<Option<staged::Stage>>,
     db: Db,
+    /// An encrypted store's keys (`None`: a plain store).
+    sealed: Option<Arc<sealed::Sealed>>,
 }
 
 impl std::fmt::Debug for RedbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedbStore").field("path", &self.path).field("read_only", &self.is_read_only()).finish()
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .field("read_only", &self.is_read_only())
+            .field("encrypted", &self.sealed.is_some())
+            .finish()
     }
 }
 
@@ -173,27 +239,26 @@ fn open_database(
     path: &Path,
     backend: impl redb::StorageBackend,
     check: Check,
-) -> Result<(Database, bool), StoreError> {
+    init: Init<'_>,
+) -> Result<(Database, bool, Layout), StoreError> {
     refuse_panics(path, || {
         let repaired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut builder = builder(check == Check::EveryPage);
         let noted = repaired.clone();
         builder.set_repair_callback(move |_| noted.store(true, std::sync::atomic::Ordering::Relaxed));
         let db = builder.create_with_backend(backend).at(path)?;
-        let fresh = {
+        let (fresh, layout) = {
             let txn = db.begin_read().at(path)?;
             let empty =
                 txn.list_tables().at(path)?.next().is_none() && txn.list_multimap_tables().at(path)?.next().is_none();
-            if !empty {
-                check_meta(path, &txn)?;
-            }
-            empty
+            (empty, if empty { None } else { Some(check_meta(path, &txn)?) })
         };
-        if fresh {
-            initialize(path, &db)?;
-        }
+        let layout = match layout {
+            Some(layout) => layout,
+            None => initialize(path, &db, init)?,
+        };
         let whole = check == Check::EveryPage || fresh || repaired.load(std::sync::atomic::Ordering::Relaxed);
-        Ok((db, whole))
+        Ok((db, whole, layout))
     })
 }
 
@@ -254,8 +319,9 @@ fn all_refs(
     Ok(refs)
 }
 
-/// Checks that the file holds a store of this format: magic, version, tables.
-fn check_meta(path: &Path, txn: &ReadTransaction) -> Result<(), StoreError> {
+/// Checks that the file holds a store of a format this build reads (magic, version, tables), and
+/// says which.
+fn check_meta(path: &Path, txn: &ReadTransaction) -> Result<Layout, StoreError> {
     let not_a_store = |cause: String| StoreError::NotAStore { path: path.to_path_buf(), cause };
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
@@ -284,12 +350,32 @@ fn check_meta(path: &Path, txn: &ReadTransaction) -> Result<(), StoreError> {
         path: path.to_path_buf(),
         cause: format!("format_version holds {} bytes, not a 4-byte integer", version.value().len()),
     })?;
-    if found != FORMAT_VERSION {
-        return Err(StoreError::UnsupportedVersion { path: path.to_path_buf(), found, expected: FORMAT_VERSION });
-    }
+    let layout = match found {
+        FORMAT_VERSION => Layout::Plain,
+        ENCRYPTED_FORMAT_VERSION => {
+            let encryption = meta.get(META_ENCRYPTION).at(path)?.ok_or_else(|| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                cause: "the meta table of this encrypted store has no encryption entry".to_string(),
+            })?;
+            Layout::Encrypted { store_id: sealed::store_id_of(path, encryption.value())? }
+        }
+        _ => {
+            return Err(StoreError::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found,
+                expected: ENCRYPTED_FORMAT_VERSION,
+            });
+        }
+    };
     let blobs = txn.open_table(BLOBS).map(drop);
-    let refs = txn.open_table(REFS).map(drop);
-    for (name, opened) in [(BLOBS.name(), blobs), (REFS.name(), refs)] {
+    let tables = match layout {
+        Layout::Plain => [(REFS.name(), txn.open_table(REFS).map(drop)), (BLOBS.name(), blobs)],
+        Layout::Encrypted { .. } => [
+            (SEALED_REFS.name(), txn.open_table(SEALED_REFS).map(drop)),
+            (KEY_SLOTS.name(), txn.open_table(KEY_SLOTS).map(drop)),
+        ],
+    };
+    for (name, opened) in tables {
         match opened {
             Ok(()) => {}
             Err(redb::TableError::TableDoesNotExist(_)) => {
@@ -301,7 +387,19 @@ fn check_meta(path: &Path, txn: &ReadTransaction) -> Result<(), StoreError> {
             Err(e) => return Err(from_redb(path, e.into())),
         }
     }
-    Ok(())
+    if matches!(layout, Layout::Encrypted { .. }) {
+        match txn.open_table(BLOBS) {
+            Ok(_) => {}
+            Err(redb::TableError::TableDoesNotExist(_)) => {
+                return Err(StoreError::Corrupt {
+                    path: path.to_path_buf(),
+                    cause: format!("the {} table is missing", BLOBS.name()),
+                });
+            }
+            Err(e) => return Err(from_redb(path, e.into())),
+        }
+    }
+    Ok(layout)
 }
 
 /// Starts a write transaction that commits durably, in two phases.
@@ -332,15 +430,26 @@ fn finish<T>(txn: WriteTransaction, path: &Path, work: Result<(T, bool), StoreEr
 }
 
 /// Makes a new, empty store in `db`, which has no tables yet.
-fn initialize(path: &Path, db: &Database) -> Result<(), StoreError> {
+fn initialize(path: &Path, db: &Database, init: Init<'_>) -> Result<Layout, StoreError> {
     let txn = begin_write(db, path)?;
     let work = (|| {
         let mut meta = txn.open_table(META).at(path)?;
         meta.insert(META_MAGIC, MAGIC).at(path)?;
-        meta.insert(META_VERSION, &FORMAT_VERSION.to_le_bytes()[..]).at(path)?;
-        txn.open_table(BLOBS).at(path)?;
-        txn.open_table(REFS).at(path)?;
-        Ok(((), true))
+        match init {
+            Init::Plain => {
+                meta.insert(META_VERSION, &FORMAT_VERSION.to_le_bytes()[..]).at(path)?;
+                drop(meta);
+                txn.open_table(BLOBS).at(path)?;
+                txn.open_table(REFS).at(path)?;
+                Ok((Layout::Plain, true))
+            }
+            Init::Encrypted { first, key } => {
+                meta.insert(META_VERSION, &ENCRYPTED_FORMAT_VERSION.to_le_bytes()[..]).at(path)?;
+                drop(meta);
+                sealed::initialize(path, &txn, first, key)?;
+                Ok((Layout::Encrypted { store_id: key.store_id }, true))
+            }
+        }
     })();
     finish(txn, path, work)
 }
@@ -468,11 +577,12 @@ impl From<StoreError> for Attempt {
 }
 
 impl RedbStore {
-    /// Opens the store at `path` for reading and writing, creating it if the file does not exist
-    /// or is empty.
+    /// Opens the store at `path` for reading and writing, creating it (plain) if the file does
+    /// not exist or is empty. An encrypted store is [`StoreError::KeyNeeded`]: open it with
+    /// [`RedbStore::open_with`].
     ///
     /// The file is judged before anything is written to it: the meta table must hold the magic and
-    /// format version [`FORMAT_VERSION`], and a file that was not closed cleanly has the checksum
+    /// a format version this build reads, and a file that was not closed cleanly has the checksum
     /// of every committed page verified by redb's recovery, which brings it back to its last
     /// complete commit. A file that fails is refused with [`StoreError::NotAStore`],
     /// [`StoreError::UnsupportedVersion`] or [`StoreError::Corrupt`] and is not written to. A
@@ -483,39 +593,52 @@ impl RedbStore {
     /// Creation is exclusive: of several processes creating the same store at once, one store
     /// results and every one of them opens it (see `spec/store.md`, *Opening*).
     pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        for _ in 0..OPEN_ATTEMPTS {
-            match RedbStore::open_file(&path, Check::Header, Empty::NewStore) {
-                Ok(store) => return Ok(store),
-                Err(Attempt::Missing) => {
-                    create_exclusively(&path)?;
-                }
-                Err(Attempt::Replaced) => {}
-                Err(Attempt::Refused(error)) => return Err(error),
-            }
-        }
-        Err(StoreError::Io { path, cause: "the file kept being replaced while it was being opened".to_string() })
+        RedbStore::open_with(path, Mode::OrCreate, &Unlock::none())
     }
 
     /// Opens the existing store at `path` for reading and writing, as [`RedbStore::open`] does, but
     /// never creates one: a missing file is [`StoreError::NotFound`], an empty one
     /// [`StoreError::Corrupt`] (left as it is).
     pub fn open_existing(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        RedbStore::open_existing_with(path.as_ref(), Check::Header)
+        RedbStore::open_with(path, Mode::Existing, &Unlock::none())
     }
 
     /// Opens the existing store at `path` for reading and writing after checking the checksum of
     /// every page of the file, as [`BlobStore::verify`] and `gc` want: costs a read of the whole
     /// file. A file that fails is refused with [`StoreError::Corrupt`] and left as it was.
     pub fn open_checked(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        RedbStore::open_existing_with(path.as_ref(), Check::EveryPage)
+        RedbStore::open_with(path, Mode::Checked, &Unlock::none())
     }
 
-    fn open_existing_with(path: &Path, check: Check) -> Result<RedbStore, StoreError> {
-        let path = path.to_path_buf();
+    /// Opens the store at `path` read-only, for inspection; it may be open for writing in another
+    /// process at the same time, and each read sees that writer's latest commit.
+    ///
+    /// Never writes to the file. Unlike [`RedbStore::open`], it does not verify redb's page
+    /// checksums (that needs the writer's lock); blobs are still re-hashed on every read. A store
+    /// left by a crash, with no writer open, is refused with [`StoreError::NeedsRecovery`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with(path, Mode::ReadOnly, &Unlock::none())
+    }
+
+    /// Opens the store at `path` as `mode` says, plain or encrypted: an encrypted store is opened
+    /// with what `unlock` offers (a wrong or missing key is [`StoreError::WrongKey`] or
+    /// [`StoreError::KeyNeeded`], and nothing is written). Opening an encrypted store checks its
+    /// ref table against its sealed state record ([`StoreError::Tampered`] if a ref was removed,
+    /// added or replaced by an older value): a keyed hash of each ref entry.
+    pub fn open_with(path: impl AsRef<Path>, mode: Mode, unlock: &Unlock) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let (check, empty) = match mode {
+            Mode::ReadOnly => return RedbStore::open_read_only_with(path, unlock),
+            Mode::OrCreate => (Check::Header, Empty::NewStore),
+            Mode::Existing => (Check::Header, Empty::Refused),
+            Mode::Checked => (Check::EveryPage, Empty::Refused),
+        };
         for _ in 0..OPEN_ATTEMPTS {
-            match RedbStore::open_file(&path, check, Empty::Refused) {
+            match RedbStore::open_file(&path, check, empty, unlock) {
                 Ok(store) => return Ok(store),
+                Err(Attempt::Missing) if mode == Mode::OrCreate => {
+                    create_exclusively(&path, Init::Plain)?;
+                }
                 Err(Attempt::Missing) => return Err(StoreError::NotFound { path }),
                 Err(Attempt::Replaced) => {}
                 Err(Attempt::Refused(error)) => return Err(error),
@@ -524,10 +647,45 @@ impl RedbStore {
         Err(StoreError::Io { path, cause: "the file kept being replaced while it was being opened".to_string() })
     }
 
+    /// Makes a new encrypted store at `path`, under a fresh random master key that `first`
+    /// unlocks (its key slot 1), and opens it for writing. A file already at `path` is
+    /// [`StoreError::AlreadyExists`] and is left as it is. Like [`RedbStore::open`]'s, the
+    /// creation is exclusive and whole: a crash leaves no store or the complete new one.
+    pub fn create_encrypted(path: impl AsRef<Path>, first: &NewSlot) -> Result<RedbStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let key = new_store_key(&path)?;
+        if std::fs::symlink_metadata(&path).is_ok() || !create_exclusively(&path, Init::Encrypted { first, key: &key })?
+        {
+            return Err(StoreError::AlreadyExists { path });
+        }
+        RedbStore::open_with(&path, Mode::Existing, &Unlock::key(key))
+    }
+
+    /// What the clear header of the store at `path` says (its format, its key slots), read
+    /// without a key and without writing anything.
+    pub fn header(path: impl AsRef<Path>) -> Result<Header, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        redo_if_disturbed(&path, || {
+            let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => StoreError::NotFound { path: path.clone() },
+                _ => io_error(&path, &e),
+            })?;
+            let backend = ReadingFile::new(file).map_err(|e| io_error(&path, &e))?;
+            let db = builder(false).open_read_only_with_backend(backend).at(&path)?;
+            let txn = db.begin_read().at(&path)?;
+            Ok(match check_meta(&path, &txn)? {
+                Layout::Plain => Header { format_version: FORMAT_VERSION, slots: Vec::new() },
+                Layout::Encrypted { .. } => {
+                    Header { format_version: ENCRYPTED_FORMAT_VERSION, slots: sealed::slot_infos(&path, &txn)? }
+                }
+            })
+        })
+    }
+
     /// One attempt: open the file at `path`, lock and judge it, and check that the path still
     /// names the file that was locked (another process may have renamed a file over it between
     /// the open and the lock). Nothing is written to a file that is refused or was replaced.
-    fn open_file(path: &Path, check: Check, empty: Empty) -> Result<RedbStore, Attempt> {
+    fn open_file(path: &Path, check: Check, empty: Empty, unlock: &Unlock) -> Result<RedbStore, Attempt> {
         let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(Attempt::Missing),
@@ -543,12 +701,14 @@ impl RedbStore {
         }
         let identity = FileIdentity::of(&metadata);
         let (backend, stage) = staged::staged(file).map_err(|e| io_error(path, &e))?;
-        let (db, judged_whole) = open_database(path, backend, check)?;
+        let (db, judged_whole, layout) = open_database(path, backend, check, Init::Plain)?;
         if FileIdentity::at(path) != Some(identity) {
             // Dropped unpublished: whatever redb wrote while opening never reaches the file.
             drop(db);
             return Err(Attempt::Replaced);
         }
+        // Unlocked before anything reaches the file: a wrong key leaves it as it was.
+        let sealed = unlock_layout(path, &db.begin_read().at(path)?, layout, unlock)?;
         // Judged sound (every page checked): let what redb wrote while opening (recovery,
         // initialization) reach the file, and everything from now on go straight to it. A file
         // trusted without reading it whole is not written until the first commit: a command
@@ -564,6 +724,7 @@ impl RedbStore {
             identity: Some(identity),
             unpublished: std::sync::Mutex::new(unpublished),
             db: Db::Writable(db),
+            sealed,
         })
     }
 
@@ -571,28 +732,115 @@ impl RedbStore {
     /// tests: see [`crate::simulated`]). Unlike [`RedbStore::open`], a disk refused here may have
     /// been written to by redb's recovery.
     pub fn open_simulated(disk: &crate::simulated::SimulatedDisk) -> Result<RedbStore, StoreError> {
-        let path = PathBuf::from("<simulated disk>");
-        let (db, _) = open_database(&path, crate::simulated::Backend(disk.clone()), Check::EveryPage)?;
-        Ok(RedbStore { path, identity: None, unpublished: std::sync::Mutex::new(None), db: Db::Writable(db) })
+        RedbStore::open_simulated_with(disk, None, &Unlock::none())
     }
 
-    /// Opens the store at `path` read-only, for inspection; it may be open for writing in another
-    /// process at the same time, and each read sees that writer's latest commit.
-    ///
-    /// Never writes to the file. Unlike [`RedbStore::open`], it does not verify redb's page
-    /// checksums (that needs the writer's lock); blobs are still re-hashed on every read. A store
-    /// left by a crash, with no writer open, is refused with [`StoreError::NeedsRecovery`].
-    pub fn open_read_only(path: impl AsRef<Path>) -> Result<RedbStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
+    /// [`RedbStore::open_simulated`] for encrypted stores too: an empty disk is made an
+    /// encrypted store unlocked by `create` if it is given (plain otherwise); an existing store
+    /// is opened with `unlock`.
+    pub fn open_simulated_with(
+        disk: &crate::simulated::SimulatedDisk,
+        create: Option<&NewSlot>,
+        unlock: &Unlock,
+    ) -> Result<RedbStore, StoreError> {
+        let path = PathBuf::from("<simulated disk>");
+        let key = match create {
+            Some(_) => Some(new_store_key(&path)?),
+            None => None,
+        };
+        let init = match (create, &key) {
+            (Some(first), Some(key)) => Init::Encrypted { first, key },
+            _ => Init::Plain,
+        };
+        let (db, _, layout) = open_database(&path, crate::simulated::Backend(disk.clone()), Check::EveryPage, init)?;
+        let mut unlock = unlock.clone();
+        if let Some(key) = key {
+            unlock.known = Some(key);
+        }
+        let sealed = unlock_layout(&path, &db.begin_read().at(&path)?, layout, &unlock)?;
+        Ok(RedbStore { path, identity: None, unpublished: std::sync::Mutex::new(None), db: Db::Writable(db), sealed })
+    }
+
+    fn open_read_only_with(path: PathBuf, unlock: &Unlock) -> Result<RedbStore, StoreError> {
         let identity = FileIdentity::at(&path);
-        let db = redo_if_disturbed(&path, || {
+        let (db, sealed) = redo_if_disturbed(&path, || {
             let file = std::fs::File::open(&path).map_err(|e| io_error(&path, &e))?;
             let backend = ReadingFile::new(file).map_err(|e| io_error(&path, &e))?;
             let db = builder(false).open_read_only_with_backend(backend).at(&path)?;
-            check_meta(&path, &db.begin_read().at(&path)?)?;
-            Ok(db)
+            let txn = db.begin_read().at(&path)?;
+            let layout = check_meta(&path, &txn)?;
+            let sealed = unlock_layout(&path, &txn, layout, unlock)?;
+            drop(txn);
+            Ok((db, sealed))
         })?;
-        Ok(RedbStore { path, identity, unpublished: std::sync::Mutex::new(None), db: Db::ReadOnly(db) })
+        Ok(RedbStore { path, identity, unpublished: std::sync::Mutex::new(None), db: Db::ReadOnly(db), sealed })
+    }
+
+    /// Whether the store is encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        self.sealed.is_some()
+    }
+
+    /// The key of this encrypted store, to open it again without asking for its credentials
+    /// ([`Unlock::key`]); `None` for a plain store.
+    pub fn key(&self) -> Option<StoreKey> {
+        self.sealed.as_ref().map(|sealed| sealed.key.clone())
+    }
+
+    /// The key slots of this encrypted store (none for a plain one).
+    pub fn key_slots(&self) -> Result<Vec<SlotInfo>, StoreError> {
+        if self.sealed.is_none() {
+            return Ok(Vec::new());
+        }
+        redo_if_disturbed(&self.path, || sealed::slot_infos(&self.path, &self.read_txn()?))
+    }
+
+    /// Adds a key slot that unlocks this encrypted store with `new`, in one durable commit.
+    pub fn add_key_slot(&mut self, new: &NewSlot) -> Result<SlotInfo, StoreError> {
+        let path = self.path.clone();
+        let Some(sealed) = self.sealed.clone() else {
+            return Err(not_encrypted(&path));
+        };
+        refuse_panics(&path, || {
+            let txn = begin_write(self.writable()?, &path)?;
+            let work = sealed::add_slot(&path, &txn, &sealed.key, new).map(|info| (info, true));
+            finish(txn, &path, work)
+        })
+    }
+
+    /// The key slot that opened this encrypted store (`None`: a plain store, or one opened with
+    /// a known key).
+    pub fn unlocked_slot(&self) -> Option<u32> {
+        self.sealed.as_ref().and_then(|sealed| sealed.unlocked_by)
+    }
+
+    /// Replaces key slot `id` of this encrypted store by a new one for `new`, in one durable
+    /// commit: a password changes with no instant at which neither the old nor the new one
+    /// opens the store.
+    pub fn replace_key_slot(&mut self, id: u32, new: &NewSlot) -> Result<SlotInfo, StoreError> {
+        let path = self.path.clone();
+        let Some(sealed) = self.sealed.clone() else {
+            return Err(not_encrypted(&path));
+        };
+        refuse_panics(&path, || {
+            let txn = begin_write(self.writable()?, &path)?;
+            let work = sealed::replace_slot(&path, &txn, &sealed.key, id, new).map(|info| (info, true));
+            finish(txn, &path, work)
+        })
+    }
+
+    /// Removes key slot `id` of this encrypted store, in one durable commit; the last slot is
+    /// refused ([`StoreError::KeySlot`]).
+    pub fn remove_key_slot(&mut self, id: u32) -> Result<SlotInfo, StoreError> {
+        let path = self.path.clone();
+        if self.sealed.is_none() {
+            return Err(not_encrypted(&path));
+        }
+        refuse_panics(&path, || {
+            let txn = begin_write(self.writable()?, &path)?;
+            let work = sealed::remove_slot(&path, &txn, id).map(|info| (info, true));
+            finish(txn, &path, work)
+        })
     }
 
     /// The file this store lives in.
@@ -650,6 +898,36 @@ impl RedbStore {
     }
 }
 
+/// The keys of a store of `layout`, opened with what `unlock` offers (none for a plain store).
+fn unlock_layout(
+    path: &Path,
+    txn: &ReadTransaction,
+    layout: Layout,
+    unlock: &Unlock,
+) -> Result<Option<Arc<sealed::Sealed>>, StoreError> {
+    match layout {
+        Layout::Plain => Ok(None),
+        Layout::Encrypted { store_id } => sealed::unlock(path, txn, store_id, unlock).map(|s| Some(Arc::new(s))),
+    }
+}
+
+/// A fresh master key and store id, for a new encrypted store.
+fn new_store_key(path: &Path) -> Result<StoreKey, StoreError> {
+    let no_random =
+        |e: getrandom::Error| StoreError::Io { path: path.to_path_buf(), cause: format!("no random bytes: {e}") };
+    let master = crate::sealing::MasterKey::generate().map_err(no_random)?;
+    let mut store_id = [0u8; 16];
+    getrandom::fill(&mut store_id).map_err(no_random)?;
+    Ok(StoreKey { master, store_id })
+}
+
+fn not_encrypted(path: &Path) -> StoreError {
+    StoreError::KeySlot {
+        path: path.to_path_buf(),
+        cause: "the store is not encrypted: it has no key slots".to_string(),
+    }
+}
+
 fn apply_batch(path: &Path, txn: &WriteTransaction, batch: &Batch) -> Result<bool, StoreError> {
     let mut blobs = txn.open_table(BLOBS).at(path)?;
     let mut refs = txn.open_table(REFS).at(path)?;
@@ -678,33 +956,48 @@ impl RedbStore {
     fn get_unguarded(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;
-        blob_from(&blobs, hash, &self.path)
+        match &self.sealed {
+            None => blob_from(&blobs, hash, &self.path),
+            Some(sealed) => sealed::get_blob(&self.path, &blobs, &sealed.sealer, hash),
+        }
     }
 
     fn has_unguarded(&self, hash: &Hash) -> Result<bool, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;
-        Ok(blobs.get(&hash.0[..]).at(&self.path)?.is_some())
+        match &self.sealed {
+            None => Ok(blobs.get(&hash.0[..]).at(&self.path)?.is_some()),
+            Some(sealed) => sealed::has_blob(&self.path, &blobs, &sealed.sealer, hash),
+        }
     }
 
     fn get_ref_unguarded(&self, name: &str) -> Result<Option<Hash>, StoreError> {
         let txn = self.read_txn()?;
-        let refs = txn.open_table(REFS).at(&self.path)?;
-        ref_from(&refs, name, &self.path)
+        match &self.sealed {
+            None => ref_from(&txn.open_table(REFS).at(&self.path)?, name, &self.path),
+            Some(sealed) => {
+                sealed::get_ref(&self.path, &txn.open_table(SEALED_REFS).at(&self.path)?, &sealed.sealer, name)
+            }
+        }
     }
 
     /// One redb write transaction, committed with `Durability::Immediate` and two-phase commit:
     /// on disk when this returns. On any error nothing is written.
     fn commit_unguarded(&mut self, batch: Batch) -> Result<(), StoreError> {
         let txn = begin_write(self.writable()?, &self.path)?;
-        let work = apply_batch(&self.path, &txn, &batch).map(|changed| ((), changed));
-        finish(txn, &self.path, work)
+        let work = match &self.sealed {
+            None => apply_batch(&self.path, &txn, &batch),
+            Some(sealed) => sealed::apply_batch(&self.path, &txn, &sealed.sealer, &batch),
+        };
+        finish(txn, &self.path, work.map(|changed| ((), changed)))
     }
 
     fn list_refs_unguarded(&self) -> Result<Vec<(String, Hash)>, StoreError> {
         let txn = self.read_txn()?;
-        let refs = txn.open_table(REFS).at(&self.path)?;
-        all_refs(&refs, &self.path)
+        match &self.sealed {
+            None => all_refs(&txn.open_table(REFS).at(&self.path)?, &self.path),
+            Some(sealed) => sealed::all_refs(&self.path, &txn.open_table(SEALED_REFS).at(&self.path)?, &sealed.sealer),
+        }
     }
 
     fn list_refs_with_prefix_unguarded(
@@ -714,6 +1007,10 @@ impl RedbStore {
     ) -> Result<Vec<(String, Hash)>, StoreError> {
         let path = &self.path;
         let txn = self.read_txn()?;
+        if let Some(sealed) = &self.sealed {
+            let table = txn.open_table(SEALED_REFS).at(path)?;
+            return sealed::refs_with_prefix(path, &table, &sealed.sealer, prefix, after);
+        }
         let table = txn.open_table(REFS).at(path)?;
         let start = crate::prefix_start(prefix, after);
         let mut refs = Vec::new();
@@ -731,6 +1028,9 @@ impl RedbStore {
     fn blob_hashes_unguarded(&self) -> Result<BTreeSet<Hash>, StoreError> {
         let txn = self.read_txn()?;
         let blobs = txn.open_table(BLOBS).at(&self.path)?;
+        if let Some(sealed) = &self.sealed {
+            return sealed::blob_hashes(&self.path, &blobs, &sealed.sealer);
+        }
         let mut hashes = BTreeSet::new();
         for entry in blobs.iter().at(&self.path)? {
             let (key, _) = entry.at(&self.path)?;
@@ -746,6 +1046,9 @@ impl RedbStore {
     fn verify_unguarded(&self) -> Result<VerifyReport, StoreError> {
         let path = &self.path;
         let txn = self.read_txn()?;
+        if let Some(sealed) = &self.sealed {
+            return sealed::verify(path, &txn, &sealed.sealer);
+        }
         let blobs = txn.open_table(BLOBS).at(path)?;
         let refs = txn.open_table(REFS).at(path)?;
         let mut report = VerifyReport::default();
@@ -780,7 +1083,11 @@ impl RedbStore {
         let path = self.path.clone();
         let path = path.as_path();
         let txn = begin_write(self.writable()?, path)?;
+        let sealed = self.sealed.clone();
         let work = (|| {
+            if let Some(sealed) = &sealed {
+                return sealed::gc(path, &txn, &sealed.sealer, roots_of);
+            }
             let mut blobs = txn.open_table(BLOBS).at(path)?;
             let refs = txn.open_table(REFS).at(path)?;
             let starts = all_refs(&refs, path)?.into_iter().map(|(_, t)| t);
@@ -855,6 +1162,15 @@ impl RedbStore {
     ) -> Result<BundleSummary, StoreError> {
         let path = &self.path;
         let txn = self.read_txn()?;
+        if self.sealed.is_some() {
+            return Err(StoreError::BundleIo {
+                cause: format!(
+                    "{} is encrypted, and this build writes bundles of plain stores only: \
+                     a bundle in clear would give away what the store keeps secret",
+                    path.display()
+                ),
+            });
+        }
         let blob_table = txn.open_table(BLOBS).at(path)?;
         let ref_table = txn.open_table(REFS).at(path)?;
         bundle::export(
@@ -942,7 +1258,7 @@ impl BlobStore for RedbStore {
 /// planted under that name is followed or overwritten), made durable, then linked to `path`,
 /// which fails if a file appeared there meanwhile (never replacing it), and the directory entry
 /// made durable. Returns whether this call made the store at `path`.
-fn create_exclusively(path: &Path) -> Result<bool, StoreError> {
+fn create_exclusively(path: &Path, init: Init<'_>) -> Result<bool, StoreError> {
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "store".into());
     let prefix = format!("{file_name}.creating");
     remove_abandoned_creations(path, &prefix);
@@ -951,13 +1267,14 @@ fn create_exclusively(path: &Path) -> Result<bool, StoreError> {
         let identity = FileIdentity::of(&file.metadata().map_err(|e| io_error(&temporary, &e))?);
         let (backend, stage) = staged::staged(file.try_clone().map_err(|e| io_error(&temporary, &e))?)
             .map_err(|e| io_error(&temporary, &e))?;
-        let (db, _) = open_database(&temporary, backend, Check::Header)?;
+        let (db, _, _) = open_database(&temporary, backend, Check::Header, init)?;
         stage.publish().map_err(|e| io_error(&temporary, &e))?;
         let store = RedbStore {
             path: temporary.clone(),
             identity: Some(identity),
             unpublished: std::sync::Mutex::new(None),
             db: Db::Writable(db),
+            sealed: None,
         };
         store.close()?;
         file.sync_all().map_err(|e| io_error(&temporary, &e))

@@ -1,0 +1,368 @@
+//! The keys of an encrypted store: key slots, each wrapping the one master key for one way of
+//! unlocking (a password, an ssh-agent key, an age recipient), and the credentials a person
+//! offers to open one. The slots' bytes are drawn in `spec/store.md` (*Key slots*).
+//!
+//! A slot holds the master key sealed under a key-encryption key (KEK) that only its unlocking
+//! method gives back: argon2id of the password, or a key derived from an ssh-agent's Ed25519
+//! signature of the slot's challenge; an age slot holds an age file of the master key for its
+//! recipient. So a password changes, or a device is added, by writing one slot: nothing else
+//! in the store is encrypted again.
+
+use chacha20poly1305::KeyInit;
+use chacha20poly1305::XChaCha20Poly1305;
+use zeroize::Zeroizing;
+
+use crate::sealing::{self, MasterKey, SealFailure};
+
+/// The argon2id parameters of a password slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub passes: u32,
+    /// Lanes (the degree of parallelism the hash is defined with).
+    pub lanes: u32,
+}
+
+impl Default for KdfParams {
+    /// RFC 9106's second recommended option (section 4): argon2id, 64 MiB, 3 passes, 4 lanes.
+    fn default() -> KdfParams {
+        KdfParams { memory_kib: 64 * 1024, passes: 3, lanes: 4 }
+    }
+}
+
+impl std::fmt::Display for KdfParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let memory = if self.memory_kib.is_multiple_of(1024) {
+            format!("{} MiB", self.memory_kib / 1024)
+        } else {
+            format!("{} KiB", self.memory_kib)
+        };
+        let passes = if self.passes == 1 { "pass" } else { "passes" };
+        let lanes = if self.lanes == 1 { "lane" } else { "lanes" };
+        write!(f, "argon2id, {memory}, {} {passes}, {} {lanes}", self.passes, self.lanes)
+    }
+}
+
+/// What a person offers to unlock an encrypted store. Secrets are zeroed when dropped and never
+/// printed.
+#[derive(Clone)]
+pub enum Credential {
+    /// A password, for the password slots.
+    Password(Zeroizing<String>),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Password(_) => f.write_str("Password(…)"),
+        }
+    }
+}
+
+impl Credential {
+    /// What the credential is, for messages: never its secret.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Credential::Password(_) => "the password given",
+        }
+    }
+}
+
+/// A new way of unlocking a store, to be added as a slot.
+#[derive(Clone)]
+pub enum NewSlot {
+    /// A password, stretched by argon2id with `params`.
+    Password {
+        /// The password.
+        password: Zeroizing<String>,
+        /// The argon2id parameters.
+        params: KdfParams,
+    },
+}
+
+impl std::fmt::Debug for NewSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NewSlot::Password { params, .. } => write!(f, "NewSlot::Password({params})"),
+        }
+    }
+}
+
+impl NewSlot {
+    /// A password slot with the default parameters ([`KdfParams::default`]).
+    pub fn password(password: Zeroizing<String>) -> NewSlot {
+        NewSlot::Password { password, params: KdfParams::default() }
+    }
+}
+
+/// What one key slot says of itself, without its secret: what `store unlock-methods` lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotInfo {
+    /// The slot's number, unique in its store.
+    pub id: u32,
+    /// Its unlocking method, for people ("password (argon2id, 64 MiB, 3 passes, 4 lanes)").
+    pub method: String,
+}
+
+/// How a slot unlocks, with its parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Method {
+    Password { params: KdfParams, salt: [u8; SALT_LEN] },
+}
+
+const SALT_LEN: usize = 16;
+const KIND_PASSWORD: u8 = 1;
+const SLOT_DOMAIN: &[u8] = b"chenilles slot\0";
+
+/// A key slot as stored: its method and the master key it wraps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeySlot {
+    method: Method,
+    wrapped: Vec<u8>,
+}
+
+/// Why a slot could not be made, read or used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SlotError {
+    #[error("{0}")]
+    Seal(#[from] SealFailure),
+    #[error("the argon2id parameters are refused: {0}")]
+    Kdf(String),
+    #[error("key slot {id} is malformed: {cause}")]
+    Malformed { id: u32, cause: String },
+}
+
+impl KeySlot {
+    /// A new slot of the store `store_id`, numbered `id`, wrapping `master` for `new`.
+    pub(crate) fn new(new: &NewSlot, master: &MasterKey, store_id: &[u8; 16], id: u32) -> Result<KeySlot, SlotError> {
+        match new {
+            NewSlot::Password { password, params } => {
+                let mut salt = [0u8; SALT_LEN];
+                getrandom::fill(&mut salt).map_err(SealFailure::NoRandomness)?;
+                let method = Method::Password { params: *params, salt };
+                let kek = password_kek(password, params, &salt)?;
+                let header = encode_method(&method);
+                let wrapped =
+                    sealing::seal(&kek, &[SLOT_DOMAIN, store_id, &id.to_be_bytes(), &header], master.bytes())?;
+                Ok(KeySlot { method, wrapped })
+            }
+        }
+    }
+
+    /// The master key, if `credential` is this slot's; `Ok(None)` when it is not (another
+    /// password, another kind of slot).
+    pub(crate) fn unwrap(
+        &self,
+        credential: &Credential,
+        store_id: &[u8; 16],
+        id: u32,
+    ) -> Result<Option<MasterKey>, SlotError> {
+        match (&self.method, credential) {
+            (Method::Password { params, salt }, Credential::Password(password)) => {
+                let kek = password_kek(password, params, salt)?;
+                let header = encode_method(&self.method);
+                Ok(sealing::open(&kek, &[SLOT_DOMAIN, store_id, &id.to_be_bytes(), &header], &self.wrapped)
+                    .ok()
+                    .map(Zeroizing::new)
+                    .and_then(|bytes| MasterKey::from_bytes(&bytes)))
+            }
+        }
+    }
+
+    /// What the slot says of itself.
+    pub(crate) fn info(&self, id: u32) -> SlotInfo {
+        let method = match &self.method {
+            Method::Password { params, .. } => format!("password ({params})"),
+        };
+        SlotInfo { id, method }
+    }
+
+    /// The slot's bytes (see `spec/store.md`, *Key slots*).
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut bytes = encode_method(&self.method);
+        bytes.extend_from_slice(&(self.wrapped.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&self.wrapped);
+        bytes
+    }
+
+    /// The slot numbered `id` held in `bytes`.
+    pub(crate) fn decode(id: u32, bytes: &[u8]) -> Result<KeySlot, SlotError> {
+        let malformed = |cause: &str| SlotError::Malformed { id, cause: cause.to_string() };
+        let mut reader = Reader(bytes);
+        let method = match reader.byte().ok_or_else(|| malformed("it is empty"))? {
+            KIND_PASSWORD => {
+                let mut numbers = [0u32; 3];
+                for number in &mut numbers {
+                    *number = reader.u32().ok_or_else(|| malformed("its argon2id parameters are cut short"))?;
+                }
+                let [memory_kib, passes, lanes] = numbers;
+                let salt = reader.array::<SALT_LEN>().ok_or_else(|| malformed("its salt is cut short"))?;
+                Method::Password { params: KdfParams { memory_kib, passes, lanes }, salt }
+            }
+            other => return Err(malformed(&format!("its kind {other} is unknown to this build"))),
+        };
+        let len = reader.u32().ok_or_else(|| malformed("its wrapped key's length is cut short"))?;
+        let wrapped = reader.take(len as usize).ok_or_else(|| malformed("its wrapped key is cut short"))?.to_vec();
+        if !reader.0.is_empty() {
+            return Err(malformed(&format!("{} bytes follow its wrapped key", reader.0.len())));
+        }
+        Ok(KeySlot { method, wrapped })
+    }
+}
+
+/// The bytes of a slot before its wrapped key: its kind and parameters, bound into the wrapping
+/// as associated data (so that lowering a slot's argon2id cost in the file makes it unusable).
+fn encode_method(method: &Method) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    match method {
+        Method::Password { params, salt } => {
+            bytes.push(KIND_PASSWORD);
+            for number in [params.memory_kib, params.passes, params.lanes] {
+                bytes.extend_from_slice(&number.to_le_bytes());
+            }
+            bytes.extend_from_slice(salt);
+        }
+    }
+    bytes
+}
+
+/// The cipher a password's argon2id hash keys.
+fn password_kek(password: &str, params: &KdfParams, salt: &[u8]) -> Result<XChaCha20Poly1305, SlotError> {
+    let argon_params = argon2::Params::new(params.memory_kib, params.passes, params.lanes, Some(32))
+        .map_err(|e| SlotError::Kdf(e.to_string()))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon_params);
+    let mut kek = Zeroizing::new([0u8; 32]);
+    argon.hash_password_into(password.as_bytes(), salt, kek.as_mut()).map_err(|e| SlotError::Kdf(e.to_string()))?;
+    Ok(XChaCha20Poly1305::new(kek.as_ref().into()))
+}
+
+/// Reads a slot's fields from the front of its bytes.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(taken)
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.array::<4>().map(u32::from_le_bytes)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N).and_then(|b| <[u8; N]>::try_from(b).ok())
+    }
+}
+
+/// The credentials a command offers to open an encrypted store, and the key of a store it has
+/// opened before (to take it back after a wait without asking again).
+#[derive(Clone, Debug, Default)]
+pub struct Unlock {
+    pub(crate) credentials: Vec<Credential>,
+    pub(crate) known: Option<StoreKey>,
+}
+
+impl Unlock {
+    /// Nothing: opens plain stores only; an encrypted one is [`crate::StoreError::KeyNeeded`].
+    pub fn none() -> Unlock {
+        Unlock::default()
+    }
+
+    /// Offers `credential` too.
+    pub fn with(mut self, credential: Credential) -> Unlock {
+        self.credentials.push(credential);
+        self
+    }
+
+    /// Offers a password.
+    pub fn password(password: Zeroizing<String>) -> Unlock {
+        Unlock::none().with(Credential::Password(password))
+    }
+
+    /// Offers the key of a store opened before (see [`crate::RedbStore::key`]).
+    pub fn key(key: StoreKey) -> Unlock {
+        Unlock { credentials: Vec::new(), known: Some(key) }
+    }
+
+    /// Whether anything is offered.
+    pub fn is_empty(&self) -> bool {
+        self.credentials.is_empty() && self.known.is_none()
+    }
+}
+
+/// The master key of one encrypted store, as an open handle holds it: what opens that store
+/// again without its credentials. Zeroed when dropped; never printed.
+#[derive(Clone, Debug)]
+pub struct StoreKey {
+    pub(crate) master: MasterKey,
+    pub(crate) store_id: [u8; 16],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> KdfParams {
+        KdfParams { memory_kib: 64, passes: 1, lanes: 1 }
+    }
+
+    fn password(text: &str) -> Zeroizing<String> {
+        Zeroizing::new(text.to_string())
+    }
+
+    #[test]
+    fn a_password_slot_gives_back_its_master_key_and_no_other() {
+        let master = MasterKey::generate().unwrap();
+        let store_id = [3; 16];
+        let new = NewSlot::Password { password: password("correct horse"), params: quick() };
+        let slot = KeySlot::new(&new, &master, &store_id, 1).unwrap();
+        let decoded = KeySlot::decode(1, &slot.encode()).unwrap();
+        assert_eq!(decoded, slot);
+        let opened = decoded.unwrap(&Credential::Password(password("correct horse")), &store_id, 1).unwrap();
+        assert_eq!(opened.map(|k| *k.bytes()), Some(*master.bytes()));
+        assert!(decoded.unwrap(&Credential::Password(password("wrong")), &store_id, 1).unwrap().is_none());
+        assert!(decoded.unwrap(&Credential::Password(password("correct horse")), &store_id, 2).unwrap().is_none());
+        assert!(decoded.unwrap(&Credential::Password(password("correct horse")), &[4; 16], 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn lowering_a_slots_cost_in_the_file_makes_it_useless() {
+        let master = MasterKey::generate().unwrap();
+        let new = NewSlot::Password { password: password("pw"), params: KdfParams { memory_kib: 128, ..quick() } };
+        let mut bytes = KeySlot::new(&new, &master, &[0; 16], 1).unwrap().encode();
+        bytes[1..5].copy_from_slice(&64u32.to_le_bytes());
+        let weakened = KeySlot::decode(1, &bytes).unwrap();
+        assert!(weakened.unwrap(&Credential::Password(password("pw")), &[0; 16], 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn malformed_slots_are_refused_not_misread() {
+        let master = MasterKey::generate().unwrap();
+        let new = NewSlot::Password { password: password("pw"), params: quick() };
+        let bytes = KeySlot::new(&new, &master, &[0; 16], 1).unwrap().encode();
+        for len in 0..bytes.len() {
+            assert!(KeySlot::decode(1, &bytes[..len]).is_err(), "cut at {len}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(KeySlot::decode(1, &longer).is_err());
+        let mut unknown = bytes;
+        unknown[0] = 99;
+        assert!(KeySlot::decode(1, &unknown).unwrap_err().to_string().contains("unknown"));
+    }
+
+    #[test]
+    fn the_default_parameters_are_rfc_9106s_second_option() {
+        assert_eq!(KdfParams::default().to_string(), "argon2id, 64 MiB, 3 passes, 4 lanes");
+    }
+}

@@ -1,0 +1,248 @@
+//! `chenilles-vm store`: making a store, and the key slots of an encrypted one (`init`,
+//! `unlock-methods`, `add-key`, `remove-key`, `passwd`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chenilles_store::{NewSlot, RedbStore, StoreError};
+
+use crate::cli::args::StoreArgs;
+use crate::cli::store::{Open, open_for_writing, store_path};
+use crate::cli::unlocking::{self, KdfArgs, NEW_PASSWORD_VAR, PASSWORD_VAR};
+use crate::note;
+
+#[derive(clap::Args)]
+pub struct Store {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(clap::Subcommand)]
+enum Action {
+    /// Make a new, empty store; with --encrypt, one whose every blob, ref and name is encrypted
+    /// under a random master key, unlocked by a password (asked twice, or --password-file, or
+    /// CHENILLES_PASSWORD).
+    Init(Init),
+    /// List the ways an encrypted store can be unlocked (its key slots); needs no key.
+    UnlockMethods(UnlockMethods),
+    /// Add a way of unlocking an encrypted store: a new password (asked twice, or
+    /// --new-password-file, or CHENILLES_NEW_PASSWORD). Nothing else is encrypted again.
+    AddKey(AddKey),
+    /// Remove a key slot of an encrypted store (never its last).
+    RemoveKey(RemoveKey),
+    /// Change a password: its slot is replaced in one commit (the old password stops working
+    /// exactly when the new one starts).
+    Passwd(Passwd),
+}
+
+#[derive(clap::Args)]
+struct Init {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Encrypt the store.
+    #[arg(long)]
+    encrypt: bool,
+    #[command(flatten)]
+    kdf: KdfArgs,
+}
+
+#[derive(clap::Args)]
+struct UnlockMethods {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(clap::Args)]
+struct AddKey {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The new password, in this file (its first line); else CHENILLES_NEW_PASSWORD, else asked.
+    #[arg(long, value_name = "FILE")]
+    new_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    kdf: KdfArgs,
+}
+
+#[derive(clap::Args)]
+struct RemoveKey {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The slot's number, as `store unlock-methods` lists it.
+    slot: u32,
+}
+
+#[derive(clap::Args)]
+struct Passwd {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The password slot to change [default: the one whose password unlocked the store].
+    #[arg(long, value_name = "N")]
+    slot: Option<u32>,
+    /// The new password, in this file (its first line); else CHENILLES_NEW_PASSWORD, else asked.
+    #[arg(long, value_name = "FILE")]
+    new_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    kdf: KdfArgs,
+}
+
+impl Store {
+    pub fn execute(self) -> ExitCode {
+        match self.action {
+            Action::Init(init) => init.execute(),
+            Action::UnlockMethods(list) => list.execute(),
+            Action::AddKey(add) => add.execute(),
+            Action::RemoveKey(remove) => remove.execute(),
+            Action::Passwd(passwd) => passwd.execute(),
+        }
+    }
+}
+
+fn failed(error: StoreError) -> ExitCode {
+    note!("error: {error}");
+    ExitCode::FAILURE
+}
+
+impl Init {
+    fn execute(self) -> ExitCode {
+        let path = store_path(&self.store);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            note!("error: {}: a file is already there; nothing was written", path.display());
+            return ExitCode::FAILURE;
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Err(error) = std::fs::create_dir_all(dir)
+        {
+            note!("error: cannot create {}: {error}", dir.display());
+            return ExitCode::FAILURE;
+        }
+        if !self.encrypt {
+            return match RedbStore::open(&path).and_then(RedbStore::close) {
+                Ok(()) => {
+                    note!("chenilles-vm: made the store {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => failed(error),
+            };
+        }
+        let password = match unlocking::new_password(
+            self.store.unlock.password_file.as_deref(),
+            PASSWORD_VAR,
+            "New password for the store",
+        ) {
+            Ok(password) => password,
+            Err(code) => return code,
+        };
+        let params = self.kdf.params();
+        match RedbStore::create_encrypted(&path, &NewSlot::Password { password, params }).and_then(RedbStore::close) {
+            Ok(()) => {
+                note!("chenilles-vm: made the encrypted store {}, unlocked by a password ({params})", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => failed(error),
+        }
+    }
+}
+
+impl UnlockMethods {
+    fn execute(self) -> ExitCode {
+        let path = store_path(&self.store);
+        let header = match RedbStore::header(&path) {
+            Ok(header) => header,
+            Err(error) => return failed(error),
+        };
+        if !header.is_encrypted() {
+            note!("{}: the store is not encrypted: it opens without a key", path.display());
+            return ExitCode::SUCCESS;
+        }
+        let mut listing = crate::cli::Listing::default();
+        for slot in &header.slots {
+            listing.line(format_args!("{:>4}  {}", slot.id, slot.method));
+        }
+        listing.finish(ExitCode::SUCCESS)
+    }
+}
+
+impl AddKey {
+    fn execute(self) -> ExitCode {
+        let mut store = match open_for_writing(&self.store, Open::Existing) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        if !store.is_encrypted() {
+            note!("error: {}: the store is not encrypted: it has no key slots", store.path().display());
+            return ExitCode::FAILURE;
+        }
+        let password =
+            match unlocking::new_password(self.new_password_file.as_deref(), NEW_PASSWORD_VAR, "New password") {
+                Ok(password) => password,
+                Err(code) => return code,
+            };
+        match store.add_key_slot(&NewSlot::Password { password, params: self.kdf.params() }) {
+            Ok(slot) => {
+                note!("chenilles-vm: added key slot {}: {}", slot.id, slot.method);
+                ExitCode::SUCCESS
+            }
+            Err(error) => failed(error),
+        }
+    }
+}
+
+impl RemoveKey {
+    fn execute(self) -> ExitCode {
+        let mut store = match open_for_writing(&self.store, Open::Existing) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        match store.remove_key_slot(self.slot) {
+            Ok(slot) => {
+                note!("chenilles-vm: removed key slot {}: {}", slot.id, slot.method);
+                ExitCode::SUCCESS
+            }
+            Err(error) => failed(error),
+        }
+    }
+}
+
+impl Passwd {
+    fn execute(self) -> ExitCode {
+        let mut store = match open_for_writing(&self.store, Open::Existing) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        let slots = match store.key_slots() {
+            Ok(slots) => slots,
+            Err(error) => return failed(error),
+        };
+        if !store.is_encrypted() {
+            note!("error: {}: the store is not encrypted: it has no password", store.path().display());
+            return ExitCode::FAILURE;
+        }
+        let Some(id) = self.slot.or_else(|| store.unlocked_slot()) else {
+            note!("error: say which password slot to change with --slot N (see `chenilles-vm store unlock-methods`)");
+            return ExitCode::FAILURE;
+        };
+        match slots.iter().find(|slot| slot.id == id) {
+            Some(slot) if slot.method.starts_with("password") => {}
+            Some(slot) => {
+                note!("error: key slot {id} is not a password slot: {}", slot.method);
+                return ExitCode::FAILURE;
+            }
+            None => {
+                note!("error: the store has no key slot {id}");
+                return ExitCode::FAILURE;
+            }
+        }
+        let password =
+            match unlocking::new_password(self.new_password_file.as_deref(), NEW_PASSWORD_VAR, "New password") {
+                Ok(password) => password,
+                Err(code) => return code,
+            };
+        match store.replace_key_slot(id, &NewSlot::Password { password, params: self.kdf.params() }) {
+            Ok(slot) => {
+                note!("chenilles-vm: changed the password of key slot {id}; it is key slot {} now", slot.id);
+                ExitCode::SUCCESS
+            }
+            Err(error) => failed(error),
+        }
+    }
+}
