@@ -76,8 +76,8 @@ pub use memory::MemoryStore;
 pub use reach::missing_blobs;
 pub use reading_file::writers_of;
 pub use redb_store::{
-    ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION, FileIdentity, Header, MAGIC, Mode, RedbStore, StoreWatch,
-    in_guarded_operation,
+    ENCRYPTED_FORMAT_VERSION, FORMAT_VERSION, FileIdentity, Header, MAGIC, Mode, RedbStore, Rotation, RotationReport,
+    StoreWatch, in_guarded_operation,
 };
 
 /// A blob's name: the blake3 hash of its bytes.

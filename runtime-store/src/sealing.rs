@@ -46,6 +46,7 @@ const STATE_SEAL_CONTEXT: &str = "chenilles-store 2026-12 state seal";
 const BLOB_DOMAIN: &[u8] = b"chenilles blob\0";
 const REF_DOMAIN: &[u8] = b"chenilles ref\0";
 const STATE_DOMAIN: &[u8] = b"chenilles state\0";
+const ROTATION_DOMAIN: &[u8] = b"chenilles rotation\0";
 
 /// The random 32-byte key every other key of an encrypted store derives from. Zeroed when
 /// dropped; never printed.
@@ -236,6 +237,19 @@ impl Sealer {
         let mut ref_digest = [0u8; 32];
         ref_digest.copy_from_slice(&plain[8..]);
         Ok(SealedState { commits: u64::from_le_bytes(commits), ref_digest })
+    }
+}
+
+impl Sealer {
+    /// Any record of the meta table other than the state (`store rotate`'s progress), sealed
+    /// with the state's subkey under its own domain.
+    pub(crate) fn seal_rotation(&self, plain: &[u8]) -> Result<Vec<u8>, SealFailure> {
+        seal(&self.state_seal, &[ROTATION_DOMAIN, &self.store_id], plain)
+    }
+
+    /// The record sealed by [`Sealer::seal_rotation`].
+    pub(crate) fn open_rotation(&self, sealed: &[u8]) -> Result<Vec<u8>, Unauthentic> {
+        open(&self.state_seal, &[ROTATION_DOMAIN, &self.store_id], sealed)
     }
 }
 

@@ -287,6 +287,7 @@ fn help_texts() {
         "store",
         "store init",
         "store add-key",
+        "store rotate",
     ];
     // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
     let help = |args: &[&str]| {

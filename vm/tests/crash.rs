@@ -228,6 +228,15 @@ fn span_floor() -> Duration {
 
 #[test]
 fn killed_programs_end_as_uninterrupted_runs() {
+    killed_programs(false);
+}
+
+#[test]
+fn killed_programs_on_encrypted_stores_end_as_uninterrupted_runs() {
+    killed_programs(true);
+}
+
+fn killed_programs(encrypted: bool) {
     let mut rng = fastrand::Rng::with_seed(seed());
     let kills = kills_per_program(6);
     let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
@@ -239,6 +248,9 @@ fn killed_programs_end_as_uninterrupted_runs() {
         for program in &programs {
             let dir = tempfile::tempdir().expect("temp dir");
             let store = dir.path().join("store.redb");
+            if encrypted {
+                common::init_encrypted(&store);
+            }
             let name = program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             let (killed, at_commits) = crash_and_check(program, &[], &name, &store, kills, &mut rng);
             total += killed;
@@ -248,8 +260,10 @@ fn killed_programs_end_as_uninterrupted_runs() {
             eprintln!("round {}: {total} kills so far, no divergence", round + 1);
         }
     }
+    let kind = if encrypted { "encrypted" } else { "plain" };
     eprintln!(
-        "{total} kills over {rounds} round(s) of {} programs ({total_at_commits} at the moment a commit wrote the store), no divergence",
+        "{total} kills over {rounds} round(s) of {} programs on {kind} stores ({total_at_commits} at the moment a \
+         commit wrote the store), no divergence",
         programs.len()
     );
     assert!(total_at_commits > 0, "no kill landed at a commit");

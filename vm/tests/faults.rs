@@ -15,8 +15,8 @@ use std::path::Path;
 
 use chenilles_durable::Host;
 use chenilles_durable::{DurableError, Options, Status};
-use chenilles_store::RedbStore;
 use chenilles_store::simulated::{Fault, SimulatedDisk};
+use chenilles_store::{KdfParams, NewSlot, RedbStore, Unlock};
 
 /// Small programs of the data-driven suite, chosen to cover continuations, deep stacks, bignums,
 /// dynamic state, hash tables, records, ports and mutation; plus a conversation between two
@@ -51,12 +51,34 @@ const PONG: &str = r#"
             count
             (begin (send 'ping (list 'pong (cadr message))) (loop (+ count 1))))))"#;
 
-/// A disk holding a new, empty store, its operations counted from zero (creating a store on a real
-/// disk is atomic: `RedbStore::open` builds it beside and renames it).
-fn disk_with_store() -> SimulatedDisk {
-    let disk = SimulatedDisk::new();
-    drop(RedbStore::open_simulated(&disk).expect("a new store"));
-    disk.copy()
+/// Plain stores, or encrypted ones unlocked by a password.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Plain,
+    Encrypted,
+}
+
+impl Kind {
+    /// A disk holding a new, empty store, its operations counted from zero (creating a store on
+    /// a real disk is atomic: `RedbStore::open` builds it beside and renames it).
+    fn disk_with_store(self) -> SimulatedDisk {
+        let disk = SimulatedDisk::new();
+        let slot = NewSlot::Password {
+            password: common::PASSWORD.to_string().into(),
+            params: KdfParams { memory_kib: 64, passes: 1, lanes: 1 },
+        };
+        let create = (self == Kind::Encrypted).then_some(&slot);
+        drop(RedbStore::open_simulated_with(&disk, create, &Unlock::none()).expect("a new store"));
+        disk.copy()
+    }
+
+    fn open(self, disk: &SimulatedDisk) -> Result<RedbStore, chenilles_store::StoreError> {
+        let unlock = match self {
+            Kind::Plain => Unlock::none(),
+            Kind::Encrypted => Unlock::password(common::PASSWORD.to_string().into()),
+        };
+        RedbStore::open_simulated_with(disk, None, &unlock)
+    }
 }
 
 fn host_on(store: RedbStore) -> Host {
@@ -104,8 +126,20 @@ fn seed() -> u64 {
 
 #[test]
 fn a_crash_at_any_disk_operation_changes_nothing_a_program_ends_with() {
+    crash_at_disk_operations(Kind::Plain, 1);
+}
+
+/// The same on encrypted stores, at a third of the points (CI's short version: the campaign
+/// runs every point of both).
+#[test]
+fn a_crash_at_any_disk_operation_of_an_encrypted_store_changes_nothing_a_program_ends_with() {
+    crash_at_disk_operations(Kind::Encrypted, 3);
+}
+
+fn crash_at_disk_operations(kind: Kind, sparser: u64) {
     let mut rng = fastrand::Rng::with_seed(seed());
     let stride: u64 = std::env::var("CHENILLES_FAULT_STRIDE").ok().and_then(|s| s.parse().ok()).unwrap_or(15).max(1);
+    let stride = if stride == 1 { 1 } else { stride * sparser };
     let programs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/programs");
     let mut cases: Vec<(String, Case)> = PROGRAMS
         .iter()
@@ -117,8 +151,8 @@ fn a_crash_at_any_disk_operation_changes_nothing_a_program_ends_with() {
     cases.push(("ping-pong".into(), vec![("ping".into(), PING.into()), ("pong".into(), PONG.into())]));
     let (mut points, mut runs, mut beyond) = (0, 0, 0);
     for (label, case) in &cases {
-        let clean = disk_with_store();
-        let mut host = host_on(RedbStore::open_simulated(&clean).expect("opens"));
+        let clean = kind.disk_with_store();
+        let mut host = host_on(kind.open(&clean).expect("opens"));
         run_case(&mut host, case).unwrap_or_else(|e| panic!("{label}: the clean run failed: {e}"));
         let expected = outcome(&mut host, case);
         let operations = clean.operations();
@@ -127,9 +161,9 @@ fn a_crash_at_any_disk_operation_changes_nothing_a_program_ends_with() {
             points += 1;
             for fault in [Fault::CrashAt(at), Fault::TearAt(at), Fault::FailAt(at)] {
                 runs += 1;
-                let disk = disk_with_store();
+                let disk = kind.disk_with_store();
                 disk.inject(fault);
-                if let Ok(store) = RedbStore::open_simulated(&disk) {
+                if let Ok(store) = kind.open(&disk) {
                     // The run fails, or the fault comes as the store is closed (redb's last writes).
                     let _ = run_case(&mut host_on(store), case);
                 }
@@ -140,7 +174,8 @@ fn a_crash_at_any_disk_operation_changes_nothing_a_program_ends_with() {
                 }
                 let seed = rng.u64(..);
                 let recovered = if disk.crashed() { disk.after_crash(seed) } else { disk.copy() };
-                let store = RedbStore::open_simulated(&recovered)
+                let store = kind
+                    .open(&recovered)
                     .unwrap_or_else(|e| panic!("{label}: {fault:?}, disk seed {seed}: the store does not reopen: {e}"));
                 let mut host = host_on(store);
                 run_case(&mut host, case)
@@ -159,8 +194,8 @@ fn a_crash_at_any_disk_operation_changes_nothing_a_program_ends_with() {
         eprintln!("{label}: {operations} disk operations");
     }
     eprintln!(
-        "{points} crash points (every {stride}th operation) of {} cases, {runs} faulted runs ({beyond} faults past \
-         the run's end), no divergence",
+        "{kind:?} stores: {points} crash points (every {stride}th operation) of {} cases, {runs} faulted runs \
+         ({beyond} faults past the run's end), no divergence",
         cases.len()
     );
     assert!(beyond * 10 < runs, "{beyond} of {runs} faults were never reached");

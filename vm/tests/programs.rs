@@ -11,7 +11,9 @@
 //! restored from the store, and the restored state must serialize to the same root. Both must
 //! print exactly the expected output, and the durable run of a program that computes (at least
 //! [`COMPUTES`] steps) must have made at least [`MIN_CHECKPOINTS`] checkpoints; each durable run
-//! prints how many it made. A program that does not compile makes no process.
+//! prints how many it made. A program that does not compile makes no process. `encrypted/NAME`
+//! is the durable run on an encrypted store, whose raw file must then hold none of the lines the
+//! program printed.
 //! See `tests/programs/README.md`.
 
 use std::path::Path;
@@ -39,10 +41,11 @@ fn main() {
         .into_iter()
         .flat_map(|path| {
             let name = path.strip_prefix(&root).unwrap_or(&path).with_extension("").display().to_string();
-            let durable_path = path.clone();
+            let (durable_path, encrypted_path) = (path.clone(), path.clone());
             [
                 Trial::test(format!("run/{name}"), move || check(&path, Mode::Run)),
                 Trial::test(format!("durable/{name}"), move || check(&durable_path, Mode::Durable)),
+                Trial::test(format!("encrypted/{name}"), move || check(&encrypted_path, Mode::Encrypted)),
             ]
         })
         .collect();
@@ -53,6 +56,8 @@ fn main() {
 enum Mode {
     Run,
     Durable,
+    /// As `Durable`, on an encrypted store; and no line the program prints is in the file.
+    Encrypted,
 }
 
 fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
@@ -67,7 +72,7 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
     let scratch = tempfile::tempdir()?;
     let output = match mode {
         Mode::Run => run_program(program, scratch.path(), &["run"])?,
-        Mode::Durable => {
+        Mode::Durable | Mode::Encrypted => {
             // A first durable run says how many steps the program takes.
             let first = scratch.path().join("first.redb");
             run_program(program, scratch.path(), &["start", "--name", "p", "--store", &first.display().to_string()])?;
@@ -75,6 +80,9 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
             let every = (steps / RESTORES).max(1).to_string();
             let store = scratch.path().join("store.redb");
             let store_arg = store.display().to_string();
+            if mode == Mode::Encrypted {
+                common::init_encrypted(&store);
+            }
             let output = run_program(
                 program,
                 scratch.path(),
@@ -89,10 +97,12 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
                     "--reload-each-checkpoint",
                 ],
             )?;
-            if store.exists() {
+            // A program that does not compile makes no process (nor, when plain, a store).
+            if store.exists() && first.exists() {
                 let (checkpoints, steps) = checkpoints_and_steps(&store)?;
                 let name = program.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                eprintln!("durable {name}: {checkpoints} checkpoints in {steps} steps (one every {every})");
+                let kind = if mode == Mode::Encrypted { "encrypted" } else { "durable" };
+                eprintln!("{kind} {name}: {checkpoints} checkpoints in {steps} steps (one every {every})");
                 if steps >= COMPUTES && checkpoints < MIN_CHECKPOINTS {
                     return Err(format!(
                         "the durable run made {checkpoints} checkpoints in {steps} steps (one every {every}); \
@@ -100,6 +110,9 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
                     )
                     .into());
                 }
+            }
+            if mode == Mode::Encrypted {
+                refuse_plaintext(&store, &output.stdout)?;
             }
             output
         }
@@ -143,7 +156,8 @@ fn check(program: &Path, mode: Mode) -> Result<(), Failed> {
 /// folder, within [`TIMEOUT`].
 fn run_program(program: &Path, cwd: &Path, args: &[&str]) -> Result<std::process::Output, Failed> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
-    command.current_dir(cwd).args(args);
+    // Opens the encrypted stores of `Mode::Encrypted`; changes nothing for plain ones.
+    command.current_dir(cwd).env("CHENILLES_PASSWORD", common::PASSWORD).args(args);
     if let Ok(grants) = std::fs::read_to_string(program.with_extension("grant")) {
         for grant in grants.split_whitespace() {
             command.arg("--grant").arg(grant);
@@ -171,9 +185,26 @@ fn run_program(program: &Path, cwd: &Path, args: &[&str]) -> Result<std::process
     Ok(child.wait_with_output()?)
 }
 
+/// Fails if a line of `printed` (one long enough not to turn up by chance) is in the raw bytes of
+/// the encrypted store at `store`: its output journal, heap and names must all be sealed.
+fn refuse_plaintext(store: &Path, printed: &[u8]) -> Result<(), Failed> {
+    let raw = std::fs::read(store).map_err(|e| format!("cannot read {}: {e}", store.display()))?;
+    for line in printed.split(|&b| b == b'\n').filter(|line| line.len() >= 10) {
+        if raw.windows(line.len()).any(|window| window == line) {
+            return Err(format!(
+                "the encrypted store holds the printed line {:?} in clear",
+                String::from_utf8_lossy(line)
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// The checkpoints and steps that `inspect` reports for process `p` of `store`.
 fn checkpoints_and_steps(store: &Path) -> Result<(u64, u64), Failed> {
     let out = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"))
+        .env("CHENILLES_PASSWORD", common::PASSWORD)
         .args(["inspect", "p", "--store"])
         .arg(store)
         .output()

@@ -171,6 +171,29 @@ impl KeySlot {
         }
     }
 
+    /// The same slot, wrapping `new_master` instead (for a new master key: `store rotate`), if
+    /// one of `credentials` opens this slot; `Ok(None)` when none does.
+    pub(crate) fn rewrap(
+        &self,
+        credentials: &[Credential],
+        store_id: &[u8; 16],
+        id: u32,
+        new_master: &MasterKey,
+    ) -> Result<Option<KeySlot>, SlotError> {
+        for credential in credentials {
+            if self.unwrap(credential, store_id, id)?.is_none() {
+                continue;
+            }
+            let new = match (&self.method, credential) {
+                (Method::Password { params, .. }, Credential::Password(password)) => {
+                    NewSlot::Password { password: password.clone(), params: *params }
+                }
+            };
+            return KeySlot::new(&new, new_master, store_id, id).map(Some);
+        }
+        Ok(None)
+    }
+
     /// What the slot says of itself.
     pub(crate) fn info(&self, id: u32) -> SlotInfo {
         let method = match &self.method {

@@ -17,7 +17,7 @@ use redb::{
     TableDefinition, TableHandle, WriteTransaction,
 };
 
-use crate::keys::{NewSlot, SlotInfo, StoreKey, Unlock};
+use crate::keys::{KeySlot, NewSlot, SlotInfo, StoreKey, Unlock};
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
 use crate::reading_file::{self, ReadingFile};
@@ -43,8 +43,13 @@ const META_MAGIC: &str = "magic";
 const META_VERSION: &str = "format_version";
 const META_ENCRYPTION: &str = "encryption";
 const META_STATE: &str = "state";
+/// An unfinished `store rotate` copy's sealed progress record (see `rotation.rs`).
+const META_ROTATION: &str = "rotation";
 
+mod rotation;
 mod sealed;
+
+pub use rotation::{Rotation, RotationReport};
 
 /// How a store file lays its tables out, as its meta table says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,7 +64,13 @@ enum Layout {
 #[derive(Clone, Copy)]
 enum Init<'a> {
     Plain,
-    Encrypted { first: &'a NewSlot, key: &'a StoreKey },
+    /// Encrypted under `key`, unlocked by `slots`; with `rotation`, the file is `store rotate`'s
+    /// unfinished copy, and this is its first progress record (see `rotation.rs`).
+    Encrypted {
+        slots: &'a [(u32, KeySlot)],
+        key: &'a StoreKey,
+        rotation: Option<&'a [u8]>,
+    },
 }
 
 /// How [`RedbStore::open_with`] opens a store.
@@ -443,10 +454,10 @@ fn initialize(path: &Path, db: &Database, init: Init<'_>) -> Result<Layout, Stor
                 txn.open_table(REFS).at(path)?;
                 Ok((Layout::Plain, true))
             }
-            Init::Encrypted { first, key } => {
+            Init::Encrypted { slots, key, rotation } => {
                 meta.insert(META_VERSION, &ENCRYPTED_FORMAT_VERSION.to_le_bytes()[..]).at(path)?;
                 drop(meta);
-                sealed::initialize(path, &txn, first, key)?;
+                sealed::initialize(path, &txn, slots, key, rotation)?;
                 Ok((Layout::Encrypted { store_id: key.store_id }, true))
             }
         }
@@ -635,7 +646,7 @@ impl RedbStore {
         };
         for _ in 0..OPEN_ATTEMPTS {
             match RedbStore::open_file(&path, check, empty, unlock) {
-                Ok(store) => return Ok(store),
+                Ok(store) => return store.refuse_unfinished_copy(),
                 Err(Attempt::Missing) if mode == Mode::OrCreate => {
                     create_exclusively(&path, Init::Plain)?;
                 }
@@ -654,8 +665,9 @@ impl RedbStore {
     pub fn create_encrypted(path: impl AsRef<Path>, first: &NewSlot) -> Result<RedbStore, StoreError> {
         let path = path.as_ref().to_path_buf();
         let key = new_store_key(&path)?;
-        if std::fs::symlink_metadata(&path).is_ok() || !create_exclusively(&path, Init::Encrypted { first, key: &key })?
-        {
+        let slots = [(1, first_slot(&path, first, &key)?)];
+        let init = Init::Encrypted { slots: &slots, key: &key, rotation: None };
+        if std::fs::symlink_metadata(&path).is_ok() || !create_exclusively(&path, init)? {
             return Err(StoreError::AlreadyExists { path });
         }
         RedbStore::open_with(&path, Mode::Existing, &Unlock::key(key))
@@ -748,9 +760,13 @@ impl RedbStore {
             Some(_) => Some(new_store_key(&path)?),
             None => None,
         };
-        let init = match (create, &key) {
-            (Some(first), Some(key)) => Init::Encrypted { first, key },
-            _ => Init::Plain,
+        let slots = match (create, &key) {
+            (Some(first), Some(key)) => vec![(1, first_slot(&path, first, key)?)],
+            _ => Vec::new(),
+        };
+        let init = match &key {
+            Some(key) => Init::Encrypted { slots: &slots, key, rotation: None },
+            None => Init::Plain,
         };
         let (db, _, layout) = open_database(&path, crate::simulated::Backend(disk.clone()), Check::EveryPage, init)?;
         let mut unlock = unlock.clone();
@@ -773,7 +789,25 @@ impl RedbStore {
             drop(txn);
             Ok((db, sealed))
         })?;
-        Ok(RedbStore { path, identity, unpublished: std::sync::Mutex::new(None), db: Db::ReadOnly(db), sealed })
+        RedbStore { path, identity, unpublished: std::sync::Mutex::new(None), db: Db::ReadOnly(db), sealed }
+            .refuse_unfinished_copy()
+    }
+
+    /// This store, unless it is the unfinished copy of a `store rotate` (only the rotation
+    /// opens that; it holds no refs yet).
+    fn refuse_unfinished_copy(self) -> Result<RedbStore, StoreError> {
+        if let Some(sealed) = &self.sealed {
+            let txn = self.read_txn()?;
+            if rotation::is_unfinished_copy(&self.path, &txn.open_table(META).at(&self.path)?, &sealed.sealer)? {
+                return Err(StoreError::Corrupt {
+                    path: self.path.clone(),
+                    cause: "this file is the unfinished copy of a `store rotate`, not a store: \
+                            run the rotation again on the store beside it"
+                        .to_string(),
+                });
+            }
+        }
+        Ok(self)
     }
 
     /// Whether the store is encrypted.
@@ -801,6 +835,7 @@ impl RedbStore {
         let Some(sealed) = self.sealed.clone() else {
             return Err(not_encrypted(&path));
         };
+        rotation::refuse_slot_change_while_rotating(&path)?;
         refuse_panics(&path, || {
             let txn = begin_write(self.writable()?, &path)?;
             let work = sealed::add_slot(&path, &txn, &sealed.key, new).map(|info| (info, true));
@@ -822,6 +857,7 @@ impl RedbStore {
         let Some(sealed) = self.sealed.clone() else {
             return Err(not_encrypted(&path));
         };
+        rotation::refuse_slot_change_while_rotating(&path)?;
         refuse_panics(&path, || {
             let txn = begin_write(self.writable()?, &path)?;
             let work = sealed::replace_slot(&path, &txn, &sealed.key, id, new).map(|info| (info, true));
@@ -836,6 +872,7 @@ impl RedbStore {
         if self.sealed.is_none() {
             return Err(not_encrypted(&path));
         }
+        rotation::refuse_slot_change_while_rotating(&path)?;
         refuse_panics(&path, || {
             let txn = begin_write(self.writable()?, &path)?;
             let work = sealed::remove_slot(&path, &txn, id).map(|info| (info, true));
@@ -919,6 +956,12 @@ fn new_store_key(path: &Path) -> Result<StoreKey, StoreError> {
     let mut store_id = [0u8; 16];
     getrandom::fill(&mut store_id).map_err(no_random)?;
     Ok(StoreKey { master, store_id })
+}
+
+/// Key slot 1 of a new encrypted store under `key`, for `first`.
+fn first_slot(path: &Path, first: &NewSlot, key: &StoreKey) -> Result<KeySlot, StoreError> {
+    KeySlot::new(first, &key.master, &key.store_id, 1)
+        .map_err(|e| StoreError::KeySlot { path: path.to_path_buf(), cause: e.to_string() })
 }
 
 fn not_encrypted(path: &Path) -> StoreError {

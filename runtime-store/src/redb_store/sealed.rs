@@ -9,7 +9,7 @@ use std::path::Path;
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
-use super::{At, BLOBS, KEY_SLOTS, META, META_ENCRYPTION, META_STATE, SEALED_REFS};
+use super::{At, BLOBS, KEY_SLOTS, META, META_ENCRYPTION, META_ROTATION, META_STATE, SEALED_REFS};
 use crate::keys::{KeySlot, NewSlot, SlotError, SlotInfo, StoreKey, Unlock};
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
@@ -27,20 +27,20 @@ pub(super) struct Sealed {
     pub(super) unlocked_by: Option<u32>,
 }
 
-fn tampered(path: &Path, what: impl Into<String>) -> StoreError {
+pub(super) fn tampered(path: &Path, what: impl Into<String>) -> StoreError {
     StoreError::Tampered { path: path.to_path_buf(), what: what.into() }
 }
 
-fn slot_error(path: &Path, error: impl std::fmt::Display) -> StoreError {
+pub(super) fn slot_error(path: &Path, error: impl std::fmt::Display) -> StoreError {
     StoreError::KeySlot { path: path.to_path_buf(), cause: error.to_string() }
 }
 
-fn seal_error(path: &Path, error: SealFailure) -> StoreError {
+pub(super) fn seal_error(path: &Path, error: SealFailure) -> StoreError {
     StoreError::Io { path: path.to_path_buf(), cause: format!("cannot seal: {error}") }
 }
 
 /// A short, printable name for a table key (the first bytes of its hex).
-fn key_name(key: &[u8]) -> String {
+pub(super) fn key_name(key: &[u8]) -> String {
     key.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>() + "…"
 }
 
@@ -58,33 +58,40 @@ pub(super) fn store_id_of(path: &Path, value: &[u8]) -> Result<[u8; 16], StoreEr
     Ok(id)
 }
 
-/// Writes the header and the first key slot of a new encrypted store into `txn`, whose
-/// database has no tables yet.
+/// Writes the header and the key slots of a new encrypted store into `txn`, whose database has
+/// no tables yet; with `rotation`, the first progress record of `store rotate`'s copy.
 pub(super) fn initialize(
     path: &Path,
     txn: &WriteTransaction,
-    first: &NewSlot,
+    slots: &[(u32, KeySlot)],
     key: &StoreKey,
+    rotation: Option<&[u8]>,
 ) -> Result<(), StoreError> {
     let sealer = Sealer::new(&key.master, key.store_id);
-    let slot = KeySlot::new(first, &key.master, &key.store_id, 1).map_err(|e| slot_error(path, e))?;
     let mut encryption = vec![sealing::SUITE_XCHACHA20POLY1305_BLAKE3];
     encryption.extend_from_slice(&key.store_id);
     let state = sealer.seal_state(&SealedState { commits: 0, ref_digest: [0; 32] }).map_err(|e| seal_error(path, e))?;
     let mut meta = txn.open_table(META).at(path)?;
     meta.insert(META_ENCRYPTION, encryption.as_slice()).at(path)?;
     meta.insert(META_STATE, state.as_slice()).at(path)?;
-    txn.open_table(KEY_SLOTS).at(path)?.insert(&1u32.to_be_bytes()[..], slot.encode().as_slice()).at(path)?;
+    if let Some(rotation) = rotation {
+        let sealed = sealer.seal_rotation(rotation).map_err(|e| seal_error(path, e))?;
+        meta.insert(META_ROTATION, sealed.as_slice()).at(path)?;
+    }
+    let mut table = txn.open_table(KEY_SLOTS).at(path)?;
+    for (id, slot) in slots {
+        table.insert(&id.to_be_bytes()[..], slot.encode().as_slice()).at(path)?;
+    }
     txn.open_table(BLOBS).at(path)?;
     txn.open_table(SEALED_REFS).at(path)?;
     Ok(())
 }
 
 /// One key slot of the store: its number, and the slot decoded or the reason it cannot be.
-type NumberedSlot = (u32, Result<KeySlot, SlotError>);
+pub(super) type NumberedSlot = (u32, Result<KeySlot, SlotError>);
 
 /// Every key slot of the store.
-fn read_slots(
+pub(super) fn read_slots(
     path: &Path,
     table: &impl ReadableTable<&'static [u8], &'static [u8]>,
 ) -> Result<Vec<NumberedSlot>, StoreError> {
@@ -122,7 +129,7 @@ fn methods_wanted(infos: &[SlotInfo]) -> String {
     }
 }
 
-fn read_state(
+pub(super) fn read_state(
     path: &Path,
     meta: &impl ReadableTable<&'static str, &'static [u8]>,
     sealer: &Sealer,

@@ -1,10 +1,10 @@
 //! `chenilles-vm store`: making a store, and the key slots of an encrypted one (`init`,
-//! `unlock-methods`, `add-key`, `remove-key`, `passwd`).
+//! `unlock-methods`, `add-key`, `remove-key`, `passwd`, `rotate`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chenilles_store::{NewSlot, RedbStore, StoreError};
+use chenilles_store::{Credential, NewSlot, RedbStore, Rotation, StoreError};
 
 use crate::cli::args::StoreArgs;
 use crate::cli::store::{Open, open_for_writing, store_path};
@@ -33,6 +33,26 @@ enum Action {
     /// Change a password: its slot is replaced in one commit (the old password stops working
     /// exactly when the new one starts).
     Passwd(Passwd),
+    /// Give an encrypted store a new master key: every blob and ref is encrypted again and every
+    /// key slot wrapped again (the same passwords and keys open it; a leaked old master key opens
+    /// nothing). Crash-safe: interrupted, the store is as it was, and running it again goes on
+    /// from where it stopped.
+    Rotate(Rotate),
+}
+
+#[derive(clap::Args)]
+struct Rotate {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Drop the key slots the credentials given do not open, instead of refusing to rotate.
+    #[arg(long)]
+    drop_unusable_slots: bool,
+    /// Throw away the copy an interrupted rotation left, and start again.
+    #[arg(long, conflicts_with = "abandon")]
+    restart: bool,
+    /// Only throw away the copy an interrupted rotation left (the store is not touched).
+    #[arg(long)]
+    abandon: bool,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +113,7 @@ impl Store {
             Action::AddKey(add) => add.execute(),
             Action::RemoveKey(remove) => remove.execute(),
             Action::Passwd(passwd) => passwd.execute(),
+            Action::Rotate(rotate) => rotate.execute(),
         }
     }
 }
@@ -244,5 +265,71 @@ impl Passwd {
             }
             Err(error) => failed(error),
         }
+    }
+}
+
+impl Rotate {
+    fn execute(self) -> ExitCode {
+        let path = store_path(&self.store);
+        if self.abandon {
+            return match RedbStore::abandon_rotation(&path) {
+                Ok(true) => {
+                    note!("chenilles-vm: threw away the unfinished rotation of {}", path.display());
+                    ExitCode::SUCCESS
+                }
+                Ok(false) => {
+                    note!("chenilles-vm: {} has no unfinished rotation", path.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => failed(error),
+            };
+        }
+        let mut unlock = match unlocking::offered(&self.store.unlock) {
+            Ok(unlock) => unlock,
+            Err(code) => return code,
+        };
+        if unlock.is_empty()
+            && let Some(password) = unlocking::ask(&format!("Password for {}: ", path.display()))
+        {
+            unlock = unlock.with(Credential::Password(password));
+        }
+        let options = Rotation { drop_unusable_slots: self.drop_unusable_slots, restart: self.restart };
+        let show = unlocking::can_ask();
+        let mut on_batch = |done: u64, total: u64| {
+            if show {
+                eprint!("\rchenilles-vm: rotating: {done} of {total} blobs");
+            }
+        };
+        let rotated = loop {
+            match RedbStore::rotate(&path, &unlock, options, &mut on_batch) {
+                Err(StoreError::Locked { .. }) if self.store.wait => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                rotated => break rotated,
+            }
+        };
+        if show {
+            eprintln!();
+        }
+        let report = match rotated {
+            Ok(report) => report,
+            Err(error) => return failed(error),
+        };
+        let resumed = if report.resumed { " (finishing an interrupted rotation)" } else { "" };
+        let plural = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        note!(
+            "chenilles-vm: rotated the master key of {}{resumed}; encrypted again: {} ({}), {}",
+            path.display(),
+            plural(report.blobs_copied, "blob"),
+            crate::cli::present::size(report.bytes_copied),
+            plural(report.refs, "ref")
+        );
+        for slot in &report.slots {
+            note!("  key slot {} kept: {}", slot.id, slot.method);
+        }
+        for slot in &report.dropped {
+            note!("  key slot {} dropped: {}", slot.id, slot.method);
+        }
+        ExitCode::SUCCESS
     }
 }

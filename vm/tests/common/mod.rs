@@ -8,11 +8,31 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// `chenilles-vm` on `store` (through `CHENILLES_STORE`), with no stdin and piped output.
+/// `chenilles-vm` on `store` (through `CHENILLES_STORE`), with no stdin and piped output. It
+/// offers [`PASSWORD`] (through `CHENILLES_PASSWORD`), which opens the stores
+/// [`init_encrypted`] makes and changes nothing for plain ones.
 pub fn vm(store: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
-    command.env("CHENILLES_STORE", store).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     command
+        .env("CHENILLES_STORE", store)
+        .env("CHENILLES_PASSWORD", PASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// The password of the encrypted stores of the tests.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The argon2id flags that make a password slot cost next to nothing (the tests open stores
+/// thousands of times; the default costs are measured in the benchmarks, not here).
+pub const QUICK_KDF: [&str; 6] = ["--kdf-memory", "64KiB", "--kdf-passes", "1", "--kdf-lanes", "1"];
+
+/// Makes an encrypted store at `store` (its directory must exist), unlocked by [`PASSWORD`].
+pub fn init_encrypted(store: &Path) {
+    let out = run(vm(store).args(["store", "init", "--encrypt"]).args(QUICK_KDF));
+    assert!(out.status.success(), "store init --encrypt: {}", text(&out.stderr));
 }
 
 pub fn run(command: &mut Command) -> Output {
