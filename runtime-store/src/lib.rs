@@ -71,7 +71,10 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-pub use keys::{Credential, KdfParams, NewSlot, SlotInfo, StoreKey, Unlock};
+pub use keys::{
+    Credential, CredentialError, IdentityFile, KdfParams, NewSlot, SlotInfo, StoreKey, Unlock,
+    recipients_of_identity_file,
+};
 pub use memory::MemoryStore;
 pub use reach::missing_blobs;
 pub use reading_file::writers_of;

@@ -8,11 +8,17 @@
 //! recipient. So a password changes, or a device is added, by writing one slot: nothing else
 //! in the store is encrypted again.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use chacha20poly1305::KeyInit;
 use chacha20poly1305::XChaCha20Poly1305;
 use zeroize::Zeroizing;
 
 use crate::sealing::{self, MasterKey, SealFailure};
+
+mod agent;
+mod recipient;
 
 /// The argon2id parameters of a password slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,23 +57,62 @@ impl std::fmt::Display for KdfParams {
 pub enum Credential {
     /// A password, for the password slots.
     Password(Zeroizing<String>),
+    /// The Ed25519 keys of the ssh-agent listening at this socket, for the ssh-agent slots.
+    SshAgent(PathBuf),
+    /// The age identities of an identity file, for the age recipient slots.
+    Identities(Arc<IdentityFile>),
+}
+
+/// The age identities read from one file (X25519 keys, plugin identities such as
+/// `age-plugin-yubikey`'s, unencrypted OpenSSH keys). Never printed.
+pub struct IdentityFile {
+    path: PathBuf,
+    identities: recipient::Identities,
 }
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Credential::Password(_) => f.write_str("Password(…)"),
+            Credential::SshAgent(socket) => write!(f, "SshAgent({})", socket.display()),
+            Credential::Identities(file) => write!(f, "Identities({})", file.path.display()),
         }
     }
 }
 
+/// A credential could not be had: no ssh-agent, an unreadable identity file, a key that cannot
+/// make a slot. The message says why, for people.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CredentialError(String);
+
 impl Credential {
     /// What the credential is, for messages: never its secret.
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> String {
         match self {
-            Credential::Password(_) => "the password given",
+            Credential::Password(_) => "the password given".to_string(),
+            Credential::SshAgent(_) => "the ssh-agent's keys".to_string(),
+            Credential::Identities(file) => format!("the identities of {}", file.path.display()),
         }
     }
+
+    /// The ssh-agent that `SSH_AUTH_SOCK` names.
+    pub fn ssh_agent() -> Result<Credential, CredentialError> {
+        agent::socket_from_env().map(Credential::SshAgent).map_err(|e| CredentialError(e.to_string()))
+    }
+
+    /// The age identities of the file at `path`.
+    pub fn identity_file(path: &Path) -> Result<Credential, CredentialError> {
+        let identities = recipient::read_identity_file(path).map_err(|e| CredentialError(e.to_string()))?;
+        Ok(Credential::Identities(Arc::new(IdentityFile { path: path.to_path_buf(), identities })))
+    }
+}
+
+/// The age recipients of the identities in the file at `path` (to make a slot that the file
+/// unlocks); plugin identities are left out (only their plugin knows their recipient).
+pub fn recipients_of_identity_file(path: &Path) -> Result<Vec<String>, CredentialError> {
+    let identities = recipient::read_identity_file(path).map_err(|e| CredentialError(e.to_string()))?;
+    Ok(recipient::recipients_of(&identities))
 }
 
 /// A new way of unlocking a store, to be added as a slot.
@@ -80,12 +125,26 @@ pub enum NewSlot {
         /// The argon2id parameters.
         params: KdfParams,
     },
+    /// An Ed25519 key of the ssh-agent at `socket`: `key` names it (a fingerprint `SHA256:…`,
+    /// its comment, an OpenSSH public key line or the path of its `.pub` file), or `None` for
+    /// the agent's only Ed25519 key.
+    SshAgent {
+        /// The agent's socket.
+        socket: PathBuf,
+        /// Which key.
+        key: Option<String>,
+    },
+    /// An age recipient: `age1…` (X25519), a plugin's (`age1yubikey1…`, through the plugin on
+    /// `PATH`), or an OpenSSH public key (`ssh-ed25519 …`).
+    Recipient(String),
 }
 
 impl std::fmt::Debug for NewSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NewSlot::Password { params, .. } => write!(f, "NewSlot::Password({params})"),
+            NewSlot::SshAgent { key, .. } => write!(f, "NewSlot::SshAgent({key:?})"),
+            NewSlot::Recipient(recipient) => write!(f, "NewSlot::Recipient({recipient})"),
         }
     }
 }
@@ -109,12 +168,33 @@ pub struct SlotInfo {
 /// How a slot unlocks, with its parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Method {
-    Password { params: KdfParams, salt: [u8; SALT_LEN] },
+    Password {
+        params: KdfParams,
+        salt: [u8; SALT_LEN],
+    },
+    /// The KEK derives from the agent's signature of the challenge (with the store and slot).
+    SshAgent {
+        public: [u8; 32],
+        challenge: [u8; CHALLENGE_LEN],
+    },
+    /// The wrapped key is an age file for the recipient.
+    Recipient {
+        recipient: String,
+    },
 }
 
 const SALT_LEN: usize = 16;
+const CHALLENGE_LEN: usize = 32;
 const KIND_PASSWORD: u8 = 1;
+const KIND_SSH_AGENT: u8 = 2;
+const KIND_RECIPIENT: u8 = 3;
 const SLOT_DOMAIN: &[u8] = b"chenilles slot\0";
+/// What an ssh-agent slot asks the agent to sign, before the store id, slot number and challenge.
+const AGENT_SIGNED_DOMAIN: &[u8] = b"chenilles-store ssh-agent slot\0";
+/// The blake3 context that turns the agent's signature into the slot's KEK.
+const AGENT_KEK_CONTEXT: &str = "chenilles-store 2026-12 ssh-agent slot";
+/// The longest recipient a slot holds (a plugin's may be long; an RSA key's is about 700 bytes).
+const MOST_RECIPIENT_LEN: u32 = 16 * 1024;
 
 /// A key slot as stored: its method and the master key it wraps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +212,10 @@ pub(crate) enum SlotError {
     Kdf(String),
     #[error("key slot {id} is malformed: {cause}")]
     Malformed { id: u32, cause: String },
+    #[error("{0}")]
+    Agent(#[from] agent::AgentError),
+    #[error("{0}")]
+    Recipient(#[from] recipient::RecipientError),
 }
 
 impl KeySlot {
@@ -147,6 +231,22 @@ impl KeySlot {
                 let wrapped =
                     sealing::seal(&kek, &[SLOT_DOMAIN, store_id, &id.to_be_bytes(), &header], master.bytes())?;
                 Ok(KeySlot { method, wrapped })
+            }
+            NewSlot::SshAgent { socket, key } => {
+                let chosen = agent::find_key(&agent::list_keys(socket)?, key.as_deref())?;
+                let mut challenge = [0u8; CHALLENGE_LEN];
+                getrandom::fill(&mut challenge).map_err(SealFailure::NoRandomness)?;
+                let method = Method::SshAgent { public: chosen.public, challenge };
+                let kek = agent_kek(socket, &chosen.public, &challenge, store_id, id)?;
+                let header = encode_method(&method);
+                let wrapped =
+                    sealing::seal(&kek, &[SLOT_DOMAIN, store_id, &id.to_be_bytes(), &header], master.bytes())?;
+                Ok(KeySlot { method, wrapped })
+            }
+            NewSlot::Recipient(text) => {
+                let parsed = recipient::parse_recipient(text)?;
+                let wrapped = recipient::wrap(&parsed, &age_payload(master, store_id, id))?;
+                Ok(KeySlot { method: Method::Recipient { recipient: parsed.text().to_string() }, wrapped })
             }
         }
     }
@@ -168,6 +268,30 @@ impl KeySlot {
                     .map(Zeroizing::new)
                     .and_then(|bytes| MasterKey::from_bytes(&bytes)))
             }
+            (Method::SshAgent { public, challenge }, Credential::SshAgent(socket)) => {
+                // Not this agent's key: not this slot (the agent is not asked to sign).
+                if !agent::list_keys(socket)?.ed25519.iter().any(|key| key.public == *public) {
+                    return Ok(None);
+                }
+                let kek = agent_kek(socket, public, challenge, store_id, id)?;
+                let header = encode_method(&self.method);
+                Ok(sealing::open(&kek, &[SLOT_DOMAIN, store_id, &id.to_be_bytes(), &header], &self.wrapped)
+                    .ok()
+                    .map(Zeroizing::new)
+                    .and_then(|bytes| MasterKey::from_bytes(&bytes)))
+            }
+            (Method::Recipient { .. }, Credential::Identities(file)) => {
+                let Some(payload) = recipient::unwrap(&file.identities, &self.wrapped)? else {
+                    return Ok(None);
+                };
+                // The age file must be this slot's, of this store: not one moved from elsewhere.
+                let expected_tail = [&store_id[..], &id.to_be_bytes()].concat();
+                if payload.len() != 32 + expected_tail.len() || payload[32..] != expected_tail[..] {
+                    return Ok(None);
+                }
+                Ok(MasterKey::from_bytes(&payload[..32]))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -180,6 +304,10 @@ impl KeySlot {
         id: u32,
         new_master: &MasterKey,
     ) -> Result<Option<KeySlot>, SlotError> {
+        // An age slot needs no secret to be made again: its recipient is public.
+        if let Method::Recipient { recipient } = &self.method {
+            return KeySlot::new(&NewSlot::Recipient(recipient.clone()), new_master, store_id, id).map(Some);
+        }
         for credential in credentials {
             if self.unwrap(credential, store_id, id)?.is_none() {
                 continue;
@@ -188,6 +316,10 @@ impl KeySlot {
                 (Method::Password { params, .. }, Credential::Password(password)) => {
                     NewSlot::Password { password: password.clone(), params: *params }
                 }
+                (Method::SshAgent { public, .. }, Credential::SshAgent(socket)) => {
+                    NewSlot::SshAgent { socket: socket.clone(), key: Some(agent::fingerprint(public)) }
+                }
+                _ => continue,
             };
             return KeySlot::new(&new, new_master, store_id, id).map(Some);
         }
@@ -198,6 +330,8 @@ impl KeySlot {
     pub(crate) fn info(&self, id: u32) -> SlotInfo {
         let method = match &self.method {
             Method::Password { params, .. } => format!("password ({params})"),
+            Method::SshAgent { public, .. } => format!("ssh-agent key {}", agent::fingerprint(public)),
+            Method::Recipient { recipient } => format!("age recipient {recipient}"),
         };
         SlotInfo { id, method }
     }
@@ -224,6 +358,21 @@ impl KeySlot {
                 let salt = reader.array::<SALT_LEN>().ok_or_else(|| malformed("its salt is cut short"))?;
                 Method::Password { params: KdfParams { memory_kib, passes, lanes }, salt }
             }
+            KIND_SSH_AGENT => {
+                let public = reader.array::<32>().ok_or_else(|| malformed("its public key is cut short"))?;
+                let challenge =
+                    reader.array::<CHALLENGE_LEN>().ok_or_else(|| malformed("its challenge is cut short"))?;
+                Method::SshAgent { public, challenge }
+            }
+            KIND_RECIPIENT => {
+                let len = reader.u32().ok_or_else(|| malformed("its recipient's length is cut short"))?;
+                if len > MOST_RECIPIENT_LEN {
+                    return Err(malformed(&format!("its recipient is {len} bytes long")));
+                }
+                let text = reader.take(len as usize).ok_or_else(|| malformed("its recipient is cut short"))?;
+                let recipient = std::str::from_utf8(text).map_err(|_| malformed("its recipient is not UTF-8"))?;
+                Method::Recipient { recipient: recipient.to_string() }
+            }
             other => return Err(malformed(&format!("its kind {other} is unknown to this build"))),
         };
         let len = reader.u32().ok_or_else(|| malformed("its wrapped key's length is cut short"))?;
@@ -247,8 +396,40 @@ fn encode_method(method: &Method) -> Vec<u8> {
             }
             bytes.extend_from_slice(salt);
         }
+        Method::SshAgent { public, challenge } => {
+            bytes.push(KIND_SSH_AGENT);
+            bytes.extend_from_slice(public);
+            bytes.extend_from_slice(challenge);
+        }
+        Method::Recipient { recipient } => {
+            bytes.push(KIND_RECIPIENT);
+            bytes.extend_from_slice(&(recipient.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(recipient.as_bytes());
+        }
     }
     bytes
+}
+
+/// The cipher an ssh-agent slot's KEK keys: derived from the agent's Ed25519 signature (which is
+/// deterministic: the same key signs the same message the same way, every time) of the slot's
+/// challenge, bound to the store and the slot.
+fn agent_kek(
+    socket: &Path,
+    public: &[u8; 32],
+    challenge: &[u8; CHALLENGE_LEN],
+    store_id: &[u8; 16],
+    id: u32,
+) -> Result<XChaCha20Poly1305, SlotError> {
+    let message = [AGENT_SIGNED_DOMAIN, store_id, &id.to_be_bytes(), challenge].concat();
+    let signature = agent::sign(socket, public, &message)?;
+    let kek = Zeroizing::new(blake3::derive_key(AGENT_KEK_CONTEXT, signature.as_ref()));
+    Ok(XChaCha20Poly1305::new(kek.as_ref().into()))
+}
+
+/// What an age slot's file holds: the master key, then the store's id and the slot's number
+/// (checked when it is opened, so that a slot copied from another store or slot is refused).
+fn age_payload(master: &MasterKey, store_id: &[u8; 16], id: u32) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new([&master.bytes()[..], store_id, &id.to_be_bytes()].concat())
 }
 
 /// The cipher a password's argon2id hash keys.

@@ -195,7 +195,7 @@ pub(super) fn unlock(
             }
         }
     }
-    let tried: Vec<&str> = unlock.credentials.iter().map(|c| c.describe()).collect();
+    let tried: Vec<String> = unlock.credentials.iter().map(|c| c.describe()).collect();
     let mut tried = tried.join(" or ");
     if let Some(trouble) = trouble {
         tried = format!("{tried} (and {trouble})");

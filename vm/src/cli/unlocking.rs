@@ -29,6 +29,13 @@ pub struct UnlockArgs {
     /// (weaker: the user's other processes may read it), else asked on the terminal.
     #[arg(long, value_name = "FILE", help_heading = UNLOCKING)]
     pub password_file: Option<PathBuf>,
+    /// Unlock with an Ed25519 key of the ssh-agent (SSH_AUTH_SOCK).
+    #[arg(long, help_heading = UNLOCKING)]
+    pub ssh_agent: bool,
+    /// Unlock with the age identities in this file (age-keygen's, age-plugin-yubikey's, an
+    /// unencrypted OpenSSH key).
+    #[arg(long, value_name = "FILE", help_heading = UNLOCKING)]
+    pub identity: Option<PathBuf>,
 }
 
 /// The key of the store this command opened last, to open it again without asking.
@@ -77,6 +84,24 @@ fn password_from_file(path: &Path) -> Result<Zeroizing<String>, ExitCode> {
 /// What the flags and the environment offer, and the key of a store opened before.
 pub fn offered(args: &UnlockArgs) -> Result<Unlock, ExitCode> {
     let mut unlock = known();
+    if args.ssh_agent {
+        match Credential::ssh_agent() {
+            Ok(agent) => unlock = unlock.with(agent),
+            Err(error) => {
+                note!("error: --ssh-agent: {error}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    }
+    if let Some(path) = &args.identity {
+        match Credential::identity_file(path) {
+            Ok(identities) => unlock = unlock.with(identities),
+            Err(error) => {
+                note!("error: --identity: {error}");
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    }
     if let Some(path) = &args.password_file {
         unlock = unlock.with(Credential::Password(password_from_file(path)?));
     } else if let Some(password) = std::env::var_os(PASSWORD_VAR) {

@@ -26,7 +26,8 @@ enum Action {
     /// List the ways an encrypted store can be unlocked (its key slots); needs no key.
     UnlockMethods(UnlockMethods),
     /// Add a way of unlocking an encrypted store: a new password (asked twice, or
-    /// --new-password-file, or CHENILLES_NEW_PASSWORD). Nothing else is encrypted again.
+    /// --new-password-file, or CHENILLES_NEW_PASSWORD), an ssh-agent key (--ssh-agent-key), or
+    /// an age recipient (--recipient, --recipient-of). Nothing else is encrypted again.
     AddKey(AddKey),
     /// Remove a key slot of an encrypted store (never its last).
     RemoveKey(RemoveKey),
@@ -77,8 +78,20 @@ struct AddKey {
     #[command(flatten)]
     store: StoreArgs,
     /// The new password, in this file (its first line); else CHENILLES_NEW_PASSWORD, else asked.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ssh_agent_key", "recipient", "recipient_of"])]
     new_password_file: Option<PathBuf>,
+    /// A key of the ssh-agent (SSH_AUTH_SOCK): its fingerprint (SHA256:…), comment, public key
+    /// line or .pub file; `--ssh-agent-key` alone takes the agent's only Ed25519 key. Only
+    /// Ed25519 keys (their signatures are deterministic).
+    #[arg(long, value_name = "KEY", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["recipient", "recipient_of"])]
+    ssh_agent_key: Option<String>,
+    /// An age recipient: age1… (X25519), a plugin's such as age1yubikey1… (its plugin must be on
+    /// PATH), or an OpenSSH public key line.
+    #[arg(long, value_name = "RECIPIENT", conflicts_with = "recipient_of")]
+    recipient: Option<String>,
+    /// The recipient of the age identity in this file (an X25519 identity of age-keygen's).
+    #[arg(long, value_name = "FILE")]
+    recipient_of: Option<PathBuf>,
     #[command(flatten)]
     kdf: KdfArgs,
 }
@@ -193,18 +206,62 @@ impl AddKey {
             note!("error: {}: the store is not encrypted: it has no key slots", store.path().display());
             return ExitCode::FAILURE;
         }
-        let password =
-            match unlocking::new_password(self.new_password_file.as_deref(), NEW_PASSWORD_VAR, "New password") {
-                Ok(password) => password,
-                Err(code) => return code,
-            };
-        match store.add_key_slot(&NewSlot::Password { password, params: self.kdf.params() }) {
+        let new = match self.new_slot() {
+            Ok(new) => new,
+            Err(code) => return code,
+        };
+        match store.add_key_slot(&new) {
             Ok(slot) => {
                 note!("chenilles-vm: added key slot {}: {}", slot.id, slot.method);
                 ExitCode::SUCCESS
             }
             Err(error) => failed(error),
         }
+    }
+}
+
+impl AddKey {
+    /// The slot the flags ask for: an ssh-agent key, an age recipient, else a new password.
+    fn new_slot(&self) -> Result<NewSlot, ExitCode> {
+        if let Some(key) = &self.ssh_agent_key {
+            let Credential::SshAgent(socket) = Credential::ssh_agent().map_err(|error| {
+                note!("error: --ssh-agent-key: {error}");
+                ExitCode::FAILURE
+            })?
+            else {
+                return Err(ExitCode::FAILURE);
+            };
+            return Ok(NewSlot::SshAgent { socket, key: Some(key.clone()).filter(|key| !key.is_empty()) });
+        }
+        if let Some(recipient) = &self.recipient {
+            return Ok(NewSlot::Recipient(recipient.trim().to_string()));
+        }
+        if let Some(file) = &self.recipient_of {
+            let recipients = chenilles_store::recipients_of_identity_file(file).map_err(|error| {
+                note!("error: --recipient-of: {error}");
+                ExitCode::FAILURE
+            })?;
+            return match recipients.as_slice() {
+                [recipient] => Ok(NewSlot::Recipient(recipient.clone())),
+                [] => {
+                    note!(
+                        "error: {} holds no identity whose recipient is known (a plugin's: give --recipient)",
+                        file.display()
+                    );
+                    Err(ExitCode::FAILURE)
+                }
+                _ => {
+                    note!(
+                        "error: {} holds {} identities: give the one recipient to add with --recipient",
+                        file.display(),
+                        recipients.len()
+                    );
+                    Err(ExitCode::FAILURE)
+                }
+            };
+        }
+        let password = unlocking::new_password(self.new_password_file.as_deref(), NEW_PASSWORD_VAR, "New password")?;
+        Ok(NewSlot::Password { password, params: self.kdf.params() })
     }
 }
 
