@@ -9,7 +9,7 @@
 use chenilles_durable::{self as snapshot, Snapshotter};
 use chenilles_machine::heap::Object;
 use chenilles_machine::{Machine, Value};
-use chenilles_store::{Batch, BlobStore, MemoryStore, RedbStore};
+use chenilles_store::{Batch, BlobStore, KdfParams, MemoryStore, NewSlot, RedbStore};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const BUILD: &str = "
@@ -94,23 +94,52 @@ fn checkpoint(c: &mut Criterion) {
         });
     }
 
-    // The same on disk: the commit includes redb's fsync.
+    // The same on disk: the commit includes redb's fsync; on a plain and on an encrypted store.
     let dir = tempfile::tempdir().expect("temp dir");
     let mut disk = RedbStore::open(dir.path().join("store.redb")).expect("opens");
-    let mut disk_snapshotter = Snapshotter::new();
-    let mut batch = Batch::default();
-    let (_, _) = disk_snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
-    disk.commit(batch).expect("commits");
-    c.bench_function("checkpoint after 1 KB changed (adjacent), committed to redb with fsync", |b| {
-        b.iter(|| {
-            n += 1;
-            mutate(&mut machine, &adjacent, n);
-            let mut batch = Batch::default();
-            let (root, _) = disk_snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
-            disk.commit(batch).expect("commits");
-            root
-        })
-    });
+    let mut sealed = encrypted_store(&dir.path().join("sealed.redb"));
+    for (kind, store) in [("redb", &mut disk), ("an encrypted redb", &mut sealed)] {
+        let mut disk_snapshotter = Snapshotter::new();
+        let mut batch = Batch::default();
+        let (_, _) = disk_snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+        store.commit(batch).expect("commits");
+        c.bench_function(&format!("checkpoint after 1 KB changed (adjacent), committed to {kind} with fsync"), |b| {
+            b.iter(|| {
+                n += 1;
+                mutate(&mut machine, &adjacent, n);
+                let mut batch = Batch::default();
+                let (root, _) = disk_snapshotter.capture(&mut machine.vm, &mut batch).expect("captures");
+                store.commit(batch).expect("commits");
+                root
+            })
+        });
+    }
+
+    // A full checkpoint (the first of a process: every page) into a new store, plain and
+    // encrypted: what sealing costs when everything is written.
+    let mut group = c.benchmark_group("full checkpoint");
+    group.sample_size(10);
+    for encrypted in [false, true] {
+        let kind = if encrypted { "an encrypted redb" } else { "redb" };
+        group.bench_function(format!("a 100 MB heap, committed to a new {kind} with fsync"), |b| {
+            b.iter_batched(
+                || {
+                    let dir = tempfile::tempdir().expect("temp dir");
+                    let path = dir.path().join("store.redb");
+                    let store = if encrypted { encrypted_store(&path) } else { RedbStore::open(&path).expect("opens") };
+                    (dir, store)
+                },
+                |(dir, mut store)| {
+                    let mut batch = Batch::default();
+                    let (root, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
+                    store.commit(batch).expect("commits");
+                    (dir, store, root)
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
 
     let mut batch = Batch::default();
     let (root, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
@@ -129,6 +158,10 @@ fn checkpoint(c: &mut Criterion) {
     let (disk_root, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
     disk.commit(batch).expect("commits");
     group.bench_function("restore a 100 MB heap from redb", |b| b.iter(|| restores(&disk, disk_root)));
+    let mut batch = Batch::default();
+    let (sealed_root, _) = Snapshotter::new().capture(&mut machine.vm, &mut batch).expect("captures");
+    sealed.commit(batch).expect("commits");
+    group.bench_function("restore a 100 MB heap from an encrypted redb", |b| b.iter(|| restores(&sealed, sealed_root)));
     group.finish();
 
     // The collector's pause on the same heap: a full mark and sweep where everything is live
@@ -139,6 +172,16 @@ fn checkpoint(c: &mut Criterion) {
         b.iter(|| machine.vm.collect_garbage())
     });
     group.finish();
+}
+
+/// A new encrypted store at `path`, its password slot cheap to open (the argon2id cost is paid
+/// once per open, never per checkpoint: it is measured apart, in `store.rs`).
+fn encrypted_store(path: &std::path::Path) -> RedbStore {
+    let slot = NewSlot::Password {
+        password: "benchmark".to_string().into(),
+        params: KdfParams { memory_kib: 64, passes: 1, lanes: 1 },
+    };
+    RedbStore::create_encrypted(path, &slot).expect("an encrypted store")
 }
 
 criterion_group!(benches, checkpoint);

@@ -10,12 +10,16 @@
 //! - get: reading one 4 KiB blob by its hash (a hit, re-hashed by `RedbStore` on the way out), and
 //!   asking for a hash the store does not hold (a miss).
 //!
+//! - unlock: opening an encrypted store with its password, the argon2id slot at RFC 9106's second
+//!   recommended parameters (the default: 64 MiB, 3 passes, 4 lanes): what every command that
+//!   opens an encrypted store pays once.
+//!
 //! Throughput is in bytes of blob. `cargo bench -p chenilles-benches --bench store`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use chenilles_store::{Batch, BlobStore, Hash, MemoryStore, RedbStore};
+use chenilles_store::{Batch, BlobStore, Hash, MemoryStore, Mode, NewSlot, RedbStore, Unlock};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 const BLOB_BYTES: usize = 4096;
@@ -149,5 +153,22 @@ fn get(c: &mut Criterion) {
     redb.close().expect("the redb store closes cleanly");
 }
 
-criterion_group!(benches, hashing, put, get);
+fn unlock(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sealed.redb");
+    let password = || "a benchmark password".to_string().into();
+    RedbStore::create_encrypted(&path, &NewSlot::password(password())).expect("creates").close().expect("closes");
+    let mut group = c.benchmark_group("unlock");
+    group.sample_size(10);
+    group.bench_function("open an encrypted store with its password (argon2id, 64 MiB, 3 passes, 4 lanes)", |b| {
+        b.iter(|| {
+            let store = RedbStore::open_with(&path, Mode::Existing, &Unlock::password(password())).expect("opens");
+            assert!(store.is_encrypted());
+            store
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hashing, put, get, unlock);
 criterion_main!(benches);

@@ -89,18 +89,6 @@ fn crash_child_writer() {
     }
 }
 
-/// A small xorshift generator: no dependency, and the seed is printed for replay.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn a_killed_writer_leaves_exactly_a_prefix_of_its_commits() {
     if std::env::var_os(STORE_VAR).is_some() {
@@ -123,7 +111,7 @@ fn killed_writer(encrypted: bool) {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
     println!("CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = common::Rng(seed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
     if encrypted {

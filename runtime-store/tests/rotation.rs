@@ -162,18 +162,6 @@ fn rotation_child() {
     println!("rotated{}", if report.resumed { ", resumed" } else { "" });
 }
 
-/// A small xorshift generator: no dependency, and the seed is printed for replay.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn a_rotation_killed_at_random_instants_loses_nothing_and_finishes() {
     if std::env::var_os(STORE_VAR).is_some() {
@@ -184,7 +172,7 @@ fn a_rotation_killed_at_random_instants_loses_nothing_and_finishes() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
     println!("CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = common::Rng(seed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
     let mut store = common::create_encrypted(&path);

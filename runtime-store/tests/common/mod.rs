@@ -211,3 +211,16 @@ pub fn damage_blob(path: &Path, hash: Hash, bytes: &[u8]) {
         txn.open_table(BLOBS).unwrap().insert(&hash.0[..], bytes).unwrap();
     });
 }
+
+/// A small xorshift generator for the kill tests: no dependency, and the seed is printed for replay.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number, below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
