@@ -120,7 +120,7 @@ fn checkpoint(c: &mut Criterion) {
     let mut group = c.benchmark_group("full checkpoint");
     group.sample_size(10);
     for encrypted in [false, true] {
-        let kind = if encrypted { "an encrypted redb" } else { "redb" };
+        let kind = if encrypted { "encrypted redb" } else { "redb" };
         group.bench_function(format!("a 100 MB heap, committed to a new {kind} with fsync"), |b| {
             b.iter_batched(
                 || {
