@@ -11,7 +11,7 @@ mod common;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chenilles_store::{Batch, BlobStore, Hash, RedbStore};
 
@@ -106,12 +106,7 @@ fn a_killed_writer_of_an_encrypted_store_leaves_exactly_a_prefix_of_its_commits(
 }
 
 fn killed_writer(encrypted: bool) {
-    let seed = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
-    println!("CRASH_SEED={seed}");
-    let mut rng = common::Rng(seed);
+    let mut rng = common::Rng::from_env();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
     if encrypted {

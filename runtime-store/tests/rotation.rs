@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chenilles_store::{Batch, BlobStore, Hash, Mode, NewSlot, RedbStore, Rotation, StoreError, Unlock};
 use common::{quick_kdf, test_unlock};
@@ -167,12 +167,7 @@ fn a_rotation_killed_at_random_instants_loses_nothing_and_finishes() {
     if std::env::var_os(STORE_VAR).is_some() {
         return;
     }
-    let seed = std::env::var("CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
-    println!("CRASH_SEED={seed}");
-    let mut rng = common::Rng(seed);
+    let mut rng = common::Rng::from_env();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.redb");
     let mut store = common::create_encrypted(&path);

@@ -831,16 +831,7 @@ impl RedbStore {
 
     /// Adds a key slot that unlocks this encrypted store with `new`, in one durable commit.
     pub fn add_key_slot(&mut self, new: &NewSlot) -> Result<SlotInfo, StoreError> {
-        let path = self.path.clone();
-        let Some(sealed) = self.sealed.clone() else {
-            return Err(not_encrypted(&path));
-        };
-        rotation::refuse_slot_change_while_rotating(&path)?;
-        refuse_panics(&path, || {
-            let txn = begin_write(self.writable()?, &path)?;
-            let work = sealed::add_slot(&path, &txn, &sealed.key, new).map(|info| (info, true));
-            finish(txn, &path, work)
-        })
+        self.change_slots(|path, txn, key| sealed::add_slot(path, txn, key, new))
     }
 
     /// The key slot that opened this encrypted store (`None`: a plain store, or one opened with
@@ -853,6 +844,21 @@ impl RedbStore {
     /// commit: a password changes with no instant at which neither the old nor the new one
     /// opens the store.
     pub fn replace_key_slot(&mut self, id: u32, new: &NewSlot) -> Result<SlotInfo, StoreError> {
+        self.change_slots(|path, txn, key| sealed::replace_slot(path, txn, key, id, new))
+    }
+
+    /// Removes key slot `id` of this encrypted store, in one durable commit; the last slot is
+    /// refused ([`StoreError::KeySlot`]).
+    pub fn remove_key_slot(&mut self, id: u32) -> Result<SlotInfo, StoreError> {
+        self.change_slots(|path, txn, _| sealed::remove_slot(path, txn, id))
+    }
+
+    /// Runs `change` on the key slots in one durable commit: refused for a plain store, and while
+    /// a rotation's copy is unfinished (its slots would no longer match).
+    fn change_slots(
+        &mut self,
+        change: impl FnOnce(&Path, &WriteTransaction, &StoreKey) -> Result<SlotInfo, StoreError>,
+    ) -> Result<SlotInfo, StoreError> {
         let path = self.path.clone();
         let Some(sealed) = self.sealed.clone() else {
             return Err(not_encrypted(&path));
@@ -860,22 +866,7 @@ impl RedbStore {
         rotation::refuse_slot_change_while_rotating(&path)?;
         refuse_panics(&path, || {
             let txn = begin_write(self.writable()?, &path)?;
-            let work = sealed::replace_slot(&path, &txn, &sealed.key, id, new).map(|info| (info, true));
-            finish(txn, &path, work)
-        })
-    }
-
-    /// Removes key slot `id` of this encrypted store, in one durable commit; the last slot is
-    /// refused ([`StoreError::KeySlot`]).
-    pub fn remove_key_slot(&mut self, id: u32) -> Result<SlotInfo, StoreError> {
-        let path = self.path.clone();
-        if self.sealed.is_none() {
-            return Err(not_encrypted(&path));
-        }
-        rotation::refuse_slot_change_while_rotating(&path)?;
-        refuse_panics(&path, || {
-            let txn = begin_write(self.writable()?, &path)?;
-            let work = sealed::remove_slot(&path, &txn, id).map(|info| (info, true));
+            let work = change(&path, &txn, &sealed.key).map(|info| (info, true));
             finish(txn, &path, work)
         })
     }

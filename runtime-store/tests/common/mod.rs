@@ -216,6 +216,15 @@ pub fn damage_blob(path: &Path, hash: Hash, bytes: &[u8]) {
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// Seeded from `CRASH_SEED` if it is set (a replay), else from the clock; prints the seed.
+    pub fn from_env() -> Rng {
+        let seed = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+        });
+        println!("CRASH_SEED={seed}");
+        Rng(seed)
+    }
+
     /// The next number, below `n`.
     pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
