@@ -13,6 +13,10 @@
 //! - unlock: opening an encrypted store with its password, the argon2id slot at RFC 9106's second
 //!   recommended parameters (the default: 64 MiB, 3 passes, 4 lanes): what every command that
 //!   opens an encrypted store pays once.
+//! - open with many refs: opening a store that holds 100,000 refs (one blob each), plain and
+//!   encrypted; the encrypted one is opened with its key already known (no argon2id), so that
+//!   what is measured is the check of the ref table against the sealed state record, one keyed
+//!   hash per ref entry.
 //!
 //! Throughput is in bytes of blob. `cargo bench -p chenilles-benches --bench store`.
 
@@ -170,5 +174,42 @@ fn unlock(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hashing, put, get, unlock);
+/// How many refs the stores of `open with many refs` hold.
+const MANY_REFS: u64 = 100_000;
+
+fn open_with_many_refs(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain_path = dir.path().join("plain.redb");
+    let sealed_path = dir.path().join("sealed.redb");
+    let slot = NewSlot::Password {
+        password: "a benchmark password".to_string().into(),
+        params: chenilles_store::KdfParams { memory_kib: 64, passes: 1, lanes: 1 },
+    };
+    let mut plain = RedbStore::open(&plain_path).expect("opens");
+    let mut sealed = RedbStore::create_encrypted(&sealed_path, &slot).expect("creates");
+    let key = sealed.key().expect("an encrypted store has a key");
+    for store in [&mut plain, &mut sealed] {
+        for chunk in 0..MANY_REFS / 10_000 {
+            let mut batch = Batch::default();
+            for i in chunk * 10_000..(chunk + 1) * 10_000 {
+                let target = batch.put(i.to_le_bytes().to_vec());
+                batch.set_ref(&format!("process/p{i}"), None, target);
+            }
+            store.commit(batch).expect("commits");
+        }
+    }
+    plain.close().expect("closes");
+    sealed.close().expect("closes");
+    let mut group = c.benchmark_group("open with many refs");
+    group.sample_size(10);
+    group.bench_function("open a plain store holding 100,000 refs", |b| {
+        b.iter(|| RedbStore::open_with(&plain_path, Mode::Existing, &Unlock::none()).expect("opens"))
+    });
+    group.bench_function("open an encrypted store holding 100,000 refs (key known)", |b| {
+        b.iter(|| RedbStore::open_with(&sealed_path, Mode::Existing, &Unlock::key(key.clone())).expect("opens"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hashing, put, get, unlock, open_with_many_refs);
 criterion_main!(benches);

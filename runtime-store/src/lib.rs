@@ -71,6 +71,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+pub use bundle::Bundle;
 pub use keys::{
     Credential, CredentialError, IdentityFile, KdfParams, NewSlot, SlotInfo, StoreKey, Unlock,
     recipients_of_identity_file,
@@ -282,6 +283,12 @@ pub enum StoreError {
         /// Why.
         cause: String,
     },
+    /// A sealed bundle that none of the keys offered opens; nothing was imported.
+    #[error("the bundle is sealed (age-encrypted) and cannot be opened: {cause}")]
+    BundleLocked {
+        /// Why.
+        cause: String,
+    },
 }
 
 /// Where a listing of refs by prefix starts: after `after`, or at `prefix` itself (both backends
@@ -427,8 +434,10 @@ pub struct BundleSummary {
     pub refs: Vec<(String, Hash)>,
     /// How many blobs.
     pub blobs: u64,
-    /// The bundle's length in bytes, checksum included.
+    /// The bundle's length in bytes, checksum included (a sealed bundle's: the age file's).
     pub bytes: u64,
+    /// Whether it is sealed (an age file).
+    pub sealed: bool,
 }
 
 /// The function that lists the blobs a blob's bytes refer to. The store does not know the format
@@ -472,38 +481,69 @@ pub trait BlobStore: Send + Sync {
 
     /// Writes a bundle of the named refs and every blob reachable from them (see `spec/store.md`).
     /// A ref that does not exist is [`StoreError::NoSuchRef`]; a reachable blob the store does not
-    /// hold is [`StoreError::MissingBlob`].
+    /// hold is [`StoreError::MissingBlob`]; in either case nothing is written. An encrypted store
+    /// writes it sealed to itself (as [`BlobStore::export_bundle_to`] with no recipient).
     fn export_bundle(
         &self,
         refs: &[&str],
         roots_of: RootsOf<'_>,
         writer: &mut dyn Write,
     ) -> Result<BundleSummary, StoreError> {
-        bundle::export(&|name| self.get_ref(name), &|hash| self.get(hash), refs, roots_of, writer)
+        self.export_bundle_to(refs, roots_of, &[], writer)
+    }
+
+    /// [`BlobStore::export_bundle`], sealed (an age file) to every one of `recipients` (age
+    /// recipients `age1...`, plugin recipients, ssh public keys) if any is given; an encrypted
+    /// store adds its own bundle recipient to them, and seals even when none is given, so that a
+    /// bundle of an encrypted store is never in clear. A recipient that cannot be parsed is
+    /// [`StoreError::BundleIo`] and nothing is written.
+    fn export_bundle_to(
+        &self,
+        refs: &[&str],
+        roots_of: RootsOf<'_>,
+        recipients: &[String],
+        writer: &mut dyn Write,
+    ) -> Result<BundleSummary, StoreError> {
+        let parsed = bundle::parse_recipients(recipients)?;
+        let get = |hash: &Hash| self.get(hash);
+        let plan = bundle::plan(&|name| self.get_ref(name), &get, refs, roots_of)?;
+        if parsed.is_empty() {
+            bundle::write(plan, &get, writer)
+        } else {
+            bundle::export_sealed(plan, &get, &parsed, writer)
+        }
     }
 
     /// Reads a whole bundle, checks every blob's hash and the bundle's trailing checksum, and only
     /// then commits its blobs and refs in one batch. A truncated or altered bundle is refused whole
     /// ([`StoreError::BadBundle`]). Each bundled ref must be absent from the store (it is created)
     /// or already at the bundled target (left as is); a ref elsewhere is a
-    /// [`StoreError::RefConflict`] and nothing is imported.
+    /// [`StoreError::RefConflict`] and nothing is imported. A sealed bundle needs a key
+    /// ([`BlobStore::import_bundle_with`]; an encrypted store offers its own).
     fn import_bundle(&mut self, reader: &mut dyn Read) -> Result<BundleSummary, StoreError> {
-        let bundle = bundle::read(reader)?;
-        let mut batch = Batch::default();
-        for (name, target) in &bundle.summary.refs {
-            match self.get_ref(name)? {
-                Some(current) if current == *target => {}
-                Some(current) => {
-                    return Err(StoreError::RefConflict { name: name.clone(), expected: None, actual: Some(current) });
-                }
-                None => batch.set_ref(name, None, *target),
-            }
-        }
-        for blob in bundle.blobs {
-            batch.put(blob);
-        }
-        self.commit(batch)?;
-        Ok(bundle.summary)
+        self.import_bundle_with(reader, &[])
+    }
+
+    /// [`BlobStore::import_bundle`], offering the identity files among `keys` to open a sealed
+    /// bundle: [`BlobStore::open_bundle`], then [`BlobStore::commit_bundle`].
+    fn import_bundle_with(&mut self, reader: &mut dyn Read, keys: &[Credential]) -> Result<BundleSummary, StoreError> {
+        let bundle = self.open_bundle(reader, keys)?;
+        self.commit_bundle(bundle)
+    }
+
+    /// Reads a whole bundle and checks it, committing nothing: plain, or sealed and opened with
+    /// the identity files among `keys` (passwords and ssh-agents cannot open one; an encrypted
+    /// store offers its own bundle identities too). A sealed bundle none of them opens is
+    /// [`StoreError::BundleLocked`]; a damaged one, [`StoreError::BadBundle`].
+    fn open_bundle(&self, reader: &mut dyn Read, keys: &[Credential]) -> Result<Bundle, StoreError> {
+        bundle::read_any(reader, &keys::identity_files(keys), &[])
+    }
+
+    /// Commits an opened bundle in one batch: every blob, and each ref the store does not have
+    /// (one it has at the same target is left as is; one it has elsewhere is a
+    /// [`StoreError::RefConflict`] and nothing is committed).
+    fn commit_bundle(&mut self, bundle: Bundle) -> Result<BundleSummary, StoreError> {
+        bundle::commit(self, bundle)
     }
 }
 

@@ -47,6 +47,7 @@ const BLOB_DOMAIN: &[u8] = b"chenilles blob\0";
 const REF_DOMAIN: &[u8] = b"chenilles ref\0";
 const STATE_DOMAIN: &[u8] = b"chenilles state\0";
 const ROTATION_DOMAIN: &[u8] = b"chenilles rotation\0";
+const BUNDLE_KEYS_DOMAIN: &[u8] = b"chenilles bundle keys\0";
 
 /// The random 32-byte key every other key of an encrypted store derives from. Zeroed when
 /// dropped; never printed.
@@ -250,6 +251,17 @@ impl Sealer {
     /// The record sealed by [`Sealer::seal_rotation`].
     pub(crate) fn open_rotation(&self, sealed: &[u8]) -> Result<Vec<u8>, Unauthentic> {
         open(&self.state_seal, &[ROTATION_DOMAIN, &self.store_id], sealed)
+    }
+
+    /// The store's bundle identities (age X25519 secret keys, one per line), sealed with the
+    /// state's subkey under their own domain.
+    pub(crate) fn seal_bundle_keys(&self, plain: &[u8]) -> Result<Vec<u8>, SealFailure> {
+        seal(&self.state_seal, &[BUNDLE_KEYS_DOMAIN, &self.store_id], plain)
+    }
+
+    /// The record sealed by [`Sealer::seal_bundle_keys`]; zeroed when dropped.
+    pub(crate) fn open_bundle_keys(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+        open(&self.state_seal, &[BUNDLE_KEYS_DOMAIN, &self.store_id], sealed).map(Zeroizing::new)
     }
 }
 

@@ -178,16 +178,3 @@ fn a_forged_length_does_not_allocate_ahead_of_the_data() {
     bundle.extend_from_slice(&u64::from(u32::MAX).to_le_bytes());
     assert_refused_and_nothing_imported(&bundle, &mut MemoryStore::default(), "forged length");
 }
-
-#[test]
-fn an_encrypted_store_writes_no_bundle_in_clear() {
-    let mut f = common::Encrypted::new();
-    let mut batch = Batch::default();
-    let blob = batch.put(b"secret".to_vec());
-    batch.set_ref("head", None, blob);
-    f.store().commit(batch).unwrap();
-    let mut out = Vec::new();
-    let error = f.store().export_bundle(&["head"], &common::no_roots, &mut out).unwrap_err();
-    assert!(matches!(error, StoreError::BundleIo { .. }), "{error}");
-    assert!(out.is_empty(), "nothing was written");
-}

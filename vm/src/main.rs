@@ -46,6 +46,12 @@ enum Command {
     Output(commands::output::Output),
     /// Show a process's status, checkpoints, journals and the backtrace of its continuation.
     Inspect(commands::inspect::Inspect),
+    /// Copy processes (each one's state, journals and mailbox) into a bundle file, for `import`
+    /// into another store; sealed (an age file) when the store is encrypted or --to is given.
+    Export(commands::bundle::Export),
+    /// Add the processes of a bundle `export` wrote to the store; a sealed one needs the
+    /// store's own key or --identity.
+    Import(commands::bundle::Import),
     /// Remove from the store everything no process needs any more.
     Gc(commands::gc::Gc),
     /// Re-hash every blob of the store and check every ref.
@@ -104,6 +110,8 @@ fn main() -> ExitCode {
         Command::Ps(command) => command.execute(),
         Command::Output(command) => command.execute(),
         Command::Inspect(command) => command.execute(),
+        Command::Export(command) => command.execute(),
+        Command::Import(command) => command.execute(),
         Command::Gc(command) => command.execute(),
         Command::Verify(command) => command.execute(),
         Command::Store(command) => command.execute(),

@@ -288,6 +288,9 @@ fn help_texts() {
         "store init",
         "store add-key",
         "store rotate",
+        "store recipient",
+        "export",
+        "import",
     ];
     // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
     let help = |args: &[&str]| {

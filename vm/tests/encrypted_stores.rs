@@ -1,7 +1,8 @@
 //! Encrypted stores through the command line: what a contract writes (its output, its heap, its
-//! mailbox, its name, a secret key it generated) never reaches the file in clear; a wrong password
-//! or none is refused with the file unchanged; a killed process resumes with the password; the
-//! password changes, a rotation keeps everything; an ssh-agent key unlocks.
+//! mailbox, its name, a secret key it generated) never reaches the file, nor its bundles, in
+//! clear; a wrong password or none is refused with the file unchanged; a killed process resumes
+//! with the password; the password changes, a rotation keeps everything; an ssh-agent key
+//! unlocks.
 
 mod common;
 
@@ -84,6 +85,14 @@ fn nothing_a_contract_writes_is_in_the_file_in_clear() {
     needles.extend(output.lines().map(|line| blake3::hash(line.as_bytes()).as_bytes().to_vec()));
     for needle in &needles {
         assert!(!contains(&raw, needle), "the file holds {:?} in clear", String::from_utf8_lossy(needle));
+    }
+    // Its bundle is sealed, and holds none of it in clear either.
+    let bundle = dir.path().join("quokka.bundle");
+    let exported = run(vm(&store).args(["export", "quokka-treasury", "-o"]).arg(&bundle));
+    assert!(exported.status.success(), "{}", text(&exported.stderr));
+    let sealed = std::fs::read(&bundle).unwrap();
+    for needle in &needles {
+        assert!(!contains(&sealed, needle), "the bundle holds {:?} in clear", String::from_utf8_lossy(needle));
     }
     // The same store, read back with the password: everything is there.
     let ps = text(&run(vm(&store).arg("ps")).stdout);

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use crate::sealing::{self, MasterKey, SealFailure};
 
 mod agent;
-mod recipient;
+pub(crate) mod recipient;
 
 /// The argon2id parameters of a password slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +70,13 @@ pub struct IdentityFile {
     identities: recipient::Identities,
 }
 
+impl IdentityFile {
+    /// The identities read.
+    pub(crate) fn identities(&self) -> &recipient::Identities {
+        &self.identities
+    }
+}
+
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -106,6 +113,17 @@ impl Credential {
         let identities = recipient::read_identity_file(path).map_err(|e| CredentialError(e.to_string()))?;
         Ok(Credential::Identities(Arc::new(IdentityFile { path: path.to_path_buf(), identities })))
     }
+}
+
+/// The identities of the identity files among `credentials`.
+pub(crate) fn identity_files(credentials: &[Credential]) -> Vec<&recipient::Identities> {
+    credentials
+        .iter()
+        .filter_map(|credential| match credential {
+            Credential::Identities(file) => Some(file.identities()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The age recipients of the identities in the file at `path` (to make a slot that the file

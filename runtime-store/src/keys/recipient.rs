@@ -169,19 +169,36 @@ fn encrypt_error(error: EncryptError) -> RecipientError {
     }
 }
 
+/// An age encryptor to every one of `recipients` (plugins are run now, to make their stanzas).
+pub(crate) fn encryptor(recipients: &[ParsedRecipient]) -> Result<age::Encryptor, RecipientError> {
+    let mut plugins = Vec::new();
+    for recipient in recipients {
+        if let Kind::Plugin(r) = &recipient.kind {
+            let plugin =
+                age::plugin::RecipientPluginV1::new(r.plugin(), std::slice::from_ref(r), &[], TerminalCallbacks)
+                    .map_err(encrypt_error)?;
+            plugins.push(plugin);
+        }
+    }
+    let mut plugins = plugins.iter();
+    let mut as_dyn: Vec<&dyn age::Recipient> = Vec::new();
+    for recipient in recipients {
+        match &recipient.kind {
+            Kind::X25519(r) => as_dyn.push(r),
+            Kind::Ssh(r) => as_dyn.push(r),
+            Kind::Plugin(_) => {
+                if let Some(plugin) = plugins.next() {
+                    as_dyn.push(plugin);
+                }
+            }
+        }
+    }
+    age::Encryptor::with_recipients(as_dyn.into_iter()).map_err(encrypt_error)
+}
+
 /// An age file (binary) holding `secret`, readable by `recipient`'s identity.
 pub(crate) fn wrap(recipient: &ParsedRecipient, secret: &[u8]) -> Result<Vec<u8>, RecipientError> {
-    let plugin;
-    let as_dyn: &dyn age::Recipient = match &recipient.kind {
-        Kind::X25519(r) => r,
-        Kind::Ssh(r) => r,
-        Kind::Plugin(r) => {
-            plugin = age::plugin::RecipientPluginV1::new(r.plugin(), std::slice::from_ref(r), &[], TerminalCallbacks)
-                .map_err(encrypt_error)?;
-            &plugin
-        }
-    };
-    let encryptor = age::Encryptor::with_recipients(std::iter::once(as_dyn)).map_err(encrypt_error)?;
+    let encryptor = encryptor(std::slice::from_ref(recipient))?;
     let io_error = |e: std::io::Error| RecipientError::Wrap { cause: e.to_string() };
     let mut out = Vec::with_capacity(secret.len() + 256);
     let mut writer = encryptor.wrap_output(&mut out).map_err(io_error)?;
@@ -291,8 +308,26 @@ pub(crate) fn recipients_of(identities: &Identities) -> Vec<String> {
 /// when none matches; an error when the file is damaged (a damaged file never yields a wrong
 /// secret) or a plugin fails.
 pub(crate) fn unwrap(identities: &Identities, wrapped: &[u8]) -> Result<Option<Zeroizing<Vec<u8>>>, RecipientError> {
+    let Some(mut reader) = decrypt(wrapped, &[identities], &[])? else {
+        return Ok(None);
+    };
+    let mut secret = Zeroizing::new(Vec::new());
+    reader.read_to_end(&mut secret).map_err(|e| RecipientError::Malformed { cause: e.to_string() })?;
+    Ok(Some(secret))
+}
+
+/// Reads the header of the age file `input` and opens its payload with the first of `files`'
+/// identities, or of `keys`, that matches one of its recipients: a reader of the plaintext, which
+/// fails (never yields a wrong byte) where the payload is damaged or cut short. `Ok(None)` when
+/// no identity matches; an error when the header is damaged, the file is encrypted with a
+/// passphrase, or a plugin fails.
+pub(crate) fn decrypt<R: Read>(
+    input: R,
+    files: &[&Identities],
+    keys: &[age::x25519::Identity],
+) -> Result<Option<age::stream::StreamReader<R>>, RecipientError> {
     let malformed = |e: DecryptError| RecipientError::Malformed { cause: e.to_string() };
-    let decryptor = age::Decryptor::new_buffered(wrapped).map_err(malformed)?;
+    let decryptor = age::Decryptor::new(input).map_err(malformed)?;
     if decryptor.is_scrypt() {
         return Err(RecipientError::Unwrap {
             cause: "it is encrypted with a passphrase, not to a recipient".to_owned(),
@@ -300,18 +335,19 @@ pub(crate) fn unwrap(identities: &Identities, wrapped: &[u8]) -> Result<Option<Z
     }
 
     let mut candidates: Vec<Box<dyn age::Identity>> = Vec::new();
-    for identity in &identities.x25519 {
+    for identity in keys.iter().chain(files.iter().flat_map(|f| &f.x25519)) {
         candidates.push(Box::new(identity.clone()));
     }
-    for identity in &identities.ssh {
+    for identity in files.iter().flat_map(|f| &f.ssh) {
         candidates.push(Box::new(identity.clone()));
     }
     let mut missing_plugin = None;
-    let mut plugin_names: Vec<&str> = identities.plugin.iter().map(|i| i.plugin()).collect();
+    let plugin_identities: Vec<age::plugin::Identity> = files.iter().flat_map(|f| f.plugin.iter().cloned()).collect();
+    let mut plugin_names: Vec<&str> = plugin_identities.iter().map(|i| i.plugin()).collect();
     plugin_names.sort_unstable();
     plugin_names.dedup();
     for name in plugin_names {
-        match age::plugin::IdentityPluginV1::new(name, &identities.plugin, TerminalCallbacks) {
+        match age::plugin::IdentityPluginV1::new(name, &plugin_identities, TerminalCallbacks) {
             Ok(plugin) => candidates.push(Box::new(plugin)),
             Err(DecryptError::MissingPlugin { binary_name }) => {
                 missing_plugin.get_or_insert(binary_name);
@@ -322,28 +358,21 @@ pub(crate) fn unwrap(identities: &Identities, wrapped: &[u8]) -> Result<Option<Z
         }
     }
 
-    let mut reader = match decryptor.decrypt(candidates.iter().map(|i| i.as_ref())) {
-        Ok(reader) => reader,
-        Err(DecryptError::NoMatchingKeys) => {
-            return match missing_plugin {
-                Some(binary_name) => Err(RecipientError::PluginMissing { binary_name }),
-                None => Ok(None),
-            };
-        }
+    match decryptor.decrypt(candidates.iter().map(|i| i.as_ref())) {
+        Ok(reader) => Ok(Some(reader)),
+        Err(DecryptError::NoMatchingKeys) => match missing_plugin {
+            Some(binary_name) => Err(RecipientError::PluginMissing { binary_name }),
+            None => Ok(None),
+        },
         Err(
             e @ (DecryptError::InvalidHeader
             | DecryptError::InvalidMac
             | DecryptError::DecryptionFailed
             | DecryptError::UnknownFormat
             | DecryptError::Io(_)),
-        ) => return Err(malformed(e)),
-        Err(e) => {
-            return Err(RecipientError::Unwrap { cause: e.to_string() });
-        }
-    };
-    let mut secret = Zeroizing::new(Vec::new());
-    reader.read_to_end(&mut secret).map_err(|e| RecipientError::Malformed { cause: e.to_string() })?;
-    Ok(Some(secret))
+        ) => Err(malformed(e)),
+        Err(e) => Err(RecipientError::Unwrap { cause: e.to_string() }),
+    }
 }
 
 /// Lets plugins talk to the user: messages on stderr, questions on the terminal.

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +17,8 @@ use redb::{
     TableDefinition, TableHandle, WriteTransaction,
 };
 
-use crate::keys::{KeySlot, NewSlot, SlotInfo, StoreKey, Unlock};
+use crate::bundle::{Bundle, BundleKeys};
+use crate::keys::{self, Credential, KeySlot, NewSlot, SlotInfo, StoreKey, Unlock};
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
 use crate::reading_file::{self, ReadingFile};
@@ -45,6 +46,8 @@ const META_ENCRYPTION: &str = "encryption";
 const META_STATE: &str = "state";
 /// An unfinished `store rotate` copy's sealed progress record (see `rotation.rs`).
 const META_ROTATION: &str = "rotation";
+/// The meta entry of an encrypted store that holds its sealed bundle identities.
+const META_BUNDLE_KEYS: &str = "bundle_keys";
 
 mod rotation;
 mod sealed;
@@ -70,6 +73,7 @@ enum Init<'a> {
         slots: &'a [(u32, KeySlot)],
         key: &'a StoreKey,
         rotation: Option<&'a [u8]>,
+        bundle_keys: &'a BundleKeys,
     },
 }
 
@@ -454,10 +458,10 @@ fn initialize(path: &Path, db: &Database, init: Init<'_>) -> Result<Layout, Stor
                 txn.open_table(REFS).at(path)?;
                 Ok((Layout::Plain, true))
             }
-            Init::Encrypted { slots, key, rotation } => {
+            Init::Encrypted { slots, key, rotation, bundle_keys } => {
                 meta.insert(META_VERSION, &ENCRYPTED_FORMAT_VERSION.to_le_bytes()[..]).at(path)?;
                 drop(meta);
-                sealed::initialize(path, &txn, slots, key, rotation)?;
+                sealed::initialize(path, &txn, slots, key, rotation, bundle_keys)?;
                 Ok((Layout::Encrypted { store_id: key.store_id }, true))
             }
         }
@@ -666,7 +670,8 @@ impl RedbStore {
         let path = path.as_ref().to_path_buf();
         let key = new_store_key(&path)?;
         let slots = [(1, first_slot(&path, first, &key)?)];
-        let init = Init::Encrypted { slots: &slots, key: &key, rotation: None };
+        let bundle_keys = BundleKeys::generate();
+        let init = Init::Encrypted { slots: &slots, key: &key, rotation: None, bundle_keys: &bundle_keys };
         if std::fs::symlink_metadata(&path).is_ok() || !create_exclusively(&path, init)? {
             return Err(StoreError::AlreadyExists { path });
         }
@@ -764,8 +769,9 @@ impl RedbStore {
             (Some(first), Some(key)) => vec![(1, first_slot(&path, first, key)?)],
             _ => Vec::new(),
         };
+        let bundle_keys = BundleKeys::generate();
         let init = match &key {
-            Some(key) => Init::Encrypted { slots: &slots, key, rotation: None },
+            Some(key) => Init::Encrypted { slots: &slots, key, rotation: None, bundle_keys: &bundle_keys },
             None => Init::Plain,
         };
         let (db, _, layout) = open_database(&path, crate::simulated::Backend(disk.clone()), Check::EveryPage, init)?;
@@ -1187,34 +1193,63 @@ impl RedbStore {
     }
 
     /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the
-    /// bundle inconsistent.
+    /// bundle inconsistent. An encrypted store seals it, to its own bundle recipient too.
     fn export_bundle_unguarded(
         &self,
         refs: &[&str],
         roots_of: RootsOf<'_>,
+        recipients: &[String],
         writer: &mut dyn Write,
     ) -> Result<BundleSummary, StoreError> {
         let path = &self.path;
+        let mut recipients = bundle::parse_recipients(recipients)?;
         let txn = self.read_txn()?;
-        if self.sealed.is_some() {
-            return Err(StoreError::BundleIo {
-                cause: format!(
-                    "{} is encrypted, and this build writes bundles of plain stores only: \
-                     a bundle in clear would give away what the store keeps secret",
-                    path.display()
-                ),
-            });
-        }
         let blob_table = txn.open_table(BLOBS).at(path)?;
-        let ref_table = txn.open_table(REFS).at(path)?;
-        bundle::export(
-            &|name| ref_from(&ref_table, name, path),
-            &|hash| blob_from(&blob_table, hash, path),
-            refs,
-            roots_of,
-            writer,
-        )
+        let Some(sealed) = &self.sealed else {
+            let ref_table = txn.open_table(REFS).at(path)?;
+            let get = |hash: &Hash| blob_from(&blob_table, hash, path);
+            let plan = bundle::plan(&|name| ref_from(&ref_table, name, path), &get, refs, roots_of)?;
+            return if recipients.is_empty() {
+                bundle::write(plan, &get, writer)
+            } else {
+                bundle::export_sealed(plan, &get, &recipients, writer)
+            };
+        };
+        let own = sealed::read_bundle_keys(path, &txn.open_table(META).at(path)?, &sealed.sealer)?
+            .ok_or_else(|| StoreError::BundleIo { cause: no_bundle_keys(path) })?;
+        recipients.extend(bundle::parse_recipients(&[own.recipient()])?);
+        let ref_table = txn.open_table(SEALED_REFS).at(path)?;
+        let get = |hash: &Hash| sealed::get_blob(path, &blob_table, &sealed.sealer, hash);
+        let get_ref = |name: &str| sealed::get_ref(path, &ref_table, &sealed.sealer, name);
+        let plan = bundle::plan(&get_ref, &get, refs, roots_of)?;
+        bundle::export_sealed(plan, &get, &recipients, writer)
     }
+
+    /// The identities this store opens bundles sealed to it with (none for a plain store).
+    fn own_bundle_keys(&self) -> Result<Option<BundleKeys>, StoreError> {
+        let Some(sealed) = &self.sealed else {
+            return Ok(None);
+        };
+        let txn = self.read_txn()?;
+        sealed::read_bundle_keys(&self.path, &txn.open_table(META).at(&self.path)?, &sealed.sealer)
+    }
+
+    /// The age recipient that bundles sealed to this store are encrypted to (`age1...`), for
+    /// another store's `export_bundle_to`; `None` for a plain store, which keeps no keys.
+    pub fn bundle_recipient(&self) -> Result<Option<String>, StoreError> {
+        redo_if_disturbed(&self.path, || match self.own_bundle_keys()? {
+            Some(keys) => Ok(Some(keys.recipient())),
+            None if self.sealed.is_some() => Err(StoreError::BundleIo { cause: no_bundle_keys(&self.path) }),
+            None => Ok(None),
+        })
+    }
+}
+
+fn no_bundle_keys(path: &Path) -> String {
+    format!(
+        "{} keeps no bundle identity (it was made by a build before sealed bundles): `store rotate` gives it one",
+        path.display()
+    )
 }
 
 /// Every operation runs under `refuse_panics`: an open trusts a cleanly closed file without
@@ -1263,16 +1298,17 @@ impl BlobStore for RedbStore {
     }
 
     /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the
-    /// bundle inconsistent.
-    fn export_bundle(
+    /// bundle inconsistent; an encrypted store seals it, to its own bundle recipient too.
+    fn export_bundle_to(
         &self,
         refs: &[&str],
         roots_of: RootsOf<'_>,
+        recipients: &[String],
         writer: &mut dyn Write,
     ) -> Result<BundleSummary, StoreError> {
         // Written as it is read, so it cannot be redone: refused instead.
         reading_file::begin();
-        let summary = refuse_panics(&self.path, || self.export_bundle_unguarded(refs, roots_of, writer))?;
+        let summary = refuse_panics(&self.path, || self.export_bundle_unguarded(refs, roots_of, recipients, writer))?;
         if reading_file::disturbed() {
             return Err(StoreError::Backend {
                 path: self.path.clone(),
@@ -1282,6 +1318,14 @@ impl BlobStore for RedbStore {
             });
         }
         Ok(summary)
+    }
+
+    /// An encrypted store offers its own bundle identities (current and from before rotations)
+    /// besides those of `keys`.
+    fn open_bundle(&self, reader: &mut dyn Read, keys: &[Credential]) -> Result<Bundle, StoreError> {
+        let own = redo_if_disturbed(&self.path, || self.own_bundle_keys())?;
+        let own_keys = own.as_ref().map(BundleKeys::identities).unwrap_or_default();
+        bundle::read_any(reader, &keys::identity_files(keys), own_keys)
     }
 }
 

@@ -22,6 +22,7 @@ use super::{
     At, Attempt, BLOBS, Check, Empty, Init, KEY_SLOTS, META, META_ROTATION, META_STATE, Mode, RedbStore, SEALED_REFS,
     begin_write, create_exclusively, finish, io_error, new_store_key,
 };
+use crate::bundle::BundleKeys;
 use crate::keys::{KeySlot, SlotInfo, StoreKey, Unlock};
 use crate::sealing::{self, SealedState, Sealer};
 use crate::{Hash, StoreError};
@@ -236,7 +237,15 @@ impl RedbStore {
                     ));
                 }
                 let first = Progress { complete: false, source_commits: source_state.commits, cursor: None };
-                let init = Init::Encrypted { slots: &kept, key: &new, rotation: Some(&first.encode()) };
+                // A new bundle identity too (the old master key may have leaked, and the old
+                // identity with it); the old ones are kept so that earlier bundles still import.
+                let bundle_keys = source.own_bundle_keys()?.map_or_else(BundleKeys::generate, |keys| keys.rotated());
+                let init = Init::Encrypted {
+                    slots: &kept,
+                    key: &new,
+                    rotation: Some(&first.encode()),
+                    bundle_keys: &bundle_keys,
+                };
                 if !create_exclusively(&copy_at, init)? {
                     return Err(StoreError::Locked { path: copy_at });
                 }

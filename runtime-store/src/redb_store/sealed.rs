@@ -9,7 +9,8 @@ use std::path::Path;
 
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
-use super::{At, BLOBS, KEY_SLOTS, META, META_ENCRYPTION, META_ROTATION, META_STATE, SEALED_REFS};
+use super::{At, BLOBS, KEY_SLOTS, META, META_BUNDLE_KEYS, META_ENCRYPTION, META_ROTATION, META_STATE, SEALED_REFS};
+use crate::bundle::BundleKeys;
 use crate::keys::{KeySlot, NewSlot, SlotError, SlotInfo, StoreKey, Unlock};
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
@@ -66,6 +67,7 @@ pub(super) fn initialize(
     slots: &[(u32, KeySlot)],
     key: &StoreKey,
     rotation: Option<&[u8]>,
+    bundle_keys: &BundleKeys,
 ) -> Result<(), StoreError> {
     let sealer = Sealer::new(&key.master, key.store_id);
     let mut encryption = vec![sealing::SUITE_XCHACHA20POLY1305_BLAKE3];
@@ -74,6 +76,8 @@ pub(super) fn initialize(
     let mut meta = txn.open_table(META).at(path)?;
     meta.insert(META_ENCRYPTION, encryption.as_slice()).at(path)?;
     meta.insert(META_STATE, state.as_slice()).at(path)?;
+    let sealed_keys = sealer.seal_bundle_keys(&bundle_keys.encode()).map_err(|e| seal_error(path, e))?;
+    meta.insert(META_BUNDLE_KEYS, sealed_keys.as_slice()).at(path)?;
     if let Some(rotation) = rotation {
         let sealed = sealer.seal_rotation(rotation).map_err(|e| seal_error(path, e))?;
         meta.insert(META_ROTATION, sealed.as_slice()).at(path)?;
@@ -139,6 +143,23 @@ pub(super) fn read_state(
         cause: "the meta table of this encrypted store has no state record".to_string(),
     })?;
     sealer.open_state(sealed.value()).map_err(|_| tampered(path, "the state record"))
+}
+
+/// The store's bundle identities; `None` for a store made before they were kept (a `store rotate`
+/// gives it some).
+pub(super) fn read_bundle_keys(
+    path: &Path,
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    sealer: &Sealer,
+) -> Result<Option<BundleKeys>, StoreError> {
+    let Some(sealed) = meta.get(META_BUNDLE_KEYS).at(path)? else {
+        return Ok(None);
+    };
+    let plain = sealer.open_bundle_keys(sealed.value()).map_err(|_| tampered(path, "the bundle identities"))?;
+    BundleKeys::decode(&plain).map(Some).ok_or_else(|| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        cause: "the bundle identities are authentic but malformed".to_string(),
+    })
 }
 
 /// Opens the store's keys with what `unlock` offers, then checks the ref table against the

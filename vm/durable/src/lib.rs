@@ -15,6 +15,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod bundles;
 mod host;
 mod lifecycle;
 mod mailbox;
@@ -22,6 +23,7 @@ mod process;
 mod replay;
 mod snapshot;
 
+pub use bundles::{Carried, export_processes, import_processes};
 pub use host::{Host, Round, Spawn};
 pub use lifecycle::{Cancelled, Removed, cancel, remove};
 pub use mailbox::{DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};

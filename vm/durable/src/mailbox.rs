@@ -56,7 +56,7 @@ pub fn mailbox_ref(name: &str) -> String {
 }
 
 /// The prefix of the refs of process `name`'s waiting messages.
-fn messages_prefix(name: &str) -> String {
+pub(crate) fn messages_prefix(name: &str) -> String {
     format!("mailbox/{name}/")
 }
 

@@ -225,6 +225,9 @@ pub enum DurableError {
     /// The name cannot name a process.
     #[error(transparent)]
     BadName(#[from] chenilles_machine::process_name::NameError),
+    /// A bundle to import holds something other than whole processes.
+    #[error("the bundle does not hold whole processes: {0}")]
+    NotProcesses(String),
     /// A process of this name is already in the store.
     #[error("a process named {0:?} already exists in the store")]
     NameTaken(String),

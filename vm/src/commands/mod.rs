@@ -1,5 +1,6 @@
 //! One module per subcommand of `chenilles-vm`, each with its arguments and its `execute`.
 
+pub mod bundle;
 pub mod cancel;
 pub mod completions;
 pub mod gc;

@@ -1,5 +1,6 @@
 //! `chenilles-vm store`: making a store, and the key slots of an encrypted one (`init`,
-//! `unlock-methods`, `add-key`, `remove-key`, `passwd`, `rotate`).
+//! `unlock-methods`, `add-key`, `remove-key`, `passwd`, `rotate`), and its bundle recipient
+//! (`recipient`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +40,15 @@ enum Action {
     /// nothing). Crash-safe: interrupted, the store is as it was, and running it again goes on
     /// from where it stopped.
     Rotate(Rotate),
+    /// Print the age recipient that bundles for this encrypted store are sealed to: what another
+    /// store's `export --to` takes, so that only this store can import them.
+    Recipient(Recipient),
+}
+
+#[derive(clap::Args)]
+struct Recipient {
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(clap::Args)]
@@ -127,6 +137,7 @@ impl Store {
             Action::RemoveKey(remove) => remove.execute(),
             Action::Passwd(passwd) => passwd.execute(),
             Action::Rotate(rotate) => rotate.execute(),
+            Action::Recipient(recipient) => recipient.execute(),
         }
     }
 }
@@ -171,6 +182,31 @@ impl Init {
             Ok(()) => {
                 note!("chenilles-vm: made the encrypted store {}, unlocked by a password ({params})", path.display());
                 ExitCode::SUCCESS
+            }
+            Err(error) => failed(error),
+        }
+    }
+}
+
+impl Recipient {
+    fn execute(self) -> ExitCode {
+        let store = match crate::cli::store::open_for_reading(&self.store) {
+            Ok(store) => store,
+            Err(code) => return code,
+        };
+        match store.bundle_recipient() {
+            Ok(Some(recipient)) => {
+                let mut listing = crate::cli::Listing::default();
+                listing.line(format_args!("{recipient}"));
+                listing.finish(ExitCode::SUCCESS)
+            }
+            Ok(None) => {
+                note!(
+                    "error: {} is not encrypted, so it keeps no key for bundles: seal bundles for it to an age \
+                     recipient of yours (--to), and import them with --identity",
+                    store.path().display()
+                );
+                ExitCode::FAILURE
             }
             Err(error) => failed(error),
         }

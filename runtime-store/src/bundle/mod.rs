@@ -7,13 +7,19 @@
 //! blobs     8   u64 LE, count; then per blob, by increasing hash: hash (32), length (u64 LE), bytes
 //! checksum  32  blake3 of every byte before it
 //! ```
-//! `spec/store.md` is the authority; this module implements it.
+//! `spec/store.md` is the authority; this module implements it. A sealed bundle is this stream
+//! inside an age file (`sealed.rs`).
+
+mod sealed;
+
+pub(crate) use sealed::{BundleKeys, export_sealed, parse_recipients};
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Read, Write};
 
+use crate::keys::recipient::Identities;
 use crate::reach::{self, Fetched};
-use crate::{BundleSummary, Hash, RootsOf, StoreError};
+use crate::{Batch, BlobStore, BundleSummary, Hash, RootsOf, StoreError};
 
 pub(crate) const BUNDLE_MAGIC: &[u8; 8] = b"\0CHNLBDL";
 pub(crate) const BUNDLE_VERSION: u32 = 1;
@@ -41,15 +47,21 @@ impl Hashing<'_> {
     }
 }
 
-/// Writes a bundle of `refs` (duplicates dropped) and everything reachable from them, reading the
-/// store through `get_ref` and `get` (which must re-hash).
-pub(crate) fn export(
+/// What a bundle of some refs holds: the refs with their targets, and every blob they reach.
+pub(crate) struct Plan {
+    targets: Vec<(String, Hash)>,
+    blobs: BTreeSet<Hash>,
+}
+
+/// Finds what a bundle of `refs` (duplicates dropped) holds, reading the store through `get_ref`
+/// and `get` (which must re-hash); nothing is written, so a bundle that cannot be complete is not
+/// begun.
+pub(crate) fn plan(
     get_ref: GetRef<'_>,
     get: GetBlob<'_>,
     refs: &[&str],
     roots_of: RootsOf<'_>,
-    writer: &mut dyn Write,
-) -> Result<BundleSummary, StoreError> {
+) -> Result<Plan, StoreError> {
     let mut names = HashSet::new();
     let mut targets = Vec::new();
     for name in refs {
@@ -67,8 +79,12 @@ pub(crate) fn export(
     if let Some(hash) = reached.missing.first() {
         return Err(StoreError::MissingBlob { hash: *hash });
     }
-    let blobs: BTreeSet<Hash> = reached.found.into_iter().collect();
+    Ok(Plan { targets, blobs: reached.found.into_iter().collect() })
+}
 
+/// Writes the bundle `plan` describes.
+pub(crate) fn write(plan: Plan, get: GetBlob<'_>, writer: &mut dyn Write) -> Result<BundleSummary, StoreError> {
+    let Plan { targets, blobs } = plan;
     let mut out = Hashing { inner: writer, hasher: blake3::Hasher::new(), written: 0 };
     out.put(BUNDLE_MAGIC)?;
     out.put(&BUNDLE_VERSION.to_le_bytes())?;
@@ -98,13 +114,39 @@ pub(crate) fn export(
     let checksum = *out.hasher.finalize().as_bytes();
     out.put(&checksum)?;
     out.inner.flush().map_err(|e| StoreError::BundleIo { cause: e.to_string() })?;
-    Ok(BundleSummary { refs: targets, blobs: blobs.len() as u64, bytes: out.written })
+    Ok(BundleSummary { refs: targets, blobs: blobs.len() as u64, bytes: out.written, sealed: false })
 }
 
-/// A bundle read and checked whole.
-pub(crate) struct Bundle {
+/// A bundle read and checked whole, not yet committed: what [`BlobStore::open_bundle`] gives, for
+/// a caller to look into before [`BlobStore::commit_bundle`] adds it to a store.
+pub struct Bundle {
     pub(crate) summary: BundleSummary,
-    pub(crate) blobs: Vec<Vec<u8>>,
+    /// The blobs, by strictly increasing name.
+    pub(crate) blobs: Vec<(Hash, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Bundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bundle").field("summary", &self.summary).finish()
+    }
+}
+
+impl Bundle {
+    /// Its refs (each target among its blobs), how many blobs and how many bytes.
+    pub fn summary(&self) -> &BundleSummary {
+        &self.summary
+    }
+
+    /// Every blob, by increasing name.
+    pub fn blobs(&self) -> impl Iterator<Item = (&Hash, &[u8])> {
+        self.blobs.iter().map(|(hash, bytes)| (hash, bytes.as_slice()))
+    }
+
+    /// The blob named `hash`, if the bundle holds it (its bytes hash to `hash`).
+    pub fn get(&self, hash: &Hash) -> Option<&[u8]> {
+        let at = self.blobs.binary_search_by(|(held, _)| held.cmp(hash)).ok()?;
+        Some(&self.blobs[at].1)
+    }
 }
 
 /// A reader that hashes and counts what it hands out.
@@ -203,7 +245,7 @@ pub(crate) fn read(reader: &mut dyn Read) -> Result<Bundle, StoreError> {
             return Err(bad(format!("blob at byte {at} does not hash to its recorded name {hash}")));
         }
         hashes.insert(hash);
-        blobs.push(bytes);
+        blobs.push((hash, bytes));
     }
     let expected = *input.hasher.finalize().as_bytes();
     let at = input.offset;
@@ -227,5 +269,41 @@ pub(crate) fn read(reader: &mut dyn Read) -> Result<Bundle, StoreError> {
             return Err(bad(format!("ref {name:?} points at blob {target}, which the bundle does not hold")));
         }
     }
-    Ok(Bundle { summary: BundleSummary { refs, blobs: blobs.len() as u64, bytes: at + 32 }, blobs })
+    Ok(Bundle { summary: BundleSummary { refs, blobs: blobs.len() as u64, bytes: at + 32, sealed: false }, blobs })
+}
+
+/// Reads a bundle, plain or sealed (an age file, binary or armored, opened with the first of
+/// `files`' identities or of `keys` that it was sealed to), and checks it whole.
+pub(crate) fn read_any(
+    reader: &mut dyn Read,
+    files: &[&Identities],
+    keys: &[age::x25519::Identity],
+) -> Result<Bundle, StoreError> {
+    let mut prefix = Vec::new();
+    (&mut *reader)
+        .take(BUNDLE_MAGIC.len() as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| bad(format!("reading the magic: {e}")))?;
+    let mut whole = prefix.as_slice().chain(reader);
+    if sealed::looks_sealed(&prefix) { sealed::read(&mut whole, files, keys) } else { read(&mut whole) }
+}
+
+/// Commits a checked bundle into `store` in one batch: every blob, and each ref the store does
+/// not have; a ref the store has at another target refuses the whole import.
+pub(crate) fn commit<S: BlobStore + ?Sized>(store: &mut S, bundle: Bundle) -> Result<BundleSummary, StoreError> {
+    let mut batch = Batch::default();
+    for (name, target) in &bundle.summary.refs {
+        match store.get_ref(name)? {
+            Some(current) if current == *target => {}
+            Some(current) => {
+                return Err(StoreError::RefConflict { name: name.clone(), expected: None, actual: Some(current) });
+            }
+            None => batch.set_ref(name, None, *target),
+        }
+    }
+    for (_, blob) in bundle.blobs {
+        batch.put(blob);
+    }
+    store.commit(batch)?;
+    Ok(bundle.summary)
 }
