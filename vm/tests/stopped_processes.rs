@@ -8,7 +8,8 @@
 //! Two ways to choose the instants: at random (`CHENILLES_CRASH_SEED=N` replays the choices,
 //! `CHENILLES_CRASH_ROUNDS=N` runs N conversations; default 1, the campaign runs more), and at
 //! every disk operation of a command in turn (`CHENILLES_CRASH_AT_DISK_OP=N:stop`), which reaches
-//! for certain the short spans where a writer holds the lock that readers share.
+//! for certain the short spans where a writer holds the lock that readers share. Each runs on a
+//! plain store and on an encrypted one.
 
 mod common;
 
@@ -53,6 +54,15 @@ fn check_reads(reads: (Child, Child), expected: &str) {
 
 #[test]
 fn frozen_hosts_and_senders_lose_nothing() {
+    frozen_conversations(false);
+}
+
+#[test]
+fn frozen_hosts_and_senders_of_an_encrypted_store_lose_nothing() {
+    frozen_conversations(true);
+}
+
+fn frozen_conversations(encrypted: bool) {
     let seed =
         std::env::var("CHENILLES_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
     eprintln!("seed: {seed} (CHENILLES_CRASH_SEED={seed} replays the choices)");
@@ -60,15 +70,18 @@ fn frozen_hosts_and_senders_lose_nothing() {
     let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     for round in 1..=rounds {
         eprint!("round {round}: ");
-        freeze_a_conversation(&mut rng);
+        freeze_a_conversation(&mut rng, encrypted);
     }
 }
 
 /// Delivers ten numbers and `done` to `mail/accumulator.scm`, freezing one command around each
 /// delivery; checks what the receiver printed and acknowledged.
-fn freeze_a_conversation(rng: &mut fastrand::Rng) {
+fn freeze_a_conversation(rng: &mut fastrand::Rng, encrypted: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store.redb");
+    if encrypted {
+        common::init_encrypted(&store);
+    }
     let program = mail_dir().join("accumulator.scm");
     let numbers: Vec<u64> = (1..=10).collect();
     let expected = accumulator_output(&numbers);
@@ -200,8 +213,20 @@ fn stop_at_every_disk_operation(
 
 #[test]
 fn reads_answer_beside_a_writer_stopped_at_any_disk_operation() {
+    reads_beside_stopped_writers(false);
+}
+
+#[test]
+fn reads_answer_beside_a_writer_of_an_encrypted_store_stopped_at_any_disk_operation() {
+    reads_beside_stopped_writers(true);
+}
+
+fn reads_beside_stopped_writers(encrypted: bool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = dir.path().join("store.redb");
+    if encrypted {
+        common::init_encrypted(&store);
+    }
     let program = mail_dir().join("accumulator.scm");
     let started = run(vm(&store).args(["start", "--exit-when-waiting", "--name", "accumulator"]).arg(&program));
     assert!(started.status.success(), "start: {}", text(&started.stderr));
