@@ -73,7 +73,7 @@ use std::path::PathBuf;
 
 pub use bundle::Bundle;
 pub use keys::{
-    Credential, CredentialError, IdentityFile, KdfParams, NewSlot, SlotInfo, StoreKey, Unlock,
+    Credential, CredentialError, IdentityFile, KdfParams, NewSlot, SlotInfo, SlotKind, StoreKey, Unlock,
     recipients_of_identity_file,
 };
 pub use memory::MemoryStore;

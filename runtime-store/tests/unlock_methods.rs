@@ -121,6 +121,7 @@ fn an_ssh_agent_slot_opens_the_store_with_the_agents_key_and_no_other() {
     let hash = put(&mut store, b"kept behind an ssh-agent");
     let slot = store.add_key_slot(&NewSlot::SshAgent { socket: agent.socket.clone(), key: None }).unwrap();
     assert!(slot.method.starts_with("ssh-agent key SHA256:"), "{}", slot.method);
+    assert_eq!(slot.kind, chenilles_store::SlotKind::SshAgent);
     store.close().unwrap();
 
     let store = RedbStore::open_with(&path, Mode::Existing, &with(agent.credential())).unwrap();

@@ -179,8 +179,30 @@ impl NewSlot {
 pub struct SlotInfo {
     /// The slot's number, unique in its store.
     pub id: u32,
+    /// What kind of slot it is.
+    pub kind: SlotKind,
     /// Its unlocking method, for people ("password (argon2id, 64 MiB, 3 passes, 4 lanes)").
     pub method: String,
+}
+
+/// The kinds of key slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotKind {
+    /// A password (argon2id).
+    Password,
+    /// An Ed25519 key of an ssh-agent.
+    SshAgent,
+    /// An age recipient.
+    Recipient,
+    /// A slot this build cannot read (damaged, or of a kind it does not know).
+    Unreadable,
+}
+
+impl SlotInfo {
+    /// The description of a slot that cannot be read, with why.
+    pub(crate) fn unreadable(id: u32, error: impl std::fmt::Display) -> SlotInfo {
+        SlotInfo { id, kind: SlotKind::Unreadable, method: format!("unreadable ({error})") }
+    }
 }
 
 /// How a slot unlocks, with its parameters.
@@ -346,12 +368,14 @@ impl KeySlot {
 
     /// What the slot says of itself.
     pub(crate) fn info(&self, id: u32) -> SlotInfo {
-        let method = match &self.method {
-            Method::Password { params, .. } => format!("password ({params})"),
-            Method::SshAgent { public, .. } => format!("ssh-agent key {}", agent::fingerprint(public)),
-            Method::Recipient { recipient } => format!("age recipient {recipient}"),
+        let (kind, method) = match &self.method {
+            Method::Password { params, .. } => (SlotKind::Password, format!("password ({params})")),
+            Method::SshAgent { public, .. } => {
+                (SlotKind::SshAgent, format!("ssh-agent key {}", agent::fingerprint(public)))
+            }
+            Method::Recipient { recipient } => (SlotKind::Recipient, format!("age recipient {recipient}")),
         };
-        SlotInfo { id, method }
+        SlotInfo { id, kind, method }
     }
 
     /// The slot's bytes (see `spec/store.md`, *Key slots*).

@@ -168,7 +168,7 @@ fn rewrap_slots(
                 Ok(None) => unusable.push(slot.info(*id)),
                 Err(error) => return Err(sealed::slot_error(path, format!("key slot {id}: {error}"))),
             },
-            Err(error) => unusable.push(SlotInfo { id: *id, method: format!("unreadable ({error})") }),
+            Err(error) => unusable.push(SlotInfo::unreadable(*id, error)),
         }
     }
     Ok((kept, unusable))
@@ -277,7 +277,7 @@ impl RedbStore {
             .filter(|(id, _)| !report.slots.iter().any(|kept| kept.id == *id))
             .map(|(id, slot)| match slot {
                 Ok(slot) => slot.info(*id),
-                Err(error) => SlotInfo { id: *id, method: format!("unreadable ({error})") },
+                Err(error) => SlotInfo::unreadable(*id, error),
             })
             .collect();
         let progress = {

@@ -118,7 +118,7 @@ pub(super) fn slot_infos(path: &Path, txn: &ReadTransaction) -> Result<Vec<SlotI
         .into_iter()
         .map(|(id, slot)| match slot {
             Ok(slot) => slot.info(id),
-            Err(error) => SlotInfo { id, method: format!("unreadable ({error})") },
+            Err(error) => SlotInfo::unreadable(id, error),
         })
         .collect())
 }
@@ -553,7 +553,7 @@ pub(super) fn remove_slot(path: &Path, txn: &WriteTransaction, id: u32) -> Resul
     }
     let info = match slot {
         Ok(slot) => slot.info(id),
-        Err(error) => SlotInfo { id, method: format!("unreadable ({error})") },
+        Err(error) => SlotInfo::unreadable(id, error),
     };
     table.remove(&id.to_be_bytes()[..]).at(path)?;
     Ok(info)

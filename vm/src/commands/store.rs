@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chenilles_store::{Credential, NewSlot, RedbStore, Rotation, StoreError};
+use chenilles_store::{Credential, NewSlot, RedbStore, Rotation, SlotKind, StoreError};
 
 use crate::cli::args::StoreArgs;
 use crate::cli::store::{Open, open_for_writing, store_path};
@@ -336,7 +336,7 @@ impl Passwd {
             return ExitCode::FAILURE;
         };
         match slots.iter().find(|slot| slot.id == id) {
-            Some(slot) if slot.method.starts_with("password") => {}
+            Some(slot) if slot.kind == SlotKind::Password => {}
             Some(slot) => {
                 note!("error: key slot {id} is not a password slot: {}", slot.method);
                 return ExitCode::FAILURE;
