@@ -224,3 +224,41 @@ fn an_ssh_agent_key_unlocks_the_store() {
     assert_eq!(out.status.code(), Some(1));
     assert!(std::fs::read(&store).unwrap() == before);
 }
+
+#[test]
+fn a_passphrase_protected_ssh_key_unlocks_the_store_at_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "open sesame", "-C", "bob", "-f"])
+        .arg(&key)
+        .status();
+    assert!(made.expect("ssh-keygen runs (install openssh-client)").success());
+    let store = dir.path().join("store.redb");
+    init_encrypted(&store);
+    let program = write_program(dir.path(), "p.scm", "(display \"behind a protected key\") (newline)");
+    assert!(run(vm(&store).args(["start", "--name", "p"]).arg(&program)).status.success());
+    // Its recipient, from the private key's file: no passphrase needed for that.
+    let add = run(vm(&store).args(["store", "add-key", "--recipient-of"]).arg(&key));
+    assert!(add.status.success(), "{}", text(&add.stderr));
+
+    // Without a terminal the passphrase cannot be asked: refused, saying why.
+    let out = run(bare(&store).args(["output", "p", "--identity"]).arg(&key));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("passphrase-protected ssh key"), "{}", text(&out.stderr));
+
+    let at_terminal = |answers: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chenilles-vm"));
+        command.env("CHENILLES_STORE", &store).args(["output", "p", "--identity"]).arg(&key);
+        let mut session = rexpect::session::spawn_command(command, Some(20_000)).expect("runs in a pseudo-terminal");
+        for answer in answers {
+            session.exp_string("Passphrase for the ssh key").expect("asks for the passphrase");
+            session.send_line(answer).expect("answers");
+        }
+        session.exp_eof().expect("ends")
+    };
+    let all = at_terminal(&["open sesame"]);
+    assert!(all.contains("behind a protected key"), "{all:?}");
+    let all = at_terminal(&["wrong", "still wrong", "no"]);
+    assert!(all.contains("the passphrase does not open the ssh key"), "{all:?}");
+}

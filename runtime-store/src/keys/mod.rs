@@ -108,9 +108,26 @@ impl Credential {
         agent::socket_from_env().map(Credential::SshAgent).map_err(|e| CredentialError(e.to_string()))
     }
 
-    /// The age identities of the file at `path`.
+    /// The age identities of the file at `path`. A passphrase-protected ssh key is refused.
     pub fn identity_file(path: &Path) -> Result<Credential, CredentialError> {
-        let identities = recipient::read_identity_file(path).map_err(|e| CredentialError(e.to_string()))?;
+        Credential::read_identity_file(path, None)
+    }
+
+    /// The age identities of the file at `path`; if it is a passphrase-protected ssh key, `ask`
+    /// gives its passphrase (it is asked again after a wrong one, three times in all; `None`
+    /// refuses the key). The key is decrypted once, here.
+    pub fn identity_file_asking(
+        path: &Path,
+        ask: &dyn Fn(&Path) -> Option<Zeroizing<String>>,
+    ) -> Result<Credential, CredentialError> {
+        Credential::read_identity_file(path, Some(ask))
+    }
+
+    fn read_identity_file(
+        path: &Path,
+        ask: Option<recipient::AskPassphrase<'_>>,
+    ) -> Result<Credential, CredentialError> {
+        let identities = recipient::read_identity_file(path, ask).map_err(|e| CredentialError(e.to_string()))?;
         Ok(Credential::Identities(Arc::new(IdentityFile { path: path.to_path_buf(), identities })))
     }
 }
@@ -129,8 +146,7 @@ pub(crate) fn identity_files(credentials: &[Credential]) -> Vec<&recipient::Iden
 /// The age recipients of the identities in the file at `path` (to make a slot that the file
 /// unlocks); plugin identities are left out (only their plugin knows their recipient).
 pub fn recipients_of_identity_file(path: &Path) -> Result<Vec<String>, CredentialError> {
-    let identities = recipient::read_identity_file(path).map_err(|e| CredentialError(e.to_string()))?;
-    Ok(recipient::recipients_of(&identities))
+    recipient::recipients_of_file(path).map_err(|e| CredentialError(e.to_string()))
 }
 
 /// A new way of unlocking a store, to be added as a slot.

@@ -57,11 +57,14 @@ pub(crate) enum RecipientError {
     #[error("the identity file {} contains no identity", path.display())]
     NoIdentity { path: PathBuf },
     #[error(
-        "{} is a passphrase-protected ssh key, which cannot be used here; use an unencrypted \
-         copy, an age identity, or the key through ssh-agent",
+        "{} is a passphrase-protected ssh key, and no passphrase could be asked for (no \
+         terminal); use it at a terminal, an unencrypted copy, an age identity, or the key \
+         through ssh-agent",
         path.display()
     )]
     EncryptedSshKey { path: PathBuf },
+    #[error("the passphrase does not open the ssh key {}", path.display())]
+    WrongSshPassphrase { path: PathBuf },
     #[error("{} is an ssh key that cannot be used: {detail}", path.display())]
     UnsupportedSshIdentity { path: PathBuf, detail: String },
     #[error(
@@ -228,9 +231,31 @@ impl fmt::Debug for Identities {
     }
 }
 
+/// The recipients of the identity file at `path` (see [`recipients_of`]); a passphrase-protected
+/// ssh key gives its recipient without its passphrase (the public key is in clear in the file).
+pub(crate) fn recipients_of_file(path: &Path) -> Result<Vec<String>, RecipientError> {
+    let no_passphrase = |_: &Path| None;
+    match read_identity_file(path, Some(&no_passphrase)) {
+        Err(RecipientError::EncryptedSshKey { .. }) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| RecipientError::ReadIdentityFile { path: path.to_owned(), cause: e.to_string() })?;
+            let identity = age::ssh::Identity::from_buffer(text.trim_start().as_bytes(), None)
+                .map_err(|_| RecipientError::BadSshKey { path: path.to_owned() })?;
+            let recipient = age::ssh::Recipient::try_from(identity)
+                .map_err(|_| RecipientError::BadSshKey { path: path.to_owned() })?;
+            Ok(vec![recipient.to_string()])
+        }
+        other => other.map(|identities| recipients_of(&identities)),
+    }
+}
+
+/// Asks for the passphrase of a protected ssh key (`None`: it cannot be asked).
+pub(crate) type AskPassphrase<'a> = &'a dyn Fn(&Path) -> Option<Zeroizing<String>>;
+
 /// Reads an identity file: `AGE-SECRET-KEY-1...` and `AGE-PLUGIN-...-1...` lines, with blank
-/// lines and `#` comments; or an unencrypted OpenSSH (or PEM RSA) private key.
-pub(crate) fn read_identity_file(path: &Path) -> Result<Identities, RecipientError> {
+/// lines and `#` comments; or an OpenSSH (or PEM RSA) private key, which `ask` is asked the
+/// passphrase of if it has one (at most three times; `ask` giving `None` refuses the key).
+pub(crate) fn read_identity_file(path: &Path, ask: Option<AskPassphrase<'_>>) -> Result<Identities, RecipientError> {
     let read_error =
         |e: std::io::Error| RecipientError::ReadIdentityFile { path: path.to_owned(), cause: e.to_string() };
     let file = std::fs::File::open(path).map_err(read_error)?;
@@ -247,8 +272,17 @@ pub(crate) fn read_identity_file(path: &Path) -> Result<Identities, RecipientErr
             .map_err(|_| RecipientError::BadSshKey { path: path.to_owned() })?;
         match identity {
             age::ssh::Identity::Unencrypted(_) => identities.ssh.push(identity),
-            age::ssh::Identity::Encrypted(_) => {
-                return Err(RecipientError::EncryptedSshKey { path: path.to_owned() });
+            age::ssh::Identity::Encrypted(key) => {
+                let ask = ask.ok_or_else(|| RecipientError::EncryptedSshKey { path: path.to_owned() })?;
+                for _ in 0..3 {
+                    let passphrase =
+                        ask(path).ok_or_else(|| RecipientError::EncryptedSshKey { path: path.to_owned() })?;
+                    if let Ok(key) = key.decrypt(SecretString::from(passphrase.to_string())) {
+                        identities.ssh.push(age::ssh::Identity::Unencrypted(key));
+                        return Ok(identities);
+                    }
+                }
+                return Err(RecipientError::WrongSshPassphrase { path: path.to_owned() });
             }
             age::ssh::Identity::Unsupported(key) => {
                 return Err(RecipientError::UnsupportedSshIdentity {
@@ -480,7 +514,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (secret_key, public) = x25519_pair();
         let path = identity_file(dir.path(), "id.txt", &format!("{secret_key}\n"));
-        let identities = read_identity_file(&path).unwrap();
+        let identities = read_identity_file(&path, None).unwrap();
         let recipient = parse_recipient(&public).unwrap();
         assert_eq!(recipient.text(), public);
 
@@ -504,7 +538,7 @@ mod tests {
         let (_, public) = x25519_pair();
         let (other_key, _) = x25519_pair();
         let path = identity_file(dir.path(), "other.txt", &other_key);
-        let identities = read_identity_file(&path).unwrap();
+        let identities = read_identity_file(&path, None).unwrap();
         let wrapped = wrap(&parse_recipient(&public).unwrap(), b"secret").unwrap();
         assert!(unwrap(&identities, &wrapped).unwrap().is_none());
     }
@@ -513,7 +547,7 @@ mod tests {
     fn damaged_files_never_give_a_wrong_secret() {
         let dir = tempfile::tempdir().unwrap();
         let (secret_key, public) = x25519_pair();
-        let identities = read_identity_file(&identity_file(dir.path(), "id", &secret_key)).unwrap();
+        let identities = read_identity_file(&identity_file(dir.path(), "id", &secret_key), None).unwrap();
         let secret = b"the secret";
         let wrapped = wrap(&parse_recipient(&public).unwrap(), secret).unwrap();
 
@@ -577,7 +611,7 @@ mod tests {
         let canonical: Vec<&str> = line.split_whitespace().take(2).collect();
         assert_eq!(recipient.text(), canonical.join(" "));
 
-        let identities = read_identity_file(&key).unwrap();
+        let identities = read_identity_file(&key, None).unwrap();
         assert_eq!(recipients_of(&identities), vec![recipient.text().to_owned()]);
         let wrapped = wrap(&recipient, b"via ssh").unwrap();
         assert_eq!(&unwrap(&identities, &wrapped).unwrap().unwrap()[..], b"via ssh");
@@ -599,8 +633,19 @@ mod tests {
             .status()
             .unwrap();
         assert!(status.success());
-        let err = read_identity_file(&locked).unwrap_err();
+        let err = read_identity_file(&locked, None).unwrap_err();
         assert!(matches!(err, RecipientError::EncryptedSshKey { .. }), "{err:?}");
+        // With its passphrase it opens, as the unprotected key would; a wrong one is refused.
+        let given = |passphrase: &'static str| move |_: &Path| Some(Zeroizing::new(passphrase.to_string()));
+        let opened = read_identity_file(&locked, Some(&given("a passphrase"))).unwrap();
+        let public = std::fs::read_to_string(locked.with_extension("pub")).unwrap();
+        assert_eq!(recipients_of(&opened), vec![public.split_whitespace().take(2).collect::<Vec<_>>().join(" ")]);
+        let err = read_identity_file(&locked, Some(&given("not it"))).unwrap_err();
+        assert!(matches!(err, RecipientError::WrongSshPassphrase { .. }), "{err:?}");
+        let err = read_identity_file(&locked, Some(&|_: &Path| None)).unwrap_err();
+        assert!(matches!(err, RecipientError::EncryptedSshKey { .. }), "{err:?}");
+        // Its recipient needs no passphrase.
+        assert_eq!(recipients_of_file(&locked).unwrap(), recipients_of(&opened));
 
         // Unsupported ssh recipient kinds.
         let ecdsa = dir.path().join("ecdsa");
@@ -621,7 +666,7 @@ mod tests {
             "# created: 2024-01-01T00:00:00Z\n# public key: {a_public}\n{a_key}\n\n   \n\
              # another\r\n{b_key}\r\n"
         );
-        let identities = read_identity_file(&identity_file(dir.path(), "ids", &text)).unwrap();
+        let identities = read_identity_file(&identity_file(dir.path(), "ids", &text), None).unwrap();
         assert_eq!(recipients_of(&identities), vec![a_public.clone(), b_public.clone()]);
         let wrapped = wrap(&parse_recipient(&b_public).unwrap(), b"b's").unwrap();
         assert_eq!(&unwrap(&identities, &wrapped).unwrap().unwrap()[..], b"b's");
@@ -636,31 +681,31 @@ mod tests {
         let (secret_key, public) = x25519_pair();
 
         let empty = identity_file(dir.path(), "empty", "# nothing here\n\n");
-        let err = read_identity_file(&empty).unwrap_err();
+        let err = read_identity_file(&empty, None).unwrap_err();
         assert!(matches!(err, RecipientError::NoIdentity { .. }), "{err:?}");
         assert!(err.to_string().ends_with("contains no identity"), "{err}");
 
         let recipients = identity_file(dir.path(), "recipients", &format!("{public}\n"));
-        let err = read_identity_file(&recipients).unwrap_err();
+        let err = read_identity_file(&recipients, None).unwrap_err();
         assert!(matches!(err, RecipientError::BadIdentityLine { line: 1, looks_like_recipient: true, .. }), "{err:?}");
         assert!(err.to_string().contains("looks like a recipient"), "{err}");
 
         // A bad line is named by number; the file's lines are never echoed.
         let garbage = format!("{secret_key}\nnot a key {secret_key}x\n");
-        let err = read_identity_file(&identity_file(dir.path(), "garbage", &garbage)).unwrap_err();
+        let err = read_identity_file(&identity_file(dir.path(), "garbage", &garbage), None).unwrap_err();
         assert!(matches!(err, RecipientError::BadIdentityLine { line: 2, .. }), "{err:?}");
         assert!(!format!("{err} {err:?}").contains(&secret_key[15..]));
 
-        let err = read_identity_file(&dir.path().join("absent")).unwrap_err();
+        let err = read_identity_file(&dir.path().join("absent"), None).unwrap_err();
         assert!(matches!(err, RecipientError::ReadIdentityFile { .. }), "{err:?}");
 
         let binary = dir.path().join("binary");
         std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
-        let err = read_identity_file(&binary).unwrap_err();
+        let err = read_identity_file(&binary, None).unwrap_err();
         assert!(matches!(err, RecipientError::IdentityFileNotText { .. }), "{err:?}");
 
         let bad_pem = identity_file(dir.path(), "pem", "-----BEGIN NONSENSE-----\nabc\n");
-        let err = read_identity_file(&bad_pem).unwrap_err();
+        let err = read_identity_file(&bad_pem, None).unwrap_err();
         assert!(matches!(err, RecipientError::BadSshKey { .. }), "{err:?}");
     }
 
@@ -684,7 +729,7 @@ mod tests {
         let plugin_identity = age::plugin::Identity::default_for_plugin("chenillestest");
         let (secret_key, public) = x25519_pair();
         let path = identity_file(dir.path(), "mixed", &format!("{plugin_identity}\n{secret_key}\n"));
-        let identities = read_identity_file(&path).unwrap();
+        let identities = read_identity_file(&path, None).unwrap();
         assert!(format!("{identities:?}").contains("chenillestest"));
         assert_eq!(recipients_of(&identities), vec![public.clone()]);
         let wrapped = wrap(&parse_recipient(&public).unwrap(), b"ok").unwrap();
@@ -696,7 +741,7 @@ mod tests {
 
         // Plugin identities only.
         let only = identity_file(dir.path(), "plugin", &format!("{plugin_identity}\n"));
-        let identities = read_identity_file(&only).unwrap();
+        let identities = read_identity_file(&only, None).unwrap();
         assert!(recipients_of(&identities).is_empty());
     }
 }

@@ -33,7 +33,8 @@ pub struct UnlockArgs {
     #[arg(long, help_heading = UNLOCKING)]
     pub ssh_agent: bool,
     /// Unlock with the age identities in this file (age-keygen's, age-plugin-yubikey's, an
-    /// unencrypted OpenSSH key).
+    /// OpenSSH key: its passphrase, if it has one, is asked on the terminal); `import` opens
+    /// sealed bundles with them too.
     #[arg(long, value_name = "FILE", help_heading = UNLOCKING)]
     pub identity: Option<PathBuf>,
 }
@@ -94,13 +95,7 @@ pub fn offered(args: &UnlockArgs) -> Result<Unlock, ExitCode> {
         }
     }
     if let Some(path) = &args.identity {
-        match Credential::identity_file(path) {
-            Ok(identities) => unlock = unlock.with(identities),
-            Err(error) => {
-                note!("error: --identity: {error}");
-                return Err(ExitCode::FAILURE);
-            }
-        }
+        unlock = unlock.with(identity_file(path)?);
     }
     if let Some(path) = &args.password_file {
         unlock = unlock.with(Credential::Password(password_from_file(path)?));
@@ -116,6 +111,30 @@ pub fn offered(args: &UnlockArgs) -> Result<Unlock, ExitCode> {
         }
     }
     Ok(unlock)
+}
+
+/// The identities of `--identity FILE` this command read already, so that a passphrase is asked
+/// once.
+static IDENTITIES: Mutex<Option<(PathBuf, Credential)>> = Mutex::new(None);
+
+/// The identities of `--identity FILE`; the passphrase of a protected ssh key is asked on the
+/// terminal, once per command.
+pub fn identity_file(path: &Path) -> Result<Credential, ExitCode> {
+    if let Ok(read) = IDENTITIES.lock()
+        && let Some((read_from, credential)) = read.as_ref()
+        && read_from == path
+    {
+        return Ok(credential.clone());
+    }
+    let ask = |key: &Path| ask(&format!("Passphrase for the ssh key {}: ", key.display()));
+    let credential = Credential::identity_file_asking(path, &ask).map_err(|error| {
+        note!("error: --identity: {error}");
+        ExitCode::FAILURE
+    })?;
+    if let Ok(mut read) = IDENTITIES.lock() {
+        *read = Some((path.to_path_buf(), credential.clone()));
+    }
+    Ok(credential)
 }
 
 /// Whether a password can be asked for: a person is at a terminal.

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chenilles_durable::Carried;
-use chenilles_store::Credential;
 
 use crate::cli::args::StoreArgs;
 use crate::cli::driving::fail;
@@ -152,12 +151,9 @@ impl Import {
     pub fn execute(self) -> ExitCode {
         let mut keys = Vec::new();
         if let Some(path) = &self.store.unlock.identity {
-            match Credential::identity_file(path) {
+            match crate::cli::unlocking::identity_file(path) {
                 Ok(identities) => keys.push(identities),
-                Err(error) => {
-                    note!("error: --identity: {error}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             }
         }
         let mut reader: Box<dyn std::io::Read> = if self.bundle.as_os_str() == "-" {
