@@ -505,13 +505,7 @@ pub trait BlobStore: Send + Sync {
         writer: &mut dyn Write,
     ) -> Result<BundleSummary, StoreError> {
         let parsed = bundle::parse_recipients(recipients)?;
-        let get = |hash: &Hash| self.get(hash);
-        let plan = bundle::plan(&|name| self.get_ref(name), &get, refs, roots_of)?;
-        if parsed.is_empty() {
-            bundle::write(plan, &get, writer)
-        } else {
-            bundle::export_sealed(plan, &get, &parsed, writer)
-        }
+        bundle::export_to(&|name| self.get_ref(name), &|hash| self.get(hash), refs, roots_of, &parsed, writer)
     }
 
     /// Reads a whole bundle, checks every blob's hash and the bundle's trailing checksum, and only

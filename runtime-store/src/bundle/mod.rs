@@ -17,7 +17,7 @@ pub(crate) use sealed::{BundleKeys, export_sealed, parse_recipients};
 use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Read, Write};
 
-use crate::keys::recipient::Identities;
+use crate::keys::recipient::{Identities, ParsedRecipient};
 use crate::reach::{self, Fetched};
 use crate::{Batch, BlobStore, BundleSummary, Hash, RootsOf, StoreError};
 
@@ -80,6 +80,20 @@ pub(crate) fn plan(
         return Err(StoreError::MissingBlob { hash: *hash });
     }
     Ok(Plan { targets, blobs: reached.found.into_iter().collect() })
+}
+
+/// Writes a bundle of `refs` and everything they reach: plain if `recipients` is empty, else
+/// sealed to them. Nothing is written if the bundle cannot be complete.
+pub(crate) fn export_to(
+    get_ref: GetRef<'_>,
+    get: GetBlob<'_>,
+    refs: &[&str],
+    roots_of: RootsOf<'_>,
+    recipients: &[ParsedRecipient],
+    writer: &mut dyn Write,
+) -> Result<BundleSummary, StoreError> {
+    let plan = plan(get_ref, get, refs, roots_of)?;
+    if recipients.is_empty() { write(plan, get, writer) } else { export_sealed(plan, get, recipients, writer) }
 }
 
 /// Writes the bundle `plan` describes.

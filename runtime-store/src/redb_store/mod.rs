@@ -1208,12 +1208,14 @@ impl RedbStore {
         let Some(sealed) = &self.sealed else {
             let ref_table = txn.open_table(REFS).at(path)?;
             let get = |hash: &Hash| blob_from(&blob_table, hash, path);
-            let plan = bundle::plan(&|name| ref_from(&ref_table, name, path), &get, refs, roots_of)?;
-            return if recipients.is_empty() {
-                bundle::write(plan, &get, writer)
-            } else {
-                bundle::export_sealed(plan, &get, &recipients, writer)
-            };
+            return bundle::export_to(
+                &|name| ref_from(&ref_table, name, path),
+                &get,
+                refs,
+                roots_of,
+                &recipients,
+                writer,
+            );
         };
         let own = sealed::read_bundle_keys(path, &txn.open_table(META).at(path)?, &sealed.sealer)?
             .ok_or_else(|| StoreError::BundleIo { cause: no_bundle_keys(path) })?;
@@ -1221,8 +1223,7 @@ impl RedbStore {
         let ref_table = txn.open_table(SEALED_REFS).at(path)?;
         let get = |hash: &Hash| sealed::get_blob(path, &blob_table, &sealed.sealer, hash);
         let get_ref = |name: &str| sealed::get_ref(path, &ref_table, &sealed.sealer, name);
-        let plan = bundle::plan(&get_ref, &get, refs, roots_of)?;
-        bundle::export_sealed(plan, &get, &recipients, writer)
+        bundle::export_to(&get_ref, &get, refs, roots_of, &recipients, writer)
     }
 
     /// The identities this store opens bundles sealed to it with (none for a plain store).
