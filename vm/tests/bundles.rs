@@ -41,6 +41,13 @@ fn start_tally(dir: &Path, store: &Path) {
     ok(vm(store).args(["resume", "--exit-when-waiting", "tally"]));
 }
 
+/// Sends the tally's last message in `store`, runs it to its end, and returns what it printed.
+fn finish_tally(store: &Path) -> String {
+    ok(vm(store).args(["send", "tally", "300"]));
+    ok(vm(store).args(["resume", "tally"]));
+    ok(vm(store).args(["output", "tally"]))
+}
+
 /// What the tally prints, run without interruption.
 fn uninterrupted(dir: &Path) -> String {
     let store = dir.join("reference.redb");
@@ -83,14 +90,10 @@ fn a_process_moves_to_another_encrypted_store_and_resumes_there() {
     assert!(!contains(&raw, blake3::hash(b"tally for Ottoline-Quarrington\ngot 20\n").as_bytes()));
 
     ok(vm(&there).arg("import").arg(&bundle));
-    ok(vm(&there).args(["send", "tally", "300"]));
-    ok(vm(&there).args(["resume", "tally"]));
-    assert_eq!(ok(vm(&there).args(["output", "tally"])), expected);
+    assert_eq!(finish_tally(&there), expected);
     assert!(run(vm(&there).arg("verify")).status.success());
     // The copy left behind is as it was: it goes on too.
-    ok(vm(&here).args(["send", "tally", "300"]));
-    ok(vm(&here).args(["resume", "tally"]));
-    assert_eq!(ok(vm(&here).args(["output", "tally"])), expected);
+    assert_eq!(finish_tally(&here), expected);
 }
 
 #[test]
@@ -117,9 +120,7 @@ fn a_bundle_sealed_to_an_age_key_needs_that_key() {
     let out = run(vm(&target).arg("import").arg("--identity").arg(&identity).arg(&bundle));
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("now kept in clear"), "a plain store is said to be plain");
-    ok(vm(&target).args(["send", "tally", "300"]));
-    ok(vm(&target).args(["resume", "tally"]));
-    assert_eq!(ok(vm(&target).args(["output", "tally"])), uninterrupted(dir.path()));
+    assert_eq!(finish_tally(&target), uninterrupted(dir.path()));
 }
 
 #[test]
@@ -142,9 +143,7 @@ fn a_bundle_of_an_encrypted_store_is_sealed_even_unasked_and_imports_back() {
     ok(vm(&store).args(["cancel", "tally"]));
     ok(vm(&store).args(["rm", "tally"]));
     ok(vm(&store).arg("import").arg(&bundle));
-    ok(vm(&store).args(["send", "tally", "300"]));
-    ok(vm(&store).args(["resume", "tally"]));
-    assert_eq!(ok(vm(&store).args(["output", "tally"])), uninterrupted(dir.path()));
+    assert_eq!(finish_tally(&store), uninterrupted(dir.path()));
 }
 
 #[test]
