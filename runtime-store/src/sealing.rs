@@ -161,6 +161,16 @@ impl Sealer {
         seal(&self.blob_seal, &[BLOB_DOMAIN, key], bytes)
     }
 
+    /// [`Sealer::seal_blob`] into `sealed` (emptied first), whose allocation is reused.
+    pub(crate) fn seal_blob_into(&self, key: &[u8], bytes: &[u8], sealed: &mut Vec<u8>) -> Result<(), SealFailure> {
+        seal_into(&self.blob_seal, &[BLOB_DOMAIN, key], bytes, sealed)
+    }
+
+    /// Whether `sealed` opens as the blob entry `key`; `scratch` receives the plaintext.
+    pub(crate) fn blob_opens(&self, key: &[u8], sealed: &[u8], scratch: &mut Vec<u8>) -> bool {
+        open_into(&self.blob_seal, &[BLOB_DOMAIN, key], sealed, scratch).is_ok()
+    }
+
     /// The bytes of the blob entry `key`, whose sealed value is `sealed`.
     pub(crate) fn open_blob(&self, key: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Unauthentic> {
         open(&self.blob_seal, &[BLOB_DOMAIN, key], sealed)
@@ -272,36 +282,75 @@ pub(crate) fn xor_into(digest: &mut [u8; 32], other: &[u8; 32]) {
     }
 }
 
+/// The longest associated data put together on the stack (a domain string and a blob's 32-byte
+/// key, or a ref key of a few segments); longer data is concatenated on the heap.
+const AAD_ON_STACK: usize = 128;
+
+/// Calls `f` with the pieces of `aad` concatenated, without allocating for the usual lengths:
+/// sealing a blob must cost the cipher and nothing else.
+fn with_aad<R>(aad: &[&[u8]], f: impl FnOnce(&[u8]) -> R) -> R {
+    let len = aad.iter().map(|piece| piece.len()).sum::<usize>();
+    if len > AAD_ON_STACK {
+        return f(&aad.concat());
+    }
+    let mut joined = [0u8; AAD_ON_STACK];
+    let mut at = 0;
+    for piece in aad {
+        joined[at..at + piece.len()].copy_from_slice(piece);
+        at += piece.len();
+    }
+    f(&joined[..len])
+}
+
 /// `plain` sealed under `cipher` with the associated data `aad` (its pieces, concatenated):
 /// nonce ‖ ciphertext ‖ tag.
 pub(crate) fn seal(cipher: &XChaCha20Poly1305, aad: &[&[u8]], plain: &[u8]) -> Result<Vec<u8>, SealFailure> {
+    let mut sealed = Vec::with_capacity(OVERHEAD + plain.len());
+    seal_into(cipher, aad, plain, &mut sealed)?;
+    Ok(sealed)
+}
+
+/// [`seal`], into `sealed` (emptied first), whose allocation is reused.
+fn seal_into(cipher: &XChaCha20Poly1305, aad: &[&[u8]], plain: &[u8], sealed: &mut Vec<u8>) -> Result<(), SealFailure> {
     let mut nonce = [0u8; NONCE_LEN];
     getrandom::fill(&mut nonce).map_err(SealFailure::NoRandomness)?;
-    let mut sealed = Vec::with_capacity(OVERHEAD + plain.len());
+    sealed.clear();
+    sealed.reserve(OVERHEAD + plain.len());
     sealed.extend_from_slice(&nonce);
     sealed.extend_from_slice(plain);
-    let tag = cipher
-        .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad.concat(), &mut sealed[NONCE_LEN..])
-        .map_err(|_| SealFailure::TooLong(plain.len()))?;
+    let tag = with_aad(aad, |aad| {
+        cipher.encrypt_in_place_detached(XNonce::from_slice(&nonce), aad, &mut sealed[NONCE_LEN..])
+    })
+    .map_err(|_| {
+        sealed.zeroize();
+        SealFailure::TooLong(plain.len())
+    })?;
     sealed.extend_from_slice(&tag);
-    Ok(sealed)
+    Ok(())
 }
 
 /// The plaintext of `sealed` (nonce ‖ ciphertext ‖ tag) under `cipher` and `aad`.
 pub(crate) fn open(cipher: &XChaCha20Poly1305, aad: &[&[u8]], sealed: &[u8]) -> Result<Vec<u8>, Unauthentic> {
+    let mut plain = Vec::with_capacity(sealed.len().saturating_sub(OVERHEAD));
+    open_into(cipher, aad, sealed, &mut plain)?;
+    Ok(plain)
+}
+
+/// [`open`], into `plain` (emptied first), whose allocation is reused.
+fn open_into(cipher: &XChaCha20Poly1305, aad: &[&[u8]], sealed: &[u8], plain: &mut Vec<u8>) -> Result<(), Unauthentic> {
+    plain.clear();
     if sealed.len() < OVERHEAD {
         return Err(Unauthentic);
     }
     let (nonce, rest) = sealed.split_at(NONCE_LEN);
     let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-    let mut plain = ciphertext.to_vec();
-    cipher.decrypt_in_place_detached(XNonce::from_slice(nonce), &aad.concat(), &mut plain, tag.into()).map_err(
+    plain.extend_from_slice(ciphertext);
+    with_aad(aad, |aad| cipher.decrypt_in_place_detached(XNonce::from_slice(nonce), aad, plain, tag.into())).map_err(
         |_| {
             plain.zeroize();
             Unauthentic
         },
-    )?;
-    Ok(plain)
+    )
 }
 
 #[cfg(test)]

@@ -311,3 +311,43 @@ fn argon2id_parameters_argon2_refuses_are_a_clear_error() {
     assert!(error.to_string().contains("argon2id parameters"), "{error}");
     assert!(!path.exists(), "nothing was made");
 }
+
+#[test]
+fn a_put_heals_a_damaged_blob_in_small_and_large_batches() {
+    // A batch of 2 MiB is sealed on a second thread, one of a page on this one: both read back
+    // what was put, leave intact blobs alone when put again, and seal a damaged one again.
+    for (count, len) in [(3, 100), (64, 32 << 10)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.redb");
+        let blobs: Vec<Vec<u8>> = (0..count).map(|i| vec![i as u8; len]).collect();
+        let put_all = |path: &Path| {
+            let mut store = open_encrypted(path);
+            let mut batch = Batch::default();
+            let hashes: Vec<Hash> = blobs.iter().map(|blob| batch.put(blob.clone())).collect();
+            store.commit(batch).unwrap();
+            for (hash, blob) in hashes.iter().zip(&blobs) {
+                assert_eq!(store.get(hash).unwrap().as_deref(), Some(blob.as_slice()), "{count} blobs");
+            }
+            hashes
+        };
+        create_encrypted(&path).close().unwrap();
+        let hashes = put_all(&path);
+        let before = raw_entries(&path, BLOBS);
+        assert_eq!(before.len(), count);
+        put_all(&path);
+        assert_eq!(raw_entries(&path, BLOBS), before, "intact blobs put again are left alone");
+        let (key, value) = &before[count / 2];
+        let mut damaged = value.clone();
+        damaged[value.len() / 2] ^= 1;
+        edit_raw(&path, |txn| {
+            txn.open_table(BLOBS).unwrap().insert(key.as_slice(), damaged.as_slice()).unwrap();
+        });
+        assert!(!open_encrypted(&path).verify().unwrap().is_clean());
+        assert_eq!(put_all(&path), hashes);
+        let after = raw_entries(&path, BLOBS);
+        let changed: Vec<&Vec<u8>> =
+            after.iter().zip(&before).filter(|(a, b)| a != b).map(|((key, _), _)| key).collect();
+        assert_eq!(changed, [key], "only the damaged blob is sealed again");
+        assert!(open_encrypted(&path).verify().unwrap().is_clean(), "{count} blobs: healed");
+    }
+}
