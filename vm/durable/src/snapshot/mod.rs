@@ -511,21 +511,57 @@ type Leaf = (Hash, Vec<u8>);
 
 /// Reads the leaves of `tree` in order, each checked to be a leaf (referring to other blobs only
 /// if `children_allowed`), and gives `visit` each one's hash and payload as it is read.
+///
+/// A long list's blobs are read on a second thread, [`LEAVES_AHEAD`] ahead of `visit`: reading a
+/// blob (redb, the re-hash, and an encrypted store's decryption) and building objects from it
+/// each take a good share of a restore, and overlap where a second core is free.
 fn for_each_leaf(
     store: &dyn BlobStore,
     tree: &MerkleList,
     children_allowed: bool,
     mut visit: impl FnMut(&Hash, &[u8]) -> Result<(), SnapshotError>,
 ) -> Result<(), SnapshotError> {
-    for hash in tree.leaves() {
-        let bytes = fetch(store, hash)?;
+    let mut visit_leaf = |hash: &Hash, bytes: Vec<u8>| {
         let decoded = blob::decode(hash, &bytes)?;
         if decoded.kind != Kind::Leaf || (!children_allowed && !decoded.children.is_empty()) {
             return Err(SnapshotError::Malformed { blob: *hash, what: "not a leaf".into() });
         }
-        visit(hash, decoded.payload)?;
+        visit(hash, decoded.payload)
+    };
+    let leaves = tree.leaves();
+    if leaves.len() < READ_AHEAD_FROM || !second_core() {
+        return leaves.iter().try_for_each(|hash| visit_leaf(hash, fetch(store, hash)?));
     }
-    Ok(())
+    std::thread::scope(|scope| {
+        let (ahead, read) = std::sync::mpsc::sync_channel(LEAVES_AHEAD);
+        scope.spawn(move || {
+            for hash in leaves {
+                let bytes = fetch(store, hash);
+                let failed = bytes.is_err();
+                // The receiver is gone once `visit` failed: nothing more to read.
+                if ahead.send(bytes).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for (hash, bytes) in leaves.iter().zip(read) {
+            visit_leaf(hash, bytes?)?;
+        }
+        Ok(())
+    })
+}
+
+/// Lists of fewer leaves are read on the calling thread: a thread costs more than they take.
+const READ_AHEAD_FROM: usize = 16;
+
+/// How many blobs the reading thread may hold ahead of the visits (heap pages of a few KB): enough
+/// that neither thread waits on the other at every blob.
+const LEAVES_AHEAD: usize = 64;
+
+/// Whether this process may run on more than one core (asked once).
+fn second_core() -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
 }
 
 /// The payloads of a Merkle list's leaves, in order.
