@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
-use common::{init_encrypted, run, text, vm, write_program};
+use common::{init_encrypted, run, status_of, text, vm, write_program};
 
 /// Waits for two messages, keeping a running total in its heap.
 const TALLY: &str = r#"
@@ -204,4 +204,145 @@ fn a_damaged_bundle_or_a_bad_request_changes_nothing() {
     assert!(leftovers.is_empty(), "no temporary file is left behind");
     // And the good one still imports.
     ok(vm(&target).arg("import").arg(&for_target));
+}
+
+/// Holds a list of 20,000 strings in its heap (a bundle of some size, so that kills land inside
+/// the work) and waits for one message.
+const BALLAST: &str = r#"
+(import (scheme base) (scheme write))
+(define (build n acc) (if (= n 0) acc (build (- n 1) (cons (string-append "entry-" (number->string n)) acc))))
+(define entries (build 20000 '()))
+(display "holding ") (display (length entries)) (newline)
+(define extra (receive))
+(display "last ") (display (list-ref entries (- (length entries) 1)))
+(display " and ") (write extra) (newline)
+"#;
+
+const BALLAST_OUTPUT: &str = "holding 20000\nlast entry-20000 and 7\n";
+
+/// Whether `status` is that of a command killed with SIGKILL.
+fn was_killed(status: std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal() == Some(9)
+}
+
+/// Sends the last messages to both processes of a store a bundle was imported into, runs them to
+/// their ends, and checks what they printed.
+fn finish_both(store: &Path, tally: &str) {
+    assert!(run(vm(store).arg("verify")).status.success(), "the store verifies");
+    assert_eq!(finish_tally(store), tally);
+    ok(vm(store).args(["send", "ballast", "7"]));
+    ok(vm(store).args(["resume", "ballast"]));
+    assert_eq!(ok(vm(store).args(["output", "ballast"])), BALLAST_OUTPUT);
+}
+
+#[test]
+fn export_and_import_killed_at_any_instant_leave_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tally = uninterrupted(dir.path());
+    let (identity, recipient) = age_identity(dir.path());
+    let source = dir.path().join("source.redb");
+    init_encrypted(&source);
+    start_tally(dir.path(), &source);
+    let ballast = write_program(dir.path(), "ballast.scm", BALLAST);
+    ok(vm(&source).args(["start", "--name", "ballast", "--exit-when-waiting"]).arg(&ballast));
+    let export = |to: &Path| {
+        let mut command = vm(&source);
+        command.args(["export", "tally", "ballast", "--to", &recipient, "-o"]).arg(to);
+        command
+    };
+    let import = |store: &Path, bundle: &Path| {
+        let mut command = vm(store);
+        command.arg("import").arg("--identity").arg(&identity).arg(bundle);
+        command
+    };
+    let fresh_store = |name: &str| {
+        let store = dir.path().join(name);
+        init_encrypted(&store);
+        store
+    };
+    let reference = dir.path().join("reference.bundle");
+    let started = std::time::Instant::now();
+    ok(&mut export(&reference));
+    let export_time = started.elapsed();
+    let mut rng = fastrand::Rng::with_seed(common::seed("CHENILLES_BUNDLE_SEED", "killed bundles"));
+    let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+
+    // An export killed at any instant leaves no bundle or a whole one, and the store as it was.
+    let (mut killed, mut whole) = (0, 0);
+    for round in 0..6 * rounds {
+        let bundle = dir.path().join(format!("killed-{round}.bundle"));
+        let child = export(&bundle).spawn().unwrap();
+        std::thread::sleep(export_time.mul_f64(rng.f64() * 1.2));
+        common::signal(&child, "KILL");
+        let out = child.wait_with_output().unwrap();
+        killed += usize::from(was_killed(out.status));
+        if bundle.exists() {
+            whole += 1;
+            let store = fresh_store(&format!("from-killed-{round}.redb"));
+            ok(&mut import(&store, &bundle));
+            assert_eq!(status_of(&store, "ballast"), "waiting", "a bundle left by a killed export is whole");
+        } else {
+            assert!(was_killed(out.status), "an export that ended wrote its bundle: {}", text(&out.stderr));
+        }
+    }
+    eprintln!("{killed} exports killed, {whole} bundles written whole, none torn");
+
+    // An import crashed at one of its disk operations imports both processes or neither,
+    // and the import done again (or refused: they are there) leaves them whole.
+    let count = fresh_store("count.redb");
+    let out = run(import(&count, &reference).env("CHENILLES_CRASH_AT_DISK_OP", "0"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let operations: u64 = text(&out.stderr)
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("chenilles-vm: ")?.strip_suffix(" disk operations on store files")?.parse().ok()
+        })
+        .expect("the import counts its disk operations");
+    // Every operation of the first and last few (opening, the commit's end), the rest sampled
+    // (the count varies by a few from one store to the next: an import that ends first is fine).
+    let mut chosen: Vec<u64> = (1..=8).chain(operations.saturating_sub(12)..=operations + 2).collect();
+    chosen.extend((0..12 * rounds).map(|_| rng.u64(1..=operations)));
+    chosen.sort_unstable();
+    chosen.dedup();
+    let mut outcomes = [0usize; 2];
+    for (i, &operation) in chosen.iter().enumerate() {
+        let store = fresh_store(&format!("crashed-at-{operation}.redb"));
+        let out = run(import(&store, &reference).env("CHENILLES_CRASH_AT_DISK_OP", operation.to_string()));
+        let crashed = was_killed(out.status);
+        assert!(crashed || out.status.success(), "operation {operation} of {operations}: {}", text(&out.stderr));
+        let present = [status_of(&store, "tally"), status_of(&store, "ballast")];
+        let imported = present == ["waiting", "waiting"];
+        assert!(imported || present == ["absent", "absent"], "operation {operation}: {present:?}");
+        outcomes[usize::from(imported)] += 1;
+        let again = run(&mut import(&store, &reference));
+        assert_eq!(again.status.success(), !imported, "operation {operation}: {}", text(&again.stderr));
+        if i % 4 == 0 || i + 1 == chosen.len() {
+            finish_both(&store, &tally);
+        }
+    }
+    eprintln!(
+        "import crashed at {} of its {operations} disk operations: {} left nothing, {} everything",
+        chosen.len(),
+        outcomes[0],
+        outcomes[1]
+    );
+    assert!(outcomes[0] > 0, "some crash came before the import's commit");
+
+    // And killed at random instants, the same.
+    for round in 0..4 * rounds {
+        let store = fresh_store(&format!("killed-import-{round}.redb"));
+        let child = import(&store, &reference).spawn().unwrap();
+        std::thread::sleep(export_time.mul_f64(rng.f64()));
+        common::signal(&child, "KILL");
+        child.wait_with_output().unwrap();
+        let present = [status_of(&store, "tally"), status_of(&store, "ballast")];
+        assert!(present == ["waiting", "waiting"] || present == ["absent", "absent"], "{present:?}");
+        if present[0] == "absent" {
+            ok(&mut import(&store, &reference));
+        }
+        finish_both(&store, &tally);
+    }
+    // The source store lost nothing to the killed exports.
+    finish_both(&source, &tally);
 }
