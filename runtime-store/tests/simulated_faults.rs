@@ -9,10 +9,17 @@ use chenilles_store::simulated::{Fault, SimulatedDisk};
 use chenilles_store::{Batch, BlobStore, Hash, RedbStore, StoreError, Unlock};
 
 const COMMITS: u64 = 6;
+const LARGE_COMMIT: u64 = 3;
 
-/// Commit `i` puts one blob and moves `head` to it.
+/// Commit `i` puts one blob and moves `head` to it; commit [`LARGE_COMMIT`] also puts 1.25 MiB
+/// of other blobs (an encrypted store seals a batch that large on a second thread).
 fn commit(store: &mut RedbStore, i: u64, previous: Option<Hash>) -> Result<Hash, chenilles_store::StoreError> {
     let mut batch = Batch::default();
+    if i == LARGE_COMMIT {
+        for j in 0..40u8 {
+            batch.put([j].repeat(32 << 10));
+        }
+    }
     let blob = batch.put(format!("commit {i};").repeat(200).into_bytes());
     batch.set_ref("head", previous, blob);
     store.commit(batch)?;

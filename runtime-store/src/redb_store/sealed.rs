@@ -398,13 +398,18 @@ pub(super) fn apply_batch(
 /// saves.
 const SEAL_BESIDE_AT: usize = 1 << 20;
 
-/// How many blobs the sealing thread may be ahead of the writes: enough to keep it busy, few enough
-/// that their buffers (reused from one blob to the next) stay in the processor's cache.
-const SEALS_AHEAD: usize = 32;
+/// Blobs handed to the sealing thread together: a thread woken for every blob would spend more on
+/// waking than it saves.
+const SEALS_PER_RUN: usize = 16;
+
+/// How many runs the sealing thread may be ahead of the writes: enough to keep it busy, few enough
+/// that their buffers (reused from one run to the next) stay in the processor's cache.
+const RUNS_AHEAD: usize = 2;
 
 /// One blob put, as sealing leaves it for the write: the sealed value to insert under `key`, or
 /// nothing (the store holds the blob intact). Carries its buffers back to be reused.
 struct PutJob {
+    index: usize,
     key: [u8; 32],
     write: bool,
     sealed: Vec<u8>,
@@ -436,69 +441,78 @@ fn put_blobs(
         return Ok(());
     }
     std::thread::scope(|scope| {
-        let (jobs, to_seal) = mpsc::channel::<(usize, PutJob)>();
-        let (done, sealed_ones) = mpsc::channel::<Result<PutJob, SealFailure>>();
+        let (jobs, to_seal) = mpsc::sync_channel::<Vec<PutJob>>(RUNS_AHEAD);
+        let (done, sealed_runs) = mpsc::channel::<Result<Vec<PutJob>, SealFailure>>();
         scope.spawn(move || {
             let mut scratch = Vec::new();
-            for (index, mut job) in to_seal {
-                let intact = job.held.as_ref().is_some_and(|held| sealer.blob_opens(&job.key, held, &mut scratch));
-                job.write = !intact;
-                let outcome = match job.write {
-                    true => sealer.seal_blob_into(&job.key, &puts[index].bytes, &mut job.sealed).map(|()| job),
-                    false => Ok(job),
-                };
-                let failed = outcome.is_err();
-                if done.send(outcome).is_err() || failed {
+            for mut run in to_seal {
+                for job in &mut run {
+                    let intact = job.held.as_ref().is_some_and(|held| sealer.blob_opens(&job.key, held, &mut scratch));
+                    job.write = !intact;
+                    if job.write
+                        && let Err(failure) = sealer.seal_blob_into(&job.key, &puts[job.index].bytes, &mut job.sealed)
+                    {
+                        let _ = done.send(Err(failure));
+                        return;
+                    }
+                }
+                if done.send(Ok(run)).is_err() {
                     return;
                 }
             }
         });
-        // Buffers back from the writes, for the next jobs.
+        // Buffers back from the writes, for the next runs.
         let mut spare: Vec<Vec<u8>> = Vec::new();
         let mut ahead = 0;
-        for (index, blob) in puts.iter().enumerate() {
-            let key = sealer.blob_key(&blob.hash);
-            let held = match blobs.get(&key[..]).at(path)? {
-                Some(held) => {
-                    let mut copy = spare.pop().unwrap_or_default();
-                    copy.clear();
-                    copy.extend_from_slice(held.value());
-                    Some(copy)
-                }
-                None => None,
-            };
-            let job = PutJob { key, write: false, sealed: spare.pop().unwrap_or_default(), held };
-            if jobs.send((index, job)).is_err() {
+        for (first, run) in puts.chunks(SEALS_PER_RUN).enumerate() {
+            let mut jobs_of_run = Vec::with_capacity(run.len());
+            for (offset, blob) in run.iter().enumerate() {
+                let key = sealer.blob_key(&blob.hash);
+                let held = match blobs.get(&key[..]).at(path)? {
+                    Some(held) => {
+                        let mut copy = spare.pop().unwrap_or_default();
+                        copy.clear();
+                        copy.extend_from_slice(held.value());
+                        Some(copy)
+                    }
+                    None => None,
+                };
+                let index = first * SEALS_PER_RUN + offset;
+                jobs_of_run.push(PutJob { index, key, write: false, sealed: spare.pop().unwrap_or_default(), held });
+            }
+            if jobs.send(jobs_of_run).is_err() {
                 break; // the sealing thread stopped at a failure, received below
             }
             ahead += 1;
-            while ahead > SEALS_AHEAD {
-                let Ok(outcome) = sealed_ones.recv() else { break };
-                write_put(path, blobs, outcome, &mut spare)?;
+            while ahead > RUNS_AHEAD {
+                let Ok(outcome) = sealed_runs.recv() else { break };
+                write_run(path, blobs, outcome, &mut spare)?;
                 ahead -= 1;
             }
         }
         drop(jobs);
-        for outcome in sealed_ones {
-            write_put(path, blobs, outcome, &mut spare)?;
+        for outcome in sealed_runs {
+            write_run(path, blobs, outcome, &mut spare)?;
         }
         Ok(())
     })
 }
 
-/// Writes one blob put as the sealing thread left it, and keeps its buffers in `spare`.
-fn write_put(
+/// Writes one run of blob puts as the sealing thread left them, and keeps their buffers in
+/// `spare`.
+fn write_run(
     path: &Path,
     blobs: &mut redb::Table<&'static [u8], &'static [u8]>,
-    outcome: Result<PutJob, SealFailure>,
+    outcome: Result<Vec<PutJob>, SealFailure>,
     spare: &mut Vec<Vec<u8>>,
 ) -> Result<(), StoreError> {
-    let job = outcome.map_err(|e| seal_error(path, e))?;
-    if job.write {
-        blobs.insert(&job.key[..], job.sealed.as_slice()).at(path)?;
+    for job in outcome.map_err(|e| seal_error(path, e))? {
+        if job.write {
+            blobs.insert(&job.key[..], job.sealed.as_slice()).at(path)?;
+        }
+        spare.push(job.sealed);
+        spare.extend(job.held);
     }
-    spare.push(job.sealed);
-    spare.extend(job.held);
     Ok(())
 }
 

@@ -512,9 +512,11 @@ type Leaf = (Hash, Vec<u8>);
 /// Reads the leaves of `tree` in order, each checked to be a leaf (referring to other blobs only
 /// if `children_allowed`), and gives `visit` each one's hash and payload as it is read.
 ///
-/// A long list's blobs are read on a second thread, [`LEAVES_AHEAD`] ahead of `visit`: reading a
-/// blob (redb, the re-hash, and an encrypted store's decryption) and building objects from it
-/// each take a good share of a restore, and overlap where a second core is free.
+/// A long list's blobs are read on a second thread, in runs of [`LEAVES_PER_RUN`], up to
+/// [`RUNS_AHEAD`] runs ahead of `visit`: reading a blob (redb, the re-hash, and an encrypted
+/// store's decryption) and building objects from it each take a good share of a restore, and
+/// overlap where a second core is free. (Runs, not single blobs: a thread woken per blob would
+/// spend more on waking than it saves.)
 fn for_each_leaf(
     store: &dyn BlobStore,
     tree: &MerkleList,
@@ -529,34 +531,41 @@ fn for_each_leaf(
         visit(hash, decoded.payload)
     };
     let leaves = tree.leaves();
-    if leaves.len() < READ_AHEAD_FROM || !second_core() {
+    if leaves.len() < 2 * LEAVES_PER_RUN || !second_core() {
         return leaves.iter().try_for_each(|hash| visit_leaf(hash, fetch(store, hash)?));
     }
     std::thread::scope(|scope| {
-        let (ahead, read) = std::sync::mpsc::sync_channel(LEAVES_AHEAD);
+        let (ahead, read) = std::sync::mpsc::sync_channel::<Vec<Result<Vec<u8>, SnapshotError>>>(RUNS_AHEAD);
         scope.spawn(move || {
-            for hash in leaves {
-                let bytes = fetch(store, hash);
-                let failed = bytes.is_err();
-                // The receiver is gone once `visit` failed: nothing more to read.
-                if ahead.send(bytes).is_err() || failed {
+            for run in leaves.chunks(LEAVES_PER_RUN) {
+                let mut blobs = Vec::with_capacity(run.len());
+                for hash in run {
+                    let blob = fetch(store, hash);
+                    let failed = blob.is_err();
+                    blobs.push(blob);
+                    if failed {
+                        let _ = ahead.send(blobs);
+                        return;
+                    }
+                }
+                // The receiver is gone once a visit failed: nothing more to read.
+                if ahead.send(blobs).is_err() {
                     return;
                 }
             }
         });
-        for (hash, bytes) in leaves.iter().zip(read) {
-            visit_leaf(hash, bytes?)?;
+        for (hash, blob) in leaves.iter().zip(read.into_iter().flatten()) {
+            visit_leaf(hash, blob?)?;
         }
         Ok(())
     })
 }
 
-/// Lists of fewer leaves are read on the calling thread: a thread costs more than they take.
-const READ_AHEAD_FROM: usize = 16;
+/// Blobs read together by the reading thread (heap pages of a few KB each).
+const LEAVES_PER_RUN: usize = 32;
 
-/// How many blobs the reading thread may hold ahead of the visits (heap pages of a few KB): enough
-/// that neither thread waits on the other at every blob.
-const LEAVES_AHEAD: usize = 64;
+/// How many runs the reading thread may hold ahead of the visits.
+const RUNS_AHEAD: usize = 2;
 
 /// Whether this process may run on more than one core (asked once).
 fn second_core() -> bool {
