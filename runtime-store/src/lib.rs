@@ -312,7 +312,7 @@ pub(crate) struct RefUpdate {
 ///
 /// Ref updates apply in the order they were added, each checked against the state the earlier
 /// ones left; a ref may point at a blob put in the same batch.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct Batch {
     puts: Vec<HashedBlob>,
     ref_updates: Vec<RefUpdate>,
