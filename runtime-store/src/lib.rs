@@ -71,7 +71,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, BundleRefs};
 pub use keys::{
     Credential, CredentialError, IdentityFile, KdfParams, NewSlot, SlotInfo, SlotKind, StoreKey, Unlock,
     recipients_of_identity_file,
@@ -504,8 +504,25 @@ pub trait BlobStore: Send + Sync {
         recipients: &[String],
         writer: &mut dyn Write,
     ) -> Result<BundleSummary, StoreError> {
+        self.export_bundle_of(&BundleRefs::named(refs), roots_of, recipients, writer)
+    }
+
+    /// [`BlobStore::export_bundle_to`] of the refs `refs` selects, by name and by prefix, every
+    /// one read from the same snapshot of the store as the blobs.
+    fn export_bundle_of(
+        &self,
+        refs: &BundleRefs<'_>,
+        roots_of: RootsOf<'_>,
+        recipients: &[String],
+        writer: &mut dyn Write,
+    ) -> Result<BundleSummary, StoreError> {
         let parsed = bundle::parse_recipients(recipients)?;
-        bundle::export_to(&|name| self.get_ref(name), &|hash| self.get(hash), refs, roots_of, &parsed, writer)
+        let source = bundle::Source {
+            get_ref: &|name| self.get_ref(name),
+            refs_under: &|prefix| self.list_refs_with_prefix(prefix, None),
+            get: &|hash| self.get(hash),
+        };
+        bundle::export_to(&source, refs, roots_of, &parsed, writer)
     }
 
     /// Reads a whole bundle, checks every blob's hash and the bundle's trailing checksum, and only

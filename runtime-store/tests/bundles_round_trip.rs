@@ -3,7 +3,7 @@
 
 mod common;
 
-use chenilles_store::{Batch, BlobStore, Hash, MemoryStore, RedbStore, StoreError};
+use chenilles_store::{Batch, BlobStore, BundleRefs, Hash, MemoryStore, RedbStore, StoreError};
 use common::{Fixture, linked, roots_of};
 
 /// Two processes' heads sharing a page, plus a blob nothing reaches.
@@ -110,6 +110,38 @@ for_each_plain_backend!(
     a_ref_that_exists_elsewhere_refuses_the_whole_import,
     exporting_a_missing_ref_or_a_store_missing_a_blob_is_refused,
 );
+
+#[test]
+fn a_selection_carries_required_optional_and_prefixed_refs_of_one_snapshot() {
+    let fixtures: [&mut dyn Fixture; 3] =
+        [&mut common::Memory::new(), &mut common::Redb::new(), &mut common::Encrypted::new()];
+    for f in fixtures {
+        fill(f);
+        let mut batch = Batch::default();
+        let mail = batch.put(linked(b"mail", &[]));
+        for name in ["mailbox/1/a", "mailbox/1/b", "mailbox/10/c", "mailbox/1"] {
+            batch.set_ref(name, None, mail);
+        }
+        f.store().commit(batch).unwrap();
+        let selected = BundleRefs {
+            required: &["process/1/head"],
+            optional: &["mailbox/1", "mailbox/2", "process/1/head"],
+            prefixes: &["mailbox/1/", "mailbox/2/"],
+        };
+        let mut bytes = Vec::new();
+        let summary = f.store().export_bundle_of(&selected, &roots_of, &[], &mut bytes).unwrap();
+        let names: Vec<&str> = summary.refs.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["process/1/head", "mailbox/1", "mailbox/1/a", "mailbox/1/b"]);
+        let bundle = f.store().open_bundle(&mut bytes.as_slice(), &[]).unwrap();
+        assert_eq!(bundle.summary().refs, summary.refs, "what the bundle holds is what was said");
+        assert_eq!(summary.blobs, 3, "the head, the page it shares and the mail");
+        let missing = BundleRefs { required: &["process/3/head"], ..selected };
+        assert_eq!(
+            f.store().export_bundle_of(&missing, &roots_of, &[], &mut Vec::new()),
+            Err(StoreError::NoSuchRef { name: "process/3/head".into() })
+        );
+    }
+}
 
 fn sample_bundle() -> Vec<u8> {
     let mut f = common::Memory::new();

@@ -30,6 +30,36 @@ pub(crate) const MAX_BLOB_LEN: u64 = u32::MAX as u64;
 
 type GetRef<'a> = &'a dyn Fn(&str) -> Result<Option<Hash>, StoreError>;
 type GetBlob<'a> = &'a dyn Fn(&Hash) -> Result<Option<Vec<u8>>, StoreError>;
+type RefsUnder<'a> = &'a dyn Fn(&str) -> Result<Vec<(String, Hash)>, StoreError>;
+
+/// Which refs a bundle carries, all read from one snapshot of the store (so that a writer beside
+/// the export cannot make it carry a process without the message it has just been sent): every
+/// `required` ref (one that does not exist is [`StoreError::NoSuchRef`]), each `optional` ref
+/// that exists, and every ref whose name starts with one of `prefixes`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BundleRefs<'a> {
+    /// Refs that must exist.
+    pub required: &'a [&'a str],
+    /// Refs carried if they exist.
+    pub optional: &'a [&'a str],
+    /// Prefixes of ref names: every ref under each is carried.
+    pub prefixes: &'a [&'a str],
+}
+
+impl<'a> BundleRefs<'a> {
+    /// Exactly the refs `required`, each of which must exist.
+    pub fn named(required: &'a [&'a str]) -> BundleRefs<'a> {
+        BundleRefs { required, ..BundleRefs::default() }
+    }
+}
+
+/// How an export reads the store it bundles: refs by name and by prefix, and blobs (re-hashed),
+/// all from one snapshot.
+pub(crate) struct Source<'a> {
+    pub(crate) get_ref: GetRef<'a>,
+    pub(crate) refs_under: RefsUnder<'a>,
+    pub(crate) get: GetBlob<'a>,
+}
 
 /// A writer that hashes and counts what passes through it.
 struct Hashing<'w> {
@@ -53,23 +83,34 @@ pub(crate) struct Plan {
     blobs: BTreeSet<Hash>,
 }
 
-/// Finds what a bundle of `refs` (duplicates dropped) holds, reading the store through `get_ref`
-/// and `get` (which must re-hash); nothing is written, so a bundle that cannot be complete is not
+/// Finds what a bundle of `refs` (duplicates dropped) holds, reading the store through `source`
+/// (whose `get` must re-hash); nothing is written, so a bundle that cannot be complete is not
 /// begun.
-pub(crate) fn plan(
-    get_ref: GetRef<'_>,
-    get: GetBlob<'_>,
-    refs: &[&str],
-    roots_of: RootsOf<'_>,
-) -> Result<Plan, StoreError> {
+pub(crate) fn plan(source: &Source<'_>, refs: &BundleRefs<'_>, roots_of: RootsOf<'_>) -> Result<Plan, StoreError> {
     let mut names = HashSet::new();
     let mut targets = Vec::new();
-    for name in refs {
-        if names.insert(*name) {
-            let target = get_ref(name)?.ok_or_else(|| StoreError::NoSuchRef { name: (*name).to_string() })?;
+    for name in refs.required {
+        if names.insert(name.to_string()) {
+            let target = (source.get_ref)(name)?.ok_or_else(|| StoreError::NoSuchRef { name: (*name).to_string() })?;
             targets.push(((*name).to_string(), target));
         }
     }
+    for name in refs.optional {
+        if !names.contains(*name)
+            && let Some(target) = (source.get_ref)(name)?
+        {
+            names.insert(name.to_string());
+            targets.push(((*name).to_string(), target));
+        }
+    }
+    for prefix in refs.prefixes {
+        for (name, target) in (source.refs_under)(prefix)? {
+            if names.insert(name.clone()) {
+                targets.push((name, target));
+            }
+        }
+    }
+    let get = source.get;
     let reached = reach::walk(targets.iter().map(|(_, t)| *t), roots_of, |hash, roots_of| match get(hash) {
         Ok(Some(bytes)) => Ok(Fetched::Found(roots_of(&bytes))),
         Ok(None) => Ok(Fetched::Missing),
@@ -85,14 +126,14 @@ pub(crate) fn plan(
 /// Writes a bundle of `refs` and everything they reach: plain if `recipients` is empty, else
 /// sealed to them. Nothing is written if the bundle cannot be complete.
 pub(crate) fn export_to(
-    get_ref: GetRef<'_>,
-    get: GetBlob<'_>,
-    refs: &[&str],
+    source: &Source<'_>,
+    refs: &BundleRefs<'_>,
     roots_of: RootsOf<'_>,
     recipients: &[ParsedRecipient],
     writer: &mut dyn Write,
 ) -> Result<BundleSummary, StoreError> {
-    let plan = plan(get_ref, get, refs, roots_of)?;
+    let plan = plan(source, refs, roots_of)?;
+    let get = source.get;
     if recipients.is_empty() { write(plan, get, writer) } else { export_sealed(plan, get, recipients, writer) }
 }
 

@@ -17,7 +17,7 @@ use redb::{
     TableDefinition, TableHandle, WriteTransaction,
 };
 
-use crate::bundle::{Bundle, BundleKeys};
+use crate::bundle::{Bundle, BundleKeys, BundleRefs};
 use crate::keys::{self, Credential, KeySlot, NewSlot, SlotInfo, StoreKey, Unlock};
 use crate::memory::apply_ref_update;
 use crate::reach::{self, Fetched};
@@ -308,6 +308,27 @@ fn ref_value(name: &str, value: &[u8], path: &Path) -> Result<Hash, StoreError> 
         path: path.to_path_buf(),
         cause: format!("ref {name:?} holds {} bytes, not a 32-byte hash", value.len()),
     })
+}
+
+/// The refs of a plain store's `table` whose names start with `prefix` (after `after`, if given),
+/// sorted by name.
+fn plain_refs_with_prefix(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    prefix: &str,
+    after: Option<&str>,
+    path: &Path,
+) -> Result<Vec<(String, Hash)>, StoreError> {
+    let start = crate::prefix_start(prefix, after);
+    let mut refs = Vec::new();
+    for entry in table.range::<&str>((start, std::ops::Bound::Unbounded)).at(path)? {
+        let (name, value) = entry.at(path)?;
+        let name = name.value();
+        if !name.starts_with(prefix) {
+            break;
+        }
+        refs.push((name.to_string(), ref_value(name, value.value(), path)?));
+    }
+    Ok(refs)
 }
 
 fn ref_from(
@@ -1051,18 +1072,7 @@ impl RedbStore {
             let table = txn.open_table(SEALED_REFS).at(path)?;
             return sealed::refs_with_prefix(path, &table, &sealed.sealer, prefix, after);
         }
-        let table = txn.open_table(REFS).at(path)?;
-        let start = crate::prefix_start(prefix, after);
-        let mut refs = Vec::new();
-        for entry in table.range::<&str>((start, std::ops::Bound::Unbounded)).at(path)? {
-            let (name, value) = entry.at(path)?;
-            let name = name.value();
-            if !name.starts_with(prefix) {
-                break;
-            }
-            refs.push((name.to_string(), ref_value(name, value.value(), path)?));
-        }
-        Ok(refs)
+        plain_refs_with_prefix(&txn.open_table(REFS).at(path)?, prefix, after, path)
     }
 
     fn blob_hashes_unguarded(&self) -> Result<BTreeSet<Hash>, StoreError> {
@@ -1196,7 +1206,7 @@ impl RedbStore {
     /// bundle inconsistent. An encrypted store seals it, to its own bundle recipient too.
     fn export_bundle_unguarded(
         &self,
-        refs: &[&str],
+        refs: &BundleRefs<'_>,
         roots_of: RootsOf<'_>,
         recipients: &[String],
         writer: &mut dyn Write,
@@ -1207,23 +1217,23 @@ impl RedbStore {
         let blob_table = txn.open_table(BLOBS).at(path)?;
         let Some(sealed) = &self.sealed else {
             let ref_table = txn.open_table(REFS).at(path)?;
-            let get = |hash: &Hash| blob_from(&blob_table, hash, path);
-            return bundle::export_to(
-                &|name| ref_from(&ref_table, name, path),
-                &get,
-                refs,
-                roots_of,
-                &recipients,
-                writer,
-            );
+            let source = bundle::Source {
+                get_ref: &|name| ref_from(&ref_table, name, path),
+                refs_under: &|prefix| plain_refs_with_prefix(&ref_table, prefix, None, path),
+                get: &|hash| blob_from(&blob_table, hash, path),
+            };
+            return bundle::export_to(&source, refs, roots_of, &recipients, writer);
         };
         let own = sealed::read_bundle_keys(path, &txn.open_table(META).at(path)?, &sealed.sealer)?
             .ok_or_else(|| StoreError::BundleIo { cause: no_bundle_keys(path) })?;
         recipients.extend(bundle::parse_recipients(&[own.recipient()])?);
         let ref_table = txn.open_table(SEALED_REFS).at(path)?;
-        let get = |hash: &Hash| sealed::get_blob(path, &blob_table, &sealed.sealer, hash);
-        let get_ref = |name: &str| sealed::get_ref(path, &ref_table, &sealed.sealer, name);
-        bundle::export_to(&get_ref, &get, refs, roots_of, &recipients, writer)
+        let source = bundle::Source {
+            get_ref: &|name| sealed::get_ref(path, &ref_table, &sealed.sealer, name),
+            refs_under: &|prefix| sealed::refs_with_prefix(path, &ref_table, &sealed.sealer, prefix, None),
+            get: &|hash| sealed::get_blob(path, &blob_table, &sealed.sealer, hash),
+        };
+        bundle::export_to(&source, refs, roots_of, &recipients, writer)
     }
 
     /// The identities this store opens bundles sealed to it with (none for a plain store).
@@ -1300,9 +1310,9 @@ impl BlobStore for RedbStore {
 
     /// Reads refs and blobs from one snapshot, so a writer in another process cannot make the
     /// bundle inconsistent; an encrypted store seals it, to its own bundle recipient too.
-    fn export_bundle_to(
+    fn export_bundle_of(
         &self,
-        refs: &[&str],
+        refs: &BundleRefs<'_>,
         roots_of: RootsOf<'_>,
         recipients: &[String],
         writer: &mut dyn Write,

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
-use chenilles_store::{Batch, BlobStore, BundleSummary, Credential, MemoryStore, missing_blobs};
+use chenilles_store::{
+    Batch, BlobStore, BundleRefs, BundleSummary, Credential, MemoryStore, StoreError, missing_blobs,
+};
 
 use crate::mailbox::{mailbox_ref, messages_prefix};
 use crate::process::{DurableError, process_ref, read_record};
@@ -31,28 +33,32 @@ pub fn export_processes(
     recipients: &[String],
     writer: &mut dyn Write,
 ) -> Result<Carried, DurableError> {
-    let mut refs = Vec::new();
     let mut processes = Vec::new();
     for name in names {
         chenilles_machine::process_name::check(name)?;
-        if processes.iter().any(|p| p == name) {
-            continue;
+        if !processes.iter().any(|p| p == name) {
+            processes.push((*name).to_string());
         }
-        let record = process_ref(name);
-        if store.get_ref(&record)?.is_none() {
-            return Err(DurableError::NoSuchProcess((*name).to_string()));
-        }
-        refs.push(record);
-        let mailbox = mailbox_ref(name);
-        if store.get_ref(&mailbox)?.is_some() {
-            refs.push(mailbox);
-        }
-        refs.extend(store.list_refs_with_prefix(&messages_prefix(name), None)?.into_iter().map(|(name, _)| name));
-        processes.push((*name).to_string());
     }
-    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
-    let summary = store.export_bundle_to(&refs, &children_of, recipients, writer)?;
+    // Named here, read by the store from one snapshot: a message sent while the export runs is
+    // in the bundle with the process's record that has yet to take it, or not at all.
+    let records: Vec<String> = processes.iter().map(|name| process_ref(name)).collect();
+    let mailboxes: Vec<String> = processes.iter().map(|name| mailbox_ref(name)).collect();
+    let messages: Vec<String> = processes.iter().map(|name| messages_prefix(name)).collect();
+    let (required, optional, prefixes) = (as_strs(&records), as_strs(&mailboxes), as_strs(&messages));
+    let selected = BundleRefs { required: &required, optional: &optional, prefixes: &prefixes };
+    let summary = match store.export_bundle_of(&selected, &children_of, recipients, writer) {
+        Err(StoreError::NoSuchRef { name }) => match name.strip_prefix("process/") {
+            Some(process) => return Err(DurableError::NoSuchProcess(process.to_string())),
+            None => return Err(StoreError::NoSuchRef { name }.into()),
+        },
+        outcome => outcome?,
+    };
     Ok(Carried { processes, summary })
+}
+
+fn as_strs(names: &[String]) -> Vec<&str> {
+    names.iter().map(String::as_str).collect()
 }
 
 /// Which process a bundled ref belongs to, or `None` if it is no ref of a process.
