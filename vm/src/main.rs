@@ -58,6 +58,10 @@ enum Command {
     Verify(commands::verify::Verify),
     /// Make a store, and manage the keys of an encrypted one.
     Store(commands::store::Store),
+    /// The store's node identity: the peer id other nodes know it by.
+    Node(commands::node::Node),
+    /// Name the peers (other nodes) this store's processes talk to.
+    Peer(commands::peer::Peer),
     /// An interactive read-eval-print loop with line editing and history.
     Repl(commands::repl::Repl),
     /// Print a completion script for a shell, e.g. `chenilles-vm completions bash >
@@ -115,6 +119,8 @@ fn main() -> ExitCode {
         Command::Gc(command) => command.execute(),
         Command::Verify(command) => command.execute(),
         Command::Store(command) => command.execute(),
+        Command::Node(command) => command.execute(),
+        Command::Peer(command) => command.execute(),
         Command::Repl(command) => command.execute(),
         Command::Completions(command) => command.execute(Cli::command()),
     });

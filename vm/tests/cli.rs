@@ -291,6 +291,10 @@ fn help_texts() {
         "store recipient",
         "export",
         "import",
+        "node",
+        "node id",
+        "peer",
+        "peer add",
     ];
     // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
     let help = |args: &[&str]| {

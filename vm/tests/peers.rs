@@ -1,0 +1,96 @@
+//! `node id` and `peer add | list | remove` through the command line: a store's peer id is made
+//! once and kept (encrypted when the store is); peers are named, listed and forgotten; whatever a
+//! command refuses leaves the store byte for byte as it was.
+
+mod common;
+
+use std::path::Path;
+
+use common::{init_encrypted, run, text, vm};
+
+fn ok(command: &mut std::process::Command) -> String {
+    let out = run(command);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn node_id(store: &Path) -> String {
+    ok(vm(store).args(["node", "id"])).trim().to_string()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+#[test]
+fn a_store_keeps_one_peer_id_through_copies_and_gc() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("a.redb");
+    let id = node_id(&store);
+    assert!(id.starts_with("12D3KooW"), "{id}");
+    assert_eq!(node_id(&store), id, "asked again, the same");
+    ok(vm(&store).arg("gc"));
+    assert_eq!(node_id(&store), id, "gc keeps the key");
+    let copy = dir.path().join("copy.redb");
+    std::fs::copy(&store, &copy).unwrap();
+    assert_eq!(node_id(&copy), id, "a copy of the store is the same node");
+    assert_ne!(node_id(&dir.path().join("other.redb")), id, "another store is another node");
+}
+
+#[test]
+fn peers_are_named_listed_and_forgotten_and_refusals_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, bob_store) = (dir.path().join("alice.redb"), dir.path().join("bob.redb"));
+    let own = node_id(&store);
+    let bob = node_id(&bob_store);
+    let at = |port: u16, id: &str| format!("/ip4/127.0.0.1/tcp/{port}/p2p/{id}");
+    let out = ok(vm(&store).args(["peer", "add", "bob", &at(4001, &bob)]));
+    assert!(out.is_empty());
+    ok(vm(&store).args(["peer", "add", "bob", &at(4002, &bob)]));
+    assert_eq!(
+        ok(vm(&store).args(["peer", "list"])),
+        format!("bob  {bob}  /ip4/127.0.0.1/tcp/4001 /ip4/127.0.0.1/tcp/4002\n")
+    );
+    let before = std::fs::read(&store).unwrap();
+    let refused: [(&[&str], &str); 7] = [
+        (&["peer", "add", "robert", &at(4001, &bob)], "is already the peer \"bob\""),
+        (&["peer", "add", "bob", &at(4001, &own)], "this store's own node"),
+        (&["peer", "add", "me", &at(4001, &own)], "this store's own node"),
+        (&["peer", "add", "carol", "/ip4/127.0.0.1/tcp/4001"], "does not end with /p2p/"),
+        (&["peer", "add", "carol", "not an address"], "is not a multiaddr"),
+        (&["peer", "add", "a/b", &at(4001, &bob)], "holds a `/`"),
+        (&["peer", "remove", "carol"], "no peer is named \"carol\""),
+    ];
+    for (args, expected) in refused {
+        let out = run(vm(&store).args(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            text(&out.stderr).starts_with("error: ") && text(&out.stderr).contains(expected),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&store).unwrap(), before, "{args:?}: the store is unchanged");
+    }
+    let out = run(vm(&store).args(["peer", "remove", "bob"]));
+    assert!(text(&out.stderr).contains(&format!("forgot peer bob ({bob})")), "{}", text(&out.stderr));
+    assert_eq!(ok(vm(&store).args(["peer", "list"])), "");
+}
+
+#[test]
+fn an_encrypted_store_keeps_its_node_key_and_peers_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("sealed.redb");
+    init_encrypted(&store);
+    let own = node_id(&store);
+    let bob = node_id(&dir.path().join("bob.redb"));
+    ok(vm(&store).args(["peer", "add", "bobby-tables", &format!("/ip4/127.0.0.1/tcp/4917/p2p/{bob}")]));
+    assert_eq!(node_id(&store), own);
+    let raw = std::fs::read(&store).unwrap();
+    for needle in ["chenilles node key", "node/key", "peer/", "bobby-tables", "4917", &bob, &own] {
+        assert!(!contains(&raw, needle.as_bytes()), "the file holds {needle:?} in clear");
+    }
+    // Without the password, nothing of it is told.
+    let out = run(vm(&store).args(["node", "id"]).env_remove("CHENILLES_PASSWORD"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(&own));
+}
