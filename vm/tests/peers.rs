@@ -94,3 +94,100 @@ fn an_encrypted_store_keeps_its_node_key_and_peers_unreadable() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains(&own));
 }
+
+/// Sends 12 messages to process `ledger` at peer `bob`, each after some work, printing as it goes.
+const SENDER: &str = r#"
+(import (scheme base) (scheme write))
+(define (work n) (let loop ((i 0) (acc 0)) (if (= i 200000) acc (loop (+ i 1) (+ acc (* i n))))))
+(let loop ((n 0))
+  (when (< n 12)
+    (let ((result (work n)))
+      (send '(bob ledger) (list 'entry n result))
+      (display n) (newline)
+      (loop (+ n 1)))))
+"#;
+
+fn expected_outbox() -> Vec<(u64, String, String, String)> {
+    (0..12u64)
+        .map(|n| {
+            let result: u64 = (0..200_000u64).map(|i| i * n).sum();
+            (n, "sender".to_string(), "ledger".to_string(), format!("(entry {n} {result})"))
+        })
+        .collect()
+}
+
+fn outbox_of(store: &Path, peer: &str) -> chenilles_durable::Outbox {
+    let store = chenilles_store::RedbStore::open_with(
+        store,
+        chenilles_store::Mode::ReadOnly,
+        &chenilles_store::Unlock::password(common::PASSWORD.to_string().into()),
+    )
+    .unwrap();
+    chenilles_durable::read_outbox(&store, peer).unwrap()
+}
+
+fn as_tuples(outbox: &chenilles_durable::Outbox) -> Vec<(u64, String, String, String)> {
+    outbox.messages.iter().map(|m| (m.seq, m.from.clone(), m.to.clone(), m.text.clone())).collect()
+}
+
+#[test]
+fn a_send_to_a_peer_needs_its_grant_and_waits_in_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("alice.redb");
+    let program = common::write_program(dir.path(), "sender.scm", SENDER);
+    let out = run(vm(&store).args(["start", "--name", "sender"]).arg(&program));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("capability peer:bob was not granted"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--grant peer:bob"), "{}", text(&out.stderr));
+    assert!(outbox_of(&store, "bob").messages.is_empty());
+    ok(vm(&store).args(["rm", "sender"]));
+    ok(vm(&store).args(["start", "--name", "sender", "--grant", "peer:bob"]).arg(&program));
+    let outbox = outbox_of(&store, "bob");
+    assert_eq!(as_tuples(&outbox), expected_outbox());
+    assert_eq!((outbox.next_seq, outbox.acked), (12, 0));
+    let out = run(vm(&store).args(["start", "--grant", "peer:a b"]).arg(&program));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
+fn sends_to_a_peer_killed_at_random_instants_are_each_queued_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = common::write_program(dir.path(), "sender.scm", SENDER);
+    let mut rng = fastrand::Rng::with_seed(common::seed("CHENILLES_CRASH_SEED", "peer sends"));
+    let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let reference = dir.path().join("reference.redb");
+    let started = std::time::Instant::now();
+    ok(vm(&reference).args(["start", "--name", "sender", "--grant", "peer:bob"]).arg(&program));
+    let span = started.elapsed();
+    let expected_output = ok(vm(&reference).args(["output", "sender"]));
+    let mut kills = 0;
+    for round in 0..2 * rounds {
+        let store = dir.path().join(format!("killed-{round}.redb"));
+        if round % 2 == 1 {
+            init_encrypted(&store);
+        }
+        let mut first = true;
+        loop {
+            let mut command = vm(&store);
+            if first {
+                command.args(["start", "--name", "sender", "--grant", "peer:bob"]).arg(&program);
+            } else {
+                command.args(["resume", "sender"]);
+            }
+            let child = command.spawn().unwrap();
+            std::thread::sleep(span.mul_f64(rng.f64() * 0.6));
+            common::signal(&child, "KILL");
+            let out = child.wait_with_output().unwrap();
+            if out.status.success() {
+                break;
+            }
+            kills += 1;
+            // Killed before its first commit, the process is not there yet: start it again.
+            first = common::status_of(&store, "sender") == "absent";
+            assert!(kills < 400, "the sender never finished");
+        }
+        assert_eq!(ok(vm(&store).args(["output", "sender"])), expected_output, "round {round}");
+        assert_eq!(as_tuples(&outbox_of(&store, "bob")), expected_outbox(), "round {round}: each message once");
+    }
+    eprintln!("{kills} kills, every message queued once, in order");
+}

@@ -27,7 +27,9 @@ use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::snapshot::blob::{self, Kind};
 use crate::snapshot::{SnapshotError, read_stored, to_rkyv};
-use chenilles_machine::messaging::{Message, MessageError, Messaging, message_text};
+use chenilles_machine::messaging::{Message, MessageError, Messaging, Recipient, message_text};
+
+use crate::outbox::Sends;
 
 /// The version of mailbox heads (and of the layout above) this build writes and reads. Version 1
 /// kept every waiting message in one blob rewritten by each send.
@@ -218,20 +220,25 @@ pub fn refill(messaging: &mut Messaging, store: &dyn BlobStore) -> Result<(), Sn
 /// The mailbox changes a checkpoint commits: the outbox (drained), and dropping what was
 /// received since the last checkpoint (`committed_received` messages were already dropped; when
 /// nothing more was received, the process's own mailbox is not even read).
-pub fn drain_changes(messaging: &mut Messaging, committed_received: u64) -> BTreeMap<String, MailboxChange> {
+/// Messages to processes at peers go to the outboxes' [`Sends`] instead.
+pub fn drain_changes(messaging: &mut Messaging, committed_received: u64) -> (BTreeMap<String, MailboxChange>, Sends) {
     let mut changes: BTreeMap<String, MailboxChange> = BTreeMap::new();
+    let mut sends = Sends::new();
     let Some(name) = &messaging.name else {
-        return changes;
+        return (changes, sends);
     };
     for (to, text) in messaging.outbox.drain(..) {
-        changes.entry(to).or_default().append.push((name.clone(), text));
+        match to {
+            Recipient::Process(to) => changes.entry(to).or_default().append.push((name.clone(), text)),
+            Recipient::Remote { peer, process } => sends.entry(peer).or_default().push((name.clone(), process, text)),
+        }
     }
     if messaging.received > committed_received {
         let change = changes.entry(name.clone()).or_default();
         change.received_from = committed_received;
         change.received_before = messaging.received;
     }
-    changes
+    (changes, sends)
 }
 
 #[cfg(test)]
@@ -254,7 +261,7 @@ mod tests {
         assert_eq!(bob.take().map(|m| m.text), Some("(deposit 10)".to_string()));
         // A checkpoint of bob drops what he received and keeps the rest.
         let mut batch = Batch::default();
-        stage(&store, &mut batch, drain_changes(&mut bob, 0)).unwrap();
+        stage(&store, &mut batch, drain_changes(&mut bob, 0).0).unwrap();
         store.commit(batch).unwrap();
         let (_, mailbox) = read_mailbox(&store, "bob").unwrap();
         assert_eq!(mailbox.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [1]);

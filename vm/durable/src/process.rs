@@ -1039,10 +1039,11 @@ impl Process {
             record.effects = Some(blob::put(batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
             record.effect_count += effects.len() as u64;
         }
-        let messages = crate::mailbox::drain_changes(&mut self.vm.rt.messaging, self.record.received);
+        let (messages, to_peers) = crate::mailbox::drain_changes(&mut self.vm.rt.messaging, self.record.received);
         let sent_to: Vec<String> =
             messages.iter().filter(|(_, change)| !change.append.is_empty()).map(|(to, _)| to.clone()).collect();
         crate::mailbox::stage(store, batch, messages)?;
+        crate::outbox::stage(store, batch, to_peers)?;
         record.received = self.vm.rt.messaging.received;
         record.status = status;
         record.checkpoints += 1;

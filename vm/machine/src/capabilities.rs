@@ -46,6 +46,15 @@ pub const SYSTEM_CAPABILITIES: &[(&str, &str)] = &[
     (ENVIRONMENT, "the host's environment variables: get-environment-variable, get-environment-variables"),
 ];
 
+/// What the capability to send to a peer starts with: `peer:bob` lets a process send to the
+/// processes of the peer its store names `bob`.
+pub const PEER_CAPABILITY_PREFIX: &str = "peer:";
+
+/// The capability to send to the processes of peer `peer`.
+pub fn peer_capability(peer: &str) -> String {
+    format!("{PEER_CAPABILITY_PREFIX}{peer}")
+}
+
 /// The capability of the file system (see [`SYSTEM_CAPABILITIES`]).
 pub const FILES: &str = "files";
 /// The capability of the environment variables (see [`SYSTEM_CAPABILITIES`]).

@@ -56,6 +56,21 @@ pub fn parse_message(text: &str) -> Result<Datum, MessageError> {
     }
 }
 
+/// Who a message is for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Recipient {
+    /// A process of the same store, by name (`(send 'name datum)`).
+    Process(String),
+    /// A process at another node, the peer the store knows by that name (`(send '(peer name)
+    /// datum)`, granted `peer:PEER`).
+    Remote {
+        /// The peer's name in the sender's store.
+        peer: String,
+        /// The process's name at that peer.
+        process: String,
+    },
+}
+
 /// A process's messaging state in memory: its name, what it has received, what it has sent since its
 /// last checkpoint, and whether it waits for a message.
 #[derive(Debug, Default)]
@@ -67,7 +82,7 @@ pub struct Messaging {
     /// Messages of the mailbox not received yet, as last read from the store.
     pub inbox: VecDeque<Message>,
     /// Messages sent since the last checkpoint: receiver and text.
-    pub outbox: Vec<(String, String)>,
+    pub outbox: Vec<(Recipient, String)>,
     /// Set by `(receive)` when the inbox is empty: the process waits for a message, until this
     /// deadline (in `current-second` seconds) if there is one.
     pub waiting: Option<Option<f64>>,

@@ -21,8 +21,9 @@ pub struct MachineArgs {
     /// Stop the program when more than this many calls are nested.
     #[arg(long, value_name = "N")]
     pub max_depth: Option<usize>,
-    /// Grant the program a capability: `files` (open, test and delete files; `load`) or
-    /// `environment` (read environment variables). May be repeated or comma-separated. Nothing
+    /// Grant the program a capability: `files` (open, test and delete files; `load`),
+    /// `environment` (read environment variables) or `peer:NAME` (send to the processes of the
+    /// peer NAME: `(send '(NAME process) datum)`). May be repeated or comma-separated. Nothing
     /// is granted by default; a durable process keeps the grants it was started with.
     #[arg(long, value_name = "CAPABILITY", value_delimiter = ',', value_parser = parse_capability)]
     pub grant: Vec<String>,
@@ -97,13 +98,20 @@ pub struct DurableArgs {
     pub exit_when_waiting: bool,
 }
 
-/// One of the VM's own capabilities (the CLI offers no host functions).
+/// One of the VM's own capabilities (the CLI offers no host functions), or `peer:NAME`: sending
+/// to the processes of the peer the store names NAME.
 fn parse_capability(text: &str) -> Result<String, String> {
     let known = chenilles_machine::capabilities::SYSTEM_CAPABILITIES;
+    if let Some(peer) = text.strip_prefix(chenilles_machine::capabilities::PEER_CAPABILITY_PREFIX) {
+        return match chenilles_net::check_peer_name(peer) {
+            Ok(()) => Ok(text.to_string()),
+            Err(error) => Err(format!("{error}")),
+        };
+    }
     if known.iter().any(|(name, _)| *name == text) {
         Ok(text.to_string())
     } else {
         let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
-        Err(format!("unknown capability `{text}`: the capabilities are {}", names.join(", ")))
+        Err(format!("unknown capability `{text}`: the capabilities are {}, and peer:NAME", names.join(", ")))
     }
 }

@@ -43,13 +43,28 @@ pub enum Kind {
     Mailbox = b'M',
     /// One message waiting in a mailbox.
     Message = b'G',
+    /// An outbox's head: the next sequence number to a peer, and the first not acknowledged.
+    OutboxHead = b'B',
+    /// One message to a process at a peer, waiting for the peer's acknowledgement.
+    Outgoing = b'S',
 }
 
 impl Kind {
     fn from_byte(byte: u8) -> Option<Kind> {
-        [Kind::Node, Kind::Leaf, Kind::Root, Kind::Record, Kind::Output, Kind::Effects, Kind::Mailbox, Kind::Message]
-            .into_iter()
-            .find(|k| *k as u8 == byte)
+        [
+            Kind::Node,
+            Kind::Leaf,
+            Kind::Root,
+            Kind::Record,
+            Kind::Output,
+            Kind::Effects,
+            Kind::Mailbox,
+            Kind::Message,
+            Kind::OutboxHead,
+            Kind::Outgoing,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == byte)
     }
 }
 

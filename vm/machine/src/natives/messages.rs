@@ -3,9 +3,9 @@
 //! at the next safepoint, so that a message sent or received, or a host call's result, is committed
 //! before the process goes on (see [`crate::messaging`] and [`crate::capabilities`]).
 
-use crate::capabilities::HostKind;
+use crate::capabilities::{HostKind, peer_capability};
 use crate::effects::EffectResult;
-use crate::messaging::{message_text, parse_message};
+use crate::messaging::{Recipient, message_text, parse_message};
 use crate::natives::Entries;
 use crate::natives::io::{datum_value, value_datum};
 use crate::numbers::Numbers;
@@ -48,9 +48,27 @@ fn data_arg(rt: &Runtime, who: &str, v: Value) -> Result<chenilles_reader::Datum
     })
 }
 
+/// Whom `(send to datum)` sends to: a process name (a symbol or a string), or a list `(peer
+/// name)` of two names for a process at a peer, which the process must have been granted
+/// (`peer:PEER`).
+fn recipient_arg(rt: &Runtime, v: Value) -> Result<Recipient, Throw> {
+    let checked = |name: String, what: Value| {
+        crate::process_name::check(&name).map_err(|error| Throw::error(format!("send: {error}"), vec![what]))?;
+        Ok::<String, Throw>(name)
+    };
+    if rt.heap.pair(v).is_none() {
+        return Ok(Recipient::Process(checked(name_arg(rt, "send", v)?, v)?));
+    }
+    let wrong = || rt.type_error("send", "a process name, or a list (peer name) for a process at a peer", v);
+    let items = rt.heap.list_items(v).filter(|items| items.len() == 2).ok_or_else(wrong)?;
+    let peer = checked(name_arg(rt, "send", items[0]).map_err(|_| wrong())?, items[0])?;
+    let process = checked(name_arg(rt, "send", items[1]).map_err(|_| wrong())?, items[1])?;
+    rt.host.require("send", &peer_capability(&peer))?;
+    Ok(Recipient::Remote { peer, process })
+}
+
 fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
-    let to = name_arg(rt, "send", a[0])?;
-    crate::process_name::check(&to).map_err(|error| Throw::error(format!("send: {error}"), vec![a[0]]))?;
+    let to = recipient_arg(rt, a[0])?;
     let datum = data_arg(rt, "send", a[1])?;
     if rt.messaging.name.is_none() {
         return Err(Throw::error(format!("send: {NO_MAILBOX}"), vec![]));
