@@ -28,7 +28,7 @@ pub use bundles::{Carried, export_processes, import_processes};
 pub use host::{Host, Round, Spawn};
 pub use lifecycle::{Cancelled, Removed, cancel, remove};
 pub use mailbox::{DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};
-pub use outbox::{OUTBOX_VERSION, Outbox, Outgoing, outbox_ref, read_outbox};
+pub use outbox::{AckError, OUTBOX_VERSION, Outbox, Outgoing, acknowledge, outbox_ref, read_outbox};
 pub use process::{
     CheckpointWatcher, CrashHook, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINT_SHARE, DurableError, Options,
     Process, Record, STEPS_PER_SLICE, SharedBuffer, Status, Turn, Window, list_processes, process_ref, read_effects,

@@ -123,3 +123,99 @@ pub fn stage(store: &dyn BlobStore, batch: &mut Batch, sends: Sends) -> Result<(
     }
     Ok(())
 }
+
+/// Why an acknowledgement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    /// The peer acknowledged messages that were never sent to it: a confused or hostile peer.
+    #[error("the peer acknowledged messages up to {mark}, but only {sent} were sent to it")]
+    BeyondSent {
+        /// The first sequence number the acknowledgement says is not received.
+        mark: u64,
+        /// How many messages were ever sent to the peer.
+        sent: u64,
+    },
+    /// The store failed, or holds a malformed outbox.
+    #[error(transparent)]
+    Store(#[from] SnapshotError),
+}
+
+/// Takes the peer's word that it holds every message numbered below `mark`: deletes them from
+/// the outbox to `peer` and moves its head, in one commit (each ref by compare-and-swap). An
+/// acknowledgement at or below what was already acknowledged changes nothing (a late or repeated
+/// one); one beyond what was sent is refused and changes nothing. Returns how many messages were
+/// dropped.
+pub fn acknowledge(store: &mut dyn BlobStore, peer: &str, mark: u64) -> Result<u64, AckError> {
+    let (held, mut head) = read_head(store, peer)?;
+    if mark > head.next_seq {
+        return Err(AckError::BeyondSent { mark, sent: head.next_seq });
+    }
+    if mark <= head.acked {
+        return Ok(0);
+    }
+    let mut batch = Batch::default();
+    let mut dropped = 0;
+    for seq in head.acked..mark {
+        if let Some(hash) = store.get_ref(&entry_ref(peer, seq)).map_err(SnapshotError::from)? {
+            batch.delete_ref(&entry_ref(peer, seq), hash);
+            dropped += 1;
+        }
+    }
+    head.acked = mark;
+    let new_head = blob::put(&mut batch, Kind::OutboxHead, &[], &to_rkyv(&head));
+    batch.set_ref(&outbox_ref(peer), held, new_head);
+    store.commit(batch).map_err(SnapshotError::from)?;
+    Ok(dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chenilles_store::MemoryStore;
+
+    fn send(store: &mut MemoryStore, peer: &str, texts: &[&str]) {
+        let mut batch = Batch::default();
+        let messages = texts.iter().map(|t| ("alice".to_string(), "channel".to_string(), t.to_string())).collect();
+        stage(store, &mut batch, Sends::from([(peer.to_string(), messages)])).unwrap();
+        store.commit(batch).unwrap();
+    }
+
+    fn seqs(store: &MemoryStore, peer: &str) -> Vec<u64> {
+        read_outbox(store, peer).unwrap().messages.iter().map(|m| m.seq).collect()
+    }
+
+    #[test]
+    fn messages_are_numbered_per_peer_and_dropped_once_acknowledged() {
+        let mut store = MemoryStore::default();
+        send(&mut store, "bob", &["1", "2"]);
+        send(&mut store, "carol", &["x"]);
+        send(&mut store, "bob", &["3"]);
+        assert_eq!(seqs(&store, "bob"), [0, 1, 2]);
+        assert_eq!(seqs(&store, "carol"), [0]);
+        assert_eq!(acknowledge(&mut store, "bob", 2).unwrap(), 2);
+        assert_eq!(seqs(&store, "bob"), [2]);
+        let outbox = read_outbox(&store, "bob").unwrap();
+        assert_eq!((outbox.next_seq, outbox.acked, outbox.messages[0].text.as_str()), (3, 2, "3"));
+        // Late and repeated acknowledgements change nothing.
+        let refs = store.list_refs().unwrap();
+        assert_eq!(acknowledge(&mut store, "bob", 1).unwrap(), 0);
+        assert_eq!(acknowledge(&mut store, "bob", 2).unwrap(), 0);
+        assert_eq!(store.list_refs().unwrap(), refs);
+        // Numbers go on after an acknowledgement.
+        send(&mut store, "bob", &["4"]);
+        assert_eq!(seqs(&store, "bob"), [2, 3]);
+        assert_eq!(acknowledge(&mut store, "bob", 4).unwrap(), 2);
+        assert!(read_outbox(&store, "bob").unwrap().messages.is_empty());
+    }
+
+    #[test]
+    fn an_acknowledgement_of_what_was_never_sent_is_refused_and_changes_nothing() {
+        let mut store = MemoryStore::default();
+        send(&mut store, "bob", &["1"]);
+        let refs = store.list_refs().unwrap();
+        let error = acknowledge(&mut store, "bob", 2).unwrap_err();
+        assert_eq!(error.to_string(), "the peer acknowledged messages up to 2, but only 1 were sent to it");
+        assert!(matches!(acknowledge(&mut store, "nobody", 1), Err(AckError::BeyondSent { mark: 1, sent: 0 })));
+        assert_eq!(store.list_refs().unwrap(), refs);
+    }
+}
