@@ -49,7 +49,7 @@ fn peers_are_named_listed_and_forgotten_and_refusals_change_nothing() {
     ok(vm(&store).args(["peer", "add", "bob", &at(4002, &bob)]));
     assert_eq!(
         ok(vm(&store).args(["peer", "list"])),
-        format!("bob  {bob}  /ip4/127.0.0.1/tcp/4001 /ip4/127.0.0.1/tcp/4002\n")
+        format!("bob  {bob}  0 queued  /ip4/127.0.0.1/tcp/4001 /ip4/127.0.0.1/tcp/4002\n")
     );
     let before = std::fs::read(&store).unwrap();
     let refused: [(&[&str], &str); 7] = [
@@ -145,6 +145,10 @@ fn a_send_to_a_peer_needs_its_grant_and_waits_in_the_outbox() {
     let outbox = outbox_of(&store, "bob");
     assert_eq!(as_tuples(&outbox), expected_outbox());
     assert_eq!((outbox.next_seq, outbox.acked), (12, 0));
+    // Named later, the peer is listed with what waits for it.
+    let bob = node_id(&dir.path().join("bob.redb"));
+    ok(vm(&store).args(["peer", "add", "bob", &format!("/ip4/127.0.0.1/tcp/4001/p2p/{bob}")]));
+    assert_eq!(ok(vm(&store).args(["peer", "list"])), format!("bob  {bob}  12 queued  /ip4/127.0.0.1/tcp/4001\n"));
     let out = run(vm(&store).args(["start", "--grant", "peer:a b"]).arg(&program));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }

@@ -22,7 +22,8 @@ enum Action {
     /// with the peer id its `node id` prints); again with another address of the same peer adds
     /// that address.
     Add(Add),
-    /// List the peers: name, peer id, addresses.
+    /// List the peers: name, peer id, messages queued for it (sent, not yet acknowledged),
+    /// addresses.
     List(List),
     /// Forget a peer.
     Remove(Remove),
@@ -111,8 +112,16 @@ impl List {
         };
         let mut listing = Listing::default();
         for peer in peers {
+            // What the store's processes sent it that it has not acknowledged yet.
+            let queued = match chenilles_durable::read_outbox(&store, &peer.name) {
+                Ok(outbox) => outbox.messages.len(),
+                Err(error) => {
+                    note!("error: the outbox to {}: {error}", peer.name);
+                    return listing.finish(ExitCode::FAILURE);
+                }
+            };
             let addresses: Vec<String> = peer.addresses.iter().map(ToString::to_string).collect();
-            say!(listing, "{}  {}  {}", peer.name, peer.id, addresses.join(" "));
+            say!(listing, "{}  {}  {queued} queued  {}", peer.name, peer.id, addresses.join(" "));
         }
         listing.finish(ExitCode::SUCCESS)
     }
