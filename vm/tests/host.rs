@@ -51,6 +51,22 @@ fn two_processes_exchange_messages_until_both_finish() {
 }
 
 #[test]
+fn a_process_granted_a_peer_queues_messages_for_it() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let sender = "(send '(bob ledger) '(pay 5)) (send '(carol ledger) 'never)";
+    host.spawn("granted").source("sender.scm", sender).grant(["peer:bob"]).start().unwrap();
+    host.run().unwrap();
+    let record = host.status("granted").unwrap();
+    let Status::Failed { report } = &record.status else { panic!("expected a failure, got {:?}", record.status) };
+    assert!(report.contains("capability peer:carol was not granted"), "{report}");
+    let outbox = chenilles_durable::read_outbox(host.store().unwrap(), "bob").unwrap();
+    let sent: Vec<(u64, &str, &str, &str)> =
+        outbox.messages.iter().map(|m| (m.seq, m.from.as_str(), m.to.as_str(), m.text.as_str())).collect();
+    assert_eq!(sent, [(0, "granted", "ledger", "(pay 5)")]);
+    assert!(chenilles_durable::read_outbox(host.store().unwrap(), "carol").unwrap().messages.is_empty());
+}
+
+#[test]
 fn a_message_sent_before_the_process_exists_waits_for_it() {
     let mut host = quiet_host(Box::new(MemoryStore::default()));
     host.send("late", &Datum::list([Datum::symbol("hello"), Datum::from("world")])).unwrap();

@@ -119,7 +119,8 @@ impl<'a> Spawn<'_, 'a> {
     }
 
     /// Grants the process capabilities: host functions by name, or the VM's own (`files`,
-    /// `environment`). May be called more than once; the grants add up.
+    /// `environment`, and `peer:NAME` to send to the processes of peer NAME). May be called more
+    /// than once; the grants add up.
     pub fn grant<S: Into<String>>(mut self, capabilities: impl IntoIterator<Item = S>) -> Self {
         self.grants.extend(capabilities.into_iter().map(Into::into));
         self
