@@ -3,7 +3,7 @@
 //! channel) …)`, `chenilles-vm peer add bob …`); the peer id is what the transport verifies, so a
 //! peer id has at most one name and a name one peer id.
 
-use chenilles_store::{Batch, BlobStore, StoreError};
+use chenilles_store::{Batch, BlobStore, Hash, StoreError};
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 
@@ -61,12 +61,17 @@ fn peer_ref(name: &str) -> String {
 
 /// Peer `name`, if the store knows one by that name.
 pub fn read_peer(store: &dyn BlobStore, name: &str) -> Result<Option<Peer>, NetError> {
+    Ok(held_peer(store, name)?.map(|(_, peer)| peer))
+}
+
+/// Peer `name` and the blob its ref names (for a compare-and-swap of that ref), if it is known.
+fn held_peer(store: &dyn BlobStore, name: &str) -> Result<Option<(Hash, Peer)>, NetError> {
     check_peer_name(name)?;
     match store.get_ref(&peer_ref(name))? {
         None => Ok(None),
         Some(hash) => {
             let bytes = store.get(&hash)?.ok_or(StoreError::MissingBlob { hash })?;
-            decode(name, &bytes).map(Some)
+            Ok(Some((hash, decode(name, &bytes)?)))
         }
     }
 }
@@ -95,8 +100,9 @@ pub fn add_peer(store: &mut dyn BlobStore, name: &str, address: &Multiaddr) -> R
     if let Some(other) = list_peers(store)?.into_iter().find(|peer| peer.id == id && peer.name != name) {
         return Err(NetError::PeerConflict(format!("{id} is already the peer {:?}", other.name)));
     }
-    let held = store.get_ref(&peer_ref(name))?;
-    let mut peer = match read_peer(store, name)? {
+    let held = held_peer(store, name)?;
+    let held_hash = held.as_ref().map(|(hash, _)| *hash);
+    let mut peer = match held.map(|(_, peer)| peer) {
         Some(peer) if peer.id != id => {
             return Err(NetError::PeerConflict(format!(
                 "the peer {name:?} is {}, not {id}: remove it first to name another peer so",
@@ -112,18 +118,14 @@ pub fn add_peer(store: &mut dyn BlobStore, name: &str, address: &Multiaddr) -> R
     peer.addresses.push(transport);
     let mut batch = Batch::default();
     let hash = batch.put(encode(&peer).into_bytes());
-    match held {
-        Some(old) => batch.set_ref(&peer_ref(name), Some(old), hash),
-        None => batch.set_ref(&peer_ref(name), None, hash),
-    }
+    batch.set_ref(&peer_ref(name), held_hash, hash);
     store.commit(batch)?;
     Ok(peer)
 }
 
 /// Forgets peer `name` (its addresses and id).
 pub fn remove_peer(store: &mut dyn BlobStore, name: &str) -> Result<Peer, NetError> {
-    let peer = read_peer(store, name)?.ok_or_else(|| NetError::NoSuchPeer(name.to_string()))?;
-    let hash = store.get_ref(&peer_ref(name))?.ok_or_else(|| NetError::NoSuchPeer(name.to_string()))?;
+    let (hash, peer) = held_peer(store, name)?.ok_or_else(|| NetError::NoSuchPeer(name.to_string()))?;
     let mut batch = Batch::default();
     batch.delete_ref(&peer_ref(name), hash);
     store.commit(batch)?;
