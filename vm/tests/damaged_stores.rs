@@ -124,7 +124,13 @@ fn vm(store: &Path, args: &[&str]) -> Result<Run, String> {
     if status.code().is_none() {
         return Err(format!("`{command}` was killed by a signal ({status}); stderr: {}", run.stderr));
     }
-    if run.code == 101 || run.code == 70 || run.stderr.contains("panicked at") || run.stderr.contains("internal error")
+    // Exit 70 and "chenilles-vm: internal error" are the binary's own report of a panic it did not
+    // expect; a refusal may quote what a dependency's panic said (redb's "internal error: entered
+    // unreachable code"), which is the refusal working, not a panic escaping.
+    if run.code == 101
+        || run.code == 70
+        || run.stderr.contains("panicked at")
+        || run.stderr.contains("chenilles-vm: internal error")
     {
         return Err(format!("`{command}` panicked (exit {}): {}", run.code, run.stderr));
     }
