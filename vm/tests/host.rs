@@ -66,6 +66,35 @@ fn a_process_granted_a_peer_queues_messages_for_it() {
     assert!(chenilles_durable::read_outbox(host.store().unwrap(), "carol").unwrap().messages.is_empty());
 }
 
+/// `receive-with-sender` names who sent each message: a process of the store, the host, or a
+/// process at a peer as `(peer process)`, which `send` takes as it is.
+#[test]
+fn a_receiver_learns_who_sent_each_message_and_can_answer_a_peer() {
+    let mut host = quiet_host(Box::new(MemoryStore::default()));
+    let ledger = r#"
+        (let loop ((n 0))
+          (when (< n 3)
+            (let ((m (receive-with-sender)))
+              (write m) (newline)
+              (when (pair? (car m)) (send (car m) (list 'thanks (cdr m))))
+              (loop (+ n 1)))))"#;
+    host.spawn("ledger").source("ledger.scm", ledger).grant(["peer:alice-node"]).start().unwrap();
+    host.spawn("clerk").source("clerk.scm", "(send 'ledger '(from clerk))").start().unwrap();
+    host.run().unwrap();
+    host.send("ledger", &Datum::symbol("from-host")).unwrap();
+    let batch =
+        [chenilles_durable::Incoming { seq: 0, from: "alice".into(), to: "ledger".into(), text: "(pay 5)".into() }];
+    let received = host.receive_from_peer("12D3KooWAlice", "alice-node", &batch).unwrap();
+    assert_eq!((received.mark, received.delivered), (1, 1));
+    host.run().unwrap();
+    assert_eq!(output(&mut host, "ledger"), "(clerk from clerk)\n(host . from-host)\n((alice-node alice) pay 5)\n");
+    let outbox = chenilles_durable::read_outbox(host.store().unwrap(), "alice-node").unwrap();
+    let answers: Vec<(&str, &str, &str)> =
+        outbox.messages.iter().map(|m| (m.from.as_str(), m.to.as_str(), m.text.as_str())).collect();
+    assert_eq!(answers, [("ledger", "alice", "(thanks (pay 5))")]);
+    assert_eq!(host.status("ledger").unwrap().status, Status::Finished);
+}
+
 #[test]
 fn a_message_sent_before_the_process_exists_waits_for_it() {
     let mut host = quiet_host(Box::new(MemoryStore::default()));

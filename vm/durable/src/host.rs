@@ -333,6 +333,23 @@ impl Host {
         Ok(seq)
     }
 
+    /// Receives a batch of messages from the node with peer id `peer_id`, which the store names
+    /// `peer_name` ([`crate::inbox`]): what it takes is committed before this returns, and the
+    /// processes in memory it is for are woken. The caller acknowledges [`crate::Received::mark`] to the
+    /// peer after this returns, never before.
+    pub fn receive_from_peer(
+        &mut self,
+        peer_id: &str,
+        peer_name: &str,
+        batch: &[crate::Incoming],
+    ) -> Result<crate::Received, DurableError> {
+        let received = crate::inbox::receive_from_peer(self.store()?, peer_id, peer_name, batch)?;
+        for to in &received.addressees {
+            self.refill(to)?;
+        }
+        Ok(received)
+    }
+
     /// The names of the processes in memory (running or waiting).
     pub fn names(&self) -> Vec<String> {
         self.processes.keys().cloned().collect()

@@ -17,6 +17,7 @@
 
 mod bundles;
 mod host;
+mod inbox;
 mod lifecycle;
 mod mailbox;
 mod outbox;
@@ -26,8 +27,12 @@ mod snapshot;
 
 pub use bundles::{Carried, export_processes, import_processes};
 pub use host::{Host, Round, Spawn};
+pub use inbox::{
+    INBOX_VERSION, Incoming, MAILBOX_QUOTA, MAX_MESSAGE_BYTES, MOST_MESSAGES_PER_BATCH, Received, Stop, inbox_mark,
+    inbox_ref,
+};
 pub use lifecycle::{Cancelled, Removed, cancel, remove};
-pub use mailbox::{DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};
+pub use mailbox::{Arrival, DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};
 pub use outbox::{AckError, OUTBOX_VERSION, Outbox, Outgoing, acknowledge, outbox_ref, read_outbox};
 pub use process::{
     CheckpointWatcher, CrashHook, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINT_SHARE, DurableError, Options,

@@ -16,6 +16,10 @@
 //!   that checkpoint deletes the received messages from the mailbox. A crash before it loses the
 //!   receipt with the state that followed it; the resumed receiver takes the same message again.
 //!
+//! - A message from a process at another node comes through the node's inbox (`inbox.rs`), which
+//!   stages it here, with the name of the peer it came from, in the commit that moves the inbox's
+//!   high-water mark.
+//!
 //! Messages are data only: what `write` prints and `read` reads back (no procedures, ports or
 //! records). They are stored in `write` syntax, the form `chenilles-vm send` takes them in.
 
@@ -26,7 +30,7 @@ use chenilles_store::{Batch, BlobStore, Hash};
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::snapshot::blob::{self, Kind};
-use crate::snapshot::{SnapshotError, read_stored, to_rkyv};
+use crate::snapshot::{SnapshotError, fetch, from_rkyv, read_stored, to_rkyv};
 use chenilles_machine::messaging::{Message, MessageError, Messaging, Recipient, message_text};
 
 use crate::outbox::Sends;
@@ -41,6 +45,70 @@ struct Head {
     version: u32,
     /// The sequence number the next message will get.
     next_seq: u64,
+}
+
+/// A message from this store (the payload of a [`Kind::Message`] blob).
+#[derive(Archive, Serialize, Deserialize)]
+struct LocalMessage {
+    seq: u64,
+    /// The sending process, or `host`.
+    from: String,
+    text: String,
+}
+
+/// A message from a process at a peer (the payload of a [`Kind::PeerMessage`] blob).
+#[derive(Archive, Serialize, Deserialize)]
+struct PeerMessage {
+    seq: u64,
+    /// The name the store knew the sending node by when it delivered the message.
+    peer: String,
+    /// The sending process, at that node.
+    from: String,
+    text: String,
+}
+
+/// A message on its way into a mailbox.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arrival {
+    /// The sending process, or `host`.
+    pub from: String,
+    /// The peer it came from, for a message from another node.
+    pub peer: Option<String>,
+    /// The datum, in `write` syntax.
+    pub text: String,
+}
+
+impl Arrival {
+    /// A message from a process of this store (or from the host).
+    pub fn local(from: impl Into<String>, text: impl Into<String>) -> Arrival {
+        Arrival { from: from.into(), peer: None, text: text.into() }
+    }
+}
+
+/// The blob of message `seq` of a mailbox.
+fn put_message(batch: &mut Batch, seq: u64, arrival: Arrival) -> Hash {
+    let Arrival { from, peer, text } = arrival;
+    match peer {
+        None => blob::put(batch, Kind::Message, &[], &to_rkyv(&LocalMessage { seq, from, text })),
+        Some(peer) => blob::put(batch, Kind::PeerMessage, &[], &to_rkyv(&PeerMessage { seq, peer, from, text })),
+    }
+}
+
+/// Reads the message blob `hash`, of either kind.
+fn read_message(store: &dyn BlobStore, hash: &Hash) -> Result<Message, SnapshotError> {
+    let bytes = fetch(store, hash).map_err(not_a_snapshot)?;
+    let decoded = blob::decode(hash, &bytes)?;
+    match decoded.kind {
+        Kind::Message => {
+            let m: LocalMessage = from_rkyv(hash, decoded.payload)?;
+            Ok(Message { seq: m.seq, from: m.from, peer: None, text: m.text })
+        }
+        Kind::PeerMessage => {
+            let m: PeerMessage = from_rkyv(hash, decoded.payload)?;
+            Ok(Message { seq: m.seq, from: m.from, peer: Some(m.peer), text: m.text })
+        }
+        _ => Err(SnapshotError::Malformed { blob: *hash, what: "not a message".into() }),
+    }
 }
 
 /// A mailbox as read: the messages not received yet, oldest first.
@@ -63,7 +131,7 @@ pub(crate) fn messages_prefix(name: &str) -> String {
 }
 
 /// The ref naming message `seq` of process `name`'s mailbox.
-fn message_ref(name: &str, seq: u64) -> String {
+pub(crate) fn message_ref(name: &str, seq: u64) -> String {
     format!("mailbox/{name}/{seq:020}")
 }
 
@@ -78,6 +146,11 @@ fn read_head(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, u64), S
         return Err(SnapshotError::UnsupportedVersion { blob: hash, found: head.version, expected: MAILBOX_VERSION });
     }
     Ok((Some(hash), head.next_seq))
+}
+
+/// The sequence number the next message to process `name` gets.
+pub(crate) fn next_seq(store: &dyn BlobStore, name: &str) -> Result<u64, SnapshotError> {
+    Ok(read_head(store, name)?.1)
 }
 
 /// Mailbox blobs are not a snapshot's: a missing one is said as such.
@@ -95,7 +168,7 @@ pub fn read_messages(store: &dyn BlobStore, name: &str, from: u64) -> Result<Vec
     let refs = store.list_refs_with_prefix(&messages_prefix(name), after.as_deref())?;
     let mut messages = Vec::with_capacity(refs.len());
     for (ref_name, hash) in refs {
-        let message: Message = read_stored(store, &hash, Kind::Message, "a message").map_err(not_a_snapshot)?;
+        let message = read_message(store, &hash)?;
         if ref_name != message_ref(name, message.seq) {
             return Err(SnapshotError::Malformed { blob: hash, what: format!("a message filed as {ref_name:?}") });
         }
@@ -126,8 +199,8 @@ pub fn read_mailbox(store: &dyn BlobStore, name: &str) -> Result<(Option<Hash>, 
 /// What one commit changes in one mailbox.
 #[derive(Default, Debug)]
 pub struct MailboxChange {
-    /// New messages: sender and text.
-    pub append: Vec<(String, String)>,
+    /// New messages.
+    pub append: Vec<Arrival>,
     /// Messages numbered from `received_from` up to (not including) `received_before` were
     /// received: delete them.
     pub received_from: u64,
@@ -155,9 +228,8 @@ pub fn stage(
         }
         let (head, mut next_seq) = read_head(store, &name)?;
         first_seqs.insert(name.clone(), next_seq);
-        for (from, text) in change.append {
-            let message = Message { seq: next_seq, from, text };
-            let hash = blob::put(batch, Kind::Message, &[], &to_rkyv(&message));
+        for arrival in change.append {
+            let hash = put_message(batch, next_seq, arrival);
             batch.set_ref(&message_ref(&name, next_seq), None, hash);
             next_seq += 1;
         }
@@ -173,7 +245,7 @@ pub fn deliver(store: &mut dyn BlobStore, to: &str, from: &str, datum: &Datum) -
     chenilles_machine::process_name::check(to)?;
     let text = message_text(datum)?;
     let mut batch = Batch::default();
-    let change = MailboxChange { append: vec![(from.to_string(), text)], ..MailboxChange::default() };
+    let change = MailboxChange { append: vec![Arrival::local(from, text)], ..MailboxChange::default() };
     let first_seqs = stage(store, &mut batch, BTreeMap::from([(to.to_string(), change)]))?;
     store.commit(batch).map_err(SnapshotError::from)?;
     Ok(first_seqs.get(to).copied().unwrap_or_default())
@@ -229,7 +301,7 @@ pub fn drain_changes(messaging: &mut Messaging, committed_received: u64) -> (BTr
     };
     for (to, text) in messaging.outbox.drain(..) {
         match to {
-            Recipient::Process(to) => changes.entry(to).or_default().append.push((name.clone(), text)),
+            Recipient::Process(to) => changes.entry(to).or_default().append.push(Arrival::local(name.clone(), text)),
             Recipient::Remote { peer, process } => sends.entry(peer).or_default().push((name.clone(), process, text)),
         }
     }
@@ -287,7 +359,7 @@ mod tests {
         }
         // One more send stages two blobs (the message and the head) and two ref changes.
         let mut batch = Batch::default();
-        let change = MailboxChange { append: vec![("host".into(), "(one more)".into())], ..MailboxChange::default() };
+        let change = MailboxChange { append: vec![Arrival::local("host", "(one more)")], ..MailboxChange::default() };
         let first = stage(&store, &mut batch, [("bob".to_string(), change)].into()).expect("stage");
         assert_eq!(first.get("bob"), Some(&(waiting as u64)));
         assert_eq!(batch.blob_count(), 2, "a send writes its message and the head, not the mailbox");

@@ -6,17 +6,35 @@
 use std::collections::VecDeque;
 
 use chenilles_reader::{Datum, DatumKind};
-use rkyv::{Archive, Deserialize, Serialize};
 
-/// One message (stored as the payload of a message blob).
-#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+/// One message of a mailbox (the durable layer stores it: `mailbox.rs`).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Message {
     /// Its place in the receiver's mailbox: 0 for the first message ever sent to it, then 1, …
     pub seq: u64,
     /// The sending process's name, or `host` for a message from the host or the command line.
     pub from: String,
+    /// For a message from a process at another node: the name this store knows that node by (the
+    /// connection proved its identity); `from` is then the process's name there.
+    pub peer: Option<String>,
     /// The datum, in `write` syntax.
     pub text: String,
+}
+
+impl Message {
+    /// Who sent it, as `receive-with-sender` gives it: the sending process's name (a symbol;
+    /// `host` for the host), or `(peer process)` for a process at a peer, which `send` takes
+    /// as it is to answer.
+    pub fn sender(&self) -> Datum {
+        let symbol = |name: &str| Datum::new(DatumKind::Symbol(name.to_string()), Default::default());
+        match &self.peer {
+            None => symbol(&self.from),
+            Some(peer) => Datum::new(
+                DatumKind::List { items: vec![symbol(peer), symbol(&self.from)], tail: None },
+                Default::default(),
+            ),
+        }
+    }
 }
 
 /// Why a datum cannot be a message.

@@ -41,8 +41,12 @@ pub enum Kind {
     Effects = b'E',
     /// A process's mailbox head: the sequence number its next message gets.
     Mailbox = b'M',
-    /// One message waiting in a mailbox.
+    /// One message waiting in a mailbox, from this store.
     Message = b'G',
+    /// One message waiting in a mailbox, from a process at a peer.
+    PeerMessage = b'P',
+    /// An inbox's head: the sequence number the next message from a peer must have.
+    InboxHead = b'I',
     /// An outbox's head: the next sequence number to a peer, and the first not acknowledged.
     OutboxHead = b'B',
     /// One message to a process at a peer, waiting for the peer's acknowledgement.
@@ -60,6 +64,8 @@ impl Kind {
             Kind::Effects,
             Kind::Mailbox,
             Kind::Message,
+            Kind::PeerMessage,
+            Kind::InboxHead,
             Kind::OutboxHead,
             Kind::Outgoing,
         ]

@@ -19,7 +19,8 @@ pub const NATIVES: Entries = &[
         Some(name) => Ok(rt.new_string(&name)),
         None => Ok(Value::FALSE),
     }),
-    ("%try-receive", 0, Some(0), try_receive),
+    ("%try-receive", 0, Some(0), |rt, _| try_receive(rt, Receipt::Datum)),
+    ("%try-receive-with-sender", 0, Some(0), |rt, _| try_receive(rt, Receipt::WithSender)),
     ("%wait", 1, Some(1), wait),
     ("%host-kind", 1, Some(1), |rt, a| {
         let kind = granted(rt, a[0])?.2;
@@ -78,18 +79,38 @@ fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     Ok(Value::UNSPECIFIED)
 }
 
+/// What a receive gives the program.
+#[derive(Clone, Copy)]
+enum Receipt {
+    /// The datum (`receive`).
+    Datum,
+    /// `(sender . datum)` (`receive-with-sender`).
+    WithSender,
+}
+
 /// `(list message)` for the next message, or `#f` when there is none yet (or ever: a program run
-/// without a store has no mailbox, and `%wait` says so).
-fn try_receive(rt: &mut Runtime, _: &[Value]) -> NativeResult {
-    // Whether a message has come is itself an effect: journaled, so that a replay takes the same path.
-    let taken = rt.effect("receive", |rt| {
-        Ok(rt.messaging.take().map_or(EffectResult::Nothing, |message| EffectResult::Text(message.text)))
+/// without a store has no mailbox, and `%wait` says so). With [`Receipt::WithSender`], the message
+/// is `(sender . datum)` ([`crate::messaging::Message::sender`]).
+fn try_receive(rt: &mut Runtime, receipt: Receipt) -> NativeResult {
+    // Whether a message has come is itself an effect: journaled, so that a replay takes the same
+    // path. Each kind of receipt journals what it gives, under its own name.
+    let name = match receipt {
+        Receipt::Datum => "receive",
+        Receipt::WithSender => "receive-with-sender",
+    };
+    let taken = rt.effect(name, |rt| {
+        Ok(rt.messaging.take().map_or(EffectResult::Nothing, |message| {
+            EffectResult::Text(match receipt {
+                Receipt::Datum => message.text,
+                Receipt::WithSender => format!("({} . {})", message.sender(), message.text),
+            })
+        }))
     })?;
-    let Some(text) = taken.text("receive")? else {
+    let Some(text) = taken.text(name)? else {
         return Ok(Value::FALSE);
     };
     let datum = parse_message(text)
-        .map_err(|e| Throw::error(format!("receive: a message of the mailbox is damaged: {e}"), vec![]))?;
+        .map_err(|e| Throw::error(format!("{name}: a message of the mailbox is damaged: {e}"), vec![]))?;
     let value = datum_value(rt, &datum);
     rt.yield_at = 0;
     Ok(rt.heap.cons(value, Value::NIL))
