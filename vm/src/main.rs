@@ -58,6 +58,9 @@ enum Command {
     Verify(commands::verify::Verify),
     /// Make a store, and manage the keys of an encrypted one.
     Store(commands::store::Store),
+    /// Run the store's node: every process of the store, and the channels to its peers, until
+    /// stopped (SIGINT or SIGTERM).
+    Serve(commands::serve::Serve),
     /// The store's node identity: the peer id other nodes know it by.
     Node(commands::node::Node),
     /// Name the peers (other nodes) this store's processes talk to.
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Command::Gc(command) => command.execute(),
         Command::Verify(command) => command.execute(),
         Command::Store(command) => command.execute(),
+        Command::Serve(command) => command.execute(),
         Command::Node(command) => command.execute(),
         Command::Peer(command) => command.execute(),
         Command::Repl(command) => command.execute(),

@@ -291,6 +291,7 @@ fn help_texts() {
         "store recipient",
         "export",
         "import",
+        "serve",
         "node",
         "node id",
         "peer",

@@ -69,6 +69,8 @@ pub struct Host {
     functions: Arc<BTreeMap<String, HostFunction>>,
     processes: BTreeMap<String, Hosted>,
     options: Box<dyn FnMut(&str) -> Options + Send>,
+    /// The peers its processes' checkpoints queued messages for since [`Host::take_peers_sent_to`].
+    peers_sent_to: std::collections::BTreeSet<String>,
 }
 
 fn seconds_now() -> f64 {
@@ -150,6 +152,7 @@ impl Host {
             functions: Arc::default(),
             processes: BTreeMap::new(),
             options: Box::new(|_| Options::default()),
+            peers_sent_to: std::collections::BTreeSet::new(),
         }
     }
 
@@ -285,7 +288,8 @@ impl Host {
                     round.stopped = true;
                 }
             }
-            for to in sent_to {
+            self.peers_sent_to.extend(sent_to.peers);
+            for to in sent_to.processes {
                 self.refill(&to)?;
             }
             if round.stopped {
@@ -350,6 +354,12 @@ impl Host {
         Ok(received)
     }
 
+    /// The peers (by the names the store knows them by) whose outboxes this host's processes
+    /// added to since the last call: what a node has new to carry.
+    pub fn take_peers_sent_to(&mut self) -> std::collections::BTreeSet<String> {
+        std::mem::take(&mut self.peers_sent_to)
+    }
+
     /// The names of the processes in memory (running or waiting).
     pub fn names(&self) -> Vec<String> {
         self.processes.keys().cloned().collect()
@@ -371,6 +381,11 @@ impl Host {
             .filter_map(|h| h.waiting.flatten())
             .reduce(f64::min)
             .and_then(crate::process::unix_seconds)
+    }
+
+    /// Whether the host holds its store (it was not released, or was attached again).
+    pub fn has_store(&self) -> bool {
+        self.store.is_some()
     }
 
     /// Gives up the store (to let another program use it while every process waits); the host

@@ -33,11 +33,13 @@ pub use inbox::{
 };
 pub use lifecycle::{Cancelled, Removed, cancel, remove};
 pub use mailbox::{Arrival, DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};
-pub use outbox::{AckError, OUTBOX_VERSION, Outbox, Outgoing, acknowledge, outbox_ref, read_outbox};
+pub use outbox::{
+    AckError, OUTBOX_VERSION, Outbox, Outgoing, acknowledge, outbox_marks, outbox_ref, read_outbox, read_outgoing,
+};
 pub use process::{
     CheckpointWatcher, CrashHook, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINT_SHARE, DurableError, Options,
-    Process, Record, STEPS_PER_SLICE, SharedBuffer, Status, Turn, Window, list_processes, process_ref, read_effects,
-    read_output, read_output_from, read_record, stage_record,
+    Process, Record, STEPS_PER_SLICE, SentTo, SharedBuffer, Status, Turn, Window, list_processes, process_ref,
+    read_effects, read_output, read_output_from, read_record, stage_record,
 };
 pub use replay::{Replay, replay};
 /// The blob format every stored object has: a kind, the hashes it points to, a payload.

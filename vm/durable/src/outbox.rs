@@ -101,6 +101,43 @@ pub fn read_outbox(store: &dyn BlobStore, peer: &str) -> Result<Outbox, Snapshot
     Ok(Outbox { next_seq: head.next_seq, acked: head.acked, messages })
 }
 
+/// Where the outbox to `peer` stands: the sequence number the next message gets, and the first
+/// one the peer has not acknowledged (reads only the head).
+pub fn outbox_marks(store: &dyn BlobStore, peer: &str) -> Result<(u64, u64), SnapshotError> {
+    let (_, head) = read_head(store, peer)?;
+    Ok((head.next_seq, head.acked))
+}
+
+/// At most `limit` of the messages to `peer` numbered `from` or more, oldest first: what a node
+/// sends in one batch. Reads those entries only, however many wait.
+pub fn read_outgoing(
+    store: &dyn BlobStore,
+    peer: &str,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<Outgoing>, SnapshotError> {
+    let (held, head) = read_head(store, peer)?;
+    let mut messages = Vec::new();
+    for seq in from.max(head.acked)..head.next_seq {
+        if messages.len() >= limit {
+            break;
+        }
+        let Some(hash) = store.get_ref(&entry_ref(peer, seq))? else {
+            let what = format!("an outbox head whose message {seq}, not acknowledged, is missing");
+            return Err(SnapshotError::Malformed { blob: held.unwrap_or(Hash([0; 32])), what });
+        };
+        let message: Outgoing = read_stored(store, &hash, Kind::Outgoing, "an outgoing message")?;
+        if message.seq != seq {
+            return Err(SnapshotError::Malformed {
+                blob: hash,
+                what: format!("message {} filed as {seq}", message.seq),
+            });
+        }
+        messages.push(message);
+    }
+    Ok(messages)
+}
+
 /// Messages to send, by peer: the sending process, the process they are for, the text.
 pub type Sends = BTreeMap<String, Vec<(String, String, String)>>;
 
@@ -192,8 +229,13 @@ mod tests {
         send(&mut store, "bob", &["3"]);
         assert_eq!(seqs(&store, "bob"), [0, 1, 2]);
         assert_eq!(seqs(&store, "carol"), [0]);
+        let window =
+            |from, limit| read_outgoing(&store, "bob", from, limit).unwrap().iter().map(|m| m.seq).collect::<Vec<_>>();
+        assert_eq!((window(0, 2), window(1, 5), window(3, 5)), (vec![0, 1], vec![1, 2], vec![]));
+        assert_eq!(outbox_marks(&store, "bob").unwrap(), (3, 0));
         assert_eq!(acknowledge(&mut store, "bob", 2).unwrap(), 2);
         assert_eq!(seqs(&store, "bob"), [2]);
+        assert_eq!(read_outgoing(&store, "bob", 0, 5).unwrap().len(), 1, "from the first not acknowledged");
         let outbox = read_outbox(&store, "bob").unwrap();
         assert_eq!((outbox.next_seq, outbox.acked, outbox.messages[0].text.as_str()), (3, 2, "3"));
         // Late and repeated acknowledgements change nothing.

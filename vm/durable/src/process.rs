@@ -600,6 +600,15 @@ pub(crate) enum Effects {
 }
 
 /// What a checkpoint stages before its commit.
+/// Whom a process's checkpoints sent messages to.
+#[derive(Debug, Default)]
+pub struct SentTo {
+    /// Processes of the store.
+    pub processes: Vec<String>,
+    /// Peers, by the names the store knows them by.
+    pub peers: Vec<String>,
+}
+
 struct StagedCheckpoint {
     /// The record to commit.
     record: Record,
@@ -607,8 +616,8 @@ struct StagedCheckpoint {
     snapshot: Option<Hash>,
     /// The output since the last checkpoint, echoed once committed.
     new_output: Vec<u8>,
-    /// The processes the checkpoint delivers messages to.
-    sent_to: Vec<String>,
+    /// The processes and peers the checkpoint sends messages to.
+    sent_to: SentTo,
 }
 
 /// Captures `vm` as a checkpoint does: first collecting garbage if enough was allocated since the
@@ -647,8 +656,8 @@ pub struct Process {
     interval: Duration,
     /// How fast this process's checkpoints write, in bytes per second (measured by the large ones).
     checkpoint_speed: f64,
-    /// The processes this one's checkpoints sent messages to since the host last asked.
-    sent_to: Vec<String>,
+    /// The processes and peers this one's checkpoints sent messages to since the host last asked.
+    sent_to: SentTo,
     /// Set by a resume until the first checkpoint: that checkpoint comes after the interval,
     /// whatever its predicted cost, so that a process crashed again and again still gets
     /// further each time (at most one interval of work is lost per crash).
@@ -781,7 +790,7 @@ impl Process {
             written_since_store_gc: 0,
             store_gc_backoff: 1,
             last_checkpoint: Instant::now(),
-            sent_to: Vec::new(),
+            sent_to: SentTo::default(),
             restored: false,
             next_step_checkpoint: 0,
         }
@@ -966,8 +975,9 @@ impl Process {
         Ok(())
     }
 
-    /// The processes this one has sent messages to since the last call (for the host to wake them).
-    pub fn take_sent_to(&mut self) -> Vec<String> {
+    /// The processes this one has sent messages to since the last call (for the host to wake
+    /// them), and the peers (for a node to carry them).
+    pub fn take_sent_to(&mut self) -> SentTo {
         std::mem::take(&mut self.sent_to)
     }
 
@@ -1040,8 +1050,10 @@ impl Process {
             record.effect_count += effects.len() as u64;
         }
         let (messages, to_peers) = crate::mailbox::drain_changes(&mut self.vm.rt.messaging, self.record.received);
-        let sent_to: Vec<String> =
-            messages.iter().filter(|(_, change)| !change.append.is_empty()).map(|(to, _)| to.clone()).collect();
+        let sent_to = SentTo {
+            processes: messages.iter().filter(|(_, c)| !c.append.is_empty()).map(|(to, _)| to.clone()).collect(),
+            peers: to_peers.iter().filter(|(_, m)| !m.is_empty()).map(|(peer, _)| peer.clone()).collect(),
+        };
         crate::mailbox::stage(store, batch, messages)?;
         crate::outbox::stage(store, batch, to_peers)?;
         record.received = self.vm.rt.messaging.received;
@@ -1058,9 +1070,10 @@ impl Process {
 
     /// After a checkpoint's commit: the counters that go on from it, the watcher, and the output
     /// echoed (only now that it is journaled).
-    fn after_commit(&mut self, new_output: Vec<u8>, sent_to: Vec<String>) {
+    fn after_commit(&mut self, new_output: Vec<u8>, sent_to: SentTo) {
         self.vm.rt.effects_committed = self.record.effect_count;
-        self.sent_to.extend(sent_to);
+        self.sent_to.processes.extend(sent_to.processes);
+        self.sent_to.peers.extend(sent_to.peers);
         self.restored = false;
         if let Some(every) = self.options.checkpoint_every_steps {
             self.next_step_checkpoint = self.vm.steps.saturating_add(every.max(1));

@@ -1,16 +1,22 @@
 //! Chenilles between machines: each store's node identity (an ed25519 key kept in the store, so
-//! encrypted when the store is) and the peers it knows by name. The exactly-once channels between
-//! nodes and their libp2p transport build on these (`spec/protocol.md`).
+//! encrypted when the store is), the peers it knows by name, the libp2p transport, and the node
+//! that runs a store's processes and carries its exactly-once channels (`spec/protocol.md`).
 //!
-//! Everything here is kept in the store under refs of its own (`node/key`, `peer/NAME`), through
-//! [`chenilles_store::BlobStore`] alone: the store knows nothing of nodes, and this crate nothing
-//! of Scheme.
+//! Identities and peers are kept in the store under refs of their own (`node/key`, `peer/NAME`),
+//! through [`chenilles_store::BlobStore`] alone; outboxes and inboxes are the durable layer's
+//! (`chenilles_durable`), which knows nothing of networks. This crate knows nothing of Scheme.
 
 mod identity;
+mod node;
 mod peers;
+mod transport;
+mod wire;
 
 pub use identity::{NODE_KEY_REF, NodeIdentity, node_identity, read_node_identity};
+pub use node::{IDLE_RELEASE, MOST_MESSAGES_SENT_PER_BATCH, MOST_RETRY_PAUSE, Node, NodeError, Notice, StoreAccess};
 pub use peers::{MAX_PEER_NAME_BYTES, Peer, add_peer, check_peer_name, list_peers, read_peer, remove_peer};
+pub use transport::{Event, IDLE_CONNECTION, InboundId, PING_INTERVAL, REQUEST_TIMEOUT, RequestId, Transport};
+pub use wire::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PROTOCOL, WireBatch, WireMessage, WireReply};
 
 pub use libp2p::{Multiaddr, PeerId};
 
@@ -40,4 +46,7 @@ pub enum NetError {
     /// The name is taken by another peer, or the peer is known under another name.
     #[error("{0}")]
     PeerConflict(String),
+    /// The network transport could not be started.
+    #[error("the network transport failed: {0}")]
+    Transport(String),
 }

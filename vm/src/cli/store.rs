@@ -101,6 +101,7 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
         refuse_missing_or_empty(&path)?;
     }
     let mut patience = HOLDER_PATIENCE;
+    let mut node_patience = NODE_PATIENCE;
     loop {
         let mode = match how {
             Open::OrCreate => Mode::OrCreate,
@@ -124,6 +125,11 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
                 // (and try the lock again: it may have been let go).
                 let holder = read_holder(&path);
                 let named = holder.as_ref().is_some_and(|h| h.pid != std::process::id() && alive(h.pid));
+                if named && holder.as_ref().is_some_and(|h| h.serves) && !node_patience.is_zero() {
+                    std::thread::sleep(WAIT_RETRY.min(node_patience));
+                    node_patience = node_patience.saturating_sub(WAIT_RETRY);
+                    continue;
+                }
                 if !named && !patience.is_zero() {
                     std::thread::sleep(HOLDER_LOOK);
                     patience = patience.saturating_sub(HOLDER_LOOK);
@@ -272,6 +278,9 @@ pub fn reopen(args: &StoreArgs, identity: Option<FileIdentity>, waiting: &[Strin
 fn write_holder(store: &Path, runs: &[String]) {
     let holder = holder_path(store);
     let mut text = format!("pid {} ({})\n", std::process::id(), std::env::args().collect::<Vec<_>>().join(" "));
+    if SERVING.load(std::sync::atomic::Ordering::Relaxed) {
+        text.push_str("serves\n");
+    }
     for name in runs {
         text.push_str(&format!("runs {name}\n"));
     }
@@ -288,6 +297,19 @@ fn write_holder(store: &Path, runs: &[String]) {
         let _ = std::fs::remove_file(&temporary);
     }
 }
+
+/// Set by `serve`: the holder file says so, and other commands wait for the node's turns.
+static SERVING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says, in each holder file this command writes from now on, that it is a node serving the
+/// store: a node holds the store only while it works, so a command that finds it held waits
+/// (up to [`NODE_PATIENCE`]) instead of failing.
+pub fn announce_serving() {
+    SERVING.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How long a command waits for a node that holds the store.
+const NODE_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Says in the holder file which processes this command runs now (it holds the store's lock).
 pub fn announce_runs(args: &StoreArgs, names: &[String]) {
@@ -360,6 +382,8 @@ struct Holder {
     text: String,
     /// The processes it says the holder runs.
     runs: Vec<String>,
+    /// Whether the holder is a node (`serve`), which lets the store go between its turns.
+    serves: bool,
 }
 
 /// The longest holder file read (its first line, and a line per process run).
@@ -385,8 +409,10 @@ fn read_holder(store: &Path) -> Option<Holder> {
     let mut lines = all.lines();
     let text: String = lines.next()?.trim().chars().map(|c| if c.is_control() { '?' } else { c }).collect();
     let pid = text.strip_prefix("pid ")?.split_whitespace().next()?.parse().ok()?;
-    let runs = lines.filter_map(|line| line.strip_prefix("runs ")).map(String::from).collect();
-    Some(Holder { pid, text, runs })
+    let rest: Vec<&str> = lines.collect();
+    let runs = rest.iter().filter_map(|line| line.strip_prefix("runs ")).map(|s| s.to_string()).collect();
+    let serves = rest.contains(&"serves");
+    Some(Holder { pid, text, runs, serves })
 }
 
 /// Whether process `pid` exists (on systems without `/proc`, assumed).

@@ -14,6 +14,7 @@ pub mod resume;
 pub mod rm;
 pub mod run;
 pub mod send;
+pub mod serve;
 pub mod start;
 pub mod store;
 pub mod verify;
