@@ -64,6 +64,13 @@ fn a_process_granted_a_peer_queues_messages_for_it() {
         outbox.messages.iter().map(|m| (m.seq, m.from.as_str(), m.to.as_str(), m.text.as_str())).collect();
     assert_eq!(sent, [(0, "granted", "ledger", "(pay 5)")]);
     assert!(chenilles_durable::read_outbox(host.store().unwrap(), "carol").unwrap().messages.is_empty());
+    // A message a peer would not take is refused at the send, not left to wait forever.
+    let big = "(send '(bob ledger) (make-string (+ 1 (* 1024 1024)) #\\x))";
+    host.spawn("big").source("big.scm", big).grant(["peer:bob"]).start().unwrap();
+    host.run().unwrap();
+    let Status::Failed { report } = host.status("big").unwrap().status else { panic!("the big send must fail") };
+    assert!(report.contains("at most 1048576 bytes"), "{report}");
+    assert_eq!(chenilles_durable::read_outbox(host.store().unwrap(), "bob").unwrap().messages.len(), 1);
 }
 
 /// `receive-with-sender` names who sent each message: a process of the store, the host, or a

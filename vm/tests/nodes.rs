@@ -12,19 +12,33 @@ use std::time::{Duration, Instant};
 
 use common::{run, text, vm, write_program};
 
-/// How many deposits alice makes.
+/// How many deposits alice makes in an undisturbed conversation.
 const DEPOSITS: u64 = 30;
+/// How many while the nodes are killed and stopped: enough round trips for many disturbances.
+const DISTURBED_DEPOSITS: u64 = 150;
 
-/// Alice deposits 1, 2, … at bob's bank, then reads each answer.
-fn alice_program() -> String {
+/// Alice deposits 1, 2, … at bob's bank: all at once, then reads each answer; or
+/// (`in_turn`) each deposit after the answer to the one before, a round trip each.
+fn alice_program(in_turn: bool, deposits: u64) -> String {
+    if in_turn {
+        return format!(
+            r#"
+(let loop ((i 1))
+  (when (<= i {deposits})
+    (send '(bob bank) (list 'deposit i))
+    (write (receive)) (newline)
+    (loop (+ i 1))))
+"#
+        );
+    }
     format!(
         r#"
 (let loop ((i 1))
-  (when (<= i {DEPOSITS})
+  (when (<= i {deposits})
     (send '(bob bank) (list 'deposit i))
     (loop (+ i 1))))
 (let loop ((i 1))
-  (when (<= i {DEPOSITS})
+  (when (<= i {deposits})
     (let ((answer (receive)))
       (write answer) (newline)
       (loop (+ i 1)))))
@@ -33,11 +47,11 @@ fn alice_program() -> String {
 }
 
 /// Bob's bank takes each deposit, says who made it and answers the new balance.
-fn bank_program() -> String {
+fn bank_program(deposits: u64) -> String {
     format!(
         r#"
 (let loop ((i 0) (balance 0))
-  (when (< i {DEPOSITS})
+  (when (< i {deposits})
     (let* ((m (receive-with-sender))
            (amount (cadr (cdr m)))
            (balance (+ balance amount)))
@@ -48,12 +62,12 @@ fn bank_program() -> String {
     )
 }
 
-fn expected_alice() -> String {
-    (1..=DEPOSITS).map(|i| format!("(balance {})\n", i * (i + 1) / 2)).collect()
+fn expected_alice(deposits: u64) -> String {
+    (1..=deposits).map(|i| format!("(balance {})\n", i * (i + 1) / 2)).collect()
 }
 
-fn expected_bank() -> String {
-    (1..=DEPOSITS).map(|i| format!("(from (alice alice) deposit {i})\n")).collect()
+fn expected_bank(deposits: u64) -> String {
+    (1..=deposits).map(|i| format!("(from (alice alice) deposit {i})\n")).collect()
 }
 
 fn ok(command: &mut Command) -> String {
@@ -69,6 +83,7 @@ fn free_port() -> u16 {
 }
 
 /// One party: its store, its node's address, the process it runs.
+#[derive(Clone)]
 struct Party {
     store: PathBuf,
     port: u16,
@@ -115,15 +130,15 @@ impl Party {
 }
 
 /// Alice and bob, each knowing the other, with their processes started (and waiting).
-fn conversation(dir: &Path) -> (Party, Party) {
+fn conversation(dir: &Path, in_turn: bool, deposits: u64) -> (Party, Party) {
     let alice = Party::new(dir, "alice");
     let bob = Party::new(dir, "bob");
     ok(vm(&alice.store).args(["peer", "add", "bob", &bob.address()]));
     ok(vm(&bob.store).args(["peer", "add", "alice", &alice.address()]));
-    let bank = write_program(dir, "bank.scm", &bank_program());
+    let bank = write_program(dir, "bank.scm", &bank_program(deposits));
     let bank = bank.to_str().expect("path");
     ok(vm(&bob.store).args(["start", "--exit-when-waiting", "--grant", "peer:alice", "--name", "bank", bank]));
-    let program = write_program(dir, "alice.scm", &alice_program());
+    let program = write_program(dir, "alice.scm", &alice_program(in_turn, deposits));
     let program = program.to_str().expect("path");
     ok(vm(&alice.store).args(["start", "--exit-when-waiting", "--grant", "peer:bob", "--name", "alice", program]));
     (alice, bob)
@@ -155,16 +170,98 @@ fn await_finished(alice: &Party, bob: &Party, limit: Duration) {
 #[test]
 fn two_nodes_carry_a_conversation_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (alice, bob) = conversation(dir.path());
+    let (alice, bob) = conversation(dir.path(), false, DEPOSITS);
     let (alice_node, bob_node) = (alice.serve(), bob.serve());
     await_finished(&alice, &bob, Duration::from_secs(60));
     stop(alice_node);
     stop(bob_node);
-    assert_eq!(bob.output("bank"), expected_bank(), "{}", bob.said());
-    assert_eq!(alice.output("alice"), expected_alice(), "{}", alice.said());
+    assert_eq!(bob.output("bank"), expected_bank(DEPOSITS), "{}", bob.said());
+    assert_eq!(alice.output("alice"), expected_alice(DEPOSITS), "{}", alice.said());
     // Every message was acknowledged: nothing waits in either outbox.
     for party in [&alice, &bob] {
         let list = ok(vm(&party.store).args(["peer", "list"]));
         assert!(list.contains(" 0 queued "), "{list}");
     }
+}
+
+/// A node the chaos below kills, stops and restarts.
+struct Served {
+    party: Party,
+    node: Option<Child>,
+}
+
+impl Served {
+    fn kill(&mut self) {
+        if let Some(mut node) = self.node.take() {
+            let _ = node.kill();
+            let _ = node.wait();
+        }
+    }
+
+    fn restart(&mut self) {
+        self.kill();
+        self.node = Some(self.party.serve());
+    }
+}
+
+/// Both nodes are SIGKILLed and restarted, or SIGSTOPped for a while (the link cut: the other
+/// side's batches fail and are sent again), at random instants, start-up and commits included,
+/// until the conversation ends; then it must be what an undisturbed run says, each message
+/// received once.
+#[test]
+fn nodes_killed_and_stopped_at_random_instants_lose_and_repeat_nothing() {
+    let seed = common::seed("CHENILLES_NODES_SEED", "nodes");
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = conversation(dir.path(), true, DISTURBED_DEPOSITS);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let chaos = {
+        let done = done.clone();
+        let mut nodes = [Served { party: alice.clone(), node: None }, Served { party: bob.clone(), node: None }];
+        std::thread::spawn(move || {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            for node in &mut nodes {
+                node.restart();
+            }
+            let (mut kills, mut stops) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(rng.u64(5..120)));
+                let node = &mut nodes[rng.usize(0..2)];
+                if rng.u8(0..3) < 2 {
+                    node.kill();
+                    kills += 1;
+                    std::thread::sleep(Duration::from_millis(rng.u64(0..100)));
+                    node.restart();
+                } else if let Some(child) = &node.node {
+                    common::signal(child, "STOP");
+                    stops += 1;
+                    std::thread::sleep(Duration::from_millis(rng.u64(50..1000)));
+                    common::signal(child, "CONT");
+                }
+            }
+            for node in &mut nodes {
+                node.kill();
+            }
+            (kills, stops)
+        })
+    };
+    let began = Instant::now();
+    let limit = Duration::from_secs(150);
+    while !(alice.finished("alice") && bob.finished("bank")) && began.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (kills, stops) = chaos.join().expect("the chaos thread");
+    assert!(
+        alice.finished("alice") && bob.finished("bank"),
+        "seed {seed}: not finished after {limit:?} ({kills} kills, {stops} stops): alice {}, bank {}\n\
+         alice's node:\n{}\nbob's node:\n{}",
+        common::status_of(&alice.store, "alice"),
+        common::status_of(&bob.store, "bank"),
+        alice.said(),
+        bob.said()
+    );
+    eprintln!("seed {seed}: finished after {kills} kills and {stops} stops in {:?}", began.elapsed());
+    assert_eq!(bob.output("bank"), expected_bank(DISTURBED_DEPOSITS), "seed {seed}\n{}", bob.said());
+    assert_eq!(alice.output("alice"), expected_alice(DISTURBED_DEPOSITS), "seed {seed}\n{}", alice.said());
+    assert!(kills + stops > 0, "seed {seed}: the conversation ended before any disturbance");
 }

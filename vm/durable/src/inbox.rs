@@ -38,8 +38,9 @@ pub const MAILBOX_QUOTA: u64 = 10_000;
 /// The most messages one batch from a peer may carry.
 pub const MOST_MESSAGES_PER_BATCH: usize = 1024;
 
-/// The longest message text (its datum in `write` syntax) a peer may send, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
+/// The longest message text (its datum in `write` syntax) a peer may send, in bytes: what a
+/// process's `send` to a peer allows.
+pub const MAX_MESSAGE_BYTES: usize = chenilles_machine::messaging::MAX_REMOTE_MESSAGE_BYTES;
 
 /// An inbox's head (the payload of a [`Kind::InboxHead`] blob).
 #[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -37,6 +37,10 @@ impl Message {
     }
 }
 
+/// The longest message to a process at another node, in bytes of its `write` text: what a peer
+/// takes in one message (a longer one would wait in the outbox forever, so `send` refuses it).
+pub const MAX_REMOTE_MESSAGE_BYTES: usize = 1 << 20;
+
 /// Why a datum cannot be a message.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MessageError {

@@ -5,7 +5,7 @@
 
 use crate::capabilities::{HostKind, peer_capability};
 use crate::effects::EffectResult;
-use crate::messaging::{Recipient, message_text, parse_message};
+use crate::messaging::{MAX_REMOTE_MESSAGE_BYTES, Recipient, message_text, parse_message};
 use crate::natives::Entries;
 use crate::natives::io::{datum_value, value_datum};
 use crate::numbers::Numbers;
@@ -74,7 +74,15 @@ fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
     if rt.messaging.name.is_none() {
         return Err(Throw::error(format!("send: {NO_MAILBOX}"), vec![]));
     }
-    rt.messaging.outbox.push((to, datum.to_string()));
+    let text = datum.to_string();
+    if matches!(to, Recipient::Remote { .. }) && text.len() > MAX_REMOTE_MESSAGE_BYTES {
+        let message = format!(
+            "send: a message to a process at a peer is at most {MAX_REMOTE_MESSAGE_BYTES} bytes written out; this one is {}",
+            text.len()
+        );
+        return Err(Throw::error(message, vec![]));
+    }
+    rt.messaging.outbox.push((to, text));
     rt.yield_at = 0;
     Ok(Value::UNSPECIFIED)
 }
