@@ -91,7 +91,7 @@ fn a_receiver_learns_who_sent_each_message_and_can_answer_a_peer() {
     host.send("ledger", &Datum::symbol("from-host")).unwrap();
     let batch =
         [chenilles_durable::Incoming { seq: 0, from: "alice".into(), to: "ledger".into(), text: "(pay 5)".into() }];
-    let received = host.receive_from_peer("12D3KooWAlice", "alice-node", &batch).unwrap();
+    let received = host.receive_from_peer("12D3KooWAlice", "alice-node", &batch, Default::default()).unwrap();
     assert_eq!((received.mark, received.delivered), (1, 1));
     host.run().unwrap();
     assert_eq!(output(&mut host, "ledger"), "(clerk from clerk)\n(host . from-host)\n((alice-node alice) pay 5)\n");

@@ -161,7 +161,10 @@ fn sends_to_a_peer_killed_at_random_instants_are_each_queued_once() {
     let rounds: usize = std::env::var("CHENILLES_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     let reference = dir.path().join("reference.redb");
     let started = std::time::Instant::now();
-    ok(vm(&reference).args(["start", "--name", "sender", "--grant", "peer:bob"]).arg(&program));
+    // Sends to peers are grouped into the process's checkpoints: commit every 5 ms, so that most
+    // kills below come after some progress.
+    let every = ["--checkpoint-every", "5"];
+    ok(vm(&reference).args(["start", "--name", "sender", "--grant", "peer:bob"]).args(every).arg(&program));
     let span = started.elapsed();
     let expected_output = ok(vm(&reference).args(["output", "sender"]));
     let mut kills = 0;
@@ -174,9 +177,9 @@ fn sends_to_a_peer_killed_at_random_instants_are_each_queued_once() {
         loop {
             let mut command = vm(&store);
             if first {
-                command.args(["start", "--name", "sender", "--grant", "peer:bob"]).arg(&program);
+                command.args(["start", "--name", "sender", "--grant", "peer:bob"]).args(every).arg(&program);
             } else {
-                command.args(["resume", "sender"]);
+                command.args(["resume", "sender"]).args(every);
             }
             let child = command.spawn().unwrap();
             std::thread::sleep(span.mul_f64(rng.f64() * 0.6));

@@ -338,7 +338,7 @@ impl Host {
     }
 
     /// Receives a batch of messages from the node with peer id `peer_id`, which the store names
-    /// `peer_name` ([`crate::inbox`]): what it takes is committed before this returns, and the
+    /// `peer_name`, within `limits` ([`crate::inbox`]): what it takes is committed before this returns, and the
     /// processes in memory it is for are woken. The caller acknowledges [`crate::Received::mark`] to the
     /// peer after this returns, never before.
     pub fn receive_from_peer(
@@ -346,8 +346,9 @@ impl Host {
         peer_id: &str,
         peer_name: &str,
         batch: &[crate::Incoming],
+        limits: crate::Limits,
     ) -> Result<crate::Received, DurableError> {
-        let received = crate::inbox::receive_from_peer(self.store()?, peer_id, peer_name, batch)?;
+        let received = crate::inbox::receive_from_peer(self.store()?, peer_id, peer_name, batch, limits)?;
         for to in &received.addressees {
             self.refill(to)?;
         }

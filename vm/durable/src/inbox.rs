@@ -14,10 +14,16 @@
 //! identities, and renaming a peer must not make its old messages new.
 //!
 //! What a peer sends is not trusted: a batch that does not read as messages is refused whole; a
-//! message to a process that does not exist, or whose mailbox already holds
-//! [`MAILBOX_QUOTA`] messages, is held back (not taken, not acknowledged: the peer keeps it and
-//! sends it again later), so a flooding peer can make the store hold at most the quota in each
-//! process's mailbox.
+//! message to a process that does not exist, whose mailbox already holds [`Limits::mailbox`]
+//! messages, or [`Limits::per_peer`] from this peer, is held back (not taken, not acknowledged:
+//! the peer keeps it and sends it again later). So a flooding peer can make the store hold at most
+//! its quota in each process's mailbox, and leaves room there for the others.
+//!
+//! To count a peer's messages in a mailbox without reading them, the inbox keeps, per peer and
+//! addressee, the runs of mailbox numbers its batches got (`inbox/PEER_ID/NAME`, kind `J`): the
+//! messages waiting in a mailbox are always a suffix of its numbers (they are received in order),
+//! so a run whose last message is gone was received whole, and one lookup per run, and a binary
+//! search in the oldest run still waiting, count what waits.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +40,32 @@ pub const INBOX_VERSION: u32 = 1;
 
 /// The most messages a mailbox holds before messages from peers to it are held back.
 pub const MAILBOX_QUOTA: u64 = 10_000;
+
+/// The most messages from one peer a mailbox holds before that peer's messages to it are held
+/// back.
+pub const PEER_QUOTA: u64 = 1_000;
+
+/// How much peers may make the store hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most messages a mailbox holds before messages from peers to it are held back.
+    pub mailbox: u64,
+    /// The most messages from one peer a mailbox holds before its messages to it are held back.
+    pub per_peer: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { mailbox: MAILBOX_QUOTA, per_peer: PEER_QUOTA }
+    }
+}
+
+/// The mailbox numbers a peer's messages got in one process's mailbox (the payload of a
+/// [`Kind::InboxRuns`] blob): half-open ranges, oldest first, those possibly still waiting.
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+struct Runs {
+    runs: Vec<(u64, u64)>,
+}
 
 /// The most messages one batch from a peer may carry.
 pub const MOST_MESSAGES_PER_BATCH: usize = 1024;
@@ -93,8 +125,11 @@ pub enum Stop {
     },
     /// The addressee is not a process of this store (yet): the message is held back.
     NoSuchProcess(String),
-    /// The addressee's mailbox holds [`MAILBOX_QUOTA`] messages: the message is held back.
+    /// The addressee's mailbox holds [`Limits::mailbox`] messages: the message is held back.
     MailboxFull(String),
+    /// The addressee's mailbox holds [`Limits::per_peer`] messages from this peer: the message
+    /// is held back.
+    PeerQuota(String),
 }
 
 impl std::fmt::Display for Stop {
@@ -103,7 +138,8 @@ impl std::fmt::Display for Stop {
             Stop::Refused(why) => write!(f, "refused: {why}"),
             Stop::Gap { expected, found } => write!(f, "message {found} came where {expected} was expected"),
             Stop::NoSuchProcess(name) => write!(f, "no process is named {name:?} here (yet)"),
-            Stop::MailboxFull(name) => write!(f, "the mailbox of {name:?} holds {MAILBOX_QUOTA} messages"),
+            Stop::MailboxFull(name) => write!(f, "the mailbox of {name:?} is full"),
+            Stop::PeerQuota(name) => write!(f, "the mailbox of {name:?} holds this peer's quota of messages"),
         }
     }
 }
@@ -123,6 +159,47 @@ fn read_head(store: &dyn BlobStore, peer_id: &str) -> Result<(Option<Hash>, u64)
         return Err(SnapshotError::UnsupportedVersion { blob: hash, found: head.version, expected: INBOX_VERSION });
     }
     Ok((Some(hash), head.mark))
+}
+
+/// The ref of the runs of `peer_id`'s messages in process `name`'s mailbox.
+fn runs_ref(peer_id: &str, name: &str) -> String {
+    format!("inbox/{peer_id}/{name}")
+}
+
+/// The runs of `peer_id`'s messages in `name`'s mailbox, with their blob's hash.
+fn read_runs(store: &dyn BlobStore, peer_id: &str, name: &str) -> Result<(Option<Hash>, Runs), SnapshotError> {
+    let Some(hash) = store.get_ref(&runs_ref(peer_id, name))? else {
+        return Ok((None, Runs::default()));
+    };
+    Ok((Some(hash), read_stored(store, &hash, Kind::InboxRuns, "an inbox's runs")?))
+}
+
+/// Drops from `runs` what was received from `name`'s mailbox, whose next number is `next_seq`;
+/// returns how many of the peer's messages still wait there.
+fn trim_runs(store: &dyn BlobStore, name: &str, next_seq: u64, runs: &mut Runs) -> Result<u64, SnapshotError> {
+    let waiting =
+        |seq: u64| -> Result<bool, SnapshotError> { Ok(store.get_ref(&mailbox::message_ref(name, seq))?.is_some()) };
+    if runs.runs.iter().any(|&(start, end)| start >= end || end > next_seq) {
+        // The mailbox was removed (and made again) since: none of these wait any more.
+        runs.runs.clear();
+    }
+    while let Some(&(_, end)) = runs.runs.first() {
+        if waiting(end - 1)? {
+            break;
+        }
+        runs.runs.remove(0);
+    }
+    let Some(first) = runs.runs.first_mut() else {
+        return Ok(0);
+    };
+    // The first waiting number of the oldest run: messages wait from some number on.
+    let (mut low, mut high) = (first.0, first.1 - 1);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if waiting(middle)? { high = middle } else { low = middle + 1 }
+    }
+    first.0 = low;
+    Ok(runs.runs.iter().map(|(start, end)| end - start).sum())
 }
 
 /// The mark of the inbox from `peer_id`: the number the next message from it must have.
@@ -161,13 +238,14 @@ fn malformed(batch: &[Incoming]) -> Option<String> {
 /// Receives `batch` from the node with peer id `peer_id`, which this store names `peer_name`:
 /// takes each message numbered exactly the next expected into its addressee's mailbox, and
 /// moves the inbox's mark, in one commit. Stops at the first message it cannot take (a gap, an
-/// addressee that does not exist, a full mailbox); refuses the whole batch if it is malformed.
-/// A batch that takes nothing commits nothing.
+/// addressee that does not exist, a mailbox at one of its `limits`); refuses the whole batch if
+/// it is malformed. A batch that takes nothing commits nothing.
 pub fn receive_from_peer(
     store: &mut dyn BlobStore,
     peer_id: &str,
     peer_name: &str,
     batch: &[Incoming],
+    limits: Limits,
 ) -> Result<Received, SnapshotError> {
     let (held, mark) = read_head(store, peer_id)?;
     let mut received = Received { mark, ..Received::default() };
@@ -176,6 +254,9 @@ pub fn receive_from_peer(
         return Ok(received);
     }
     let mut changes: BTreeMap<String, MailboxChange> = BTreeMap::new();
+    // Per addressee: its runs as read (and trimmed), its mailbox's next number, how many of the
+    // peer's messages wait there.
+    let mut addressees: BTreeMap<String, (Option<Hash>, Runs, u64, u64)> = BTreeMap::new();
     for message in batch {
         if message.seq < received.mark {
             received.duplicates += 1;
@@ -185,18 +266,30 @@ pub fn receive_from_peer(
             received.stopped = Some(Stop::Gap { expected: received.mark, found: message.seq });
             break;
         }
-        if store.get_ref(&crate::process::process_ref(&message.to))?.is_none() {
-            received.stopped = Some(Stop::NoSuchProcess(message.to.clone()));
+        let to = &message.to;
+        if !addressees.contains_key(to) {
+            if store.get_ref(&crate::process::process_ref(to))?.is_none() {
+                received.stopped = Some(Stop::NoSuchProcess(to.clone()));
+                break;
+            }
+            let next_seq = mailbox::next_seq(store, to)?;
+            let (hash, mut runs) = read_runs(store, peer_id, to)?;
+            let from_peer = trim_runs(store, to, next_seq, &mut runs)?;
+            addressees.insert(to.clone(), (hash, runs, next_seq, from_peer));
+        }
+        let Some((_, _, next_seq, from_peer)) = addressees.get(to) else { break };
+        let pending = changes.get(to).map_or(0, |c| c.append.len() as u64);
+        if from_peer + pending >= limits.per_peer {
+            received.stopped = Some(Stop::PeerQuota(to.clone()));
             break;
         }
-        let pending = changes.get(&message.to).map_or(0, |c| c.append.len() as u64);
-        if mailbox_is_full(store, &message.to, pending)? {
-            received.stopped = Some(Stop::MailboxFull(message.to.clone()));
+        if mailbox_is_full(store, to, *next_seq + pending, limits.mailbox, pending)? {
+            received.stopped = Some(Stop::MailboxFull(to.clone()));
             break;
         }
         let arrival =
             Arrival { from: message.from.clone(), peer: Some(peer_name.to_string()), text: message.text.clone() };
-        changes.entry(message.to.clone()).or_default().append.push(arrival);
+        changes.entry(to.clone()).or_default().append.push(arrival);
         received.mark += 1;
         received.delivered += 1;
     }
@@ -205,7 +298,14 @@ pub fn receive_from_peer(
     }
     received.addressees = changes.keys().cloned().collect();
     let mut commit = Batch::default();
-    mailbox::stage(store, &mut commit, changes)?;
+    for (name, change) in &changes {
+        let Some((hash, runs, next_seq, _)) = addressees.get_mut(name) else { continue };
+        runs.runs.push((*next_seq, *next_seq + change.append.len() as u64));
+        let blob = blob::put(&mut commit, Kind::InboxRuns, &[], &to_rkyv(runs));
+        commit.set_ref(&runs_ref(peer_id, name), *hash, blob);
+    }
+    let first_seqs = mailbox::stage(store, &mut commit, changes)?;
+    debug_assert!(first_seqs.iter().all(|(name, seq)| addressees.get(name).is_some_and(|a| a.2 == *seq)));
     let head =
         blob::put(&mut commit, Kind::InboxHead, &[], &to_rkyv(&Head { version: INBOX_VERSION, mark: received.mark }));
     commit.set_ref(&inbox_ref(peer_id), held, head);
@@ -213,16 +313,21 @@ pub fn receive_from_peer(
     Ok(received)
 }
 
-/// Whether process `name`'s mailbox would hold more than [`MAILBOX_QUOTA`] messages with one more
-/// beside the `pending` ones this batch adds. The messages waiting in a mailbox are always the
-/// numbers from the first not received to the head's, so this is one look at the message that
-/// would be the quota's-th from the end.
-fn mailbox_is_full(store: &dyn BlobStore, name: &str, pending: u64) -> Result<bool, SnapshotError> {
-    if pending >= MAILBOX_QUOTA {
+/// Whether process `name`'s mailbox, whose next number (the batch's `pending` messages counted)
+/// is `next_seq`, already holds `quota` messages. The messages waiting in a mailbox are always
+/// the numbers from the first not received to the head's, so this is one look at the message
+/// that would be the quota's-th from the end.
+fn mailbox_is_full(
+    store: &dyn BlobStore,
+    name: &str,
+    next_seq: u64,
+    quota: u64,
+    pending: u64,
+) -> Result<bool, SnapshotError> {
+    if pending >= quota {
         return Ok(true);
     }
-    let next_seq = mailbox::next_seq(store, name)? + pending;
-    match next_seq.checked_sub(MAILBOX_QUOTA) {
+    match next_seq.checked_sub(quota) {
         None => Ok(false),
         Some(oldest_allowed) => Ok(store.get_ref(&mailbox::message_ref(name, oldest_allowed))?.is_some()),
     }
@@ -257,16 +362,22 @@ mod tests {
         let mut store = MemoryStore::default();
         with_process(&mut store, "bob");
         let batch = [message(0, "bob", "(pay 1)"), message(1, "bob", "(pay 2)")];
-        let received = receive_from_peer(&mut store, PEER, "alice-node", &batch).unwrap();
+        let received = receive_from_peer(&mut store, PEER, "alice-node", &batch, Limits::default()).unwrap();
         assert_eq!((received.mark, received.delivered, received.duplicates), (2, 2, 0));
         assert_eq!(received.addressees, ["bob"]);
         // The same batch again (its acknowledgement was lost) is only duplicates, and changes nothing.
         let refs = store.list_refs().unwrap();
-        let again = receive_from_peer(&mut store, PEER, "alice-node", &batch).unwrap();
+        let again = receive_from_peer(&mut store, PEER, "alice-node", &batch, Limits::default()).unwrap();
         assert_eq!((again.mark, again.delivered, again.duplicates, again.stopped), (2, 0, 2, None));
         assert_eq!(store.list_refs().unwrap(), refs);
         // Overlapping: the known one dropped, the new one taken.
-        let next = receive_from_peer(&mut store, PEER, "alice-node", &[batch[1].clone(), message(2, "bob", "x")]);
+        let next = receive_from_peer(
+            &mut store,
+            PEER,
+            "alice-node",
+            &[batch[1].clone(), message(2, "bob", "x")],
+            Limits::default(),
+        );
         assert_eq!(next.unwrap().mark, 3);
         let peer = Some("alice-node".to_string());
         assert_eq!(
@@ -281,37 +392,57 @@ mod tests {
     fn gaps_missing_addressees_and_full_mailboxes_hold_the_rest_back() {
         let mut store = MemoryStore::default();
         with_process(&mut store, "bob");
-        let gap = receive_from_peer(&mut store, PEER, "p", &[message(1, "bob", "1")]).unwrap();
+        let gap = receive_from_peer(&mut store, PEER, "p", &[message(1, "bob", "1")], Limits::default()).unwrap();
         assert_eq!((gap.mark, gap.stopped), (0, Some(Stop::Gap { expected: 0, found: 1 })));
         assert!(store.list_refs().unwrap().iter().all(|(name, _)| !name.starts_with("inbox/")), "nothing committed");
         let batch = [message(0, "bob", "1"), message(1, "carol", "2"), message(2, "bob", "3")];
-        let held = receive_from_peer(&mut store, PEER, "p", &batch).unwrap();
+        let held = receive_from_peer(&mut store, PEER, "p", &batch, Limits::default()).unwrap();
         assert_eq!((held.mark, held.stopped), (1, Some(Stop::NoSuchProcess("carol".into()))));
         with_process(&mut store, "carol");
-        assert_eq!(receive_from_peer(&mut store, PEER, "p", &batch).unwrap().mark, 3);
+        assert_eq!(receive_from_peer(&mut store, PEER, "p", &batch, Limits::default()).unwrap().mark, 3);
     }
 
     #[test]
-    fn a_mailbox_takes_from_peers_up_to_its_quota() {
+    fn a_mailbox_takes_from_each_peer_up_to_its_quota_and_from_all_up_to_its_own() {
+        let mut store = MemoryStore::default();
+        with_process(&mut store, "bob");
+        let limits = Limits { mailbox: 30, per_peer: 20 };
+        let batch = |from: u64, to: u64| (from..to).map(|s| message(s, "bob", "1")).collect::<Vec<_>>();
+        let mut take =
+            |peer: &str, batch: &[Incoming]| receive_from_peer(&mut store, peer, "p", batch, limits).unwrap();
+        let a = take("A", &batch(0, 25));
+        assert_eq!((a.delivered, a.stopped), (20, Some(Stop::PeerQuota("bob".into()))));
+        let b = take("B", &batch(0, 15));
+        assert_eq!((b.delivered, b.stopped), (10, Some(Stop::MailboxFull("bob".into()))));
+        // Bob receives five messages (his checkpoint deletes them): they were A's.
+        let mut commit = Batch::default();
+        let change = MailboxChange { received_from: 0, received_before: 5, ..MailboxChange::default() };
+        mailbox::stage(&store, &mut commit, BTreeMap::from([("bob".to_string(), change)])).unwrap();
+        store.commit(commit).unwrap();
+        let mut take =
+            |peer: &str, batch: &[Incoming]| receive_from_peer(&mut store, peer, "p", batch, limits).unwrap();
+        let a = take("A", &batch(20, 25));
+        assert_eq!((a.delivered, a.stopped), (5, None), "A has room for five again");
+        let b = take("B", &batch(10, 15));
+        assert_eq!((b.delivered, b.stopped), (0, Some(Stop::MailboxFull("bob".into()))));
+        assert_eq!(mailbox::waiting_count(&store, "bob").unwrap(), 30);
+    }
+
+    #[test]
+    fn the_default_quotas_hold_a_flood_at_a_thousand() {
         let mut store = MemoryStore::default();
         with_process(&mut store, "bob");
         let mut seq = 0;
-        while seq < MAILBOX_QUOTA {
-            let batch: Vec<Incoming> = (seq..(seq + 1000).min(MAILBOX_QUOTA)).map(|s| message(s, "bob", "1")).collect();
-            let received = receive_from_peer(&mut store, PEER, "p", &batch).unwrap();
-            assert_eq!(received.stopped, None);
+        loop {
+            let batch: Vec<Incoming> = (seq..seq + 300).map(|s| message(s, "bob", "1")).collect();
+            let received = receive_from_peer(&mut store, PEER, "p", &batch, Limits::default()).unwrap();
             seq = received.mark;
+            if received.stopped.is_some() {
+                assert_eq!(received.stopped, Some(Stop::PeerQuota("bob".into())));
+                break;
+            }
         }
-        let full = receive_from_peer(&mut store, PEER, "p", &[message(seq, "bob", "1")]).unwrap();
-        assert_eq!((full.mark, full.stopped), (seq, Some(Stop::MailboxFull("bob".into()))));
-        // Bob receives one message (his checkpoint deletes it): there is room for one more.
-        let mut batch = Batch::default();
-        let change = MailboxChange { received_from: 0, received_before: 1, ..MailboxChange::default() };
-        mailbox::stage(&store, &mut batch, BTreeMap::from([("bob".to_string(), change)])).unwrap();
-        store.commit(batch).unwrap();
-        let two = [message(seq, "bob", "1"), message(seq + 1, "bob", "1")];
-        let room = receive_from_peer(&mut store, PEER, "p", &two).unwrap();
-        assert_eq!((room.delivered, room.stopped), (1, Some(Stop::MailboxFull("bob".into()))));
+        assert_eq!(seq, PEER_QUOTA);
     }
 
     #[test]
@@ -330,7 +461,7 @@ mod tests {
             (too_many, "in one batch"),
         ];
         for (batch, why) in cases {
-            let received = receive_from_peer(&mut store, PEER, "p", &batch).unwrap();
+            let received = receive_from_peer(&mut store, PEER, "p", &batch, Limits::default()).unwrap();
             assert_eq!(received.delivered, 0);
             match received.stopped {
                 Some(Stop::Refused(reason)) => assert!(reason.contains(why), "{reason:?} should say {why:?}"),

@@ -28,8 +28,8 @@ mod snapshot;
 pub use bundles::{Carried, export_processes, import_processes};
 pub use host::{Host, Round, Spawn};
 pub use inbox::{
-    INBOX_VERSION, Incoming, MAILBOX_QUOTA, MAX_MESSAGE_BYTES, MOST_MESSAGES_PER_BATCH, Received, Stop, inbox_mark,
-    inbox_ref,
+    INBOX_VERSION, Incoming, Limits, MAILBOX_QUOTA, MAX_MESSAGE_BYTES, MOST_MESSAGES_PER_BATCH, PEER_QUOTA, Received,
+    Stop, inbox_mark, inbox_ref,
 };
 pub use lifecycle::{Cancelled, Removed, cancel, remove};
 pub use mailbox::{Arrival, DeliveryError, Mailbox, deliver, read_mailbox, waiting_count};

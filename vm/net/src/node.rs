@@ -148,6 +148,8 @@ pub struct Node {
     /// Known peers by id, for naming what comes in.
     names: BTreeMap<PeerId, String>,
     notices: Box<dyn FnMut(Notice) + Send>,
+    /// What peers may make the store hold.
+    limits: chenilles_durable::Limits,
     /// When the node last did something.
     last_work: Instant,
 }
@@ -163,6 +165,7 @@ impl Node {
             channels: BTreeMap::new(),
             names: BTreeMap::new(),
             notices: Box::new(|_| {}),
+            limits: chenilles_durable::Limits::default(),
             last_work: Instant::now(),
         };
         node.refresh_all()?;
@@ -172,6 +175,11 @@ impl Node {
     /// Where notices go (by default, nowhere).
     pub fn on_notice(&mut self, notices: impl FnMut(Notice) + Send + 'static) {
         self.notices = Box::new(notices);
+    }
+
+    /// Sets what peers may make the store hold (by default, [`chenilles_durable::Limits::default`]).
+    pub fn set_limits(&mut self, limits: chenilles_durable::Limits) {
+        self.limits = limits;
     }
 
     /// The node's host (to spawn processes, send them messages, read their output).
@@ -390,7 +398,7 @@ impl Node {
         };
         let incoming: Vec<Incoming> =
             batch.messages.into_iter().map(|m| Incoming { seq: m.seq, from: m.from, to: m.to, text: m.text }).collect();
-        let received = self.host.receive_from_peer(&from.to_base58(), &name, &incoming)?;
+        let received = self.host.receive_from_peer(&from.to_base58(), &name, &incoming, self.limits)?;
         let reply = match &received.stopped {
             Some(Stop::Refused(why)) => {
                 (self.notices)(Notice::Refused { from: name.clone(), why: why.clone() });

@@ -47,6 +47,8 @@ pub enum Kind {
     PeerMessage = b'P',
     /// An inbox's head: the sequence number the next message from a peer must have.
     InboxHead = b'I',
+    /// The mailbox numbers a peer's messages got in one mailbox, for its quota.
+    InboxRuns = b'J',
     /// An outbox's head: the next sequence number to a peer, and the first not acknowledged.
     OutboxHead = b'B',
     /// One message to a process at a peer, waiting for the peer's acknowledgement.
@@ -66,6 +68,7 @@ impl Kind {
             Kind::Message,
             Kind::PeerMessage,
             Kind::InboxHead,
+            Kind::InboxRuns,
             Kind::OutboxHead,
             Kind::Outgoing,
         ]

@@ -82,8 +82,13 @@ fn send(rt: &mut Runtime, a: &[Value]) -> NativeResult {
         );
         return Err(Throw::error(message, vec![]));
     }
+    // A send to a process of the store is committed at once, so that it can run; sends to peers
+    // are grouped, many to a checkpoint (the next one: when the process waits, ends, makes an
+    // effect, or its interval passes), since the network is far slower than the next commit.
+    if matches!(to, Recipient::Process(_)) {
+        rt.yield_at = 0;
+    }
     rt.messaging.outbox.push((to, text));
-    rt.yield_at = 0;
     Ok(Value::UNSPECIFIED)
 }
 
