@@ -2,7 +2,9 @@
 //! process of the other and gets answers, each message received exactly once, whether the nodes
 //! run undisturbed or are killed (SIGKILL) and stopped (SIGSTOP) at random instants and restarted.
 //! The reference is the conversation's own arithmetic: every deposit's answer is the running
-//! balance, so a message lost or taken twice shows in both parties' output.
+//! balance, so a message lost or taken twice shows in both parties' output. The examples of
+//! `examples-scm/channel/` (two nodes) and `examples-scm/escrow/` (three) run the same way, their
+//! disturbed outputs compared with undisturbed runs'.
 
 mod common;
 
@@ -204,6 +206,43 @@ impl Served {
     }
 }
 
+/// Serves `parties` on a thread that, until `done`, SIGKILLs and restarts a random one (2 times in
+/// 3) or SIGSTOPs it for up to a second, every 5 to 120 ms; returns the kills and stops made.
+fn disturb(
+    parties: Vec<Party>,
+    seed: u64,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u32, u32)> {
+    let mut nodes: Vec<Served> = parties.into_iter().map(|party| Served { party, node: None }).collect();
+    std::thread::spawn(move || {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        for node in &mut nodes {
+            node.restart();
+        }
+        let (mut kills, mut stops) = (0, 0);
+        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(rng.u64(5..120)));
+            let count = nodes.len();
+            let node = &mut nodes[rng.usize(0..count)];
+            if rng.u8(0..3) < 2 {
+                node.kill();
+                kills += 1;
+                std::thread::sleep(Duration::from_millis(rng.u64(0..100)));
+                node.restart();
+            } else if let Some(child) = &node.node {
+                common::signal(child, "STOP");
+                stops += 1;
+                std::thread::sleep(Duration::from_millis(rng.u64(50..1000)));
+                common::signal(child, "CONT");
+            }
+        }
+        for node in &mut nodes {
+            node.kill();
+        }
+        (kills, stops)
+    })
+}
+
 /// Both nodes are SIGKILLed and restarted, or SIGSTOPped for a while (the link cut: the other
 /// side's batches fail and are sent again), at random instants, start-up and commits included,
 /// until the conversation ends; then it must be what an undisturbed run says, each message
@@ -214,36 +253,7 @@ fn nodes_killed_and_stopped_at_random_instants_lose_and_repeat_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (alice, bob) = conversation(dir.path(), true, DISTURBED_DEPOSITS);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let chaos = {
-        let done = done.clone();
-        let mut nodes = [Served { party: alice.clone(), node: None }, Served { party: bob.clone(), node: None }];
-        std::thread::spawn(move || {
-            let mut rng = fastrand::Rng::with_seed(seed);
-            for node in &mut nodes {
-                node.restart();
-            }
-            let (mut kills, mut stops) = (0, 0);
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(rng.u64(5..120)));
-                let node = &mut nodes[rng.usize(0..2)];
-                if rng.u8(0..3) < 2 {
-                    node.kill();
-                    kills += 1;
-                    std::thread::sleep(Duration::from_millis(rng.u64(0..100)));
-                    node.restart();
-                } else if let Some(child) = &node.node {
-                    common::signal(child, "STOP");
-                    stops += 1;
-                    std::thread::sleep(Duration::from_millis(rng.u64(50..1000)));
-                    common::signal(child, "CONT");
-                }
-            }
-            for node in &mut nodes {
-                node.kill();
-            }
-            (kills, stops)
-        })
-    };
+    let chaos = disturb(vec![alice.clone(), bob.clone()], seed, done.clone());
     let began = Instant::now();
     let limit = Duration::from_secs(150);
     while !(alice.finished("alice") && bob.finished("bank")) && began.elapsed() < limit {
@@ -264,4 +274,87 @@ fn nodes_killed_and_stopped_at_random_instants_lose_and_repeat_nothing() {
     assert_eq!(bob.output("bank"), expected_bank(DISTURBED_DEPOSITS), "seed {seed}\n{}", bob.said());
     assert_eq!(alice.output("alice"), expected_alice(DISTURBED_DEPOSITS), "seed {seed}\n{}", alice.said());
     assert!(kills + stops > 0, "seed {seed}: the conversation ended before any disturbance");
+}
+
+/// One party of an example: its node's name, its process, its program under `examples-scm/`, and
+/// the peers it knows.
+struct Role {
+    node: &'static str,
+    process: &'static str,
+    program: &'static str,
+    knows: &'static [&'static str],
+}
+
+const CHANNEL: &[Role] = &[
+    Role { node: "alice", process: "alice", program: "channel/alice.scm", knows: &["bob"] },
+    Role { node: "bob", process: "bob", program: "channel/bob.scm", knows: &["alice"] },
+];
+
+const ESCROW: &[Role] = &[
+    Role { node: "alice", process: "buyer", program: "escrow/buyer.scm", knows: &["carol"] },
+    Role { node: "bob", process: "seller", program: "escrow/seller.scm", knows: &["carol"] },
+    Role { node: "carol", process: "escrow", program: "escrow/escrow.scm", knows: &["alice", "bob"] },
+];
+
+/// The example's parties, each knowing its peers, their processes started (and waiting).
+fn example_parties(dir: &Path, roles: &[Role]) -> Vec<Party> {
+    let parties: Vec<Party> = roles.iter().map(|role| Party::new(dir, role.node)).collect();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples-scm");
+    for (role, party) in roles.iter().zip(&parties) {
+        let mut start = vm(&party.store);
+        start.args(["start", "--exit-when-waiting", "--name", role.process]);
+        for peer in role.knows {
+            let other = roles.iter().position(|r| r.node == *peer).map(|i| &parties[i]).expect("a party");
+            ok(vm(&party.store).args(["peer", "add", peer, &other.address()]));
+            start.args(["--grant", &format!("peer:{peer}")]);
+        }
+        ok(start.arg(examples.join(role.program)));
+    }
+    parties
+}
+
+/// Runs the example until each process has finished, the nodes disturbed (`seed`) or not;
+/// returns each process's output, and the kills and stops made.
+fn run_example(roles: &[Role], seed: Option<u64>) -> (Vec<String>, (u32, u32)) {
+    let dir = tempfile::tempdir().unwrap();
+    let parties = example_parties(dir.path(), roles);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (chaos, quiet) = match seed {
+        Some(seed) => (Some(disturb(parties.clone(), seed, done.clone())), Vec::new()),
+        None => (None, parties.iter().map(Party::serve).collect::<Vec<_>>()),
+    };
+    let finished = || roles.iter().zip(&parties).all(|(role, party)| party.finished(role.process));
+    let began = Instant::now();
+    while !finished() && began.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let disturbed = chaos.map(|chaos| chaos.join().expect("the chaos thread"));
+    quiet.into_iter().for_each(stop);
+    let said: Vec<String> = parties.iter().map(|p| format!("{}'s node:\n{}", p.store.display(), p.said())).collect();
+    assert!(finished(), "seed {seed:?}: not finished after 120 s ({disturbed:?} kills and stops)\n{}", said.join("\n"));
+    let outputs = roles.iter().zip(&parties).map(|(role, party)| party.output(role.process)).collect();
+    (outputs, disturbed.unwrap_or_default())
+}
+
+/// Each example is short: it is run disturbed again (each time with the next seed) until its
+/// nodes were killed at least 10 times in all.
+#[test]
+fn the_examples_between_nodes_survive_kills_and_stops() {
+    let seed = common::seed("CHENILLES_NODES_SEED", "examples between nodes");
+    for (roles, what) in [(CHANNEL, "payment channel"), (ESCROW, "escrow")] {
+        let (undisturbed, _) = run_example(roles, None);
+        assert!(undisturbed.iter().all(|output| !output.is_empty()), "{what}: {undisturbed:?}");
+        assert!(undisturbed.iter().all(|output| !output.contains("refused")), "{what}: {undisturbed:?}");
+        let (mut kills, mut stops, mut runs) = (0, 0, 0);
+        while kills < 10 && runs < 30 {
+            let (outputs, (k, s)) = run_example(roles, Some(seed.wrapping_add(runs)));
+            assert_eq!(outputs, undisturbed, "{what}, seed {}: disturbed vs undisturbed", seed.wrapping_add(runs));
+            (kills, stops, runs) = (kills + k, stops + s, runs + 1);
+        }
+        eprintln!(
+            "{what}: {runs} disturbed runs from seed {seed}, {kills} kills and {stops} stops, outputs as undisturbed"
+        );
+        assert!(kills >= 10, "{what}: only {kills} kills in {runs} runs");
+    }
 }
