@@ -90,28 +90,40 @@ struct Party {
     store: PathBuf,
     port: u16,
     id: String,
+    /// The relay it listens through, if it is reached only there (its peer id and port).
+    behind: Option<(String, u16)>,
+    /// Whether it relays for others.
+    relays: bool,
 }
 
 impl Party {
     fn new(dir: &Path, name: &str) -> Party {
         let store = dir.join(format!("{name}.redb"));
         let id = ok(vm(&store).args(["node", "id"])).trim().to_string();
-        Party { store, port: free_port(), id }
+        Party { store, port: free_port(), id, behind: None, relays: false }
+    }
+
+    /// Where it listens: its own port, or a circuit at its relay.
+    fn listen(&self) -> String {
+        match &self.behind {
+            None => format!("/ip4/127.0.0.1/tcp/{}", self.port),
+            Some((relay, port)) => format!("/ip4/127.0.0.1/tcp/{port}/p2p/{relay}/p2p-circuit"),
+        }
     }
 
     fn address(&self) -> String {
-        format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", self.port, self.id)
+        format!("{}/p2p/{}", self.listen(), self.id)
     }
 
     /// Starts its node; what the node says goes to the party's log.
     fn serve(&self) -> Child {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log()).expect("log");
-        vm(&self.store)
-            .args(["serve", "--listen", &format!("/ip4/127.0.0.1/tcp/{}", self.port)])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("serve")
+        let mut command = vm(&self.store);
+        command.args(["serve", "--listen", &self.listen()]);
+        if self.relays {
+            command.arg("--relay");
+        }
+        command.stdout(Stdio::null()).stderr(log).spawn().expect("serve")
     }
 
     fn log(&self) -> PathBuf {
@@ -133,8 +145,10 @@ impl Party {
 
 /// Alice and bob, each knowing the other, with their processes started (and waiting).
 fn conversation(dir: &Path, in_turn: bool, deposits: u64) -> (Party, Party) {
-    let alice = Party::new(dir, "alice");
-    let bob = Party::new(dir, "bob");
+    conversation_between(dir, in_turn, deposits, Party::new(dir, "alice"), Party::new(dir, "bob"))
+}
+
+fn conversation_between(dir: &Path, in_turn: bool, deposits: u64, alice: Party, bob: Party) -> (Party, Party) {
     ok(vm(&alice.store).args(["peer", "add", "bob", &bob.address()]));
     ok(vm(&bob.store).args(["peer", "add", "alice", &alice.address()]));
     let bank = write_program(dir, "bank.scm", &bank_program(deposits));
@@ -357,4 +371,43 @@ fn the_examples_between_nodes_survive_kills_and_stops() {
         );
         assert!(kills >= 10, "{what}: only {kills} kills in {runs} runs");
     }
+}
+
+/// Alice and bob reach each other only through a relay, which is stopped for a while and then
+/// killed and restarted mid-conversation: the conversation waits, and goes on, each message once.
+#[test]
+fn a_conversation_through_a_relay_survives_the_relay_stopping_and_restarting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut relay = Party::new(dir.path(), "relay");
+    relay.relays = true;
+    let behind = |name: &str| Party { behind: Some((relay.id.clone(), relay.port)), ..Party::new(dir.path(), name) };
+    let (alice, bob) = conversation_between(dir.path(), true, 40, behind("alice"), behind("bob"));
+    let mut relay_node = relay.serve();
+    let (alice_node, bob_node) = (alice.serve(), bob.serve());
+    let progress = || ok(vm(&alice.store).args(["output", "alice"])).lines().count();
+    let began = Instant::now();
+    while progress() < 10 {
+        assert!(
+            began.elapsed() < Duration::from_secs(60),
+            "no progress through the relay:\n{}\n{}",
+            alice.said(),
+            relay.said()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    common::signal(&relay_node, "STOP");
+    std::thread::sleep(Duration::from_millis(1500));
+    common::signal(&relay_node, "CONT");
+    let resumed = progress();
+    let _ = relay_node.kill();
+    let _ = relay_node.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    relay_node = relay.serve();
+    await_finished(&alice, &bob, Duration::from_secs(120));
+    eprintln!("through the relay: {resumed} answers before its kill, all 40 once it was back");
+    for node in [alice_node, bob_node, relay_node] {
+        stop(node);
+    }
+    assert_eq!(bob.output("bank"), expected_bank(40), "{}", bob.said());
+    assert_eq!(alice.output("alice"), expected_alice(40), "{}", alice.said());
 }

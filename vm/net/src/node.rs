@@ -156,9 +156,22 @@ pub struct Node {
 
 impl Node {
     /// A node running `host`'s processes (the host holds the store), listening on `listen`.
-    pub fn start(mut host: Host, identity: &NodeIdentity, listen: &[Multiaddr]) -> Result<Node, NodeError> {
+    pub fn start(host: Host, identity: &NodeIdentity, listen: &[Multiaddr]) -> Result<Node, NodeError> {
+        Node::launch(host, identity, listen, false)
+    }
+
+    /// A node as [`Node::start`] makes, that is also a circuit relay: other nodes may listen
+    /// through it (`ADDRESS/p2p/ID/p2p-circuit`) and be reached there. It sees only their
+    /// encrypted streams.
+    pub fn start_relaying(host: Host, identity: &NodeIdentity, listen: &[Multiaddr]) -> Result<Node, NodeError> {
+        Node::launch(host, identity, listen, true)
+    }
+
+    fn launch(mut host: Host, identity: &NodeIdentity, listen: &[Multiaddr], relay: bool) -> Result<Node, NodeError> {
         host.resume_all()?;
-        let transport = Transport::start(identity.keypair().clone(), listen)?;
+        let keypair = identity.keypair().clone();
+        let transport =
+            if relay { Transport::start_relay(keypair, listen)? } else { Transport::start(keypair, listen)? };
         let mut node = Node {
             host,
             transport,

@@ -26,11 +26,16 @@ pub struct Serve {
     /// reachable through a relay. May be given several times.
     #[arg(long, value_name = "MULTIADDR")]
     listen: Vec<Multiaddr>,
+    /// Also be a circuit relay for nodes that cannot be reached directly: they listen through
+    /// this one (ITS_ADDRESS/p2p/ITS_ID/p2p-circuit) and are reached there; it sees only their
+    /// encrypted streams.
+    #[arg(long)]
+    relay: bool,
 }
 
 impl Serve {
     pub fn execute(self) -> ExitCode {
-        let Serve { store: store_args, durable: durable_args, mut listen } = self;
+        let Serve { store: store_args, durable: durable_args, mut listen, relay } = self;
         if durable_args.exit_when_waiting {
             note!("error: a node serves until it is stopped: --exit-when-waiting is for start and resume");
             return ExitCode::FAILURE;
@@ -53,7 +58,9 @@ impl Serve {
         };
         let file = store.identity();
         let host = host_for(store, &durable_args, &signals, Echo::Prefixed);
-        let mut node = match Node::start(host, &identity, &listen) {
+        let started =
+            if relay { Node::start_relaying(host, &identity, &listen) } else { Node::start(host, &identity, &listen) };
+        let mut node = match started {
             Ok(node) => node,
             Err(error) => return node_failed(error),
         };
