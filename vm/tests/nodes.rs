@@ -411,3 +411,38 @@ fn a_conversation_through_a_relay_survives_the_relay_stopping_and_restarting() {
     assert_eq!(bob.output("bank"), expected_bank(40), "{}", bob.said());
     assert_eq!(alice.output("alice"), expected_alice(40), "{}", alice.said());
 }
+
+/// While a node serves a store, the other commands still work on it: `send` delivers to a
+/// process the node runs, `start` adds a process the node then runs, `ps` lists them.
+#[test]
+fn commands_work_on_a_store_a_node_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let party = Party::new(dir.path(), "solo");
+    let echo = write_program(
+        dir.path(),
+        "echo.scm",
+        "(let loop () (let ((m (receive))) (write m) (newline) (unless (eq? m 'stop) (loop))))",
+    );
+    ok(vm(&party.store).args(["start", "--exit-when-waiting", "--name", "echo", echo.to_str().unwrap()]));
+    let node = party.serve();
+    for word in ["one", "two"] {
+        ok(vm(&party.store).args(["send", "echo", word]));
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    let late = write_program(dir.path(), "late.scm", "(send 'echo (list 'from 'late (receive)))");
+    ok(vm(&party.store).args(["start", "--exit-when-waiting", "--name", "late", late.to_str().unwrap()]));
+    ok(vm(&party.store).args(["send", "late", "hello"]));
+    let began = Instant::now();
+    while !ok(vm(&party.store).args(["output", "echo"])).contains("(from late hello)") {
+        assert!(began.elapsed() < Duration::from_secs(30), "the node did not run late:\n{}", party.said());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ok(vm(&party.store).args(["send", "echo", "stop"]));
+    while !party.finished("echo") {
+        assert!(began.elapsed() < Duration::from_secs(30), "echo did not finish:\n{}", party.said());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop(node);
+    assert_eq!(party.output("echo"), "one\ntwo\n(from late hello)\nstop\n");
+    assert!(party.finished("late"));
+}
