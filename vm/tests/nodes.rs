@@ -117,8 +117,17 @@ impl Party {
 
     /// Starts its node; what the node says goes to the party's log.
     fn serve(&self) -> Child {
+        self.serve_crashing_at(None)
+    }
+
+    /// Starts its node, to kill itself at a disk operation (`CHENILLES_CRASH_AT_DISK_OP`) if one
+    /// is given: mid-commit, with that write torn if it says `:torn`.
+    fn serve_crashing_at(&self, disk_op: Option<&str>) -> Child {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log()).expect("log");
         let mut command = vm(&self.store);
+        if let Some(disk_op) = disk_op {
+            command.env("CHENILLES_CRASH_AT_DISK_OP", disk_op);
+        }
         command.args(["serve", "--listen", &self.listen()]);
         if self.relays {
             command.arg("--relay");
@@ -138,8 +147,14 @@ impl Party {
         ok(vm(&self.store).args(["output", name]))
     }
 
+    /// Whether process `name` has finished, as `ps --wait` says (a node killed mid-commit leaves
+    /// a store that the next open recovers, holding it meanwhile: `ps` waits for that).
     fn finished(&self, name: &str) -> bool {
-        common::status_of(&self.store, name) == "finished"
+        let ps = ok(vm(&self.store).args(["ps", "--wait"]));
+        ps.lines().any(|line| {
+            let mut words = line.split_whitespace();
+            words.next() == Some(name) && words.next() == Some("finished")
+        })
     }
 }
 
@@ -218,31 +233,57 @@ impl Served {
         self.kill();
         self.node = Some(self.party.serve());
     }
+
+    /// How its node ended, if it ended by itself (armed to crash at a disk operation, it kills
+    /// itself: anything else is a failure).
+    fn ended(&mut self) -> Option<std::process::ExitStatus> {
+        self.node.as_mut().and_then(|node| node.try_wait().ok().flatten())
+    }
 }
 
 /// Serves `parties` on a thread that, until `done`, SIGKILLs and restarts a random one (2 times in
-/// 3) or SIGSTOPs it for up to a second, every 5 to 120 ms; returns the kills and stops made.
+/// 3) or SIGSTOPs it for up to a second, every 5 to 120 ms; one restart in four arms the node to
+/// kill itself at one of its next 300 disk operations (mid-commit; half of them with that write
+/// torn), and a node that did is started again.
 fn disturb(
     parties: Vec<Party>,
     seed: u64,
     done: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<(u32, u32)> {
+) -> std::thread::JoinHandle<Chaos> {
     let mut nodes: Vec<Served> = parties.into_iter().map(|party| Served { party, node: None }).collect();
     std::thread::spawn(move || {
         let mut rng = fastrand::Rng::with_seed(seed);
         for node in &mut nodes {
             node.restart();
         }
-        let (mut kills, mut stops) = (0, 0);
+        let (mut kills, mut stops, mut at_disk_ops) = (0, 0, 0);
         while !done.load(std::sync::atomic::Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(rng.u64(5..120)));
+            for node in &mut nodes {
+                if let Some(status) = node.ended() {
+                    use std::os::unix::process::ExitStatusExt;
+                    assert_eq!(
+                        status.signal(),
+                        Some(9),
+                        "seed {seed}: a node ended by itself: {status}\n{}",
+                        node.party.said()
+                    );
+                    at_disk_ops += 1;
+                    node.restart();
+                }
+            }
             let count = nodes.len();
             let node = &mut nodes[rng.usize(0..count)];
             if rng.u8(0..3) < 2 {
                 node.kill();
                 kills += 1;
                 std::thread::sleep(Duration::from_millis(rng.u64(0..100)));
-                node.restart();
+                if rng.u8(0..4) == 0 {
+                    let torn = if rng.bool() { ":torn" } else { "" };
+                    node.node = Some(node.party.serve_crashing_at(Some(&format!("{}{torn}", rng.u64(1..300)))));
+                } else {
+                    node.restart();
+                }
             } else if let Some(child) = &node.node {
                 common::signal(child, "STOP");
                 stops += 1;
@@ -253,8 +294,19 @@ fn disturb(
         for node in &mut nodes {
             node.kill();
         }
-        (kills, stops)
+        Chaos { kills, stops, at_disk_ops }
     })
+}
+
+/// What the disturbing thread did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Chaos {
+    /// Nodes killed at random instants.
+    kills: u32,
+    /// Nodes stopped for a while.
+    stops: u32,
+    /// Nodes that killed themselves at a disk operation, as armed.
+    at_disk_ops: u32,
 }
 
 /// Both nodes are SIGKILLed and restarted, or SIGSTOPped for a while (the link cut: the other
@@ -274,20 +326,24 @@ fn nodes_killed_and_stopped_at_random_instants_lose_and_repeat_nothing() {
         std::thread::sleep(Duration::from_millis(100));
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (kills, stops) = chaos.join().expect("the chaos thread");
+    let Chaos { kills, stops, at_disk_ops } = chaos.join().expect("the chaos thread");
     assert!(
         alice.finished("alice") && bob.finished("bank"),
-        "seed {seed}: not finished after {limit:?} ({kills} kills, {stops} stops): alice {}, bank {}\n\
+        "seed {seed}: not finished after {limit:?} ({kills} kills, {stops} stops, {at_disk_ops} at disk operations): alice {}, bank {}\n\
          alice's node:\n{}\nbob's node:\n{}",
         common::status_of(&alice.store, "alice"),
         common::status_of(&bob.store, "bank"),
         alice.said(),
         bob.said()
     );
-    eprintln!("seed {seed}: finished after {kills} kills and {stops} stops in {:?}", began.elapsed());
+    eprintln!(
+        "seed {seed}: finished after {kills} kills, {at_disk_ops} at disk operations (mid-commit) and {stops} stops in {:?}",
+        began.elapsed()
+    );
     assert_eq!(bob.output("bank"), expected_bank(DISTURBED_DEPOSITS), "seed {seed}\n{}", bob.said());
     assert_eq!(alice.output("alice"), expected_alice(DISTURBED_DEPOSITS), "seed {seed}\n{}", alice.said());
     assert!(kills + stops > 0, "seed {seed}: the conversation ended before any disturbance");
+    assert!(at_disk_ops > 0, "seed {seed}: no node was killed at a disk operation");
 }
 
 /// One party of an example: its node's name, its process, its program under `examples-scm/`, and
@@ -328,8 +384,8 @@ fn example_parties(dir: &Path, roles: &[Role]) -> Vec<Party> {
 }
 
 /// Runs the example until each process has finished, the nodes disturbed (`seed`) or not;
-/// returns each process's output, and the kills and stops made.
-fn run_example(roles: &[Role], seed: Option<u64>) -> (Vec<String>, (u32, u32)) {
+/// returns each process's output, and what disturbed them.
+fn run_example(roles: &[Role], seed: Option<u64>) -> (Vec<String>, Chaos) {
     let dir = tempfile::tempdir().unwrap();
     let parties = example_parties(dir.path(), roles);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -346,7 +402,7 @@ fn run_example(roles: &[Role], seed: Option<u64>) -> (Vec<String>, (u32, u32)) {
     let disturbed = chaos.map(|chaos| chaos.join().expect("the chaos thread"));
     quiet.into_iter().for_each(stop);
     let said: Vec<String> = parties.iter().map(|p| format!("{}'s node:\n{}", p.store.display(), p.said())).collect();
-    assert!(finished(), "seed {seed:?}: not finished after 120 s ({disturbed:?} kills and stops)\n{}", said.join("\n"));
+    assert!(finished(), "seed {seed:?}: not finished after 120 s ({disturbed:?})\n{}", said.join("\n"));
     let outputs = roles.iter().zip(&parties).map(|(role, party)| party.output(role.process)).collect();
     (outputs, disturbed.unwrap_or_default())
 }
@@ -362,9 +418,9 @@ fn the_examples_between_nodes_survive_kills_and_stops() {
         assert!(undisturbed.iter().all(|output| !output.contains("refused")), "{what}: {undisturbed:?}");
         let (mut kills, mut stops, mut runs) = (0, 0, 0);
         while kills < 10 && runs < 30 {
-            let (outputs, (k, s)) = run_example(roles, Some(seed.wrapping_add(runs)));
+            let (outputs, chaos) = run_example(roles, Some(seed.wrapping_add(runs)));
             assert_eq!(outputs, undisturbed, "{what}, seed {}: disturbed vs undisturbed", seed.wrapping_add(runs));
-            (kills, stops, runs) = (kills + k, stops + s, runs + 1);
+            (kills, stops, runs) = (kills + chaos.kills + chaos.at_disk_ops, stops + chaos.stops, runs + 1);
         }
         eprintln!(
             "{what}: {runs} disturbed runs from seed {seed}, {kills} kills and {stops} stops, outputs as undisturbed"

@@ -79,6 +79,9 @@ pub enum Failure {
 pub enum Open {
     /// Create it if there is none (`start`, `send`).
     OrCreate,
+    /// Create it if there is none, and wait while another command holds it, unless that is a
+    /// node (`serve`: one store has one node).
+    ForNode,
     /// It must exist.
     Existing,
     /// It must exist, and every page of the file is checked first (`verify`, `gc`: they read it
@@ -90,21 +93,21 @@ pub enum Open {
 /// another process holds it, fails naming that process, or waits for it with `--wait`.
 pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCode> {
     let path = store_path(args);
-    if how == Open::OrCreate
+    if matches!(how, Open::OrCreate | Open::ForNode)
         && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(error) = std::fs::create_dir_all(dir)
     {
         crate::note!("error: cannot create {}: {error}", dir.display());
         return Err(ExitCode::FAILURE);
     }
-    if how != Open::OrCreate {
+    if !matches!(how, Open::OrCreate | Open::ForNode) {
         refuse_missing_or_empty(&path)?;
     }
     let mut patience = HOLDER_PATIENCE;
     let mut node_patience = NODE_PATIENCE;
     loop {
         let mode = match how {
-            Open::OrCreate => Mode::OrCreate,
+            Open::OrCreate | Open::ForNode => Mode::OrCreate,
             Open::Existing => Mode::Existing,
             Open::Checked => Mode::Checked,
         };
@@ -125,7 +128,19 @@ pub fn open_for_writing(args: &StoreArgs, how: Open) -> Result<RedbStore, ExitCo
                 // (and try the lock again: it may have been let go).
                 let holder = read_holder(&path);
                 let named = holder.as_ref().is_some_and(|h| h.pid != std::process::id() && alive(h.pid));
-                if named && holder.as_ref().is_some_and(|h| h.serves) && !node_patience.is_zero() {
+                let serves = holder.as_ref().is_some_and(|h| h.serves);
+                if how == Open::ForNode && named && serves {
+                    let holder = holder.map(|h| h.text).unwrap_or_default();
+                    crate::note!("error: the store {} is served by another node: {holder}", path.display());
+                    return Err(ExitCode::FAILURE);
+                }
+                if how == Open::ForNode {
+                    // A command holds it for a moment (a `ps` recovering it after a crash, a
+                    // `send`): a node waits its turn.
+                    std::thread::sleep(WAIT_RETRY);
+                    continue;
+                }
+                if named && serves && !node_patience.is_zero() {
                     std::thread::sleep(WAIT_RETRY.min(node_patience));
                     node_patience = node_patience.saturating_sub(WAIT_RETRY);
                     continue;

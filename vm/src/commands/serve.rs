@@ -45,7 +45,7 @@ impl Serve {
         }
         let signals = StopSignals::install();
         announce_serving();
-        let mut store = match open_for_writing(&store_args, Open::OrCreate) {
+        let mut store = match open_for_writing(&store_args, Open::ForNode) {
             Ok(store) => store,
             Err(code) => return code,
         };
