@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
-use common::{init_encrypted, run, status_of, text, vm, write_program};
+use common::{init_encrypted, ok, run, status_of, text, vm, write_program};
 
 /// Waits for two messages, keeping a running total in its heap.
 const TALLY: &str = r#"
@@ -25,12 +25,6 @@ const TALLY: &str = r#"
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
-}
-
-fn ok(command: &mut std::process::Command) -> String {
-    let out = run(command);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
 }
 
 /// Starts the tally as process `tally` in `store`, one message in, waiting for the next.

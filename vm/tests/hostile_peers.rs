@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chenilles_net::{Event, NodeIdentity, PeerId, RequestId, Transport, WireBatch, WireMessage, WireReply};
 use chenilles_store::MemoryStore;
-use common::{run, text, vm, write_program};
+use common::{ok, vm, write_program};
 
 /// A client node with a fresh identity (kept in a store of its own, in memory).
 fn client() -> (NodeIdentity, Transport) {
@@ -41,12 +41,6 @@ fn ask(
             _ => {}
         }
     }
-}
-
-fn ok(command: &mut std::process::Command) -> String {
-    let out = run(command);
-    assert!(out.status.success(), "{command:?}: {}", text(&out.stderr));
-    text(&out.stdout)
 }
 
 /// How many messages wait in process `name`'s mailbox, as `ps --json` says.

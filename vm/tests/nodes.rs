@@ -9,10 +9,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, text, vm, write_program};
+use common::{ok, vm, write_program};
 
 /// How many deposits alice makes in an undisturbed conversation.
 const DEPOSITS: u64 = 30;
@@ -70,12 +70,6 @@ fn expected_alice(deposits: u64) -> String {
 
 fn expected_bank(deposits: u64) -> String {
     (1..=deposits).map(|i| format!("(from (alice alice) deposit {i})\n")).collect()
-}
-
-fn ok(command: &mut Command) -> String {
-    let out = run(command);
-    assert!(out.status.success(), "{:?}: {}", command, text(&out.stderr));
-    text(&out.stdout)
 }
 
 /// A port free now on 127.0.0.1.

@@ -6,13 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{init_encrypted, run, text, vm};
-
-fn ok(command: &mut std::process::Command) -> String {
-    let out = run(command);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-}
+use common::{init_encrypted, ok, run, text, vm};
 
 fn node_id(store: &Path) -> String {
     ok(vm(store).args(["node", "id"])).trim().to_string()

@@ -283,7 +283,7 @@ pub fn receive_from_peer(
             received.stopped = Some(Stop::PeerQuota(to.clone()));
             break;
         }
-        if mailbox_is_full(store, to, *next_seq + pending, limits.mailbox, pending)? {
+        if mailbox_is_full(store, to, *next_seq, pending, limits.mailbox)? {
             received.stopped = Some(Stop::MailboxFull(to.clone()));
             break;
         }
@@ -298,14 +298,16 @@ pub fn receive_from_peer(
     }
     received.addressees = changes.keys().cloned().collect();
     let mut commit = Batch::default();
-    for (name, change) in &changes {
-        let Some((hash, runs, next_seq, _)) = addressees.get_mut(name) else { continue };
-        runs.runs.push((*next_seq, *next_seq + change.append.len() as u64));
-        let blob = blob::put(&mut commit, Kind::InboxRuns, &[], &to_rkyv(runs));
-        commit.set_ref(&runs_ref(peer_id, name), *hash, blob);
-    }
+    let counts: Vec<(String, u64)> = changes.iter().map(|(name, c)| (name.clone(), c.append.len() as u64)).collect();
     let first_seqs = mailbox::stage(store, &mut commit, changes)?;
-    debug_assert!(first_seqs.iter().all(|(name, seq)| addressees.get(name).is_some_and(|a| a.2 == *seq)));
+    for (name, count) in counts {
+        let (Some((hash, runs, _, _)), Some(first)) = (addressees.get_mut(&name), first_seqs.get(&name)) else {
+            continue;
+        };
+        runs.runs.push((*first, first + count));
+        let blob = blob::put(&mut commit, Kind::InboxRuns, &[], &to_rkyv(runs));
+        commit.set_ref(&runs_ref(peer_id, &name), *hash, blob);
+    }
     let head =
         blob::put(&mut commit, Kind::InboxHead, &[], &to_rkyv(&Head { version: INBOX_VERSION, mark: received.mark }));
     commit.set_ref(&inbox_ref(peer_id), held, head);
@@ -313,21 +315,21 @@ pub fn receive_from_peer(
     Ok(received)
 }
 
-/// Whether process `name`'s mailbox, whose next number (the batch's `pending` messages counted)
-/// is `next_seq`, already holds `quota` messages. The messages waiting in a mailbox are always
-/// the numbers from the first not received to the head's, so this is one look at the message
-/// that would be the quota's-th from the end.
+/// Whether process `name`'s mailbox, whose head's next number is `next_seq`, holds `quota`
+/// messages with the batch's `pending` ones. The messages waiting in a mailbox are always the
+/// numbers from the first not received to the head's, so this is one look at the message that
+/// would be the quota's-th from the end.
 fn mailbox_is_full(
     store: &dyn BlobStore,
     name: &str,
     next_seq: u64,
-    quota: u64,
     pending: u64,
+    quota: u64,
 ) -> Result<bool, SnapshotError> {
     if pending >= quota {
         return Ok(true);
     }
-    match next_seq.checked_sub(quota) {
+    match (next_seq + pending).checked_sub(quota) {
         None => Ok(false),
         Some(oldest_allowed) => Ok(store.get_ref(&mailbox::message_ref(name, oldest_allowed))?.is_some()),
     }

@@ -124,11 +124,15 @@ struct Channel {
 }
 
 impl Channel {
+    /// When a batch may go next: `None` with nothing to send (nothing waits, the peer is
+    /// unknown, or a batch is in flight), else the retry time, or `now`.
+    fn next_send(&self, now: Instant) -> Option<Instant> {
+        let waits = self.peer.is_some() && self.in_flight.is_none() && self.next_seq > self.acked;
+        waits.then(|| self.retry_at.unwrap_or(now))
+    }
+
     fn has_work(&self, now: Instant) -> bool {
-        self.peer.is_some()
-            && self.in_flight.is_none()
-            && self.next_seq > self.acked
-            && self.retry_at.is_none_or(|at| at <= now)
+        self.next_send(now).is_some_and(|at| at <= now)
     }
 
     /// After a failure, or a batch not taken to its end: wait before sending again.
@@ -291,10 +295,8 @@ impl Node {
         if let Some(deadline) = self.host.next_deadline() {
             nap = nap.min(deadline.duration_since(std::time::SystemTime::now()).unwrap_or_default());
         }
-        for channel in self.channels.values().filter(|c| c.peer.is_some() && c.in_flight.is_none()) {
-            if let Some(at) = channel.retry_at.filter(|_| channel.next_seq > channel.acked) {
-                nap = nap.min(at.saturating_duration_since(now));
-            }
+        for at in self.channels.values().filter_map(|c| c.next_send(now)) {
+            nap = nap.min(at.saturating_duration_since(now));
         }
         nap
     }
@@ -363,13 +365,11 @@ impl Node {
             Event::Listening(address) => (self.notices)(Notice::Listening(address)),
             Event::Inbound { from, id, batch } => self.receive(from, id, batch)?,
             Event::Replied { to, request, reply } => self.replied(to, request, reply)?,
-            Event::Failed { to, request, error } => {
+            Event::Failed { request, error, .. } => {
                 if let Some((name, channel)) = self.channel_of(request) {
                     channel.back_off();
                     let peer = name.clone();
                     (self.notices)(Notice::SendFailed { peer, why: error });
-                } else {
-                    let _ = to;
                 }
             }
             Event::Refused { from, why } => {

@@ -39,6 +39,14 @@ pub fn run(command: &mut Command) -> Output {
     command.output().expect("chenilles-vm runs")
 }
 
+/// Runs `command`, which must succeed (else the test fails with the command and its stderr);
+/// returns its stdout.
+pub fn ok(command: &mut Command) -> String {
+    let out = run(command);
+    assert!(out.status.success(), "{command:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
