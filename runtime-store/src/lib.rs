@@ -63,6 +63,7 @@ mod memory;
 mod reach;
 mod reading_file;
 mod redb_store;
+pub mod replica;
 mod sealing;
 pub mod simulated;
 mod staged;
@@ -280,6 +281,12 @@ pub enum StoreError {
     /// A bundle could not be written.
     #[error("bundle could not be written: {cause}")]
     BundleIo {
+        /// Why.
+        cause: String,
+    },
+    /// A replica could not be added or removed (a name taken or unknown, a bad target).
+    #[error("{cause}")]
+    BadReplica {
         /// Why.
         cause: String,
     },

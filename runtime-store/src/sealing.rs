@@ -48,6 +48,20 @@ const REF_DOMAIN: &[u8] = b"chenilles ref\0";
 const STATE_DOMAIN: &[u8] = b"chenilles state\0";
 const ROTATION_DOMAIN: &[u8] = b"chenilles rotation\0";
 const BUNDLE_KEYS_DOMAIN: &[u8] = b"chenilles bundle keys\0";
+const REPLICAS_DOMAIN: &[u8] = b"chenilles replicas\0";
+const REPLICATION_KEY_DOMAIN: &[u8] = b"chenilles replication key\0";
+const REPLICA_PROGRESS_DOMAIN: &[u8] = b"chenilles replica progress\0";
+
+/// The records of an encrypted store that replication keeps, each sealed under its own domain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReplicationRecord {
+    /// The list of replicas (the meta entry `replicas`).
+    Replicas,
+    /// The signing key of root records (the meta entry `replication_key`).
+    SigningKey,
+    /// One replica's progress (a file beside the store), by the replica's number.
+    Progress(u32),
+}
 
 /// The random 32-byte key every other key of an encrypted store derives from. Zeroed when
 /// dropped; never printed.
@@ -272,6 +286,39 @@ impl Sealer {
     /// The record sealed by [`Sealer::seal_bundle_keys`]; zeroed when dropped.
     pub(crate) fn open_bundle_keys(&self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
         open(&self.state_seal, &[BUNDLE_KEYS_DOMAIN, &self.store_id], sealed).map(Zeroizing::new)
+    }
+}
+
+impl Sealer {
+    /// A record of replication, sealed with the state's subkey under its own domain.
+    pub(crate) fn seal_replication(&self, record: ReplicationRecord, plain: &[u8]) -> Result<Vec<u8>, SealFailure> {
+        let number = replication_number(record);
+        seal(&self.state_seal, &[replication_domain(record), &self.store_id, &number], plain)
+    }
+
+    /// The record sealed by [`Sealer::seal_replication`]; zeroed when dropped.
+    pub(crate) fn open_replication(
+        &self,
+        record: ReplicationRecord,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
+        let number = replication_number(record);
+        open(&self.state_seal, &[replication_domain(record), &self.store_id, &number], sealed).map(Zeroizing::new)
+    }
+}
+
+fn replication_domain(record: ReplicationRecord) -> &'static [u8] {
+    match record {
+        ReplicationRecord::Replicas => REPLICAS_DOMAIN,
+        ReplicationRecord::SigningKey => REPLICATION_KEY_DOMAIN,
+        ReplicationRecord::Progress(_) => REPLICA_PROGRESS_DOMAIN,
+    }
+}
+
+fn replication_number(record: ReplicationRecord) -> [u8; 4] {
+    match record {
+        ReplicationRecord::Progress(id) => id.to_be_bytes(),
+        _ => [0; 4],
     }
 }
 

@@ -65,6 +65,11 @@ enum Command {
     Node(commands::node::Node),
     /// Name the peers (other nodes) this store's processes talk to.
     Peer(commands::peer::Peer),
+    /// Keep copies of the store elsewhere (directories, S3 buckets, CAR archives), sent each
+    /// commit in the background.
+    Replica(commands::replica::Replica),
+    /// Make a new store from replicas, none trusted alone: the newest root they hold whole.
+    Restore(commands::restore::Restore),
     /// An interactive read-eval-print loop with line editing and history.
     Repl(commands::repl::Repl),
     /// Print a completion script for a shell, e.g. `chenilles-vm completions bash >
@@ -125,6 +130,8 @@ fn main() -> ExitCode {
         Command::Serve(command) => command.execute(),
         Command::Node(command) => command.execute(),
         Command::Peer(command) => command.execute(),
+        Command::Replica(command) => command.execute(),
+        Command::Restore(command) => command.execute(),
         Command::Repl(command) => command.execute(),
         Command::Completions(command) => command.execute(Cli::command()),
     });

@@ -296,6 +296,10 @@ fn help_texts() {
         "node id",
         "peer",
         "peer add",
+        "replica",
+        "replica add",
+        "replica check",
+        "restore",
     ];
     // Help is wrapped to the terminal (COLUMNS) and shows CHENILLES_STORE's value: fix both.
     let help = |args: &[&str]| {

@@ -49,8 +49,11 @@ const META_ROTATION: &str = "rotation";
 /// The meta entry of an encrypted store that holds its sealed bundle identities.
 const META_BUNDLE_KEYS: &str = "bundle_keys";
 
+mod replication;
 mod rotation;
 mod sealed;
+
+pub(crate) use replication::{RestoredHeader, write_restored};
 
 pub use rotation::{Rotation, RotationReport};
 
@@ -126,6 +129,9 @@ pub struct RedbStore {
     db: Db,
     /// An encrypted store's keys (`None`: a plain store).
     sealed: Option<Arc<sealed::Sealed>>,
+    /// Whether the store lists replicas, so that each commit is logged for them (see
+    /// `replication.rs`).
+    replicating: bool,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -757,13 +763,16 @@ impl RedbStore {
         } else {
             Some(stage)
         };
-        Ok(RedbStore {
+        let mut store = RedbStore {
             path: path.to_path_buf(),
             identity: Some(identity),
             unpublished: std::sync::Mutex::new(unpublished),
             db: Db::Writable(db),
             sealed,
-        })
+            replicating: false,
+        };
+        store.replicating = store.lists_replicas()?;
+        Ok(store)
     }
 
     /// Opens a store on a simulated disk, creating it if the disk is empty (for fault-injection
@@ -801,7 +810,16 @@ impl RedbStore {
             unlock.known = Some(key);
         }
         let sealed = unlock_layout(&path, &db.begin_read().at(&path)?, layout, &unlock)?;
-        Ok(RedbStore { path, identity: None, unpublished: std::sync::Mutex::new(None), db: Db::Writable(db), sealed })
+        let mut store = RedbStore {
+            path,
+            identity: None,
+            unpublished: std::sync::Mutex::new(None),
+            db: Db::Writable(db),
+            sealed,
+            replicating: false,
+        };
+        store.replicating = store.lists_replicas()?;
+        Ok(store)
     }
 
     fn open_read_only_with(path: PathBuf, unlock: &Unlock) -> Result<RedbStore, StoreError> {
@@ -816,8 +834,15 @@ impl RedbStore {
             drop(txn);
             Ok((db, sealed))
         })?;
-        RedbStore { path, identity, unpublished: std::sync::Mutex::new(None), db: Db::ReadOnly(db), sealed }
-            .refuse_unfinished_copy()
+        RedbStore {
+            path,
+            identity,
+            unpublished: std::sync::Mutex::new(None),
+            db: Db::ReadOnly(db),
+            sealed,
+            replicating: false,
+        }
+        .refuse_unfinished_copy()
     }
 
     /// This store, unless it is the unfinished copy of a `store rotate` (only the rotation
@@ -1049,6 +1074,13 @@ impl RedbStore {
         let work = match &self.sealed {
             None => apply_batch(&self.path, &txn, &batch),
             Some(sealed) => sealed::apply_batch(&self.path, &txn, &sealed.sealer, &batch),
+        };
+        let work = match work {
+            Ok(true) if self.replicating => {
+                let keys: Vec<[u8; 32]> = batch.puts.iter().map(|blob| self.raw_blob_key(&blob.hash)).collect();
+                replication::log_commit(&self.path, &txn, &keys).map(|_| true)
+            }
+            other => other,
         };
         finish(txn, &self.path, work.map(|changed| ((), changed)))
     }
@@ -1364,6 +1396,7 @@ fn create_exclusively(path: &Path, init: Init<'_>) -> Result<bool, StoreError> {
             unpublished: std::sync::Mutex::new(None),
             db: Db::Writable(db),
             sealed: None,
+            replicating: false,
         };
         store.close()?;
         file.sync_all().map_err(|e| io_error(&temporary, &e))

@@ -440,6 +440,9 @@ fn copy_refs(
         let sealed_state = new.seal_state(&state).map_err(|e| sealed::seal_error(copy_at, e))?;
         let mut meta = write.open_table(META).at(copy_at)?;
         meta.insert(META_STATE, sealed_state.as_slice()).at(copy_at)?;
+        drop(meta);
+        super::replication::carry_into_rotated_copy(source, &write, copy_at, new)?;
+        let mut meta = write.open_table(META).at(copy_at)?;
         progress.complete = true;
         write_progress(copy_at, &mut meta, new, progress)?;
         Ok((refs.len() as u64, true))

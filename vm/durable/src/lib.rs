@@ -37,8 +37,8 @@ pub use outbox::{
     AckError, OUTBOX_VERSION, Outbox, Outgoing, acknowledge, outbox_marks, outbox_ref, read_outbox, read_outgoing,
 };
 pub use process::{
-    CheckpointWatcher, CrashHook, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINT_SHARE, DurableError, Options,
-    Process, Record, STEPS_PER_SLICE, SentTo, SharedBuffer, Status, Turn, Window, list_processes, process_ref,
+    Barrier, CheckpointWatcher, CrashHook, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_CHECKPOINT_SHARE, DurableError,
+    Options, Process, Record, STEPS_PER_SLICE, SentTo, SharedBuffer, Status, Turn, Window, list_processes, process_ref,
     read_effects, read_output, read_output_from, read_record, stage_record,
 };
 pub use replay::{Replay, replay};

@@ -265,6 +265,14 @@ pub enum DurableError {
         /// How it ended ([`Status::word`]).
         status: String,
     },
+    /// [`Options::barrier`] refused a checkpoint: committed, but not safe enough to show.
+    #[error("process {name:?}: its last checkpoint is committed but was not shown: {cause}")]
+    NotSafeYet {
+        /// The process.
+        name: String,
+        /// What the barrier said.
+        cause: String,
+    },
     /// A crash asked for by [`Options::crash_at`] (tests of the windows around a commit).
     #[error("crash injected {window:?} checkpoint {checkpoint}")]
     InjectedCrash {
@@ -487,6 +495,9 @@ impl Write for SharedBuffer {
 /// A function called with each checkpoint record as it is committed.
 pub type CheckpointWatcher = Box<dyn FnMut(&Record) + Send>;
 
+/// See [`Options::barrier`].
+pub type Barrier = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
 /// A named point of the checkpoint protocol where a test can crash a process (see
 /// [`Options::crash_at`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -547,6 +558,12 @@ pub struct Options {
     pub err: Box<dyn Write + Send>,
     /// Called with each record just committed (for hosts and benchmarks that watch checkpoints).
     pub on_checkpoint: Option<CheckpointWatcher>,
+    /// Called after the commit of a checkpoint that holds output, messages or effects, before
+    /// its output is echoed and its receivers are woken: where a host holds back what the world
+    /// would see until the checkpoint is safe enough (held by replicas, say). An error stops the
+    /// process with [`DurableError::NotSafeYet`]; its checkpoint stays committed, and a resume
+    /// echoes its output then.
+    pub barrier: Option<Barrier>,
     /// The host functions on offer, and those a new process is granted (a resumed process keeps the
     /// grants it was started with).
     pub host: HostAccess,
@@ -582,6 +599,7 @@ impl Default for Options {
             echo: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
             on_checkpoint: None,
+            barrier: None,
             host: HostAccess::default(),
             crash_at: None,
             keep_history: false,
@@ -618,6 +636,19 @@ struct StagedCheckpoint {
     new_output: Vec<u8>,
     /// The processes and peers the checkpoint sends messages to.
     sent_to: SentTo,
+    /// Whether it journals effects (the clock read, keys made, host functions called).
+    effects: bool,
+}
+
+impl StagedCheckpoint {
+    /// Whether the checkpoint holds something the world sees once it is committed: output,
+    /// messages, effects.
+    fn shows_the_world(&self) -> bool {
+        self.effects
+            || !self.new_output.is_empty()
+            || !self.sent_to.processes.is_empty()
+            || !self.sent_to.peers.is_empty()
+    }
 }
 
 /// Captures `vm` as a checkpoint does: first collecting garbage if enough was allocated since the
@@ -1011,8 +1042,12 @@ impl Process {
         let mut batch = Batch::default();
         let staged = self.stage_checkpoint(store, &mut batch, status)?;
         self.crash_if_asked(Window::BeforeCommit)?;
+        let shows_the_world = staged.shows_the_world();
         self.commit_record(store, batch, staged.record)?;
         self.crash_if_asked(Window::AfterCommit)?;
+        if shows_the_world && let Some(barrier) = &self.options.barrier {
+            barrier().map_err(|cause| DurableError::NotSafeYet { name: self.name.clone(), cause })?;
+        }
         self.after_commit(staged.new_output, staged.sent_to);
         self.collect_store_if_due(store);
         self.pace_after_checkpoint(store, staged.snapshot, began)
@@ -1044,7 +1079,8 @@ impl Process {
             record.output_len += new_output.len() as u64;
         }
         let effects = std::mem::take(&mut self.vm.rt.effects);
-        if !effects.is_empty() {
+        let has_effects = !effects.is_empty();
+        if has_effects {
             let previous: Vec<Hash> = record.effects.map(Hash).into_iter().collect();
             record.effects = Some(blob::put(batch, Kind::Effects, &previous, &to_rkyv(&effects)).0);
             record.effect_count += effects.len() as u64;
@@ -1065,7 +1101,7 @@ impl Process {
         record.steps = self.vm.steps;
         record.pages_written = self.last_capture.pages_written as u64;
         record.bytes_written = batch.blob_bytes() as u64;
-        Ok(StagedCheckpoint { record, snapshot, new_output, sent_to })
+        Ok(StagedCheckpoint { record, snapshot, new_output, sent_to, effects: has_effects })
     }
 
     /// After a checkpoint's commit: the counters that go on from it, the watcher, and the output

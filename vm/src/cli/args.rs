@@ -96,6 +96,11 @@ pub struct DurableArgs {
     /// goes on later).
     #[arg(long)]
     pub exit_when_waiting: bool,
+    /// Hold back what a checkpoint shows the world (its output, the messages it sends, the
+    /// effects it journals) until this many of the store's replicas hold it: durability against
+    /// the loss of this machine, at the cost of a round trip to the replicas per such checkpoint.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub replicas_required: usize,
 }
 
 /// One of the VM's own capabilities (the CLI offers no host functions), or `peer:NAME`: sending

@@ -7,8 +7,11 @@ use std::time::Duration;
 use chenilles_durable::{DurableError, Host, Options, Status};
 use chenilles_store::{FileIdentity, RedbStore, StoreWatch};
 
+use std::sync::Arc;
+
 use super::args::{DurableArgs, StoreArgs};
 use super::exit_status;
+use super::replicas::Replicator;
 use super::signals::{self, StopSignals};
 use super::store::{announce_runs, reopen, store_path};
 use crate::note;
@@ -204,9 +207,37 @@ impl std::io::Write for Prefixed {
     }
 }
 
-pub fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSignals, echo: Echo) -> Host {
+/// A host for the store's processes, and the replicator that sends its commits to the store's
+/// replicas (none if it lists none); with `--replicas-required K`, the host's checkpoints wait
+/// for K of them. Refuses a K above the replicas the store lists.
+pub fn host_for(
+    store: RedbStore,
+    durable_args: &DurableArgs,
+    signals: &StopSignals,
+    echo: Echo,
+) -> Result<(Host, Option<Arc<Replicator>>), ExitCode> {
+    let replicas = store.replicas().map_err(|error| {
+        note!("error: {error}");
+        ExitCode::FAILURE
+    })?;
+    let required = durable_args.replicas_required;
+    if required > replicas.len() {
+        note!(
+            "error: --replicas-required {required}, but the store lists {} replica(s) (add one: chenilles-vm replica add NAME TARGET)",
+            replicas.len()
+        );
+        return Err(ExitCode::FAILURE);
+    }
+    let replicator = Replicator::start(&store).map(Arc::new);
     let mut host = Host::new(Box::new(store));
     let stop = signals.flag();
+    let barrier: Option<chenilles_durable::Barrier> = match (&replicator, required) {
+        (Some(replicator), 1..) => {
+            let (replicator, stop) = (replicator.clone(), stop.clone());
+            Some(Arc::new(move || replicator.wait_for(required, &|| stop.load(std::sync::atomic::Ordering::Relaxed))))
+        }
+        _ => None,
+    };
     let args = durable_args.clone();
     host.set_options(move |name| Options {
         echo: match echo {
@@ -220,7 +251,18 @@ pub fn host_for(store: RedbStore, durable_args: &DurableArgs, signals: &StopSign
         reload_each_checkpoint: args.reload_each_checkpoint,
         keep_history: args.keep_history,
         stop: Some(stop.clone()),
+        barrier: barrier.clone(),
         ..Options::default()
     });
-    host
+    Ok((host, replicator))
+}
+
+/// How long a command that ends gives its replicas to take its last commits.
+const LAST_SYNC_GRACE: Duration = Duration::from_secs(30);
+
+/// Lets the replicas take the last commits (those that can be reached), then stops replicating.
+pub fn finish_replicating(replicator: Option<Arc<Replicator>>) {
+    if let Some(replicator) = replicator {
+        replicator.finish(LAST_SYNC_GRACE);
+    }
 }

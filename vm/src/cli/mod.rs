@@ -11,6 +11,7 @@ mod listing;
 pub mod present;
 pub mod program;
 pub mod records;
+pub mod replicas;
 pub mod report;
 pub mod signals;
 pub mod store;

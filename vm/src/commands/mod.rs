@@ -10,6 +10,8 @@ pub mod output;
 pub mod peer;
 pub mod ps;
 pub mod repl;
+pub mod replica;
+pub mod restore;
 pub mod resume;
 pub mod rm;
 pub mod run;

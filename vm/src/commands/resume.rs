@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use chenilles_durable::DurableError;
 
 use crate::cli::args::{DurableArgs, StoreArgs};
-use crate::cli::driving::{Echo, drive, fail, host_for};
+use crate::cli::driving::{Echo, drive, fail, finish_replicating, host_for};
 use crate::cli::records;
 use crate::cli::signals::StopSignals;
 use crate::cli::store::open_existing;
@@ -42,7 +42,10 @@ impl Resume {
             .filter(|(name, record)| names.contains(name) && record.as_ref().is_ok_and(|r| r.status.is_running()))
             .count();
         let identity = store.identity();
-        let mut host = host_for(store, &durable_args, &signals, Echo::for_processes(unfinished));
+        let (mut host, replicator) = match host_for(store, &durable_args, &signals, Echo::for_processes(unfinished)) {
+            Ok(hosted) => hosted,
+            Err(code) => return code,
+        };
         // A process that cannot be resumed (its state is damaged) is reported, and the others go on.
         let mut failed = false;
         for name in names {
@@ -57,6 +60,7 @@ impl Resume {
             }
         }
         let code = drive(host, identity, &signals, &store_args, &durable_args);
+        finish_replicating(replicator);
         if failed { ExitCode::FAILURE } else { code }
     }
 }

@@ -7,7 +7,7 @@ use chenilles_net::{Multiaddr, Node, NodeError, Notice, StoreAccess};
 use chenilles_store::{BlobStore, FileIdentity, StoreWatch};
 
 use crate::cli::args::{DurableArgs, StoreArgs};
-use crate::cli::driving::{Echo, fail, host_for};
+use crate::cli::driving::{Echo, fail, finish_replicating, host_for};
 use crate::cli::signals::StopSignals;
 use crate::cli::store::{Open, announce_runs, announce_serving, open_for_writing, reopen, store_path};
 use crate::note;
@@ -57,7 +57,10 @@ impl Serve {
             }
         };
         let file = store.identity();
-        let host = host_for(store, &durable_args, &signals, Echo::Prefixed);
+        let (host, replicator) = match host_for(store, &durable_args, &signals, Echo::Prefixed) {
+            Ok(hosted) => hosted,
+            Err(code) => return code,
+        };
         let started =
             if relay { Node::start_relaying(host, &identity, &listen) } else { Node::start(host, &identity, &listen) };
         let mut node = match started {
@@ -74,7 +77,9 @@ impl Serve {
             Notice::SendFailed { peer, why } => note!("chenilles-vm: to peer {peer}: {why}; will try again"),
         });
         let mut access = CliStore { args: store_args.clone(), file, watch: StoreWatch::new(store_path(&store_args)) };
-        match node.serve(&mut access, &|| signals.received().is_some()) {
+        let served = node.serve(&mut access, &|| signals.received().is_some());
+        finish_replicating(replicator);
+        match served {
             Ok(()) => {
                 note!("chenilles-vm: node stopped; every process is at its last checkpoint");
                 ExitCode::SUCCESS

@@ -8,7 +8,7 @@ use chenilles_machine::Machine;
 use chenilles_store::{BlobStore, RedbStore, StoreError};
 
 use crate::cli::args::{DurableArgs, ProgramArgs, StoreArgs};
-use crate::cli::driving::{Echo, drive, fail, host_for};
+use crate::cli::driving::{Echo, drive, fail, finish_replicating, host_for};
 use crate::cli::program::prepare;
 use crate::cli::signals::StopSignals;
 use crate::cli::store::{Open, open_for_writing, store_path};
@@ -66,7 +66,10 @@ impl Start {
             Err(error) => return fail(error.into()),
         };
         let identity = store.identity();
-        let mut host = host_for(store, &durable_args, &signals, Echo::Plain);
+        let (mut host, replicator) = match host_for(store, &durable_args, &signals, Echo::Plain) {
+            Ok(hosted) => hosted,
+            Err(code) => return code,
+        };
         let program_text = crate::cli::program::program_name(&program);
         match host.spawn(&name).image(program_text, machine, &image).grant(grants).start() {
             Ok(()) => {}
@@ -77,6 +80,8 @@ impl Start {
             Err(error) => return fail(error),
         }
         note!("chenilles-vm: started process {name} in {}", store_path(&store_args).display());
-        drive(host, identity, &signals, &store_args, &durable_args)
+        let code = drive(host, identity, &signals, &store_args, &durable_args);
+        finish_replicating(replicator);
+        code
     }
 }
