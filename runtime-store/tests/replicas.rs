@@ -339,3 +339,59 @@ fn after_a_rotation_every_replica_is_compared_whole_and_restores_under_the_new_k
     assert_eq!(restored.seq, report.seq);
     assert_eq!(contents(&open_encrypted(&to)), expected);
 }
+
+#[test]
+fn a_scrub_with_read_data_finds_flipped_bits_and_sends_those_blobs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = RedbStore::open(dir.path().join("store.redb")).unwrap();
+    store.add_replica("a", "dir:a").unwrap();
+    let a = DirectoryTarget::new(dir.path().join("a"));
+    a.init().unwrap();
+    commit_tree(&mut store, "alice", 1, 30);
+    sync(&store, "a", &a);
+    // Bits flipped in the middle of the one pack: a blob or two damaged, the index intact.
+    let pack = files_under(&dir.path().join("a"), "packs").remove(0);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x80;
+    std::fs::write(&pack, bytes).unwrap();
+    let replica = store.replicas().unwrap().remove(0);
+    let trusting = replica::check(&store, &replica, &a, false).unwrap().unwrap();
+    assert!(!trusting.read_data);
+    assert_eq!(trusting.corrupt_blocks, 0, "the index alone does not see flipped bits");
+    let scrub = replica::check(&store, &replica, &a, true).unwrap().unwrap();
+    assert_eq!(scrub.corrupt_blocks, 1, "{scrub:?}");
+    assert_eq!(scrub.sync.as_ref().map(|s| s.blobs_sent), Some(1), "{scrub:?}");
+    // The replica alone restores the store now.
+    let to = dir.path().join("restored.redb");
+    restore_from(&[&a], &to, &Unlock::none()).unwrap();
+    assert_eq!(contents(&RedbStore::open(&to).unwrap()), contents(&store));
+}
+
+#[test]
+fn records_of_two_stores_on_one_replica_need_a_store_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = DirectoryTarget::new(dir.path().join("shared"));
+    shared.init().unwrap();
+    let mut ids = Vec::new();
+    let mut expected = Vec::new();
+    for name in ["first", "second"] {
+        let mut store = RedbStore::open(dir.path().join(format!("{name}.redb"))).unwrap();
+        store.add_replica("shared", "dir:shared").unwrap();
+        commit_tree(&mut store, name, 1, 4);
+        sync(&store, "shared", &shared);
+        ids.push(replica::store_id(&store).unwrap().unwrap());
+        expected.push(contents(&store));
+    }
+    let to = dir.path().join("restored.redb");
+    let error = restore_from(&[&shared], &to, &Unlock::none()).unwrap_err();
+    assert!(matches!(&error, RestoreError::WhichStore { ids: listed, .. } if listed.len() == 2), "{error}");
+    assert!(!to.exists());
+    let id = replica::parse_store_id(&ids[1]).unwrap();
+    let options = RestoreOptions { roots_of: &roots_of, unlock: &Unlock::none(), store_id: Some(id) };
+    let report = replica::restore(&[&shared], &to, &options).unwrap();
+    assert_eq!(report.store_id, ids[1]);
+    assert_eq!(contents(&RedbStore::open(&to).unwrap()), expected[1]);
+    // The first store's records were not forged: they are another store's, and said so.
+    assert!(report.sources[0].forged.iter().all(|f| f.contains("another store")), "{report:?}");
+}

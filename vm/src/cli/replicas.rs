@@ -1,10 +1,10 @@
 //! Replicas for the commands: a target's address turned into a target (`dir:PATH` or a path,
 //! `car:FILE`, `s3://BUCKET/PREFIX?endpoint=…`), and the replicator that runs beside `start`,
-//! `resume` and `serve`: a thread with its own read-only handle on the store that sends every
-//! commit to every replica, backs off from one that is down, and, for `--replicas-required K`,
-//! tells a checkpoint when K replicas hold it.
+//! `resume` and `serve`: a worker thread per replica, each with its own read-only handle on the
+//! store, that sends every commit to its replica, backs off while it is down, and, for
+//! `--replicas-required K`, tells a checkpoint when K replicas hold it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -66,22 +66,30 @@ pub fn normalize(address: &str) -> Result<String, ReplicaError> {
 /// How long a replica that failed is left alone, at first and at most.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
-/// How often the replicator looks at the store for new commits.
+/// How often each replica's worker looks at the store for new commits.
 const LOOK_EVERY: Duration = Duration::from_millis(50);
+/// How often the replicator looks for replicas added or removed meanwhile.
+const LIST_EVERY: Duration = Duration::from_secs(1);
 /// The least time between two passes that send to one replica, unless a checkpoint waits for
 /// replicas: so that a replica gets a pack and a root a second at most, not one per checkpoint.
 const LEAST_BETWEEN_PASSES: Duration = Duration::from_secs(1);
+/// How long a command that ends waits for a pass still in flight (a target that hangs) before it
+/// exits anyway: the pass is cut as a crash would cut it, and the replica is left at its last
+/// root.
+const LAST_PASS_PATIENCE: Duration = Duration::from_secs(2);
 
-/// What the replicator thread and the commands share.
+/// What the replicator's threads and the commands share.
 #[derive(Default)]
 struct State {
     stop: bool,
-    /// The sequence number each replica (by number) holds.
+    /// The replicas the store lists (by number): a worker whose replica is gone stops.
+    listed: HashSet<u32>,
+    /// The sequence number each replica holds.
     acked: HashMap<u32, u64>,
     /// The last failure of each replica that is failing.
     failing: HashMap<u32, String>,
-    /// Set by [`Replicator::nudge`]: look at the store now.
-    nudged: bool,
+    /// Bumped by [`Replicator::nudge`]: each worker passes at once when it changed.
+    nudges: u64,
 }
 
 struct Shared {
@@ -93,19 +101,24 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn wait<'a>(&'a self, state: MutexGuard<'a, State>, at_most: Duration) -> MutexGuard<'a, State> {
+        self.changed.wait_timeout(state, at_most).unwrap_or_else(PoisonError::into_inner).0
+    }
 }
 
-/// Sends the store's commits to its replicas, in a thread of its own. See the module
-/// documentation.
+/// Sends the store's commits to its replicas: a worker thread per replica, so that one that
+/// hangs holds back no other. See the module documentation.
 pub struct Replicator {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// Told by the replicator's first thread when it and every worker have stopped.
+    stopped: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
     path: PathBuf,
     key: Option<StoreKey>,
 }
 
 impl Replicator {
-    /// Starts replicating the store at `path` (opened with `key`, if encrypted); `None` if it
+    /// Starts replicating `store` (its path, opened again read-only with its key); `None` if it
     /// lists no replica.
     pub fn start(store: &RedbStore) -> Option<Replicator> {
         if store.replicas().ok()?.is_empty() {
@@ -113,16 +126,23 @@ impl Replicator {
         }
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), changed: Condvar::new() });
         let (path, key) = (store.path().to_path_buf(), store.key());
-        let thread = {
+        let (done, stopped) = std::sync::mpsc::channel();
+        {
             let (shared, path, key) = (shared.clone(), path.clone(), key.clone());
-            std::thread::Builder::new().name("replicator".into()).spawn(move || run(&shared, &path, key)).ok()?
-        };
-        Some(Replicator { shared, thread: Mutex::new(Some(thread)), path, key })
+            std::thread::Builder::new()
+                .name("replicator".into())
+                .spawn(move || {
+                    supervise(&shared, &path, key);
+                    let _ = done.send(());
+                })
+                .ok()?;
+        }
+        Some(Replicator { shared, stopped: Mutex::new(Some(stopped)), path, key })
     }
 
-    /// Asks for a look at the store now (a checkpoint was just committed).
+    /// Asks every replica's worker for a pass now (a checkpoint waits for replicas).
     pub fn nudge(&self) {
-        self.shared.lock().nudged = true;
+        self.shared.lock().nudges += 1;
         self.shared.changed.notify_all();
     }
 
@@ -130,7 +150,7 @@ impl Replicator {
     /// waits for; gives up when `give_up` says so.
     pub fn wait_for(&self, count: usize, give_up: &dyn Fn() -> bool) -> Result<(), String> {
         let seq = open(&self.path, self.key.clone())
-            .and_then(|store| chenilles_store::replica::status(&store).map_err(|e| e.to_string()))?
+            .and_then(|store| replica::status(&store).map_err(|e| e.to_string()))?
             .first()
             .map_or(0, |status| status.store_seq);
         self.nudge();
@@ -147,27 +167,18 @@ impl Replicator {
             }
             if started.elapsed() >= said + Duration::from_secs(5) {
                 said = started.elapsed();
-                let failing: Vec<&String> = state.failing.values().collect();
+                let failing: Vec<&str> = state.failing.values().map(String::as_str).collect();
                 crate::note!(
                     "chenilles-vm: waiting for {count} replica(s) to hold the last checkpoint ({holding} do){}",
-                    if failing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", failing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; "))
-                    }
+                    if failing.is_empty() { String::new() } else { format!(": {}", failing.join("; ")) }
                 );
             }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, Duration::from_millis(100))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = self.shared.wait(state, Duration::from_millis(100));
         }
     }
 
     /// Gives the replicas up to `grace` to take the last commit (each that is not failing),
-    /// then stops the thread.
+    /// then stops the threads.
     pub fn finish(&self, grace: Duration) {
         let last = open(&self.path, self.key.clone()).ok().and_then(|store| {
             let ids: Vec<u32> = store.replicas().ok()?.iter().map(|r| r.id).collect();
@@ -177,42 +188,39 @@ impl Replicator {
         if let Some((ids, seq)) = last {
             self.nudge();
             let started = Instant::now();
-            let deadline = started + grace;
             let mut said = false;
             let mut state = self.shared.lock();
             loop {
                 let done = ids
                     .iter()
                     .all(|id| state.acked.get(id).is_some_and(|acked| *acked >= seq) || state.failing.contains_key(id));
-                if done || Instant::now() >= deadline {
+                if done || started.elapsed() >= grace {
                     break;
                 }
                 if !said && started.elapsed() > Duration::from_secs(1) {
                     said = true;
                     crate::note!("chenilles-vm: sending the last commits to the replicas…");
                 }
-                state = self
-                    .shared
-                    .changed
-                    .wait_timeout(state, Duration::from_millis(50))
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+                state = self.shared.wait(state, Duration::from_millis(50));
             }
         }
+        self.stop();
+        let stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(stopped) = stopped {
+            let _ = stopped.recv_timeout(LAST_PASS_PATIENCE);
+        }
+    }
+
+    fn stop(&self) {
         self.shared.lock().stop = true;
         self.shared.changed.notify_all();
-        let thread = self.thread.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
     }
 }
 
 impl Drop for Replicator {
     fn drop(&mut self) {
-        self.shared.lock().stop = true;
-        self.shared.changed.notify_all();
-        // A pass in flight ends at its next request; the thread is not waited for.
+        // A pass in flight ends at its next request; the threads are not waited for.
+        self.stop();
     }
 }
 
@@ -221,127 +229,117 @@ fn open(path: &Path, key: Option<StoreKey>) -> Result<RedbStore, String> {
     RedbStore::open_with(path, Mode::ReadOnly, &unlock).map_err(|e| e.to_string())
 }
 
-/// The replicator's thread: a pass over every replica that is behind and not backing off, then
-/// a look at the store every [`LOOK_EVERY`] until something changes.
-fn run(shared: &Shared, path: &Path, key: Option<StoreKey>) {
-    let mut memory = SyncMemory::default();
-    let mut targets: HashMap<u32, (String, Box<dyn ReplicaTarget>)> = HashMap::new();
-    let mut backoff: HashMap<u32, (Instant, Duration)> = HashMap::new();
-    let mut paced: HashMap<u32, Instant> = HashMap::new();
-    let mut watch = StoreWatch::new(path);
-    let mut store: Option<RedbStore> = None;
-    let mut due = true;
+/// The replicator's first thread: a worker for each replica the store lists (looked at again
+/// every [`LIST_EVERY`]), until told to stop; then waits for the workers.
+fn supervise(shared: &Arc<Shared>, path: &Path, key: Option<StoreKey>) {
+    let mut workers: HashMap<u32, JoinHandle<()>> = HashMap::new();
     loop {
-        if shared.lock().stop {
+        if let Ok(store) = open(path, key.clone())
+            && let Ok(replicas) = store.replicas()
+        {
+            shared.lock().listed = replicas.iter().map(|r| r.id).collect();
+            for replica in replicas {
+                if workers.get(&replica.id).is_some_and(|w| !w.is_finished()) {
+                    continue;
+                }
+                let (shared, path, key, id) = (shared.clone(), path.to_path_buf(), key.clone(), replica.id);
+                let name = format!("replica {}", replica.name);
+                if let Ok(worker) =
+                    std::thread::Builder::new().name(name).spawn(move || work(&shared, &path, key, replica))
+                {
+                    workers.insert(id, worker);
+                }
+            }
+            shared.changed.notify_all();
+        }
+        let state = shared.wait(shared.lock(), LIST_EVERY);
+        if state.stop {
+            break;
+        }
+    }
+    for (_, worker) in workers {
+        let _ = worker.join();
+    }
+}
+
+/// One replica's worker: a pass when the store changed (at most one a [`LEAST_BETWEEN_PASSES`]
+/// that sends anything, unless nudged), backing off from failures, until told to stop or the
+/// replica is no longer listed.
+fn work(shared: &Shared, path: &Path, key: Option<StoreKey>, replica: ReplicaConfig) {
+    let mut memory = SyncMemory::default();
+    let mut target: Option<Box<dyn ReplicaTarget>> = None;
+    let mut store: Option<RedbStore> = None;
+    let mut watch = StoreWatch::new(path);
+    let mut seen_nudges = 0;
+    let mut due = true;
+    let mut not_before = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let state = shared.lock();
+        if state.stop || !state.listed.contains(&replica.id) {
             return;
         }
-        let hurried = std::mem::take(&mut shared.lock().nudged);
-        if due || hurried {
-            due = false;
-            if hurried {
-                paced.clear();
-            }
-            if store.is_none() {
-                store = open(path, key.clone()).ok();
-            }
-            match &store {
-                // After a failure the store is opened again at the next pass: it may have been
-                // replaced meanwhile (a rotation while the processes waited and let it go).
-                Some(handle) => {
-                    if !pass(shared, handle, &mut memory, &mut targets, &mut backoff, &mut paced) {
-                        store = None;
-                    }
-                }
-                None => backoff_all(&mut backoff),
-            }
-        }
-        let mut state = shared.lock();
-        if !state.nudged && !state.stop {
-            state = shared.changed.wait_timeout(state, LOOK_EVERY).unwrap_or_else(PoisonError::into_inner).0;
-        }
+        let hurried = state.nudges != seen_nudges;
+        seen_nudges = state.nudges;
         drop(state);
+        if hurried || (due && Instant::now() >= not_before) {
+            match pass(&replica, path, &key, &mut store, &mut target, &mut memory) {
+                Ok((seq, sent)) => {
+                    backoff = FIRST_BACKOFF;
+                    not_before = if sent { Instant::now() + LEAST_BETWEEN_PASSES } else { Instant::now() };
+                    // Sent: the store may have moved on meanwhile.
+                    due = sent;
+                    let mut state = shared.lock();
+                    state.acked.insert(replica.id, seq);
+                    state.failing.remove(&replica.id);
+                }
+                Err(Some(error)) => {
+                    // Opened again at the next pass: the store may have been replaced meanwhile
+                    // (a rotation while its processes waited and let it go).
+                    store = None;
+                    target = None;
+                    not_before = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(LONGEST_BACKOFF);
+                    due = true;
+                    shared.lock().failing.insert(replica.id, format!("{}: {error}", replica.name));
+                }
+                // Another command's pass is at work on it: look again shortly.
+                Err(None) => {
+                    not_before = Instant::now() + FIRST_BACKOFF;
+                    due = true;
+                }
+            }
+            shared.changed.notify_all();
+        }
+        let state = shared.lock();
+        if !state.stop && state.nudges == seen_nudges {
+            drop(shared.wait(state, LOOK_EVERY));
+        }
         if watch.changed() {
             due = true;
         }
-        let now = Instant::now();
-        if backoff.values().any(|(until, _)| now >= *until) || paced.values().any(|until| now >= *until) {
-            due = true;
-        }
     }
 }
 
-/// After the store could not be opened: look again a little later.
-fn backoff_all(backoff: &mut HashMap<u32, (Instant, Duration)>) {
-    backoff.insert(u32::MAX, (Instant::now() + FIRST_BACKOFF, FIRST_BACKOFF));
-}
-
-/// One pass over the replicas that are not backing off or paced; whether all went well.
+/// One pass over `replica`: the sequence number it holds and whether anything was sent, or the
+/// error (`None`: another command's pass is at work on it).
 fn pass(
-    shared: &Shared,
-    store: &RedbStore,
-    memory: &mut SyncMemory,
-    targets: &mut HashMap<u32, (String, Box<dyn ReplicaTarget>)>,
-    backoff: &mut HashMap<u32, (Instant, Duration)>,
-    paced: &mut HashMap<u32, Instant>,
-) -> bool {
-    let Ok(replicas) = store.replicas() else { return false };
-    let mut well = true;
-    for replica in replicas {
-        if shared.lock().stop {
-            return well;
-        }
-        let now = Instant::now();
-        if backoff.get(&replica.id).is_some_and(|(until, _)| now < *until)
-            || paced.get(&replica.id).is_some_and(|until| now < *until)
-        {
-            continue;
-        }
-        paced.remove(&replica.id);
-        match sync_one(store, &replica, memory, targets) {
-            Ok((seq, sent)) => {
-                if sent {
-                    paced.insert(replica.id, Instant::now() + LEAST_BETWEEN_PASSES);
-                }
-                backoff.remove(&replica.id);
-                let mut state = shared.lock();
-                state.acked.insert(replica.id, seq);
-                state.failing.remove(&replica.id);
-                drop(state);
-                shared.changed.notify_all();
-            }
-            Err(Some(error)) => {
-                well = false;
-                let wait = backoff.get(&replica.id).map_or(FIRST_BACKOFF, |(_, d)| (*d * 2).min(LONGEST_BACKOFF));
-                backoff.insert(replica.id, (Instant::now() + wait, wait));
-                let mut state = shared.lock();
-                state.failing.insert(replica.id, format!("{}: {error}", replica.name));
-                drop(state);
-                shared.changed.notify_all();
-            }
-            // Another pass works on it: look again shortly.
-            Err(None) => {
-                backoff.insert(replica.id, (Instant::now() + FIRST_BACKOFF, FIRST_BACKOFF));
-            }
-        }
-    }
-    backoff.remove(&u32::MAX);
-    well
-}
-
-/// Brings one replica forward: the sequence number it holds and whether it sent anything, or the
-/// error (`None`: another pass is at work on it).
-fn sync_one(
-    store: &RedbStore,
     replica: &ReplicaConfig,
+    path: &Path,
+    key: &Option<StoreKey>,
+    store: &mut Option<RedbStore>,
+    target: &mut Option<Box<dyn ReplicaTarget>>,
     memory: &mut SyncMemory,
-    targets: &mut HashMap<u32, (String, Box<dyn ReplicaTarget>)>,
 ) -> Result<(u64, bool), Option<String>> {
-    let stale = targets.get(&replica.id).is_none_or(|(address, _)| *address != replica.target);
-    if stale {
-        let target = connect(&replica.target).map_err(|e| Some(e.to_string()))?;
-        targets.insert(replica.id, (replica.target.clone(), target));
+    if store.is_none() {
+        *store = Some(open(path, key.clone()).map_err(Some)?);
     }
-    let Some((_, target)) = targets.get(&replica.id) else { return Err(Some("no target".to_string())) };
+    if target.is_none() {
+        *target = Some(connect(&replica.target).map_err(|e| Some(e.to_string()))?);
+    }
+    let (Some(store), Some(target)) = (store.as_ref(), target.as_ref()) else {
+        return Err(Some("no store or target".to_string()));
+    };
     match replica::sync(store, replica, target.as_ref(), memory) {
         Ok(SyncOutcome::UpToDate { seq }) => Ok((seq, false)),
         Ok(SyncOutcome::Synced(report)) => Ok((report.seq, true)),

@@ -193,7 +193,9 @@ impl S3Server {
         self.wait_until_ready();
     }
 
-    /// Waits until the S3 port answers and the bucket can be listed with our keys.
+    /// Waits until the S3 port answers, the bucket can be listed with our keys, an object can be
+    /// written and read back, and (after a restart) an object written before can be read: a
+    /// restarted server lists its bucket before its volume serves reads.
     fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         let probe = self.target("");
@@ -205,9 +207,9 @@ impl S3Server {
                 panic!("SeaweedFS ({}) stopped at its start ({status}):\n{}", self.weed.display(), self.log_tail());
             }
             if TcpStream::connect_timeout(&([127, 0, 0, 1], self.ports.s3).into(), Duration::from_millis(500)).is_ok() {
-                match probe.list("") {
-                    Ok(_) => return,
-                    Err(e) => last = e.to_string(),
+                match self.reads_and_writes(&probe) {
+                    Ok(()) => return,
+                    Err(e) => last = e,
                 }
             }
             if Instant::now() > deadline {
@@ -220,6 +222,19 @@ impl S3Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    fn reads_and_writes(&self, probe: &S3Target) -> Result<(), String> {
+        let names = probe.list("").map_err(|e| e.to_string())?;
+        let name = format!("ready-probe-{}", self.starts);
+        probe.put(&name, name.as_bytes()).map_err(|e| e.to_string())?;
+        if probe.get(&name).map_err(|e| e.to_string())?.as_deref() != Some(name.as_bytes()) {
+            return Err("a probe object did not read back".to_string());
+        }
+        if let Some(earlier) = names.iter().find(|n| !n.starts_with("ready-probe-")) {
+            probe.get(earlier).map_err(|e| e.to_string())?.ok_or("an earlier object is not there yet")?;
+        }
+        Ok(())
     }
 
     fn log_tail(&self) -> String {
