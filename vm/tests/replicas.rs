@@ -251,3 +251,41 @@ fn replicas_required_holds_output_back_until_a_replica_has_it() {
     let out = run(vm(&store).args(["start", "--replicas-required", "2"]).arg(&program));
     assert!(!out.status.success() && text(&out.stderr).contains("lists 1 replica"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn an_encrypted_store_is_restored_with_its_password_and_its_replica_holds_no_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.redb");
+    common::init_encrypted(&store);
+    let usb = dir.path().join("usb");
+    ok(vm(&store).args(["replica", "add", "usb"]).arg(&usb));
+    let program = write_program(
+        dir.path(),
+        "secret.scm",
+        "(import (scheme base) (scheme write)) (display \"counterparty Mallory-Secretname pays 42\") (newline)",
+    );
+    ok(vm(&store).args(["start", "--name", "escrow-with-mallory"]).arg(&program));
+    let expected = ok(vm(&store).args(["output", "escrow-with-mallory"]));
+    let status = ok(vm(&store).args(["replica", "status"]));
+    assert!(status.contains("up to date"), "the last commits went before the command ended: {status}");
+    for file in files(&usb.join("packs")).iter().chain(&files(&usb.join("roots"))) {
+        let bytes = std::fs::read(file).unwrap();
+        for needle in [&b"Mallory"[..], b"escrow-with-mallory", b"counterparty"] {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds plaintext", file.display());
+        }
+    }
+    std::fs::remove_file(&store).unwrap();
+    // Restored into a directory that does not exist yet, as on a new machine.
+    let restored = dir.path().join("new-machine/.chenilles/store.redb");
+    let out = run(vm(&restored)
+        .env_remove("CHENILLES_PASSWORD")
+        .args(["restore", "--from"])
+        .arg(&usb)
+        .arg("--to")
+        .arg(&restored));
+    assert!(!out.status.success() && !restored.exists(), "restored without the password: {}", text(&out.stderr));
+    ok(vm(&restored).args(["restore", "--from"]).arg(&usb).arg("--to").arg(&restored));
+    assert_eq!(ok(vm(&restored).args(["output", "escrow-with-mallory"])), expected);
+    // The restored store goes on replicating to the same replica, under the same store id.
+    assert!(ok(vm(&restored).args(["replica", "list"])).contains("usb  dir:"));
+}

@@ -85,8 +85,55 @@ pub(super) fn log_commit(path: &Path, txn: &WriteTransaction, keys: &[[u8; 32]])
     Ok(summary.last)
 }
 
+/// One snapshot of the store, held open for a pass: the blobs it reads are those of the refs it
+/// read, whatever the store's writer commits or collects meanwhile.
+pub(crate) struct Snapshot {
+    txn: ReadTransaction,
+    path: std::path::PathBuf,
+    /// An encrypted store's keys, to check each blob as it is read.
+    sealed: Option<std::sync::Arc<sealed::Sealed>>,
+}
+
+impl Snapshot {
+    /// The stored bytes of the blobs with these keys in the snapshot (`None` for one it does not
+    /// hold: collected before it, so none of its refs reaches it), each checked as every read
+    /// from a file is (its hash; in an encrypted store, its authentication): a damaged blob is
+    /// [`StoreError::CorruptBlob`], never sent.
+    pub(crate) fn raw_blobs(&self, keys: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        super::refuse_panics(&self.path, || {
+            let blobs = self.txn.open_table(BLOBS).at(&self.path)?;
+            let mut scratch = Vec::new();
+            let mut read = Vec::with_capacity(keys.len());
+            for key in keys {
+                let Some(value) = blobs.get(&key[..]).at(&self.path)? else {
+                    read.push(None);
+                    continue;
+                };
+                let stored = value.value();
+                let sound = match &self.sealed {
+                    None => Hash::of(stored).0 == *key,
+                    Some(sealed) => sealed.sealer.blob_opens(key, stored, &mut scratch),
+                };
+                if !sound {
+                    return Err(StoreError::CorruptBlob { hash: Hash(*key) });
+                }
+                read.push(Some(stored.to_vec()));
+            }
+            Ok(read)
+        })
+    }
+
+    /// Whether a writer that was stopped when the snapshot was taken ran since (see
+    /// `reading_file.rs`): what was read may not be one state, and the pass must not stand.
+    pub(crate) fn disturbed(&self) -> bool {
+        crate::reading_file::disturbed()
+    }
+}
+
 /// What a replication pass reads from one snapshot of the store.
 pub(crate) struct PassStart {
+    /// The snapshot, for the blobs' bytes.
+    pub(crate) snapshot: Snapshot,
     /// The sequence number of the snapshot's last commit.
     pub(crate) seq: u64,
     /// The keys of the blobs put since the sequence number asked for; `None` when the log no
@@ -325,9 +372,11 @@ impl RedbStore {
         Ok(Some(keys))
     }
 
-    /// One consistent snapshot for a replication pass that last brought a replica to `after`.
+    /// One consistent snapshot for a replication pass that last brought a replica to `after`,
+    /// held open (see [`Snapshot`]).
     pub(crate) fn pass_start(&self, after: u64) -> Result<PassStart, StoreError> {
-        super::redo_if_disturbed(&self.path, || self.pass_start_unguarded(after))
+        crate::reading_file::begin();
+        super::refuse_panics(&self.path, || self.pass_start_unguarded(after))
     }
 
     fn pass_start_unguarded(&self, after: u64) -> Result<PassStart, StoreError> {
@@ -387,15 +436,23 @@ impl RedbStore {
                 }
             }
         }
-        Ok(PassStart { seq, new_keys, all_keys, refs, format_version, meta: meta_entries, slots })
+        let snapshot = Snapshot { txn, path: path.clone(), sealed: self.sealed.clone() };
+        Ok(PassStart { snapshot, seq, new_keys, all_keys, refs, format_version, meta: meta_entries, slots })
     }
 
-    /// The stored bytes of the blobs with these keys (`None` for one no longer held: collected).
-    pub(crate) fn raw_blobs(&self, keys: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    /// The total length of the stored blobs with these keys (those no longer held count 0),
+    /// without copying them.
+    pub(crate) fn raw_blob_bytes(&self, keys: &[[u8; 32]]) -> Result<u64, StoreError> {
         super::redo_if_disturbed(&self.path, || {
             let txn = self.read_txn()?;
             let blobs = txn.open_table(BLOBS).at(&self.path)?;
-            keys.iter().map(|key| Ok(blobs.get(&key[..]).at(&self.path)?.map(|v| v.value().to_vec()))).collect()
+            let mut total = 0u64;
+            for key in keys {
+                if let Some(value) = blobs.get(&key[..]).at(&self.path)? {
+                    total += value.value().len() as u64;
+                }
+            }
+            Ok(total)
         })
     }
 

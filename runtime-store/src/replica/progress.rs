@@ -183,9 +183,7 @@ pub fn status(store: &RedbStore) -> Result<Vec<ReplicaStatus>, StoreError> {
             Some(0)
         } else {
             match store.logged_since(progress.acked)? {
-                Some(keys) => {
-                    Some(store.raw_blobs(&keys)?.iter().map(|blob| blob.as_ref().map_or(0, |b| b.len() as u64)).sum())
-                }
+                Some(keys) => Some(store.raw_blob_bytes(&keys)?),
                 None => None,
             }
         };

@@ -17,7 +17,7 @@ const PACK_BYTES: usize = 16 << 20;
 const PACK_BLOCKS: usize = 16_384;
 /// Blobs read from the store at a time.
 const READ_AT_ONCE: usize = 1024;
-/// How many times a pass starts again when blobs it was to send were collected meanwhile.
+/// How many times a pass starts again when a stopped writer beside it ran while it read.
 const MOST_STARTS: usize = 4;
 
 /// Why a pass failed. The replica stays at its previous root; the next pass goes on from there.
@@ -29,8 +29,10 @@ pub enum SyncError {
     /// The target could not take the objects.
     #[error(transparent)]
     Target(#[from] ReplicaError),
-    /// The store kept collecting blobs the pass was sending; it is tried again later.
-    #[error("the store collected blobs this pass was sending, {MOST_STARTS} times over; the next pass tries again")]
+    /// A writer stopped beside the pass kept running while it read; it is tried again later.
+    #[error(
+        "the store's writer was stopped and continued while this pass read it, {MOST_STARTS} times over; the next pass tries again"
+    )]
     Moved,
 }
 
@@ -145,21 +147,15 @@ fn pass(
                 start.all_keys.into_iter().filter(|key| !held.blob_keys.contains(key)).collect()
             }
         };
-        let mut collected = false;
         for chunk in keys.chunks(READ_AT_ONCE) {
-            for (key, stored) in chunk.iter().zip(store.raw_blobs(chunk)?) {
-                match stored {
-                    Some(stored) => {
-                        sender.add(blocks::blob_block(key, &stored))?;
-                        sender.report.blobs_sent += 1;
-                    }
-                    None => collected = true,
+            // A blob the snapshot does not hold was collected before it: none of its refs
+            // reaches it, and it is not sent.
+            for (key, stored) in chunk.iter().zip(start.snapshot.raw_blobs(chunk)?) {
+                if let Some(stored) = stored {
+                    sender.add(blocks::blob_block(key, &stored))?;
+                    sender.report.blobs_sent += 1;
                 }
             }
-        }
-        if collected {
-            // Collected since the snapshot, so no later snapshot reaches it: start again.
-            continue;
         }
         let (refs_root, tree) = ref_tree::build(&start.refs);
         let mut new_nodes = Vec::new();
@@ -192,6 +188,11 @@ fn pass(
         // The record goes in the pack too, so that a pack (a CAR file) is whole by itself.
         sender.add(record_bytes.clone())?;
         sender.flush()?;
+        if start.snapshot.disturbed() {
+            // A writer stopped when the snapshot was taken ran meanwhile: what was read may not
+            // be one state. What was sent stays (nothing names it); the record is not sent.
+            continue;
+        }
         target.put(&RootRecord::object_name(&record_bytes, start.seq), &record_bytes)?;
         nodes.extend(new_nodes);
         let mut report = sender.report;

@@ -107,17 +107,75 @@ struct Source<'a> {
     target: &'a dyn ReplicaTarget,
     report: SourceReport,
     records: Vec<RootRecord>,
-    /// Its packs' bytes, read once.
-    packs: Vec<Vec<u8>>,
+    /// Its packs' names.
+    packs: Vec<String>,
 }
 
-/// Where a copy of a block is: which source, which pack, which bytes.
+/// Where a copy of a block is: which source, which pack, which bytes, and the block's id (a pack
+/// read again is checked again).
 #[derive(Clone, Copy)]
 struct Copy {
+    id: BlockId,
     source: usize,
     pack: usize,
     start: usize,
     end: usize,
+}
+
+/// The packs read lately, within a budget of bytes: a restore holds an index of every block in
+/// memory, not every pack, and reads a pack again if it was let go.
+struct PackCache {
+    budget: usize,
+    held: HashMap<(usize, usize), std::sync::Arc<Vec<u8>>>,
+    /// Least recently used first.
+    order: std::collections::VecDeque<(usize, usize)>,
+    bytes: usize,
+}
+
+/// The most bytes of packs a restore keeps in memory at once.
+const PACK_CACHE_BYTES: usize = 512 << 20;
+
+impl PackCache {
+    fn new(budget: usize) -> PackCache {
+        PackCache { budget, held: HashMap::new(), order: std::collections::VecDeque::new(), bytes: 0 }
+    }
+
+    /// Pack `pack` of source `source`, read (again) if it is not held; `None` if it cannot be.
+    fn get(&mut self, sources: &mut [Source<'_>], source: usize, pack: usize) -> Option<std::sync::Arc<Vec<u8>>> {
+        let slot = (source, pack);
+        if let Some(bytes) = self.held.get(&slot).cloned() {
+            self.order.retain(|s| *s != slot);
+            self.order.push_back(slot);
+            return Some(bytes);
+        }
+        let from = &mut sources[source];
+        let name = from.packs.get(pack)?;
+        let bytes = match from.target.get(name) {
+            Ok(Some(bytes)) => std::sync::Arc::new(bytes),
+            Ok(None) => return None,
+            Err(error) => {
+                from.report.unreachable.get_or_insert(error.to_string());
+                return None;
+            }
+        };
+        self.bytes += bytes.len();
+        self.held.insert(slot, bytes.clone());
+        self.order.push_back(slot);
+        while self.bytes > self.budget && self.order.len() > 1 {
+            let Some(oldest) = self.order.pop_front() else { break };
+            if let Some(dropped) = self.held.remove(&oldest) {
+                self.bytes -= dropped.len();
+            }
+        }
+        Some(bytes)
+    }
+
+    /// The bytes of `copy`, if its pack can be read and they still match the block's id.
+    fn block(&mut self, sources: &mut [Source<'_>], copy: &Copy) -> Option<Vec<u8>> {
+        let pack = self.get(sources, copy.source, copy.pack)?;
+        let block = pack.get(copy.start..copy.end)?;
+        (BlockId::of(block) == copy.id).then(|| block.to_vec())
+    }
 }
 
 /// Every copy of every block the replicas hold.
@@ -176,11 +234,12 @@ pub fn restore(
         return Err(RestoreError::NothingUsable { why, sources: reports(&sources) });
     }
     read_packs(&mut sources);
-    let index = index(&mut sources);
+    let mut cache = PackCache::new(PACK_CACHE_BYTES);
+    let index = index(&mut sources, &mut cache);
     let mut skipped = Vec::new();
     for (std::cmp::Reverse(seq), roots) in candidates {
         for root_id in roots {
-            match rebuild(&mut sources, &index, root_id, seq, newest_seq, store_id, to, options)? {
+            match rebuild(&mut sources, &mut cache, &index, root_id, seq, newest_seq, store_id, to, options)? {
                 Ok(mut report) => {
                     report.store_id = store_id_text(&store_id);
                     report.newest_seq = newest_seq;
@@ -276,29 +335,25 @@ fn read_packs(sources: &mut [Source<'_>]) {
                 continue;
             }
         };
-        for name in names {
-            match source.target.get(&name) {
-                Ok(Some(pack)) => source.packs.push(pack),
-                Ok(None) => {}
-                Err(error) => {
-                    source.report.unreachable.get_or_insert(error.to_string());
-                }
-            }
-        }
+        source.packs = names;
     }
 }
 
-fn index(sources: &mut [Source<'_>]) -> Index {
+/// Reads every pack once (through `cache`, which keeps the last ones), checks every block against
+/// its CID, and notes where each sound one is.
+fn index(sources: &mut [Source<'_>], cache: &mut PackCache) -> Index {
     let mut index = Index::default();
-    for (source_at, source) in sources.iter_mut().enumerate() {
-        for (pack_at, pack) in source.packs.iter().enumerate() {
-            let contents = blocks::read_car(pack);
-            source.report.corrupt_blocks += contents.corrupt.len() as u64;
+    for source_at in 0..sources.len() {
+        for pack_at in 0..sources[source_at].packs.len() {
+            let Some(pack) = cache.get(sources, source_at, pack_at) else { continue };
+            let contents = blocks::read_car(&pack);
+            let report = &mut sources[source_at].report;
+            report.corrupt_blocks += contents.corrupt.len() as u64;
             if contents.bad_header || (contents.sound_len < pack.len() && contents.blocks.is_empty()) {
-                source.report.corrupt_blocks += 1;
+                report.corrupt_blocks += 1;
             }
             for (id, range) in contents.blocks {
-                let copy = Copy { source: source_at, pack: pack_at, start: range.start, end: range.end };
+                let copy = Copy { id, source: source_at, pack: pack_at, start: range.start, end: range.end };
                 let block = &pack[range];
                 if Kind::of(block) == Some(Kind::Blob)
                     && let Some((key, _)) = blocks::split_blob_block(block)
@@ -312,13 +367,9 @@ fn index(sources: &mut [Source<'_>]) -> Index {
     index
 }
 
-fn bytes_of<'s>(sources: &'s [Source<'_>], copy: &Copy) -> &'s [u8] {
-    &sources[copy.source].packs[copy.pack][copy.start..copy.end]
-}
-
-/// Any sound copy of block `id` (blocks were checked against their CIDs when indexed).
-fn block(sources: &[Source<'_>], index: &Index, id: &BlockId) -> Option<Vec<u8>> {
-    index.blocks.get(id)?.first().map(|copy| bytes_of(sources, copy).to_vec())
+/// A sound copy of block `id`, from whichever replica can still give it.
+fn block(sources: &mut [Source<'_>], cache: &mut PackCache, index: &Index, id: &BlockId) -> Option<Vec<u8>> {
+    index.blocks.get(id)?.iter().find_map(|copy| cache.block(sources, copy))
 }
 
 /// Rebuilds the root `root_id` into a new store at `to`: `Ok(Err(why))` if the replicas do not
@@ -326,6 +377,7 @@ fn block(sources: &[Source<'_>], index: &Index, id: &BlockId) -> Option<Vec<u8>>
 #[allow(clippy::too_many_arguments)]
 fn rebuild(
     sources: &mut [Source<'_>],
+    cache: &mut PackCache,
     index: &Index,
     root_id: BlockId,
     seq: u64,
@@ -334,18 +386,21 @@ fn rebuild(
     to: &Path,
     options: &RestoreOptions<'_>,
 ) -> Result<Result<RestoreReport, String>, RestoreError> {
-    let Some(root) = block(sources, index, &root_id).and_then(|b| Root::decode(&b)) else {
+    let Some(root) = block(sources, cache, index, &root_id).and_then(|b| Root::decode(&b)) else {
         return Ok(Err("its root block is held intact by no replica".to_string()));
     };
     if root.seq != seq {
         return Ok(Err("its root block names another sequence number".to_string()));
     }
-    let refs = match ref_tree::read(root.refs, &mut |id| block(sources, index, id)) {
+    let refs = match ref_tree::read(root.refs, &mut |id| block(sources, cache, index, id)) {
         Ok(refs) => refs,
         Err(missing) => return Ok(Err(format!("a node of its ref tree ({missing}) is held intact by no replica"))),
     };
     let temporary = temporary_beside(to);
     let _ = std::fs::remove_file(&temporary);
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Io { path: dir.to_path_buf(), cause: e.to_string() })?;
+    }
     let header = RestoredHeader {
         format_version: root.format_version,
         meta: &root.meta,
@@ -354,7 +409,7 @@ fn rebuild(
         seq: newest_seq.max(seq),
     };
     write_restored(&temporary, &header)?;
-    let outcome = fill(sources, index, &temporary, &refs, store_id, options);
+    let outcome = fill(sources, cache, index, &temporary, &refs, store_id, options);
     match outcome {
         Ok(Ok((store, blobs, bytes))) => {
             store.close()?;
@@ -397,6 +452,7 @@ type Filled = (RedbStore, u64, u64);
 /// reach, each checked; `Ok(Err(why))` if some are held intact by no replica.
 fn fill(
     sources: &mut [Source<'_>],
+    cache: &mut PackCache,
     index: &Index,
     path: &Path,
     refs: &[ref_tree::RawRef],
@@ -434,8 +490,8 @@ fn fill(
         let mut had: HashSet<usize> = HashSet::new();
         for copy in copies {
             had.insert(copy.source);
-            let block = bytes_of(sources, copy);
-            let Some((_, stored)) = blocks::split_blob_block(block) else { continue };
+            let Some(block) = cache.block(sources, copy) else { continue };
+            let Some((_, stored)) = blocks::split_blob_block(&block) else { continue };
             match store.open_raw_blob(&hash, stored) {
                 Some(plain) => {
                     found = Some((stored.to_vec(), plain));
@@ -471,4 +527,48 @@ fn fill(
     }
     store.put_raw_blobs(&batch)?;
     Ok(Ok((store, blobs, bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replica::DirectoryTarget;
+
+    #[test]
+    fn the_pack_cache_lets_old_packs_go_and_reads_them_again_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = DirectoryTarget::new(dir.path());
+        target.init().unwrap();
+        let mut names = Vec::new();
+        let mut copies = Vec::new();
+        for i in 0..3u8 {
+            let pack = blocks::pack(&[blocks::blob_block(&[i; 32], &vec![i; 1000])]);
+            let name = blocks::pack_name(&pack);
+            target.put(&name, &pack).unwrap();
+            let contents = blocks::read_car(&pack);
+            let (id, range) = contents.blocks[1].clone();
+            copies.push(Copy { id, source: 0, pack: i as usize, start: range.start, end: range.end });
+            names.push(name);
+        }
+        let mut sources = vec![Source {
+            target: &target,
+            report: SourceReport::default(),
+            records: Vec::new(),
+            packs: names.clone(),
+        }];
+        // Room for one pack at a time: each read lets the one before go.
+        let mut cache = PackCache::new(1500);
+        for copy in &copies {
+            assert!(cache.block(&mut sources, copy).is_some());
+        }
+        assert_eq!(cache.held.len(), 1);
+        assert!(cache.block(&mut sources, &copies[0]).is_some(), "read again");
+        // A pack changed since it was indexed is checked again, and refused.
+        let file = dir.path().join(&names[1]);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let at = copies[1].start + 100;
+        bytes[at] ^= 1;
+        std::fs::write(&file, bytes).unwrap();
+        assert!(cache.block(&mut sources, &copies[1]).is_none());
+    }
 }
