@@ -203,8 +203,15 @@ impl RedbStore {
     }
 
     fn replicas_in(&self, txn: &ReadTransaction) -> Result<Vec<ReplicaConfig>, StoreError> {
-        let meta = txn.open_table(META).at(&self.path)?;
-        match self.meta_record(&meta, META_REPLICAS, ReplicationRecord::Replicas)? {
+        self.replicas_in_meta(&txn.open_table(META).at(&self.path)?)
+    }
+
+    /// The replicas the meta table `meta` lists.
+    fn replicas_in_meta(
+        &self,
+        meta: &impl ReadableTable<&'static str, &'static [u8]>,
+    ) -> Result<Vec<ReplicaConfig>, StoreError> {
+        match self.meta_record(meta, META_REPLICAS, ReplicationRecord::Replicas)? {
             None => Ok(Vec::new()),
             Some(encoded) => decode_replicas(&self.path, &encoded),
         }
@@ -217,8 +224,7 @@ impl RedbStore {
 
     /// Adds the replica `name` at `target` (an address the caller understands: the store only
     /// keeps it), and from this commit on logs what each commit adds. The first replica also
-    /// makes the store's signing key. A name already used is [`StoreError::KeySlot`]-like refusal
-    /// ([`StoreError::BadReplica`]).
+    /// makes the store's signing key. A name already used is refused ([`StoreError::BadReplica`]).
     pub fn add_replica(&mut self, name: &str, target: &str) -> Result<ReplicaConfig, StoreError> {
         crate::replica::check_replica_name(name).map_err(|cause| StoreError::BadReplica { cause })?;
         if target.contains(['\t', '\n', '\r']) || target.is_empty() {
@@ -228,13 +234,7 @@ impl RedbStore {
         super::refuse_panics(&path, || {
             let txn = begin_write(self.writable()?, &self.path)?;
             let work = (|| {
-                let mut replicas = {
-                    let meta = txn.open_table(META).at(&self.path)?;
-                    match self.meta_record(&meta, META_REPLICAS, ReplicationRecord::Replicas)? {
-                        None => Vec::new(),
-                        Some(encoded) => decode_replicas(&self.path, &encoded)?,
-                    }
-                };
+                let mut replicas = self.replicas_in_meta(&txn.open_table(META).at(&self.path)?)?;
                 if replicas.iter().any(|r| r.name == name) {
                     return Err(StoreError::BadReplica { cause: format!("there is a replica named {name:?} already") });
                 }
@@ -274,13 +274,7 @@ impl RedbStore {
         super::refuse_panics(&path, || {
             let txn = begin_write(self.writable()?, &self.path)?;
             let work = (|| {
-                let mut replicas = {
-                    let meta = txn.open_table(META).at(&self.path)?;
-                    match self.meta_record(&meta, META_REPLICAS, ReplicationRecord::Replicas)? {
-                        None => Vec::new(),
-                        Some(encoded) => decode_replicas(&self.path, &encoded)?,
-                    }
-                };
+                let mut replicas = self.replicas_in_meta(&txn.open_table(META).at(&self.path)?)?;
                 let Some(at) = replicas.iter().position(|r| r.name == name) else {
                     return Err(StoreError::BadReplica { cause: format!("there is no replica named {name:?}") });
                 };

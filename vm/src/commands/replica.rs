@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use chenilles_store::replica::{self, ReplicaConfig, SyncMemory, SyncOutcome};
+use chenilles_store::replica::{self, ReplicaConfig, ReplicaTarget, SyncMemory, SyncOutcome};
 use chenilles_store::{RedbStore, StoreError};
 
 use crate::cli::Listing;
@@ -230,35 +230,48 @@ fn chosen(store: &RedbStore, names: &[String]) -> Result<Vec<ReplicaConfig>, Exi
         .collect()
 }
 
-fn sync(names: Names) -> ExitCode {
-    let store = match open_for_reading(&names.store) {
+/// Opens the store for reading and runs `work` on each replica `names` chooses (all when it is
+/// empty), each connected to its target; a failure is said, and the others go on.
+fn each_replica(
+    store: &StoreArgs,
+    names: &[String],
+    mut work: impl FnMut(&RedbStore, &ReplicaConfig, &dyn ReplicaTarget) -> Result<(), String>,
+) -> ExitCode {
+    let store = match open_for_reading(store) {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let replicas = match chosen(&store, &names.names) {
+    let replicas = match chosen(&store, names) {
         Ok(replicas) => replicas,
         Err(code) => return code,
     };
     let mut code = ExitCode::SUCCESS;
-    let mut memory = SyncMemory::default();
     for replica in replicas {
-        let target = match connect(&replica.target) {
-            Ok(target) => target,
-            Err(error) => {
-                code = failed(format!("{}: {error}", replica.name));
-                continue;
-            }
-        };
-        // Wait for a pass another command is making (a running `start` or `serve`).
+        let outcome = connect(&replica.target)
+            .map_err(|error| error.to_string())
+            .and_then(|target| work(&store, &replica, target.as_ref()));
+        if let Err(error) = outcome {
+            code = failed(format!("{}: {error}", replica.name));
+        }
+    }
+    code
+}
+
+/// How long a command waits before it looks again at a replica another command's pass holds (a
+/// running `start` or `serve`).
+const BUSY_LOOK: std::time::Duration = std::time::Duration::from_millis(100);
+
+fn sync(names: Names) -> ExitCode {
+    let mut memory = SyncMemory::default();
+    each_replica(&names.store, &names.names, |store, replica, target| {
         let outcome = loop {
-            match replica::sync(&store, &replica, target.as_ref(), &mut memory) {
-                Ok(SyncOutcome::Busy) => std::thread::sleep(std::time::Duration::from_millis(100)),
-                other => break other,
+            match replica::sync(store, replica, target, &mut memory).map_err(|e| e.to_string())? {
+                SyncOutcome::Busy => std::thread::sleep(BUSY_LOOK),
+                outcome => break outcome,
             }
         };
         match outcome {
-            Ok(SyncOutcome::UpToDate { seq }) => note!("{}: up to date (sequence {seq})", replica.name),
-            Ok(SyncOutcome::Synced(report)) => note!(
+            SyncOutcome::Synced(report) => note!(
                 "{}: at sequence {}: {} blob(s), {} in {} pack(s){}",
                 replica.name,
                 report.seq,
@@ -267,61 +280,40 @@ fn sync(names: Names) -> ExitCode {
                 report.packs_sent,
                 report.went_back.map_or(String::new(), |note| format!(" (it had gone back: {note})"))
             ),
-            Ok(SyncOutcome::Busy) => {}
-            Err(error) => code = failed(format!("{}: {error}", replica.name)),
+            SyncOutcome::UpToDate { seq } => note!("{}: up to date (sequence {seq})", replica.name),
+            SyncOutcome::Busy => {}
         }
-    }
-    code
+        Ok(())
+    })
 }
 
 impl Check {
     fn execute(self) -> ExitCode {
-        let store = match open_for_reading(&self.store) {
-            Ok(store) => store,
-            Err(code) => return code,
-        };
-        let replicas = match chosen(&store, &self.names) {
-            Ok(replicas) => replicas,
-            Err(code) => return code,
-        };
-        let mut code = ExitCode::SUCCESS;
-        for replica in replicas {
-            let target = match connect(&replica.target) {
-                Ok(target) => target,
-                Err(error) => {
-                    code = failed(format!("{}: {error}", replica.name));
-                    continue;
-                }
-            };
+        let read_data = self.read_data;
+        each_replica(&self.store, &self.names, |store, replica, target| {
             let report = loop {
-                match replica::check(&store, &replica, target.as_ref(), self.read_data) {
-                    Ok(None) => std::thread::sleep(std::time::Duration::from_millis(100)),
-                    Ok(Some(report)) => break Ok(report),
-                    Err(error) => break Err(error),
+                match replica::check(store, replica, target, read_data).map_err(|e| e.to_string())? {
+                    None => std::thread::sleep(BUSY_LOOK),
+                    Some(report) => break report,
                 }
             };
-            match report {
-                Ok(report) => {
-                    let sent = report.sync.as_ref().map_or(0, |s| s.blobs_sent);
-                    note!(
-                        "{}: {} pack(s), {} block(s){}; {} blob(s) sent again",
-                        replica.name,
-                        report.packs,
-                        report.blocks,
-                        if report.read_data {
-                            format!(", {} damaged", report.corrupt_blocks)
-                        } else {
-                            " (indexes only: --read-data checks every block)".to_string()
-                        },
-                        sent
-                    );
-                    for pack in &report.damaged_packs {
-                        note!("  {pack}: cut short or unreadable past some point");
-                    }
-                }
-                Err(error) => code = failed(format!("{}: {error}", replica.name)),
+            let sent = report.sync.as_ref().map_or(0, |s| s.blobs_sent);
+            note!(
+                "{}: {} pack(s), {} block(s){}; {} blob(s) sent again",
+                replica.name,
+                report.packs,
+                report.blocks,
+                if report.read_data {
+                    format!(", {} damaged", report.corrupt_blocks)
+                } else {
+                    " (indexes only: --read-data checks every block)".to_string()
+                },
+                sent
+            );
+            for pack in &report.damaged_packs {
+                note!("  {pack}: cut short or unreadable past some point");
             }
-        }
-        code
+            Ok(())
+        })
     }
 }
