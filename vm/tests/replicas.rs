@@ -289,3 +289,51 @@ fn an_encrypted_store_is_restored_with_its_password_and_its_replica_holds_no_pla
     // The restored store goes on replicating to the same replica, under the same store id.
     assert!(ok(vm(&restored).args(["replica", "list"])).contains("usb  dir:"));
 }
+
+/// The sequence number `replica status` says replica `name` is at.
+fn replica_at(store: &Path, name: &str) -> u64 {
+    let status = ok(vm_s3(store).args(["replica", "status"]));
+    status
+        .lines()
+        .find(|line| line.starts_with(&format!("{name}  at ")))
+        .and_then(|line| line.split_whitespace().nth(2))
+        .and_then(|at| at.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no sequence for {name} in: {status}"))
+}
+
+#[test]
+fn a_frozen_s3_server_holds_back_no_other_replica_and_a_frozen_vm_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = write_program(dir.path(), "work.scm", WORK);
+    let expected = uninterrupted(&program);
+    let store = dir.path().join("store.redb");
+    let server = s3::S3Server::start();
+    let (a, s3_url) = (format!("dir:{}", dir.path().join("a").display()), server.url("frozen"));
+    ok(vm_s3(&store).args(["replica", "add", "a", &a]));
+    ok(vm_s3(&store).args(["replica", "add", "s3", &s3_url]));
+    let mut child = vm_s3(&store).args(["start", "--checkpoint-every", "20"]).arg(&program).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The S3 server frozen (its requests hang): the directory replica goes on.
+    server.signal("STOP");
+    let before = replica_at(&store, "a");
+    std::thread::sleep(Duration::from_millis(1500));
+    let during = replica_at(&store, "a");
+    assert!(during > before, "the directory replica stood still while the S3 server was frozen ({before} → {during})");
+    assert!(child.try_wait().unwrap().is_none(), "the process ended early");
+    // The VM frozen for a while, then thawed; then the S3 server thawed.
+    signal(&child, "STOP");
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "CONT");
+    server.signal("CONT");
+    let out = common::finish_within(child, Duration::from_secs(120), "start");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), expected);
+    ok(vm_s3(&store).args(["replica", "sync"]));
+    // Each replica alone restores the finished process.
+    for replica in [&a, &s3_url] {
+        let to = dir.path().join(format!("from-{}.redb", if replica.starts_with("dir:") { "a" } else { "s3" }));
+        ok(vm_s3(&to).args(["restore", "--from", replica, "--to"]).arg(&to));
+        assert_eq!(ok(vm(&to).args(["output", "work"])), expected, "restored from {replica}");
+    }
+}

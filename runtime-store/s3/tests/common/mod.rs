@@ -132,6 +132,14 @@ impl S3Server {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the server (`weed`, the wrapper's child): a server
+    /// frozen, then thawed.
+    pub fn signal(&self, signal: &str) {
+        let Some((child, _)) = &self.running else { return };
+        let sent = Command::new("pkill").arg(format!("-{signal}")).arg("-P").arg(child.id().to_string()).status();
+        assert!(sent.is_ok_and(|s| s.success()), "pkill -{signal} -P {}", child.id());
+    }
+
     /// Starts the server again on the same data directory and ports.
     pub fn restart(&mut self) {
         self.kill();
