@@ -317,8 +317,9 @@ impl RedbStore {
         })
     }
 
-    /// The sequence number of the last commit logged (0: none).
-    pub(crate) fn replication_seq(&self) -> Result<u64, StoreError> {
+    /// The replication sequence number of the store's last commit (0: none logged): what a
+    /// replica must hold to hold that commit.
+    pub fn replication_seq(&self) -> Result<u64, StoreError> {
         super::redo_if_disturbed(&self.path, || {
             let txn = self.read_txn()?;
             match txn.open_table(REPLICATION_LOG) {

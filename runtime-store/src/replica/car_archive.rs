@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -184,10 +184,7 @@ impl ReplicaTarget for CarArchive {
 
     fn get(&self, name: &str) -> Result<Option<Vec<u8>>, ReplicaError> {
         if name == ARCHIVE_PACK {
-            let Some(mut file) = std::fs::File::open(&self.path).ok() else { return Ok(None) };
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes).map_err(|e| self.unavailable(format!("cannot read it: {e}")))?;
-            return Ok(Some(bytes));
+            return self.read_file();
         }
         if name.starts_with("roots/") {
             // Reading needs no append: a damaged archive still answers.

@@ -58,14 +58,19 @@ pub fn store_id(store: &crate::RedbStore) -> Result<Option<String>, crate::Store
 
 /// The store id in `text` (64 hex digits), as [`store_id`] writes it.
 pub fn parse_store_id(text: &str) -> Option<[u8; 32]> {
+    parse_hex32(text)
+}
+
+/// The 32 bytes written as 64 hex digits in `text` (a store id, a block id).
+pub(crate) fn parse_hex32(text: &str) -> Option<[u8; 32]> {
     if text.len() != 64 {
         return None;
     }
-    let mut id = [0u8; 32];
-    for (i, byte) in id.iter_mut().enumerate() {
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
         *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
-    Some(id)
+    Some(bytes)
 }
 
 /// The store id of a signing key: the hex of its public key, as replicas' root records carry it.

@@ -79,14 +79,7 @@ fn one_line(text: &str) -> String {
 }
 
 fn parse_block_id(hex: &str) -> Option<BlockId> {
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut id = [0u8; 32];
-    for (i, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(BlockId(id))
+    super::parse_hex32(hex).map(BlockId)
 }
 
 pub(crate) fn now_ms() -> u64 {

@@ -115,6 +115,9 @@ pub struct Replicator {
     stopped: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
     path: PathBuf,
     key: Option<StoreKey>,
+    /// A read-only handle on the store, kept for the sequence number a checkpoint waits for
+    /// (opened once, not at every checkpoint).
+    reader: Mutex<Option<RedbStore>>,
 }
 
 impl Replicator {
@@ -137,7 +140,7 @@ impl Replicator {
                 })
                 .ok()?;
         }
-        Some(Replicator { shared, stopped: Mutex::new(Some(stopped)), path, key })
+        Some(Replicator { shared, stopped: Mutex::new(Some(stopped)), path, key, reader: Mutex::new(None) })
     }
 
     /// Asks every replica's worker for a pass now (a checkpoint waits for replicas).
@@ -146,13 +149,28 @@ impl Replicator {
         self.shared.changed.notify_all();
     }
 
+    /// The replication sequence number of the store's last commit, and the replicas it lists.
+    fn last_commit(&self) -> Result<(u64, Vec<u32>), String> {
+        let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+        if reader.is_none() {
+            *reader = Some(open(&self.path, self.key.clone())?);
+        }
+        let store = reader.as_ref().ok_or("no store")?;
+        let read = store.replication_seq().and_then(|seq| Ok((seq, store.replicas()?)));
+        match read {
+            Ok((seq, replicas)) => Ok((seq, replicas.iter().map(|r| r.id).collect())),
+            Err(error) => {
+                // Opened again next time: the store may have been replaced meanwhile.
+                *reader = None;
+                Err(error.to_string())
+            }
+        }
+    }
+
     /// Waits until `count` replicas hold the store's last commit, saying every so often what it
     /// waits for; gives up when `give_up` says so.
     pub fn wait_for(&self, count: usize, give_up: &dyn Fn() -> bool) -> Result<(), String> {
-        let seq = open(&self.path, self.key.clone())
-            .and_then(|store| replica::status(&store).map_err(|e| e.to_string()))?
-            .first()
-            .map_or(0, |status| status.store_seq);
+        let (seq, _) = self.last_commit()?;
         self.nudge();
         let started = Instant::now();
         let mut said = Duration::ZERO;
@@ -180,12 +198,7 @@ impl Replicator {
     /// Gives the replicas up to `grace` to take the last commit (each that is not failing),
     /// then stops the threads.
     pub fn finish(&self, grace: Duration) {
-        let last = open(&self.path, self.key.clone()).ok().and_then(|store| {
-            let ids: Vec<u32> = store.replicas().ok()?.iter().map(|r| r.id).collect();
-            let seq = replica::status(&store).ok()?.first().map(|s| s.store_seq)?;
-            Some((ids, seq))
-        });
-        if let Some((ids, seq)) = last {
+        if let Ok((seq, ids)) = self.last_commit() {
             self.nudge();
             let started = Instant::now();
             let mut said = false;
